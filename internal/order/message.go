@@ -1,0 +1,177 @@
+package order
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+)
+
+// Event types this product acts on. They are Stripe's own names.
+const (
+	EventCompleted             = "checkout.session.completed"
+	EventAsyncPaymentSucceeded = "checkout.session.async_payment_succeeded"
+	EventAsyncPaymentFailed    = "checkout.session.async_payment_failed"
+)
+
+// Handles reports whether the Stripe event type is one the pipeline acts on.
+func Handles(eventType string) bool {
+	switch eventType {
+	case EventCompleted, EventAsyncPaymentSucceeded, EventAsyncPaymentFailed:
+		return true
+	}
+	return false
+}
+
+// Triggers name what put an OrderMessage on the queue.
+const (
+	TriggerWebhook   = "webhook"   // a verified Stripe webhook
+	TriggerReconcile = "reconcile" // handler reconcile found a paid session without mail
+	TriggerOperator  = "operator"  // handler resend --new-links, or a repair
+)
+
+// OrderMessageVersion is the current version of OrderMessage.
+const OrderMessageVersion = 1
+
+// OrderMessage is what CheckoutComplete puts on the ProcessOrder queue: just
+// enough to find the session again. Objects are always re-fetched from Stripe,
+// never taken from the event. The JSON names are a stable contract.
+type OrderMessage struct {
+	Version   int    `json:"v"`
+	EventID   string `json:"event_id"`
+	EventType string `json:"event_type"`
+	SessionID string `json:"session_id"`
+	Livemode  bool   `json:"livemode"`
+	// Created is the event's creation time (Unix seconds, as Stripe sends it).
+	Created int64 `json:"created"`
+	// Trigger says who queued it: TriggerWebhook, TriggerReconcile or
+	// TriggerOperator. Empty means TriggerWebhook.
+	Trigger string `json:"trigger,omitempty"`
+	// NewLinks asks for fresh links and a new mail generation even when the
+	// order's mail was already sent (handler resend --new-links).
+	NewLinks bool `json:"new_links,omitempty"`
+}
+
+// MailKinds name the mails SendLink sends.
+const (
+	MailDownloadLinks = "download_links"
+	MailPaymentFailed = "payment_failed"
+)
+
+// MailMessageVersion is the current version of MailMessage.
+const MailMessageVersion = 1
+
+// MailMessage is what ProcessOrder puts on the SendLink queue: everything the
+// mail needs, so SendLink calls nothing but the mail service. The JSON names
+// are a stable contract.
+type MailMessage struct {
+	Version   int    `json:"v"`
+	Kind      string `json:"kind"` // MailDownloadLinks or MailPaymentFailed
+	SessionID string `json:"session_id"`
+	EventID   string `json:"event_id,omitempty"`
+	// Generation numbers the logical mails of one order and kind: 1 for the
+	// first, +1 for each operator resend. The idempotency key of the send
+	// (ACS Operation-Id, SMTP Message-ID, outbox file name) is derived from
+	// SessionID, Kind and Generation, so redeliveries of the same generation
+	// never produce a second mail.
+	Generation int      `json:"generation"`
+	Customer   Customer `json:"customer"`
+	Locale     string   `json:"locale,omitempty"`
+	Items      []Item   `json:"items,omitempty"`
+}
+
+// Customer is who receives the mail.
+type Customer struct {
+	Email string `json:"email"`
+	Name  string `json:"name,omitempty"`
+}
+
+// Item is one purchased file and its download link.
+type Item struct {
+	Title     string    `json:"title"`
+	FileName  string    `json:"file_name"`
+	URL       string    `json:"url"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// Redacted returns the link with its query (the SAS signature) removed, for logs.
+func (it Item) Redacted() string { return RedactURL(it.URL) }
+
+var sessionIDPattern = regexp.MustCompile(`^cs_(test|live)_[A-Za-z0-9]{1,250}$|^cs_[A-Za-z0-9_]{1,250}$`)
+
+// ValidSessionID reports whether id looks like a Checkout Session id.
+func ValidSessionID(id string) bool { return sessionIDPattern.MatchString(id) }
+
+// Validate checks the fields every consumer relies on.
+func (m OrderMessage) Validate() error {
+	var errs []error
+	if m.Version != OrderMessageVersion {
+		errs = append(errs, fmt.Errorf("unsupported version %d (want %d)", m.Version, OrderMessageVersion))
+	}
+	if !ValidSessionID(m.SessionID) {
+		errs = append(errs, fmt.Errorf("session_id %q is not a Checkout Session id", m.SessionID))
+	}
+	if !Handles(m.EventType) {
+		errs = append(errs, fmt.Errorf("event_type %q is not handled", m.EventType))
+	}
+	switch m.Trigger {
+	case "", TriggerWebhook, TriggerReconcile, TriggerOperator:
+	default:
+		errs = append(errs, fmt.Errorf("trigger %q is unknown", m.Trigger))
+	}
+	return errors.Join(errs...)
+}
+
+// Validate checks the fields every consumer relies on.
+func (m MailMessage) Validate() error {
+	var errs []error
+	if m.Version != MailMessageVersion {
+		errs = append(errs, fmt.Errorf("unsupported version %d (want %d)", m.Version, MailMessageVersion))
+	}
+	if !ValidSessionID(m.SessionID) {
+		errs = append(errs, fmt.Errorf("session_id %q is not a Checkout Session id", m.SessionID))
+	}
+	switch m.Kind {
+	case MailDownloadLinks:
+		if len(m.Items) == 0 {
+			errs = append(errs, errors.New("a download_links mail has no items"))
+		}
+	case MailPaymentFailed:
+	default:
+		errs = append(errs, fmt.Errorf("kind %q is unknown", m.Kind))
+	}
+	if m.Generation < 1 {
+		errs = append(errs, fmt.Errorf("generation %d is not positive", m.Generation))
+	}
+	if m.Customer.Email == "" {
+		errs = append(errs, errors.New("customer email is empty"))
+	}
+	return errors.Join(errs...)
+}
+
+// DecodeOrderMessage parses and validates a ProcessOrder queue message. Any
+// failure is permanent: the same bytes will never parse.
+func DecodeOrderMessage(data []byte) (OrderMessage, error) {
+	var m OrderMessage
+	if err := json.Unmarshal(data, &m); err != nil {
+		return m, Permanentf("decode order message: %w", err)
+	}
+	if err := m.Validate(); err != nil {
+		return m, Permanentf("invalid order message: %w", err)
+	}
+	return m, nil
+}
+
+// DecodeMailMessage parses and validates a SendLink queue message. Any
+// failure is permanent.
+func DecodeMailMessage(data []byte) (MailMessage, error) {
+	var m MailMessage
+	if err := json.Unmarshal(data, &m); err != nil {
+		return m, Permanentf("decode mail message: %w", err)
+	}
+	if err := m.Validate(); err != nil {
+		return m, Permanentf("invalid mail message: %w", err)
+	}
+	return m, nil
+}

@@ -1,0 +1,214 @@
+package order
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// State is where an order stands. The values are stored in the ledger and
+// printed by the CLI: a stable contract.
+type State string
+
+const (
+	// StateReceived: the record is claimed and ProcessOrder is working on it.
+	StateReceived State = "received"
+	// StateAwaitingPayment: the session completed unpaid (a delayed payment
+	// method); checkout.session.async_payment_succeeded will fulfil it.
+	StateAwaitingPayment State = "awaiting_payment"
+	// StateLinksReady: links were minted and the download mail is queued.
+	StateLinksReady State = "links_ready"
+	// StateMailSent: the download mail of generation SentGeneration was sent.
+	StateMailSent State = "mail_sent"
+	// StatePaymentFailed: the payment failed; the notice is queued, or sent
+	// when SentGeneration >= MailGeneration.
+	StatePaymentFailed State = "payment_failed"
+	// StateNeedsAttention: a permanent failure that an operator must repair;
+	// Reason says what.
+	StateNeedsAttention State = "needs_attention"
+)
+
+// States lists every state, in pipeline order.
+var States = []State{StateReceived, StateAwaitingPayment, StateLinksReady, StateMailSent, StatePaymentFailed, StateNeedsAttention}
+
+// Order is the ledger's record of one Checkout Session.
+type Order struct {
+	SessionID string
+	// ETag is the store's version of the record; Update is conditional on it.
+	ETag string
+
+	State State
+	// Reason says why the order needs attention.
+	Reason string
+	// LastError is the most recent retryable failure, kept until a step succeeds.
+	LastError string
+	// Attempts counts failed attempts since the last successful step.
+	Attempts int
+
+	CustomerEmail string
+	Livemode      bool
+	// EventIDs are the Stripe event ids seen for this session, oldest first,
+	// at most MaxEventIDs.
+	EventIDs []string
+	Items    int
+
+	// MailKind is the kind of the mail the order gets (MailDownloadLinks or
+	// MailPaymentFailed).
+	MailKind string
+	// MailGeneration is the generation of the most recently queued mail.
+	MailGeneration int
+	// SentGeneration is the highest generation sent (0: none).
+	SentGeneration int
+	// OperationID is the idempotency key of the last mail sent.
+	OperationID string
+	// Mail is the last queued MailMessage, JSON, so the operator can resend it.
+	Mail []byte
+
+	// LeaseOwner holds the invocation that works on the record until
+	// LeaseUntil; others wait instead of doing the same work at once.
+	LeaseOwner string
+	LeaseUntil time.Time
+	// ThrottledUntil is set when a step was re-scheduled after throttling.
+	ThrottledUntil time.Time
+
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+	PaidAt          time.Time
+	LinksReadyAt    time.Time
+	MailSentAt      time.Time
+	PaymentFailedAt time.Time
+	AttentionAt     time.Time
+}
+
+// MaxEventIDs bounds Order.EventIDs.
+const MaxEventIDs = 20
+
+// SeeEvent records an event id, once, keeping the newest MaxEventIDs.
+func (o *Order) SeeEvent(id string) {
+	if id == "" {
+		return
+	}
+	for _, e := range o.EventIDs {
+		if e == id {
+			return
+		}
+	}
+	o.EventIDs = append(o.EventIDs, id)
+	if n := len(o.EventIDs); n > MaxEventIDs {
+		o.EventIDs = o.EventIDs[n-MaxEventIDs:]
+	}
+}
+
+// Leased reports whether someone other than owner holds the record's lease at now.
+func (o *Order) Leased(owner string, now time.Time) bool {
+	return o.LeaseOwner != "" && o.LeaseOwner != owner && now.Before(o.LeaseUntil)
+}
+
+// Lease gives the record to owner until now+d.
+func (o *Order) Lease(owner string, now time.Time, d time.Duration) {
+	o.LeaseOwner, o.LeaseUntil = owner, now.Add(d)
+}
+
+// Release drops the lease.
+func (o *Order) Release() { o.LeaseOwner, o.LeaseUntil = "", time.Time{} }
+
+// NeedAttention moves the order to StateNeedsAttention with the reason.
+func (o *Order) NeedAttention(reason string, now time.Time) {
+	o.State, o.Reason, o.AttentionAt = StateNeedsAttention, reason, now
+	o.Release()
+}
+
+// Fail records a retryable failure.
+func (o *Order) Fail(err error) {
+	o.LastError = err.Error()
+	o.Attempts++
+	o.Release()
+}
+
+// Final reports whether the order rests: nothing more will happen without a
+// new event or an operator.
+func (o *Order) Final() bool {
+	switch o.State {
+	case StateMailSent, StateAwaitingPayment, StateNeedsAttention:
+		return true
+	case StatePaymentFailed:
+		return o.SentGeneration >= o.MailGeneration && o.MailGeneration > 0
+	}
+	return false
+}
+
+// mailNamespace is the UUID namespace of mail idempotency keys.
+var mailNamespace = uuid.MustParse("8f4b8f0e-4e6c-4a1f-9c57-2f1d9b0f6a11")
+
+// MailKey is the idempotency key of one logical mail: a UUIDv5 of the session
+// id, the mail kind and the generation. It is the ACS Operation-Id, the base
+// of the SMTP Message-ID and the outbox file name, identical on every
+// redelivery of the same mail.
+func MailKey(sessionID, kind string, generation int) string {
+	return uuid.NewSHA1(mailNamespace, fmt.Appendf(nil, "%s\x00%s\x00%d", sessionID, kind, generation)).String()
+}
+
+// Key returns the message's MailKey.
+func (m MailMessage) Key() string { return MailKey(m.SessionID, m.Kind, m.Generation) }
+
+// Records is a ledger: one record per session, written conditionally.
+type Records interface {
+	// Get returns the record, or an error wrapping ErrNotFound.
+	Get(ctx context.Context, sessionID string) (Order, error)
+	// Create inserts o and returns it with its ETag, or an error wrapping
+	// ErrConflict if a record for o.SessionID exists.
+	Create(ctx context.Context, o Order) (Order, error)
+	// Update replaces the record if its ETag is still o.ETag and returns it
+	// with the new ETag, or an error wrapping ErrConflict.
+	Update(ctx context.Context, o Order) (Order, error)
+}
+
+// MaxMutateAttempts bounds Mutate's read-modify-write loop.
+const MaxMutateAttempts = 8
+
+// ErrUnchanged may be returned by a Mutate function to leave the record as it
+// is; Mutate then returns the record it read and nil.
+var ErrUnchanged = errors.New("unchanged")
+
+// Mutate reads the session's record (a new one, with CreatedAt set, when there
+// is none), applies fn and writes it back conditionally, re-reading and
+// re-applying fn when another writer won the race. fn must be a pure function
+// of the record: it may run several times. An error from fn is returned as is
+// and nothing is written.
+func Mutate(ctx context.Context, recs Records, sessionID string, now time.Time, fn func(*Order) error) (Order, error) {
+	var lastErr error
+	for range MaxMutateAttempts {
+		o, err := recs.Get(ctx, sessionID)
+		created := false
+		switch {
+		case errors.Is(err, ErrNotFound):
+			o = Order{SessionID: sessionID, CreatedAt: now}
+			created = true
+		case err != nil:
+			return Order{}, fmt.Errorf("read order %s: %w", sessionID, err)
+		}
+		if err := fn(&o); err != nil {
+			if errors.Is(err, ErrUnchanged) {
+				return o, nil // o.ETag is empty when no record exists
+			}
+			return o, err
+		}
+		o.UpdatedAt = now
+		if created {
+			o, err = recs.Create(ctx, o)
+		} else {
+			o, err = recs.Update(ctx, o)
+		}
+		if err == nil {
+			return o, nil
+		}
+		if !errors.Is(err, ErrConflict) {
+			return Order{}, fmt.Errorf("write order %s: %w", sessionID, err)
+		}
+		lastErr = err
+	}
+	return Order{}, fmt.Errorf("write order %s: gave up after %d conflicting writers: %w", sessionID, MaxMutateAttempts, lastErr)
+}
