@@ -1,0 +1,201 @@
+// Package config loads filedrop's settings once, from the environment and,
+// when present, the Values of local.settings.json (the environment wins), and
+// validates all of them up front. Every error names the setting and says what
+// is wrong with it, so a person can act on it.
+//
+// Each concern keeps its settings in a file of its own (stripe.go, storage.go,
+// mail.go, ...) as a struct and a load function that reads through a
+// *loader; Load calls them all and joins every problem into one error.
+package config
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is every setting of the program.
+type Config struct {
+	Stripe  Stripe
+	Storage Storage
+	Links   Links
+	Mail    Mail
+	Ledger  Ledger
+	// LogLevel is LOG_LEVEL: debug, info (default), warn or error.
+	LogLevel string
+	// LogFormat is LOG_FORMAT: text (default) or json.
+	LogFormat string
+}
+
+// Getenv looks a setting up; "" means unset.
+type Getenv func(string) string
+
+// Load reads and validates every setting through get.
+func Load(get Getenv) (Config, error) {
+	l := &loader{get: get}
+	var c Config
+	c.Stripe = loadStripe(l)
+	c.Storage = loadStorage(l)
+	c.Links = loadLinks(l, c.Storage)
+	c.Mail = loadMail(l)
+	c.Ledger = loadLedger(l)
+	c.LogLevel = l.oneOf("LOG_LEVEL", "info", "debug", "info", "warn", "error")
+	c.LogFormat = l.oneOf("LOG_FORMAT", "text", "text", "json")
+	if len(l.errs) > 0 {
+		return c, &Error{Problems: l.errs}
+	}
+	return c, nil
+}
+
+// Error lists every problem found in the settings.
+type Error struct{ Problems []error }
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("invalid configuration:")
+	for _, p := range e.Problems {
+		b.WriteString("\n  - ")
+		b.WriteString(p.Error())
+	}
+	return b.String()
+}
+
+// Unwrap returns the problems.
+func (e *Error) Unwrap() []error { return e.Problems }
+
+// loader reads settings and collects problems.
+type loader struct {
+	get  Getenv
+	errs []error
+}
+
+// str returns the trimmed setting or def.
+func (l *loader) str(name, def string) string {
+	if v := strings.TrimSpace(l.get(name)); v != "" {
+		return v
+	}
+	return def
+}
+
+// required returns the setting, recording a problem (with the hint) when unset.
+func (l *loader) required(name, hint string) string {
+	v := l.str(name, "")
+	if v == "" {
+		l.problem(name, "is required: %s", hint)
+	}
+	return v
+}
+
+// problem records that setting name is wrong.
+func (l *loader) problem(name, format string, args ...any) {
+	l.errs = append(l.errs, fmt.Errorf("%s %s", name, fmt.Sprintf(format, args...)))
+}
+
+func (l *loader) boolean(name string, def bool) bool {
+	v := l.str(name, "")
+	if v == "" {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		l.problem(name, "must be true or false, not %q", v)
+		return def
+	}
+	return b
+}
+
+func (l *loader) duration(name string, def time.Duration) time.Duration {
+	v := l.str(name, "")
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		l.problem(name, "must be a positive duration such as 720h or 90m, not %q", v)
+		return def
+	}
+	return d
+}
+
+func (l *loader) integer(name string, def, min, max int) int {
+	v := l.str(name, "")
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < min || n > max {
+		l.problem(name, "must be a whole number from %d to %d, not %q", min, max, v)
+		return def
+	}
+	return n
+}
+
+func (l *loader) oneOf(name, def string, allowed ...string) string {
+	v := strings.ToLower(l.str(name, def))
+	for _, a := range allowed {
+		if v == a {
+			return v
+		}
+	}
+	l.problem(name, "must be one of %s, not %q", strings.Join(allowed, ", "), v)
+	return def
+}
+
+// LocalSettings reads the Values of a local.settings.json file. A missing
+// file gives an empty map and no error.
+func LocalSettings(path string) (map[string]string, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return map[string]string{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var f struct {
+		IsEncrypted bool
+		Values      map[string]any
+	}
+	if err := json.Unmarshal(b, &f); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if f.IsEncrypted {
+		return nil, fmt.Errorf("%s: IsEncrypted is true; decrypt it with func settings decrypt", path)
+	}
+	vals := make(map[string]string, len(f.Values))
+	for k, v := range f.Values {
+		switch v := v.(type) {
+		case string:
+			vals[k] = v
+		case nil:
+		default:
+			vals[k] = fmt.Sprint(v)
+		}
+	}
+	return vals, nil
+}
+
+// Layered returns a Getenv that reads env first and falls back to values.
+func Layered(env Getenv, values map[string]string) Getenv {
+	return func(k string) string {
+		if v := env(k); v != "" {
+			return v
+		}
+		return values[k]
+	}
+}
+
+// Names lists the settings in values, sorted; for messages that must not
+// print the values themselves.
+func Names(values map[string]string) []string {
+	names := make([]string, 0, len(values))
+	for k := range values {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return names
+}

@@ -1,0 +1,38 @@
+package order
+
+import (
+	"context"
+	"log/slog"
+)
+
+// Delivery describes the queue delivery a stage is handling. The host glue
+// puts it in the context of every invocation.
+type Delivery struct {
+	// InvocationID is the Functions host's id of the invocation; stages use it
+	// in logs and as the owner of the ledger leases they take.
+	InvocationID string
+	// DequeueCount is how many times the queue has delivered the message (1
+	// on the first delivery).
+	DequeueCount int
+	// Log is the invocation's logger: its lines go to the process log and to
+	// the host's Logs for the invocation. It already carries the function name
+	// and invocation id.
+	Log *slog.Logger
+}
+
+type deliveryKey struct{}
+
+// WithDelivery returns ctx carrying d.
+func WithDelivery(ctx context.Context, d Delivery) context.Context {
+	return context.WithValue(ctx, deliveryKey{}, d)
+}
+
+// DeliveryFrom returns the Delivery in ctx. Without one, it returns a Delivery
+// whose Log is fallback.
+func DeliveryFrom(ctx context.Context, fallback *slog.Logger) Delivery {
+	d, _ := ctx.Value(deliveryKey{}).(Delivery)
+	if d.Log == nil {
+		d.Log = fallback
+	}
+	return d
+}
