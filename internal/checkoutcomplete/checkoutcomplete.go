@@ -1,0 +1,140 @@
+// Package checkoutcomplete is the CheckoutComplete function: Stripe's webhook
+// endpoint. It verifies the Stripe-Signature on the raw bytes, and for the
+// three Checkout events the pipeline acts on it puts a small OrderMessage on
+// the ProcessOrder queue. It answers 200 only once that message is durably
+// stored; on any storage failure it answers 503 so that Stripe retries.
+//
+// A redelivered or duplicated event is harmless: it queues another message
+// for the same session, and ProcessOrder's ledger acknowledges it without
+// side effects.
+package checkoutcomplete
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/filedrop/filedrop/internal/functions"
+	"github.com/filedrop/filedrop/internal/order"
+	"github.com/filedrop/filedrop/internal/stripeapi"
+)
+
+// MaxBodyBytes bounds a webhook body; Checkout events are a few KiB.
+const MaxBodyBytes = 512 << 10
+
+// EnqueueTimeout bounds the enqueue, retries included, well inside the
+// 10 s that hosted Checkout waits for the webhook.
+const EnqueueTimeout = 8 * time.Second
+
+// queue is where the order messages go.
+type queue interface {
+	Send(ctx context.Context, data []byte, delay time.Duration) error
+}
+
+// Handler is the CheckoutComplete function.
+type Handler struct {
+	secrets  []string
+	queue    queue
+	livemode bool
+	log      *slog.Logger
+	now      func() time.Time
+}
+
+// New returns the webhook handler. secrets are the endpoint's signing
+// secrets (several while one is rolled); livemode is the configured API
+// key's mode: events of the other mode are acknowledged and dropped.
+func New(secrets []string, q queue, livemode bool, log *slog.Logger, now func() time.Time) *Handler {
+	return &Handler{secrets: secrets, queue: q, livemode: livemode, log: log, now: now}
+}
+
+type answer struct {
+	Received bool   `json:"received"`
+	Queued   bool   `json:"queued,omitempty"`
+	Ignored  string `json:"ignored,omitempty"`
+	Error    string `json:"error,omitempty"`
+}
+
+// ServeHTTP answers one webhook delivery:
+// 405 for a method other than POST, 413 for a body over MaxBodyBytes, 400 for
+// a missing, malformed, wrong or stale signature or a body that is not an
+// event, 200 for an event queued or deliberately ignored, 503 when the
+// message could not be stored.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	invocation := r.Header.Get("X-Azure-Functions-InvocationId")
+	if invocation == "" {
+		invocation = uuid.NewString()
+	}
+	log := h.log.With("function", "CheckoutComplete", "invocation_id", invocation)
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		functions.WriteJSON(w, http.StatusMethodNotAllowed, answer{Error: "use POST"})
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			log.Warn("webhook refused: body too large", "limit", MaxBodyBytes)
+			functions.WriteJSON(w, http.StatusRequestEntityTooLarge, answer{Error: "body too large"})
+			return
+		}
+		log.Warn("webhook refused: body unreadable", "err", err)
+		functions.WriteJSON(w, http.StatusBadRequest, answer{Error: "body unreadable"})
+		return
+	}
+	ev, err := stripeapi.VerifyEvent(body, r.Header.Get("Stripe-Signature"), h.secrets, h.now())
+	if err != nil {
+		// The reason is ours (never the header or the secret).
+		log.Warn("webhook refused", "reason", err.Error())
+		functions.WriteJSON(w, http.StatusBadRequest, answer{Error: err.Error()})
+		return
+	}
+	log = log.With("event_id", ev.ID, "event_type", ev.Type, "session_id", ev.ObjectID)
+	status, a := h.handle(r.Context(), log, ev)
+	functions.WriteJSON(w, status, a)
+}
+
+func (h *Handler) handle(ctx context.Context, log *slog.Logger, ev stripeapi.Event) (int, answer) {
+	if !order.Handles(ev.Type) {
+		log.Debug("event type ignored")
+		return http.StatusOK, answer{Received: true, Ignored: "event type " + ev.Type + " is not used"}
+	}
+	if ev.Livemode != h.livemode {
+		log.Warn("event ignored: its mode differs from the API key's", "event_livemode", ev.Livemode, "key_livemode", h.livemode)
+		return http.StatusOK, answer{Received: true, Ignored: "livemode does not match this deployment"}
+	}
+	msg := order.OrderMessage{Version: order.OrderMessageVersion, EventID: ev.ID, EventType: ev.Type,
+		SessionID: ev.ObjectID, Livemode: ev.Livemode, Created: ev.Created, Trigger: order.TriggerWebhook}
+	if ev.ObjectType != "checkout.session" || msg.Validate() != nil {
+		log.Warn("webhook refused: the event's object is not a Checkout Session", "object", ev.ObjectType)
+		return http.StatusBadRequest, answer{Error: "data.object is not a checkout.session"}
+	}
+	if err := h.Handle(ctx, msg); err != nil {
+		log.Error("event not queued; answering 503 so Stripe retries", "err", err)
+		return http.StatusServiceUnavailable, answer{Error: "could not queue the event; retry later"}
+	}
+	log.Info("event queued")
+	return http.StatusOK, answer{Received: true, Queued: true}
+}
+
+// Handle puts msg on the ProcessOrder queue. It returns nil only once the
+// message is stored.
+func (h *Handler) Handle(ctx context.Context, msg order.OrderMessage) error {
+	data, err := json.Marshal(msg)
+	if err != nil {
+		return fmt.Errorf("encode order message: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, EnqueueTimeout)
+	defer cancel()
+	if err := h.queue.Send(ctx, data, 0); err != nil {
+		return fmt.Errorf("queue order message: %w", err)
+	}
+	return nil
+}

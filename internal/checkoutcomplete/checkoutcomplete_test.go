@@ -1,0 +1,147 @@
+package checkoutcomplete
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"github.com/stripe/stripe-go/v76/webhook"
+
+	"github.com/filedrop/filedrop/internal/order"
+)
+
+const (
+	secret    = "whsec_test_current"
+	oldSecret = "whsec_test_previous"
+)
+
+// fakeQueue records what was sent; SendFunc, when set, decides the result.
+type fakeQueue struct {
+	mu       sync.Mutex
+	sent     [][]byte
+	SendFunc func() error
+}
+
+func (q *fakeQueue) Send(_ context.Context, data []byte, _ time.Duration) error {
+	if q.SendFunc != nil {
+		if err := q.SendFunc(); err != nil {
+			return err
+		}
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.sent = append(q.sent, data)
+	return nil
+}
+
+func event(id, typ string, livemode bool, objectID string) []byte {
+	return fmt.Appendf(nil, `{"id":%q,"object":"event","api_version":"2025-10-29.clover","created":1700000000,"livemode":%t,"type":%q,"data":{"object":{"id":%q,"object":"checkout.session","payment_status":"paid"}}}`,
+		id, livemode, typ, objectID)
+}
+
+func sign(body []byte, s string, at time.Time) string {
+	return webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: body, Secret: s, Timestamp: at}).Header
+}
+
+func TestServeHTTP(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	paid := event("evt_1", order.EventCompleted, false, "cs_test_a1")
+	tests := []struct {
+		name       string
+		method     string
+		body       []byte
+		header     func(body []byte) string
+		queueErr   error
+		wantStatus int
+		wantQueued bool
+		wantError  string
+	}{
+		{name: "valid", body: paid, header: func(b []byte) string { return sign(b, secret, now) }, wantStatus: 200, wantQueued: true},
+		{name: "signed with the previous secret during rotation", body: paid, header: func(b []byte) string { return sign(b, oldSecret, now) }, wantStatus: 200, wantQueued: true},
+		{name: "two v1 signatures, one valid", body: paid, header: func(b []byte) string {
+			return sign(b, "whsec_other", now) + "," + strings.Split(sign(b, secret, now), ",")[1]
+		}, wantStatus: 200, wantQueued: true},
+		{name: "async payment succeeded", body: event("evt_2", order.EventAsyncPaymentSucceeded, false, "cs_test_a1"), header: func(b []byte) string { return sign(b, secret, now) }, wantStatus: 200, wantQueued: true},
+		{name: "async payment failed", body: event("evt_3", order.EventAsyncPaymentFailed, false, "cs_test_a1"), header: func(b []byte) string { return sign(b, secret, now) }, wantStatus: 200, wantQueued: true},
+		{name: "wrong secret", body: paid, header: func(b []byte) string { return sign(b, "whsec_wrong", now) }, wantStatus: 400, wantError: "no valid signature"},
+		{name: "body changed after signing", body: paid, header: func(b []byte) string { return sign(append([]byte(" "), b...), secret, now) }, wantStatus: 400, wantError: "no valid signature"},
+		{name: "stale timestamp", body: paid, header: func(b []byte) string { return sign(b, secret, now.Add(-6*time.Minute)) }, wantStatus: 400, wantError: "tolerance"},
+		{name: "future timestamp", body: paid, header: func(b []byte) string { return sign(b, secret, now.Add(6*time.Minute)) }, wantStatus: 400, wantError: "tolerance"},
+		{name: "just inside tolerance", body: paid, header: func(b []byte) string { return sign(b, secret, now.Add(-4*time.Minute)) }, wantStatus: 200, wantQueued: true},
+		{name: "missing header", body: paid, header: func([]byte) string { return "" }, wantStatus: 400, wantError: "missing Stripe-Signature"},
+		{name: "malformed header", body: paid, header: func([]byte) string { return "t=notanumber,v1=abc" }, wantStatus: 400, wantError: "malformed"},
+		{name: "header without pairs", body: paid, header: func([]byte) string { return "garbage" }, wantStatus: 400, wantError: "malformed"},
+		{name: "only v0 signature", body: paid, header: func(b []byte) string { return strings.Replace(sign(b, secret, now), "v1=", "v0=", 1) }, wantStatus: 400, wantError: "no valid signature"},
+		{name: "non-JSON body", body: []byte("hello"), header: func(b []byte) string { return sign(b, secret, now) }, wantStatus: 400, wantError: "not a Stripe event"},
+		{name: "JSON that is not an event", body: []byte(`{"id":"cs_test_1","object":"checkout.session"}`), header: func(b []byte) string { return sign(b, secret, now) }, wantStatus: 400, wantError: "not a Stripe event"},
+		{name: "handled type but object is not a session", body: []byte(`{"id":"evt_9","object":"event","type":"checkout.session.completed","created":1,"livemode":false,"data":{"object":{"id":"pi_1","object":"payment_intent"}}}`), header: func(b []byte) string { return sign(b, secret, now) }, wantStatus: 400, wantError: "checkout.session"},
+		{name: "oversized", body: bytes.Repeat([]byte("x"), MaxBodyBytes+1), header: func(b []byte) string { return sign(b, secret, now) }, wantStatus: 413, wantError: "too large"},
+		{name: "wrong method", method: http.MethodGet, body: nil, header: func([]byte) string { return "" }, wantStatus: 405},
+		{name: "ignored type", body: event("evt_4", "checkout.session.expired", false, "cs_test_a1"), header: func(b []byte) string { return sign(b, secret, now) }, wantStatus: 200},
+		{name: "ignored unrelated type", body: []byte(`{"id":"evt_5","object":"event","type":"customer.created","created":1,"livemode":false,"data":{"object":{"id":"cus_1","object":"customer"}}}`), header: func(b []byte) string { return sign(b, secret, now) }, wantStatus: 200},
+		{name: "live event reaching a test deployment", body: event("evt_6", order.EventCompleted, true, "cs_live_a1"), header: func(b []byte) string { return sign(b, secret, now) }, wantStatus: 200},
+		{name: "storage down", body: paid, header: func(b []byte) string { return sign(b, secret, now) }, queueErr: errors.New("dial tcp 127.0.0.1:10001: connection refused"), wantStatus: 503, wantError: "could not queue"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			q := &fakeQueue{}
+			if tc.queueErr != nil {
+				q.SendFunc = func() error { return tc.queueErr }
+			}
+			var logs bytes.Buffer
+			h := New([]string{secret, oldSecret}, q, false, slog.New(slog.NewTextHandler(&logs, nil)), func() time.Time { return now })
+			method := tc.method
+			if method == "" {
+				method = http.MethodPost
+			}
+			req := httptest.NewRequest(method, "/api/CheckoutComplete", bytes.NewReader(tc.body))
+			sig := tc.header(tc.body)
+			if sig != "" {
+				req.Header.Set("Stripe-Signature", sig)
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+
+			require.Equal(t, tc.wantStatus, rec.Code, rec.Body.String())
+			require.Equal(t, "application/json; charset=utf-8", rec.Header().Get("Content-Type"))
+			var a answer
+			require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &a))
+			require.Contains(t, a.Error, tc.wantError)
+			if tc.wantQueued {
+				require.Len(t, q.sent, 1)
+				var m order.OrderMessage
+				require.NoError(t, json.Unmarshal(q.sent[0], &m))
+				require.NoError(t, m.Validate())
+				require.Equal(t, "cs_test_a1", m.SessionID)
+				require.Equal(t, int64(1700000000), m.Created)
+				require.Equal(t, order.TriggerWebhook, m.Trigger)
+			} else {
+				require.Empty(t, q.sent, "nothing may be queued")
+			}
+			// Nothing secret reaches the log.
+			require.NotContains(t, logs.String(), "whsec_")
+			if sig != "" && len(sig) > 20 {
+				require.NotContains(t, logs.String(), sig[strings.Index(sig, "v1=")+3:])
+			}
+		})
+	}
+}
+
+func TestMessageIsSmallAndStable(t *testing.T) {
+	q := &fakeQueue{}
+	h := New([]string{secret}, q, false, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Now)
+	require.NoError(t, h.Handle(context.Background(), order.OrderMessage{Version: 1, EventID: "evt_1",
+		EventType: order.EventCompleted, SessionID: "cs_test_1", Created: 5, Trigger: order.TriggerWebhook}))
+	require.JSONEq(t, `{"v":1,"event_id":"evt_1","event_type":"checkout.session.completed","session_id":"cs_test_1","livemode":false,"created":5,"trigger":"webhook"}`, string(q.sent[0]))
+}

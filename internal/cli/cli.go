@@ -1,0 +1,145 @@
+// Package cli is the handler binary's command line: with no arguments it is
+// the Azure Functions custom handler; its subcommands run the pipeline
+// locally and give the operator the tools to see and repair every order.
+//
+// Run is the whole program: main only calls it, so tests drive the binary
+// in-process exactly as a person does.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// Env is what the program reads from its surroundings.
+type Env struct {
+	Args   []string
+	Getenv func(string) string
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	// Dir is the app root: where host.json, the function folders and
+	// local.settings.json are; "" means the working directory.
+	Dir string
+}
+
+// ExitError carries the process exit code of a failure.
+type ExitError struct {
+	Code int
+	Err  error
+}
+
+func (e *ExitError) Error() string { return e.Err.Error() }
+func (e *ExitError) Unwrap() error { return e.Err }
+
+// Exit codes.
+const (
+	ExitFailure  = 1 // the command failed
+	ExitUsage    = 2 // bad flags or arguments
+	ExitConfig   = 3 // the settings are invalid
+	ExitNotFound = 4 // the thing asked for does not exist
+	ExitMismatch = 5 // a check found a difference (reconcile --dry-run found work)
+)
+
+func usageErr(format string, args ...any) error {
+	return &ExitError{Code: ExitUsage, Err: fmt.Errorf(format, args...)}
+}
+
+// command is one subcommand.
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, env Env, args []string) error
+}
+
+func commands() []command {
+	return []command{
+		{"serve", "run as the Azure Functions custom handler (the default with no arguments)", runServe},
+		{"local", "run the whole pipeline locally: the webhook on :7071 and the queue functions", runLocal},
+	}
+}
+
+// Run runs the program with env.Args (without the program name).
+func Run(ctx context.Context, env Env) error {
+	args := env.Args
+	if len(args) == 0 {
+		return runServe(ctx, env, nil)
+	}
+	switch args[0] {
+	case "-h", "--help", "help":
+		printHelp(env.Stdout)
+		return nil
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			return c.run(ctx, env, args[1:])
+		}
+	}
+	printHelp(env.Stderr)
+	return usageErr("unknown command %q", args[0])
+}
+
+func printHelp(w io.Writer) {
+	fmt.Fprintf(w, "handler delivers the files bought through Stripe Checkout.\n\nUsage:\n  handler [command] [flags]\n\nCommands:\n")
+	cmds := commands()
+	sort.SliceStable(cmds, func(i, j int) bool { return false })
+	for _, c := range cmds {
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintf(w, "\nRun 'handler <command> --help' for a command's flags.\n")
+}
+
+// flags returns a FlagSet for a command that writes its usage to stderr.
+func flags(env Env, name, usage string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(env.Stderr, "Usage: handler %s\n", usage)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parse parses args, turning --help into a clean exit and other problems
+// into a usage error.
+func parse(fs *flag.FlagSet, args []string) (done bool, err error) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return true, nil
+		}
+		return true, &ExitError{Code: ExitUsage, Err: err}
+	}
+	return false, nil
+}
+
+// appDir returns the app root.
+func appDir(env Env) string {
+	if env.Dir != "" {
+		return env.Dir
+	}
+	if d := env.Getenv("FUNCTIONS_APP_ROOT_PATH"); d != "" {
+		return d
+	}
+	d, err := os.Getwd()
+	if err != nil {
+		return "."
+	}
+	return d
+}
+
+// settingsFile is local.settings.json in the app root.
+func settingsFile(env Env) string { return filepath.Join(appDir(env), "local.settings.json") }
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, strings.TrimSuffix(word, "s"))
+}

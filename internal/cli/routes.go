@@ -1,0 +1,34 @@
+package cli
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/filedrop/filedrop/internal/functions"
+)
+
+// newServer is the custom handler's HTTP surface, every route in one place:
+//
+//	GET  /                      readiness (the host polls it at start-up)
+//	POST /api/CheckoutComplete  the Stripe webhook, forwarded as it arrived
+//	POST /ProcessOrder          queue invocation
+//	POST /SendLink              queue invocation
+//
+// Function routes match case-insensitively, as the host's do.
+func newServer(webhook http.Handler, queueRoutes map[string]http.Handler) http.Handler {
+	routes := map[string]http.Handler{"/api/checkoutcomplete": webhook}
+	for name, h := range queueRoutes {
+		routes["/"+strings.ToLower(name)] = h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/" {
+			functions.WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+			return
+		}
+		if h, ok := routes[strings.ToLower(r.URL.Path)]; ok {
+			h.ServeHTTP(w, r)
+			return
+		}
+		functions.WriteJSON(w, http.StatusNotFound, map[string]string{"error": "no function at " + r.URL.Path})
+	})
+}

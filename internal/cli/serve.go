@@ -1,0 +1,71 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+)
+
+// runServe runs the binary as the Functions custom handler: it listens on
+// 127.0.0.1:$FUNCTIONS_CUSTOMHANDLER_PORT until the host stops it.
+func runServe(ctx context.Context, env Env, args []string) error {
+	fs := flags(env, "serve", "serve\n\nRuns as the Azure Functions custom handler; the Functions host starts it with FUNCTIONS_CUSTOMHANDLER_PORT set.")
+	if done, err := parse(fs, args); done {
+		return err
+	}
+	port := env.Getenv("FUNCTIONS_CUSTOMHANDLER_PORT")
+	if port == "" {
+		port = env.Getenv("FUNCTIONS_HTTPWORKER_PORT")
+	}
+	if port == "" {
+		return usageErr("FUNCTIONS_CUSTOMHANDLER_PORT is not set: the Functions host sets it (func start, or Azure). To run on your own machine without Core Tools, use: handler local")
+	}
+	cfg, app, _, err := loadSettings(env)
+	if err != nil {
+		return describeConfigError(err)
+	}
+	log := newLogger(cfg, env.Stdout)
+	p, err := newPipeline(cfg, app, log)
+	if err != nil {
+		return err
+	}
+	h, err := p.handler(env.Stderr)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", port))
+	if err != nil {
+		return fmt.Errorf("listen on FUNCTIONS_CUSTOMHANDLER_PORT %s: %w", port, err)
+	}
+	log.Info("custom handler listening", "addr", ln.Addr().String(), "mode", cfg.Stripe.Mode())
+	return serveHTTP(ctx, ln, h, log)
+}
+
+// serveHTTP serves h on ln until ctx is done, then shuts down gracefully.
+func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger) error {
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,99 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/filedrop/filedrop/internal/checkoutcomplete"
+	"github.com/filedrop/filedrop/internal/config"
+	"github.com/filedrop/filedrop/internal/functions"
+	"github.com/filedrop/filedrop/internal/storage"
+)
+
+// Function folder names: the routes the host invokes.
+const (
+	fnCheckoutComplete = "CheckoutComplete"
+	fnProcessOrder     = "ProcessOrder"
+	fnSendLink         = "SendLink"
+)
+
+// pipeline is everything the three functions need, built once from the
+// configuration.
+type pipeline struct {
+	cfg     config.Config
+	app     functions.App
+	log     *slog.Logger
+	account storage.Account
+	queues  *storage.Queues
+	// orders and mails are the ProcessOrder and SendLink queues, named by
+	// their function.json files.
+	orders, mails *storage.Queue
+}
+
+func newPipeline(cfg config.Config, app functions.App, log *slog.Logger) (*pipeline, error) {
+	acct, err := storage.NewAccount(cfg.Storage)
+	if err != nil {
+		return nil, err
+	}
+	queues, err := storage.NewQueues(acct)
+	if err != nil {
+		return nil, err
+	}
+	p := &pipeline{cfg: cfg, app: app, log: log, account: acct, queues: queues}
+	for name, dst := range map[string]**storage.Queue{fnProcessOrder: &p.orders, fnSendLink: &p.mails} {
+		q, err := app.QueueOf(name)
+		if err != nil {
+			return nil, err
+		}
+		*dst = queues.Queue(q)
+	}
+	return p, nil
+}
+
+// handler returns the custom handler's HTTP surface.
+func (p *pipeline) handler(stderr interface{ Write([]byte) (int, error) }) (http.Handler, error) {
+	secrets := make([]string, len(p.cfg.Stripe.WebhookSecrets))
+	for i, s := range p.cfg.Stripe.WebhookSecrets {
+		secrets[i] = s.Reveal()
+	}
+	webhook := checkoutcomplete.New(secrets, p.orders, p.cfg.Stripe.Livemode, p.log, time.Now)
+	routes := map[string]http.Handler{}
+	for _, fn := range p.app.QueueFunctions() {
+		stage, err := p.stage(fn.Name)
+		if err != nil {
+			return nil, err
+		}
+		q := p.queues.Queue(fn.Queue)
+		routes[fn.Name] = functions.QueueRoute{
+			Function: fn,
+			Handle:   stage,
+			Requeue:  q,
+			Poison:   p.queues.Queue(fn.PoisonQueue()),
+			// Well inside functionTimeout: on a timeout the host restarts
+			// the whole handler.
+			Timeout: min(p.app.FunctionTimeout*4/5, 2*time.Minute),
+			Log:     p.log,
+			Stderr:  stderr,
+		}
+	}
+	return newServer(webhook, routes), nil
+}
+
+// stage returns the stage behind a queue function.
+func (p *pipeline) stage(name string) (functions.HandlerFunc, error) {
+	switch name {
+	case fnProcessOrder, fnSendLink:
+		return notBuilt(name), nil
+	}
+	return nil, fmt.Errorf("function %s has a function.json but no stage in this binary", name)
+}
+
+// notBuilt answers for a stage whose issue has not landed.
+func notBuilt(name string) functions.HandlerFunc {
+	return func(context.Context, []byte) error {
+		return fmt.Errorf("%s is not built yet (501)", name)
+	}
+}

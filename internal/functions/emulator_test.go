@@ -1,0 +1,185 @@
+package functions
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/filedrop/filedrop/internal/config"
+	"github.com/filedrop/filedrop/internal/storage"
+	"github.com/filedrop/filedrop/internal/testenv"
+)
+
+func newQueues(t *testing.T, connectionString string) *storage.Queues {
+	t.Helper()
+	st, problem := config.ParseConnectionString(connectionString)
+	require.Empty(t, problem)
+	acct, err := storage.NewAccount(st)
+	require.NoError(t, err)
+	qs, err := storage.NewQueues(acct)
+	require.NoError(t, err)
+	return qs
+}
+
+// waitFor polls cond every 50 ms for at most limit.
+func waitFor(t *testing.T, limit time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("condition not met within %s", limit)
+}
+
+func TestEmulatorDeliversLikeTheHost(t *testing.T) {
+	az := testenv.StartAzurite(t)
+	qs := newQueues(t, az.ConnectionString)
+	ctx := context.Background()
+	fn := Function{Name: "ProcessOrder", Trigger: "queueTrigger", Binding: "msg", Queue: "orders", DataType: "binary"}
+	for _, name := range []string{"orders", "orders-poison"} {
+		_, err := qs.Create(ctx, name)
+		require.NoError(t, err)
+	}
+
+	var (
+		mu       sync.Mutex
+		attempts = map[string][]int{} // message data -> dequeue counts seen
+		bodies   []map[string]any
+	)
+	handler := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		require.Equal(t, "/ProcessOrder", r.URL.Path)
+		require.Equal(t, int64(-1), r.ContentLength, "the host sends the body chunked")
+		var raw map[string]any
+		b, _ := io.ReadAll(r.Body)
+		require.NoError(t, json.Unmarshal(b, &raw))
+		r.Body = io.NopCloser(jsonReader(b))
+		inv, err := DecodeInvocation(r, "msg", true)
+		require.NoError(t, err)
+		mu.Lock()
+		attempts[string(inv.Data)] = append(attempts[string(inv.Data)], inv.DequeueCount)
+		bodies = append(bodies, raw)
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		if string(inv.Data) == "fails" {
+			w.WriteHeader(500)
+		}
+		_, _ = w.Write([]byte(`{"Outputs":{},"Logs":[]}`))
+	}))
+	defer handler.Close()
+
+	emu := &Emulator{
+		App: App{FunctionTimeout: time.Minute, Functions: map[string]Function{fn.Name: fn},
+			Queues: QueueSettings{MaxDequeueCount: 5, VisibilityTimeout: 0, MaxPollingInterval: 200 * time.Millisecond, BatchSize: 4}},
+		Queues: qs, Handler: handler.URL, Client: handler.Client(),
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Hold: 30 * time.Second,
+	}
+	orders := qs.Queue("orders")
+	require.NoError(t, orders.Send(ctx, []byte("works"), 0))
+	require.NoError(t, orders.Send(ctx, []byte("fails"), 0))
+	require.NoError(t, orders.SendText(ctx, "not base64 at all!", 0))
+
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { _ = emu.Run(runCtx); close(done) }()
+	poison := qs.Queue("orders-poison")
+	waitFor(t, 30*time.Second, func() bool {
+		n, _ := poison.Count(ctx)
+		return n == 2
+	})
+	cancel()
+	<-done
+
+	mu.Lock()
+	defer mu.Unlock()
+	require.Equal(t, []int{1}, attempts["works"], "a success is delivered once and deleted")
+	require.Equal(t, []int{1, 2, 3, 4, 5}, attempts["fails"], "a failure is retried up to maxDequeueCount")
+	require.NotContains(t, attempts, "not base64 at all!", "an undecodable message is never invoked")
+
+	left, err := orders.Count(ctx)
+	require.NoError(t, err)
+	require.Zero(t, left)
+	msgs, err := poison.Peek(ctx, 32)
+	require.NoError(t, err)
+	var texts []string
+	for _, m := range msgs {
+		texts = append(texts, m.Text)
+	}
+	require.ElementsMatch(t, []string{"ZmFpbHM=", "not base64 at all!"}, texts, "poisoned messages keep their text")
+
+	meta := bodies[0]["Metadata"].(map[string]any)
+	require.IsType(t, "", meta["DequeueCount"], "the host sends DequeueCount as a string")
+	require.Regexp(t, `^".+"$`, meta["Id"], "the host quotes Id")
+	require.Regexp(t, `^".+"$`, meta["PopReceipt"])
+	require.Contains(t, meta, "sys")
+}
+
+func jsonReader(b []byte) io.Reader { return &byteReader{b: b} }
+
+type byteReader struct {
+	b []byte
+	n int
+}
+
+func (r *byteReader) Read(p []byte) (int, error) {
+	if r.n >= len(r.b) {
+		return 0, io.EOF
+	}
+	n := copy(p, r.b[r.n:])
+	r.n += n
+	return n, nil
+}
+
+func TestFrontForwardsTheRawRequest(t *testing.T) {
+	var got struct {
+		method, path, query, ua, sig string
+		body                         []byte
+	}
+	handler := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got.method, got.path, got.query = r.Method, r.URL.Path, r.URL.RawQuery
+		got.ua, got.sig = r.Header.Get("User-Agent"), r.Header.Get("Stripe-Signature")
+		got.body, _ = io.ReadAll(r.Body)
+		w.WriteHeader(http.StatusTeapot)
+	}))
+	defer handler.Close()
+	emu := &Emulator{App: App{Functions: map[string]Function{
+		"CheckoutComplete": {Name: "CheckoutComplete", Trigger: "httpTrigger"},
+		"ProcessOrder":     {Name: "ProcessOrder", Trigger: "queueTrigger"},
+	}}, Handler: handler.URL, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	front, err := emu.Front()
+	require.NoError(t, err)
+	srv := httptest.NewServer(front)
+	defer srv.Close()
+
+	body := `{"id":"evt_1",  "spacing":"kept"}`
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/api/CheckoutComplete?code=abc", jsonReader([]byte(body)))
+	req.ContentLength = int64(len(body))
+	req.Header.Set("Stripe-Signature", "t=1,v1=ab")
+	req.Header.Set("User-Agent", "Stripe/1.0")
+	resp, err := srv.Client().Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusTeapot, resp.StatusCode, "the handler's answer goes back as it is")
+	require.Equal(t, "POST", got.method)
+	require.Equal(t, "/api/CheckoutComplete", got.path)
+	require.Equal(t, "code=abc", got.query)
+	require.Equal(t, "t=1,v1=ab", got.sig)
+	require.Equal(t, body, string(got.body), "raw bytes unchanged")
+	require.Regexp(t, `^Stripe/1.0 Azure-Functions-Host/`, got.ua)
+
+	resp, err = srv.Client().Post(srv.URL+"/api/ProcessOrder", "application/json", nil)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusNotFound, resp.StatusCode, "queue functions have no public route")
+}
+

@@ -1,0 +1,137 @@
+package functions
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"github.com/filedrop/filedrop/internal/order"
+)
+
+// Sender puts a message on a queue, invisible for delay.
+type Sender interface {
+	Send(ctx context.Context, data []byte, delay time.Duration) error
+}
+
+// HandlerFunc is a queue function's stage, taking the message's bytes.
+type HandlerFunc func(ctx context.Context, data []byte) error
+
+// Decoded adapts a stage that takes a typed message. A message that decode
+// rejects can never be handled: the route moves it to the poison queue.
+func Decoded[M any](decode func([]byte) (M, error), handle func(context.Context, M) error) HandlerFunc {
+	return func(ctx context.Context, data []byte) error {
+		m, err := decode(data)
+		if err != nil {
+			return &undecodableError{err: err}
+		}
+		return handle(ctx, m)
+	}
+}
+
+type undecodableError struct{ err error }
+
+func (e *undecodableError) Error() string { return e.err.Error() }
+func (e *undecodableError) Unwrap() error { return e.err }
+
+// QueueRoute is the route of one queue-triggered function.
+type QueueRoute struct {
+	Function Function
+	Handle   HandlerFunc
+	// Requeue is the function's own queue: a throttled message is put back
+	// on it with the delay the dependency asked for.
+	Requeue Sender
+	// Poison is the function's poison queue, for messages that can never be
+	// decoded.
+	Poison Sender
+	// Timeout bounds one invocation; shorter than host.json functionTimeout,
+	// because on a timeout the host restarts the whole handler.
+	Timeout time.Duration
+	Log     *slog.Logger
+	// Stderr receives retryable failures too: the host logs the handler's
+	// stderr at Error level, while it discards a failed answer's Logs.
+	Stderr io.Writer
+}
+
+// ServeHTTP decodes the invocation, runs the stage and answers:
+//   - success: 200 with the invocation's log lines in Logs;
+//   - permanent failure (recorded by the stage) or an undecodable message
+//     (moved to the poison queue): 200, so the host does not retry it;
+//   - throttled: the same message is put back on the queue with the delay
+//     asked for, then 200, so throttling spends none of the host's attempts;
+//   - anything else: 500, so the host retries and, after maxDequeueCount,
+//     moves the message to the poison queue.
+func (q QueueRoute) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		writeResponse(w, http.StatusMethodNotAllowed, Response{Error: "use POST"})
+		return
+	}
+	inv, err := DecodeInvocation(r, q.Function.Binding, q.Function.DataType == "binary")
+	log, lines := invocationLogger(q.Log, "function", q.Function.Name, "invocation_id", inv.ID)
+	if err != nil {
+		log.Error("invocation not understood", "err", err)
+		fmt.Fprintf(q.Stderr, "%s %s: invocation not understood: %v\n", q.Function.Name, inv.ID, err)
+		writeResponse(w, http.StatusBadRequest, Response{Error: err.Error()})
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), q.Timeout)
+	defer cancel()
+	ctx = order.WithDelivery(ctx, order.Delivery{InvocationID: inv.ID, DequeueCount: inv.DequeueCount, Log: log})
+	start := time.Now()
+	err = q.run(ctx, inv.Data)
+	status, answer := q.classify(ctx, log, inv, err)
+	log.Debug("invocation done", "status", status, "ms", time.Since(start).Milliseconds())
+	resp := Response{Logs: lines.take()}
+	if status != http.StatusOK {
+		resp.Error = answer.Error()
+		fmt.Fprintf(q.Stderr, "%s %s: %v\n", q.Function.Name, inv.ID, answer)
+	}
+	writeResponse(w, status, resp)
+}
+
+// run calls the stage, turning a panic into a retryable error.
+func (q QueueRoute) run(ctx context.Context, data []byte) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic: %v\n%s", p, debug.Stack())
+		}
+	}()
+	return q.Handle(ctx, data)
+}
+
+// classify decides the answer for the stage's error; it logs the outcome once.
+func (q QueueRoute) classify(ctx context.Context, log *slog.Logger, inv Invocation, err error) (int, error) {
+	var undecodable *undecodableError
+	switch {
+	case err == nil:
+		return http.StatusOK, nil
+	case errors.As(err, &undecodable):
+		log.Error("message can never be handled; moving it to the poison queue", "err", err, "bytes", len(inv.Data))
+		if perr := q.Poison.Send(ctx, inv.Data, 0); perr != nil {
+			return http.StatusInternalServerError, fmt.Errorf("move undecodable message to poison queue: %w", perr)
+		}
+		return http.StatusOK, nil
+	}
+	switch order.Classify(err) {
+	case order.PermanentClass:
+		log.Error("permanent failure; recorded and acknowledged", "err", err)
+		return http.StatusOK, nil
+	case order.Throttle:
+		delay, _ := order.RetryAfter(err)
+		delay = max(delay, time.Second)
+		if rerr := q.Requeue.Send(ctx, inv.Data, delay); rerr != nil {
+			log.Error("throttled, and re-scheduling failed; the host will retry", "err", rerr, "cause", err)
+			return http.StatusInternalServerError, fmt.Errorf("re-schedule after throttling: %w", rerr)
+		}
+		log.Warn("throttled; re-scheduled", "delay", delay.String(), "cause", err)
+		return http.StatusOK, nil
+	default:
+		log.Error("failed; the host will retry", "err", err, "dequeue_count", inv.DequeueCount)
+		return http.StatusInternalServerError, err
+	}
+}

@@ -1,0 +1,133 @@
+package functions
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/filedrop/filedrop/internal/order"
+)
+
+type sendFunc func(ctx context.Context, data []byte, delay time.Duration) error
+
+func (f sendFunc) Send(ctx context.Context, data []byte, delay time.Duration) error {
+	return f(ctx, data, delay)
+}
+
+type sent struct {
+	data  string
+	delay time.Duration
+}
+
+func TestQueueRoute(t *testing.T) {
+	tests := []struct {
+		name        string
+		stage       func(ctx context.Context, data []byte) error
+		requeueErr  error
+		wantStatus  int
+		wantRequeue []sent
+		wantPoison  []string
+		wantStderr  string
+		wantLog     string
+	}{
+		{name: "success", stage: func(ctx context.Context, data []byte) error {
+			order.DeliveryFrom(ctx, nil).Log.Info("did the work", "session_id", "cs_test_1")
+			return nil
+		}, wantStatus: 200, wantLog: "did the work"},
+		{name: "permanent is acknowledged", stage: func(context.Context, []byte) error {
+			return order.Permanentf("original missing")
+		}, wantStatus: 200, wantLog: "permanent failure"},
+		{name: "throttled is re-scheduled and acknowledged", stage: func(context.Context, []byte) error {
+			return fmt.Errorf("send: %w", order.Throttled(errors.New("429"), 42*time.Second))
+		}, wantStatus: 200, wantRequeue: []sent{{`{"v":1}`, 42 * time.Second}}, wantLog: "re-scheduled"},
+		{name: "throttled but re-scheduling fails is retried", stage: func(context.Context, []byte) error {
+			return order.Throttled(errors.New("429"), time.Second)
+		}, requeueErr: errors.New("queue down"), wantStatus: 500, wantStderr: "re-schedule after throttling"},
+		{name: "retryable fails the invocation", stage: func(context.Context, []byte) error {
+			return errors.New("stripe unreachable")
+		}, wantStatus: 500, wantStderr: "stripe unreachable"},
+		{name: "panic is retryable", stage: func(context.Context, []byte) error {
+			panic("boom")
+		}, wantStatus: 500, wantStderr: "panic: boom"},
+		{name: "undecodable goes to poison", stage: Decoded(order.DecodeOrderMessage, func(context.Context, order.OrderMessage) error {
+			return nil
+		}), wantStatus: 200, wantPoison: []string{`{"v":1}`}, wantLog: "poison"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var requeued []sent
+			var poisoned []string
+			var stderr, logs bytes.Buffer
+			route := QueueRoute{
+				Function: Function{Name: "ProcessOrder", Binding: "msg", DataType: "binary", Queue: "process-order"},
+				Handle:   tc.stage,
+				Requeue: sendFunc(func(_ context.Context, d []byte, delay time.Duration) error {
+					if tc.requeueErr != nil {
+						return tc.requeueErr
+					}
+					requeued = append(requeued, sent{string(d), delay})
+					return nil
+				}),
+				Poison: sendFunc(func(_ context.Context, d []byte, _ time.Duration) error {
+					poisoned = append(poisoned, string(d))
+					return nil
+				}),
+				Timeout: 5 * time.Second,
+				Log:     slog.New(slog.NewTextHandler(&logs, nil)),
+				Stderr:  &stderr,
+			}
+			body := `{"Data":{"msg":"eyJ2IjoxfQ=="},"Metadata":{"DequeueCount":"2","Id":"\"m1\""}}`
+			req := httptest.NewRequest(http.MethodPost, "/ProcessOrder", strings.NewReader(body))
+			req.Header.Set("X-Azure-Functions-InvocationId", "inv-42")
+			rec := httptest.NewRecorder()
+			route.ServeHTTP(rec, req)
+
+			require.Equal(t, tc.wantStatus, rec.Code)
+			require.Equal(t, "application/json; charset=utf-8", rec.Header().Get("Content-Type"))
+			var resp map[string]any
+			require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &resp))
+			require.Contains(t, resp, "Outputs")
+			require.Contains(t, resp, "Logs")
+			require.Equal(t, tc.wantRequeue, requeued)
+			require.Equal(t, tc.wantPoison, poisoned)
+			if tc.wantStderr != "" {
+				require.Contains(t, stderr.String(), tc.wantStderr)
+			} else {
+				require.Empty(t, stderr.String())
+			}
+			if tc.wantLog != "" {
+				require.Contains(t, logs.String(), tc.wantLog)
+				require.Contains(t, logs.String(), "invocation_id=inv-42")
+				require.Contains(t, strings.Join(toStrings(resp["Logs"]), "\n"), tc.wantLog, "the invocation's lines are in Logs")
+			}
+		})
+	}
+}
+
+func toStrings(v any) []string {
+	var out []string
+	for _, x := range v.([]any) {
+		out = append(out, x.(string))
+	}
+	return out
+}
+
+func TestQueueRouteRefusesOtherMethods(t *testing.T) {
+	route := QueueRoute{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Stderr: io.Discard}
+	rec := httptest.NewRecorder()
+	route.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/ProcessOrder", nil))
+	require.Equal(t, http.StatusMethodNotAllowed, rec.Code)
+	require.Equal(t, "application/json; charset=utf-8", rec.Header().Get("Content-Type"))
+	require.NotEmpty(t, strings.TrimSpace(rec.Body.String()))
+}
