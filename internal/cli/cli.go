@@ -14,7 +14,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 )
 
@@ -63,6 +62,8 @@ func commands() []command {
 	return []command{
 		{"serve", "run as the Azure Functions custom handler (the default with no arguments)", runServe},
 		{"local", "run the whole pipeline locally: the webhook on :7071 and the queue functions", runLocal},
+		{"config", "show the effective settings (secrets masked) and check them", runConfig},
+		{"simulate", "send a signed checkout.session webhook to a running endpoint", runSimulate},
 	}
 }
 
@@ -88,9 +89,7 @@ func Run(ctx context.Context, env Env) error {
 
 func printHelp(w io.Writer) {
 	fmt.Fprintf(w, "handler delivers the files bought through Stripe Checkout.\n\nUsage:\n  handler [command] [flags]\n\nCommands:\n")
-	cmds := commands()
-	sort.SliceStable(cmds, func(i, j int) bool { return false })
-	for _, c := range cmds {
+	for _, c := range commands() {
 		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintf(w, "\nRun 'handler <command> --help' for a command's flags.\n")

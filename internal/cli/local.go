@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sort"
+	"strings"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -19,12 +21,17 @@ func runLocal(ctx context.Context, env Env, args []string) error {
 	fs := flags(env, "local", "local [--port 7071] [--hold 1m]\n\nRuns the pipeline locally against the configured storage (Azurite by default):\nthe webhook as func start serves it, and the queue functions with the host's semantics.")
 	port := fs.Int("port", 7071, "port of the webhook endpoint on 127.0.0.1")
 	hold := fs.Duration("hold", time.Minute, "how long a message stays invisible while its invocation runs (renewed); after a crash it reappears this much later")
+	only := fs.String("functions", "", "comma-separated functions to run (as func start --functions); default all")
 	if done, err := parse(fs, args); done {
 		return err
 	}
-	cfg, app, _, err := loadSettings(env)
+	cfg, app, _, err := loadSettings(env, true)
 	if err != nil {
 		return describeConfigError(err)
+	}
+	runApp, err := selectFunctions(app, *only)
+	if err != nil {
+		return err
 	}
 	log := newLogger(cfg, env.Stderr)
 	p, err := newPipeline(cfg, app, log)
@@ -32,6 +39,9 @@ func runLocal(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 	if err := p.setup(ctx, log); err != nil {
+		if cfg.Storage.Development() {
+			return fmt.Errorf("%w\n(is Azurite running? scripts/azurite.sh start starts it; scripts/run.sh does everything)", err)
+		}
 		return err
 	}
 	h, err := p.handler(env.Stderr)
@@ -48,7 +58,7 @@ func runLocal(ctx context.Context, env Env, args []string) error {
 		return fmt.Errorf("listen on 127.0.0.1:%d (is func start or another handler local running?): %w", *port, err)
 	}
 	emu := &functions.Emulator{
-		App:     app,
+		App:     runApp,
 		Queues:  p.queues,
 		Handler: "http://" + handlerLn.Addr().String(),
 		Client:  &http.Client{},
@@ -60,7 +70,7 @@ func runLocal(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 	fmt.Fprintf(env.Stdout, "CheckoutComplete: [POST] http://%s/api/CheckoutComplete\n", frontLn.Addr())
-	for _, fn := range app.QueueFunctions() {
+	for _, fn := range runApp.QueueFunctions() {
 		fmt.Fprintf(env.Stdout, "%s: queueTrigger on %s (poison: %s)\n", fn.Name, fn.Queue, fn.PoisonQueue())
 	}
 	fmt.Fprintf(env.Stdout, "Stripe mode: %s. Press Ctrl-C to stop.\n", cfg.Stripe.Mode())
@@ -69,4 +79,31 @@ func runLocal(ctx context.Context, env Env, args []string) error {
 	g.Go(func() error { return serveHTTP(gctx, frontLn, front, log) })
 	g.Go(func() error { return emu.Run(gctx) })
 	return g.Wait()
+}
+
+// selectFunctions keeps the named functions of app (all when only is empty).
+func selectFunctions(app functions.App, only string) (functions.App, error) {
+	if only == "" {
+		return app, nil
+	}
+	sel := app
+	sel.Functions = map[string]functions.Function{}
+	for _, name := range strings.Split(only, ",") {
+		name = strings.TrimSpace(name)
+		f, ok := app.Functions[name]
+		if !ok {
+			return app, usageErr("--functions: no function named %q (have %s)", name, strings.Join(functionNames(app), ", "))
+		}
+		sel.Functions[name] = f
+	}
+	return sel, nil
+}
+
+func functionNames(app functions.App) []string {
+	var names []string
+	for n := range app.Functions {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
 }

@@ -24,7 +24,7 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	if port == "" {
 		return usageErr("FUNCTIONS_CUSTOMHANDLER_PORT is not set: the Functions host sets it (func start, or Azure). To run on your own machine without Core Tools, use: handler local")
 	}
-	cfg, app, _, err := loadSettings(env)
+	cfg, app, _, err := loadSettings(env, false)
 	if err != nil {
 		return describeConfigError(err)
 	}

@@ -13,13 +13,13 @@ import (
 )
 
 // loadSettings reads local.settings.json (when present; the environment
-// wins), validates every setting, and loads the app's function files.
-func loadSettings(env Env) (config.Config, functions.App, config.Getenv, error) {
-	values, err := config.LocalSettings(settingsFile(env))
+// wins), validates every setting, and loads the app's function files. With
+// local set, handler local's embedded defaults fill what neither sets.
+func loadSettings(env Env, local bool) (config.Config, functions.App, config.Getenv, error) {
+	get, err := settingsGetter(env, local)
 	if err != nil {
-		return config.Config{}, functions.App{}, nil, &ExitError{Code: ExitConfig, Err: err}
+		return config.Config{}, functions.App{}, nil, err
 	}
-	get := config.Layered(env.Getenv, values)
 	cfg, err := config.Load(get)
 	if err != nil {
 		return cfg, functions.App{}, get, &ExitError{Code: ExitConfig, Err: err}
@@ -29,6 +29,20 @@ func loadSettings(env Env) (config.Config, functions.App, config.Getenv, error) 
 		return cfg, app, get, &ExitError{Code: ExitConfig, Err: err}
 	}
 	return cfg, app, get, nil
+}
+
+// settingsGetter layers the environment over local.settings.json and, with
+// local set, over handler local's defaults.
+func settingsGetter(env Env, local bool) (config.Getenv, error) {
+	values, err := config.LocalSettings(settingsFile(env))
+	if err != nil {
+		return nil, &ExitError{Code: ExitConfig, Err: err}
+	}
+	get := config.Layered(env.Getenv, values)
+	if local {
+		get = config.Layered(get, localDefaults(appDir(env), get))
+	}
+	return get, nil
 }
 
 // newLogger builds the program's one logger. Under the Functions host,

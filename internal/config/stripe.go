@@ -33,9 +33,10 @@ func (s Secret) String() string {
 	if s == "" {
 		return "(unset)"
 	}
-	p := string(s)
-	if i := strings.LastIndexByte(p, '_'); i > 0 && i < 9 {
-		return p[:i+1] + "…"
+	for _, prefix := range []string{"sk_test_", "sk_live_", "rk_test_", "rk_live_", "pk_test_", "pk_live_", "whsec_"} {
+		if strings.HasPrefix(string(s), prefix) {
+			return prefix + "…"
+		}
 	}
 	return "…"
 }

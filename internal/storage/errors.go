@@ -17,9 +17,9 @@ func asResponseError(err error) (*azcore.ResponseError, bool) {
 }
 
 // translate turns an SDK error into the domain's: 404 wraps
-// order.ErrNotFound, 409 and 412 wrap order.ErrConflict, 403 with an account
-// key is permanent (a wrong key does not fix itself), anything else stays
-// retryable. what names the operation.
+// order.ErrNotFound, 409 and 412 wrap order.ErrConflict, anything else
+// stays retryable (the SDK has already retried it a few times). what names
+// the operation.
 func translate(what string, err error) error {
 	if err == nil {
 		return nil

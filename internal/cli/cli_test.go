@@ -1,0 +1,261 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"github.com/stripe/stripe-go/v76/webhook"
+
+	"github.com/filedrop/filedrop/internal/config"
+	"github.com/filedrop/filedrop/internal/order"
+	"github.com/filedrop/filedrop/internal/storage"
+	"github.com/filedrop/filedrop/internal/testenv"
+)
+
+const testSecret = "whsec_cli_test"
+
+// syncBuffer is a bytes.Buffer safe for the program's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// baseSettings are the settings every test run needs, on top of which a
+// test adds its own.
+func baseSettings(connectionString, outbox string) map[string]string {
+	return map[string]string{
+		"AzureWebJobsStorage":   connectionString,
+		"STRIPE_WEBHOOK_SECRET": testSecret,
+		"STRIPE_API_KEY":        "sk_test_123",
+		"EMAIL_SENDER":          "shop@example.com",
+		"EMAIL_OUTBOX_DIR":      outbox,
+	}
+}
+
+// program is a running handler binary, in process.
+type program struct {
+	stdout, stderr *syncBuffer
+	cancel         context.CancelFunc
+	done           chan error
+}
+
+func start(t *testing.T, settings map[string]string, args ...string) *program {
+	t.Helper()
+	dir := t.TempDir() // app root without local.settings.json
+	p := &program{stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan error, 1)}
+	ctx, cancel := context.WithCancel(context.Background())
+	p.cancel = cancel
+	env := Env{Args: args, Getenv: func(k string) string { return settings[k] }, Stdin: strings.NewReader(""),
+		Stdout: p.stdout, Stderr: p.stderr, Dir: dir}
+	go func() { p.done <- Run(ctx, env) }()
+	t.Cleanup(func() { p.stop(t) })
+	return p
+}
+
+func (p *program) stop(t *testing.T) {
+	t.Helper()
+	if p.cancel == nil {
+		return
+	}
+	p.cancel()
+	p.cancel = nil
+	select {
+	case err := <-p.done:
+		require.NoError(t, err, "stderr: %s", p.stderr.String())
+	case <-time.After(30 * time.Second):
+		t.Fatal("the program did not stop within 30s of its context ending")
+	}
+}
+
+// waitHTTP waits until url answers at all, up to 20 s.
+func waitHTTP(t *testing.T, p *program, url string) {
+	t.Helper()
+	for range 400 {
+		if resp, err := http.Get(url); err == nil {
+			resp.Body.Close()
+			return
+		}
+		select {
+		case err := <-p.done:
+			t.Fatalf("the program exited: %v\nstderr: %s", err, p.stderr.String())
+		default:
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s did not answer; stderr: %s", url, p.stderr.String())
+}
+
+func signedEvent(t *testing.T, id, typ, session string) ([]byte, string) {
+	t.Helper()
+	body := fmt.Appendf(nil, `{"id":%q,"object":"event","api_version":"2023-10-16","created":%d,"livemode":false,"type":%q,"data":{"object":{"id":%q,"object":"checkout.session"}}}`,
+		id, time.Now().Unix(), typ, session)
+	return body, webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: body, Secret: testSecret}).Header
+}
+
+func TestServeUnderTheHost(t *testing.T) {
+	az := testenv.StartAzurite(t)
+	settings := baseSettings(az.ConnectionString, t.TempDir())
+	port := testenv.FreePort(t)
+	settings["FUNCTIONS_CUSTOMHANDLER_PORT"] = port
+	p := start(t, settings)
+	base := "http://127.0.0.1:" + port
+	waitHTTP(t, p, base+"/")
+
+	resp, err := http.Get(base + "/")
+	require.NoError(t, err)
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Equal(t, 200, resp.StatusCode)
+	require.Equal(t, "application/json; charset=utf-8", resp.Header.Get("Content-Type"))
+	require.JSONEq(t, `{"status":"ready"}`, string(b))
+
+	// The webhook is served at the forwarded path; storage is up, so the
+	// event is queued. The queue does not exist yet under serve (setup
+	// creates it), so create it first as handler setup would.
+	qs := queuesFor(t, az.ConnectionString)
+	_, err = qs.Create(context.Background(), "process-order")
+	require.NoError(t, err)
+	body, sig := signedEvent(t, "evt_serve", order.EventCompleted, "cs_test_serve")
+	req, _ := http.NewRequest(http.MethodPost, base+"/api/CheckoutComplete", bytes.NewReader(body))
+	req.Header.Set("Stripe-Signature", sig)
+	resp, err = http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, 200, resp.StatusCode)
+
+	// An unknown route still answers JSON.
+	resp, err = http.Post(base+"/Nope", "application/json", strings.NewReader("{}"))
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, 404, resp.StatusCode)
+	require.Equal(t, "application/json; charset=utf-8", resp.Header.Get("Content-Type"))
+}
+
+func queuesFor(t *testing.T, cs string) *storage.Queues {
+	t.Helper()
+	st, problem := config.ParseConnectionString(cs)
+	require.Empty(t, problem)
+	acct, err := storage.NewAccount(st)
+	require.NoError(t, err)
+	qs, err := storage.NewQueues(acct)
+	require.NoError(t, err)
+	return qs
+}
+
+func TestLocalWebhookQueuesExactlyOneMessage(t *testing.T) {
+	az := testenv.StartAzurite(t)
+	port := testenv.FreePort(t)
+	// Only the webhook runs, so the message stays on the queue to be looked at.
+	p := start(t, baseSettings(az.ConnectionString, t.TempDir()), "local", "--port", port, "--functions", "CheckoutComplete")
+	url := "http://127.0.0.1:" + port + "/api/CheckoutComplete"
+	waitHTTP(t, p, url)
+
+	body, sig := signedEvent(t, "evt_local_1", order.EventCompleted, "cs_test_local1")
+	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	req.Header.Set("Stripe-Signature", sig)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	answer, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Equal(t, 200, resp.StatusCode, string(answer))
+
+	msgs, err := queuesFor(t, az.ConnectionString).Queue("process-order").Peek(context.Background(), 32)
+	require.NoError(t, err)
+	require.Len(t, msgs, 1, "exactly one message")
+	raw, err := base64.StdEncoding.DecodeString(msgs[0].Text)
+	require.NoError(t, err, "the message text is base64, as the queue trigger expects")
+	var m order.OrderMessage
+	require.NoError(t, json.Unmarshal(raw, &m))
+	require.Equal(t, order.OrderMessage{Version: 1, EventID: "evt_local_1", EventType: order.EventCompleted,
+		SessionID: "cs_test_local1", Created: m.Created, Trigger: order.TriggerWebhook}, m)
+	require.Contains(t, p.stdout.String(), "/api/CheckoutComplete")
+}
+
+func TestRunErrors(t *testing.T) {
+	tests := []struct {
+		name     string
+		args     []string
+		settings map[string]string
+		wantCode int
+		wantErr  string
+	}{
+		{name: "unknown command", args: []string{"frobnicate"}, wantCode: ExitUsage, wantErr: "unknown command"},
+		{name: "serve outside the host", args: nil, settings: map[string]string{}, wantCode: ExitUsage, wantErr: "handler local"},
+		{name: "invalid settings name each problem", args: []string{"local"}, settings: map[string]string{"STRIPE_API_KEY": "pk_test_1"},
+			wantCode: ExitConfig, wantErr: "STRIPE_WEBHOOK_SECRET is required"},
+		{name: "bad flag", args: []string{"local", "--nope"}, wantCode: ExitUsage, wantErr: "flag provided but not defined"},
+		{name: "unknown function", args: []string{"local", "--functions", "Nope"}, settings: baseSettings(config.DevelopmentStorage, os.TempDir()),
+			wantCode: ExitUsage, wantErr: `no function named "Nope"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			err := Run(context.Background(), Env{Args: tc.args, Getenv: func(k string) string { return tc.settings[k] },
+				Stdout: &stdout, Stderr: &stderr, Dir: t.TempDir()})
+			require.ErrorContains(t, err, tc.wantErr)
+			var ee *ExitError
+			require.ErrorAs(t, err, &ee)
+			require.Equal(t, tc.wantCode, ee.Code)
+		})
+	}
+}
+
+func TestHelpExitsCleanly(t *testing.T) {
+	for _, args := range [][]string{{"help"}, {"--help"}, {"local", "--help"}, {"serve", "-h"}} {
+		var out bytes.Buffer
+		err := Run(context.Background(), Env{Args: args, Getenv: func(string) string { return "" }, Stdout: &out, Stderr: &out, Dir: t.TempDir()})
+		require.NoError(t, err, args)
+		require.Contains(t, out.String(), "handler", args)
+	}
+}
+
+func TestLocalSettingsFileIsRead(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "local.settings.json"),
+		[]byte(`{"IsEncrypted":false,"Values":{"FUNCTIONS_WORKER_RUNTIME":"custom","STRIPE_API_KEY":"pk_test_from_file"}}`), 0o600))
+	err := Run(context.Background(), Env{Args: []string{"local"}, Getenv: func(string) string { return "" },
+		Stdout: io.Discard, Stderr: io.Discard, Dir: dir})
+	require.ErrorContains(t, err, "publishable key", "the file's value was read")
+	require.NotContains(t, err.Error(), "pk_test_from_file", "values are never echoed")
+}
+
+
+func TestMask(t *testing.T) {
+	tests := []struct{ name, value, want string }{
+		{"STRIPE_API_KEY", "sk_test_51Habc", "sk_test_…"},
+		{"STRIPE_WEBHOOK_SECRET", "whsec_abc,whsec_def", "whsec_…"},
+		{"AzureWebJobsStorage", "AccountName=a;AccountKey=c2VjcmV0;EndpointSuffix=core.windows.net", "AccountName=a;AccountKey=****;EndpointSuffix=core.windows.net"},
+		{"AzureWebJobsStorage", "UseDevelopmentStorage=true", "UseDevelopmentStorage=true"},
+		{"ACS_CONNECTION_STRING", "endpoint=https://x.communication.azure.com/;accesskey=c2VjcmV0", "endpoint=https://x.communication.azure.com/;accesskey=****"},
+		{"SMTP_URL", "smtp://user:p%40ss@mail.example.com:587", "smtp://user:****@mail.example.com:587"},
+		{"SHOP_NAME", "Photos & Co", "Photos & Co"},
+	}
+	for _, tc := range tests {
+		require.Equal(t, tc.want, mask(tc.name, tc.value), tc.name)
+	}
+}

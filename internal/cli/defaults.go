@@ -1,0 +1,41 @@
+package cli
+
+import (
+	"path/filepath"
+)
+
+// Demo settings: what handler local uses when no Stripe key is configured.
+// scripts/run.sh then starts stripe-mock on DemoStripeURL with the project's
+// fixtures (demo/stripe-fixtures.json), so the whole pipeline runs with no
+// account anywhere.
+const (
+	DemoStripeURL     = "http://127.0.0.1:12111"
+	DemoStripeKey     = "sk_test_filedrop_demo"
+	DemoWebhookSecret = "whsec_filedrop_local_demo"
+	DemoSession       = "cs_test_demo_harbour"
+)
+
+// localDefaults are handler local's embedded defaults, used for settings
+// that neither the environment nor local.settings.json set: Azurite for
+// storage, the outbox for mail (unless another transport is configured) and,
+// without a Stripe key, the demo Stripe (stripe-mock).
+func localDefaults(dir string, get func(string) string) map[string]string {
+	d := map[string]string{
+		"AzureWebJobsStorage": "UseDevelopmentStorage=true",
+		"EMAIL_SENDER":        "shop@filedrop.localhost",
+		"SHOP_NAME":           "filedrop demo shop",
+	}
+	if get("ACS_CONNECTION_STRING") == "" && get("ACS_ENDPOINT") == "" && get("SMTP_URL") == "" {
+		d["EMAIL_OUTBOX_DIR"] = filepath.Join(dir, ".run", "outbox")
+	}
+	if DemoMode(get) {
+		d["STRIPE_API_KEY"] = DemoStripeKey
+		d["STRIPE_API_URL"] = DemoStripeURL
+		d["STRIPE_WEBHOOK_SECRET"] = DemoWebhookSecret
+	}
+	return d
+}
+
+// DemoMode reports whether no Stripe key is configured, so that a local run
+// uses the demo Stripe.
+func DemoMode(get func(string) string) bool { return get("STRIPE_API_KEY") == "" }

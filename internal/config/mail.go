@@ -1,0 +1,303 @@
+package config
+
+import (
+	"encoding/base64"
+	"net"
+	"net/mail"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// MailTransport names the service that carries the mail. Exactly one is
+// configured.
+type MailTransport string
+
+const (
+	// MailACS is Azure Communication Services Email signed with the access
+	// key of ACS_CONNECTION_STRING.
+	MailACS MailTransport = "acs"
+	// MailACSEntra is Azure Communication Services Email with a Microsoft
+	// Entra ID token (a managed identity) for ACS_ENDPOINT.
+	MailACSEntra MailTransport = "acs-entra"
+	// MailSMTP is an SMTP submission server (SMTP_URL).
+	MailSMTP MailTransport = "smtp"
+	// MailOutbox writes each mail as an .eml file into EMAIL_OUTBOX_DIR; the
+	// local default.
+	MailOutbox MailTransport = "outbox"
+)
+
+// The settings that choose the transport; exactly one must be set.
+var mailTransportSettings = []string{"ACS_CONNECTION_STRING", "ACS_ENDPOINT", "SMTP_URL", "EMAIL_OUTBOX_DIR"}
+
+// DefaultShopName is SHOP_NAME when unset.
+const DefaultShopName = "Our shop"
+
+// Mail holds the settings of the mails SendLink sends and of the one
+// transport that carries them.
+type Mail struct {
+	// ShopName is SHOP_NAME, how the mails name the shop; default
+	// DefaultShopName.
+	ShopName string
+	// Sender is EMAIL_SENDER (required): the From address, optionally with a
+	// display name ("Our shop <DoNotReply@example.com>"). With ACS it must be
+	// an address of a domain connected to the resource.
+	Sender string
+	// ReplyTo is EMAIL_REPLY_TO: an address the customer can answer; empty
+	// for none.
+	ReplyTo string
+	// Bcc is EMAIL_BCC: the bare addresses (the setting separates them by
+	// commas) that get a blind copy of every mail, such as the shop's
+	// support; empty for none.
+	Bcc []string
+	// Support is SUPPORT_EMAIL: the bare address the mails tell the customer
+	// to write to; default the address of ReplyTo, else of Sender.
+	Support string
+
+	// Transport is the configured transport; its settings are in ACS, SMTP
+	// or OutboxDir.
+	Transport MailTransport
+	ACS       ACS
+	SMTP      SMTP
+	// OutboxDir is EMAIL_OUTBOX_DIR, the folder of the MailOutbox transport.
+	OutboxDir string
+}
+
+// ACS holds the Azure Communication Services settings.
+type ACS struct {
+	// Endpoint is the resource's endpoint, https://<resource>.communication.azure.com,
+	// from ACS_CONNECTION_STRING or ACS_ENDPOINT.
+	Endpoint string
+	// AccessKey is the base64 access key of ACS_CONNECTION_STRING; empty
+	// with ACS_ENDPOINT.
+	AccessKey Secret
+	// ClientID is ACS_CLIENT_ID, the client id of a user-assigned managed
+	// identity (ACS_ENDPOINT only); empty for the system-assigned identity or
+	// the default credential chain.
+	ClientID string
+}
+
+// SMTP holds the SMTP settings, parsed from SMTP_URL
+// (smtp://user:password@host:587, or smtps:// for implicit TLS).
+type SMTP struct {
+	Host string
+	// Port defaults to 587 for smtp:// and 465 for smtps://.
+	Port     int
+	Username string
+	Password Secret
+	// ImplicitTLS is true for smtps://: TLS from the first byte.
+	ImplicitTLS bool
+	// StartTLS is true unless the URL says ?starttls=false: the connection
+	// must be upgraded with STARTTLS before anything else is sent.
+	StartTLS bool
+	// InsecureSkipVerify is ?insecure=true: the server's certificate is not
+	// verified. For test servers only.
+	InsecureSkipVerify bool
+}
+
+// Addr is host:port.
+func (s SMTP) Addr() string { return net.JoinHostPort(s.Host, strconv.Itoa(s.Port)) }
+
+func loadMail(l *loader) Mail {
+	m := Mail{ShopName: l.str("SHOP_NAME", DefaultShopName)}
+	if strings.ContainsAny(m.ShopName, "\r\n") {
+		l.problem("SHOP_NAME", "must be a single line")
+	}
+
+	sender := l.required("EMAIL_SENDER", "the From address of the mails, such as DoNotReply@<your verified domain>")
+	senderAddr := mailAddress(l, "EMAIL_SENDER", sender)
+	m.Sender = sender
+	m.ReplyTo = l.str("EMAIL_REPLY_TO", "")
+	replyAddr := mailAddress(l, "EMAIL_REPLY_TO", m.ReplyTo)
+	if v := l.str("EMAIL_BCC", ""); v != "" {
+		list, err := mail.ParseAddressList(v)
+		if err != nil {
+			l.problem("EMAIL_BCC", "must be email addresses separated by commas, not %q: %v", v, err)
+		}
+		for _, a := range list {
+			m.Bcc = append(m.Bcc, a.Address)
+		}
+	}
+	m.Support = l.str("SUPPORT_EMAIL", "")
+	if m.Support != "" {
+		m.Support = mailAddress(l, "SUPPORT_EMAIL", m.Support)
+	} else if replyAddr != "" {
+		m.Support = replyAddr
+	} else {
+		m.Support = senderAddr
+	}
+
+	var set []string
+	for _, name := range mailTransportSettings {
+		if l.str(name, "") != "" {
+			set = append(set, name)
+		}
+	}
+	switch len(set) {
+	case 0:
+		l.problem(strings.Join(mailTransportSettings, ", "), "are all unset: set exactly one of them to choose how mail is sent (EMAIL_OUTBOX_DIR=./outbox writes .eml files for a local run)")
+	case 1:
+	default:
+		l.problem(strings.Join(set, ", "), "are all set: set exactly one of %s", strings.Join(mailTransportSettings, ", "))
+	}
+	if v := l.str("ACS_CLIENT_ID", ""); v != "" {
+		if l.str("ACS_ENDPOINT", "") == "" {
+			l.problem("ACS_CLIENT_ID", "is set but ACS_ENDPOINT is not: a managed identity is used only with ACS_ENDPOINT")
+		}
+		m.ACS.ClientID = v
+	}
+	if len(set) != 1 {
+		return m
+	}
+	switch set[0] {
+	case "ACS_CONNECTION_STRING":
+		m.Transport = MailACS
+		m.ACS = loadACSConnectionString(l, l.str("ACS_CONNECTION_STRING", ""))
+	case "ACS_ENDPOINT":
+		m.Transport = MailACSEntra
+		m.ACS.Endpoint = acsEndpoint(l, "ACS_ENDPOINT", l.str("ACS_ENDPOINT", ""), false)
+	case "SMTP_URL":
+		m.Transport = MailSMTP
+		m.SMTP = loadSMTP(l, l.str("SMTP_URL", ""))
+	case "EMAIL_OUTBOX_DIR":
+		m.Transport = MailOutbox
+		m.OutboxDir = l.str("EMAIL_OUTBOX_DIR", "")
+	}
+	return m
+}
+
+// mailAddress checks one address setting (empty is allowed) and returns its
+// bare address.
+func mailAddress(l *loader, name, v string) string {
+	if v == "" {
+		return ""
+	}
+	a, err := mail.ParseAddress(v)
+	if err != nil {
+		l.problem(name, "must be an email address such as shop@example.com or \"Our shop <shop@example.com>\", not %q: %v", v, err)
+		return ""
+	}
+	return a.Address
+}
+
+// loadACSConnectionString reads endpoint=...;accesskey=... (keys in any
+// case). It never quotes the key.
+func loadACSConnectionString(l *loader, cs string) ACS {
+	const name = "ACS_CONNECTION_STRING"
+	kv := map[string]string{}
+	for _, part := range strings.Split(cs, ";") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(part, "=")
+		if !ok {
+			l.problem(name, "is not a connection string (expected endpoint=https://<resource>.communication.azure.com/;accesskey=<key>)")
+			return ACS{}
+		}
+		kv[strings.ToLower(strings.TrimSpace(k))] = strings.TrimSpace(v)
+	}
+	var a ACS
+	if kv["endpoint"] == "" {
+		l.problem(name, "has no endpoint=https://<resource>.communication.azure.com/")
+	} else {
+		a.Endpoint = acsEndpoint(l, name, kv["endpoint"], true)
+	}
+	key := kv["accesskey"]
+	if key == "" {
+		l.problem(name, "has no accesskey= (copy the connection string from the resource's Keys page)")
+	} else if _, err := base64.StdEncoding.DecodeString(key); err != nil {
+		l.problem(name, "has an accesskey that is not base64")
+	} else {
+		a.AccessKey = Secret(key)
+	}
+	return a
+}
+
+// acsEndpoint checks an ACS endpoint: https, or http on a loopback host when
+// allowHTTP (a local fake; a bearer token is never sent over http).
+func acsEndpoint(l *loader, name, v string, allowHTTP bool) string {
+	u, err := url.Parse(v)
+	ok := err == nil && u.Host != "" && u.User == nil && u.RawQuery == "" &&
+		(u.Scheme == "https" || allowHTTP && u.Scheme == "http" && isLoopback(u.Hostname()))
+	if !ok {
+		l.problem(name, "must have an https endpoint such as https://<resource>.communication.azure.com, not %q", v)
+		return ""
+	}
+	return strings.TrimSuffix(u.String(), "/")
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// loadSMTP parses SMTP_URL. Messages show the URL with its password
+// redacted.
+func loadSMTP(l *loader, raw string) SMTP {
+	const name = "SMTP_URL"
+	u, err := url.Parse(raw)
+	if err != nil {
+		// url.Parse's error quotes the whole URL, password included.
+		l.problem(name, "is not a URL such as smtp://user:password@smtp.example.com:587")
+		return SMTP{}
+	}
+	s := SMTP{Host: u.Hostname(), StartTLS: true}
+	switch u.Scheme {
+	case "smtp":
+		s.Port = 587
+	case "smtps":
+		s.Port, s.ImplicitTLS, s.StartTLS = 465, true, false
+	default:
+		l.problem(name, "must start with smtp:// (STARTTLS) or smtps:// (implicit TLS), not %q", u.Redacted())
+		return SMTP{}
+	}
+	if s.Host == "" {
+		l.problem(name, "has no host: %q", u.Redacted())
+	}
+	if p := u.Port(); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 || n > 65535 {
+			l.problem(name, "has a port that is not a number from 1 to 65535: %q", u.Redacted())
+		}
+		s.Port = n
+	}
+	if u.Path != "" && u.Path != "/" {
+		l.problem(name, "must not have a path: %q", u.Redacted())
+	}
+	if u.User != nil {
+		s.Username = u.User.Username()
+		pw, _ := u.User.Password()
+		s.Password = Secret(pw)
+		if s.Username == "" || pw == "" {
+			l.problem(name, "must have both a user name and a password, or neither: %q", u.Redacted())
+		}
+	}
+	for k, vs := range u.Query() {
+		v := vs[len(vs)-1]
+		switch k {
+		case "starttls":
+			b, err := strconv.ParseBool(v)
+			switch {
+			case err != nil:
+				l.problem(name, "has starttls=%q; it must be true or false", v)
+			case s.ImplicitTLS:
+				l.problem(name, "has starttls=%s but smtps:// already uses TLS; drop it", v)
+			default:
+				s.StartTLS = b
+			}
+		case "insecure":
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				l.problem(name, "has insecure=%q; it must be true or false", v)
+			}
+			s.InsecureSkipVerify = b
+		default:
+			l.problem(name, "has the unknown parameter %q (known: starttls, insecure)", k)
+		}
+	}
+	return s
+}

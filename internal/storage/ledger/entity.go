@@ -1,0 +1,368 @@
+package ledger
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
+
+	"github.com/filedrop/filedrop/internal/order"
+)
+
+// RowKey is the row key of every record. The partition key is the Checkout
+// Session id and the row key a constant: there is one record per session,
+// every read is a point read (PartitionKey and RowKey, the cheapest query the
+// service has), and each record is its own partition, so records never
+// contend with one another for throughput.
+const RowKey = "order"
+
+// The entity's property names. They are a stable contract with every record
+// already stored (and with operators' queries in Storage Explorer): declared
+// here once, never derived from Go identifiers.
+const (
+	propState           = "State"
+	propReason          = "Reason"
+	propLastError       = "LastError"
+	propAttempts        = "Attempts"
+	propCustomerEmail   = "CustomerEmail"
+	propEmailLower      = "CustomerEmailLower"
+	propLivemode        = "Livemode"
+	propEventIDs        = "EventIDs"
+	propItems           = "Items"
+	propMailKind        = "MailKind"
+	propMailGeneration  = "MailGeneration"
+	propSentGeneration  = "SentGeneration"
+	propOperationID     = "OperationID"
+	propMail            = "Mail"
+	propLeaseOwner      = "LeaseOwner"
+	propLeaseUntil      = "LeaseUntil"
+	propThrottledUntil  = "ThrottledUntil"
+	propCreatedAt       = "CreatedAt"
+	propUpdatedAt       = "UpdatedAt"
+	propPaidAt          = "PaidAt"
+	propLinksReadyAt    = "LinksReadyAt"
+	propMailSentAt      = "MailSentAt"
+	propPaymentFailedAt = "PaymentFailedAt"
+	propAttentionAt     = "AttentionAt"
+)
+
+// MaxMailBytes is the largest Order.Mail the ledger stores: the service's
+// limit for one binary property.
+const MaxMailBytes = 64 * 1024
+
+// MaxTextBytes bounds Order.LastError and Order.Reason; longer text is cut
+// (at a character boundary) and ends in "…". A string property may hold at
+// most 64 KiB, and an error that quotes a whole response body must not make
+// the record unwritable.
+const MaxTextBytes = 4 * 1024
+
+// Resolution is the precision of the ledger's times: the 100 ns tick of
+// Azure Table storage's Edm.DateTime. Times are stored in UTC, truncated to
+// it, and read back exactly.
+const Resolution = 100 * time.Nanosecond
+
+// dateTimeLayout writes Edm.DateTime values: UTC, always seven fractional
+// digits, so stored strings also sort as times.
+const dateTimeLayout = "2006-01-02T15:04:05.0000000Z"
+
+// minTime and maxTime bound what Edm.DateTime can hold (Azurite accepts
+// more; Azure does not).
+var (
+	minTime = time.Date(1601, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxTime = time.Date(9999, 12, 31, 23, 59, 59, 999999900, time.UTC)
+)
+
+// timeField is a time property and the field that holds it.
+type timeField struct {
+	name string
+	t    *time.Time
+}
+
+// times lists the record's time properties.
+func times(o *order.Order) []timeField {
+	return []timeField{
+		{propLeaseUntil, &o.LeaseUntil},
+		{propThrottledUntil, &o.ThrottledUntil},
+		{propCreatedAt, &o.CreatedAt},
+		{propUpdatedAt, &o.UpdatedAt},
+		{propPaidAt, &o.PaidAt},
+		{propLinksReadyAt, &o.LinksReadyAt},
+		{propMailSentAt, &o.MailSentAt},
+		{propPaymentFailedAt, &o.PaymentFailedAt},
+		{propAttentionAt, &o.AttentionAt},
+	}
+}
+
+// intField is an integer property and the field that holds it.
+type intField struct {
+	name string
+	n    *int
+}
+
+// ints lists the record's integer properties.
+func ints(o *order.Order) []intField {
+	return []intField{
+		{propAttempts, &o.Attempts},
+		{propItems, &o.Items},
+		{propMailGeneration, &o.MailGeneration},
+		{propSentGeneration, &o.SentGeneration},
+	}
+}
+
+// normalize returns o as the ledger stores it and as Get will return it:
+// times in UTC truncated to Resolution, long text cut, empty slices nil. It
+// fails, permanently, when o cannot be stored at all.
+func normalize(o order.Order) (order.Order, error) {
+	if err := checkSessionID(o.SessionID); err != nil {
+		return o, err
+	}
+	o.LastError = truncate(o.LastError, MaxTextBytes)
+	o.Reason = truncate(o.Reason, MaxTextBytes)
+	if len(o.EventIDs) == 0 {
+		o.EventIDs = nil
+	}
+	if len(o.Mail) == 0 {
+		o.Mail = nil
+	}
+	if len(o.Mail) > MaxMailBytes {
+		return o, order.Permanentf("order %s: mail of %d bytes is over the ledger's %d-byte limit", o.SessionID, len(o.Mail), MaxMailBytes)
+	}
+	for _, f := range ints(&o) {
+		if *f.n < math.MinInt32 || *f.n > math.MaxInt32 {
+			return o, order.Permanentf("order %s: %s %d does not fit the ledger's 32-bit integer", o.SessionID, f.name, *f.n)
+		}
+	}
+	for _, f := range times(&o) {
+		if f.t.IsZero() {
+			*f.t = time.Time{}
+			continue
+		}
+		t := f.t.UTC().Truncate(Resolution)
+		if t.Before(minTime) || t.After(maxTime) {
+			return o, order.Permanentf("order %s: %s %s is outside the years 1601 to 9999 the ledger can hold", o.SessionID, f.name, t.Format(time.RFC3339))
+		}
+		*f.t = t
+	}
+	return o, nil
+}
+
+// checkSessionID reports, permanently, a session id that cannot be a
+// partition key: empty, over 1 KiB, or holding / \ # ? or a control character.
+func checkSessionID(id string) error {
+	switch {
+	case id == "":
+		return order.Permanentf("order without a session id")
+	case len(id) > 1024:
+		return order.Permanentf("session id of %d bytes is over the 1 KiB limit of a partition key", len(id))
+	case strings.ContainsFunc(id, func(r rune) bool {
+		return r == '/' || r == '\\' || r == '#' || r == '?' || r < 0x20 || (r >= 0x7f && r <= 0x9f)
+	}):
+		return order.Permanentf("session id %q holds a character a partition key cannot (/ \\ # ? or a control character)", id)
+	}
+	return nil
+}
+
+// truncate cuts s to at most n bytes at a character boundary, ending in "…".
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	const ellipsis = "…"
+	cut := n - len(ellipsis)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + ellipsis
+}
+
+// encode returns the JSON entity of a normalized order. Property types:
+// strings and Livemode as JSON strings and booleans; the counters as Edm.Int32
+// (plain JSON numbers); EventIDs as a JSON array in a string; Mail as
+// Edm.Binary; times as Edm.DateTime. Zero times and an empty Mail are left
+// out (a zero time.Time is outside Edm.DateTime's range); in replace mode a
+// left-out property is removed. CustomerEmailLower is the lower-cased
+// CustomerEmail, so List can find an address server-side whatever its case.
+//
+// It builds the JSON itself rather than with aztables.EDMEntity, whose
+// MarshalJSON doubles single quotes in the keys it writes.
+func encode(o order.Order) ([]byte, error) {
+	ids := o.EventIDs
+	if ids == nil {
+		ids = []string{}
+	}
+	eventIDs, err := json.Marshal(ids)
+	if err != nil {
+		return nil, err
+	}
+	e := map[string]any{
+		"PartitionKey":    o.SessionID,
+		"RowKey":          RowKey,
+		propState:         string(o.State),
+		propReason:        o.Reason,
+		propLastError:     o.LastError,
+		propCustomerEmail: o.CustomerEmail,
+		propEmailLower:    strings.ToLower(o.CustomerEmail),
+		propLivemode:      o.Livemode,
+		propEventIDs:      string(eventIDs),
+		propMailKind:      o.MailKind,
+		propOperationID:   o.OperationID,
+		propLeaseOwner:    o.LeaseOwner,
+	}
+	for _, f := range ints(&o) {
+		e[f.name] = int32(*f.n)
+	}
+	if len(o.Mail) > 0 {
+		e[propMail] = base64.StdEncoding.EncodeToString(o.Mail)
+		e[propMail+"@odata.type"] = "Edm.Binary"
+	}
+	for _, f := range times(&o) {
+		if !f.t.IsZero() {
+			e[f.name] = f.t.UTC().Format(dateTimeLayout)
+			e[f.name+"@odata.type"] = "Edm.DateTime"
+		}
+	}
+	return json.Marshal(e)
+}
+
+// decode reads an entity as the service returns it. A property of the wrong
+// type (an operator's edit gone wrong) is a permanent error naming it; a
+// missing one is the zero value.
+func decode(data []byte) (order.Order, error) {
+	var e aztables.EDMEntity
+	if err := json.Unmarshal(data, &e); err != nil {
+		return order.Order{}, order.Permanentf("decode order: %w", err)
+	}
+	d := decoder{props: e.Properties}
+	o := order.Order{
+		SessionID:     e.PartitionKey,
+		ETag:          e.ETag,
+		State:         order.State(d.str(propState)),
+		Reason:        d.str(propReason),
+		LastError:     d.str(propLastError),
+		CustomerEmail: d.str(propCustomerEmail),
+		Livemode:      d.boolean(propLivemode),
+		MailKind:      d.str(propMailKind),
+		OperationID:   d.str(propOperationID),
+		Mail:          d.binary(propMail),
+		LeaseOwner:    d.str(propLeaseOwner),
+		EventIDs:      d.stringList(propEventIDs),
+	}
+	for _, f := range ints(&o) {
+		*f.n = d.integer(f.name)
+	}
+	for _, f := range times(&o) {
+		*f.t = d.time(f.name)
+	}
+	if d.err != nil {
+		return o, order.Permanentf("decode order %s: %w", e.PartitionKey, d.err)
+	}
+	return o, nil
+}
+
+// decoder reads typed properties and keeps the first problem.
+type decoder struct {
+	props map[string]any
+	err   error
+}
+
+func (d *decoder) fail(name string, v any, want string) {
+	if d.err == nil {
+		d.err = fmt.Errorf("property %s is %T, want %s", name, v, want)
+	}
+}
+
+func (d *decoder) str(name string) string {
+	switch v := d.props[name].(type) {
+	case nil:
+		return ""
+	case string:
+		return v
+	default:
+		d.fail(name, v, "a string")
+		return ""
+	}
+}
+
+func (d *decoder) boolean(name string) bool {
+	switch v := d.props[name].(type) {
+	case nil:
+		return false
+	case bool:
+		return v
+	default:
+		d.fail(name, v, "a boolean")
+		return false
+	}
+}
+
+// integer accepts Edm.Int32 (what encode writes) and, for records edited by
+// hand, Edm.Int64 and whole Edm.Double values.
+func (d *decoder) integer(name string) int {
+	switch v := d.props[name].(type) {
+	case nil:
+		return 0
+	case int32:
+		return int(v)
+	case aztables.EDMInt64:
+		return int(v)
+	case float64:
+		if v == math.Trunc(v) && math.Abs(v) <= 1<<53 {
+			return int(v)
+		}
+		d.fail(name, v, "a whole number")
+		return 0
+	default:
+		d.fail(name, v, "an integer")
+		return 0
+	}
+}
+
+func (d *decoder) time(name string) time.Time {
+	switch v := d.props[name].(type) {
+	case nil:
+		return time.Time{}
+	case aztables.EDMDateTime:
+		return time.Time(v).UTC()
+	default:
+		d.fail(name, v, "an Edm.DateTime")
+		return time.Time{}
+	}
+}
+
+func (d *decoder) binary(name string) []byte {
+	switch v := d.props[name].(type) {
+	case nil:
+		return nil
+	case aztables.EDMBinary:
+		if len(v) == 0 {
+			return nil
+		}
+		return []byte(v)
+	default:
+		d.fail(name, v, "an Edm.Binary")
+		return nil
+	}
+}
+
+func (d *decoder) stringList(name string) []string {
+	s := d.str(name)
+	if s == "" {
+		return nil
+	}
+	var ids []string
+	if err := json.Unmarshal([]byte(s), &ids); err != nil {
+		if d.err == nil {
+			d.err = fmt.Errorf("property %s is not a JSON array of strings: %w", name, err)
+		}
+		return nil
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	return ids
+}

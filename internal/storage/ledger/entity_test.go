@@ -1,0 +1,220 @@
+package ledger
+
+import (
+	"encoding/json"
+	"math"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/filedrop/filedrop/internal/order"
+)
+
+// fullOrder returns an order with every field set, its times in a zone other
+// than UTC and finer than the ledger's Resolution.
+func fullOrder(id string) order.Order {
+	base := time.Date(2025, 6, 1, 14, 30, 45, 123456789, time.FixedZone("CEST", 2*60*60))
+	mail := make([]byte, 256)
+	for i := range mail {
+		mail[i] = byte(i)
+	}
+	return order.Order{
+		SessionID:       id,
+		ETag:            "ignored",
+		State:           order.StateNeedsAttention,
+		Reason:          "no original for price_123 (ü)",
+		LastError:       `send: 503 "it's busy"`,
+		Attempts:        3,
+		CustomerEmail:   "Ann.O'Neil@Example.com",
+		Livemode:        true,
+		EventIDs:        []string{"evt_1", "evt_2"},
+		Items:           2,
+		MailKind:        order.MailDownloadLinks,
+		MailGeneration:  2,
+		SentGeneration:  1,
+		OperationID:     order.MailKey(id, order.MailDownloadLinks, 1),
+		Mail:            mail,
+		LeaseOwner:      "invocation-1",
+		LeaseUntil:      base.Add(5 * time.Minute),
+		ThrottledUntil:  base.Add(6 * time.Minute),
+		CreatedAt:       base,
+		UpdatedAt:       base.Add(time.Hour),
+		PaidAt:          base.Add(time.Second),
+		LinksReadyAt:    base.Add(2 * time.Second),
+		MailSentAt:      base.Add(3 * time.Second),
+		PaymentFailedAt: base.Add(4 * time.Second),
+		AttentionAt:     base.Add(5 * time.Second),
+	}
+}
+
+// stored returns o as the ledger stores it: times in UTC to the tick.
+func stored(o order.Order) order.Order {
+	for _, f := range times(&o) {
+		if !f.t.IsZero() {
+			*f.t = f.t.UTC().Truncate(Resolution)
+		}
+	}
+	return o
+}
+
+func TestFullOrderSetsEveryField(t *testing.T) {
+	// A field added to order.Order must be added here, and so to the round
+	// trips, which fail until the ledger maps it.
+	v := reflect.ValueOf(fullOrder("cs_test_full"))
+	for i := range v.NumField() {
+		require.False(t, v.Field(i).IsZero(), "fullOrder leaves %s unset", v.Type().Field(i).Name)
+	}
+}
+
+func TestEncodeWritesTheContract(t *testing.T) {
+	o, err := normalize(fullOrder("cs_test_full"))
+	require.NoError(t, err)
+	body, err := encode(o)
+	require.NoError(t, err)
+	var got map[string]any
+	require.NoError(t, json.Unmarshal(body, &got))
+	require.Equal(t, map[string]any{
+		"PartitionKey":               "cs_test_full",
+		"RowKey":                     "order",
+		"State":                      "needs_attention",
+		"Reason":                     "no original for price_123 (ü)",
+		"LastError":                  `send: 503 "it's busy"`,
+		"Attempts":                   3.0,
+		"CustomerEmail":              "Ann.O'Neil@Example.com",
+		"CustomerEmailLower":         "ann.o'neil@example.com",
+		"Livemode":                   true,
+		"EventIDs":                   `["evt_1","evt_2"]`,
+		"Items":                      2.0,
+		"MailKind":                   "download_links",
+		"MailGeneration":             2.0,
+		"SentGeneration":             1.0,
+		"OperationID":                order.MailKey("cs_test_full", order.MailDownloadLinks, 1),
+		"Mail":                       "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0+P0BBQkNERUZHSElKS0xNTk9QUVJTVFVWV1hZWltcXV5fYGFiY2RlZmdoaWprbG1ub3BxcnN0dXZ3eHl6e3x9fn+AgYKDhIWGh4iJiouMjY6PkJGSk5SVlpeYmZqbnJ2en6ChoqOkpaanqKmqq6ytrq+wsbKztLW2t7i5uru8vb6/wMHCw8TFxsfIycrLzM3Oz9DR0tPU1dbX2Nna29zd3t/g4eLj5OXm5+jp6uvs7e7v8PHy8/T19vf4+fr7/P3+/w==",
+		"Mail@odata.type":            "Edm.Binary",
+		"LeaseOwner":                 "invocation-1",
+		"LeaseUntil":                 "2025-06-01T12:35:45.1234567Z",
+		"LeaseUntil@odata.type":      "Edm.DateTime",
+		"ThrottledUntil":             "2025-06-01T12:36:45.1234567Z",
+		"ThrottledUntil@odata.type":  "Edm.DateTime",
+		"CreatedAt":                  "2025-06-01T12:30:45.1234567Z",
+		"CreatedAt@odata.type":       "Edm.DateTime",
+		"UpdatedAt":                  "2025-06-01T13:30:45.1234567Z",
+		"UpdatedAt@odata.type":       "Edm.DateTime",
+		"PaidAt":                     "2025-06-01T12:30:46.1234567Z",
+		"PaidAt@odata.type":          "Edm.DateTime",
+		"LinksReadyAt":               "2025-06-01T12:30:47.1234567Z",
+		"LinksReadyAt@odata.type":    "Edm.DateTime",
+		"MailSentAt":                 "2025-06-01T12:30:48.1234567Z",
+		"MailSentAt@odata.type":      "Edm.DateTime",
+		"PaymentFailedAt":            "2025-06-01T12:30:49.1234567Z",
+		"PaymentFailedAt@odata.type": "Edm.DateTime",
+		"AttentionAt":                "2025-06-01T12:30:50.1234567Z",
+		"AttentionAt@odata.type":     "Edm.DateTime",
+	}, got)
+}
+
+func TestEncodeLeavesOutZeroTimesAndEmptyMail(t *testing.T) {
+	body, err := encode(order.Order{SessionID: "cs_test_min"})
+	require.NoError(t, err)
+	var got map[string]any
+	require.NoError(t, json.Unmarshal(body, &got))
+	require.Equal(t, map[string]any{
+		"PartitionKey": "cs_test_min", "RowKey": "order", "State": "", "Reason": "", "LastError": "",
+		"Attempts": 0.0, "CustomerEmail": "", "CustomerEmailLower": "", "Livemode": false, "EventIDs": "[]",
+		"Items": 0.0, "MailKind": "", "MailGeneration": 0.0, "SentGeneration": 0.0, "OperationID": "", "LeaseOwner": "",
+	}, got)
+}
+
+func TestNormalize(t *testing.T) {
+	long := strings.Repeat("é", MaxTextBytes) // two bytes each
+	tests := []struct {
+		name    string
+		edit    func(*order.Order)
+		check   func(*testing.T, order.Order)
+		problem string // a permanent error containing this
+	}{
+		{name: "times to UTC and the tick", edit: func(*order.Order) {}, check: func(t *testing.T, o order.Order) {
+			require.Equal(t, stored(fullOrder("cs_test_n")), o)
+			require.Equal(t, time.UTC, o.CreatedAt.Location())
+		}},
+		{name: "long text is cut", edit: func(o *order.Order) { o.LastError, o.Reason = long, "x"+long }, check: func(t *testing.T, o order.Order) {
+			for _, s := range []string{o.LastError, o.Reason} {
+				require.LessOrEqual(t, len(s), MaxTextBytes)
+				require.Greater(t, len(s), MaxTextBytes-8)
+				require.True(t, utf8.ValidString(s))
+				require.True(t, strings.HasSuffix(s, "…"))
+			}
+		}},
+		{name: "empty slices are nil", edit: func(o *order.Order) { o.EventIDs, o.Mail = []string{}, []byte{} }, check: func(t *testing.T, o order.Order) {
+			require.Nil(t, o.EventIDs)
+			require.Nil(t, o.Mail)
+		}},
+		{name: "mail of the limit", edit: func(o *order.Order) { o.Mail = make([]byte, MaxMailBytes) }, check: func(t *testing.T, o order.Order) {
+			require.Len(t, o.Mail, MaxMailBytes)
+		}},
+		{name: "mail over the limit", edit: func(o *order.Order) { o.Mail = make([]byte, MaxMailBytes+1) }, problem: "mail of 65537 bytes is over the ledger's 65536-byte limit"},
+		{name: "int over 32 bits", edit: func(o *order.Order) { o.Items = math.MaxInt32 + 1 }, problem: "Items 2147483648 does not fit"},
+		{name: "time before 1601", edit: func(o *order.Order) { o.PaidAt = time.Date(1600, 12, 31, 0, 0, 0, 0, time.UTC) }, problem: "PaidAt 1600-12-31T00:00:00Z is outside"},
+		{name: "no session id", edit: func(o *order.Order) { o.SessionID = "" }, problem: "without a session id"},
+		{name: "slash in session id", edit: func(o *order.Order) { o.SessionID = "cs_test/1" }, problem: "holds a character"},
+		{name: "control character in session id", edit: func(o *order.Order) { o.SessionID = "cs_test\n1" }, problem: "holds a character"},
+		{name: "long session id", edit: func(o *order.Order) { o.SessionID = strings.Repeat("a", 1025) }, problem: "over the 1 KiB limit"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			o := fullOrder("cs_test_n")
+			tc.edit(&o)
+			got, err := normalize(o)
+			if tc.problem != "" {
+				require.ErrorContains(t, err, tc.problem)
+				require.True(t, order.IsPermanent(err), "not permanent: %v", err)
+				return
+			}
+			require.NoError(t, err)
+			tc.check(t, got)
+		})
+	}
+}
+
+func TestDecode(t *testing.T) {
+	tests := []struct {
+		name    string
+		json    string
+		want    order.Order
+		problem string
+	}{
+		{
+			name: "hand-edited types",
+			json: `{"PartitionKey":"cs_1","RowKey":"order","odata.etag":"W/\"x\"","Attempts":"7","Attempts@odata.type":"Edm.Int64",
+				"Items":2.0,"EventIDs":"","Livemode":false,"Timestamp":"2025-01-01T00:00:00Z","Timestamp@odata.type":"Edm.DateTime",
+				"PaidAt":"2025-01-01T00:00:00Z","PaidAt@odata.type":"Edm.DateTime"}`,
+			want: order.Order{SessionID: "cs_1", ETag: `W/"x"`, Attempts: 7, Items: 2, PaidAt: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)},
+		},
+		{name: "string for an int", json: `{"PartitionKey":"cs_1","RowKey":"order","Items":"2"}`, problem: "property Items is string, want an integer"},
+		{name: "fraction for an int", json: `{"PartitionKey":"cs_1","RowKey":"order","Items":2.5}`, problem: "property Items is float64, want a whole number"},
+		{name: "untyped time", json: `{"PartitionKey":"cs_1","RowKey":"order","PaidAt":"2025-01-01T00:00:00Z"}`, problem: "property PaidAt is string, want an Edm.DateTime"},
+		{name: "bad event ids", json: `{"PartitionKey":"cs_1","RowKey":"order","EventIDs":"evt_1"}`, problem: "property EventIDs is not a JSON array"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := decode([]byte(tc.json))
+			if tc.problem != "" {
+				require.ErrorContains(t, err, tc.problem)
+				require.True(t, order.IsPermanent(err))
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tc.want, got)
+		})
+	}
+}
+
+func TestTruncateKeepsShortText(t *testing.T) {
+	require.Equal(t, "abc", truncate("abc", 3))
+	require.Equal(t, "a…", truncate("abcdef", 4))
+	require.Equal(t, "…", truncate("ééé", 4)) // no whole é fits beside the ellipsis
+}
