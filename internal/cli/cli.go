@@ -62,6 +62,7 @@ func commands() []command {
 	return []command{
 		{"serve", "run as the Azure Functions custom handler (the default with no arguments)", runServe},
 		{"local", "run the whole pipeline locally: the webhook on :7071 and the queue functions", runLocal},
+		{"setup", "create the queues, container and table that are missing; upload originals", runSetup},
 		{"config", "show the effective settings (secrets masked) and check them", runConfig},
 		{"simulate", "send a signed checkout.session webhook to a running endpoint", runSimulate},
 	}

@@ -244,7 +244,6 @@ func TestLocalSettingsFileIsRead(t *testing.T) {
 	require.NotContains(t, err.Error(), "pk_test_from_file", "values are never echoed")
 }
 
-
 func TestMask(t *testing.T) {
 	tests := []struct{ name, value, want string }{
 		{"STRIPE_API_KEY", "sk_test_51Habc", "sk_test_…"},

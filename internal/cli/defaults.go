@@ -10,7 +10,7 @@ import (
 // account anywhere.
 const (
 	DemoStripeURL     = "http://127.0.0.1:12111"
-	DemoStripeKey     = "sk_test_filedrop_demo"
+	DemoStripeKey     = "sk_test_filedropdemo" // stripe-mock wants letters and digits after sk_test_
 	DemoWebhookSecret = "whsec_filedrop_local_demo"
 	DemoSession       = "cs_test_demo_harbour"
 )

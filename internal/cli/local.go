@@ -38,7 +38,7 @@ func runLocal(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := p.setup(ctx, log); err != nil {
+	if err := p.setup(ctx, env.Stdout); err != nil {
 		if cfg.Storage.Development() {
 			return fmt.Errorf("%w\n(is Azurite running? scripts/azurite.sh start starts it; scripts/run.sh does everything)", err)
 		}

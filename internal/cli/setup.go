@@ -3,12 +3,43 @@ package cli
 import (
 	"context"
 	"fmt"
-	"log/slog"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
 )
 
-// setup creates what the pipeline needs and is missing: every queue
-// function's queue and poison queue. It is idempotent and says what it made.
-func (p *pipeline) setup(ctx context.Context, log *slog.Logger) error {
+// runSetup creates what the pipeline needs and is missing, and can upload
+// originals from a folder.
+func runSetup(ctx context.Context, env Env, args []string) error {
+	fs := flags(env, "setup", "setup [--local] [--originals DIR]\n\nCreates the queues, their poison queues, the originals container (private) and\nthe ledger table when missing. Idempotent: says what it created. With\n--originals, uploads every file of DIR that the container does not have yet.")
+	local := fs.Bool("local", false, "use handler local's defaults (Azurite, the demo Stripe) for unset settings")
+	dir := fs.String("originals", "", "folder of originals to upload (files already in the container are left alone)")
+	if done, err := parse(fs, args); done {
+		return err
+	}
+	cfg, app, _, err := loadSettings(env, *local)
+	if err != nil {
+		return describeConfigError(err)
+	}
+	p, err := newPipeline(cfg, app, newLogger(cfg, env.Stderr))
+	if err != nil {
+		return err
+	}
+	if err := p.setup(ctx, env.Stdout); err != nil {
+		return err
+	}
+	if *dir != "" {
+		return p.uploadOriginals(ctx, *dir, env.Stdout)
+	}
+	return nil
+}
+
+// setup creates every queue function's queue and poison queue, the
+// originals container and the ledger table when missing, and reports each
+// thing it made to out. It is idempotent.
+func (p *pipeline) setup(ctx context.Context, out io.Writer) error {
+	made := 0
 	for _, fn := range p.app.QueueFunctions() {
 		for _, name := range []string{fn.Queue, fn.PoisonQueue()} {
 			if name == "" {
@@ -19,9 +50,66 @@ func (p *pipeline) setup(ctx context.Context, log *slog.Logger) error {
 				return fmt.Errorf("setup: %w", err)
 			}
 			if created {
-				log.Info("created queue", "queue", name)
+				made++
+				fmt.Fprintf(out, "created queue %s\n", name)
 			}
 		}
 	}
+	created, err := p.originals.CreateContainer(ctx)
+	if err != nil {
+		return fmt.Errorf("setup: %w", err)
+	}
+	if created {
+		made++
+		fmt.Fprintf(out, "created container %s (private)\n", p.originals.Container())
+	}
+	created, err = p.ledger.CreateTable(ctx)
+	if err != nil {
+		return fmt.Errorf("setup: %w", err)
+	}
+	if created {
+		made++
+		fmt.Fprintf(out, "created table %s\n", p.cfg.Ledger.Table)
+	}
+	if made == 0 {
+		fmt.Fprintln(out, "setup: everything already exists")
+	}
+	return nil
+}
+
+// uploadOriginals uploads the regular files of dir (not recursing) that the
+// container lacks.
+func (p *pipeline) uploadOriginals(ctx context.Context, dir string, out io.Writer) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return usageErr("--originals: %v", err)
+	}
+	names := make([]string, 0, len(entries))
+	for _, e := range entries {
+		if e.Type().IsRegular() {
+			names = append(names, e.Name())
+		}
+	}
+	sort.Strings(names)
+	uploaded := 0
+	for _, name := range names {
+		exists, err := p.originals.Exists(ctx, name)
+		if err != nil {
+			return fmt.Errorf("upload %s: %w", name, err)
+		}
+		if exists {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			return err
+		}
+		if err := p.originals.Upload(ctx, name, data); err != nil {
+			return fmt.Errorf("upload %s: %w", name, err)
+		}
+		uploaded++
+		fmt.Fprintf(out, "uploaded %s to %s (%d bytes)\n", name, p.originals.Container(), len(data))
+	}
+	fmt.Fprintf(out, "originals: %s uploaded, %d already present\n", plural(uploaded, "file"), len(names)-uploaded)
 	return nil
 }

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -10,7 +9,13 @@ import (
 	"github.com/filedrop/filedrop/internal/checkoutcomplete"
 	"github.com/filedrop/filedrop/internal/config"
 	"github.com/filedrop/filedrop/internal/functions"
+	"github.com/filedrop/filedrop/internal/order"
+	"github.com/filedrop/filedrop/internal/processorder"
+	"github.com/filedrop/filedrop/internal/sendlink"
 	"github.com/filedrop/filedrop/internal/storage"
+	"github.com/filedrop/filedrop/internal/storage/blobsas"
+	"github.com/filedrop/filedrop/internal/storage/ledger"
+	"github.com/filedrop/filedrop/internal/stripeapi"
 )
 
 // Function folder names: the routes the host invokes.
@@ -31,6 +36,8 @@ type pipeline struct {
 	// orders and mails are the ProcessOrder and SendLink queues, named by
 	// their function.json files.
 	orders, mails *storage.Queue
+	ledger        *ledger.Ledger
+	originals     *blobsas.Originals
 }
 
 func newPipeline(cfg config.Config, app functions.App, log *slog.Logger) (*pipeline, error) {
@@ -42,7 +49,15 @@ func newPipeline(cfg config.Config, app functions.App, log *slog.Logger) (*pipel
 	if err != nil {
 		return nil, err
 	}
-	p := &pipeline{cfg: cfg, app: app, log: log, account: acct, queues: queues}
+	led, err := ledger.New(acct, cfg.Ledger.Table)
+	if err != nil {
+		return nil, err
+	}
+	originals, err := blobsas.New(acct, cfg.Links, time.Now)
+	if err != nil {
+		return nil, err
+	}
+	p := &pipeline{cfg: cfg, app: app, log: log, account: acct, queues: queues, ledger: led, originals: originals}
 	for name, dst := range map[string]**storage.Queue{fnProcessOrder: &p.orders, fnSendLink: &p.mails} {
 		q, err := app.QueueOf(name)
 		if err != nil {
@@ -85,15 +100,21 @@ func (p *pipeline) handler(stderr interface{ Write([]byte) (int, error) }) (http
 // stage returns the stage behind a queue function.
 func (p *pipeline) stage(name string) (functions.HandlerFunc, error) {
 	switch name {
-	case fnProcessOrder, fnSendLink:
-		return notBuilt(name), nil
+	case fnProcessOrder:
+		st := processorder.New(stripeapi.New(p.cfg.Stripe, p.log), p.originals, p.mails, p.ledger,
+			p.cfg.Stripe.Livemode, time.Now, p.log)
+		return functions.Decoded(order.DecodeOrderMessage, st.Handle), nil
+	case fnSendLink:
+		render, err := newRenderer(p.cfg.Mail)
+		if err != nil {
+			return nil, err
+		}
+		sender, err := newMailSender(p.cfg.Mail)
+		if err != nil {
+			return nil, err
+		}
+		st := sendlink.New(sender, p.ledger, render, time.Now, p.log)
+		return functions.Decoded(order.DecodeMailMessage, st.Handle), nil
 	}
 	return nil, fmt.Errorf("function %s has a function.json but no stage in this binary", name)
-}
-
-// notBuilt answers for a stage whose issue has not landed.
-func notBuilt(name string) functions.HandlerFunc {
-	return func(context.Context, []byte) error {
-		return fmt.Errorf("%s is not built yet (501)", name)
-	}
 }

@@ -122,19 +122,6 @@ func (l *loader) duration(name string, def time.Duration) time.Duration {
 	return d
 }
 
-func (l *loader) integer(name string, def, min, max int) int {
-	v := l.str(name, "")
-	if v == "" {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < min || n > max {
-		l.problem(name, "must be a whole number from %d to %d, not %q", min, max, v)
-		return def
-	}
-	return n
-}
-
 func (l *loader) oneOf(name, def string, allowed ...string) string {
 	v := strings.ToLower(l.str(name, def))
 	for _, a := range allowed {

@@ -138,7 +138,7 @@ func loadMail(l *loader) Mail {
 		l.problem(strings.Join(mailTransportSettings, ", "), "are all unset: set exactly one of them to choose how mail is sent (EMAIL_OUTBOX_DIR=./outbox writes .eml files for a local run)")
 	case 1:
 	default:
-		l.problem(strings.Join(set, ", "), "are all set: set exactly one of %s", strings.Join(mailTransportSettings, ", "))
+		l.problem(strings.Join(set, ", "), "are set together: set exactly one of %s", strings.Join(mailTransportSettings, ", "))
 	}
 	if v := l.str("ACS_CLIENT_ID", ""); v != "" {
 		if l.str("ACS_ENDPOINT", "") == "" {
@@ -219,20 +219,12 @@ func loadACSConnectionString(l *loader, cs string) ACS {
 func acsEndpoint(l *loader, name, v string, allowHTTP bool) string {
 	u, err := url.Parse(v)
 	ok := err == nil && u.Host != "" && u.User == nil && u.RawQuery == "" &&
-		(u.Scheme == "https" || allowHTTP && u.Scheme == "http" && isLoopback(u.Hostname()))
+		(u.Scheme == "https" || allowHTTP && u.Scheme == "http" && loopback(u.Hostname()))
 	if !ok {
 		l.problem(name, "must have an https endpoint such as https://<resource>.communication.azure.com, not %q", v)
 		return ""
 	}
 	return strings.TrimSuffix(u.String(), "/")
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // loadSMTP parses SMTP_URL. Messages show the URL with its password

@@ -182,4 +182,3 @@ func TestFrontForwardsTheRawRequest(t *testing.T) {
 	resp.Body.Close()
 	require.Equal(t, http.StatusNotFound, resp.StatusCode, "queue functions have no public route")
 }
-

@@ -90,4 +90,3 @@ func invocationLogger(base *slog.Logger, attrs ...any) (*slog.Logger, *lineColle
 	lines := &lineCollector{}
 	return slog.New(&teeHandler{next: base.Handler(), lines: lines}).With(attrs...), lines
 }
-

@@ -21,17 +21,33 @@ type Sender interface {
 // HandlerFunc is a queue function's stage, taking the message's bytes.
 type HandlerFunc func(ctx context.Context, data []byte) error
 
+// Message is a decoded queue message that names itself in logs.
+type Message interface {
+	LogAttrs() []any
+}
+
 // Decoded adapts a stage that takes a typed message. A message that decode
 // rejects can never be handled: the route moves it to the poison queue.
-func Decoded[M any](decode func([]byte) (M, error), handle func(context.Context, M) error) HandlerFunc {
+// The route's closing line names the message with its LogAttrs (the stage
+// adds them to its own lines).
+func Decoded[M Message](decode func([]byte) (M, error), handle func(context.Context, M) error) HandlerFunc {
 	return func(ctx context.Context, data []byte) error {
 		m, err := decode(data)
 		if err != nil {
 			return &undecodableError{err: err}
 		}
+		if cell, ok := ctx.Value(logCellKey{}).(*logCell); ok {
+			cell.log = cell.log.With(m.LogAttrs()...)
+		}
 		return handle(ctx, m)
 	}
 }
+
+// logCell holds an invocation's logger so that Decoded can name the message
+// in the route's closing line too.
+type logCell struct{ log *slog.Logger }
+
+type logCellKey struct{}
 
 type undecodableError struct{ err error }
 
@@ -81,9 +97,12 @@ func (q QueueRoute) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), q.Timeout)
 	defer cancel()
+	cell := &logCell{log: log}
+	ctx = context.WithValue(ctx, logCellKey{}, cell)
 	ctx = order.WithDelivery(ctx, order.Delivery{InvocationID: inv.ID, DequeueCount: inv.DequeueCount, Log: log})
 	start := time.Now()
 	err = q.run(ctx, inv.Data)
+	log = cell.log
 	status, answer := q.classify(ctx, log, inv, err)
 	log.Debug("invocation done", "status", status, "ms", time.Since(start).Milliseconds())
 	resp := Response{Logs: lines.take()}

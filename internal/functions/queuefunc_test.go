@@ -3,6 +3,7 @@ package functions
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -130,4 +131,27 @@ func TestQueueRouteRefusesOtherMethods(t *testing.T) {
 	require.Equal(t, http.StatusMethodNotAllowed, rec.Code)
 	require.Equal(t, "application/json; charset=utf-8", rec.Header().Get("Content-Type"))
 	require.NotEmpty(t, strings.TrimSpace(rec.Body.String()))
+}
+
+func TestDecodedNamesTheMessageInEveryLine(t *testing.T) {
+	var logs bytes.Buffer
+	msg := `{"v":1,"event_id":"evt_9","event_type":"checkout.session.completed","session_id":"cs_test_named","created":1}`
+	route := QueueRoute{
+		Function: Function{Name: "ProcessOrder", Binding: "msg", DataType: "binary"},
+		Handle: Decoded(order.DecodeOrderMessage, func(ctx context.Context, m order.OrderMessage) error {
+			order.DeliveryFrom(ctx, nil).Log.Info("stage line", m.LogAttrs()...)
+			return errors.New("stripe down")
+		}),
+		Timeout: time.Second, Log: slog.New(slog.NewTextHandler(&logs, nil)), Stderr: io.Discard,
+	}
+	body := `{"Data":{"msg":"` + base64.StdEncoding.EncodeToString([]byte(msg)) + `"},"Metadata":{}}`
+	rec := httptest.NewRecorder()
+	route.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/ProcessOrder", strings.NewReader(body)))
+	require.Equal(t, 500, rec.Code)
+	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+	require.Len(t, lines, 2)
+	for _, l := range lines {
+		require.Contains(t, l, "session_id=cs_test_named")
+		require.Contains(t, l, "event_id=evt_9")
+	}
 }

@@ -175,3 +175,13 @@ func DecodeMailMessage(data []byte) (MailMessage, error) {
 	}
 	return m, nil
 }
+
+// LogAttrs returns the message's ids for log lines.
+func (m OrderMessage) LogAttrs() []any {
+	return []any{"event_id", m.EventID, "session_id", m.SessionID}
+}
+
+// LogAttrs returns the message's ids for log lines.
+func (m MailMessage) LogAttrs() []any {
+	return []any{"event_id", m.EventID, "session_id", m.SessionID, "mail_kind", m.Kind, "generation", m.Generation}
+}

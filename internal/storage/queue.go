@@ -5,7 +5,10 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azqueue"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azqueue/queueerror"
@@ -51,16 +54,19 @@ func (q *Queues) Queue(name string) *Queue {
 	return &Queue{Name: name, c: q.svc.NewQueueClient(name)}
 }
 
-// Create creates the named queue and reports whether it was missing.
+// Create creates the named queue and reports whether it was missing. The
+// service answers 201 for a new queue and 204 for an existing one with the
+// same metadata (409 QueueAlreadyExists when the metadata differs).
 func (q *Queues) Create(ctx context.Context, name string) (created bool, err error) {
-	_, err = q.svc.CreateQueue(ctx, name, nil)
+	var resp *http.Response
+	_, err = q.svc.CreateQueue(policy.WithCaptureResponse(ctx, &resp), name, nil)
 	if queueerror.HasCode(err, queueerror.QueueAlreadyExists) {
 		return false, nil
 	}
 	if err != nil {
 		return false, translate("create queue "+name, err)
 	}
-	return true, nil
+	return resp == nil || resp.StatusCode == http.StatusCreated, nil
 }
 
 // Queue is one storage queue whose messages are base64 text, as the

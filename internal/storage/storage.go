@@ -12,7 +12,6 @@ package storage
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -73,9 +72,6 @@ func (a Account) ClientOptions() azcore.ClientOptions {
 	o.Telemetry.ApplicationID = "filedrop"
 	return o
 }
-
-// plainHTTP reports whether u is an http (not https) endpoint, as Azurite's.
-func plainHTTP(u string) bool { return strings.HasPrefix(strings.ToLower(u), "http://") }
 
 // statusOf returns the HTTP status of an SDK error, or 0.
 func statusOf(err error) int {

@@ -9,7 +9,7 @@ import (
 // the storage service to answer with: an attachment named fileName.
 //
 // Control characters are dropped and path separators replaced. When the name
-// is plain printable ASCII without quotes or backslashes it is sent as is:
+// is plain printable ASCII without quotes, backslashes or % it is sent as is:
 //
 //	attachment; filename="sunset.jpg"
 //
@@ -62,12 +62,13 @@ var accented = []string{
 	"YÝŶŸ", "yýÿŷ", "ZŹŻŽ", "zźżž",
 }
 
-// asciiFallback spells name in printable ASCII without " or \.
+// asciiFallback spells name in printable ASCII without ", \ or %.
 func asciiFallback(name string) string {
 	var b strings.Builder
 	for _, r := range name {
 		switch {
-		case r == '"' || r == '\\':
+		case r == '"' || r == '\\' || r == '%':
+			// % too: some agents percent-decode filename= (RFC 6266, appendix D).
 			b.WriteByte('_')
 		case r >= 0x20 && r < 0x7f:
 			b.WriteRune(r)

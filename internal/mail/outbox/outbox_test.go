@@ -1,0 +1,108 @@
+package outbox_test
+
+import (
+	"context"
+	netmail "net/mail"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/filedrop/filedrop/internal/mail"
+	"github.com/filedrop/filedrop/internal/mail/outbox"
+	"github.com/filedrop/filedrop/internal/order"
+	"github.com/filedrop/filedrop/internal/sendlink"
+)
+
+// The transport is what the SendLink stage sends with.
+var _ sendlink.Sender = (*outbox.Outbox)(nil)
+
+func testMessage() mail.Message {
+	return mail.Message{
+		Key:     order.MailKey("cs_test_a1", order.MailDownloadLinks, 1),
+		Date:    time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC),
+		From:    mail.Address{Name: "Shop", Email: "shop@shop.example"},
+		To:      []mail.Address{{Email: "ada@customer.example"}},
+		Bcc:     []mail.Address{{Email: "copies@shop.example"}},
+		Subject: "Your downloads",
+		Text:    "Hello\n",
+		HTML:    "<p>Hello</p>",
+	}
+}
+
+func TestSend(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "outbox") // New creates it
+	o, err := outbox.New(dir)
+	require.NoError(t, err)
+
+	m := testMessage()
+	for i, subject := range []string{"first", "redelivered"} {
+		m.Subject = subject
+		id, err := o.Send(context.Background(), m)
+		require.NoError(t, err, "send %d", i)
+		require.Equal(t, m.Key, id)
+	}
+
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Len(t, entries, 1, "a redelivery overwrites the same file; no temporary file is left")
+	require.Equal(t, m.Key+".eml", entries[0].Name())
+	require.Equal(t, filepath.Join(dir, m.Key+".eml"), o.Path(m.Key))
+
+	f, err := os.Open(o.Path(m.Key))
+	require.NoError(t, err)
+	t.Cleanup(func() { f.Close() })
+	msg, err := netmail.ReadMessage(f)
+	require.NoError(t, err)
+	require.Equal(t, "redelivered", msg.Header.Get("Subject"))
+	require.Equal(t, "<"+m.Key+"@filedrop>", msg.Header.Get("Message-ID"))
+	require.Empty(t, msg.Header.Get("Bcc"))
+	to, err := msg.Header.AddressList("To")
+	require.NoError(t, err)
+	require.Equal(t, "ada@customer.example", to[0].Address)
+
+	// A different mail is a different file.
+	other := testMessage()
+	other.Key = order.MailKey("cs_test_a1", order.MailDownloadLinks, 2)
+	_, err = o.Send(context.Background(), other)
+	require.NoError(t, err)
+	entries, err = os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Len(t, entries, 2)
+}
+
+func TestSendRejectsAnUnsafeKey(t *testing.T) {
+	dir := t.TempDir()
+	o, err := outbox.New(dir)
+	require.NoError(t, err)
+	m := testMessage()
+	m.Key = "../escape"
+	_, err = o.Send(context.Background(), m)
+	require.True(t, order.IsPermanent(err), "%v", err)
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Empty(t, entries)
+	_, err = os.Stat(filepath.Join(filepath.Dir(dir), "escape.eml"))
+	require.ErrorIs(t, err, os.ErrNotExist)
+}
+
+func TestSendToAMissingFolder(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "gone")
+	o, err := outbox.New(dir)
+	require.NoError(t, err)
+	require.NoError(t, os.Remove(dir))
+	_, err = o.Send(context.Background(), testMessage())
+	require.Error(t, err)
+	require.Equal(t, order.Retryable, order.Classify(err))
+}
+
+func TestNew(t *testing.T) {
+	_, err := outbox.New("")
+	require.Error(t, err)
+	file := filepath.Join(t.TempDir(), "file")
+	require.NoError(t, os.WriteFile(file, nil, 0o644))
+	_, err = outbox.New(file)
+	require.Error(t, err)
+}

@@ -1,0 +1,254 @@
+package mail_test
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/filedrop/filedrop/internal/mail"
+	"github.com/filedrop/filedrop/internal/order"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+// golden compares got with testdata/name, or rewrites the file with -update.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		require.NoError(t, os.WriteFile(path, got, 0o644))
+	}
+	want, err := os.ReadFile(path)
+	require.NoError(t, err, "run go test -update to create it")
+	require.Equal(t, string(want), string(got), "%s differs; run go test -update and review the diff", path)
+}
+
+var testDate = time.Date(2025, 3, 14, 9, 26, 53, 0, time.UTC)
+
+func testRenderer(t *testing.T) *mail.Renderer {
+	t.Helper()
+	r, err := mail.NewRenderer(mail.Settings{
+		Shop:    "Lumen Photo",
+		From:    "Lumen Photo <DoNotReply@lumen.example>",
+		ReplyTo: "help@lumen.example",
+		Bcc:     []string{"copies@lumen.example"},
+	})
+	require.NoError(t, err)
+	return r
+}
+
+func downloadMessage() order.MailMessage {
+	return order.MailMessage{
+		Version:    order.MailMessageVersion,
+		Kind:       order.MailDownloadLinks,
+		SessionID:  "cs_test_a1B2c3",
+		EventID:    "evt_1",
+		Generation: 1,
+		Customer:   order.Customer{Email: "ada@customer.example", Name: "Ada Lovelace"},
+		Items: []order.Item{
+			{
+				Title:     "Harbour at dawn",
+				FileName:  "harbour-dawn.jpg",
+				URL:       "https://acct.blob.core.windows.net/originals/harbour-dawn.jpg?se=2025-04-13T09%3A26%3A53Z&sig=abc%2Bdef&sp=r&sr=b&sv=2024-11-04",
+				ExpiresAt: time.Date(2025, 4, 13, 9, 26, 53, 0, time.UTC),
+			},
+			{
+				Title:     "Lighthouse",
+				FileName:  "lighthouse.tif",
+				URL:       "https://acct.blob.core.windows.net/originals/lighthouse.tif?se=2025-04-13T09%3A26%3A53Z&sig=xyz&sp=r&sr=b&sv=2024-11-04",
+				ExpiresAt: time.Date(2025, 4, 13, 11, 26, 53, 0, time.FixedZone("CEST", 2*3600)),
+			},
+		},
+	}
+}
+
+func paymentFailedMessage() order.MailMessage {
+	return order.MailMessage{
+		Version:    order.MailMessageVersion,
+		Kind:       order.MailPaymentFailed,
+		SessionID:  "cs_test_a1B2c3",
+		Generation: 1,
+		Customer:   order.Customer{Email: "ada@customer.example"},
+	}
+}
+
+// TestRenderGolden compares the rendered mails, both parts and their
+// RFC 5322 form, with the files in testdata.
+func TestRenderGolden(t *testing.T) {
+	r := testRenderer(t)
+	for name, msg := range map[string]order.MailMessage{
+		"download_links": downloadMessage(),
+		"payment_failed": paymentFailedMessage(),
+	} {
+		t.Run(name, func(t *testing.T) {
+			m, err := r.Render(msg, testDate)
+			require.NoError(t, err)
+			require.Equal(t, msg.Key(), m.Key)
+			golden(t, name+".txt", []byte("Subject: "+m.Subject+"\n\n"+m.Text))
+			golden(t, name+".html", []byte(m.HTML))
+			var eml bytes.Buffer
+			_, err = m.WriteTo(&eml)
+			require.NoError(t, err)
+			golden(t, name+".eml", eml.Bytes())
+		})
+	}
+}
+
+func TestRenderContent(t *testing.T) {
+	r := testRenderer(t)
+	tests := []struct {
+		name      string
+		msg       func(*order.MailMessage)
+		inText    []string
+		inHTML    []string
+		notInHTML []string
+		subject   string
+	}{
+		{
+			name:    "download links list every file, link and expiry",
+			msg:     func(*order.MailMessage) {},
+			subject: "Your downloads from Lumen Photo",
+			inText: []string{
+				"Hello Ada Lovelace,",
+				"Harbour at dawn (harbour-dawn.jpg)",
+				"sig=abc%2Bdef",
+				"This link works until Sunday, 13 April 2025 at 09:26 UTC.",
+				"save them",
+				"write to help@lumen.example",
+			},
+			inHTML: []string{
+				`<a href="https://acct.blob.core.windows.net/originals/harbour-dawn.jpg?se=2025-04-13T09%3A26%3A53Z&amp;sig=abc%2Bdef&amp;sp=r&amp;sr=b&amp;sv=2024-11-04">Harbour at dawn</a>`,
+				"This link works until Sunday, 13 April 2025 at 09:26 UTC.",
+				`<a href="mailto:help@lumen.example">help@lumen.example</a>`,
+			},
+		},
+		{
+			name:      "a script in the name is escaped",
+			msg:       func(m *order.MailMessage) { m.Customer.Name = "<script>alert(1)</script>" },
+			inText:    []string{"Hello <script>alert(1)</script>,"},
+			inHTML:    []string{"Hello &lt;script&gt;alert(1)&lt;/script&gt;,"},
+			notInHTML: []string{"<script>"},
+		},
+		{
+			name:      "quotes and ampersands are escaped",
+			msg:       func(m *order.MailMessage) { m.Customer.Name = "O'Brien & Co" },
+			inText:    []string{"Hello O'Brien & Co,"},
+			inHTML:    []string{"Hello O&#39;Brien &amp; Co,"},
+			notInHTML: []string{"O'Brien & Co"},
+		},
+		{
+			name:    "no name greets politely",
+			msg:     func(m *order.MailMessage) { m.Customer.Name = "  " },
+			inText:  []string{"Hello,\n"},
+			inHTML:  []string{"<p>Hello,</p>"},
+			subject: "Your downloads from Lumen Photo",
+		},
+		{
+			name: "line breaks in a name cannot add lines",
+			msg:  func(m *order.MailMessage) { m.Customer.Name = "Ada\r\nBcc: evil@example.com" },
+			inText: []string{
+				"Hello Ada Bcc: evil@example.com,",
+			},
+		},
+		{
+			name: "a title with markup and a javascript link are neutralised",
+			msg: func(m *order.MailMessage) {
+				m.Items[0].Title = `<img src=x onerror=alert(1)>`
+				m.Items[0].URL = "javascript:alert(1)"
+			},
+			inHTML:    []string{`<a href="#ZgotmplZ">&lt;img src=x onerror=alert(1)&gt;</a>`},
+			notInHTML: []string{"<img", "javascript:"},
+		},
+		{
+			name:      "payment failed",
+			msg:       func(m *order.MailMessage) { *m = paymentFailedMessage() },
+			subject:   "Your payment to Lumen Photo did not go through",
+			inText:    []string{"did not go through", "Nothing was charged", "try again", "help@lumen.example"},
+			inHTML:    []string{"did not go through", "Nothing was charged", "try again"},
+			notInHTML: []string{"href=\"https://"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			msg := downloadMessage()
+			tt.msg(&msg)
+			m, err := r.Render(msg, testDate)
+			require.NoError(t, err)
+			if tt.subject != "" {
+				require.Equal(t, tt.subject, m.Subject)
+			}
+			for _, s := range tt.inText {
+				require.Contains(t, m.Text, s)
+			}
+			for _, s := range tt.inHTML {
+				require.Contains(t, m.HTML, s)
+			}
+			for _, s := range tt.notInHTML {
+				require.NotContains(t, m.HTML, s)
+			}
+			require.Equal(t, []mail.Address{{Name: "Lumen Photo", Email: "DoNotReply@lumen.example"}}, []mail.Address{m.From})
+			require.Equal(t, []mail.Address{{Email: "help@lumen.example"}}, m.ReplyTo)
+			require.Equal(t, []mail.Address{{Email: "copies@lumen.example"}}, m.Bcc)
+			require.Len(t, m.To, 1)
+			require.NotContains(t, m.To[0].Name, "\n")
+			require.NoError(t, m.Validate())
+		})
+	}
+}
+
+func TestRenderErrors(t *testing.T) {
+	r := testRenderer(t)
+	tests := []struct {
+		name string
+		msg  func(*order.MailMessage)
+		want string
+	}{
+		{"unknown kind", func(m *order.MailMessage) { m.Kind = "invoice" }, `unknown mail kind "invoice"`},
+		{"bad customer address", func(m *order.MailMessage) { m.Customer.Email = "not an address" }, "customer"},
+		{"header injection in the address", func(m *order.MailMessage) { m.Customer.Email = "a@b.example\r\nBcc: c@d.example" }, "customer"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			msg := downloadMessage()
+			tt.msg(&msg)
+			_, err := r.Render(msg, testDate)
+			require.ErrorContains(t, err, tt.want)
+		})
+	}
+}
+
+func TestNewRenderer(t *testing.T) {
+	tests := []struct {
+		name        string
+		settings    mail.Settings
+		wantErr     string
+		wantSupport string
+	}{
+		{"support defaults to the reply-to", mail.Settings{From: "a@shop.example", ReplyTo: "Help <help@shop.example>"}, "", "help@shop.example"},
+		{"support defaults to the sender", mail.Settings{From: "Shop <a@shop.example>"}, "", "a@shop.example"},
+		{"support given", mail.Settings{From: "a@shop.example", Support: "s@shop.example"}, "", "s@shop.example"},
+		{"no sender", mail.Settings{}, "sender", ""},
+		{"bad reply-to", mail.Settings{From: "a@shop.example", ReplyTo: "nope"}, "reply-to", ""},
+		{"bad bcc", mail.Settings{From: "a@shop.example", Bcc: []string{"x@y.example", "nope"}}, "bcc", ""},
+		{"bad support", mail.Settings{From: "a@shop.example", Support: "@"}, "support", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := mail.NewRenderer(tt.settings)
+			if tt.wantErr != "" {
+				require.ErrorContains(t, err, tt.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			m, err := r.Render(paymentFailedMessage(), testDate)
+			require.NoError(t, err)
+			require.Contains(t, m.Text, "write to "+tt.wantSupport+".")
+			require.Contains(t, m.Subject, "Our shop")
+		})
+	}
+}

@@ -1,0 +1,48 @@
+package processorder_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/filedrop/filedrop/internal/order"
+	"github.com/filedrop/filedrop/internal/processorder"
+	"github.com/filedrop/filedrop/internal/stripeapi"
+)
+
+// A paid session with three line items (one product bought twice) gives one
+// mail with two links; the same message delivered again changes nothing.
+func ExampleStage_Handle() {
+	stripe := &fakeSessions{SessionFunc: func(_ context.Context, id string) (stripeapi.Session, error) {
+		return stripeapi.Session{ID: id, PaymentStatus: stripeapi.PaymentPaid, CustomerEmail: "jane@example.com",
+			Items: []stripeapi.LineItem{
+				{ID: "li_1", ProductID: "prod_Sunset", ProductName: "Sunset", Quantity: 1, Original: "landscapes/sunset.jpg"},
+				{ID: "li_2", ProductID: "prod_Fern", ProductName: "Fern", Quantity: 1},
+				{ID: "li_3", ProductID: "prod_Sunset", ProductName: "Sunset", Quantity: 1, Original: "landscapes/sunset.jpg"},
+			}}, nil
+	}}
+	mailQueue := &fakeQueue{}
+	ledger := newRecords()
+	stage := processorder.New(stripe, &fakeOriginals{}, mailQueue, ledger, false,
+		func() time.Time { return t0 }, slog.New(slog.DiscardHandler))
+
+	msg := order.OrderMessage{Version: order.OrderMessageVersion, EventID: "evt_1", EventType: order.EventCompleted, SessionID: "cs_test_a1B2c3"}
+	fmt.Println("handled:", stage.Handle(context.Background(), msg))
+
+	m, _ := order.DecodeMailMessage(mailQueue.sent[0])
+	fmt.Println(m.Kind, "generation", m.Generation, "to", m.Customer.Email)
+	for _, it := range m.Items {
+		fmt.Printf("  %s: %s, %s, until %s\n", it.Title, it.FileName, it.Redacted(), it.ExpiresAt.Format(time.DateOnly))
+	}
+	fmt.Println("order:", ledger.get("cs_test_a1B2c3").State)
+
+	fmt.Println("redelivered:", stage.Handle(context.Background(), msg), "- mails queued:", len(mailQueue.sent))
+	// Output:
+	// handled: <nil>
+	// download_links generation 1 to jane@example.com
+	//   Sunset: sunset.jpg, https://files.example.com/originals/landscapes/sunset.jpg?REDACTED, until 2026-03-31
+	//   Fern: prod_Fern.jpg, https://files.example.com/originals/prod_Fern.jpg?REDACTED, until 2026-03-31
+	// order: links_ready
+	// redelivered: <nil> - mails queued: 1
+}

@@ -1,0 +1,164 @@
+package processorder_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/filedrop/filedrop/internal/order"
+	"github.com/filedrop/filedrop/internal/storage/blobsas"
+	"github.com/filedrop/filedrop/internal/stripeapi"
+)
+
+// memRecords is an in-memory order.Records with ETags.
+type memRecords struct {
+	mu   sync.Mutex
+	m    map[string]order.Order
+	etag int
+}
+
+func newRecords(recs ...order.Order) *memRecords {
+	r := &memRecords{m: map[string]order.Order{}}
+	for _, o := range recs {
+		r.seed(o)
+	}
+	return r
+}
+
+func clone(o order.Order) order.Order {
+	o.EventIDs = slices.Clone(o.EventIDs)
+	o.Mail = slices.Clone(o.Mail)
+	return o
+}
+
+// seed stores o as the current record, with a new ETag.
+func (r *memRecords) seed(o order.Order) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.store(o)
+}
+
+// store stores o with a new ETag; r.mu is held.
+func (r *memRecords) store(o order.Order) order.Order {
+	r.etag++
+	o.ETag = strconv.Itoa(r.etag)
+	r.m[o.SessionID] = clone(o)
+	return clone(o)
+}
+
+func (r *memRecords) get(id string) order.Order {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return clone(r.m[id])
+}
+
+func (r *memRecords) Get(_ context.Context, id string) (order.Order, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	o, ok := r.m[id]
+	if !ok {
+		return order.Order{}, fmt.Errorf("order %s: %w", id, order.ErrNotFound)
+	}
+	return clone(o), nil
+}
+
+func (r *memRecords) Create(_ context.Context, o order.Order) (order.Order, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.m[o.SessionID]; ok {
+		return order.Order{}, fmt.Errorf("order %s: %w", o.SessionID, order.ErrConflict)
+	}
+	return r.store(o), nil
+}
+
+func (r *memRecords) Update(_ context.Context, o order.Order) (order.Order, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	cur, ok := r.m[o.SessionID]
+	if !ok {
+		return order.Order{}, fmt.Errorf("order %s: %w", o.SessionID, order.ErrNotFound)
+	}
+	if cur.ETag != o.ETag {
+		return order.Order{}, fmt.Errorf("order %s: %w", o.SessionID, order.ErrConflict)
+	}
+	return r.store(o), nil
+}
+
+// fakeSessions is a session fetcher of function fields.
+type fakeSessions struct {
+	SessionFunc func(ctx context.Context, id string) (stripeapi.Session, error)
+	calls       int
+}
+
+func (f *fakeSessions) Session(ctx context.Context, id string) (stripeapi.Session, error) {
+	f.calls++
+	return f.SessionFunc(ctx, id)
+}
+
+// fakeOriginals is an originals container of function fields; nil
+// functions mean every blob exists and links are example.com URLs.
+type fakeOriginals struct {
+	ExistsFunc func(ctx context.Context, blobName string) (bool, error)
+	LinkFunc   func(ctx context.Context, blobName, fileName string) (blobsas.Link, error)
+	links      int
+}
+
+func (f *fakeOriginals) Container() string { return "originals" }
+
+func (f *fakeOriginals) Exists(ctx context.Context, blobName string) (bool, error) {
+	if f.ExistsFunc == nil {
+		return true, nil
+	}
+	return f.ExistsFunc(ctx, blobName)
+}
+
+func (f *fakeOriginals) Link(ctx context.Context, blobName, fileName string) (blobsas.Link, error) {
+	f.links++
+	if f.LinkFunc == nil {
+		return blobsas.Link{URL: "https://files.example.com/originals/" + blobName + "?sig=SECRET", ExpiresAt: linkExpiry}, nil
+	}
+	return f.LinkFunc(ctx, blobName, fileName)
+}
+
+// fakeQueue collects sent messages; SendFunc, when set, runs first and may fail.
+type fakeQueue struct {
+	SendFunc func(ctx context.Context, data []byte, delay time.Duration) error
+	sent     [][]byte
+}
+
+func (f *fakeQueue) Send(ctx context.Context, data []byte, delay time.Duration) error {
+	if f.SendFunc != nil {
+		if err := f.SendFunc(ctx, data, delay); err != nil {
+			return err
+		}
+	}
+	f.sent = append(f.sent, data)
+	return nil
+}
+
+var (
+	t0         = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	linkExpiry = t0.Add(720 * time.Hour)
+)
+
+const sessionID = "cs_test_a1B2c3D4e5F6g7H8"
+
+// paidSession is a paid two-photo session, one of them bought twice.
+func paidSession() stripeapi.Session {
+	return stripeapi.Session{
+		ID: sessionID, PaymentStatus: stripeapi.PaymentPaid,
+		CustomerEmail: "jane@example.com", CustomerName: "Jane", Locale: "fr",
+		Items: []stripeapi.LineItem{
+			{ID: "li_1", ProductID: "prod_Sunset", ProductName: "Sunset", Description: "Sunset, large", Quantity: 1, Original: "landscapes/sunset.jpg"},
+			{ID: "li_2", ProductID: "prod_Fern", ProductName: "Fern", Quantity: 2},
+			{ID: "li_3", ProductID: "prod_Sunset", ProductName: "Sunset", Description: "Sunset, again", Quantity: 1, Original: "landscapes/sunset.jpg"},
+		},
+	}
+}
+
+func message(eventType string) order.OrderMessage {
+	return order.OrderMessage{Version: order.OrderMessageVersion, EventID: "evt_1", EventType: eventType, SessionID: sessionID, Created: t0.Unix()}
+}

@@ -1,0 +1,194 @@
+package processorder
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"path"
+
+	"github.com/filedrop/filedrop/internal/order"
+	"github.com/filedrop/filedrop/internal/storage/blobsas"
+	"github.com/filedrop/filedrop/internal/stripeapi"
+)
+
+// fulfil mints a link per purchased product, queues the download mail and
+// records the order as links_ready.
+func (s *Stage) fulfil(ctx context.Context, log *slog.Logger, msg order.OrderMessage, rec order.Order, sess stripeapi.Session, owner string) error {
+	if sess.CustomerEmail == "" {
+		return order.Permanentf("session %s has no customer email: there is nobody to send the links to", sess.ID)
+	}
+	items, err := s.items(ctx, sess)
+	if err != nil {
+		return err
+	}
+	gen := max(rec.MailGeneration, 1)
+	if msg.NewLinks {
+		gen = max(rec.MailGeneration, rec.SentGeneration) + 1
+	}
+	data, err := encodeMail(order.MailMessage{
+		Version:    order.MailMessageVersion,
+		Kind:       order.MailDownloadLinks,
+		SessionID:  msg.SessionID,
+		EventID:    msg.EventID,
+		Generation: gen,
+		Customer:   order.Customer{Email: sess.CustomerEmail, Name: sess.CustomerName},
+		Locale:     sess.Locale,
+		Items:      items,
+	})
+	if err != nil {
+		return err
+	}
+	if err := s.mail.Send(ctx, data, 0); err != nil {
+		return fmt.Errorf("queue download mail: %w", err)
+	}
+	now := s.now()
+	_, err = order.Mutate(ctx, s.records, msg.SessionID, now, func(o *order.Order) error {
+		o.Livemode, o.CustomerEmail, o.Items = sess.Livemode, sess.CustomerEmail, len(items)
+		o.MailKind = order.MailDownloadLinks
+		if gen >= o.MailGeneration {
+			o.MailGeneration, o.Mail = gen, data
+		}
+		if o.SentGeneration < gen {
+			o.State = order.StateLinksReady
+		} else {
+			o.State = order.StateMailSent // a fast SendLink already sent it: never regress
+		}
+		if o.PaidAt.IsZero() {
+			o.PaidAt = now
+		}
+		o.LinksReadyAt = now
+		o.Reason, o.LastError, o.Attempts = "", "", 0
+		release(o, owner)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("record queued download mail: %w", err)
+	}
+	redacted := make([]string, len(items))
+	for i, it := range items {
+		redacted[i] = it.Redacted()
+	}
+	log.Info("download links queued", "files", len(items), "line_items", len(sess.Items), "generation", gen)
+	log.Debug("download links", "links", redacted)
+	return nil
+}
+
+// items mints one link per distinct product of the session, in the order
+// the products first appear.
+func (s *Stage) items(ctx context.Context, sess stripeapi.Session) ([]order.Item, error) {
+	seen := make(map[string]bool, len(sess.Items))
+	var items []order.Item
+	for _, li := range sess.Items {
+		if li.ProductID == "" {
+			return nil, order.Permanentf("line item %s of session %s has no product", li.ID, sess.ID)
+		}
+		if seen[li.ProductID] {
+			continue
+		}
+		seen[li.ProductID] = true
+		blob := li.Original
+		if blob == "" {
+			blob = li.ProductID + ".jpg"
+		}
+		what := fmt.Sprintf("original %q for product %s (%q)", blob, li.ProductID, li.ProductName)
+		if err := blobsas.ValidateName(blob); err != nil {
+			return nil, order.Permanentf("%s: %w: fix the product's metadata %q in Stripe, then run handler resend %s",
+				what, err, stripeapi.OriginalKey, sess.ID)
+		}
+		ok, err := s.originals.Exists(ctx, blob)
+		if err != nil {
+			return nil, fmt.Errorf("check %s: %w", what, err)
+		}
+		if !ok {
+			return nil, order.Permanentf("%s is not in container %s: upload it, then run handler resend %s",
+				what, s.originals.Container(), sess.ID)
+		}
+		fileName := path.Base(blob)
+		link, err := s.originals.Link(ctx, blob, fileName)
+		if err != nil {
+			return nil, fmt.Errorf("sign link to %s: %w", what, err)
+		}
+		items = append(items, order.Item{Title: title(li, fileName), FileName: fileName, URL: link.URL, ExpiresAt: link.ExpiresAt})
+	}
+	if len(items) == 0 {
+		return nil, order.Permanentf("session %s has no line items", sess.ID)
+	}
+	return items, nil
+}
+
+// title is what the mail calls a purchased file.
+func title(li stripeapi.LineItem, fileName string) string {
+	switch {
+	case li.Description != "":
+		return li.Description
+	case li.ProductName != "":
+		return li.ProductName
+	}
+	return fileName
+}
+
+// paymentFailed queues the notice that the payment did not go through and
+// records the order as payment_failed.
+func (s *Stage) paymentFailed(ctx context.Context, log *slog.Logger, msg order.OrderMessage, rec order.Order, sess stripeapi.Session, owner string) error {
+	if sess.CustomerEmail == "" {
+		return order.Permanentf("session %s has no customer email: there is nobody to tell that the payment failed", sess.ID)
+	}
+	gen := max(rec.MailGeneration, 1)
+	data, err := encodeMail(order.MailMessage{
+		Version:    order.MailMessageVersion,
+		Kind:       order.MailPaymentFailed,
+		SessionID:  msg.SessionID,
+		EventID:    msg.EventID,
+		Generation: gen,
+		Customer:   order.Customer{Email: sess.CustomerEmail, Name: sess.CustomerName},
+		Locale:     sess.Locale,
+	})
+	if err != nil {
+		return err
+	}
+	if err := s.mail.Send(ctx, data, 0); err != nil {
+		return fmt.Errorf("queue payment-failed mail: %w", err)
+	}
+	now := s.now()
+	_, err = order.Mutate(ctx, s.records, msg.SessionID, now, func(o *order.Order) error {
+		o.State, o.Livemode, o.CustomerEmail = order.StatePaymentFailed, sess.Livemode, sess.CustomerEmail
+		o.MailKind = order.MailPaymentFailed
+		if gen >= o.MailGeneration {
+			o.MailGeneration, o.Mail = gen, data
+		}
+		o.PaymentFailedAt = now
+		o.Reason, o.LastError, o.Attempts = "", "", 0
+		release(o, owner)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("record queued payment-failed mail: %w", err)
+	}
+	log.Info("payment failed; notice queued", "generation", gen)
+	return nil
+}
+
+// awaitPayment records that the session completed unpaid; the
+// async_payment_succeeded event fulfils it later.
+func (s *Stage) awaitPayment(ctx context.Context, log *slog.Logger, msg order.OrderMessage, sess stripeapi.Session, owner string) error {
+	_, err := order.Mutate(ctx, s.records, msg.SessionID, s.now(), func(o *order.Order) error {
+		o.Livemode = sess.Livemode
+		if o.CustomerEmail == "" {
+			o.CustomerEmail = sess.CustomerEmail
+		}
+		switch o.State {
+		case order.StateLinksReady, order.StateMailSent, order.StatePaymentFailed:
+			// Someone got further meanwhile; leave it.
+		default:
+			o.State = order.StateAwaitingPayment
+			o.Reason, o.LastError, o.Attempts = "", "", 0
+		}
+		release(o, owner)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("record awaiting payment: %w", err)
+	}
+	log.Info("session unpaid; waiting for the asynchronous payment", "event_type", msg.EventType)
+	return nil
+}

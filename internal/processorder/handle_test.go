@@ -1,0 +1,386 @@
+package processorder_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/filedrop/filedrop/internal/order"
+	"github.com/filedrop/filedrop/internal/processorder"
+	"github.com/filedrop/filedrop/internal/storage"
+	"github.com/filedrop/filedrop/internal/stripeapi"
+)
+
+type harness struct {
+	stage    *processorder.Stage
+	sessions *fakeSessions
+	orig     *fakeOriginals
+	queue    *fakeQueue
+	recs     *memRecords
+	logs     *bytes.Buffer
+}
+
+func newHarness(recs *memRecords, livemode bool, session func() (stripeapi.Session, error)) *harness {
+	h := &harness{
+		sessions: &fakeSessions{SessionFunc: func(context.Context, string) (stripeapi.Session, error) { return session() }},
+		orig:     &fakeOriginals{},
+		queue:    &fakeQueue{},
+		recs:     recs,
+		logs:     &bytes.Buffer{},
+	}
+	log := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	h.stage = processorder.New(h.sessions, h.orig, h.queue, recs, livemode, func() time.Time { return t0 }, log)
+	return h
+}
+
+// handle runs the stage as the host glue does: with a Delivery whose logger
+// carries the function and invocation id.
+func (h *harness) handle(msg order.OrderMessage) error {
+	log := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})).
+		With("function", "ProcessOrder", "invocation_id", "inv-1")
+	ctx := order.WithDelivery(context.Background(), order.Delivery{InvocationID: "inv-1", DequeueCount: 1, Log: log})
+	return h.stage.Handle(ctx, msg)
+}
+
+func (h *harness) mails(t *testing.T) []order.MailMessage {
+	t.Helper()
+	var out []order.MailMessage
+	for _, data := range h.queue.sent {
+		m, err := order.DecodeMailMessage(data)
+		require.NoError(t, err, "SendLink must be able to decode what is queued")
+		out = append(out, m)
+	}
+	return out
+}
+
+func TestHandle(t *testing.T) {
+	paid := func() (stripeapi.Session, error) { return paidSession(), nil }
+	with := func(edit func(*stripeapi.Session)) func() (stripeapi.Session, error) {
+		return func() (stripeapi.Session, error) { s := paidSession(); edit(&s); return s, nil }
+	}
+	unpaid := with(func(s *stripeapi.Session) { s.PaymentStatus = stripeapi.PaymentUnpaid })
+	failing := func(err error) func() (stripeapi.Session, error) {
+		return func() (stripeapi.Session, error) { return stripeapi.Session{}, err }
+	}
+	rec := func(edit func(*order.Order)) *order.Order {
+		o := order.Order{SessionID: sessionID, CreatedAt: t0.Add(-time.Hour), EventIDs: []string{"evt_0"}}
+		edit(&o)
+		return &o
+	}
+	completed := message(order.EventCompleted)
+	succeeded := message(order.EventAsyncPaymentSucceeded)
+	failed := message(order.EventAsyncPaymentFailed)
+	withMsg := func(m order.OrderMessage, edit func(*order.OrderMessage)) order.OrderMessage { edit(&m); return m }
+
+	tests := []struct {
+		name     string
+		existing *order.Order
+		msg      order.OrderMessage
+		session  func() (stripeapi.Session, error)
+		exists   func(string) (bool, error)
+		send     func(recs *memRecords) error
+		livemode bool
+
+		class        string // ok, retryable, permanent, throttled
+		throttle     time.Duration
+		errContains  string
+		state        order.State
+		sent         int
+		kind         string
+		generation   int
+		sessionCalls int
+		check        func(t *testing.T, h *harness, rec order.Order)
+	}{
+		{name: "paid: one link per product", msg: completed, session: paid,
+			class: "ok", state: order.StateLinksReady, sent: 1, kind: order.MailDownloadLinks, generation: 1, sessionCalls: 1,
+			check: func(t *testing.T, h *harness, rec order.Order) {
+				m := h.mails(t)[0]
+				require.Equal(t, order.Customer{Email: "jane@example.com", Name: "Jane"}, m.Customer)
+				require.Equal(t, "fr", m.Locale)
+				require.Equal(t, "evt_1", m.EventID)
+				require.Equal(t, []order.Item{
+					{Title: "Sunset, large", FileName: "sunset.jpg", URL: "https://files.example.com/originals/landscapes/sunset.jpg?sig=SECRET", ExpiresAt: linkExpiry},
+					{Title: "Fern", FileName: "prod_Fern.jpg", URL: "https://files.example.com/originals/prod_Fern.jpg?sig=SECRET", ExpiresAt: linkExpiry},
+				}, m.Items)
+				require.Equal(t, 2, rec.Items)
+				require.Equal(t, "jane@example.com", rec.CustomerEmail)
+				require.JSONEq(t, string(h.queue.sent[0]), string(rec.Mail))
+				require.Equal(t, t0, rec.PaidAt)
+				require.Equal(t, t0, rec.LinksReadyAt)
+				require.Equal(t, []string{"evt_1"}, rec.EventIDs)
+				require.Contains(t, h.logs.String(), "download links queued")
+			}},
+		{name: "no payment required fulfils", msg: completed,
+			session: with(func(s *stripeapi.Session) { s.PaymentStatus = stripeapi.PaymentNotRequired }),
+			class:   "ok", state: order.StateLinksReady, sent: 1, kind: order.MailDownloadLinks, generation: 1, sessionCalls: 1},
+		{name: "title falls back to the file name", msg: completed,
+			session: with(func(s *stripeapi.Session) {
+				s.Items = []stripeapi.LineItem{{ID: "li_1", ProductID: "prod_X", Quantity: 1, Original: "a/b/Zürich.jpg"}}
+			}),
+			class: "ok", state: order.StateLinksReady, sent: 1, kind: order.MailDownloadLinks, generation: 1, sessionCalls: 1,
+			check: func(t *testing.T, h *harness, _ order.Order) {
+				require.Equal(t, "Zürich.jpg", h.mails(t)[0].Items[0].Title)
+				require.Equal(t, "Zürich.jpg", h.mails(t)[0].Items[0].FileName)
+			}},
+		{name: "duplicate after links ready", existing: rec(func(o *order.Order) { o.State, o.MailGeneration = order.StateLinksReady, 1 }),
+			msg: withMsg(completed, func(m *order.OrderMessage) { m.EventID = "evt_2" }), session: paid,
+			class: "ok", state: order.StateLinksReady,
+			check: func(t *testing.T, h *harness, rec order.Order) {
+				require.Equal(t, []string{"evt_0", "evt_2"}, rec.EventIDs, "the event is still recorded")
+				require.Contains(t, h.logs.String(), "duplicate")
+			}},
+		{name: "duplicate after mail sent", existing: rec(func(o *order.Order) { o.State, o.MailGeneration, o.SentGeneration = order.StateMailSent, 1, 1 }),
+			msg: succeeded, session: paid, class: "ok", state: order.StateMailSent},
+		{name: "lease held by another invocation", existing: rec(func(o *order.Order) {
+			o.State, o.LeaseOwner, o.LeaseUntil = order.StateReceived, "inv-other", t0.Add(90*time.Second)
+		}), msg: completed, session: paid,
+			class: "throttled", throttle: 5 * time.Second, errContains: "another invocation is working on the order", state: order.StateReceived,
+			check: func(t *testing.T, _ *harness, rec order.Order) {
+				require.Equal(t, "inv-other", rec.LeaseOwner, "the other lease is untouched")
+				require.Equal(t, []string{"evt_0"}, rec.EventIDs, "nothing was written")
+			}},
+		{name: "lease about to expire", existing: rec(func(o *order.Order) {
+			o.State, o.LeaseOwner, o.LeaseUntil = order.StateReceived, "inv-other", t0.Add(200*time.Millisecond)
+		}), msg: completed, session: paid, class: "throttled", throttle: time.Second, state: order.StateReceived},
+		{name: "expired lease is taken over", existing: rec(func(o *order.Order) {
+			o.State, o.LeaseOwner, o.LeaseUntil = order.StateReceived, "inv-crashed", t0.Add(-time.Second)
+		}), msg: completed, session: paid,
+			class: "ok", state: order.StateLinksReady, sent: 1, kind: order.MailDownloadLinks, generation: 1, sessionCalls: 1},
+		{name: "stripe unreachable is retryable", msg: completed, session: failing(errors.New("get checkout session: connection refused")),
+			class: "retryable", errContains: "connection refused", state: order.StateReceived, sessionCalls: 1,
+			check: func(t *testing.T, _ *harness, rec order.Order) {
+				require.Equal(t, 1, rec.Attempts)
+				require.Contains(t, rec.LastError, "connection refused")
+			}},
+		{name: "stripe throttled", msg: completed, session: failing(order.Throttled(errors.New("stripe answered 429"), 7*time.Second)),
+			class: "throttled", throttle: 7 * time.Second, state: order.StateReceived, sessionCalls: 1,
+			check: func(t *testing.T, _ *harness, rec order.Order) {
+				require.Equal(t, t0.Add(7*time.Second), rec.ThrottledUntil)
+				require.Contains(t, rec.LastError, "429")
+				require.Zero(t, rec.Attempts, "throttling is not failure")
+			}},
+		{name: "missing session is permanent", msg: completed,
+			session: failing(order.Permanent(fmt.Errorf("get checkout session %s: %w: stripe answered 404", sessionID, order.ErrNotFound))),
+			class:   "permanent", errContains: "stripe answered 404", state: order.StateNeedsAttention, sessionCalls: 1,
+			check: func(t *testing.T, _ *harness, rec order.Order) {
+				require.Contains(t, rec.Reason, "stripe answered 404")
+				require.Equal(t, t0, rec.AttentionAt)
+			}},
+		{name: "missing original", msg: completed, session: paid,
+			exists: func(name string) (bool, error) { return name != "landscapes/sunset.jpg", nil },
+			class:  "permanent", state: order.StateNeedsAttention, sessionCalls: 1,
+			errContains: `original "landscapes/sunset.jpg" for product prod_Sunset ("Sunset") is not in container originals: upload it, then run handler resend ` + sessionID},
+		{name: "invalid original name", msg: completed,
+			session: with(func(s *stripeapi.Session) { s.Items[0].Original = "../../secrets/key.pem" }),
+			exists:  func(string) (bool, error) { panic("an invalid name must not reach storage") },
+			class:   "permanent", state: order.StateNeedsAttention, sessionCalls: 1,
+			errContains: `original "../../secrets/key.pem" for product prod_Sunset ("Sunset"): invalid blob name`},
+		{name: "storage fault checking an original", msg: completed, session: paid,
+			exists: func(string) (bool, error) { return false, errors.New("storage answered 500 InternalError") },
+			class:  "retryable", errContains: "500 InternalError", state: order.StateReceived, sessionCalls: 1},
+		{name: "line item without product", msg: completed,
+			session: with(func(s *stripeapi.Session) { s.Items[1].ProductID = "" }),
+			class:   "permanent", errContains: "line item li_2 of session " + sessionID + " has no product", state: order.StateNeedsAttention, sessionCalls: 1},
+		{name: "no customer email", msg: completed, session: with(func(s *stripeapi.Session) { s.CustomerEmail = "" }),
+			class: "permanent", errContains: "has no customer email", state: order.StateNeedsAttention, sessionCalls: 1},
+		{name: "live session with a test key", msg: completed, session: with(func(s *stripeapi.Session) { s.Livemode = true }),
+			class: "permanent", errContains: "is a live-mode session but STRIPE_API_KEY is a test-mode key", state: order.StateNeedsAttention, sessionCalls: 1},
+		{name: "test session with a live key", msg: completed, session: paid, livemode: true,
+			class: "permanent", errContains: "is a test-mode session but STRIPE_API_KEY is a live-mode key", state: order.StateNeedsAttention, sessionCalls: 1},
+		{name: "queueing the mail fails", msg: completed, session: paid, send: func(*memRecords) error { return errors.New("send to send-link: 500") },
+			class: "retryable", errContains: "queue download mail", state: order.StateReceived, sessionCalls: 1,
+			check: func(t *testing.T, _ *harness, rec order.Order) {
+				require.Equal(t, 1, rec.Attempts)
+				require.Zero(t, rec.MailGeneration, "nothing was queued")
+			}},
+		{name: "cart too big for one message", msg: completed,
+			session: with(func(s *stripeapi.Session) {
+				s.Items = nil
+				for i := range 200 {
+					s.Items = append(s.Items, stripeapi.LineItem{ID: fmt.Sprint("li_", i), ProductID: fmt.Sprint("prod_", i), Description: strings.Repeat("x", 300), Quantity: 1})
+				}
+			}),
+			class: "permanent", errContains: "the cart is too big for one mail", state: order.StateNeedsAttention, sessionCalls: 1},
+		{name: "unpaid after completed awaits payment", msg: completed, session: unpaid,
+			class: "ok", state: order.StateAwaitingPayment, sessionCalls: 1,
+			check: func(t *testing.T, _ *harness, rec order.Order) {
+				require.Equal(t, "jane@example.com", rec.CustomerEmail)
+			}},
+		{name: "awaiting payment, completed again", existing: rec(func(o *order.Order) { o.State = order.StateAwaitingPayment }),
+			msg: completed, session: unpaid, class: "ok", state: order.StateAwaitingPayment},
+		{name: "awaiting payment, async payment succeeded", existing: rec(func(o *order.Order) { o.State = order.StateAwaitingPayment }),
+			msg: succeeded, session: paid,
+			class: "ok", state: order.StateLinksReady, sent: 1, kind: order.MailDownloadLinks, generation: 1, sessionCalls: 1},
+		{name: "async payment failed", existing: rec(func(o *order.Order) { o.State = order.StateAwaitingPayment }),
+			msg: failed, session: unpaid,
+			class: "ok", state: order.StatePaymentFailed, sent: 1, kind: order.MailPaymentFailed, generation: 1, sessionCalls: 1,
+			check: func(t *testing.T, h *harness, rec order.Order) {
+				m := h.mails(t)[0]
+				require.Empty(t, m.Items)
+				require.Equal(t, "jane@example.com", m.Customer.Email)
+				require.Equal(t, order.MailPaymentFailed, rec.MailKind)
+				require.Equal(t, t0, rec.PaymentFailedAt)
+				require.JSONEq(t, string(h.queue.sent[0]), string(rec.Mail))
+			}},
+		{name: "async payment failed, redelivered", existing: rec(func(o *order.Order) { o.State, o.MailGeneration = order.StatePaymentFailed, 1 }),
+			msg: failed, session: unpaid, class: "ok", state: order.StatePaymentFailed},
+		{name: "needs attention, Stripe retries the webhook", existing: rec(func(o *order.Order) { o.State, o.Reason = order.StateNeedsAttention, "original missing" }),
+			msg: completed, session: paid, class: "ok", state: order.StateNeedsAttention},
+		{name: "needs attention, reconcile after the repair", existing: rec(func(o *order.Order) { o.State, o.Reason = order.StateNeedsAttention, "original missing" }),
+			msg: withMsg(completed, func(m *order.OrderMessage) { m.Trigger = order.TriggerReconcile }), session: paid,
+			class: "ok", state: order.StateLinksReady, sent: 1, kind: order.MailDownloadLinks, generation: 1, sessionCalls: 1,
+			check: func(t *testing.T, _ *harness, rec order.Order) { require.Empty(t, rec.Reason) }},
+		{name: "new links after the mail was sent", existing: rec(func(o *order.Order) {
+			o.State, o.MailKind, o.MailGeneration, o.SentGeneration, o.PaidAt = order.StateMailSent, order.MailDownloadLinks, 1, 1, t0.Add(-24*time.Hour)
+		}), msg: withMsg(completed, func(m *order.OrderMessage) { m.Trigger, m.NewLinks, m.EventID = order.TriggerOperator, true, "" }), session: paid,
+			class: "ok", state: order.StateLinksReady, sent: 1, kind: order.MailDownloadLinks, generation: 2, sessionCalls: 1,
+			check: func(t *testing.T, _ *harness, rec order.Order) {
+				require.Equal(t, t0.Add(-24*time.Hour), rec.PaidAt, "paid once, long ago")
+				require.Equal(t, 1, rec.SentGeneration)
+			}},
+		{name: "a fast SendLink already sent it", msg: completed, session: paid,
+			send: func(recs *memRecords) error {
+				o := recs.get(sessionID) // SendLink sends and records before we do
+				o.State, o.SentGeneration, o.MailSentAt = order.StateMailSent, 1, t0
+				recs.seed(o)
+				return nil
+			},
+			class: "ok", state: order.StateMailSent, sent: 1, kind: order.MailDownloadLinks, generation: 1, sessionCalls: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			recs := newRecords()
+			if tt.existing != nil {
+				recs.seed(*tt.existing)
+			}
+			h := newHarness(recs, tt.livemode, tt.session)
+			if tt.exists != nil {
+				h.orig.ExistsFunc = func(_ context.Context, name string) (bool, error) { return tt.exists(name) }
+			}
+			if tt.send != nil {
+				h.queue.SendFunc = func(context.Context, []byte, time.Duration) error { return tt.send(recs) }
+			}
+
+			err := h.handle(tt.msg)
+
+			switch tt.class {
+			case "ok":
+				require.NoError(t, err)
+			case "retryable":
+				require.Error(t, err)
+				require.Equal(t, order.Retryable, order.Classify(err), "%v", err)
+			case "permanent":
+				require.True(t, order.IsPermanent(err), "%v", err)
+			case "throttled":
+				after, ok := order.RetryAfter(err)
+				require.True(t, ok, "%v", err)
+				require.Equal(t, tt.throttle, after)
+			default:
+				t.Fatalf("class %q", tt.class)
+			}
+			if tt.errContains != "" {
+				require.ErrorContains(t, err, tt.errContains)
+			}
+			if err != nil {
+				require.ErrorContains(t, err, "order "+sessionID+": ", "errors name the session, for the glue's log line")
+			}
+
+			rec := recs.get(sessionID)
+			require.Equal(t, tt.state, rec.State)
+			require.Len(t, h.queue.sent, tt.sent)
+			if tt.sent > 0 {
+				m := h.mails(t)[tt.sent-1]
+				require.Equal(t, tt.kind, m.Kind)
+				require.Equal(t, tt.generation, m.Generation)
+				require.Equal(t, tt.generation, rec.MailGeneration)
+				require.Equal(t, tt.kind, rec.MailKind)
+			}
+			require.Equal(t, tt.sessionCalls, h.sessions.calls)
+			if tt.class != "throttled" || tt.throttle != 5*time.Second {
+				require.NotEqual(t, "inv-1", rec.LeaseOwner, "the lease is released")
+			}
+			if tt.state == order.StateNeedsAttention && tt.existing == nil {
+				require.Contains(t, rec.Reason, tt.errContains)
+			}
+			require.NotContains(t, h.logs.String(), "SECRET", "links are never logged in full")
+			if tt.check != nil {
+				tt.check(t, h, rec)
+			}
+		})
+	}
+}
+
+func TestOutOfOrderEventsFulfilOnce(t *testing.T) {
+	recs := newRecords()
+	h := newHarness(recs, false, func() (stripeapi.Session, error) { return paidSession(), nil })
+
+	// async_payment_succeeded overtakes checkout.session.completed.
+	succeeded := message(order.EventAsyncPaymentSucceeded)
+	succeeded.EventID = "evt_succeeded"
+	require.NoError(t, h.handle(succeeded))
+	completed := message(order.EventCompleted)
+	completed.EventID = "evt_completed"
+	require.NoError(t, h.handle(completed))
+	require.NoError(t, h.handle(completed)) // and Stripe retries it
+
+	etag := recs.get(sessionID).ETag
+	require.NoError(t, h.handle(completed)) // and again: the event is known, nothing is written
+	require.Equal(t, etag, recs.get(sessionID).ETag)
+
+	require.Len(t, h.queue.sent, 1, "one mail")
+	require.Equal(t, 1, h.sessions.calls, "the duplicates do not even call Stripe")
+	rec := recs.get(sessionID)
+	require.Equal(t, order.StateLinksReady, rec.State)
+	require.Equal(t, []string{"evt_succeeded", "evt_completed"}, rec.EventIDs)
+	require.Contains(t, h.logs.String(), "event_id=evt_completed")
+	require.Contains(t, h.logs.String(), "session_id="+sessionID)
+	require.Contains(t, h.logs.String(), "invocation_id=inv-1")
+}
+
+func TestRedeliveryAfterCrashQueuesTheSameGeneration(t *testing.T) {
+	recs := newRecords()
+	h := newHarness(recs, false, func() (stripeapi.Session, error) { return paidSession(), nil })
+	require.NoError(t, h.handle(message(order.EventCompleted)))
+
+	// As if the process had died between queueing the mail and recording
+	// it: the record still says received, leased by a dead invocation.
+	o := recs.get(sessionID)
+	o.State, o.MailGeneration, o.Mail, o.LeaseOwner, o.LeaseUntil = order.StateReceived, 0, nil, "inv-dead", t0.Add(-time.Second)
+	recs.seed(o)
+	require.NoError(t, h.handle(message(order.EventCompleted)))
+
+	mails := h.mails(t)
+	require.Len(t, mails, 2)
+	require.Equal(t, mails[0].Key(), mails[1].Key(), "the same generation: SendLink sends it once")
+	require.Equal(t, order.StateLinksReady, recs.get(sessionID).State)
+}
+
+func TestMaxMailBytesMatchesQueue(t *testing.T) {
+	// encodeMail relies on storage.MaxMessageBytes; SendLink's queue is the
+	// same storage.Queue, which refuses anything larger.
+	require.Equal(t, 48*1024, storage.MaxMessageBytes)
+}
+
+func TestInvalidMessageIsPermanent(t *testing.T) {
+	h := newHarness(newRecords(), false, func() (stripeapi.Session, error) { panic("not reached") })
+	err := h.handle(order.OrderMessage{Version: 1, SessionID: "nope", EventType: order.EventCompleted})
+	require.True(t, order.IsPermanent(err), "%v", err)
+}
+
+func TestMailMessageIsJSON(t *testing.T) {
+	h := newHarness(newRecords(), false, func() (stripeapi.Session, error) { return paidSession(), nil })
+	require.NoError(t, h.handle(message(order.EventCompleted)))
+	var raw map[string]any
+	require.NoError(t, json.Unmarshal(h.queue.sent[0], &raw))
+	for _, k := range []string{"v", "kind", "session_id", "event_id", "generation", "customer", "locale", "items"} {
+		require.Contains(t, raw, k)
+	}
+}

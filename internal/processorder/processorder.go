@@ -1,0 +1,264 @@
+// Package processorder is the ProcessOrder stage: from a paid Checkout
+// Session to a mail message with time-limited download links.
+//
+// Input: an order.OrderMessage from the process-order queue (queued by the
+// webhook, by reconcile or by an operator). The session is always re-fetched
+// from Stripe with its line items; nothing is taken from the event.
+//
+// Output: at most one order.MailMessage on the send-link queue per handled
+// message, carrying everything SendLink needs (customer, locale, and per
+// purchased product a title, file name, read-only link and expiry), and the
+// order's record in the ledger: links_ready, awaiting_payment,
+// payment_failed or needs_attention.
+//
+// Retried: Stripe and storage network faults, 5xx and ledger conflicts are
+// returned as retryable errors, so the host redelivers the message;
+// throttling (429, busy storage, or another invocation holding the order's
+// lease) is returned as order.Throttled, so the host glue re-schedules the
+// message without spending an attempt. Permanent failures (a missing
+// session, a mode mismatch, no customer email, a missing or invalid
+// original) are recorded as needs_attention with a reason an operator can
+// act on, and acknowledged.
+//
+// Redelivery is harmless: the ledger record, claimed with a conditional
+// write and a short lease, acknowledges a message for an order whose links
+// are already queued, whose payment failed or that awaits payment. If the
+// process dies between queueing the mail and recording it, the redelivery
+// mints links again and queues the same generation again; SendLink derives
+// the mail's idempotency key from the session, kind and generation, so the
+// customer still gets one mail.
+package processorder
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/filedrop/filedrop/internal/order"
+	"github.com/filedrop/filedrop/internal/storage"
+	"github.com/filedrop/filedrop/internal/storage/blobsas"
+	"github.com/filedrop/filedrop/internal/stripeapi"
+)
+
+const (
+	// Lease is how long a claim keeps other invocations off the order.
+	Lease = 2 * time.Minute
+	// Timeout bounds one Handle, well inside Lease.
+	Timeout = 60 * time.Second
+	// maxBusyWait caps the delay asked for while another invocation holds
+	// the lease.
+	maxBusyWait = 5 * time.Second
+	// recordTimeout bounds recording a failure, which runs even when the
+	// invocation's context has expired.
+	recordTimeout = 10 * time.Second
+)
+
+// sessions fetches a Checkout Session with its line items.
+type sessions interface {
+	Session(ctx context.Context, id string) (stripeapi.Session, error)
+}
+
+// originals checks the purchased files and signs download links to them.
+type originals interface {
+	Exists(ctx context.Context, blobName string) (bool, error)
+	Link(ctx context.Context, blobName, fileName string) (blobsas.Link, error)
+	Container() string
+}
+
+// mailQueue is the send-link queue.
+type mailQueue interface {
+	Send(ctx context.Context, data []byte, delay time.Duration) error
+}
+
+var (
+	_ sessions  = (*stripeapi.Client)(nil)
+	_ originals = (*blobsas.Originals)(nil)
+	_ mailQueue = (*storage.Queue)(nil)
+)
+
+// errBusy reports that another invocation holds the order's lease.
+var errBusy = errors.New("another invocation is working on the order")
+
+// Stage is the ProcessOrder stage.
+type Stage struct {
+	sessions  sessions
+	originals originals
+	mail      mailQueue
+	records   order.Records
+	livemode  bool
+	now       func() time.Time
+	log       *slog.Logger
+}
+
+// New returns the stage. livemode is the Stripe key's mode: sessions of the
+// other mode are never fulfilled. log is used when the context carries no
+// order.Delivery.
+func New(s sessions, o originals, mail mailQueue, records order.Records, livemode bool, now func() time.Time, log *slog.Logger) *Stage {
+	return &Stage{sessions: s, originals: o, mail: mail, records: records, livemode: livemode, now: now, log: log}
+}
+
+// Handle processes one order message; see the package documentation.
+func (s *Stage) Handle(ctx context.Context, msg order.OrderMessage) error {
+	if err := msg.Validate(); err != nil {
+		return order.Permanentf("invalid order message: %w", err)
+	}
+	d := order.DeliveryFrom(ctx, s.log)
+	log := d.Log.With("event_id", msg.EventID, "session_id", msg.SessionID)
+	owner := d.InvocationID
+	if owner == "" {
+		owner = "processorder-" + uuid.NewString()
+	}
+	ctx, cancel := context.WithTimeout(ctx, Timeout)
+	defer cancel()
+
+	rec, skip, err := s.claim(ctx, msg, owner)
+	if err != nil {
+		return fmt.Errorf("order %s: %w", msg.SessionID, err)
+	}
+	if skip != "" {
+		log.Info("acknowledged without work", "reason", skip, "state", string(rec.State))
+		return nil
+	}
+	if err := s.work(ctx, log, msg, rec, owner); err != nil {
+		return s.fail(ctx, msg, owner, err)
+	}
+	return nil
+}
+
+// claim records the event and takes the order's lease, or tells why the
+// message needs no work.
+func (s *Stage) claim(ctx context.Context, msg order.OrderMessage, owner string) (rec order.Order, skip string, err error) {
+	now := s.now()
+	rec, err = order.Mutate(ctx, s.records, msg.SessionID, now, func(o *order.Order) error {
+		seen := slices.Contains(o.EventIDs, msg.EventID)
+		o.SeeEvent(msg.EventID)
+		if o.ETag == "" {
+			o.Livemode = msg.Livemode // until the session's own is recorded
+		}
+		if skip = skipReason(o, msg); skip != "" {
+			if seen {
+				return order.ErrUnchanged // a plain redelivery: nothing to record
+			}
+			return nil
+		}
+		if o.Leased(owner, now) {
+			wait := max(min(o.LeaseUntil.Sub(now), maxBusyWait), time.Second)
+			return order.Throttled(fmt.Errorf("%w until %s", errBusy, o.LeaseUntil.Format(time.RFC3339)), wait)
+		}
+		o.Lease(owner, now, Lease)
+		if o.State == "" {
+			o.State = order.StateReceived
+		}
+		return nil
+	})
+	return rec, skip, err
+}
+
+// skipReason says why msg needs no work on the order o, or "".
+func skipReason(o *order.Order, msg order.OrderMessage) string {
+	switch o.State {
+	case order.StateLinksReady, order.StateMailSent:
+		if !msg.NewLinks {
+			return "duplicate: the download links are already queued"
+		}
+	case order.StatePaymentFailed:
+		return "the payment failed and the customer is told"
+	case order.StateNeedsAttention:
+		if msg.Trigger == "" || msg.Trigger == order.TriggerWebhook {
+			return "the order needs attention; an operator repairs it and runs reconcile or resend"
+		}
+	case order.StateAwaitingPayment:
+		if msg.EventType == order.EventCompleted {
+			return "the payment is still pending; async_payment_succeeded will fulfil the order"
+		}
+	}
+	return ""
+}
+
+// work fetches the session and acts on its payment status.
+func (s *Stage) work(ctx context.Context, log *slog.Logger, msg order.OrderMessage, rec order.Order, owner string) error {
+	sess, err := s.sessions.Session(ctx, msg.SessionID)
+	if err != nil {
+		return err
+	}
+	if sess.Livemode != s.livemode {
+		return order.Permanentf("session %s is a %s-mode session but STRIPE_API_KEY is a %s-mode key: an order is never fulfilled across modes",
+			sess.ID, modeName(sess.Livemode), modeName(s.livemode))
+	}
+	switch sess.PaymentStatus {
+	case stripeapi.PaymentPaid, stripeapi.PaymentNotRequired:
+		return s.fulfil(ctx, log, msg, rec, sess, owner)
+	case stripeapi.PaymentUnpaid:
+		if msg.EventType == order.EventAsyncPaymentFailed {
+			return s.paymentFailed(ctx, log, msg, rec, sess, owner)
+		}
+		return s.awaitPayment(ctx, log, msg, sess, owner)
+	}
+	return order.Permanentf("session %s has payment_status %q, which this version does not know", sess.ID, sess.PaymentStatus)
+}
+
+// fail records err on the order, classified once, and returns it.
+func (s *Stage) fail(ctx context.Context, msg order.OrderMessage, owner string, cause error) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer cancel()
+	now := s.now()
+	class := order.Classify(cause)
+	_, err := order.Mutate(ctx, s.records, msg.SessionID, now, func(o *order.Order) error {
+		if o.Leased(owner, now) {
+			return order.ErrUnchanged // our lease ran out and another invocation owns the order
+		}
+		switch class {
+		case order.PermanentClass:
+			o.NeedAttention(cause.Error(), now)
+		case order.Throttle:
+			d, _ := order.RetryAfter(cause)
+			o.ThrottledUntil, o.LastError = now.Add(d), cause.Error()
+			o.Release()
+		default:
+			o.Fail(cause)
+		}
+		return nil
+	})
+	if err != nil {
+		// Not recorded: let the host retry, whatever the cause was.
+		return fmt.Errorf("order %s: %v; recording it failed: %w", msg.SessionID, cause, err)
+	}
+	return fmt.Errorf("order %s: %w", msg.SessionID, cause)
+}
+
+// release drops the lease if owner still holds it.
+func release(o *order.Order, owner string) {
+	if o.LeaseOwner == owner {
+		o.Release()
+	}
+}
+
+func modeName(live bool) string {
+	if live {
+		return "live"
+	}
+	return "test"
+}
+
+// encodeMail validates and marshals a mail message that must fit one queue
+// message.
+func encodeMail(m order.MailMessage) ([]byte, error) {
+	if err := m.Validate(); err != nil {
+		return nil, order.Permanentf("mail message: %w", err)
+	}
+	data, err := json.Marshal(m)
+	if err != nil {
+		return nil, order.Permanentf("encode mail message: %w", err)
+	}
+	if len(data) > storage.MaxMessageBytes {
+		return nil, order.Permanentf("the mail for %d files is %d bytes, over the %d bytes one queue message holds: the cart is too big for one mail",
+			len(m.Items), len(data), storage.MaxMessageBytes)
+	}
+	return data, nil
+}

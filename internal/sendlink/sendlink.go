@@ -1,0 +1,247 @@
+// Package sendlink is the SendLink stage: it mails the customer the download
+// links (or the payment-failed notice) that ProcessOrder queued, and records
+// the send in the order's ledger record.
+package sendlink
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/filedrop/filedrop/internal/mail"
+	"github.com/filedrop/filedrop/internal/order"
+)
+
+// Sender carries a rendered mail: ACS (acs.Client), SMTP (smtpmail.Sender)
+// or the local outbox (outbox.Outbox). It sends m under m.Key, the mail's
+// idempotency key, and returns the provider's operation id. Its errors are
+// classified: order.Permanent, order.Throttled or retryable.
+type Sender interface {
+	Send(ctx context.Context, m mail.Message) (operationID string, err error)
+}
+
+// SenderFunc adapts a function to a Sender.
+type SenderFunc func(ctx context.Context, m mail.Message) (string, error)
+
+// Send calls f(ctx, m).
+func (f SenderFunc) Send(ctx context.Context, m mail.Message) (string, error) { return f(ctx, m) }
+
+// LeaseDuration is how long a SendLink invocation holds an order's record
+// while it sends: longer than a send may take (SendTimeout), short enough
+// that a crashed invocation does not delay the mail for long.
+const LeaseDuration = 2 * time.Minute
+
+// SendTimeout bounds one send, so that it ends while the lease holds. A
+// send cut short is retryable, and its redelivery carries the same key.
+const SendTimeout = LeaseDuration - 20*time.Second
+
+// ErrBusy reports that another invocation holds the order's lease; the
+// error is order.Throttled until the lease ends, so the message comes back
+// then instead of being sent twice at once.
+var ErrBusy = errors.New("another invocation is sending this mail")
+
+// errDone stops a claim: the mail was sent or superseded meanwhile.
+var errDone = errors.New("mail already handled")
+
+// Stage sends the mails of the SendLink queue.
+type Stage struct {
+	send   Sender
+	recs   order.Records
+	render *mail.Renderer
+	now    func() time.Time
+	log    *slog.Logger
+}
+
+// New returns the stage. now is its clock; log is used when the context
+// carries no order.Delivery.
+func New(send Sender, recs order.Records, render *mail.Renderer, now func() time.Time, log *slog.Logger) *Stage {
+	return &Stage{send: send, recs: recs, render: render, now: now, log: log}
+}
+
+// Handle sends the mail msg describes, at most once per mail.
+//
+// Input: a MailMessage from the SendLink queue. Output: one mail through the
+// Sender, and the order's record updated (SentGeneration, OperationID,
+// MailSentAt; StateMailSent for the download links).
+//
+// A message whose generation was sent already, or that a newer generation
+// superseded, is acknowledged with no side effect. Otherwise Handle takes
+// the record's lease with a conditional write, so of two deliveries racing
+// only one sends; the other gets ErrBusy, throttled until the lease ends.
+//
+// Retries: a throttled send is recorded (ThrottledUntil) and returned as
+// order.Throttled, so the host glue re-schedules the message with the
+// provider's delay; a permanent failure (bad address, a rejected mail)
+// marks the order needs_attention and returns the order.Permanent error,
+// which the glue acknowledges; anything else is recorded (LastError,
+// Attempts) and returned retryable, for the host to redeliver and, after
+// its last attempt, to move to the poison queue. A missing record is
+// permanent.
+//
+// A redelivery is harmless: the mail is sent under msg.Key(), the same
+// deterministic key on every delivery, so ACS deduplicates the Operation-Id,
+// the outbox overwrites the same file and SMTP repeats the same Message-ID;
+// and once the send is recorded, a redelivery sends nothing at all.
+func (s *Stage) Handle(ctx context.Context, msg order.MailMessage) error {
+	key := msg.Key()
+	d := order.DeliveryFrom(ctx, s.log)
+	log := d.Log.With("session_id", msg.SessionID, "event_id", msg.EventID, "mail_key", key)
+	owner := d.InvocationID
+	if owner == "" {
+		owner = "sendlink-" + uuid.NewString()
+	}
+	if err := msg.Validate(); err != nil {
+		return order.Permanent(fmt.Errorf("invalid mail message: %w", err))
+	}
+
+	now := s.now()
+	rec, err := s.recs.Get(ctx, msg.SessionID)
+	switch {
+	case errors.Is(err, order.ErrNotFound):
+		return order.Permanent(fmt.Errorf("order %s has no record: %w", msg.SessionID, err))
+	case err != nil:
+		return fmt.Errorf("read order: %w", err)
+	}
+	if why := handled(&rec, msg); why != "" {
+		log.Info("mail not sent: "+why, "kind", msg.Kind, "generation", msg.Generation, "sent_generation", rec.SentGeneration)
+		return nil
+	}
+	if rec.Leased(owner, now) {
+		return busy(&rec, now)
+	}
+
+	switch err := s.claim(ctx, msg, owner, now); {
+	case errors.Is(err, errDone):
+		log.Info("mail not sent: handled meanwhile", "kind", msg.Kind, "generation", msg.Generation)
+		return nil
+	case err != nil:
+		return fmt.Errorf("claim order: %w", err)
+	}
+
+	m, err := s.render.Render(msg, now)
+	if err != nil {
+		return s.failed(ctx, log, msg, owner, order.Permanent(err))
+	}
+	sendCtx, cancel := context.WithTimeout(ctx, SendTimeout)
+	opID, err := s.send.Send(sendCtx, m)
+	cancel()
+	if err != nil {
+		return s.failed(ctx, log, msg, owner, fmt.Errorf("send mail: %w", err))
+	}
+	if err := s.sent(ctx, msg, owner, opID); err != nil {
+		// Retryable: the redelivery sends again under the same key, which
+		// the transports make harmless, and records it then.
+		return fmt.Errorf("record sent mail %s: %w", key, err)
+	}
+	links := make([]string, len(msg.Items))
+	for i, it := range msg.Items {
+		links[i] = it.Redacted()
+	}
+	log.Info("mail sent", "kind", msg.Kind, "generation", msg.Generation, "operation_id", opID, "links", links)
+	return nil
+}
+
+// claim takes the record's lease for owner. The conditional write lets one
+// of two racing invocations win; the loser re-reads the record and gets
+// ErrBusy, or errDone when the winner has recorded the send already.
+func (s *Stage) claim(ctx context.Context, msg order.MailMessage, owner string, now time.Time) error {
+	_, err := order.Mutate(ctx, s.recs, msg.SessionID, now, func(o *order.Order) error {
+		switch {
+		case o.ETag == "":
+			return order.Permanent(fmt.Errorf("order %s has no record: %w", msg.SessionID, order.ErrNotFound))
+		case handled(o, msg) != "":
+			return errDone
+		case o.Leased(owner, now):
+			return busy(o, now)
+		}
+		o.Lease(owner, now, LeaseDuration)
+		return nil
+	})
+	return err
+}
+
+// sent records the sent mail and releases owner's lease.
+func (s *Stage) sent(ctx context.Context, msg order.MailMessage, owner, opID string) error {
+	now := s.now()
+	_, err := order.Mutate(ctx, s.recs, msg.SessionID, now, func(o *order.Order) error {
+		if o.MailKind == "" {
+			o.MailKind = msg.Kind
+		}
+		if msg.Generation > o.SentGeneration {
+			o.SentGeneration = msg.Generation
+		}
+		o.OperationID, o.MailSentAt = opID, now
+		if msg.Kind == order.MailDownloadLinks {
+			o.State = order.StateMailSent
+		}
+		o.LastError, o.Attempts, o.ThrottledUntil = "", 0, time.Time{}
+		if o.LeaseOwner == owner {
+			o.Release()
+		}
+		return nil
+	})
+	return err
+}
+
+// handled says why msg needs no send ("" if it does): its generation was
+// sent, or a newer generation superseded it.
+func handled(o *order.Order, msg order.MailMessage) string {
+	switch {
+	case o.MailKind == msg.Kind && o.SentGeneration >= msg.Generation:
+		return "already sent"
+	case msg.Generation < o.MailGeneration:
+		return "superseded by a newer generation"
+	}
+	return ""
+}
+
+// MaxBusyWait caps how long a message waits for another invocation's lease:
+// the holder is often ProcessOrder finishing its ledger write a few
+// milliseconds after queueing this very mail, so waiting out the whole lease
+// would delay the mail by minutes.
+const MaxBusyWait = 5 * time.Second
+
+// busy is ErrBusy, throttled until o's lease ends, at least a second and at
+// most MaxBusyWait.
+func busy(o *order.Order, now time.Time) error {
+	wait := min(max(o.LeaseUntil.Sub(now), time.Second), MaxBusyWait)
+	return order.Throttled(fmt.Errorf("%w until %s", ErrBusy, o.LeaseUntil.UTC().Format(time.RFC3339)), wait)
+}
+
+// failed records the failure of a send that held the lease, by its class,
+// and returns sendErr for the glue to act on.
+func (s *Stage) failed(ctx context.Context, log *slog.Logger, msg order.MailMessage, owner string, sendErr error) error {
+	now := s.now()
+	throttle, throttled := order.RetryAfter(sendErr)
+	permanent := order.IsPermanent(sendErr)
+	_, err := order.Mutate(ctx, s.recs, msg.SessionID, now, func(o *order.Order) error {
+		if handled(o, msg) != "" {
+			return order.ErrUnchanged // someone else sent it meanwhile
+		}
+		switch {
+		case permanent:
+			o.NeedAttention(sendErr.Error(), now)
+		case throttled:
+			o.ThrottledUntil, o.LastError = now.Add(throttle), sendErr.Error()
+			if o.LeaseOwner == owner {
+				o.Release()
+			}
+		default:
+			o.Fail(sendErr)
+		}
+		return nil
+	})
+	if err == nil {
+		return sendErr
+	}
+	if permanent {
+		// Unrecorded, the order would rest unnoticed: retry to record it.
+		return fmt.Errorf("record failed mail (%v): %w", sendErr, err)
+	}
+	log.Warn("recording the failed send failed", "error", err)
+	return sendErr
+}

@@ -1,0 +1,555 @@
+package sendlink_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/filedrop/filedrop/internal/mail"
+	"github.com/filedrop/filedrop/internal/order"
+	"github.com/filedrop/filedrop/internal/sendlink"
+)
+
+// memRecords is an in-memory order.Records: a map with ETags and
+// conditional writes, as the real ledger behaves. The hook fields inject
+// failures and pauses.
+type memRecords struct {
+	mu    sync.Mutex
+	recs  map[string]order.Order
+	etag  int
+	gets  int
+	puts  int
+	onGet func(n int) error                // called before the nth Get (1-based), outside the lock
+	onPut func(n int, o order.Order) error // called before the nth Create or Update
+}
+
+func newMemRecords(recs ...order.Order) *memRecords {
+	m := &memRecords{recs: map[string]order.Order{}}
+	for _, o := range recs {
+		m.etag++
+		o.ETag = strconv.Itoa(m.etag)
+		m.recs[o.SessionID] = o
+	}
+	return m
+}
+
+func (m *memRecords) Get(_ context.Context, id string) (order.Order, error) {
+	m.mu.Lock()
+	m.gets++
+	n, hook := m.gets, m.onGet
+	o, ok := m.recs[id]
+	m.mu.Unlock()
+	if hook != nil {
+		if err := hook(n); err != nil {
+			return order.Order{}, err
+		}
+	}
+	if !ok {
+		return order.Order{}, fmt.Errorf("order %s: %w", id, order.ErrNotFound)
+	}
+	return o, nil
+}
+
+func (m *memRecords) put(o order.Order, create bool) (order.Order, error) {
+	m.mu.Lock()
+	m.puts++
+	n, hook := m.puts, m.onPut
+	m.mu.Unlock()
+	if hook != nil {
+		if err := hook(n, o); err != nil {
+			return order.Order{}, err
+		}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	cur, exists := m.recs[o.SessionID]
+	switch {
+	case create && exists:
+		return order.Order{}, order.ErrConflict
+	case !create && (!exists || cur.ETag != o.ETag):
+		return order.Order{}, order.ErrConflict
+	}
+	m.etag++
+	o.ETag = strconv.Itoa(m.etag)
+	m.recs[o.SessionID] = o
+	return o, nil
+}
+
+func (m *memRecords) Create(_ context.Context, o order.Order) (order.Order, error) {
+	return m.put(o, true)
+}
+
+func (m *memRecords) Update(_ context.Context, o order.Order) (order.Order, error) {
+	return m.put(o, false)
+}
+
+func (m *memRecords) record(t *testing.T, id string) order.Order {
+	t.Helper()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	o, ok := m.recs[id]
+	require.True(t, ok)
+	return o
+}
+
+// sentMails records the mails a Sender was given.
+type sentMails struct {
+	mu    sync.Mutex
+	mails []mail.Message
+}
+
+func (s *sentMails) sender(err error) sendlink.SenderFunc {
+	return func(_ context.Context, m mail.Message) (string, error) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.mails = append(s.mails, m)
+		if err != nil {
+			return "", err
+		}
+		return m.Key, nil
+	}
+}
+
+func (s *sentMails) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.mails)
+}
+
+const session = "cs_test_a1B2c3"
+
+var now = time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)
+
+func message() order.MailMessage {
+	return order.MailMessage{
+		Version:    order.MailMessageVersion,
+		Kind:       order.MailDownloadLinks,
+		SessionID:  session,
+		EventID:    "evt_1",
+		Generation: 1,
+		Customer:   order.Customer{Email: "ada@customer.example", Name: "Ada"},
+		Items: []order.Item{{
+			Title:     "Harbour",
+			FileName:  "harbour.jpg",
+			URL:       "https://acct.blob.core.windows.net/originals/harbour.jpg?sig=SECRETSIG&sp=r",
+			ExpiresAt: now.Add(30 * 24 * time.Hour),
+		}},
+	}
+}
+
+// linksReady is the record ProcessOrder leaves behind the queued mail.
+func linksReady() order.Order {
+	return order.Order{
+		SessionID:      session,
+		State:          order.StateLinksReady,
+		CustomerEmail:  "ada@customer.example",
+		MailKind:       order.MailDownloadLinks,
+		MailGeneration: 1,
+		LastError:      "an earlier failure",
+		Attempts:       2,
+		ThrottledUntil: now.Add(-time.Minute),
+	}
+}
+
+func renderer(t *testing.T) *mail.Renderer {
+	t.Helper()
+	r, err := mail.NewRenderer(mail.Settings{Shop: "Lumen", From: "shop@lumen.example", Bcc: []string{"copies@lumen.example"}})
+	require.NoError(t, err)
+	return r
+}
+
+func deliveryCtx(log *slog.Logger, invocation string) context.Context {
+	return order.WithDelivery(context.Background(), order.Delivery{InvocationID: invocation, DequeueCount: 1, Log: log})
+}
+
+func TestHandle(t *testing.T) {
+	tests := []struct {
+		name    string
+		record  func(o *order.Order) // nil: no record at all
+		msg     func(m *order.MailMessage)
+		sendErr error
+		recs    func(r *memRecords)
+
+		wantErr      string // "" for nil
+		wantClass    order.Class
+		wantThrottle time.Duration
+		wantSends    int
+		check        func(t *testing.T, o order.Order)
+	}{
+		{
+			name:      "ok: sent and recorded",
+			record:    func(*order.Order) {},
+			wantSends: 1,
+			check: func(t *testing.T, o order.Order) {
+				require.Equal(t, order.StateMailSent, o.State)
+				require.Equal(t, 1, o.SentGeneration)
+				require.Equal(t, message().Key(), o.OperationID)
+				require.Equal(t, now, o.MailSentAt)
+				require.Empty(t, o.LastError)
+				require.Zero(t, o.Attempts)
+				require.True(t, o.ThrottledUntil.IsZero())
+				require.Empty(t, o.LeaseOwner, "the lease is released")
+				require.True(t, o.Final())
+			},
+		},
+		{
+			name: "ok: the payment-failed notice keeps its state",
+			record: func(o *order.Order) {
+				o.State, o.MailKind = order.StatePaymentFailed, order.MailPaymentFailed
+			},
+			msg:       func(m *order.MailMessage) { m.Kind, m.Items = order.MailPaymentFailed, nil },
+			wantSends: 1,
+			check: func(t *testing.T, o order.Order) {
+				require.Equal(t, order.StatePaymentFailed, o.State)
+				require.Equal(t, 1, o.SentGeneration)
+				require.True(t, o.Final())
+			},
+		},
+		{
+			name:      "ok: a record without a mail kind gets the one sent, so redeliveries are recognised",
+			record:    func(o *order.Order) { o.MailKind = "" },
+			wantSends: 1,
+			check: func(t *testing.T, o order.Order) {
+				require.Equal(t, order.MailDownloadLinks, o.MailKind)
+				require.Equal(t, 1, o.SentGeneration)
+			},
+		},
+		{
+			name:      "duplicate: already sent",
+			record:    func(o *order.Order) { o.State, o.SentGeneration, o.OperationID = order.StateMailSent, 1, "op-1" },
+			wantSends: 0,
+			check: func(t *testing.T, o order.Order) {
+				require.Equal(t, "op-1", o.OperationID)
+				require.Equal(t, "1", o.ETag, "nothing was written")
+			},
+		},
+		{
+			name:      "superseded: a newer generation is queued",
+			record:    func(o *order.Order) { o.MailGeneration = 2 },
+			wantSends: 0,
+			check: func(t *testing.T, o order.Order) {
+				require.Equal(t, "1", o.ETag, "nothing was written")
+			},
+		},
+		{
+			name:         "lease held by another invocation: throttled, looking again within MaxBusyWait",
+			record:       func(o *order.Order) { o.Lease("other", now, 90*time.Second) },
+			wantErr:      sendlink.ErrBusy.Error(),
+			wantClass:    order.Throttle,
+			wantThrottle: sendlink.MaxBusyWait,
+			check: func(t *testing.T, o order.Order) {
+				require.Equal(t, "other", o.LeaseOwner)
+				require.Equal(t, "1", o.ETag)
+			},
+		},
+		{
+			name:         "a lease about to end still waits a second",
+			record:       func(o *order.Order) { o.Lease("other", now.Add(-LeaseAlmostOver), sendlink.LeaseDuration) },
+			wantErr:      sendlink.ErrBusy.Error(),
+			wantClass:    order.Throttle,
+			wantThrottle: time.Second,
+		},
+		{
+			name:      "an expired lease is taken over",
+			record:    func(o *order.Order) { o.Lease("crashed", now.Add(-3*time.Minute), sendlink.LeaseDuration) },
+			wantSends: 1,
+			check: func(t *testing.T, o order.Order) {
+				require.Equal(t, order.StateMailSent, o.State)
+				require.Empty(t, o.LeaseOwner)
+			},
+		},
+		{
+			name:         "throttled transport: ThrottledUntil recorded, throttled error",
+			record:       func(*order.Order) {},
+			sendErr:      order.Throttled(errors.New("acs: send: 429 Too Many Requests"), 30*time.Second),
+			wantErr:      "send mail: acs: send: 429 Too Many Requests",
+			wantClass:    order.Throttle,
+			wantThrottle: 30 * time.Second,
+			wantSends:    1,
+			check: func(t *testing.T, o order.Order) {
+				require.Equal(t, now.Add(30*time.Second), o.ThrottledUntil)
+				require.Contains(t, o.LastError, "429")
+				require.Equal(t, 2, o.Attempts, "throttling is not a failed attempt")
+				require.Equal(t, order.StateLinksReady, o.State)
+				require.Empty(t, o.LeaseOwner)
+				require.Zero(t, o.SentGeneration)
+			},
+		},
+		{
+			name:      "permanent transport error: needs attention",
+			record:    func(*order.Order) {},
+			sendErr:   order.Permanent(errors.New("acs: send: 400 Bad Request: InvalidEmailAddress")),
+			wantErr:   "InvalidEmailAddress",
+			wantClass: order.PermanentClass,
+			wantSends: 1,
+			check: func(t *testing.T, o order.Order) {
+				require.Equal(t, order.StateNeedsAttention, o.State)
+				require.Contains(t, o.Reason, "InvalidEmailAddress")
+				require.Equal(t, now, o.AttentionAt)
+				require.Empty(t, o.LeaseOwner)
+				require.Zero(t, o.SentGeneration)
+			},
+		},
+		{
+			name:      "retryable transport error: LastError and Attempts",
+			record:    func(*order.Order) {},
+			sendErr:   errors.New("connection reset by peer"),
+			wantErr:   "send mail: connection reset by peer",
+			wantClass: order.Retryable,
+			wantSends: 1,
+			check: func(t *testing.T, o order.Order) {
+				require.Equal(t, "send mail: connection reset by peer", o.LastError)
+				require.Equal(t, 3, o.Attempts)
+				require.Equal(t, order.StateLinksReady, o.State)
+				require.Empty(t, o.LeaseOwner)
+			},
+		},
+		{
+			name:   "recording fails after the send: retryable",
+			record: func(*order.Order) {},
+			recs: func(r *memRecords) {
+				r.onPut = func(n int, _ order.Order) error {
+					if n == 2 { // 1 is the claim
+						return errors.New("table service unavailable")
+					}
+					return nil
+				}
+			},
+			wantErr:   "record sent mail",
+			wantClass: order.Retryable,
+			wantSends: 1,
+			check: func(t *testing.T, o order.Order) {
+				require.Zero(t, o.SentGeneration)
+				require.Equal(t, "inv-1", o.LeaseOwner, "the lease runs out by itself")
+			},
+		},
+		{
+			name:      "no record: permanent",
+			wantErr:   "has no record",
+			wantClass: order.PermanentClass,
+		},
+		{
+			name:   "the ledger cannot be read: retryable",
+			record: func(*order.Order) {},
+			recs: func(r *memRecords) {
+				r.onGet = func(int) error { return errors.New("timeout") }
+			},
+			wantErr:   "read order: timeout",
+			wantClass: order.Retryable,
+		},
+		{
+			name:      "a customer address that does not parse: needs attention",
+			record:    func(*order.Order) {},
+			msg:       func(m *order.MailMessage) { m.Customer.Email = "not an address" },
+			wantErr:   "customer",
+			wantClass: order.PermanentClass,
+			check: func(t *testing.T, o order.Order) {
+				require.Equal(t, order.StateNeedsAttention, o.State)
+				require.Contains(t, o.Reason, "not an address")
+			},
+		},
+		{
+			name:      "an invalid message: permanent",
+			record:    func(*order.Order) {},
+			msg:       func(m *order.MailMessage) { m.Generation = 0 },
+			wantErr:   "generation 0",
+			wantClass: order.PermanentClass,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var recs *memRecords
+			if tt.record != nil {
+				o := linksReady()
+				tt.record(&o)
+				recs = newMemRecords(o)
+			} else {
+				recs = newMemRecords()
+			}
+			if tt.recs != nil {
+				tt.recs(recs)
+			}
+			msg := message()
+			if tt.msg != nil {
+				tt.msg(&msg)
+			}
+			var sent sentMails
+			var logs bytes.Buffer
+			log := slog.New(slog.NewTextHandler(&logs, nil))
+			stage := sendlink.New(sent.sender(tt.sendErr), recs, renderer(t), func() time.Time { return now }, log)
+
+			err := stage.Handle(deliveryCtx(log, "inv-1"), msg)
+
+			if tt.wantErr == "" {
+				require.NoError(t, err)
+			} else {
+				require.ErrorContains(t, err, tt.wantErr)
+				require.Equal(t, tt.wantClass, order.Classify(err), "class of %v", err)
+				d, _ := order.RetryAfter(err)
+				require.Equal(t, tt.wantThrottle, d)
+			}
+			require.Equal(t, tt.wantSends, sent.count())
+			for _, m := range sent.mails {
+				require.Equal(t, msg.Key(), m.Key, "the deterministic key")
+				require.Equal(t, []mail.Address{{Name: "Ada", Email: "ada@customer.example"}}, m.To)
+			}
+			if tt.check != nil {
+				tt.check(t, recs.record(t, session))
+			}
+			require.NotContains(t, logs.String(), "SECRETSIG", "links are never logged in full")
+		})
+	}
+}
+
+// LeaseAlmostOver puts a lease's end 100ms after now.
+const LeaseAlmostOver = sendlink.LeaseDuration - 100*time.Millisecond
+
+// TestHandleRedeliveryAfterUnrecordedSend: the send succeeded but was not
+// recorded; the redelivery, once the lease has run out, sends under the same
+// key and records it, and a third delivery sends nothing.
+func TestHandleRedeliveryAfterUnrecordedSend(t *testing.T) {
+	recs := newMemRecords(linksReady())
+	failOnce := true
+	recs.onPut = func(n int, o order.Order) error {
+		if o.SentGeneration > 0 && failOnce {
+			failOnce = false
+			return errors.New("table service unavailable")
+		}
+		return nil
+	}
+	var sent sentMails
+	clock := now
+	log := slog.New(slog.DiscardHandler)
+	stage := sendlink.New(sent.sender(nil), recs, renderer(t), func() time.Time { return clock }, log)
+	msg := message()
+
+	err := stage.Handle(deliveryCtx(log, "inv-1"), msg)
+	require.Equal(t, order.Retryable, order.Classify(err), "%v", err)
+
+	err = stage.Handle(deliveryCtx(log, "inv-2"), msg)
+	require.ErrorIs(t, err, sendlink.ErrBusy, "the first invocation's lease still holds")
+
+	clock = now.Add(sendlink.LeaseDuration + time.Second)
+	require.NoError(t, stage.Handle(deliveryCtx(log, "inv-3"), msg))
+	require.NoError(t, stage.Handle(deliveryCtx(log, "inv-4"), msg))
+
+	require.Equal(t, 2, sent.count())
+	require.Equal(t, sent.mails[0].Key, sent.mails[1].Key, "the resend carries the same key")
+	o := recs.record(t, session)
+	require.Equal(t, order.StateMailSent, o.State)
+	require.Equal(t, 1, o.SentGeneration)
+}
+
+// TestHandleConcurrent runs two deliveries of the same message at once:
+// both are past their first read before either claims, and the first send
+// does not finish until the other delivery has returned (or, were the
+// claim broken, sent too). Exactly one mail is sent; the other delivery is
+// told the mail is busy.
+func TestHandleConcurrent(t *testing.T) {
+	for i := range 10 {
+		t.Run(strconv.Itoa(i), func(t *testing.T) {
+			recs := newMemRecords(linksReady())
+			var arrived sync.WaitGroup
+			arrived.Add(2)
+			bothRead := make(chan struct{})
+			go func() { arrived.Wait(); close(bothRead) }()
+			recs.onGet = func(n int) error {
+				if n <= 2 { // the two first reads meet before either goes on
+					arrived.Done()
+					select {
+					case <-bothRead:
+					case <-time.After(5 * time.Second):
+						return errors.New("the other delivery never came")
+					}
+				}
+				return nil
+			}
+
+			var sent sentMails
+			returned := make(chan struct{}, 2)
+			secondSend := make(chan struct{})
+			var sends sync.Mutex
+			n := 0
+			send := func(ctx context.Context, m mail.Message) (string, error) {
+				sends.Lock()
+				n++
+				first := n == 1
+				if n == 2 {
+					close(secondSend)
+				}
+				sends.Unlock()
+				if first {
+					select { // hold the lease until the other delivery is done
+					case <-returned:
+					case <-secondSend:
+					case <-time.After(5 * time.Second):
+					}
+				}
+				return sent.sender(nil)(ctx, m)
+			}
+			log := slog.New(slog.DiscardHandler)
+			stage := sendlink.New(sendlink.SenderFunc(send), recs, renderer(t), func() time.Time { return now }, log)
+
+			errs := make([]error, 2)
+			var wg sync.WaitGroup
+			for j := range 2 {
+				wg.Go(func() {
+					errs[j] = stage.Handle(deliveryCtx(log, "inv-"+strconv.Itoa(j)), message())
+					returned <- struct{}{}
+				})
+			}
+			wg.Wait()
+
+			require.Equal(t, 1, sent.count(), "exactly one mail")
+			var ok, busy int
+			for _, err := range errs {
+				switch {
+				case err == nil:
+					ok++
+				case errors.Is(err, sendlink.ErrBusy) && order.Classify(err) == order.Throttle:
+					busy++
+				default:
+					t.Fatalf("unexpected error: %v", err)
+				}
+			}
+			require.Equal(t, 1, ok)
+			require.Equal(t, 1, busy)
+			o := recs.record(t, session)
+			require.Equal(t, 1, o.SentGeneration)
+			require.Empty(t, o.LeaseOwner)
+		})
+	}
+}
+
+// TestHandleLogs checks that every line carries the delivery's context.
+func TestHandleLogs(t *testing.T) {
+	recs := newMemRecords(linksReady())
+	var sent sentMails
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	stage := sendlink.New(sent.sender(nil), recs, renderer(t), func() time.Time { return now }, slog.New(slog.DiscardHandler))
+	msg := message()
+	require.NoError(t, stage.Handle(deliveryCtx(log.With("invocation_id", "inv-1"), "inv-1"), msg))
+	require.NoError(t, stage.Handle(deliveryCtx(log.With("invocation_id", "inv-2"), "inv-2"), msg))
+
+	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+	require.Len(t, lines, 2)
+	require.Contains(t, lines[0], "mail sent")
+	require.Contains(t, lines[0], "https://acct.blob.core.windows.net/originals/harbour.jpg?REDACTED")
+	require.Contains(t, lines[1], "already sent")
+	for _, line := range lines {
+		for _, want := range []string{"invocation_id=inv-", "session_id=" + session, "event_id=evt_1", "mail_key=" + msg.Key()} {
+			require.Contains(t, line, want)
+		}
+		require.NotContains(t, line, "SECRETSIG")
+	}
+}

@@ -1,0 +1,42 @@
+package stripeapi
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/filedrop/filedrop/internal/config"
+	"github.com/filedrop/filedrop/internal/testenv"
+)
+
+// TestAgainstStripeMock proves that stripe-mock, which validates parameters
+// against Stripe's OpenAPI spec, accepts the requests the client sends: the
+// session with its nested expansions, and a page of line items after a given
+// one. stripe-mock's session is unpaid and has one line item.
+func TestAgainstStripeMock(t *testing.T) {
+	m := testenv.StartStripeMock(t, "")
+	c := New(config.Stripe{APIKey: "sk_test_123", APIURL: m.URL}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ctx := context.Background()
+
+	s, err := c.Session(ctx, "cs_test_a1filedrop")
+	require.NoError(t, err)
+	require.Equal(t, "cs_test_a1filedrop", s.ID)
+	require.Equal(t, PaymentUnpaid, s.PaymentStatus)
+	require.Equal(t, "example@example.com", s.CustomerEmail)
+	require.Len(t, s.Items, 1)
+	require.Equal(t, "prod_QXg1hqf4jFNsqG", s.Items[0].ProductID)
+	require.Equal(t, "T-shirt", s.Items[0].ProductName)
+
+	items, err := c.lineItems(ctx, "cs_test_a1filedrop", "li_1Pgc73B7WZ01zgkWx8kcmZPK", 1)
+	require.NoError(t, err)
+	require.NotEmpty(t, items)
+	require.Equal(t, "prod_QXg1hqf4jFNsqG", items[0].ProductID, "the listed line items' products are expanded")
+
+	live := New(config.Stripe{APIKey: "sk_live_123", Livemode: true, APIURL: m.URL}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	require.True(t, live.Livemode())
+	_, err = live.Session(ctx, "cs_test_a1filedrop")
+	require.ErrorContains(t, err, "Stripe refused STRIPE_API_KEY", "stripe-mock refuses live keys with 401: a permanent error")
+}
