@@ -5,9 +5,10 @@
 #   scripts/azurite.sh stop    # stops the Azurite this script started, by PID
 #   scripts/azurite.sh status
 # Ports: AZURITE_BLOB_PORT (10000), AZURITE_QUEUE_PORT (10001), AZURITE_TABLE_PORT (10002).
+# RUN_DIR (default .run) holds the data, the log and the PID file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-run=$PWD/.run
+run=${RUN_DIR:-$PWD/.run}
 pidfile=$run/azurite.pid
 blob=${AZURITE_BLOB_PORT:-10000} queue=${AZURITE_QUEUE_PORT:-10001} table=${AZURITE_TABLE_PORT:-10002}
 

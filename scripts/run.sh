@@ -10,11 +10,13 @@
 # Ctrl-C stops everything this script started, by PID.
 #
 # Ports: PORT (7071), STRIPE_MOCK_PORT (12111), AZURITE_BLOB_PORT (10000),
-# AZURITE_QUEUE_PORT (10001), AZURITE_TABLE_PORT (10002).
+# AZURITE_QUEUE_PORT (10001), AZURITE_TABLE_PORT (10002). RUN_DIR (default
+# .run) holds the built handler, Azurite's data, the logs and the outbox.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-run=$root/.run
+run=${RUN_DIR:-$root/.run}
+export RUN_DIR=$run
 port=${PORT:-7071}
 mock_port=${STRIPE_MOCK_PORT:-12111}
 mkdir -p "$run"

@@ -26,7 +26,11 @@ func localDefaults(dir string, get func(string) string) map[string]string {
 		"SHOP_NAME":           "filedrop demo shop",
 	}
 	if get("ACS_CONNECTION_STRING") == "" && get("ACS_ENDPOINT") == "" && get("SMTP_URL") == "" {
-		d["EMAIL_OUTBOX_DIR"] = filepath.Join(dir, ".run", "outbox")
+		run := get("RUN_DIR") // scripts/run.sh's folder of run-time files
+		if run == "" {
+			run = filepath.Join(dir, ".run")
+		}
+		d["EMAIL_OUTBOX_DIR"] = filepath.Join(run, "outbox")
 	}
 	if DemoMode(get) {
 		d["STRIPE_API_KEY"] = DemoStripeKey
