@@ -76,7 +76,10 @@ func loadStorage(l *loader) Storage {
 		l.problem(name, "is required: a storage connection string, UseDevelopmentStorage=true for Azurite, or %s__accountName for a managed identity", name)
 		return s
 	}
-	for setting, u := range map[string]string{"__blobServiceUri": s.BlobURL, "__queueServiceUri": s.QueueURL, "__tableServiceUri": s.TableURL} {
+	for _, su := range []struct{ setting, u string }{
+		{"__blobServiceUri", s.BlobURL}, {"__queueServiceUri", s.QueueURL}, {"__tableServiceUri", s.TableURL},
+	} {
+		setting, u := su.setting, su.u
 		if u == "" {
 			l.problem(name+setting, "is required when the other *ServiceUri settings are used (or set %s__accountName instead)", name)
 			continue

@@ -137,6 +137,12 @@ func TestHandle(t *testing.T) {
 				require.Equal(t, []string{"evt_0", "evt_2"}, rec.EventIDs, "the event is still recorded")
 				require.Contains(t, h.logs.String(), "duplicate")
 			}},
+		{name: "reconcile re-queues the same generation of a links_ready order", existing: rec(func(o *order.Order) { o.State, o.MailGeneration = order.StateLinksReady, 1 }),
+			msg: withMsg(completed, func(m *order.OrderMessage) { m.EventID, m.Trigger = "evt_reconcile_1", order.TriggerReconcile }), session: paid,
+			class: "ok", state: order.StateLinksReady, sent: 1, kind: order.MailDownloadLinks, generation: 1, sessionCalls: 1},
+		{name: "reconcile leaves a sent mail alone", existing: rec(func(o *order.Order) { o.State, o.MailGeneration, o.SentGeneration = order.StateMailSent, 1, 1 }),
+			msg: withMsg(completed, func(m *order.OrderMessage) { m.EventID, m.Trigger = "evt_reconcile_1", order.TriggerReconcile }), session: paid,
+			class: "ok", state: order.StateMailSent},
 		{name: "duplicate after mail sent", existing: rec(func(o *order.Order) { o.State, o.MailGeneration, o.SentGeneration = order.StateMailSent, 1, 1 }),
 			msg: succeeded, session: paid, class: "ok", state: order.StateMailSent},
 		{name: "lease held by another invocation", existing: rec(func(o *order.Order) {

@@ -22,7 +22,8 @@
 //
 // Redelivery is harmless: the ledger record, claimed with a conditional
 // write and a short lease, acknowledges a message for an order whose links
-// are already queued, whose payment failed or that awaits payment. If the
+// are already queued, whose payment failed or that awaits payment (reconcile
+// and operators may re-queue the links of an order whose mail is not sent). If the
 // process dies between queueing the mail and recording it, the redelivery
 // mints links again and queues the same generation again; SendLink derives
 // the mail's idempotency key from the session, kind and generation, so the
@@ -163,14 +164,21 @@ func (s *Stage) claim(ctx context.Context, msg order.OrderMessage, owner string)
 // skipReason says why msg needs no work on the order o, or "".
 func skipReason(o *order.Order, msg order.OrderMessage) string {
 	switch o.State {
-	case order.StateLinksReady, order.StateMailSent:
-		if !msg.NewLinks {
+	case order.StateLinksReady:
+		// Reconcile and operators get the same generation queued again: its
+		// mail message may have been lost to a poison queue. SendLink sends a
+		// generation once, so a mail still on its way is not doubled.
+		if !msg.NewLinks && !repair(msg) {
 			return "duplicate: the download links are already queued"
+		}
+	case order.StateMailSent:
+		if !msg.NewLinks {
+			return "duplicate: the download mail was sent"
 		}
 	case order.StatePaymentFailed:
 		return "the payment failed and the customer is told"
 	case order.StateNeedsAttention:
-		if msg.Trigger == "" || msg.Trigger == order.TriggerWebhook {
+		if !repair(msg) {
 			return "the order needs attention; an operator repairs it and runs reconcile or resend"
 		}
 	case order.StateAwaitingPayment:
@@ -179,6 +187,12 @@ func skipReason(o *order.Order, msg order.OrderMessage) string {
 		}
 	}
 	return ""
+}
+
+// repair reports whether msg comes from reconcile or an operator, who may
+// re-run steps that a webhook's redelivery must not.
+func repair(msg order.OrderMessage) bool {
+	return msg.Trigger == order.TriggerReconcile || msg.Trigger == order.TriggerOperator
 }
 
 // work fetches the session and acts on its payment status.
