@@ -133,12 +133,16 @@ func TestServeUnderTheHost(t *testing.T) {
 	require.Equal(t, "application/json; charset=utf-8", resp.Header.Get("Content-Type"))
 	require.JSONEq(t, `{"status":"ready"}`, string(b))
 
-	// The webhook is served at the forwarded path; storage is up, so the
-	// event is queued. The queue does not exist yet under serve (setup
-	// creates it), so create it first as handler setup would.
+	// serve creates the missing queues by itself, in the background.
 	qs := queuesFor(t, az.ConnectionString)
-	_, err = qs.Create(context.Background(), "process-order")
-	require.NoError(t, err)
+	exists := func(q string) bool { _, err := qs.Queue(q).Peek(context.Background(), 1); return err == nil }
+	for i := 0; i < 100 && !exists("send-link-poison"); i++ {
+		time.Sleep(50 * time.Millisecond)
+	}
+	for _, q := range []string{"process-order", "process-order-poison", "send-link", "send-link-poison"} {
+		require.True(t, exists(q), "serve created queue %s", q)
+	}
+	// The webhook is served at the forwarded path; the event is queued.
 	body, sig := signedEvent(t, "evt_serve", order.EventCompleted, "cs_test_serve")
 	req, _ := http.NewRequest(http.MethodPost, base+"/api/CheckoutComplete", bytes.NewReader(body))
 	req.Header.Set("Stripe-Signature", sig)

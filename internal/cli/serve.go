@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -42,6 +43,18 @@ func runServe(ctx context.Context, env Env, args []string) error {
 		return fmt.Errorf("listen on FUNCTIONS_CUSTOMHANDLER_PORT %s: %w", port, err)
 	}
 	log.Info("custom handler listening", "addr", ln.Addr().String(), "mode", cfg.Stripe.Mode())
+	// Create what is missing, after listening: the host's readiness poll
+	// must not wait for storage. Idempotent, and a no-op once set up.
+	go func() {
+		sctx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		var made strings.Builder
+		if err := p.setup(sctx, &made); err != nil {
+			log.Warn("could not check the queues, container and table; run handler setup", "err", err)
+		} else if s := strings.TrimSpace(made.String()); s != "setup: everything already exists" {
+			log.Info("created missing storage resources", "created", s)
+		}
+	}()
 	return serveHTTP(ctx, ln, h, log)
 }
 
