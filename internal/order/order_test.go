@@ -1,0 +1,215 @@
+package order_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/filedrop/filedrop/internal/order"
+)
+
+func TestClassify(t *testing.T) {
+	tests := []struct {
+		name  string
+		err   error
+		class order.Class
+		after time.Duration
+	}{
+		{"plain error is retryable", errors.New("boom"), order.Retryable, 0},
+		{"permanent", order.Permanentf("no email"), order.PermanentClass, 0},
+		{"wrapped permanent", fmt.Errorf("ctx: %w", order.Permanentf("no email")), order.PermanentClass, 0},
+		{"throttled", order.Throttled(errors.New("429"), 7*time.Second), order.Throttle, 7 * time.Second},
+		{"wrapped throttled", fmt.Errorf("send: %w", order.Throttled(errors.New("429"), time.Minute)), order.Throttle, time.Minute},
+		{"permanent wins over throttled", order.Permanent(order.Throttled(errors.New("x"), time.Second)), order.PermanentClass, time.Second},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			require.Equal(t, tc.class, order.Classify(tc.err))
+			d, _ := order.RetryAfter(tc.err)
+			require.Equal(t, tc.after, d)
+		})
+	}
+	require.NoError(t, order.Permanent(nil))
+	require.NoError(t, order.Throttled(nil, time.Second))
+	require.True(t, errors.Is(order.Permanent(fmt.Errorf("x: %w", order.ErrNotFound)), order.ErrNotFound), "wrapping keeps the cause")
+}
+
+func TestMailKeyIsDeterministicAndDistinct(t *testing.T) {
+	k := order.MailKey("cs_test_1", order.MailDownloadLinks, 1)
+	require.Equal(t, k, order.MailKey("cs_test_1", order.MailDownloadLinks, 1), "same mail, same key on every delivery")
+	require.Regexp(t, `^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`, k, "a UUIDv5")
+	others := []string{
+		order.MailKey("cs_test_1", order.MailDownloadLinks, 2),
+		order.MailKey("cs_test_1", order.MailPaymentFailed, 1),
+		order.MailKey("cs_test_2", order.MailDownloadLinks, 1),
+		order.MailKey("cs_test_1"+order.MailDownloadLinks, "", 1), // no ambiguity from concatenation
+	}
+	for _, o := range others {
+		require.NotEqual(t, k, o)
+	}
+	// Pinned: changing the derivation would resend every in-flight mail.
+	require.Equal(t, "a6c834d5-6111-520f-9caa-a3b005fe2d23", k)
+	require.Equal(t, k, order.MailMessage{SessionID: "cs_test_1", Kind: order.MailDownloadLinks, Generation: 1}.Key())
+}
+
+// memRecords is a ledger in memory with ETags; conflicts can be injected.
+type memRecords struct {
+	recs      map[string]order.Order
+	version   int
+	conflicts int // the next n writes fail with ErrConflict after bumping the record
+}
+
+func (m *memRecords) Get(_ context.Context, id string) (order.Order, error) {
+	o, ok := m.recs[id]
+	if !ok {
+		return order.Order{}, fmt.Errorf("get %s: %w", id, order.ErrNotFound)
+	}
+	return o, nil
+}
+
+func (m *memRecords) Create(_ context.Context, o order.Order) (order.Order, error) {
+	if _, ok := m.recs[o.SessionID]; ok {
+		return o, order.ErrConflict
+	}
+	m.version++
+	o.ETag = fmt.Sprint(m.version)
+	m.recs[o.SessionID] = o
+	return o, nil
+}
+
+func (m *memRecords) Update(_ context.Context, o order.Order) (order.Order, error) {
+	cur := m.recs[o.SessionID]
+	if m.conflicts > 0 {
+		m.conflicts--
+		m.version++
+		cur.ETag = fmt.Sprint(m.version)
+		cur.Attempts += 100 // another writer's change
+		m.recs[o.SessionID] = cur
+	}
+	if cur.ETag != o.ETag {
+		return o, fmt.Errorf("update: %w", order.ErrConflict)
+	}
+	m.version++
+	o.ETag = fmt.Sprint(m.version)
+	m.recs[o.SessionID] = o
+	return o, nil
+}
+
+func TestMutate(t *testing.T) {
+	ctx := context.Background()
+	now := time.Unix(1_700_000_000, 0)
+	recs := &memRecords{recs: map[string]order.Order{}}
+
+	o, err := order.Mutate(ctx, recs, "cs_test_1", now, func(o *order.Order) error { o.State = order.StateReceived; return nil })
+	require.NoError(t, err)
+	require.Equal(t, now, o.CreatedAt, "a new record is created")
+	require.NotEmpty(t, o.ETag)
+
+	recs.conflicts = 2
+	calls := 0
+	o, err = order.Mutate(ctx, recs, "cs_test_1", now, func(o *order.Order) error { calls++; o.Attempts++; return nil })
+	require.NoError(t, err)
+	require.Equal(t, 3, calls, "re-read and re-applied after each lost race")
+	require.Equal(t, 201, o.Attempts, "the other writers' changes are kept")
+
+	recs.conflicts = order.MaxMutateAttempts
+	_, err = order.Mutate(ctx, recs, "cs_test_1", now, func(o *order.Order) error { return nil })
+	require.ErrorIs(t, err, order.ErrConflict)
+	require.ErrorContains(t, err, "gave up")
+
+	before := recs.recs["cs_test_1"]
+	o, err = order.Mutate(ctx, recs, "cs_test_1", now, func(o *order.Order) error { o.Attempts = -1; return order.ErrUnchanged })
+	require.NoError(t, err)
+	require.Equal(t, before, recs.recs["cs_test_1"], "ErrUnchanged writes nothing")
+	require.Equal(t, before.ETag, o.ETag)
+
+	boom := errors.New("boom")
+	_, err = order.Mutate(ctx, recs, "cs_test_2", now, func(o *order.Order) error { return boom })
+	require.ErrorIs(t, err, boom)
+	require.NotContains(t, recs.recs, "cs_test_2", "an error from fn writes nothing")
+}
+
+func TestLeaseAndFinal(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	var o order.Order
+	o.Lease("inv-1", now, time.Minute)
+	require.False(t, o.Leased("inv-1", now), "the owner is not kept out")
+	require.True(t, o.Leased("inv-2", now.Add(59*time.Second)))
+	require.False(t, o.Leased("inv-2", now.Add(time.Minute)), "an expired lease is free")
+	o.Fail(errors.New("stripe down"))
+	require.Equal(t, 1, o.Attempts)
+	require.Empty(t, o.LeaseOwner)
+
+	tests := []struct {
+		o     order.Order
+		final bool
+	}{
+		{order.Order{State: order.StateReceived}, false},
+		{order.Order{State: order.StateLinksReady, MailGeneration: 1}, false},
+		{order.Order{State: order.StateMailSent, SentGeneration: 1}, true},
+		{order.Order{State: order.StateAwaitingPayment}, true},
+		{order.Order{State: order.StateNeedsAttention}, true},
+		{order.Order{State: order.StatePaymentFailed, MailGeneration: 1}, false},
+		{order.Order{State: order.StatePaymentFailed, MailGeneration: 1, SentGeneration: 1}, true},
+	}
+	for _, tc := range tests {
+		require.Equal(t, tc.final, tc.o.Final(), "%+v", tc.o)
+	}
+}
+
+func TestSeeEventKeepsTheNewestOnce(t *testing.T) {
+	var o order.Order
+	for i := range order.MaxEventIDs + 5 {
+		o.SeeEvent(fmt.Sprintf("evt_%d", i))
+		o.SeeEvent(fmt.Sprintf("evt_%d", i))
+	}
+	o.SeeEvent("")
+	require.Len(t, o.EventIDs, order.MaxEventIDs)
+	require.Equal(t, "evt_5", o.EventIDs[0])
+	require.Equal(t, fmt.Sprintf("evt_%d", order.MaxEventIDs+4), o.EventIDs[order.MaxEventIDs-1])
+}
+
+func TestDecodeMessages(t *testing.T) {
+	tests := []struct {
+		name, data, want string
+	}{
+		{"valid", `{"v":1,"event_id":"evt_1","event_type":"checkout.session.completed","session_id":"cs_test_a1","created":1}`, ""},
+		{"not JSON", `nope`, "decode order message"},
+		{"future version", `{"v":2,"event_type":"checkout.session.completed","session_id":"cs_test_a1"}`, "unsupported version 2"},
+		{"not a session", `{"v":1,"event_type":"checkout.session.completed","session_id":"pi_123"}`, "not a Checkout Session id"},
+		{"unhandled type", `{"v":1,"event_type":"checkout.session.expired","session_id":"cs_test_a1"}`, "is not handled"},
+		{"unknown trigger", `{"v":1,"event_type":"checkout.session.completed","session_id":"cs_test_a1","trigger":"cron"}`, `trigger "cron"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := order.DecodeOrderMessage([]byte(tc.data))
+			if tc.want == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorContains(t, err, tc.want)
+			require.True(t, order.IsPermanent(err), "the same bytes never decode")
+		})
+	}
+	_, err := order.DecodeMailMessage([]byte(`{"v":1,"kind":"download_links","session_id":"cs_test_a1","generation":0,"customer":{}}`))
+	for _, want := range []string{"no items", "generation 0", "customer email is empty"} {
+		require.ErrorContains(t, err, want)
+	}
+}
+
+func TestRedactURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://acct.blob.core.windows.net/originals/a%20b.jpg?sv=2024&sig=SECRET": "https://acct.blob.core.windows.net/originals/a%20b.jpg?REDACTED",
+		"https://user:pw@example.com/x#frag":                                        "https://example.com/x",
+		"http://[::1":                                                               "<invalid url>",
+	} {
+		got := order.RedactURL(in)
+		require.Equal(t, want, got)
+		require.False(t, strings.Contains(got, "SECRET") || strings.Contains(got, "pw"))
+	}
+}
