@@ -20,7 +20,6 @@ import (
 
 	"github.com/filedrop/filedrop/internal/config"
 	"github.com/filedrop/filedrop/internal/order"
-	"github.com/filedrop/filedrop/internal/storage"
 	"github.com/filedrop/filedrop/internal/testenv"
 )
 
@@ -134,7 +133,7 @@ func TestServeUnderTheHost(t *testing.T) {
 	require.JSONEq(t, `{"status":"ready"}`, string(b))
 
 	// serve creates the missing queues by itself, in the background.
-	qs := queuesFor(t, az.ConnectionString)
+	qs := az.Queues(t)
 	exists := func(q string) bool { _, err := qs.Queue(q).Peek(context.Background(), 1); return err == nil }
 	for i := 0; i < 100 && !exists("send-link-poison"); i++ {
 		time.Sleep(50 * time.Millisecond)
@@ -159,17 +158,6 @@ func TestServeUnderTheHost(t *testing.T) {
 	require.Equal(t, "application/json; charset=utf-8", resp.Header.Get("Content-Type"))
 }
 
-func queuesFor(t *testing.T, cs string) *storage.Queues {
-	t.Helper()
-	st, problem := config.ParseConnectionString(cs)
-	require.Empty(t, problem)
-	acct, err := storage.NewAccount(st)
-	require.NoError(t, err)
-	qs, err := storage.NewQueues(acct)
-	require.NoError(t, err)
-	return qs
-}
-
 func TestLocalWebhookQueuesExactlyOneMessage(t *testing.T) {
 	az := testenv.StartAzurite(t)
 	port := testenv.FreePort(t)
@@ -188,7 +176,7 @@ func TestLocalWebhookQueuesExactlyOneMessage(t *testing.T) {
 	resp.Body.Close()
 	require.Equal(t, 200, resp.StatusCode, string(answer))
 
-	msgs, err := queuesFor(t, az.ConnectionString).Queue("process-order").Peek(context.Background(), 32)
+	msgs, err := az.Queues(t).Queue("process-order").Peek(context.Background(), 32)
 	require.NoError(t, err)
 	require.Len(t, msgs, 1, "exactly one message")
 	raw, err := base64.StdEncoding.DecodeString(msgs[0].Text)

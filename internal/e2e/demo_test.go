@@ -157,4 +157,3 @@ func downloadLink(t *testing.T, path string) string {
 	t.Fatal("no text/plain part")
 	return ""
 }
-

@@ -13,21 +13,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/filedrop/filedrop/internal/config"
-	"github.com/filedrop/filedrop/internal/storage"
 	"github.com/filedrop/filedrop/internal/testenv"
 )
-
-func newQueues(t *testing.T, connectionString string) *storage.Queues {
-	t.Helper()
-	st, problem := config.ParseConnectionString(connectionString)
-	require.Empty(t, problem)
-	acct, err := storage.NewAccount(st)
-	require.NoError(t, err)
-	qs, err := storage.NewQueues(acct)
-	require.NoError(t, err)
-	return qs
-}
 
 // waitFor polls cond every 50 ms for at most limit.
 func waitFor(t *testing.T, limit time.Duration, cond func() bool) {
@@ -44,7 +31,7 @@ func waitFor(t *testing.T, limit time.Duration, cond func() bool) {
 
 func TestEmulatorDeliversLikeTheHost(t *testing.T) {
 	az := testenv.StartAzurite(t)
-	qs := newQueues(t, az.ConnectionString)
+	qs := az.Queues(t)
 	ctx := context.Background()
 	fn := Function{Name: "ProcessOrder", Trigger: "queueTrigger", Binding: "msg", Queue: "orders", DataType: "binary"}
 	for _, name := range []string{"orders", "orders-poison"} {

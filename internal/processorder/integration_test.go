@@ -59,10 +59,7 @@ var originalsOfFixture = map[string][]byte{
 // in Azurite. Every minted link is then downloaded with plain net/http.
 func TestAgainstAzurite(t *testing.T) {
 	az := testenv.StartAzurite(t)
-	st, problem := config.ParseConnectionString(az.ConnectionString)
-	require.Empty(t, problem)
-	acct, err := storage.NewAccount(st)
-	require.NoError(t, err)
+	acct := az.Account(t)
 	ctx := context.Background()
 	originals, err := blobsas.New(acct, config.Links{Container: "originals", TTL: time.Hour}, time.Now)
 	require.NoError(t, err)

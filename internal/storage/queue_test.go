@@ -8,26 +8,14 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/filedrop/filedrop/internal/config"
 	"github.com/filedrop/filedrop/internal/order"
 	"github.com/filedrop/filedrop/internal/storage"
 	"github.com/filedrop/filedrop/internal/testenv"
 )
 
-func queues(t *testing.T, cs string) *storage.Queues {
-	t.Helper()
-	st, problem := config.ParseConnectionString(cs)
-	require.Empty(t, problem)
-	acct, err := storage.NewAccount(st)
-	require.NoError(t, err)
-	qs, err := storage.NewQueues(acct)
-	require.NoError(t, err)
-	return qs
-}
-
 func TestQueueAgainstAzurite(t *testing.T) {
 	az := testenv.StartAzurite(t)
-	qs := queues(t, az.ConnectionString)
+	qs := az.Queues(t)
 	ctx := context.Background()
 
 	created, err := qs.Create(ctx, "orders")

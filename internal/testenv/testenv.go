@@ -23,6 +23,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/filedrop/filedrop/internal/config"
+	"github.com/filedrop/filedrop/internal/storage"
 )
 
 // DevAccountKey is Azurite's well-known development account key.
@@ -254,4 +257,28 @@ func FreePort(tb testing.TB) string {
 	defer l.Close()
 	_, p, _ := net.SplitHostPort(l.Addr().String())
 	return p
+}
+
+// Account returns this Azurite's development account, signed with its key.
+func (a *Azurite) Account(tb testing.TB) storage.Account {
+	tb.Helper()
+	st, problem := config.ParseConnectionString(a.ConnectionString)
+	if problem != "" {
+		tb.Fatalf("testenv: azurite connection string %s", problem)
+	}
+	acct, err := storage.NewAccount(st)
+	if err != nil {
+		tb.Fatalf("testenv: %v", err)
+	}
+	return acct
+}
+
+// Queues returns this Azurite's queue service.
+func (a *Azurite) Queues(tb testing.TB) *storage.Queues {
+	tb.Helper()
+	qs, err := storage.NewQueues(a.Account(tb))
+	if err != nil {
+		tb.Fatalf("testenv: %v", err)
+	}
+	return qs
 }

@@ -17,7 +17,6 @@ import (
 
 	"github.com/filedrop/filedrop/internal/config"
 	"github.com/filedrop/filedrop/internal/order"
-	"github.com/filedrop/filedrop/internal/storage"
 	"github.com/filedrop/filedrop/internal/storage/blobsas"
 	"github.com/filedrop/filedrop/internal/testenv"
 )
@@ -27,10 +26,7 @@ import (
 // then checks that every way of misusing a link is refused.
 func TestOriginalsAgainstAzurite(t *testing.T) {
 	az := testenv.StartAzurite(t)
-	st, problem := config.ParseConnectionString(az.ConnectionString)
-	require.Empty(t, problem)
-	acct, err := storage.NewAccount(st)
-	require.NoError(t, err)
+	acct := az.Account(t)
 	ctx := context.Background()
 	cfg := config.Links{Container: "originals", TTL: time.Hour}
 	o, err := blobsas.New(acct, cfg, time.Now)

@@ -28,10 +28,7 @@ import (
 func startLedger(t *testing.T) (*Ledger, storage.Account) {
 	t.Helper()
 	az := testenv.StartAzurite(t)
-	cfg, problem := config.ParseConnectionString(az.ConnectionString)
-	require.Empty(t, problem)
-	acct, err := storage.NewAccount(cfg)
-	require.NoError(t, err)
+	acct := az.Account(t)
 	l, err := New(acct, "orders")
 	require.NoError(t, err)
 	created, err := l.CreateTable(t.Context())
