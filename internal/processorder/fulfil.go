@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path"
+	"time"
 
 	"github.com/filedrop/filedrop/internal/order"
 	"github.com/filedrop/filedrop/internal/storage/blobsas"
@@ -25,29 +26,8 @@ func (s *Stage) fulfil(ctx context.Context, log *slog.Logger, msg order.OrderMes
 	if msg.NewLinks {
 		gen = max(rec.MailGeneration, rec.SentGeneration) + 1
 	}
-	data, err := encodeMail(order.MailMessage{
-		Version:    order.MailMessageVersion,
-		Kind:       order.MailDownloadLinks,
-		SessionID:  msg.SessionID,
-		EventID:    msg.EventID,
-		Generation: gen,
-		Customer:   order.Customer{Email: sess.CustomerEmail, Name: sess.CustomerName},
-		Locale:     sess.Locale,
-		Items:      items,
-	})
-	if err != nil {
-		return err
-	}
-	if err := s.mail.Send(ctx, data, 0); err != nil {
-		return fmt.Errorf("queue download mail: %w", err)
-	}
-	now := s.now()
-	_, err = order.Mutate(ctx, s.records, msg.SessionID, now, func(o *order.Order) error {
-		o.Livemode, o.CustomerEmail, o.Items = sess.Livemode, sess.CustomerEmail, len(items)
-		o.MailKind = order.MailDownloadLinks
-		if gen >= o.MailGeneration {
-			o.MailGeneration, o.Mail = gen, data
-		}
+	err = s.queueMail(ctx, msg, sess, order.MailDownloadLinks, gen, items, owner, func(o *order.Order, now time.Time) {
+		o.Items = len(items)
 		if o.SentGeneration < gen {
 			o.State = order.StateLinksReady
 		} else {
@@ -57,12 +37,9 @@ func (s *Stage) fulfil(ctx context.Context, log *slog.Logger, msg order.OrderMes
 			o.PaidAt = now
 		}
 		o.LinksReadyAt = now
-		o.Reason, o.LastError, o.Attempts = "", "", 0
-		release(o, owner)
-		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("record queued download mail: %w", err)
+		return err
 	}
 	redacted := make([]string, len(items))
 	for i, it := range items {
@@ -134,37 +111,53 @@ func (s *Stage) paymentFailed(ctx context.Context, log *slog.Logger, msg order.O
 		return order.Permanentf("session %s has no customer email: there is nobody to tell that the payment failed", sess.ID)
 	}
 	gen := max(rec.MailGeneration, 1)
+	err := s.queueMail(ctx, msg, sess, order.MailPaymentFailed, gen, nil, owner, func(o *order.Order, now time.Time) {
+		o.State, o.PaymentFailedAt = order.StatePaymentFailed, now
+	})
+	if err != nil {
+		return err
+	}
+	log.Info("payment failed; notice queued", "generation", gen)
+	return nil
+}
+
+// queueMail queues the mail of kind and generation gen for the session,
+// then records it on the order with record's changes on top, clearing the
+// last failure and releasing owner's lease. The mail is queued first: if the
+// record fails, the redelivery queues the same generation again, which
+// SendLink sends once.
+func (s *Stage) queueMail(ctx context.Context, msg order.OrderMessage, sess stripeapi.Session, kind string, gen int,
+	items []order.Item, owner string, record func(o *order.Order, now time.Time)) error {
 	data, err := encodeMail(order.MailMessage{
 		Version:    order.MailMessageVersion,
-		Kind:       order.MailPaymentFailed,
+		Kind:       kind,
 		SessionID:  msg.SessionID,
 		EventID:    msg.EventID,
 		Generation: gen,
 		Customer:   order.Customer{Email: sess.CustomerEmail, Name: sess.CustomerName},
 		Locale:     sess.Locale,
+		Items:      items,
 	})
 	if err != nil {
 		return err
 	}
 	if err := s.mail.Send(ctx, data, 0); err != nil {
-		return fmt.Errorf("queue payment-failed mail: %w", err)
+		return fmt.Errorf("queue %s mail: %w", kind, err)
 	}
 	now := s.now()
 	_, err = order.Mutate(ctx, s.records, msg.SessionID, now, func(o *order.Order) error {
-		o.State, o.Livemode, o.CustomerEmail = order.StatePaymentFailed, sess.Livemode, sess.CustomerEmail
-		o.MailKind = order.MailPaymentFailed
+		o.Livemode, o.CustomerEmail, o.MailKind = sess.Livemode, sess.CustomerEmail, kind
 		if gen >= o.MailGeneration {
 			o.MailGeneration, o.Mail = gen, data
 		}
-		o.PaymentFailedAt = now
+		record(o, now)
 		o.Reason, o.LastError, o.Attempts = "", "", 0
 		release(o, owner)
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("record queued payment-failed mail: %w", err)
+		return fmt.Errorf("record queued %s mail: %w", kind, err)
 	}
-	log.Info("payment failed; notice queued", "generation", gen)
 	return nil
 }
 

@@ -202,7 +202,7 @@ func TestHandle(t *testing.T) {
 		{name: "test session with a live key", msg: completed, session: paid, livemode: true,
 			class: "permanent", errContains: "is a test-mode session but STRIPE_API_KEY is a live-mode key", state: order.StateNeedsAttention, sessionCalls: 1},
 		{name: "queueing the mail fails", msg: completed, session: paid, send: func(*memRecords) error { return errors.New("send to send-link: 500") },
-			class: "retryable", errContains: "queue download mail", state: order.StateReceived, sessionCalls: 1,
+			class: "retryable", errContains: "queue download_links mail", state: order.StateReceived, sessionCalls: 1,
 			check: func(t *testing.T, _ *harness, rec order.Order) {
 				require.Equal(t, 1, rec.Attempts)
 				require.Zero(t, rec.MailGeneration, "nothing was queued")
