@@ -184,18 +184,10 @@ func mailAddress(l *loader, name, v string) string {
 // case). It never quotes the key.
 func loadACSConnectionString(l *loader, cs string) ACS {
 	const name = "ACS_CONNECTION_STRING"
-	kv := map[string]string{}
-	for _, part := range strings.Split(cs, ";") {
-		part = strings.TrimSpace(part)
-		if part == "" {
-			continue
-		}
-		k, v, ok := strings.Cut(part, "=")
-		if !ok {
-			l.problem(name, "is not a connection string (expected endpoint=https://<resource>.communication.azure.com/;accesskey=<key>)")
-			return ACS{}
-		}
-		kv[strings.ToLower(strings.TrimSpace(k))] = strings.TrimSpace(v)
+	kv, ok := connectionPairs(cs)
+	if !ok {
+		l.problem(name, "is not a connection string (expected endpoint=https://<resource>.communication.azure.com/;accesskey=<key>)")
+		return ACS{}
 	}
 	var a ACS
 	if kv["endpoint"] == "" {

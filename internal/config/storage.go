@@ -96,17 +96,9 @@ func loadStorage(l *loader) Storage {
 // ParseConnectionString reads an Azure Storage connection string. problem is
 // empty when it is usable; it never quotes the account key.
 func ParseConnectionString(cs string) (s Storage, problem string) {
-	kv := map[string]string{}
-	for _, part := range strings.Split(cs, ";") {
-		part = strings.TrimSpace(part)
-		if part == "" {
-			continue
-		}
-		k, v, ok := strings.Cut(part, "=")
-		if !ok {
-			return s, "is not a connection string (expected Key=Value pairs separated by ;)"
-		}
-		kv[strings.ToLower(strings.TrimSpace(k))] = strings.TrimSpace(v)
+	kv, ok := connectionPairs(cs)
+	if !ok {
+		return s, "is not a connection string (expected Key=Value pairs separated by ;)"
 	}
 	s.AccountName = kv["accountname"]
 	s.AccountKey = Secret(kv["accountkey"])
@@ -139,4 +131,22 @@ func ParseConnectionString(cs string) (s Storage, problem string) {
 		}
 	}
 	return s, ""
+}
+
+// connectionPairs splits a connection string (Key=Value pairs separated by
+// ;) into a map with lower-case keys. ok is false when a part has no "=".
+func connectionPairs(cs string) (kv map[string]string, ok bool) {
+	kv = map[string]string{}
+	for _, part := range strings.Split(cs, ";") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		k, v, found := strings.Cut(part, "=")
+		if !found {
+			return nil, false
+		}
+		kv[strings.ToLower(strings.TrimSpace(k))] = strings.TrimSpace(v)
+	}
+	return kv, true
 }
