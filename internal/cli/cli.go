@@ -65,6 +65,10 @@ func commands() []command {
 		{"setup", "create the queues, container and table that are missing; upload originals", runSetup},
 		{"config", "show the effective settings (secrets masked) and check them", runConfig},
 		{"simulate", "send a signed checkout.session webhook to a running endpoint", runSimulate},
+		{"orders", "list the orders in the ledger, or show one (orders list, orders show <session>)", runOrders},
+		{"resend", "send an order's mail again, optionally with fresh links", runResend},
+		{"poison", "show poisoned queue messages, or move them back (poison list, poison redrive)", runPoison},
+		{"reconcile", "queue the paid Checkout Sessions that have no mail yet (the webhook safety net)", runReconcile},
 	}
 }
 

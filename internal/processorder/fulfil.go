@@ -69,7 +69,7 @@ func (s *Stage) items(ctx context.Context, sess stripeapi.Session) ([]order.Item
 		}
 		what := fmt.Sprintf("original %q for product %s (%q)", blob, li.ProductID, li.ProductName)
 		if err := blobsas.ValidateName(blob); err != nil {
-			return nil, order.Permanentf("%s: %w: fix the product's metadata %q in Stripe, then run handler resend %s",
+			return nil, order.Permanentf("%s: %w: fix the product's metadata %q in Stripe, then run handler resend %s --new-links",
 				what, err, stripeapi.OriginalKey, sess.ID)
 		}
 		ok, err := s.originals.Exists(ctx, blob)
@@ -77,7 +77,7 @@ func (s *Stage) items(ctx context.Context, sess stripeapi.Session) ([]order.Item
 			return nil, fmt.Errorf("check %s: %w", what, err)
 		}
 		if !ok {
-			return nil, order.Permanentf("%s is not in container %s: upload it, then run handler resend %s",
+			return nil, order.Permanentf("%s is not in container %s: upload it, then run handler resend %s --new-links",
 				what, s.originals.Container(), sess.ID)
 		}
 		fileName := path.Base(blob)

@@ -144,7 +144,9 @@ func (q *Queue) Peek(ctx context.Context, n int) ([]Message, error) {
 		if m.InsertionTime != nil {
 			msg.InsertedAt = *m.InsertionTime
 		}
-		msg.Data, _ = base64.StdEncoding.DecodeString(msg.Text)
+		if b, err := base64.StdEncoding.DecodeString(msg.Text); err == nil {
+			msg.Data = b
+		}
 		msgs = append(msgs, msg)
 	}
 	return msgs, nil

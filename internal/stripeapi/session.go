@@ -66,6 +66,25 @@ func (c *Client) Session(ctx context.Context, id string) (Session, error) {
 	if err != nil {
 		return Session{}, translate("get checkout session "+id, err)
 	}
+	s := shape(cs)
+	if cs.LineItems == nil {
+		return s, fmt.Errorf("get checkout session %s: line_items missing although expanded", id)
+	}
+	for _, li := range cs.LineItems.Data {
+		s.Items = append(s.Items, lineItem(li))
+	}
+	if cs.LineItems.HasMore && len(cs.LineItems.Data) > 0 {
+		rest, err := c.lineItems(ctx, id, cs.LineItems.Data[len(cs.LineItems.Data)-1].ID, len(s.Items))
+		if err != nil {
+			return Session{}, err
+		}
+		s.Items = append(s.Items, rest...)
+	}
+	return s, nil
+}
+
+// shape returns the session without its line items, in the domain's terms.
+func shape(cs *stripe.CheckoutSession) Session {
 	s := Session{
 		ID:            cs.ID,
 		Livemode:      cs.Livemode,
@@ -81,20 +100,7 @@ func (c *Client) Session(ctx context.Context, id string) (Session, error) {
 	if cs.Locale != "auto" {
 		s.Locale = cs.Locale
 	}
-	if cs.LineItems == nil {
-		return s, fmt.Errorf("get checkout session %s: line_items missing although expanded", id)
-	}
-	for _, li := range cs.LineItems.Data {
-		s.Items = append(s.Items, lineItem(li))
-	}
-	if cs.LineItems.HasMore && len(cs.LineItems.Data) > 0 {
-		rest, err := c.lineItems(ctx, id, cs.LineItems.Data[len(cs.LineItems.Data)-1].ID, len(s.Items))
-		if err != nil {
-			return Session{}, err
-		}
-		s.Items = append(s.Items, rest...)
-	}
-	return s, nil
+	return s
 }
 
 // lineItems lists the session's line items after the one with id after,

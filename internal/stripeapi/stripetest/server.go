@@ -1,10 +1,11 @@
 // Package stripetest stands in for the Stripe API's Checkout Session
 // endpoints in tests. It serves the project's own paid-session fixture
 // (testdata/checkout_session_paid.json, in the API's 2023-10-16 shape) on
-// 127.0.0.1, pages its line items, and checks every request the way the
-// pipeline must call the API: GET, the right path, the expand parameters,
-// the Authorization and Stripe-Version headers. A request that fails a check
-// fails the test.
+// 127.0.0.1, pages its line items, lists the sessions a test adds (newest
+// first, a window of them by creation time), and checks every request the
+// way the pipeline must call the API: GET, the right path, the expand
+// parameters, the Authorization and Stripe-Version headers. A request that
+// fails a check fails the test.
 //
 // stripe-mock proves that requests are valid API calls, but its session is
 // always unpaid; this server drives the paid path and the failures (404,
@@ -44,10 +45,14 @@ type Server struct {
 	// PageSize is the most line items one answer holds (embedded in the
 	// session or listed): small, so that paging is always exercised.
 	PageSize int
+	// ListPageSize is the most sessions one answer of the list endpoint
+	// holds (see AddSessions).
+	ListPageSize int
 
 	tb       testing.TB
 	mu       sync.Mutex
 	session  map[string]any
+	listed   []map[string]any
 	fail     *failure
 	requests []string
 }
@@ -59,10 +64,10 @@ type failure struct {
 }
 
 // NewServer starts a server holding the paid fixture session, with a
-// PageSize of 2, and stops it when the test ends.
+// PageSize of 2 and a ListPageSize of 100, and stops it when the test ends.
 func NewServer(tb testing.TB) *Server {
 	tb.Helper()
-	s := &Server{PageSize: 2, tb: tb}
+	s := &Server{PageSize: 2, ListPageSize: 100, tb: tb}
 	if err := json.Unmarshal(paidSession, &s.session); err != nil {
 		tb.Fatalf("stripetest: fixture: %v", err)
 	}
@@ -152,6 +157,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	switch {
+	case r.URL.Path == listPath:
+		s.serveList(w, q)
 	case sessionPath.MatchString(r.URL.Path):
 		id := sessionPath.FindStringSubmatch(r.URL.Path)[1]
 		if !slices.Contains(expand, "line_items") || !slices.Contains(expand, "line_items.data.price.product") {

@@ -1,0 +1,171 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/filedrop/filedrop/internal/stripeapi"
+)
+
+// This file is the plumbing the operator's commands (orders, resend,
+// poison, reconcile) share: their common flags, sub-verbs, the pipeline they
+// open, and how they print.
+
+// operatorFlags adds the flags every operator command takes: --local, and
+// --json for those that print data.
+func operatorFlags(fs *flag.FlagSet) (local, asJSON *bool) {
+	local = fs.Bool("local", false, "use handler local's defaults (Azurite, the demo Stripe) for unset settings")
+	asJSON = fs.Bool("json", false, "print JSON instead of text")
+	return local, asJSON
+}
+
+// parseArgs parses args, allowing flags after the positional arguments
+// ("orders show cs_test_1 --json"), and returns the positional ones. done
+// and err are parse's.
+func parseArgs(fs *flag.FlagSet, args []string) (positional []string, done bool, err error) {
+	for range len(args) + 1 { // each round consumes at least one argument
+		if done, err := parse(fs, args); done {
+			return nil, true, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return positional, false, nil
+		}
+		positional = append(positional, args[0])
+		args = args[1:]
+	}
+	return positional, false, nil
+}
+
+// openPipeline loads and validates the settings (over handler local's
+// defaults when local is set) and builds the pipeline. It logs to stderr.
+func openPipeline(env Env, local bool) (*pipeline, error) {
+	cfg, app, _, err := loadSettings(env, local)
+	if err != nil {
+		return nil, describeConfigError(err)
+	}
+	return newPipeline(cfg, app, newLogger(cfg, env.Stderr))
+}
+
+// explain adds to *err, a failure to reach the development storage, the
+// hint that Azurite may not be running. Commands defer it.
+func (p *pipeline) explain(err *error) {
+	var ne net.Error
+	if *err == nil || !p.cfg.Storage.Development() || errors.Is(*err, stripeapi.ErrUnreachable) || !errors.As(*err, &ne) {
+		return
+	}
+	*err = fmt.Errorf("%w\n(is Azurite running? scripts/azurite.sh start starts it)", *err)
+}
+
+// verb is a sub-command of a command that takes one (orders list).
+type verb struct {
+	name, summary string
+	run           func(ctx context.Context, env Env, args []string) error
+}
+
+// runVerb runs the verb args[0] of the command cmd.
+func runVerb(ctx context.Context, env Env, cmd string, verbs []verb, args []string) error {
+	if len(args) > 0 {
+		for _, v := range verbs {
+			if v.name == args[0] {
+				return v.run(ctx, env, args[1:])
+			}
+		}
+	}
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+		printVerbs(env.Stdout, cmd, verbs)
+		return nil
+	}
+	printVerbs(env.Stderr, cmd, verbs)
+	if len(args) == 0 {
+		return usageErr("%s needs a sub-command", cmd)
+	}
+	return usageErr("%s: unknown sub-command %q", cmd, args[0])
+}
+
+func printVerbs(w io.Writer, cmd string, verbs []verb) {
+	fmt.Fprintf(w, "Usage: handler %s <sub-command> [flags]\n\nSub-commands:\n", cmd)
+	for _, v := range verbs {
+		fmt.Fprintf(w, "  %-8s %s\n", v.name, v.summary)
+	}
+	fmt.Fprintf(w, "\nRun 'handler %s <sub-command> --help' for its flags.\n", cmd)
+}
+
+// printer writes a command's result as text for a person or, with json
+// set, as one indented JSON document for a script.
+type printer struct {
+	out  io.Writer
+	json bool
+}
+
+// print writes v as JSON, or calls text with a tabwriter (columns
+// separated by tabs) and flushes it.
+func (p printer) print(v any, text func(w io.Writer)) error {
+	if p.json {
+		enc := json.NewEncoder(p.out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	}
+	tw := tabwriter.NewWriter(p.out, 0, 4, 2, ' ', 0)
+	text(tw)
+	return tw.Flush()
+}
+
+// stamp formats a time for people: UTC, RFC 3339, to the second; "-" for
+// none. Every operator command prints times this way.
+func stamp(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// jsonTime is t in UTC for JSON, nil (left out) when zero.
+func jsonTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+// clip shortens s to n runes, on one line, ending in "…" when cut.
+func clip(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}
+
+// progress reports a long run's progress to a person: a line to w every
+// `every` items or every `interval`, whichever comes first.
+type progress struct {
+	w        io.Writer
+	every    int
+	interval time.Duration
+	now      func() time.Time
+	n        int
+	last     time.Time
+}
+
+func newProgress(w io.Writer) *progress {
+	return &progress{w: w, every: 100, interval: time.Second, now: time.Now, last: time.Now()}
+}
+
+// step counts one item and, when a report is due, prints line().
+func (p *progress) step(line func() string) {
+	p.n++
+	if now := p.now(); p.n%p.every == 0 || now.Sub(p.last) >= p.interval {
+		p.last = now
+		fmt.Fprintln(p.w, line())
+	}
+}

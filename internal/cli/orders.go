@@ -1,0 +1,216 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/filedrop/filedrop/internal/order"
+	"github.com/filedrop/filedrop/internal/storage/ledger"
+)
+
+// runOrders shows the order ledger: orders list, orders show.
+func runOrders(ctx context.Context, env Env, args []string) error {
+	return runVerb(ctx, env, "orders", []verb{
+		{"list", "list the orders in the ledger, newest first", runOrdersList},
+		{"show", "show one order: every step's time, the last error, the mail", runOrdersShow},
+	}, args)
+}
+
+// defaultListLimit is how many orders orders list prints unless told.
+const defaultListLimit = 100
+
+func runOrdersList(ctx context.Context, env Env, args []string) (err error) {
+	fs := flags(env, "orders list", "orders list [--status S] [--since 72h] [--email E] [--limit N] [--local] [--json]\n\nLists the orders of the ledger updated or created within --since, newest first.\nStates: "+stateNames()+".")
+	status := fs.String("status", "", "only orders in this state")
+	since := fs.Duration("since", 72*time.Hour, "only orders updated or created within this long (0: all)")
+	email := fs.String("email", "", "only orders of this customer email (any letter case)")
+	limit := fs.Int("limit", defaultListLimit, "print at most this many orders")
+	local, asJSON := operatorFlags(fs)
+	rest, done, err := parseArgs(fs, args)
+	if done {
+		return err
+	}
+	f, err := listFilter(rest, *status, *since, *email, *limit)
+	if err != nil {
+		return err
+	}
+	p, err := openPipeline(env, *local)
+	if err != nil {
+		return err
+	}
+	defer p.explain(&err)
+	recs, err := p.ledger.List(ctx, f)
+	if err != nil {
+		return err
+	}
+	slices.SortStableFunc(recs, func(a, b order.Order) int { return latest(b).Compare(latest(a)) })
+	total := len(recs)
+	recs = recs[:min(total, *limit)]
+	views := make([]orderView, len(recs))
+	for i, o := range recs {
+		views[i] = viewOf(o)
+	}
+	return printer{env.Stdout, *asJSON}.print(views, func(w io.Writer) {
+		printOrderTable(w, views)
+		if total > len(recs) {
+			fmt.Fprintf(w, "(the newest %d of %d; use --limit or narrow the filter)\n", len(recs), total)
+		}
+	})
+}
+
+// listFilter checks orders list's arguments and returns the ledger filter.
+// It asks the ledger for every match so that the newest can be printed.
+func listFilter(rest []string, status string, since time.Duration, email string, limit int) (ledger.Filter, error) {
+	var f ledger.Filter
+	switch {
+	case len(rest) > 0:
+		return f, usageErr("orders list takes no arguments, got %q", rest)
+	case status != "" && !slices.Contains(order.States, order.State(status)):
+		return f, usageErr("--status %q is not a state; states: %s", status, stateNames())
+	case since < 0:
+		return f, usageErr("--since must not be negative")
+	case limit < 1:
+		return f, usageErr("--limit must be at least 1")
+	}
+	f = ledger.Filter{State: order.State(status), Email: email, Limit: ledger.MaxList}
+	if since > 0 {
+		f.Since = time.Now().Add(-since)
+	}
+	return f, nil
+}
+
+func stateNames() string {
+	names := make([]string, len(order.States))
+	for i, s := range order.States {
+		names[i] = string(s)
+	}
+	return strings.Join(names, ", ")
+}
+
+// latest is when the order last changed.
+func latest(o order.Order) time.Time {
+	if o.UpdatedAt.IsZero() {
+		return o.CreatedAt
+	}
+	return o.UpdatedAt
+}
+
+func printOrderTable(w io.Writer, views []orderView) {
+	if len(views) == 0 {
+		fmt.Fprintln(w, "no orders match")
+		return
+	}
+	fmt.Fprintln(w, "SESSION\tSTATE\tEMAIL\tFILES\tMAIL SENT/QUEUED\tUPDATED\tPROBLEM")
+	for _, v := range views {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%d/%d\t%s\t%s\n", v.SessionID, v.State, dash(v.CustomerEmail), v.Items,
+			v.SentGeneration, v.MailGeneration, stamp(deref(v.UpdatedAt)), dash(clip(v.problem(), 60)))
+	}
+	fmt.Fprintf(w, "%s\n", plural(len(views), "order"))
+}
+
+func runOrdersShow(ctx context.Context, env Env, args []string) (err error) {
+	fs := flags(env, "orders show", "orders show <session> [--local] [--json]\n\nShows the ledger's record of one Checkout Session: its state, each step's time,\nthe last error, and the last queued mail (links shown without their signature).\nExits 4 when the ledger has no record of the session.")
+	local, asJSON := operatorFlags(fs)
+	rest, done, err := parseArgs(fs, args)
+	if done {
+		return err
+	}
+	id, err := sessionArg("orders show", rest)
+	if err != nil {
+		return err
+	}
+	p, err := openPipeline(env, *local)
+	if err != nil {
+		return err
+	}
+	defer p.explain(&err)
+	rec, err := getOrder(ctx, p, id)
+	if err != nil {
+		return err
+	}
+	v := viewOf(rec)
+	v.Mail = mailViewOf(rec.Mail)
+	return printer{env.Stdout, *asJSON}.print(v, func(w io.Writer) { printOrder(w, v) })
+}
+
+// sessionArg returns the one Checkout Session id a command takes.
+func sessionArg(cmd string, rest []string) (string, error) {
+	if len(rest) != 1 {
+		return "", usageErr("%s takes one Checkout Session id (cs_test_... or cs_live_...), got %d arguments", cmd, len(rest))
+	}
+	if !order.ValidSessionID(rest[0]) {
+		return "", usageErr("%q is not a Checkout Session id (cs_test_... or cs_live_...)", rest[0])
+	}
+	return rest[0], nil
+}
+
+// getOrder reads the session's record; a missing one exits ExitNotFound.
+func getOrder(ctx context.Context, p *pipeline, id string) (order.Order, error) {
+	rec, err := p.ledger.Get(ctx, id)
+	if errors.Is(err, order.ErrNotFound) {
+		return rec, &ExitError{Code: ExitNotFound, Err: fmt.Errorf("the ledger (table %s) has no order for session %s", p.ledger.Table(), id)}
+	}
+	return rec, err
+}
+
+func printOrder(w io.Writer, v orderView) {
+	row := func(k, val string) { fmt.Fprintf(w, "%s\t%s\n", k, val) }
+	row("Session", v.SessionID)
+	row("State", v.State)
+	row("Mode", modeOf(v.Livemode))
+	row("Customer", dash(v.CustomerEmail))
+	row("Files", fmt.Sprint(v.Items))
+	row("Reason", dash(v.Reason))
+	row("Last error", dash(attempts(v.LastError, v.Attempts)))
+	row("Mail", fmt.Sprintf("%s: generation %d queued, %d sent", dash(v.MailKind), v.MailGeneration, v.SentGeneration))
+	row("Operation id", dash(v.OperationID))
+	row("Events", dash(strings.Join(v.EventIDs, ", ")))
+	if v.LeaseOwner != "" {
+		row("Lease", fmt.Sprintf("%s until %s", v.LeaseOwner, stamp(deref(v.LeaseUntil))))
+	}
+	if v.ThrottledUntil != nil {
+		row("Throttled until", stamp(*v.ThrottledUntil))
+	}
+	for _, s := range v.steps() {
+		row(s.name, stamp(deref(s.at)))
+	}
+	if m := v.Mail; m != nil {
+		row("Last mail", fmt.Sprintf("%s generation %d to %s, key %s", m.Kind, m.Generation, m.To, m.Key))
+		for _, l := range m.Links {
+			row("  "+l.FileName, fmt.Sprintf("%s (expires %s)", l.URL, stamp(l.ExpiresAt)))
+		}
+	}
+}
+
+func attempts(lastError string, n int) string {
+	if lastError == "" || n == 0 {
+		return lastError
+	}
+	return fmt.Sprintf("%s (%s)", lastError, plural(n, "attempt"))
+}
+
+func modeOf(live bool) string {
+	if live {
+		return "live"
+	}
+	return "test"
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func deref(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return *t
+}

@@ -1,0 +1,80 @@
+package stripetest
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"time"
+)
+
+// listPath is the list endpoint of Checkout Sessions.
+const listPath = "/v1/checkout/sessions"
+
+// Listed returns a session for AddSessions: the fixture session without its
+// line items (the list endpoint does not embed them), with the given id,
+// creation time, status (open, complete, expired) and payment_status (paid,
+// unpaid, no_payment_required).
+func Listed(id string, created time.Time, status, paymentStatus string) map[string]any {
+	var s map[string]any
+	if err := json.Unmarshal(paidSession, &s); err != nil {
+		panic("stripetest: fixture: " + err.Error()) // embedded and tested: cannot happen
+	}
+	delete(s, "line_items")
+	s["id"], s["created"], s["status"], s["payment_status"] = id, created.Unix(), status, paymentStatus
+	return s
+}
+
+// AddSessions adds sessions (see Listed) to those GET /v1/checkout/sessions
+// lists. The endpoint answers them newest first, as Stripe does, at most
+// ListPageSize at a time, and only those created at or after the request's
+// created[gte], which every list request must carry.
+func (s *Server) AddSessions(sessions ...map[string]any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.listed = append(s.listed, sessions...)
+	slices.SortStableFunc(s.listed, func(a, b map[string]any) int { return created(b) - created(a) })
+}
+
+func created(session map[string]any) int {
+	switch v := session["created"].(type) {
+	case int64:
+		return int(v)
+	case float64:
+		return int(v)
+	}
+	return 0
+}
+
+// serveList answers a list request; s.mu is held.
+func (s *Server) serveList(w http.ResponseWriter, q url.Values) {
+	gte, err := strconv.Atoi(q.Get("created[gte]"))
+	if err != nil {
+		s.refuse(w, http.StatusBadRequest, "sessions listed without created[gte]: the pipeline lists a window, never the whole account")
+		return
+	}
+	limit := 10
+	if v := q.Get("limit"); v != "" {
+		if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > 100 {
+			s.refuse(w, http.StatusBadRequest, "limit "+v+" is not 1..100")
+			return
+		}
+	}
+	var window []any
+	for _, sess := range s.listed {
+		if created(sess) >= gte {
+			window = append(window, sess)
+		}
+	}
+	start := 0
+	if after := q.Get("starting_after"); after != "" {
+		start = slices.IndexFunc(window, func(v any) bool { return v.(map[string]any)["id"] == after }) + 1
+		if start == 0 {
+			s.refuse(w, http.StatusBadRequest, "starting_after "+after+" is not a listed session")
+			return
+		}
+	}
+	end := min(len(window), start+min(limit, s.ListPageSize))
+	s.answer(w, http.StatusOK, map[string]any{"object": "list", "data": window[start:end], "has_more": end < len(window), "url": listPath})
+}
