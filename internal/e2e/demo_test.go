@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -61,14 +62,16 @@ func TestDemoRun(t *testing.T) {
 		}
 	})
 
-	var transcript bytes.Buffer
+	transcript := &lockedBuffer{}
 	ready := make(chan struct{})
 	go func() {
 		sc := bufio.NewScanner(out)
+		closed := false
 		for sc.Scan() {
 			transcript.WriteString(sc.Text() + "\n")
-			if strings.Contains(sc.Text(), "Press Ctrl-C to stop.") && strings.Contains(transcript.String(), "filedrop is running") {
+			if !closed && strings.Contains(sc.Text(), "Press Ctrl-C to stop.") && strings.Contains(transcript.String(), "filedrop is running") {
 				close(ready)
+				closed = true
 			}
 		}
 	}()
@@ -127,6 +130,24 @@ func TestDemoRun(t *testing.T) {
 	}
 	_, err = os.Stat(filepath.Join(run, "azurite.pid"))
 	require.True(t, os.IsNotExist(err), "the Azurite PID file is removed")
+}
+
+// lockedBuffer is a transcript written by one goroutine and read by another.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) WriteString(s string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.b.WriteString(s)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 var linkRE = regexp.MustCompile(`https?://127\.0\.0\.1:\d+/devstoreaccount1/originals/[^\s"<>]+`)
