@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
+	"strings"
 	"time"
 )
 
@@ -98,10 +98,21 @@ type Item struct {
 // Redacted returns the link with its query (the SAS signature) removed, for logs.
 func (it Item) Redacted() string { return RedactURL(it.URL) }
 
-var sessionIDPattern = regexp.MustCompile(`^cs_(test|live)_[A-Za-z0-9]{1,250}$|^cs_[A-Za-z0-9_]{1,250}$`)
-
-// ValidSessionID reports whether id looks like a Checkout Session id.
-func ValidSessionID(id string) bool { return sessionIDPattern.MatchString(id) }
+// ValidSessionID reports whether id looks like a Checkout Session id: cs_
+// followed by 1 to 250 letters, digits and underscores (cs_test_..., cs_live_...).
+func ValidSessionID(id string) bool {
+	rest, ok := strings.CutPrefix(id, "cs_")
+	if !ok || len(rest) == 0 || len(rest) > 250 {
+		return false
+	}
+	for i := 0; i < len(rest); i++ {
+		c := rest[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
 
 // Validate checks the fields every consumer relies on.
 func (m OrderMessage) Validate() error {

@@ -213,3 +213,22 @@ func TestRedactURL(t *testing.T) {
 		require.False(t, strings.Contains(got, "SECRET") || strings.Contains(got, "pw"))
 	}
 }
+
+func TestValidSessionID(t *testing.T) {
+	for id, want := range map[string]bool{
+		"cs_test_a1B2c3":                 true,
+		"cs_live_a1B2c3":                 true,
+		"cs_test_demo_harbour":           true,
+		"cs_" + strings.Repeat("a", 250): true,
+		"cs_" + strings.Repeat("a", 251): false,
+		"cs_":                            false,
+		"pi_123":                         false,
+		"cs_test_a/b":                    false,
+		"cs_test_a'b":                    false,
+		"cs_test_ä":                      false,
+		" cs_test_a":                     false,
+		"":                               false,
+	} {
+		require.Equal(t, want, order.ValidSessionID(id), "%q", id)
+	}
+}
