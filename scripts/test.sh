@@ -25,6 +25,9 @@ go test -race -count=1 -timeout 15m ./...
 step "benchmarks compile and run once"
 go test -run '^$' -bench . -benchtime 1x -count=1 ./... >/dev/null
 
+step "load benchmark (quick)"
+scripts/bench.sh -quick
+
 step "fault test (small)"
 if [ -x scripts/fault.sh ]; then scripts/fault.sh --orders "${FAULT_ORDERS:-100}" --kills "${FAULT_KILLS:-2}"; else echo "skipped: scripts/fault.sh not present"; fi
 

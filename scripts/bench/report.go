@@ -1,0 +1,265 @@
+package main
+
+import (
+	"debug/buildinfo"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// machine describes where the run happened.
+type machine struct {
+	cpu, kernel, memory string
+	cores               int
+	azurite, node, mock string
+	loadStart, loadEnd  string
+}
+
+func readMachine(o options) machine {
+	m := machine{cores: runtime.NumCPU(), cpu: "unknown CPU", loadStart: loadAverage()}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.cpu = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.kernel = strings.TrimSpace(string(b))
+	}
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		var kb int64
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "MemTotal:"); ok {
+				fmt.Sscan(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), &kb)
+			}
+		}
+		m.memory = fmt.Sprintf("%.1f GiB", float64(kb)/(1<<20))
+	}
+	var pkg struct{ Version string }
+	if b, err := os.ReadFile(o.abs(".tools", "node_modules", "azurite", "package.json")); err == nil && json.Unmarshal(b, &pkg) == nil {
+		m.azurite = pkg.Version
+	}
+	if out, err := exec.Command("node", "--version").Output(); err == nil {
+		m.node = strings.TrimSpace(string(out))
+	}
+	// scripts/tools.sh leaves a stamp named for the version it installed.
+	if stamps, _ := filepath.Glob(o.abs(".tools", "bin", ".stripe-mock-*")); len(stamps) == 1 {
+		m.mock = strings.TrimPrefix(filepath.Base(stamps[0]), ".stripe-mock-")
+	}
+	return m
+}
+
+// loadAverage is the 1-, 5- and 15-minute load average.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+// binary describes the measured handler.
+type binary struct {
+	size  int64
+	build string
+}
+
+func readBinary(path string) (binary, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return binary{}, fmt.Errorf("-handler: %w", err)
+	}
+	b := binary{size: fi.Size()}
+	info, err := buildinfo.ReadFile(path)
+	if err != nil {
+		return binary{}, fmt.Errorf("-handler %s is not a Go binary: %w", path, err)
+	}
+	var flags []string
+	settings := map[string]string{}
+	for _, s := range info.Settings {
+		settings[s.Key] = s.Value
+	}
+	for _, k := range []string{"GOOS", "GOARCH", "CGO_ENABLED", "-trimpath", "-ldflags"} {
+		if v, ok := settings[k]; ok {
+			flags = append(flags, k+"="+v)
+		}
+	}
+	b.build = info.GoVersion + ", " + strings.Join(flags, " ")
+	return b, nil
+}
+
+// markdown renders the report.
+func (r *report) markdown() string {
+	var b strings.Builder
+	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	m := r.machine
+	p("## Load, latency and start-up (`scripts/bench.sh`)\n\n")
+	p("- Run: %s, %s; command: `%s`\n", r.started.UTC().Format("2006-01-02 15:04 MST"), r.elapsed.Round(time.Second),
+		strings.TrimSpace("scripts/bench.sh "+strings.Join(r.opts.args, " ")))
+	p("- Machine: %s, %d cores, %s, Linux %s; load average (1, 5, 15 min) %s at the start, %s at the end\n",
+		m.cpu, m.cores, m.memory, m.kernel, m.loadStart, m.loadEnd)
+	p("- Handler: %s, %.1f MB; Azurite %s on Node %s (on disk, `--silent`); stripe-mock %s\n",
+		r.binary.build, float64(r.binary.size)/1e6, orQ(m.azurite), orQ(m.node), orQ(m.mock))
+	p("- Everything on 127.0.0.1, client and servers on the same %d cores.\n\n", m.cores)
+
+	p("### 1. Enqueue ceiling: storage SDK to Azurite\n\n")
+	p("`storage.Queue.Send` (azqueue, base64) of the webhook's own order message, %d per level, after a warm-up."+
+		" CPU in cores (of %d); *others* is the rest of the machine meanwhile.\n\n", r.opts.enqueue, m.cores)
+	p("| concurrency | msg/s | p50 | p99 | max | errors | Azurite CPU | bench CPU | others |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	for _, l := range r.enqueue {
+		p("| %d | %.0f | %s | %s | %s | %d | %s | %s | %s |\n", l.Concurrency, l.Rate(), ms(l.Pct(50)), ms(l.Pct(99)), ms(l.Max()),
+			l.Errors, cores(l.CPU, "azurite"), cores(l.CPU, "bench"), cores(l.CPU, "others"))
+	}
+	p("\n### 2. Webhook: signed checkout.session.completed\n\n")
+	p("%d events of %.1f KB per level, each unique and signed just before it is sent, POSTed with keep-alive;"+
+		" the handler verifies, enqueues (as in 1) and answers 200. *of ceiling* compares req/s with 1 at the same concurrency.\n",
+		r.opts.requests, float64(r.eventBytes)/1000)
+	for _, run := range r.webhook {
+		p("\n%s:\n\n", run.Name)
+		p("| concurrency | req/s | p50 | p99 | max | errors | of ceiling | handler CPU | Azurite CPU | bench CPU | others | handler peak RSS |\n")
+		p("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+		for _, l := range run.Levels {
+			ratio := "-"
+			for _, e := range r.enqueue {
+				if e.Concurrency == l.Concurrency && e.Rate() > 0 {
+					ratio = fmt.Sprintf("%.0f %%", 100*l.Rate()/e.Rate())
+				}
+			}
+			p("| %d | %.0f | %s | %s | %s | %d | %s | %s | %s | %s | %s | %s |\n", l.Concurrency, l.Rate(), ms(l.Pct(50)), ms(l.Pct(99)), ms(l.Max()),
+				l.Errors, ratio, cores(l.CPU, "handler"), cores(l.CPU, "azurite"), cores(l.CPU, "bench"), cores(l.CPU, "others"), mb(l.PeakRSS))
+		}
+	}
+	p("\n### 3. End to end: webhook to mail in the outbox (paid orders)\n\n")
+	p("From the webhook's POST to the `.eml` file's modification time, through ProcessOrder (stripe-mock, ledger, blob check, SAS links)" +
+		" and SendLink (render, outbox). The host emulator polls each queue with host.json's back-off (maxPollingInterval 2 s).\n\n")
+	p("| run | orders | p50 | p99 | max | missing | mails/s | handler CPU | Azurite CPU | stripe-mock CPU | others | handler peak RSS |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	for _, e := range r.e2e {
+		rate, cpuH, cpuA, cpuS, cpuO, rss := "-", "-", "-", "-", "-", "-"
+		if e.OrdersPerSecond > 0 {
+			rate = fmt.Sprintf("%.1f", e.Rate())
+			cpuH, cpuA, cpuS, cpuO, rss = cores(e.CPU, "handler"), cores(e.CPU, "azurite"), cores(e.CPU, "stripe-mock"), cores(e.CPU, "others"), mb(e.PeakRSS)
+		}
+		p("| %s | %d | %s | %s | %s | %d | %s | %s | %s | %s | %s | %s |\n", e.Name, e.Requests, ms(e.Pct(50)), ms(e.Pct(99)), ms(e.Max()),
+			e.Errors, rate, cpuH, cpuA, cpuS, cpuO, rss)
+	}
+	p("\n### 4. Start-up and memory\n\n| measure | value |\n|---|---|\n")
+	c := r.cold
+	p("| cold start: exec to first 200 on `GET /`, serve mode (%d runs) | p50 %s, min %s, max %s |\n",
+		c.Requests, ms(c.Pct(50)), ms(c.min()), ms(c.Max()))
+	p("| resident memory idle, serve mode (median) | %s |\n", mb(c.IdleRSS))
+	p("| resident memory idle, handler local (with the host emulator) | %s |\n", mb(r.localIdleRSS))
+	for _, run := range r.webhook {
+		var peak int64
+		var at int
+		for _, l := range run.Levels {
+			if l.PeakRSS > peak {
+				peak, at = l.PeakRSS, l.Concurrency
+			}
+		}
+		p("| resident memory peak, webhook load at concurrency %d: %s | %s |\n", at, run.Name, mb(peak))
+	}
+	for _, e := range r.e2e {
+		if e.PeakRSS > 0 {
+			p("| resident memory peak, end to end (%s) | %s |\n", e.Name, mb(e.PeakRSS))
+		}
+	}
+	p("| binary size (%s) | %.1f MB |\n", r.binary.build, float64(r.binary.size)/1e6)
+	var errs []string
+	for _, l := range r.enqueue {
+		if l.FirstError != "" {
+			errs = append(errs, fmt.Sprintf("enqueue, concurrency %d: %s", l.Concurrency, l.FirstError))
+		}
+	}
+	for _, run := range r.webhook {
+		for _, l := range run.Levels {
+			if l.FirstError != "" {
+				errs = append(errs, fmt.Sprintf("%s, concurrency %d: %s", run.Name, l.Concurrency, l.FirstError))
+			}
+		}
+	}
+	for _, e := range r.e2e {
+		if e.FirstError != "" {
+			errs = append(errs, e.Name+": "+e.FirstError)
+		}
+	}
+	if len(errs) > 0 {
+		p("\nFirst errors:\n")
+		for _, e := range errs {
+			p("- %s\n", e)
+		}
+	}
+	return b.String()
+}
+
+// failures counts the failed requests and missing mails of every phase.
+func (r *report) failures() int {
+	n := 0
+	for _, l := range r.enqueue {
+		n += l.Errors
+	}
+	for _, run := range r.webhook {
+		for _, l := range run.Levels {
+			n += l.Errors
+		}
+	}
+	for _, e := range r.e2e {
+		n += e.Errors
+	}
+	return n
+}
+
+func (r result) min() time.Duration {
+	if len(r.latencies) == 0 {
+		return 0
+	}
+	return r.latencies[0]
+}
+
+// ms writes a latency in milliseconds, with a precision that suits it.
+func ms(d time.Duration) string {
+	v := float64(d) / float64(time.Millisecond)
+	switch {
+	case d == 0:
+		return "-"
+	case v < 10:
+		return fmt.Sprintf("%.2f ms", v)
+	case v < 1000:
+		return fmt.Sprintf("%.1f ms", v)
+	default:
+		return fmt.Sprintf("%.0f ms", v)
+	}
+}
+
+// cores writes the CPU a process used, in cores.
+func cores(u usage, name string) string {
+	c, ok := u[name]
+	if !ok {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f", c)
+}
+
+func mb(kb int64) string {
+	if kb == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f MB", float64(kb)*1024/1e6)
+}
+
+func orQ(s string) string {
+	if s == "" {
+		return "?"
+	}
+	return s
+}
