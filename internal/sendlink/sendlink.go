@@ -5,6 +5,7 @@ package sendlink
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -164,12 +165,20 @@ func (s *Stage) claim(ctx context.Context, msg order.MailMessage, owner string, 
 	return err
 }
 
-// sent records the sent mail and releases owner's lease.
+// sent records the sent mail and releases owner's lease. A generation the
+// record does not know as queued is recorded as queued too: ProcessOrder
+// queued it and died before recording it, and its redelivery finds the
+// mail sent and skips, so this is the last chance to keep the mail for
+// orders show and resend.
 func (s *Stage) sent(ctx context.Context, msg order.MailMessage, owner, opID string) error {
 	now := s.now()
+	queued, _ := json.Marshal(msg) // a validated message always encodes
 	_, err := order.Mutate(ctx, s.recs, msg.SessionID, now, func(o *order.Order) error {
 		if o.MailKind == "" {
 			o.MailKind = msg.Kind
+		}
+		if msg.Generation > o.MailGeneration {
+			o.MailGeneration, o.Mail = msg.Generation, queued
 		}
 		if msg.Generation > o.SentGeneration {
 			o.SentGeneration = msg.Generation

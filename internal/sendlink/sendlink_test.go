@@ -224,6 +224,35 @@ func TestHandle(t *testing.T) {
 			},
 		},
 		{
+			// ProcessOrder queued the mail and died before recording it; its
+			// redelivery will find mail_sent and skip, so the send records
+			// the mail as queued, for orders show and resend.
+			name: "ok: a mail whose queueing was never recorded is recorded with the send",
+			record: func(o *order.Order) {
+				o.State, o.MailKind, o.MailGeneration = order.StateReceived, "", 0
+				o.Lease("crashed-processorder", now.Add(-3*time.Minute), 2*time.Minute)
+			},
+			wantSends: 1,
+			check: func(t *testing.T, o order.Order) {
+				require.Equal(t, order.StateMailSent, o.State)
+				require.Equal(t, 1, o.MailGeneration, "the generation sent is recorded as queued")
+				require.Equal(t, 1, o.SentGeneration)
+				m, err := order.DecodeMailMessage(o.Mail)
+				require.NoError(t, err, "the mail is kept for resend")
+				require.Equal(t, message(), m)
+				require.True(t, o.Final())
+			},
+		},
+		{
+			name:      "ok: a recorded mail is left as ProcessOrder queued it",
+			record:    func(o *order.Order) { o.Mail = []byte(`{"as":"queued"}`) },
+			wantSends: 1,
+			check: func(t *testing.T, o order.Order) {
+				require.Equal(t, 1, o.MailGeneration)
+				require.JSONEq(t, `{"as":"queued"}`, string(o.Mail))
+			},
+		},
+		{
 			name:      "duplicate: already sent",
 			record:    func(o *order.Order) { o.State, o.SentGeneration, o.OperationID = order.StateMailSent, 1, "op-1" },
 			wantSends: 0,

@@ -1,0 +1,14 @@
+// Package faulttest holds the pipeline's fault test: the real handler
+// binary, run as handler local against Azurite, is fed signed Checkout
+// webhooks (a share of them delivered twice, some concurrently, some
+// asynchronous events before their completed event) while it is killed with
+// SIGKILL and restarted, while Azurite stops and starts again, and while the
+// mail service fails transiently or throttles. Afterwards every paid order
+// must have had exactly one mail, every failed payment exactly one notice,
+// every unpaid order none, every ledger record must rest in a final state,
+// and every queue and poison queue must be empty.
+//
+// The test (TestFault) skips unless -fault.orders is set; scripts/fault.sh
+// runs it and documents its flags. It prints a table of expected and actual
+// counts and fails on any mismatch.
+package faulttest

@@ -1,0 +1,187 @@
+package faulttest
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"slices"
+	"sync"
+	"testing"
+)
+
+// stripeKey is the API key the fixture server accepts.
+const stripeKey = "sk_test_51FiledropFaultFixture"
+
+// stripeAPIVersion is the Stripe-Version stripe-go v76 sends.
+const stripeAPIVersion = "2023-10-16"
+
+// originalName is the blob of product n: products with an odd number name
+// their original in the metadata, the others rely on the default,
+// <product id>.jpg.
+func originalName(n int) string {
+	if n%2 == 1 {
+		return fmt.Sprintf("fault-original-%d.jpg", n)
+	}
+	return productID(n) + ".jpg"
+}
+
+func productID(n int) string { return fmt.Sprintf("prod_fault%d", n) }
+
+// originalBytes is the content of product n's original.
+func originalBytes(n int) []byte {
+	return fmt.Appendf(nil, "original of %s, a photograph that the fault test sells\n", productID(n))
+}
+
+// stripeFake answers GET /v1/checkout/sessions/{id} for the sessions of a
+// plan, deterministically per id, and fails a share of the requests with a
+// 500 or a 429 as Stripe sometimes does. It checks each request the way
+// stripe-go sends it (GET, the key, Stripe-Version, both expands).
+type stripeFake struct {
+	URL string
+
+	t       testing.TB
+	plan    *plan
+	fail500 float64
+	fail429 float64
+	mu      sync.Mutex
+	rng     *rand.Rand
+	paid    map[string]bool // delayed sessions whose payment has succeeded
+	// trap holds a fetch that is about to succeed: ProcessOrder is then
+	// mid-invocation, holding the order's lease.
+	trap     trap
+	gets     int
+	injected int // 500s and 429s answered on purpose
+}
+
+var (
+	stripeSessionPath = regexp.MustCompile(`^/v1/checkout/sessions/([A-Za-z0-9_]+)$`)
+	stripeExpandKey   = regexp.MustCompile(`^expand\[\d*\]$`)
+)
+
+func startStripe(t testing.TB, p *plan, fail500, fail429 float64, seed uint64) *stripeFake {
+	s := &stripeFake{t: t, plan: p, fail500: fail500, fail429: fail429,
+		rng: rand.New(rand.NewPCG(seed, 0x5717e)), paid: map[string]bool{}}
+	srv := httptest.NewServer(http.HandlerFunc(s.serve)) // 127.0.0.1
+	t.Cleanup(srv.Close)
+	s.URL = srv.URL
+	return s
+}
+
+// pay lets a delayed session's payment succeed.
+func (s *stripeFake) pay(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.paid[id] = true
+}
+
+func (s *stripeFake) counts() (gets, injected int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.gets, s.injected
+}
+
+func (s *stripeFake) serve(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Stripe-Version", stripeAPIVersion)
+	m := stripeSessionPath.FindStringSubmatch(r.URL.Path)
+	var expand []string
+	for k, v := range r.URL.Query() {
+		if stripeExpandKey.MatchString(k) {
+			expand = append(expand, v...)
+		}
+	}
+	switch {
+	case r.Method != http.MethodGet || m == nil:
+		s.refuse(w, http.StatusNotFound, fmt.Sprintf("unexpected %s %s", r.Method, r.URL.Path))
+		return
+	case r.Header.Get("Authorization") != "Bearer "+stripeKey:
+		s.refuse(w, http.StatusUnauthorized, "wrong API key")
+		return
+	case r.Header.Get("Stripe-Version") != stripeAPIVersion:
+		s.refuse(w, http.StatusBadRequest, "Stripe-Version "+r.Header.Get("Stripe-Version"))
+		return
+	case !slices.Contains(expand, "line_items") || !slices.Contains(expand, "line_items.data.price.product"):
+		s.refuse(w, http.StatusBadRequest, fmt.Sprintf("expand %v", expand))
+		return
+	}
+	sess := s.plan.byID[m[1]]
+	if sess == nil {
+		s.refuse(w, http.StatusNotFound, "no session "+m[1])
+		return
+	}
+	s.mu.Lock()
+	s.gets++
+	roll := s.rng.Float64()
+	paid := sess.kind == kindPaid && (!sess.delayed || s.paid[sess.id])
+	if roll < s.fail500+s.fail429 {
+		s.injected++
+	}
+	s.mu.Unlock()
+	switch {
+	case roll < s.fail500:
+		writeJSON(w, http.StatusInternalServerError, stripeError("api_error", "", "fault test: a transient failure"))
+		return
+	case roll < s.fail500+s.fail429:
+		w.Header().Set("Retry-After", "1")
+		writeJSON(w, http.StatusTooManyRequests, stripeError("invalid_request_error", "rate_limit", "fault test: too many requests"))
+		return
+	}
+	s.trap.spring("ProcessOrder fetching " + sess.id)
+	writeJSON(w, http.StatusOK, sessionJSON(sess, paid))
+}
+
+// refuse answers a request the pipeline should never send, and fails the test.
+func (s *stripeFake) refuse(w http.ResponseWriter, status int, problem string) {
+	s.t.Errorf("stripe fixture: bad request: %s", problem)
+	writeJSON(w, status, stripeError("invalid_request_error", "", "fault test: "+problem))
+}
+
+// sessionJSON is the session as the API answers it with line_items and
+// line_items.data.price.product expanded.
+func sessionJSON(s *session, paid bool) map[string]any {
+	status := "unpaid"
+	if paid {
+		status = "paid"
+	}
+	items := make([]any, 0, len(s.products))
+	for i, n := range s.products {
+		meta := map[string]any{}
+		if n%2 == 1 {
+			meta["original"] = originalName(n)
+		}
+		items = append(items, map[string]any{
+			"id": fmt.Sprintf("li_%s_%d", s.id[len("cs_test_"):], i), "object": "item",
+			"description": fmt.Sprintf("Photograph no. %d", n), "quantity": 1, "currency": "eur",
+			"amount_total": 1500, "amount_subtotal": 1500,
+			"price": map[string]any{"id": fmt.Sprintf("price_fault%d", n), "object": "price", "currency": "eur",
+				"unit_amount": 1500, "type": "one_time", "livemode": false,
+				"product": map[string]any{"id": productID(n), "object": "product", "name": fmt.Sprintf("Photograph no. %d", n),
+					"active": true, "livemode": false, "metadata": meta}},
+		})
+	}
+	return map[string]any{
+		"id": s.id, "object": "checkout.session", "livemode": false, "mode": "payment",
+		"status": "complete", "payment_status": status, "currency": "eur", "amount_total": 1500 * len(s.products),
+		"customer_email": nil, "locale": "auto",
+		"customer_details": map[string]any{"email": s.email, "name": "Fault Test Customer"},
+		"line_items": map[string]any{"object": "list", "data": items, "has_more": false,
+			"url": "/v1/checkout/sessions/" + s.id + "/line_items"},
+	}
+}
+
+func stripeError(typ, code, msg string) map[string]any {
+	e := map[string]any{"type": typ, "message": msg}
+	if code != "" {
+		e["code"] = code
+	}
+	return map[string]any{"error": e}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
