@@ -60,6 +60,11 @@ func TestDemoRun(t *testing.T) {
 			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 			_ = cmd.Wait()
 		}
+		// Azurite runs in a session of its own (setsid): stop it by its PID
+		// file whatever happened to the script.
+		stop := exec.Command("bash", "scripts/azurite.sh", "stop")
+		stop.Dir, stop.Env = root, env
+		_ = stop.Run()
 	})
 
 	transcript := &lockedBuffer{}
