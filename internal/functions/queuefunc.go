@@ -99,7 +99,7 @@ func (q QueueRoute) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	cell := &logCell{log: log}
 	ctx = context.WithValue(ctx, logCellKey{}, cell)
-	ctx = order.WithDelivery(ctx, order.Delivery{InvocationID: inv.ID, DequeueCount: inv.DequeueCount, Log: log})
+	ctx = order.WithDelivery(ctx, order.Delivery{InvocationID: inv.ID, MessageID: inv.MessageID, DequeueCount: inv.DequeueCount, Log: log})
 	start := time.Now()
 	err = q.run(ctx, inv.Data)
 	log = cell.log
@@ -147,7 +147,7 @@ func (q QueueRoute) classify(ctx context.Context, log *slog.Logger, inv Invocati
 			log.Error("throttled, and re-scheduling failed; the host will retry", "err", rerr, "cause", err)
 			return http.StatusInternalServerError, fmt.Errorf("re-schedule after throttling: %w", rerr)
 		}
-		log.Warn("throttled; re-scheduled", "delay", delay.String(), "cause", err)
+		log.Info("throttled; re-scheduled", "delay", delay.String(), "cause", err) // throttling is not failure
 		return http.StatusOK, nil
 	default:
 		log.Error("failed; the host will retry", "err", err, "dequeue_count", inv.DequeueCount)

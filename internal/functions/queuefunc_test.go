@@ -155,3 +155,23 @@ func TestDecodedNamesTheMessageInEveryLine(t *testing.T) {
 		require.Contains(t, l, "event_id=evt_9")
 	}
 }
+
+func TestQueueRoutePassesTheDelivery(t *testing.T) {
+	var got order.Delivery
+	route := QueueRoute{
+		Function: Function{Name: "SendLink", Binding: "msg", DataType: "binary"},
+		Handle: func(ctx context.Context, _ []byte) error {
+			got = order.DeliveryFrom(ctx, nil)
+			return nil
+		},
+		Timeout: time.Second, Log: slog.New(slog.DiscardHandler), Stderr: io.Discard,
+	}
+	req := httptest.NewRequest(http.MethodPost, "/SendLink", strings.NewReader(`{"Data":{"msg":"e30="},"Metadata":{"DequeueCount":"3","Id":"\"5f1c\""}}`))
+	req.Header.Set("X-Azure-Functions-InvocationId", "inv-7")
+	route.ServeHTTP(httptest.NewRecorder(), req)
+	require.Equal(t, "inv-7", got.InvocationID)
+	require.Equal(t, "5f1c", got.MessageID)
+	require.Equal(t, 3, got.DequeueCount)
+	require.Equal(t, "message:5f1c", got.Owner(), "leases belong to the queue message")
+	require.NotNil(t, got.Log)
+}

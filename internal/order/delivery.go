@@ -11,6 +11,9 @@ type Delivery struct {
 	// InvocationID is the Functions host's id of the invocation; stages use it
 	// in logs and as the owner of the ledger leases they take.
 	InvocationID string
+	// MessageID is the queue message's id, the same on every redelivery of
+	// that message (a re-scheduled copy is a new message with a new id).
+	MessageID string
 	// DequeueCount is how many times the queue has delivered the message (1
 	// on the first delivery).
 	DequeueCount int
@@ -35,4 +38,19 @@ func DeliveryFrom(ctx context.Context, fallback *slog.Logger) Delivery {
 		d.Log = fallback
 	}
 	return d
+}
+
+// Owner names the holder of the ledger leases this delivery takes: the
+// queue message, so that when a handler dies mid-invocation the redelivery
+// of the same message takes its lease over at once instead of waiting for
+// it to expire, while any other message still waits. Without a message id
+// it is the invocation; without either, "" (the stage makes one up).
+func (d Delivery) Owner() string {
+	switch {
+	case d.MessageID != "":
+		return "message:" + d.MessageID
+	case d.InvocationID != "":
+		return "invocation:" + d.InvocationID
+	}
+	return ""
 }

@@ -46,7 +46,7 @@ func newHarness(recs *memRecords, livemode bool, session func() (stripeapi.Sessi
 func (h *harness) handle(msg order.OrderMessage) error {
 	log := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})).
 		With("function", "ProcessOrder", "invocation_id", "inv-1")
-	ctx := order.WithDelivery(context.Background(), order.Delivery{InvocationID: "inv-1", DequeueCount: 1, Log: log})
+	ctx := order.WithDelivery(context.Background(), order.Delivery{InvocationID: "inv-1", MessageID: "msg-1", DequeueCount: 1, Log: log})
 	return h.stage.Handle(ctx, msg)
 }
 
@@ -145,6 +145,10 @@ func TestHandle(t *testing.T) {
 			class: "ok", state: order.StateMailSent},
 		{name: "duplicate after mail sent", existing: rec(func(o *order.Order) { o.State, o.MailGeneration, o.SentGeneration = order.StateMailSent, 1, 1 }),
 			msg: succeeded, session: paid, class: "ok", state: order.StateMailSent},
+		{name: "the redelivery of a message whose handler died takes its lease over at once", existing: rec(func(o *order.Order) {
+			o.State, o.LeaseOwner, o.LeaseUntil = order.StateReceived, "message:msg-1", t0.Add(90*time.Second)
+		}), msg: completed, session: paid,
+			class: "ok", state: order.StateLinksReady, sent: 1, kind: order.MailDownloadLinks, generation: 1, sessionCalls: 1},
 		{name: "lease held by another invocation", existing: rec(func(o *order.Order) {
 			o.State, o.LeaseOwner, o.LeaseUntil = order.StateReceived, "inv-other", t0.Add(90*time.Second)
 		}), msg: completed, session: paid,
@@ -311,7 +315,7 @@ func TestHandle(t *testing.T) {
 			}
 			require.Equal(t, tt.sessionCalls, h.sessions.calls)
 			if tt.class != "throttled" || tt.throttle != 5*time.Second {
-				require.NotEqual(t, "inv-1", rec.LeaseOwner, "the lease is released")
+				require.NotEqual(t, "message:msg-1", rec.LeaseOwner, "the lease is released")
 			}
 			if tt.state == order.StateNeedsAttention && tt.existing == nil {
 				require.Contains(t, rec.Reason, tt.errContains)

@@ -111,7 +111,7 @@ func (s *Stage) Handle(ctx context.Context, msg order.OrderMessage) error {
 	}
 	d := order.DeliveryFrom(ctx, s.log)
 	log := d.Log.With("event_id", msg.EventID, "session_id", msg.SessionID)
-	owner := d.InvocationID
+	owner := d.Owner()
 	if owner == "" {
 		owner = "processorder-" + uuid.NewString()
 	}

@@ -91,7 +91,7 @@ func (s *Stage) Handle(ctx context.Context, msg order.MailMessage) error {
 	key := msg.Key()
 	d := order.DeliveryFrom(ctx, s.log)
 	log := d.Log.With("session_id", msg.SessionID, "event_id", msg.EventID, "mail_key", key)
-	owner := d.InvocationID
+	owner := d.Owner()
 	if owner == "" {
 		owner = "sendlink-" + uuid.NewString()
 	}

@@ -358,7 +358,7 @@ func TestHandle(t *testing.T) {
 			wantSends: 1,
 			check: func(t *testing.T, o order.Order) {
 				require.Zero(t, o.SentGeneration)
-				require.Equal(t, "inv-1", o.LeaseOwner, "the lease runs out by itself")
+				require.Equal(t, "invocation:inv-1", o.LeaseOwner, "the lease runs out by itself")
 			},
 		},
 		{
@@ -581,4 +581,27 @@ func TestHandleLogs(t *testing.T) {
 		}
 		require.NotContains(t, line, "SECRETSIG")
 	}
+}
+
+// TestHandleRedeliveryOfTheSameMessageTakesItsLeaseOver: the handler died
+// holding the lease; the host redelivers the same queue message, which takes
+// the lease over at once, while a different message for the order waits.
+func TestHandleRedeliveryOfTheSameMessageTakesItsLeaseOver(t *testing.T) {
+	held := linksReady()
+	held.Lease("message:m-1", now, sendlink.LeaseDuration)
+	recs := newMemRecords(held)
+	var sent sentMails
+	log := slog.New(slog.DiscardHandler)
+	stage := sendlink.New(sent.sender(nil), recs, renderer(t), func() time.Time { return now }, log)
+	msg := message()
+	ctxFor := func(messageID string) context.Context {
+		return order.WithDelivery(context.Background(), order.Delivery{InvocationID: "inv-" + messageID, MessageID: messageID, DequeueCount: 2, Log: log})
+	}
+
+	err := stage.Handle(ctxFor("m-2"), msg)
+	require.ErrorIs(t, err, sendlink.ErrBusy, "another message waits for the lease")
+	require.Zero(t, sent.count())
+
+	require.NoError(t, stage.Handle(ctxFor("m-1"), msg))
+	require.Equal(t, 1, sent.count())
 }
