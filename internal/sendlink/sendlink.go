@@ -43,7 +43,7 @@ const SendTimeout = LeaseDuration - 20*time.Second
 // ErrBusy reports that another invocation holds the order's lease; the
 // error is order.Throttled until the lease ends, so the message comes back
 // then instead of being sent twice at once.
-var ErrBusy = errors.New("another invocation is sending this mail")
+var ErrBusy = errors.New("another invocation is working on this order")
 
 // errDone stops a claim: the mail was sent or superseded meanwhile.
 var errDone = errors.New("mail already handled")
@@ -215,9 +215,14 @@ func handled(o *order.Order, msg order.MailMessage) string {
 const MaxBusyWait = 5 * time.Second
 
 // busy is ErrBusy, throttled until o's lease ends, at least a second and at
-// most MaxBusyWait.
+// most MaxBusyWait. While the order is still received, the holder is
+// ProcessOrder, which queued this very mail and records it next: a second
+// is enough (and the least a queue message can be delayed).
 func busy(o *order.Order, now time.Time) error {
 	wait := min(max(o.LeaseUntil.Sub(now), time.Second), MaxBusyWait)
+	if o.State == order.StateReceived {
+		wait = time.Second
+	}
 	return order.Throttled(fmt.Errorf("%w until %s", ErrBusy, o.LeaseUntil.UTC().Format(time.RFC3339)), wait)
 }
 

@@ -281,6 +281,16 @@ func TestHandle(t *testing.T) {
 			},
 		},
 		{
+			name: "ProcessOrder still recording the mail it queued: look again in a second",
+			record: func(o *order.Order) {
+				o.State, o.MailGeneration = order.StateReceived, 0
+				o.Lease("message:process-order-1", now, 2*time.Minute)
+			},
+			wantErr:      sendlink.ErrBusy.Error(),
+			wantClass:    order.Throttle,
+			wantThrottle: time.Second,
+		},
+		{
 			name:         "a lease about to end still waits a second",
 			record:       func(o *order.Order) { o.Lease("other", now.Add(-LeaseAlmostOver), sendlink.LeaseDuration) },
 			wantErr:      sendlink.ErrBusy.Error(),
