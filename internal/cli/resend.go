@@ -80,7 +80,7 @@ var errNoMail = errors.New("no mail to resend")
 func (p *pipeline) resendMail(ctx context.Context, rec order.Order, now time.Time) (resent, error) {
 	var data []byte
 	var msg order.MailMessage
-	_, err := order.Mutate(ctx, p.ledger, rec.SessionID, now, func(o *order.Order) error {
+	_, err := order.MutateFrom(ctx, p.ledger, rec, now, func(o *order.Order) error {
 		m, err := resendable(*o, now)
 		if err != nil {
 			return err

@@ -62,9 +62,11 @@ type memRecords struct {
 	recs      map[string]order.Order
 	version   int
 	conflicts int // the next n writes fail with ErrConflict after bumping the record
+	gets      int
 }
 
 func (m *memRecords) Get(_ context.Context, id string) (order.Order, error) {
+	m.gets++
 	o, ok := m.recs[id]
 	if !ok {
 		return order.Order{}, fmt.Errorf("get %s: %w", id, order.ErrNotFound)
@@ -132,6 +134,30 @@ func TestMutate(t *testing.T) {
 	_, err = order.Mutate(ctx, recs, "cs_test_2", now, func(o *order.Order) error { return boom })
 	require.ErrorIs(t, err, boom)
 	require.NotContains(t, recs.recs, "cs_test_2", "an error from fn writes nothing")
+}
+
+func TestMutateFrom(t *testing.T) {
+	ctx := context.Background()
+	now := time.Unix(1_700_000_000, 0)
+	recs := &memRecords{recs: map[string]order.Order{}}
+
+	o, err := order.MutateFrom(ctx, recs, order.Order{SessionID: "cs_test_1"}, now, func(o *order.Order) error { o.Items = 1; return nil })
+	require.NoError(t, err)
+	require.Equal(t, now, o.CreatedAt, "no ETag: the record is created")
+	require.Zero(t, recs.gets, "nothing is read")
+
+	o, err = order.MutateFrom(ctx, recs, o, now, func(o *order.Order) error { o.Items++; return nil })
+	require.NoError(t, err)
+	require.Equal(t, 2, o.Items)
+	require.Zero(t, recs.gets, "a fresh record is written without reading it again")
+
+	stale := o
+	_, err = order.MutateFrom(ctx, recs, o, now, func(o *order.Order) error { o.Items = 10; return nil })
+	require.NoError(t, err)
+	o, err = order.MutateFrom(ctx, recs, stale, now, func(o *order.Order) error { o.Items++; return nil })
+	require.NoError(t, err)
+	require.Equal(t, 11, o.Items, "a stale record loses the race, is read again and fn re-applied")
+	require.Equal(t, 1, recs.gets)
 }
 
 func TestLeaseAndFinal(t *testing.T) {

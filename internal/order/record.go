@@ -179,16 +179,36 @@ var ErrUnchanged = errors.New("unchanged")
 // of the record: it may run several times. An error from fn is returned as is
 // and nothing is written.
 func Mutate(ctx context.Context, recs Records, sessionID string, now time.Time, fn func(*Order) error) (Order, error) {
+	return mutate(ctx, recs, sessionID, nil, now, fn)
+}
+
+// MutateFrom is Mutate starting from o, a record the caller has just read or
+// written (an empty ETag: there is none yet), which saves the first read. If
+// o is stale, the conditional write fails and the record is re-read, exactly
+// as in Mutate.
+func MutateFrom(ctx context.Context, recs Records, o Order, now time.Time, fn func(*Order) error) (Order, error) {
+	return mutate(ctx, recs, o.SessionID, &o, now, fn)
+}
+
+func mutate(ctx context.Context, recs Records, sessionID string, start *Order, now time.Time, fn func(*Order) error) (Order, error) {
 	var lastErr error
 	for range MaxMutateAttempts {
-		o, err := recs.Get(ctx, sessionID)
-		created := false
-		switch {
-		case errors.Is(err, ErrNotFound):
-			o = Order{SessionID: sessionID, CreatedAt: now}
-			created = true
-		case err != nil:
-			return Order{}, fmt.Errorf("read order %s: %w", sessionID, err)
+		var o Order
+		if start != nil {
+			o, start = *start, nil
+		} else {
+			var err error
+			o, err = recs.Get(ctx, sessionID)
+			switch {
+			case errors.Is(err, ErrNotFound):
+				o = Order{SessionID: sessionID}
+			case err != nil:
+				return Order{}, fmt.Errorf("read order %s: %w", sessionID, err)
+			}
+		}
+		created := o.ETag == ""
+		if created && o.CreatedAt.IsZero() {
+			o.CreatedAt = now
 		}
 		if err := fn(&o); err != nil {
 			if errors.Is(err, ErrUnchanged) {
@@ -197,6 +217,7 @@ func Mutate(ctx context.Context, recs Records, sessionID string, now time.Time, 
 			return o, err
 		}
 		o.UpdatedAt = now
+		var err error
 		if created {
 			o, err = recs.Create(ctx, o)
 		} else {

@@ -26,7 +26,7 @@ func (s *Stage) fulfil(ctx context.Context, log *slog.Logger, msg order.OrderMes
 	if msg.NewLinks {
 		gen = max(rec.MailGeneration, rec.SentGeneration) + 1
 	}
-	err = s.queueMail(ctx, msg, sess, order.MailDownloadLinks, gen, items, owner, func(o *order.Order, now time.Time) {
+	err = s.queueMail(ctx, msg, rec, sess, order.MailDownloadLinks, gen, items, owner, func(o *order.Order, now time.Time) {
 		o.Items = len(items)
 		if o.SentGeneration < gen {
 			o.State = order.StateLinksReady
@@ -111,7 +111,7 @@ func (s *Stage) paymentFailed(ctx context.Context, log *slog.Logger, msg order.O
 		return order.Permanentf("session %s has no customer email: there is nobody to tell that the payment failed", sess.ID)
 	}
 	gen := max(rec.MailGeneration, 1)
-	err := s.queueMail(ctx, msg, sess, order.MailPaymentFailed, gen, nil, owner, func(o *order.Order, now time.Time) {
+	err := s.queueMail(ctx, msg, rec, sess, order.MailPaymentFailed, gen, nil, owner, func(o *order.Order, now time.Time) {
 		o.State, o.PaymentFailedAt = order.StatePaymentFailed, now
 	})
 	if err != nil {
@@ -122,11 +122,11 @@ func (s *Stage) paymentFailed(ctx context.Context, log *slog.Logger, msg order.O
 }
 
 // queueMail queues the mail of kind and generation gen for the session,
-// then records it on the order with record's changes on top, clearing the
+// then records it on rec (the record as claimed) with record's changes on top, clearing the
 // last failure and releasing owner's lease. The mail is queued first: if the
 // record fails, the redelivery queues the same generation again, which
 // SendLink sends once.
-func (s *Stage) queueMail(ctx context.Context, msg order.OrderMessage, sess stripeapi.Session, kind string, gen int,
+func (s *Stage) queueMail(ctx context.Context, msg order.OrderMessage, rec order.Order, sess stripeapi.Session, kind string, gen int,
 	items []order.Item, owner string, record func(o *order.Order, now time.Time)) error {
 	data, err := encodeMail(order.MailMessage{
 		Version:    order.MailMessageVersion,
@@ -145,7 +145,7 @@ func (s *Stage) queueMail(ctx context.Context, msg order.OrderMessage, sess stri
 		return fmt.Errorf("queue %s mail: %w", kind, err)
 	}
 	now := s.now()
-	_, err = order.Mutate(ctx, s.records, msg.SessionID, now, func(o *order.Order) error {
+	_, err = order.MutateFrom(ctx, s.records, rec, now, func(o *order.Order) error {
 		o.Livemode, o.CustomerEmail, o.MailKind = sess.Livemode, sess.CustomerEmail, kind
 		if gen >= o.MailGeneration {
 			o.MailGeneration, o.Mail = gen, data
@@ -163,8 +163,8 @@ func (s *Stage) queueMail(ctx context.Context, msg order.OrderMessage, sess stri
 
 // awaitPayment records that the session completed unpaid; the
 // async_payment_succeeded event fulfils it later.
-func (s *Stage) awaitPayment(ctx context.Context, log *slog.Logger, msg order.OrderMessage, sess stripeapi.Session, owner string) error {
-	_, err := order.Mutate(ctx, s.records, msg.SessionID, s.now(), func(o *order.Order) error {
+func (s *Stage) awaitPayment(ctx context.Context, log *slog.Logger, msg order.OrderMessage, rec order.Order, sess stripeapi.Session, owner string) error {
+	_, err := order.MutateFrom(ctx, s.records, rec, s.now(), func(o *order.Order) error {
 		o.Livemode = sess.Livemode
 		if o.CustomerEmail == "" {
 			o.CustomerEmail = sess.CustomerEmail

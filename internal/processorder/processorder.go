@@ -212,7 +212,7 @@ func (s *Stage) work(ctx context.Context, log *slog.Logger, msg order.OrderMessa
 		if msg.EventType == order.EventAsyncPaymentFailed {
 			return s.paymentFailed(ctx, log, msg, rec, sess, owner)
 		}
-		return s.awaitPayment(ctx, log, msg, sess, owner)
+		return s.awaitPayment(ctx, log, msg, rec, sess, owner)
 	}
 	return order.Permanentf("session %s has payment_status %q, which this version does not know", sess.ID, sess.PaymentStatus)
 }

@@ -115,7 +115,8 @@ func (s *Stage) Handle(ctx context.Context, msg order.MailMessage) error {
 		return busy(&rec, now)
 	}
 
-	switch err := s.claim(ctx, msg, owner, now); {
+	held, err := s.claim(ctx, rec, msg, owner, now)
+	switch {
 	case errors.Is(err, errDone):
 		log.Info("mail not sent: handled meanwhile", "kind", msg.Kind, "generation", msg.Generation)
 		return nil
@@ -125,15 +126,15 @@ func (s *Stage) Handle(ctx context.Context, msg order.MailMessage) error {
 
 	m, err := s.render.Render(msg, now)
 	if err != nil {
-		return s.failed(ctx, log, msg, owner, order.Permanent(err))
+		return s.failed(ctx, log, held, msg, owner, order.Permanent(err))
 	}
 	sendCtx, cancel := context.WithTimeout(ctx, SendTimeout)
 	opID, err := s.send.Send(sendCtx, m)
 	cancel()
 	if err != nil {
-		return s.failed(ctx, log, msg, owner, fmt.Errorf("send mail: %w", err))
+		return s.failed(ctx, log, held, msg, owner, fmt.Errorf("send mail: %w", err))
 	}
-	if err := s.sent(ctx, msg, owner, opID); err != nil {
+	if err := s.sent(ctx, held, msg, owner, opID); err != nil {
 		// Retryable: the redelivery sends again under the same key, which
 		// the transports make harmless, and records it then.
 		return fmt.Errorf("record sent mail %s: %w", key, err)
@@ -146,11 +147,12 @@ func (s *Stage) Handle(ctx context.Context, msg order.MailMessage) error {
 	return nil
 }
 
-// claim takes the record's lease for owner. The conditional write lets one
-// of two racing invocations win; the loser re-reads the record and gets
-// ErrBusy, or errDone when the winner has recorded the send already.
-func (s *Stage) claim(ctx context.Context, msg order.MailMessage, owner string, now time.Time) error {
-	_, err := order.Mutate(ctx, s.recs, msg.SessionID, now, func(o *order.Order) error {
+// claim takes the lease of rec, the record as just read, for owner, and
+// returns the record holding it. The conditional write lets one of two racing
+// invocations win; the loser re-reads the record and gets ErrBusy, or errDone
+// when the winner has recorded the send already.
+func (s *Stage) claim(ctx context.Context, rec order.Order, msg order.MailMessage, owner string, now time.Time) (order.Order, error) {
+	return order.MutateFrom(ctx, s.recs, rec, now, func(o *order.Order) error {
 		switch {
 		case o.ETag == "":
 			return order.Permanent(fmt.Errorf("order %s has no record: %w", msg.SessionID, order.ErrNotFound))
@@ -162,18 +164,18 @@ func (s *Stage) claim(ctx context.Context, msg order.MailMessage, owner string, 
 		o.Lease(owner, now, LeaseDuration)
 		return nil
 	})
-	return err
 }
 
-// sent records the sent mail and releases owner's lease. A generation the
+// sent records the sent mail on held, the record owner's claim wrote, and
+// releases owner's lease. A generation the
 // record does not know as queued is recorded as queued too: ProcessOrder
 // queued it and died before recording it, and its redelivery finds the
 // mail sent and skips, so this is the last chance to keep the mail for
 // orders show and resend.
-func (s *Stage) sent(ctx context.Context, msg order.MailMessage, owner, opID string) error {
+func (s *Stage) sent(ctx context.Context, held order.Order, msg order.MailMessage, owner, opID string) error {
 	now := s.now()
 	queued, _ := json.Marshal(msg) // a validated message always encodes
-	_, err := order.Mutate(ctx, s.recs, msg.SessionID, now, func(o *order.Order) error {
+	_, err := order.MutateFrom(ctx, s.recs, held, now, func(o *order.Order) error {
 		if o.MailKind == "" {
 			o.MailKind = msg.Kind
 		}
@@ -226,13 +228,14 @@ func busy(o *order.Order, now time.Time) error {
 	return order.Throttled(fmt.Errorf("%w until %s", ErrBusy, o.LeaseUntil.UTC().Format(time.RFC3339)), wait)
 }
 
-// failed records the failure of a send that held the lease, by its class,
+// failed records the failure of a send that held the lease (on held, the
+// claimed record), by its class,
 // and returns sendErr for the glue to act on.
-func (s *Stage) failed(ctx context.Context, log *slog.Logger, msg order.MailMessage, owner string, sendErr error) error {
+func (s *Stage) failed(ctx context.Context, log *slog.Logger, held order.Order, msg order.MailMessage, owner string, sendErr error) error {
 	now := s.now()
 	throttle, throttled := order.RetryAfter(sendErr)
 	permanent := order.IsPermanent(sendErr)
-	_, err := order.Mutate(ctx, s.recs, msg.SessionID, now, func(o *order.Order) error {
+	_, err := order.MutateFrom(ctx, s.recs, held, now, func(o *order.Order) error {
 		if handled(o, msg) != "" {
 			return order.ErrUnchanged // someone else sent it meanwhile
 		}
