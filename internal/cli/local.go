@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/filedrop/filedrop/internal/functions"
+	"github.com/filedrop/filedrop/internal/functions/hostemu"
 )
 
 // runLocal runs the whole pipeline on this machine without Core Tools: the
@@ -57,7 +58,7 @@ func runLocal(ctx context.Context, env Env, args []string) error {
 		handlerLn.Close()
 		return fmt.Errorf("listen on 127.0.0.1:%d (is func start or another handler local running?): %w", *port, err)
 	}
-	emu := &functions.Emulator{
+	emu := &hostemu.Emulator{
 		App:     runApp,
 		Queues:  p.queues,
 		Handler: "http://" + handlerLn.Addr().String(),

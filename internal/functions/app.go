@@ -2,8 +2,8 @@
 // reads the app's host.json and function.json files, decodes the invocations
 // the host POSTs (every shape the real host sends), answers them the way the
 // host needs (application/json, never empty), and classifies a stage's error
-// into acknowledge, re-schedule or retry. It also holds Emulator, which plays
-// the host's queue-trigger part for local runs without Core Tools.
+// into acknowledge, re-schedule or retry. It imports no storage or Azure
+// package; package hostemu plays the host's part for local runs.
 package functions
 
 import (

@@ -1,4 +1,4 @@
-package functions
+package functions_test
 
 import (
 	"bytes"
@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/filedrop/filedrop/internal/functions"
+	"github.com/filedrop/filedrop/internal/functions/hostemu"
 	"github.com/filedrop/filedrop/internal/order"
 )
 
@@ -49,14 +51,14 @@ func BenchmarkDecodeInvocation(b *testing.B) {
 	}{{"binary", "binary"}, {"double_encoded", ""}} {
 		for _, msgName := range []string{"order_message", "mail_message"} {
 			data := msgs[msgName]
-			fn := Function{Name: "SendLink", Binding: "msg", DataType: shape.dataType}
-			body := InvocationBody(fn, data, 1, "6f1c3b5e-2a4d-4e8f-9b7a-0c1d2e3f4a5b", "AgAAAAMAAAAAAAAA", at, at.Add(7*24*time.Hour), at.Add(10*time.Minute))
+			fn := functions.Function{Name: "SendLink", Binding: "msg", DataType: shape.dataType}
+			body := hostemu.InvocationBody(fn, data, 1, "6f1c3b5e-2a4d-4e8f-9b7a-0c1d2e3f4a5b", "AgAAAAMAAAAAAAAA", at, at.Add(7*24*time.Hour), at.Add(10*time.Minute))
 			b.Run(shape.name+"/"+msgName, func(b *testing.B) {
 				b.ReportAllocs()
 				b.SetBytes(int64(len(body)))
 				for b.Loop() {
 					r, _ := http.NewRequest(http.MethodPost, "http://127.0.0.1/SendLink", bytes.NewReader(body))
-					inv, err := DecodeInvocation(r, "msg", shape.dataType == "binary")
+					inv, err := functions.DecodeInvocation(r, "msg", shape.dataType == "binary")
 					if err != nil {
 						b.Fatal(err)
 					}

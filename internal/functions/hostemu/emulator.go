@@ -1,4 +1,9 @@
-package functions
+// Package hostemu plays the Azure Functions host's part for a local run
+// without Core Tools: it polls the queue of every queue-triggered function
+// with the host's semantics, invokes the custom handler over HTTP with the
+// request shape the real host sends, and forwards the public HTTP routes.
+// It is the host side of the protocol that package functions speaks.
+package hostemu
 
 import (
 	"bytes"
@@ -18,6 +23,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/filedrop/filedrop/internal/functions"
 	"github.com/filedrop/filedrop/internal/storage"
 )
 
@@ -38,7 +44,7 @@ const HostVersion = "4.1040.0-filedrop-emulator"
 // invocation deletes it. Empty queues are polled with a randomised
 // exponential back-off up to maxPollingInterval.
 type Emulator struct {
-	App    App
+	App    functions.App
 	Queues *storage.Queues
 	// Handler is the custom handler's base URL, e.g. http://127.0.0.1:40123.
 	Handler string
@@ -66,7 +72,7 @@ func (e *Emulator) Run(ctx context.Context) error {
 	return nil
 }
 
-func (e *Emulator) poll(ctx context.Context, fn Function) {
+func (e *Emulator) poll(ctx context.Context, fn functions.Function) {
 	q := e.Queues.Queue(fn.Queue)
 	log := e.Log.With("function", fn.Name, "queue", fn.Queue)
 	batch := max(1, min(e.App.Queues.BatchSize, 32))
@@ -119,7 +125,7 @@ func (e *Emulator) poll(ctx context.Context, fn Function) {
 }
 
 // deliver runs one message through its function, as the host does.
-func (e *Emulator) deliver(ctx context.Context, log *slog.Logger, fn Function, q *storage.Queue, m storage.Message) {
+func (e *Emulator) deliver(ctx context.Context, log *slog.Logger, fn functions.Function, q *storage.Queue, m storage.Message) {
 	log = log.With("message_id", m.ID, "dequeue_count", m.DequeueCount)
 	limit := e.App.Queues.MaxDequeueCount
 	switch {
@@ -171,7 +177,7 @@ func (e *Emulator) deliver(ctx context.Context, log *slog.Logger, fn Function, q
 	}
 }
 
-func (e *Emulator) poison(ctx context.Context, log *slog.Logger, fn Function, q *storage.Queue, m storage.Message) {
+func (e *Emulator) poison(ctx context.Context, log *slog.Logger, fn functions.Function, q *storage.Queue, m storage.Message) {
 	name := fn.PoisonQueue()
 	if name == "" {
 		log.Error("no poison queue (name too long); the message is deleted")
@@ -195,7 +201,7 @@ func (e *Emulator) poison(ctx context.Context, log *slog.Logger, fn Function, q 
 
 // invoke POSTs the host-shaped invocation and reports whether the answer
 // counts as success (2xx with a JSON body).
-func (e *Emulator) invoke(ctx context.Context, fn Function, m storage.Message) (bool, error) {
+func (e *Emulator) invoke(ctx context.Context, fn functions.Function, m storage.Message) (bool, error) {
 	body := InvocationBody(fn, m.Data, m.DequeueCount, m.ID, m.PopReceipt, m.InsertedAt, m.ExpiresAt, m.NextVisible)
 	ctx, cancel := context.WithTimeout(ctx, e.App.FunctionTimeout)
 	defer cancel()
@@ -227,7 +233,7 @@ func (e *Emulator) invoke(ctx context.Context, fn Function, m storage.Message) (
 // InvocationBody builds the body the real host POSTs for a queue message:
 // binary data as base64 (or, without dataType, the text JSON-encoded twice)
 // and metadata values JSON-encoded the way the host writes them.
-func InvocationBody(fn Function, data []byte, dequeueCount int, id, popReceipt string, inserted, expires, next time.Time) []byte {
+func InvocationBody(fn functions.Function, data []byte, dequeueCount int, id, popReceipt string, inserted, expires, next time.Time) []byte {
 	var payload string
 	if fn.DataType == "binary" {
 		payload = base64.StdEncoding.EncodeToString(data)

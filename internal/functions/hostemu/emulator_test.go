@@ -1,4 +1,4 @@
-package functions
+package hostemu
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/filedrop/filedrop/internal/functions"
 	"github.com/filedrop/filedrop/internal/testenv"
 )
 
@@ -33,7 +34,7 @@ func TestEmulatorDeliversLikeTheHost(t *testing.T) {
 	az := testenv.StartAzurite(t)
 	qs := az.Queues(t)
 	ctx := context.Background()
-	fn := Function{Name: "ProcessOrder", Trigger: "queueTrigger", Binding: "msg", Queue: "orders", DataType: "binary"}
+	fn := functions.Function{Name: "ProcessOrder", Trigger: "queueTrigger", Binding: "msg", Queue: "orders", DataType: "binary"}
 	for _, name := range []string{"orders", "orders-poison"} {
 		_, err := qs.Create(ctx, name)
 		require.NoError(t, err)
@@ -51,7 +52,7 @@ func TestEmulatorDeliversLikeTheHost(t *testing.T) {
 		b, _ := io.ReadAll(r.Body)
 		require.NoError(t, json.Unmarshal(b, &raw))
 		r.Body = io.NopCloser(jsonReader(b))
-		inv, err := DecodeInvocation(r, "msg", true)
+		inv, err := functions.DecodeInvocation(r, "msg", true)
 		require.NoError(t, err)
 		mu.Lock()
 		attempts[string(inv.Data)] = append(attempts[string(inv.Data)], inv.DequeueCount)
@@ -66,8 +67,8 @@ func TestEmulatorDeliversLikeTheHost(t *testing.T) {
 	defer handler.Close()
 
 	emu := &Emulator{
-		App: App{FunctionTimeout: time.Minute, Functions: map[string]Function{fn.Name: fn},
-			Queues: QueueSettings{MaxDequeueCount: 5, VisibilityTimeout: 0, MaxPollingInterval: 200 * time.Millisecond, BatchSize: 4}},
+		App: functions.App{FunctionTimeout: time.Minute, Functions: map[string]functions.Function{fn.Name: fn},
+			Queues: functions.QueueSettings{MaxDequeueCount: 5, VisibilityTimeout: 0, MaxPollingInterval: 200 * time.Millisecond, BatchSize: 4}},
 		Queues: qs, Handler: handler.URL, Client: handler.Client(),
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Hold: 30 * time.Second,
 	}
@@ -139,7 +140,7 @@ func TestFrontForwardsTheRawRequest(t *testing.T) {
 		w.WriteHeader(http.StatusTeapot)
 	}))
 	defer handler.Close()
-	emu := &Emulator{App: App{Functions: map[string]Function{
+	emu := &Emulator{App: functions.App{Functions: map[string]functions.Function{
 		"CheckoutComplete": {Name: "CheckoutComplete", Trigger: "httpTrigger"},
 		"ProcessOrder":     {Name: "ProcessOrder", Trigger: "queueTrigger"},
 	}}, Handler: handler.URL, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
