@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/filedrop/filedrop/internal/order"
+	"github.com/filedrop/filedrop/internal/order/ordertest"
 )
 
 func TestClassify(t *testing.T) {
@@ -57,99 +58,69 @@ func TestMailKeyIsDeterministicAndDistinct(t *testing.T) {
 	require.Equal(t, k, order.MailMessage{SessionID: "cs_test_1", Kind: order.MailDownloadLinks, Generation: 1}.Key())
 }
 
-// memRecords is a ledger in memory with ETags; conflicts can be injected.
-type memRecords struct {
-	recs      map[string]order.Order
-	version   int
-	conflicts int // the next n writes fail with ErrConflict after bumping the record
-	gets      int
-}
-
-func (m *memRecords) Get(_ context.Context, id string) (order.Order, error) {
-	m.gets++
-	o, ok := m.recs[id]
-	if !ok {
-		return order.Order{}, fmt.Errorf("get %s: %w", id, order.ErrNotFound)
+// conflicting makes the next n writes to l lose a race: another writer
+// changes the record (Attempts += 100) just before each.
+func conflicting(t *testing.T, l *ordertest.Ledger, n int) {
+	l.BeforeWrite = func(_ int, o order.Order) error {
+		if n > 0 {
+			n--
+			cur := l.Record(t, o.SessionID)
+			cur.Attempts += 100
+			l.Put(cur)
+		}
+		return nil
 	}
-	return o, nil
-}
-
-func (m *memRecords) Create(_ context.Context, o order.Order) (order.Order, error) {
-	if _, ok := m.recs[o.SessionID]; ok {
-		return o, order.ErrConflict
-	}
-	m.version++
-	o.ETag = fmt.Sprint(m.version)
-	m.recs[o.SessionID] = o
-	return o, nil
-}
-
-func (m *memRecords) Update(_ context.Context, o order.Order) (order.Order, error) {
-	cur := m.recs[o.SessionID]
-	if m.conflicts > 0 {
-		m.conflicts--
-		m.version++
-		cur.ETag = fmt.Sprint(m.version)
-		cur.Attempts += 100 // another writer's change
-		m.recs[o.SessionID] = cur
-	}
-	if cur.ETag != o.ETag {
-		return o, fmt.Errorf("update: %w", order.ErrConflict)
-	}
-	m.version++
-	o.ETag = fmt.Sprint(m.version)
-	m.recs[o.SessionID] = o
-	return o, nil
 }
 
 func TestMutate(t *testing.T) {
 	ctx := context.Background()
 	now := time.Unix(1_700_000_000, 0)
-	recs := &memRecords{recs: map[string]order.Order{}}
+	recs := ordertest.NewLedger()
 
 	o, err := order.Mutate(ctx, recs, "cs_test_1", now, func(o *order.Order) error { o.State = order.StateReceived; return nil })
 	require.NoError(t, err)
 	require.Equal(t, now, o.CreatedAt, "a new record is created")
 	require.NotEmpty(t, o.ETag)
 
-	recs.conflicts = 2
+	conflicting(t, recs, 2)
 	calls := 0
 	o, err = order.Mutate(ctx, recs, "cs_test_1", now, func(o *order.Order) error { calls++; o.Attempts++; return nil })
 	require.NoError(t, err)
 	require.Equal(t, 3, calls, "re-read and re-applied after each lost race")
 	require.Equal(t, 201, o.Attempts, "the other writers' changes are kept")
 
-	recs.conflicts = order.MaxMutateAttempts
+	conflicting(t, recs, order.MaxMutateAttempts)
 	_, err = order.Mutate(ctx, recs, "cs_test_1", now, func(o *order.Order) error { return nil })
 	require.ErrorIs(t, err, order.ErrConflict)
 	require.ErrorContains(t, err, "gave up")
 
-	before := recs.recs["cs_test_1"]
+	before := recs.Record(t, "cs_test_1")
 	o, err = order.Mutate(ctx, recs, "cs_test_1", now, func(o *order.Order) error { o.Attempts = -1; return order.ErrUnchanged })
 	require.NoError(t, err)
-	require.Equal(t, before, recs.recs["cs_test_1"], "ErrUnchanged writes nothing")
+	require.Equal(t, before, recs.Record(t, "cs_test_1"), "ErrUnchanged writes nothing")
 	require.Equal(t, before.ETag, o.ETag)
 
 	boom := errors.New("boom")
 	_, err = order.Mutate(ctx, recs, "cs_test_2", now, func(o *order.Order) error { return boom })
 	require.ErrorIs(t, err, boom)
-	require.NotContains(t, recs.recs, "cs_test_2", "an error from fn writes nothing")
+	_, ok := recs.Lookup("cs_test_2")
+	require.False(t, ok, "an error from fn writes nothing")
 }
 
 func TestMutateFrom(t *testing.T) {
 	ctx := context.Background()
 	now := time.Unix(1_700_000_000, 0)
-	recs := &memRecords{recs: map[string]order.Order{}}
+	recs := ordertest.NewLedger()
 
 	o, err := order.MutateFrom(ctx, recs, order.Order{SessionID: "cs_test_1"}, now, func(o *order.Order) error { o.Items = 1; return nil })
 	require.NoError(t, err)
 	require.Equal(t, now, o.CreatedAt, "no ETag: the record is created")
-	require.Zero(t, recs.gets, "nothing is read")
+	require.Zero(t, recs.Gets(), "nothing is read")
 
 	o, err = order.MutateFrom(ctx, recs, o, now, func(o *order.Order) error { o.Items++; return nil })
 	require.NoError(t, err)
 	require.Equal(t, 2, o.Items)
-	require.Zero(t, recs.gets, "a fresh record is written without reading it again")
+	require.Zero(t, recs.Gets(), "a fresh record is written without reading it again")
 
 	stale := o
 	_, err = order.MutateFrom(ctx, recs, o, now, func(o *order.Order) error { o.Items = 10; return nil })
@@ -157,7 +128,7 @@ func TestMutateFrom(t *testing.T) {
 	o, err = order.MutateFrom(ctx, recs, stale, now, func(o *order.Order) error { o.Items++; return nil })
 	require.NoError(t, err)
 	require.Equal(t, 11, o.Items, "a stale record loses the race, is read again and fn re-applied")
-	require.Equal(t, 1, recs.gets)
+	require.Equal(t, 1, recs.Gets())
 }
 
 func TestLeaseAndFinal(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/filedrop/filedrop/internal/order"
+	"github.com/filedrop/filedrop/internal/order/ordertest"
 	"github.com/filedrop/filedrop/internal/processorder"
 	"github.com/filedrop/filedrop/internal/stripeapi"
 )
@@ -23,7 +24,7 @@ func ExampleStage_Handle() {
 			}}, nil
 	}}
 	mailQueue := &fakeQueue{}
-	ledger := newRecords()
+	ledger := ordertest.NewLedger()
 	stage := processorder.New(stripe, &fakeOriginals{}, mailQueue, ledger, false,
 		func() time.Time { return t0 }, slog.New(slog.DiscardHandler))
 
@@ -35,7 +36,8 @@ func ExampleStage_Handle() {
 	for _, it := range m.Items {
 		fmt.Printf("  %s: %s, %s, until %s\n", it.Title, it.FileName, it.Redacted(), it.ExpiresAt.Format(time.DateOnly))
 	}
-	fmt.Println("order:", ledger.get("cs_test_a1B2c3").State)
+	rec, _ := ledger.Get(context.Background(), "cs_test_a1B2c3")
+	fmt.Println("order:", rec.State)
 
 	fmt.Println("redelivered:", stage.Handle(context.Background(), msg), "- mails queued:", len(mailQueue.sent))
 	// Output:

@@ -2,90 +2,12 @@ package processorder_test
 
 import (
 	"context"
-	"fmt"
-	"slices"
-	"strconv"
-	"sync"
 	"time"
 
 	"github.com/filedrop/filedrop/internal/order"
 	"github.com/filedrop/filedrop/internal/storage/blobsas"
 	"github.com/filedrop/filedrop/internal/stripeapi"
 )
-
-// memRecords is an in-memory order.Records with ETags.
-type memRecords struct {
-	mu   sync.Mutex
-	m    map[string]order.Order
-	etag int
-}
-
-func newRecords(recs ...order.Order) *memRecords {
-	r := &memRecords{m: map[string]order.Order{}}
-	for _, o := range recs {
-		r.seed(o)
-	}
-	return r
-}
-
-func clone(o order.Order) order.Order {
-	o.EventIDs = slices.Clone(o.EventIDs)
-	o.Mail = slices.Clone(o.Mail)
-	return o
-}
-
-// seed stores o as the current record, with a new ETag.
-func (r *memRecords) seed(o order.Order) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.store(o)
-}
-
-// store stores o with a new ETag; r.mu is held.
-func (r *memRecords) store(o order.Order) order.Order {
-	r.etag++
-	o.ETag = strconv.Itoa(r.etag)
-	r.m[o.SessionID] = clone(o)
-	return clone(o)
-}
-
-func (r *memRecords) get(id string) order.Order {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return clone(r.m[id])
-}
-
-func (r *memRecords) Get(_ context.Context, id string) (order.Order, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	o, ok := r.m[id]
-	if !ok {
-		return order.Order{}, fmt.Errorf("order %s: %w", id, order.ErrNotFound)
-	}
-	return clone(o), nil
-}
-
-func (r *memRecords) Create(_ context.Context, o order.Order) (order.Order, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if _, ok := r.m[o.SessionID]; ok {
-		return order.Order{}, fmt.Errorf("order %s: %w", o.SessionID, order.ErrConflict)
-	}
-	return r.store(o), nil
-}
-
-func (r *memRecords) Update(_ context.Context, o order.Order) (order.Order, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	cur, ok := r.m[o.SessionID]
-	if !ok {
-		return order.Order{}, fmt.Errorf("order %s: %w", o.SessionID, order.ErrNotFound)
-	}
-	if cur.ETag != o.ETag {
-		return order.Order{}, fmt.Errorf("order %s: %w", o.SessionID, order.ErrConflict)
-	}
-	return r.store(o), nil
-}
 
 // fakeSessions is a session fetcher of function fields.
 type fakeSessions struct {

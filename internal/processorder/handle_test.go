@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/filedrop/filedrop/internal/order"
+	"github.com/filedrop/filedrop/internal/order/ordertest"
 	"github.com/filedrop/filedrop/internal/processorder"
 	"github.com/filedrop/filedrop/internal/storage"
 	"github.com/filedrop/filedrop/internal/stripeapi"
@@ -24,11 +25,11 @@ type harness struct {
 	sessions *fakeSessions
 	orig     *fakeOriginals
 	queue    *fakeQueue
-	recs     *memRecords
+	recs     *ordertest.Ledger
 	logs     *bytes.Buffer
 }
 
-func newHarness(recs *memRecords, livemode bool, session func() (stripeapi.Session, error)) *harness {
+func newHarness(recs *ordertest.Ledger, livemode bool, session func() (stripeapi.Session, error)) *harness {
 	h := &harness{
 		sessions: &fakeSessions{SessionFunc: func(context.Context, string) (stripeapi.Session, error) { return session() }},
 		orig:     &fakeOriginals{},
@@ -86,7 +87,7 @@ func TestHandle(t *testing.T) {
 		msg      order.OrderMessage
 		session  func() (stripeapi.Session, error)
 		exists   func(string) (bool, error)
-		send     func(recs *memRecords) error
+		send     func(recs *ordertest.Ledger) error
 		livemode bool
 
 		class        string // ok, retryable, permanent, throttled
@@ -205,7 +206,7 @@ func TestHandle(t *testing.T) {
 			class: "permanent", errContains: "is a live-mode session but STRIPE_API_KEY is a test-mode key", state: order.StateNeedsAttention, sessionCalls: 1},
 		{name: "test session with a live key", msg: completed, session: paid, livemode: true,
 			class: "permanent", errContains: "is a test-mode session but STRIPE_API_KEY is a live-mode key", state: order.StateNeedsAttention, sessionCalls: 1},
-		{name: "queueing the mail fails", msg: completed, session: paid, send: func(*memRecords) error { return errors.New("send to send-link: 500") },
+		{name: "queueing the mail fails", msg: completed, session: paid, send: func(*ordertest.Ledger) error { return errors.New("send to send-link: 500") },
 			class: "retryable", errContains: "queue download_links mail", state: order.StateReceived, sessionCalls: 1,
 			check: func(t *testing.T, _ *harness, rec order.Order) {
 				require.Equal(t, 1, rec.Attempts)
@@ -257,19 +258,19 @@ func TestHandle(t *testing.T) {
 				require.Equal(t, 1, rec.SentGeneration)
 			}},
 		{name: "a fast SendLink already sent it", msg: completed, session: paid,
-			send: func(recs *memRecords) error {
-				o := recs.get(sessionID) // SendLink sends and records before we do
+			send: func(recs *ordertest.Ledger) error {
+				o, _ := recs.Lookup(sessionID) // SendLink sends and records before we do
 				o.State, o.SentGeneration, o.MailSentAt = order.StateMailSent, 1, t0
-				recs.seed(o)
+				recs.Put(o)
 				return nil
 			},
 			class: "ok", state: order.StateMailSent, sent: 1, kind: order.MailDownloadLinks, generation: 1, sessionCalls: 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			recs := newRecords()
+			recs := ordertest.NewLedger()
 			if tt.existing != nil {
-				recs.seed(*tt.existing)
+				recs.Put(*tt.existing)
 			}
 			h := newHarness(recs, tt.livemode, tt.session)
 			if tt.exists != nil {
@@ -303,7 +304,7 @@ func TestHandle(t *testing.T) {
 				require.ErrorContains(t, err, "order "+sessionID+": ", "errors name the session, for the glue's log line")
 			}
 
-			rec := recs.get(sessionID)
+			rec, _ := recs.Lookup(sessionID)
 			require.Equal(t, tt.state, rec.State)
 			require.Len(t, h.queue.sent, tt.sent)
 			if tt.sent > 0 {
@@ -329,7 +330,7 @@ func TestHandle(t *testing.T) {
 }
 
 func TestOutOfOrderEventsFulfilOnce(t *testing.T) {
-	recs := newRecords()
+	recs := ordertest.NewLedger()
 	h := newHarness(recs, false, func() (stripeapi.Session, error) { return paidSession(), nil })
 
 	// async_payment_succeeded overtakes checkout.session.completed.
@@ -341,13 +342,13 @@ func TestOutOfOrderEventsFulfilOnce(t *testing.T) {
 	require.NoError(t, h.handle(completed))
 	require.NoError(t, h.handle(completed)) // and Stripe retries it
 
-	etag := recs.get(sessionID).ETag
+	etag := recs.Record(t, sessionID).ETag
 	require.NoError(t, h.handle(completed)) // and again: the event is known, nothing is written
-	require.Equal(t, etag, recs.get(sessionID).ETag)
+	require.Equal(t, etag, recs.Record(t, sessionID).ETag)
 
 	require.Len(t, h.queue.sent, 1, "one mail")
 	require.Equal(t, 1, h.sessions.calls, "the duplicates do not even call Stripe")
-	rec := recs.get(sessionID)
+	rec := recs.Record(t, sessionID)
 	require.Equal(t, order.StateLinksReady, rec.State)
 	require.Equal(t, []string{"evt_succeeded", "evt_completed"}, rec.EventIDs)
 	require.Contains(t, h.logs.String(), "event_id=evt_completed")
@@ -356,21 +357,21 @@ func TestOutOfOrderEventsFulfilOnce(t *testing.T) {
 }
 
 func TestRedeliveryAfterCrashQueuesTheSameGeneration(t *testing.T) {
-	recs := newRecords()
+	recs := ordertest.NewLedger()
 	h := newHarness(recs, false, func() (stripeapi.Session, error) { return paidSession(), nil })
 	require.NoError(t, h.handle(message(order.EventCompleted)))
 
 	// As if the process had died between queueing the mail and recording
 	// it: the record still says received, leased by a dead invocation.
-	o := recs.get(sessionID)
+	o := recs.Record(t, sessionID)
 	o.State, o.MailGeneration, o.Mail, o.LeaseOwner, o.LeaseUntil = order.StateReceived, 0, nil, "inv-dead", t0.Add(-time.Second)
-	recs.seed(o)
+	recs.Put(o)
 	require.NoError(t, h.handle(message(order.EventCompleted)))
 
 	mails := h.mails(t)
 	require.Len(t, mails, 2)
 	require.Equal(t, mails[0].Key(), mails[1].Key(), "the same generation: SendLink sends it once")
-	require.Equal(t, order.StateLinksReady, recs.get(sessionID).State)
+	require.Equal(t, order.StateLinksReady, recs.Record(t, sessionID).State)
 }
 
 func TestMaxMailBytesMatchesQueue(t *testing.T) {
@@ -380,13 +381,13 @@ func TestMaxMailBytesMatchesQueue(t *testing.T) {
 }
 
 func TestInvalidMessageIsPermanent(t *testing.T) {
-	h := newHarness(newRecords(), false, func() (stripeapi.Session, error) { panic("not reached") })
+	h := newHarness(ordertest.NewLedger(), false, func() (stripeapi.Session, error) { panic("not reached") })
 	err := h.handle(order.OrderMessage{Version: 1, SessionID: "nope", EventType: order.EventCompleted})
 	require.True(t, order.IsPermanent(err), "%v", err)
 }
 
 func TestMailMessageIsJSON(t *testing.T) {
-	h := newHarness(newRecords(), false, func() (stripeapi.Session, error) { return paidSession(), nil })
+	h := newHarness(ordertest.NewLedger(), false, func() (stripeapi.Session, error) { return paidSession(), nil })
 	require.NoError(t, h.handle(message(order.EventCompleted)))
 	var raw map[string]any
 	require.NoError(t, json.Unmarshal(h.queue.sent[0], &raw))

@@ -13,6 +13,7 @@ import (
 
 	"github.com/filedrop/filedrop/internal/config"
 	"github.com/filedrop/filedrop/internal/order"
+	"github.com/filedrop/filedrop/internal/order/ordertest"
 	"github.com/filedrop/filedrop/internal/processorder"
 	"github.com/filedrop/filedrop/internal/storage"
 	"github.com/filedrop/filedrop/internal/storage/blobsas"
@@ -29,7 +30,7 @@ var quiet = slog.New(slog.DiscardHandler)
 func TestUnpaidSessionFromStripeMock(t *testing.T) {
 	m := testenv.StartStripeMock(t, "")
 	client := stripeapi.New(config.Stripe{APIKey: "sk_test_123", APIURL: m.URL}, quiet)
-	recs, queue := newRecords(), &fakeQueue{}
+	recs, queue := ordertest.NewLedger(), &fakeQueue{}
 	orig := &fakeOriginals{ExistsFunc: func(context.Context, string) (bool, error) {
 		t.Error("an unpaid order must not touch the originals")
 		return false, nil
@@ -39,7 +40,7 @@ func TestUnpaidSessionFromStripeMock(t *testing.T) {
 	msg := order.OrderMessage{Version: 1, EventID: "evt_mock", EventType: order.EventCompleted, SessionID: "cs_test_a1filedrop"}
 	require.NoError(t, stage.Handle(context.Background(), msg))
 
-	rec := recs.get(msg.SessionID)
+	rec := recs.Record(t, msg.SessionID)
 	require.Equal(t, order.StateAwaitingPayment, rec.State)
 	require.Equal(t, "example@example.com", rec.CustomerEmail)
 	require.Empty(t, queue.sent)
@@ -77,7 +78,7 @@ func TestAgainstAzurite(t *testing.T) {
 
 	t.Run("paid cart of five line items", func(t *testing.T) {
 		srv := stripetest.NewServer(t)
-		recs := newRecords()
+		recs := ordertest.NewLedger()
 		stage := processorder.New(stripeapi.New(config.Stripe{APIKey: stripetest.Key, APIURL: srv.URL}, quiet),
 			originals, sendLink, recs, false, time.Now, quiet)
 		require.NoError(t, stage.Handle(ctx, msg))
@@ -119,7 +120,7 @@ func TestAgainstAzurite(t *testing.T) {
 		resp.Body.Close()
 		require.Contains(t, resp.Header.Get("Content-Disposition"), "filename*=UTF-8''Z%C3%BCrich%20%E2%80%93%20Nacht.jpg")
 
-		rec := recs.get(stripetest.SessionID)
+		rec := recs.Record(t, stripetest.SessionID)
 		require.Equal(t, order.StateLinksReady, rec.State)
 		require.Equal(t, 4, rec.Items)
 
@@ -193,7 +194,7 @@ func TestAgainstAzurite(t *testing.T) {
 			if tt.msg != nil {
 				m = tt.msg(m)
 			}
-			recs, queue := newRecords(), &fakeQueue{}
+			recs, queue := ordertest.NewLedger(), &fakeQueue{}
 			stage := processorder.New(stripeapi.New(config.Stripe{APIKey: stripetest.Key, APIURL: srv.URL}, quiet),
 				originals, queue, recs, false, time.Now, quiet)
 
@@ -208,7 +209,7 @@ func TestAgainstAzurite(t *testing.T) {
 				require.ErrorIs(t, err, order.ErrNotFound)
 			}
 			require.Empty(t, queue.sent, "nothing is queued")
-			rec := recs.get(m.SessionID)
+			rec := recs.Record(t, m.SessionID)
 			require.Equal(t, tt.state, rec.State)
 			require.Contains(t, rec.Reason, tt.reason)
 			require.Empty(t, rec.LeaseOwner, "the lease is released")

@@ -8,6 +8,7 @@ import (
 
 	"github.com/filedrop/filedrop/internal/mail"
 	"github.com/filedrop/filedrop/internal/order"
+	"github.com/filedrop/filedrop/internal/order/ordertest"
 	"github.com/filedrop/filedrop/internal/sendlink"
 )
 
@@ -20,7 +21,7 @@ func ExampleStage_Handle() {
 		return
 	}
 	// The ledger record ProcessOrder left behind (in memory here).
-	recs := newMemRecords(order.Order{
+	recs := ordertest.NewLedger(order.Order{
 		SessionID:      "cs_test_a1B2c3",
 		State:          order.StateLinksReady,
 		MailKind:       order.MailDownloadLinks,

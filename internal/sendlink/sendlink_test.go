@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -16,90 +15,9 @@ import (
 
 	"github.com/filedrop/filedrop/internal/mail"
 	"github.com/filedrop/filedrop/internal/order"
+	"github.com/filedrop/filedrop/internal/order/ordertest"
 	"github.com/filedrop/filedrop/internal/sendlink"
 )
-
-// memRecords is an in-memory order.Records: a map with ETags and
-// conditional writes, as the real ledger behaves. The hook fields inject
-// failures and pauses.
-type memRecords struct {
-	mu    sync.Mutex
-	recs  map[string]order.Order
-	etag  int
-	gets  int
-	puts  int
-	onGet func(n int) error                // called before the nth Get (1-based), outside the lock
-	onPut func(n int, o order.Order) error // called before the nth Create or Update
-}
-
-func newMemRecords(recs ...order.Order) *memRecords {
-	m := &memRecords{recs: map[string]order.Order{}}
-	for _, o := range recs {
-		m.etag++
-		o.ETag = strconv.Itoa(m.etag)
-		m.recs[o.SessionID] = o
-	}
-	return m
-}
-
-func (m *memRecords) Get(_ context.Context, id string) (order.Order, error) {
-	m.mu.Lock()
-	m.gets++
-	n, hook := m.gets, m.onGet
-	o, ok := m.recs[id]
-	m.mu.Unlock()
-	if hook != nil {
-		if err := hook(n); err != nil {
-			return order.Order{}, err
-		}
-	}
-	if !ok {
-		return order.Order{}, fmt.Errorf("order %s: %w", id, order.ErrNotFound)
-	}
-	return o, nil
-}
-
-func (m *memRecords) put(o order.Order, create bool) (order.Order, error) {
-	m.mu.Lock()
-	m.puts++
-	n, hook := m.puts, m.onPut
-	m.mu.Unlock()
-	if hook != nil {
-		if err := hook(n, o); err != nil {
-			return order.Order{}, err
-		}
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	cur, exists := m.recs[o.SessionID]
-	switch {
-	case create && exists:
-		return order.Order{}, order.ErrConflict
-	case !create && (!exists || cur.ETag != o.ETag):
-		return order.Order{}, order.ErrConflict
-	}
-	m.etag++
-	o.ETag = strconv.Itoa(m.etag)
-	m.recs[o.SessionID] = o
-	return o, nil
-}
-
-func (m *memRecords) Create(_ context.Context, o order.Order) (order.Order, error) {
-	return m.put(o, true)
-}
-
-func (m *memRecords) Update(_ context.Context, o order.Order) (order.Order, error) {
-	return m.put(o, false)
-}
-
-func (m *memRecords) record(t *testing.T, id string) order.Order {
-	t.Helper()
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	o, ok := m.recs[id]
-	require.True(t, ok)
-	return o
-}
 
 // sentMails records the mails a Sender was given.
 type sentMails struct {
@@ -177,7 +95,7 @@ func TestHandle(t *testing.T) {
 		record  func(o *order.Order) // nil: no record at all
 		msg     func(m *order.MailMessage)
 		sendErr error
-		recs    func(r *memRecords)
+		recs    func(r *ordertest.Ledger)
 
 		wantErr      string // "" for nil
 		wantClass    order.Class
@@ -355,8 +273,8 @@ func TestHandle(t *testing.T) {
 		{
 			name:   "recording fails after the send: retryable",
 			record: func(*order.Order) {},
-			recs: func(r *memRecords) {
-				r.onPut = func(n int, _ order.Order) error {
+			recs: func(r *ordertest.Ledger) {
+				r.BeforeWrite = func(n int, _ order.Order) error {
 					if n == 2 { // 1 is the claim
 						return errors.New("table service unavailable")
 					}
@@ -379,8 +297,8 @@ func TestHandle(t *testing.T) {
 		{
 			name:   "the ledger cannot be read: retryable",
 			record: func(*order.Order) {},
-			recs: func(r *memRecords) {
-				r.onGet = func(int) error { return errors.New("timeout") }
+			recs: func(r *ordertest.Ledger) {
+				r.BeforeGet = func(int) error { return errors.New("timeout") }
 			},
 			wantErr:   "read order: timeout",
 			wantClass: order.Retryable,
@@ -406,13 +324,13 @@ func TestHandle(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var recs *memRecords
+			var recs *ordertest.Ledger
 			if tt.record != nil {
 				o := linksReady()
 				tt.record(&o)
-				recs = newMemRecords(o)
+				recs = ordertest.NewLedger(o)
 			} else {
-				recs = newMemRecords()
+				recs = ordertest.NewLedger()
 			}
 			if tt.recs != nil {
 				tt.recs(recs)
@@ -442,7 +360,7 @@ func TestHandle(t *testing.T) {
 				require.Equal(t, []mail.Address{{Name: "Ada", Email: "ada@customer.example"}}, m.To)
 			}
 			if tt.check != nil {
-				tt.check(t, recs.record(t, session))
+				tt.check(t, recs.Record(t, session))
 			}
 			require.NotContains(t, logs.String(), "SECRETSIG", "links are never logged in full")
 		})
@@ -456,9 +374,9 @@ const LeaseAlmostOver = sendlink.LeaseDuration - 100*time.Millisecond
 // recorded; the redelivery, once the lease has run out, sends under the same
 // key and records it, and a third delivery sends nothing.
 func TestHandleRedeliveryAfterUnrecordedSend(t *testing.T) {
-	recs := newMemRecords(linksReady())
+	recs := ordertest.NewLedger(linksReady())
 	failOnce := true
-	recs.onPut = func(n int, o order.Order) error {
+	recs.BeforeWrite = func(n int, o order.Order) error {
 		if o.SentGeneration > 0 && failOnce {
 			failOnce = false
 			return errors.New("table service unavailable")
@@ -483,7 +401,7 @@ func TestHandleRedeliveryAfterUnrecordedSend(t *testing.T) {
 
 	require.Equal(t, 2, sent.count())
 	require.Equal(t, sent.mails[0].Key, sent.mails[1].Key, "the resend carries the same key")
-	o := recs.record(t, session)
+	o := recs.Record(t, session)
 	require.Equal(t, order.StateMailSent, o.State)
 	require.Equal(t, 1, o.SentGeneration)
 }
@@ -496,12 +414,12 @@ func TestHandleRedeliveryAfterUnrecordedSend(t *testing.T) {
 func TestHandleConcurrent(t *testing.T) {
 	for i := range 10 {
 		t.Run(strconv.Itoa(i), func(t *testing.T) {
-			recs := newMemRecords(linksReady())
+			recs := ordertest.NewLedger(linksReady())
 			var arrived sync.WaitGroup
 			arrived.Add(2)
 			bothRead := make(chan struct{})
 			go func() { arrived.Wait(); close(bothRead) }()
-			recs.onGet = func(n int) error {
+			recs.BeforeGet = func(n int) error {
 				if n <= 2 { // the two first reads meet before either goes on
 					arrived.Done()
 					select {
@@ -562,7 +480,7 @@ func TestHandleConcurrent(t *testing.T) {
 			}
 			require.Equal(t, 1, ok)
 			require.Equal(t, 1, busy)
-			o := recs.record(t, session)
+			o := recs.Record(t, session)
 			require.Equal(t, 1, o.SentGeneration)
 			require.Empty(t, o.LeaseOwner)
 		})
@@ -571,7 +489,7 @@ func TestHandleConcurrent(t *testing.T) {
 
 // TestHandleLogs checks that every line carries the delivery's context.
 func TestHandleLogs(t *testing.T) {
-	recs := newMemRecords(linksReady())
+	recs := ordertest.NewLedger(linksReady())
 	var sent sentMails
 	var logs bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
@@ -599,7 +517,7 @@ func TestHandleLogs(t *testing.T) {
 func TestHandleRedeliveryOfTheSameMessageTakesItsLeaseOver(t *testing.T) {
 	held := linksReady()
 	held.Lease("message:m-1", now, sendlink.LeaseDuration)
-	recs := newMemRecords(held)
+	recs := ordertest.NewLedger(held)
 	var sent sentMails
 	log := slog.New(slog.DiscardHandler)
 	stage := sendlink.New(sent.sender(nil), recs, renderer(t), func() time.Time { return now }, log)
