@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/filedrop/filedrop/internal/testenv"
@@ -94,15 +95,13 @@ func TestDemoRun(t *testing.T) {
 	require.NoError(t, err, string(simOut))
 	require.Contains(t, string(simOut), "200 OK")
 
-	outbox := filepath.Join(run, "outbox")
-	var files []string
-	for range 200 {
-		files, _ = filepath.Glob(filepath.Join(outbox, "*.eml"))
-		if len(files) > 0 {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
+	mails := func() []string {
+		files, _ := filepath.Glob(filepath.Join(run, "outbox", "*.eml"))
+		return files
 	}
+	// Not require: on a timeout, the Len below prints the transcript.
+	assert.Eventually(t, func() bool { return len(mails()) > 0 }, 20*time.Second, 100*time.Millisecond, "a mail in the outbox")
+	files := mails()
 	require.Len(t, files, 1, "one mail in the outbox; transcript:\n%s", transcript.String())
 
 	link := downloadLink(t, files[0])

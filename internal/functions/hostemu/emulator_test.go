@@ -17,19 +17,6 @@ import (
 	"github.com/filedrop/filedrop/internal/testenv"
 )
 
-// waitFor polls cond every 50 ms for at most limit.
-func waitFor(t *testing.T, limit time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for time.Now().Before(deadline) {
-		if cond() {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("condition not met within %s", limit)
-}
-
 func TestEmulatorDeliversLikeTheHost(t *testing.T) {
 	az := testenv.StartAzurite(t)
 	qs := az.Queues(t)
@@ -81,10 +68,10 @@ func TestEmulatorDeliversLikeTheHost(t *testing.T) {
 	done := make(chan struct{})
 	go func() { _ = emu.Run(runCtx); close(done) }()
 	poison := qs.Queue("orders-poison")
-	waitFor(t, 30*time.Second, func() bool {
+	require.Eventually(t, func() bool {
 		n, _ := poison.Count(ctx)
 		return n == 2
-	})
+	}, 30*time.Second, 50*time.Millisecond, "both bad messages reach the poison queue")
 	cancel()
 	<-done
 
