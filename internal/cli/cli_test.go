@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/stripe/stripe-go/v76/webhook"
 
@@ -90,22 +91,34 @@ func (p *program) stop(t *testing.T) {
 	}
 }
 
-// waitHTTP waits until url answers at all, up to 20 s.
+// waitHTTP waits until url answers at all, up to 20 s, and fails at once
+// if the program exits. It uses assert.Eventually so that the failure can
+// print stderr as it is then.
 func waitHTTP(t *testing.T, p *program, url string) {
 	t.Helper()
-	for range 400 {
-		if resp, err := http.Get(url); err == nil {
-			resp.Body.Close()
-			return
-		}
+	exited := make(chan error, 1)
+	up := assert.Eventually(t, func() bool {
 		select {
 		case err := <-p.done:
-			t.Fatalf("the program exited: %v\nstderr: %s", err, p.stderr.String())
+			exited <- err
+			return true
 		default:
 		}
-		time.Sleep(50 * time.Millisecond)
+		resp, err := http.Get(url)
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return true
+	}, 20*time.Second, 50*time.Millisecond, "%s answers", url)
+	select {
+	case err := <-exited:
+		t.Fatalf("the program exited: %v\nstderr: %s", err, p.stderr.String())
+	default:
 	}
-	t.Fatalf("%s did not answer; stderr: %s", url, p.stderr.String())
+	if !up {
+		t.Fatalf("%s did not answer; stderr: %s", url, p.stderr.String())
+	}
 }
 
 func signedEvent(t *testing.T, id, typ, session string) ([]byte, string) {
@@ -135,9 +148,7 @@ func TestServeUnderTheHost(t *testing.T) {
 	// serve creates the missing queues by itself, in the background.
 	qs := az.Queues(t)
 	exists := func(q string) bool { _, err := qs.Queue(q).Peek(context.Background(), 1); return err == nil }
-	for i := 0; i < 100 && !exists("send-link-poison"); i++ {
-		time.Sleep(50 * time.Millisecond)
-	}
+	require.Eventually(t, func() bool { return exists("send-link-poison") }, 5*time.Second, 50*time.Millisecond, "serve creates the last queue")
 	for _, q := range []string{"process-order", "process-order-poison", "send-link", "send-link-poison"} {
 		require.True(t, exists(q), "serve created queue %s", q)
 	}
