@@ -12,12 +12,14 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/filedrop/filedrop/internal/operator"
+	"github.com/filedrop/filedrop/internal/order"
 	"github.com/filedrop/filedrop/internal/stripeapi"
 )
 
 // This file is the plumbing the operator's commands (orders, resend,
 // poison, reconcile) share: their common flags, sub-verbs, the pipeline they
-// open, and how they print.
+// open, and how they print. What they do is internal/operator's.
 
 // operatorFlags adds the flags every operator command takes: --local, and
 // --json for those that print data.
@@ -25,6 +27,80 @@ func operatorFlags(fs *flag.FlagSet) (local, asJSON *bool) {
 	local = fs.Bool("local", false, "use handler local's defaults (Azurite, the demo Stripe) for unset settings")
 	asJSON = fs.Bool("json", false, "print JSON instead of text")
 	return local, asJSON
+}
+
+// operation is the ceremony every operator command repeats: parse its flags
+// (with --local and --json), vet the arguments, open the pipeline, explain a
+// failure to reach the development storage, and, for a command on one
+// order, read the order. A command defines its own flags on fs, then calls
+// run or runOrder.
+type operation struct {
+	fs            *flag.FlagSet
+	local, asJSON *bool
+	// anywhere lets flags follow the positional arguments ("orders show
+	// cs_test_1 --json"); otherwise the first argument ends the flags.
+	anywhere bool
+}
+
+// newOperation returns the operation of the command name, which prints
+// usage for --help.
+func newOperation(env Env, name, usage string, anywhere bool) *operation {
+	fs := flags(env, name, usage)
+	local, asJSON := operatorFlags(fs)
+	return &operation{fs: fs, local: local, asJSON: asJSON, anywhere: anywhere}
+}
+
+// run parses args, has check vet the positional arguments (and any flags),
+// opens the pipeline and calls do with it and the command's printer. A
+// failure to reach the development storage gets the hint that Azurite may
+// not be running.
+func (op *operation) run(env Env, args []string, check func(rest []string) error, do func(p *pipeline, out printer) error) (err error) {
+	var rest []string
+	var done bool
+	if op.anywhere {
+		rest, done, err = parseArgs(op.fs, args)
+	} else if done, err = parse(op.fs, args); !done {
+		rest = op.fs.Args()
+	}
+	if done {
+		return err
+	}
+	if err := check(rest); err != nil {
+		return err
+	}
+	p, err := openPipeline(env, *op.local)
+	if err != nil {
+		return err
+	}
+	defer p.explain(&err)
+	return do(p, printer{env.Stdout, *op.asJSON})
+}
+
+// runOrder is run for a command on one order: it takes one Checkout Session
+// id and calls do with the session's record; a session the ledger has no
+// record of exits ExitNotFound.
+func (op *operation) runOrder(ctx context.Context, env Env, args []string, do func(p *pipeline, out printer, rec order.Order) error) error {
+	var id string
+	check := func(rest []string) (err error) {
+		id, err = sessionArg(op.fs.Name(), rest)
+		return err
+	}
+	return op.run(env, args, check, func(p *pipeline, out printer) error {
+		rec, err := getOrder(ctx, p, id)
+		if err != nil {
+			return err
+		}
+		return do(p, out, rec)
+	})
+}
+
+// getOrder reads the session's record; a missing one exits ExitNotFound.
+func getOrder(ctx context.Context, p *pipeline, id string) (order.Order, error) {
+	rec, err := operator.Find(ctx, p.ledger, id)
+	if nf := (*operator.NotFoundError)(nil); errors.As(err, &nf) {
+		return rec, &ExitError{Code: ExitNotFound, Err: err}
+	}
+	return rec, err
 }
 
 // parseArgs parses args, allowing flags after the positional arguments

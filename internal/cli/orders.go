@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -24,42 +23,35 @@ func runOrders(ctx context.Context, env Env, args []string) error {
 // defaultListLimit is how many orders orders list prints unless told.
 const defaultListLimit = 100
 
-func runOrdersList(ctx context.Context, env Env, args []string) (err error) {
-	fs := flags(env, "orders list", "orders list [--status S] [--since 72h] [--email E] [--limit N] [--local] [--json]\n\nLists the orders of the ledger updated or created within --since, newest first.\nStates: "+stateNames()+".")
-	status := fs.String("status", "", "only orders in this state")
-	since := fs.Duration("since", 72*time.Hour, "only orders updated or created within this long (0: all)")
-	email := fs.String("email", "", "only orders of this customer email (any letter case)")
-	limit := fs.Int("limit", defaultListLimit, "print at most this many orders")
-	local, asJSON := operatorFlags(fs)
-	rest, done, err := parseArgs(fs, args)
-	if done {
+func runOrdersList(ctx context.Context, env Env, args []string) error {
+	op := newOperation(env, "orders list", "orders list [--status S] [--since 72h] [--email E] [--limit N] [--local] [--json]\n\nLists the orders of the ledger updated or created within --since, newest first.\nStates: "+stateNames()+".", true)
+	status := op.fs.String("status", "", "only orders in this state")
+	since := op.fs.Duration("since", 72*time.Hour, "only orders updated or created within this long (0: all)")
+	email := op.fs.String("email", "", "only orders of this customer email (any letter case)")
+	limit := op.fs.Int("limit", defaultListLimit, "print at most this many orders")
+	var f ledger.Filter
+	check := func(rest []string) (err error) {
+		f, err = listFilter(rest, *status, *since, *email, *limit)
 		return err
 	}
-	f, err := listFilter(rest, *status, *since, *email, *limit)
-	if err != nil {
-		return err
-	}
-	p, err := openPipeline(env, *local)
-	if err != nil {
-		return err
-	}
-	defer p.explain(&err)
-	recs, err := p.ledger.List(ctx, f)
-	if err != nil {
-		return err
-	}
-	slices.SortStableFunc(recs, func(a, b order.Order) int { return latest(b).Compare(latest(a)) })
-	total := len(recs)
-	recs = recs[:min(total, *limit)]
-	views := make([]orderView, len(recs))
-	for i, o := range recs {
-		views[i] = viewOf(o)
-	}
-	return printer{env.Stdout, *asJSON}.print(views, func(w io.Writer) {
-		printOrderTable(w, views)
-		if total > len(recs) {
-			fmt.Fprintf(w, "(the newest %d of %d; use --limit or narrow the filter)\n", len(recs), total)
+	return op.run(env, args, check, func(p *pipeline, out printer) error {
+		recs, err := p.ledger.List(ctx, f)
+		if err != nil {
+			return err
 		}
+		slices.SortStableFunc(recs, func(a, b order.Order) int { return latest(b).Compare(latest(a)) })
+		total := len(recs)
+		recs = recs[:min(total, *limit)]
+		views := make([]orderView, len(recs))
+		for i, o := range recs {
+			views[i] = viewOf(o)
+		}
+		return out.print(views, func(w io.Writer) {
+			printOrderTable(w, views)
+			if total > len(recs) {
+				fmt.Fprintf(w, "(the newest %d of %d; use --limit or narrow the filter)\n", len(recs), total)
+			}
+		})
 	})
 }
 
@@ -113,29 +105,13 @@ func printOrderTable(w io.Writer, views []orderView) {
 	fmt.Fprintf(w, "%s\n", plural(len(views), "order"))
 }
 
-func runOrdersShow(ctx context.Context, env Env, args []string) (err error) {
-	fs := flags(env, "orders show", "orders show <session> [--local] [--json]\n\nShows the ledger's record of one Checkout Session: its state, each step's time,\nthe last error, and the last queued mail (links shown without their signature).\nExits 4 when the ledger has no record of the session.")
-	local, asJSON := operatorFlags(fs)
-	rest, done, err := parseArgs(fs, args)
-	if done {
-		return err
-	}
-	id, err := sessionArg("orders show", rest)
-	if err != nil {
-		return err
-	}
-	p, err := openPipeline(env, *local)
-	if err != nil {
-		return err
-	}
-	defer p.explain(&err)
-	rec, err := getOrder(ctx, p, id)
-	if err != nil {
-		return err
-	}
-	v := viewOf(rec)
-	v.Mail = mailViewOf(rec.Mail)
-	return printer{env.Stdout, *asJSON}.print(v, func(w io.Writer) { printOrder(w, v) })
+func runOrdersShow(ctx context.Context, env Env, args []string) error {
+	op := newOperation(env, "orders show", "orders show <session> [--local] [--json]\n\nShows the ledger's record of one Checkout Session: its state, each step's time,\nthe last error, and the last queued mail (links shown without their signature).\nExits 4 when the ledger has no record of the session.", true)
+	return op.runOrder(ctx, env, args, func(_ *pipeline, out printer, rec order.Order) error {
+		v := viewOf(rec)
+		v.Mail = mailViewOf(rec.Mail)
+		return out.print(v, func(w io.Writer) { printOrder(w, v) })
+	})
 }
 
 // sessionArg returns the one Checkout Session id a command takes.
@@ -149,20 +125,11 @@ func sessionArg(cmd string, rest []string) (string, error) {
 	return rest[0], nil
 }
 
-// getOrder reads the session's record; a missing one exits ExitNotFound.
-func getOrder(ctx context.Context, p *pipeline, id string) (order.Order, error) {
-	rec, err := p.ledger.Get(ctx, id)
-	if errors.Is(err, order.ErrNotFound) {
-		return rec, &ExitError{Code: ExitNotFound, Err: fmt.Errorf("the ledger (table %s) has no order for session %s", p.ledger.Table(), id)}
-	}
-	return rec, err
-}
-
 func printOrder(w io.Writer, v orderView) {
 	row := func(k, val string) { fmt.Fprintf(w, "%s\t%s\n", k, val) }
 	row("Session", v.SessionID)
 	row("State", v.State)
-	row("Mode", modeOf(v.Livemode))
+	row("Mode", order.Mode(v.Livemode))
 	row("Customer", dash(v.CustomerEmail))
 	row("Files", fmt.Sprint(v.Items))
 	row("Reason", dash(v.Reason))
@@ -192,13 +159,6 @@ func attempts(lastError string, n int) string {
 		return lastError
 	}
 	return fmt.Sprintf("%s (%s)", lastError, plural(n, "attempt"))
-}
-
-func modeOf(live bool) string {
-	if live {
-		return "live"
-	}
-	return "test"
 }
 
 func dash(s string) string {

@@ -2,16 +2,13 @@ package cli
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
 	"time"
 
-	"github.com/filedrop/filedrop/internal/order"
-	"github.com/filedrop/filedrop/internal/storage"
+	"github.com/filedrop/filedrop/internal/functions"
+	"github.com/filedrop/filedrop/internal/operator"
 )
 
 // runPoison shows and redrives the poison queues: poison list, poison redrive.
@@ -22,27 +19,27 @@ func runPoison(ctx context.Context, env Env, args []string) error {
 	}, args)
 }
 
-// peekMax is the most messages a queue shows without taking them.
-const peekMax = 32
-
 // poisoned is a queue function and the poison queue where the host puts the
 // messages it failed maxDequeueCount times.
 type poisoned struct {
 	Function string `json:"function"`
 	Queue    string `json:"queue"`
 	Poison   string `json:"poison_queue"`
+	// carries is the message the queue carries.
+	carries operator.Carries
 }
 
-// poisonTargets returns the queue functions with a poison queue; only, when
-// set, keeps the one with that function, queue or poison queue name.
-func (p *pipeline) poisonTargets(only string) ([]poisoned, error) {
+// poisonTargets returns the queue functions of app with a poison queue;
+// only, when set, keeps the one with that function, queue or poison queue
+// name.
+func poisonTargets(app functions.App, only string) ([]poisoned, error) {
 	var all, kept []poisoned
 	var names []string
-	for _, fn := range p.app.QueueFunctions() {
+	for _, fn := range app.QueueFunctions() {
 		if fn.PoisonQueue() == "" {
 			continue
 		}
-		t := poisoned{Function: fn.Name, Queue: fn.Queue, Poison: fn.PoisonQueue()}
+		t := poisoned{Function: fn.Name, Queue: fn.Queue, Poison: fn.PoisonQueue(), carries: carries(fn.Name)}
 		all = append(all, t)
 		names = append(names, t.Queue)
 		if strings.EqualFold(only, t.Function) || only == t.Queue || only == t.Poison {
@@ -82,90 +79,57 @@ type poisonMessage struct {
 	Problem string `json:"problem,omitempty"`
 }
 
-func runPoisonList(ctx context.Context, env Env, args []string) (err error) {
-	fs := flags(env, "poison list", "poison list [--queue Q] [--local] [--json]\n\nShows the messages the host gave up on (the <queue>-poison queues), decoded:\nsession, event, mail kind and generation; links without their signature.\nShows at most the first 32 of each queue.")
-	only := fs.String("queue", "", "only this queue (process-order, send-link) or its function (ProcessOrder, SendLink)")
-	local, asJSON := operatorFlags(fs)
-	if done, err := parse(fs, args); done {
-		return err
+func runPoisonList(ctx context.Context, env Env, args []string) error {
+	op := newOperation(env, "poison list", "poison list [--queue Q] [--local] [--json]\n\nShows the messages the host gave up on (the <queue>-poison queues), decoded:\nsession, event, mail kind and generation; links without their signature.\nShows at most the first 32 of each queue.", false)
+	only := op.fs.String("queue", "", "only this queue (process-order, send-link) or its function (ProcessOrder, SendLink)")
+	check := func(rest []string) error {
+		if len(rest) > 0 {
+			return usageErr("poison list takes no arguments, got %q", rest)
+		}
+		return nil
 	}
-	if fs.NArg() > 0 {
-		return usageErr("poison list takes no arguments, got %q", fs.Args())
-	}
-	p, targets, err := openPoison(env, *local, *only)
-	if err != nil {
-		return err
-	}
-	defer p.explain(&err)
-	queues, err := p.peekPoison(ctx, targets)
-	if err != nil {
-		return err
-	}
-	return printer{env.Stdout, *asJSON}.print(queues, func(w io.Writer) { printPoison(w, queues) })
-}
-
-func openPoison(env Env, local bool, only string) (*pipeline, []poisoned, error) {
-	p, err := openPipeline(env, local)
-	if err != nil {
-		return nil, nil, err
-	}
-	targets, err := p.poisonTargets(only)
-	return p, targets, err
+	return op.run(env, args, check, func(p *pipeline, out printer) error {
+		targets, err := poisonTargets(p.app, *only)
+		if err != nil {
+			return err
+		}
+		queues, err := peekPoison(ctx, p, targets)
+		if err != nil {
+			return err
+		}
+		return out.print(queues, func(w io.Writer) { printPoison(w, queues) })
+	})
 }
 
 // peekPoison returns the first messages of each target's poison queue.
-func (p *pipeline) peekPoison(ctx context.Context, targets []poisoned) ([]poisonQueue, error) {
+func peekPoison(ctx context.Context, p *pipeline, targets []poisoned) ([]poisonQueue, error) {
 	out := make([]poisonQueue, 0, len(targets))
 	for _, t := range targets {
-		q := p.queues.Queue(t.Poison)
-		n, err := q.Count(ctx)
+		n, msgs, err := operator.Peek(ctx, p.queues.Queue(t.Poison), t.Function, t.carries)
 		if err != nil {
 			return nil, err
 		}
-		pq := poisonQueue{poisoned: t, Count: n, Messages: []poisonMessage{}}
-		if n > 0 {
-			msgs, err := q.Peek(ctx, peekMax)
-			if err != nil {
-				return nil, err
-			}
-			for _, m := range msgs {
-				pq.Messages = append(pq.Messages, decodePoisoned(t.Function, m))
-			}
+		pq := poisonQueue{poisoned: t, Count: n, Messages: make([]poisonMessage, 0, len(msgs))}
+		for _, m := range msgs {
+			pq.Messages = append(pq.Messages, poisonMessageOf(m))
 		}
 		out = append(out, pq)
 	}
 	return out, nil
 }
 
-// decodePoisoned decodes a message of the named function's queue.
-func decodePoisoned(function string, m storage.Message) poisonMessage {
-	pm := poisonMessage{ID: m.ID, PoisonedAt: m.InsertedAt.UTC()}
-	// Decoded here rather than trusting m.Data: Peek keeps what decodes of
-	// an invalid text.
-	data, err := base64.StdEncoding.DecodeString(m.Text)
-	if err != nil {
-		pm.Problem = "not base64: the host cannot read it either"
-		return pm
-	}
-	switch function {
-	case fnProcessOrder:
-		var om order.OrderMessage
-		if err = json.Unmarshal(data, &om); err == nil {
-			err = om.Validate()
-		}
+// poisonMessageOf is a decoded message as poison list shows it.
+func poisonMessageOf(m operator.Inspected) poisonMessage {
+	pm := poisonMessage{ID: m.ID, PoisonedAt: m.PoisonedAt}
+	if om := m.Order; om != nil {
 		pm.SessionID, pm.EventID, pm.EventType, pm.Trigger = om.SessionID, om.EventID, om.EventType, om.Trigger
-	case fnSendLink:
-		var mm order.MailMessage
-		if err = json.Unmarshal(data, &mm); err == nil {
-			err = mm.Validate()
-		}
-		v := mailViewFrom(mm)
-		pm.SessionID, pm.EventID, pm.Kind, pm.Generation, pm.To, pm.Links = mm.SessionID, mm.EventID, v.Kind, v.Generation, v.To, v.Links
-	default:
-		err = fmt.Errorf("%d bytes for %s, which this version does not decode", len(data), function)
 	}
-	if err != nil {
-		pm.Problem = strings.ReplaceAll(err.Error(), "\n", "; ")
+	if mm := m.Mail; mm != nil {
+		v := mailViewFrom(*mm)
+		pm.SessionID, pm.EventID, pm.Kind, pm.Generation, pm.To, pm.Links = mm.SessionID, mm.EventID, v.Kind, v.Generation, v.To, v.Links
+	}
+	if m.Problem != nil {
+		pm.Problem = strings.ReplaceAll(m.Problem.Error(), "\n", "; ")
 	}
 	return pm
 }
@@ -220,41 +184,41 @@ type redriven struct {
 	Messages []poisonMessage `json:"messages,omitempty"`
 }
 
-func runPoisonRedrive(ctx context.Context, env Env, args []string) (err error) {
-	fs := flags(env, "poison redrive", "poison redrive [--queue Q] [--dry-run] [--local] [--json]\n\nMoves the poisoned messages back to the queue they came from, unchanged, for\nthe functions to try again (fix the cause first: see poison list and the\norders' last errors). Messages poisoned again during the run are left for the\nnext one. Says \"nothing to redrive\" and exits 0 when the poison queues are empty.")
-	only := fs.String("queue", "", "only this queue (process-order, send-link) or its function (ProcessOrder, SendLink)")
-	dryRun := fs.Bool("dry-run", false, "show what would move, and move nothing")
-	local, asJSON := operatorFlags(fs)
-	if done, err := parse(fs, args); done {
+func runPoisonRedrive(ctx context.Context, env Env, args []string) error {
+	op := newOperation(env, "poison redrive", "poison redrive [--queue Q] [--dry-run] [--local] [--json]\n\nMoves the poisoned messages back to the queue they came from, unchanged, for\nthe functions to try again (fix the cause first: see poison list and the\norders' last errors). Messages poisoned again during the run are left for the\nnext one. Says \"nothing to redrive\" and exits 0 when the poison queues are empty.", false)
+	only := op.fs.String("queue", "", "only this queue (process-order, send-link) or its function (ProcessOrder, SendLink)")
+	dryRun := op.fs.Bool("dry-run", false, "show what would move, and move nothing")
+	check := func(rest []string) error {
+		if len(rest) > 0 {
+			return usageErr("poison redrive takes no arguments, got %q", rest)
+		}
+		return nil
+	}
+	return op.run(env, args, check, func(p *pipeline, out printer) error {
+		targets, err := poisonTargets(p.app, *only)
+		if err != nil {
+			return err
+		}
+		var moved []redriven
+		if *dryRun {
+			moved, err = previewRedrive(ctx, p, targets)
+		} else {
+			moved, err = redriveAll(ctx, p, targets, newProgress(env.Stderr))
+		}
+		report := struct {
+			DryRun bool       `json:"dry_run"`
+			Queues []redriven `json:"queues"`
+		}{*dryRun, moved}
+		if perr := out.print(report, func(w io.Writer) { printRedriven(w, moved, *dryRun) }); err == nil {
+			err = perr
+		}
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageErr("poison redrive takes no arguments, got %q", fs.Args())
-	}
-	p, targets, err := openPoison(env, *local, *only)
-	if err != nil {
-		return err
-	}
-	defer p.explain(&err)
-	var out []redriven
-	if *dryRun {
-		out, err = p.previewRedrive(ctx, targets)
-	} else {
-		out, err = p.redriveAll(ctx, targets, newProgress(env.Stderr))
-	}
-	report := struct {
-		DryRun bool       `json:"dry_run"`
-		Queues []redriven `json:"queues"`
-	}{*dryRun, out}
-	if perr := (printer{env.Stdout, *asJSON}).print(report, func(w io.Writer) { printRedriven(w, out, *dryRun) }); err == nil {
-		err = perr
-	}
-	return err
+	})
 }
 
 // previewRedrive tells what a redrive would move.
-func (p *pipeline) previewRedrive(ctx context.Context, targets []poisoned) ([]redriven, error) {
-	queues, err := p.peekPoison(ctx, targets)
+func previewRedrive(ctx context.Context, p *pipeline, targets []poisoned) ([]redriven, error) {
+	queues, err := peekPoison(ctx, p, targets)
 	out := make([]redriven, len(queues))
 	for i, q := range queues {
 		out[i] = redriven{poisoned: q.poisoned, Pending: q.Count, Messages: q.Messages}
@@ -264,60 +228,20 @@ func (p *pipeline) previewRedrive(ctx context.Context, targets []poisoned) ([]re
 
 // redriveAll moves every target's poisoned messages back; on an error it
 // returns what it moved so far with the error.
-func (p *pipeline) redriveAll(ctx context.Context, targets []poisoned, prog *progress) ([]redriven, error) {
+func redriveAll(ctx context.Context, p *pipeline, targets []poisoned, prog *progress) ([]redriven, error) {
 	out := make([]redriven, 0, len(targets))
 	for _, t := range targets {
-		n, err := p.redrive(ctx, t, prog)
+		n, err := operator.Redrive(ctx, p.queues.Queue(t.Poison), p.queues.Queue(t.Queue), func(moved int) {
+			prog.step(func() string {
+				return fmt.Sprintf("redrive: %s moved from %s to %s", plural(moved, "message"), t.Poison, t.Queue)
+			})
+		})
 		out = append(out, redriven{poisoned: t, Moved: n})
 		if err != nil {
 			return out, fmt.Errorf("redrive %s after moving %s: %w", t.Poison, plural(n, "message"), err)
 		}
 	}
 	return out, nil
-}
-
-const (
-	// maxRedrive bounds the messages one redrive takes from one queue.
-	maxRedrive = 100_000
-	// redriveHold is how long a message being moved stays invisible; one
-	// that is left (poisoned again during the run) reappears after it.
-	redriveHold = 30 * time.Second
-)
-
-// redrive moves t's poisoned messages back to t's queue, each sent before it
-// is deleted: a failure in between leaves a copy in both queues, which the
-// pipeline's deduplication makes harmless. Messages poisoned after the run
-// began (by the storage service's clock) are left where they are, so a
-// message failing again at once cannot keep the loop going.
-func (p *pipeline) redrive(ctx context.Context, t poisoned, prog *progress) (int, error) {
-	src, dst := p.queues.Queue(t.Poison), p.queues.Queue(t.Queue)
-	began := time.Now()
-	moved := 0
-	for range maxRedrive / peekMax {
-		msgs, err := src.Receive(ctx, peekMax, redriveHold)
-		if errors.Is(err, order.ErrNotFound) || (err == nil && len(msgs) == 0) {
-			return moved, nil // no poison queue, or nothing (visible) left
-		}
-		if err != nil {
-			return moved, err
-		}
-		for _, m := range msgs {
-			if m.InsertedAt.After(began) {
-				continue
-			}
-			if err := dst.SendText(ctx, m.Text, 0); err != nil {
-				return moved, err
-			}
-			if err := src.Delete(ctx, m); err != nil {
-				return moved, err
-			}
-			moved++
-			prog.step(func() string {
-				return fmt.Sprintf("redrive: %s moved from %s to %s", plural(moved, "message"), t.Poison, t.Queue)
-			})
-		}
-	}
-	return moved, fmt.Errorf("stopped after %d batches; run redrive again for the rest", maxRedrive/peekMax)
 }
 
 func printRedriven(w io.Writer, out []redriven, dryRun bool) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/filedrop/filedrop/internal/operator"
 	"github.com/filedrop/filedrop/internal/order"
 )
 
@@ -116,7 +117,7 @@ func TestPoison(t *testing.T) {
 		require.Equal(t, "no poisoned messages\n", out)
 	})
 	t.Run("more than one batch", func(t *testing.T) {
-		many := make([]string, peekMax+3)
+		many := make([]string, operator.PeekMax+3)
 		for i := range many {
 			many[i] = b64(fmt.Appendf(nil, `{"n":%d}`, i))
 		}

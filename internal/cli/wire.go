@@ -9,6 +9,7 @@ import (
 	"github.com/filedrop/filedrop/internal/checkoutcomplete"
 	"github.com/filedrop/filedrop/internal/config"
 	"github.com/filedrop/filedrop/internal/functions"
+	"github.com/filedrop/filedrop/internal/operator"
 	"github.com/filedrop/filedrop/internal/order"
 	"github.com/filedrop/filedrop/internal/processorder"
 	"github.com/filedrop/filedrop/internal/sendlink"
@@ -24,6 +25,31 @@ const (
 	fnProcessOrder     = "ProcessOrder"
 	fnSendLink         = "SendLink"
 )
+
+// The adapters the operator's commands use, as internal/operator asks for
+// them.
+var (
+	_ order.Records          = (*ledger.Ledger)(nil)
+	_ operator.Finder        = (*ledger.Ledger)(nil)
+	_ operator.Reader        = (*ledger.Ledger)(nil)
+	_ operator.Sender        = (*storage.Queue)(nil)
+	_ operator.Peeker        = (*storage.Queue)(nil)
+	_ operator.Receiver      = (*storage.Queue)(nil)
+	_ operator.TextSender    = (*storage.Queue)(nil)
+	_ operator.SessionLister = (*stripeapi.Client)(nil)
+)
+
+// carries is the message the named function's queue carries, the one its
+// stage (see stage) decodes: the operator's poison commands decode with it.
+func carries(function string) operator.Carries {
+	switch function {
+	case fnProcessOrder:
+		return operator.OrderMessages
+	case fnSendLink:
+		return operator.MailMessages
+	}
+	return 0
+}
 
 // pipeline is everything the three functions need, built once from the
 // configuration.

@@ -24,7 +24,7 @@ func (s *Stage) fulfil(ctx context.Context, log *slog.Logger, msg order.OrderMes
 	}
 	gen := max(rec.MailGeneration, 1)
 	if msg.NewLinks {
-		gen = max(rec.MailGeneration, rec.SentGeneration) + 1
+		gen = rec.NextGeneration()
 	}
 	err = s.queueMail(ctx, msg, rec, sess, order.MailDownloadLinks, gen, items, owner, func(o *order.Order, now time.Time) {
 		o.Items = len(items)

@@ -203,7 +203,7 @@ func (s *Stage) work(ctx context.Context, log *slog.Logger, msg order.OrderMessa
 	}
 	if sess.Livemode != s.livemode {
 		return order.Permanentf("session %s is a %s-mode session but STRIPE_API_KEY is a %s-mode key: an order is never fulfilled across modes",
-			sess.ID, modeName(sess.Livemode), modeName(s.livemode))
+			sess.ID, order.Mode(sess.Livemode), order.Mode(s.livemode))
 	}
 	switch sess.PaymentStatus {
 	case stripeapi.PaymentPaid, stripeapi.PaymentNotRequired:
@@ -251,13 +251,6 @@ func release(o *order.Order, owner string) {
 	if o.LeaseOwner == owner {
 		o.Release()
 	}
-}
-
-func modeName(live bool) string {
-	if live {
-		return "live"
-	}
-	return "test"
 }
 
 // encodeMail validates and marshals a mail message that must fit one queue

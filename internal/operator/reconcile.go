@@ -1,0 +1,135 @@
+package operator
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/filedrop/filedrop/internal/order"
+	"github.com/filedrop/filedrop/internal/stripeapi"
+)
+
+// SessionLister lists the Checkout Sessions created since a time, newest
+// first (stripeapi.Client).
+type SessionLister interface {
+	ListSessions(ctx context.Context, since time.Time, fn func(stripeapi.ListedSession) error) error
+}
+
+// Reader reads the record of a session (ledger.Ledger).
+type Reader interface {
+	Get(ctx context.Context, sessionID string) (order.Order, error)
+}
+
+// Summary is what a reconcile run found and did.
+type Summary struct {
+	Since  time.Time
+	DryRun bool
+	Seen   int
+	// Fulfilled counts the sessions whose order is fulfilled (see
+	// order.Order.Fulfilled).
+	Fulfilled int
+	// Queued counts the sessions queued for ProcessOrder (in a dry run: the
+	// ones that would be); QueuedSessions are their ids, never nil.
+	Queued         int
+	QueuedSessions []string
+	// Skipped counts the sessions left alone, by reason; never nil.
+	Skipped map[string]int
+}
+
+// Reconciler queues for ProcessOrder the paid Checkout Sessions that the
+// ledger does not show fulfilled: the safety net for webhooks that never
+// arrived.
+type Reconciler struct {
+	stripe   SessionLister
+	records  Reader
+	orders   Sender
+	livemode bool
+	now      func() time.Time
+}
+
+// NewReconciler returns a Reconciler that lists sessions from stripe, looks
+// each up in records and queues the ones to fulfil on orders (ProcessOrder's
+// queue). livemode is the Stripe key's mode: sessions of the other mode are
+// skipped.
+func NewReconciler(stripe SessionLister, records Reader, orders Sender, livemode bool, now func() time.Time) *Reconciler {
+	return &Reconciler{stripe: stripe, records: records, orders: orders, livemode: livemode, now: now}
+}
+
+// Reconcile judges every session created since since against its ledger
+// record and, unless dryRun, queues the ones to fulfil. It calls step, when
+// not nil, after each session with the summary so far. On an error it
+// returns the summary so far with it: what was queued stays queued.
+// ProcessOrder fulfils an order once however often it is queued, so a run
+// may be repeated at any time.
+func (r *Reconciler) Reconcile(ctx context.Context, since time.Time, dryRun bool, step func(Summary)) (Summary, error) {
+	sum := Summary{Since: since, DryRun: dryRun, QueuedSessions: []string{}, Skipped: map[string]int{}}
+	err := r.stripe.ListSessions(ctx, since, func(s stripeapi.ListedSession) error {
+		sum.Seen++
+		if step != nil {
+			defer func() { step(sum) }()
+		}
+		rec, err := r.records.Get(ctx, s.ID) // not found: the zero Order
+		if err != nil && !errors.Is(err, order.ErrNotFound) {
+			return err
+		}
+		v := judge(s, rec, r.livemode)
+		switch {
+		case v.fulfilled:
+			sum.Fulfilled++
+		case v.skip != "":
+			sum.Skipped[v.skip]++
+		default:
+			if !dryRun {
+				if err := sendOrder(ctx, r.orders, r.message(s, v.eventType)); err != nil {
+					return err
+				}
+			}
+			sum.Queued++
+			sum.QueuedSessions = append(sum.QueuedSessions, s.ID)
+		}
+		return nil
+	})
+	return sum, err
+}
+
+// verdict is what reconcile does with one session: count it fulfilled,
+// skip it for a reason, or queue it as an event of eventType.
+type verdict struct {
+	fulfilled bool
+	skip      string
+	eventType string
+}
+
+// judge decides what to do with a session that has the ledger record rec
+// (ETag empty: none) under a key of mode livemode.
+func judge(s stripeapi.ListedSession, rec order.Order, livemode bool) verdict {
+	switch {
+	case s.Livemode != livemode:
+		return verdict{skip: order.Mode(s.Livemode) + "-mode session, " + order.Mode(livemode) + "-mode key"}
+	case s.Status == stripeapi.StatusExpired:
+		return verdict{skip: "expired"}
+	case s.Status == stripeapi.StatusOpen:
+		return verdict{skip: "open: checkout not completed"}
+	case s.PaymentStatus == stripeapi.PaymentUnpaid:
+		return verdict{skip: "unpaid"}
+	case s.PaymentStatus != stripeapi.PaymentPaid && s.PaymentStatus != stripeapi.PaymentNotRequired:
+		return verdict{skip: "payment status " + s.PaymentStatus}
+	case rec.ETag == "":
+		return verdict{eventType: order.EventCompleted}
+	case rec.Fulfilled():
+		return verdict{fulfilled: true}
+	case rec.State == order.StatePaymentFailed:
+		return verdict{skip: "paid in Stripe, payment failed in the ledger: see orders show"}
+	case rec.State == order.StateAwaitingPayment:
+		// ProcessOrder leaves an order awaiting payment alone on a
+		// completed event: the lost event is the payment's success.
+		return verdict{eventType: order.EventAsyncPaymentSucceeded}
+	}
+	return verdict{eventType: order.EventCompleted}
+}
+
+// message is the order message reconcile queues for a session.
+func (r *Reconciler) message(s stripeapi.ListedSession, eventType string) order.OrderMessage {
+	return order.OrderMessage{Version: order.OrderMessageVersion, EventID: "evt_reconcile_" + randomID(), EventType: eventType,
+		SessionID: s.ID, Livemode: s.Livemode, Created: r.now().Unix(), Trigger: order.TriggerReconcile}
+}

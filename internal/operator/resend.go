@@ -1,0 +1,107 @@
+package operator
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/filedrop/filedrop/internal/order"
+)
+
+// MinLinkLife is how long the links of a resent mail must still work: a
+// mail whose links die within the hour is no help to the customer.
+const MinLinkLife = time.Hour
+
+// ErrNoMail stops a resend of an order without a mail to resend.
+var ErrNoMail = errors.New("no mail to resend")
+
+// Resender sends an order's mail again.
+type Resender struct {
+	records order.Records
+	mails   Sender
+	orders  Sender
+	now     func() time.Time
+}
+
+// NewResender returns a Resender that records resent mails in records and
+// queues them on mails (SendLink's queue), and queues orders for fresh links
+// on orders (ProcessOrder's queue).
+func NewResender(records order.Records, mails, orders Sender, now func() time.Time) *Resender {
+	return &Resender{records: records, mails: mails, orders: orders, now: now}
+}
+
+// Mail records a new generation of rec's last mail, then queues it for
+// SendLink, and returns it. Its key differs from every earlier generation's,
+// so SendLink sends it once; an earlier generation still queued is
+// superseded. Nothing is recorded when the mail cannot be resent: none was
+// queued, it does not decode, or its links expire within MinLinkLife.
+func (r *Resender) Mail(ctx context.Context, rec order.Order) (order.MailMessage, error) {
+	now := r.now()
+	var data []byte
+	var msg order.MailMessage
+	_, err := order.MutateFrom(ctx, r.records, rec, now, func(o *order.Order) error {
+		m, err := resendable(*o, now)
+		if err != nil {
+			return err
+		}
+		m.Generation = o.NextGeneration()
+		if data, err = json.Marshal(m); err != nil {
+			return err
+		}
+		msg = m
+		o.Resend(m, data)
+		return nil
+	})
+	if err != nil {
+		return order.MailMessage{}, err
+	}
+	if err := r.mails.Send(ctx, data, 0); err != nil {
+		return order.MailMessage{}, fmt.Errorf("the ledger records mail generation %d of %s but queueing it failed (run resend again): %w",
+			msg.Generation, rec.SessionID, err)
+	}
+	return msg, nil
+}
+
+// resendable returns the order's last queued mail, or why it cannot be sent
+// again.
+func resendable(o order.Order, now time.Time) (order.MailMessage, error) {
+	if o.ETag == "" {
+		return order.MailMessage{}, fmt.Errorf("order %s: %w", o.SessionID, order.ErrNotFound)
+	}
+	if len(o.Mail) == 0 {
+		return order.MailMessage{}, fmt.Errorf("order %s (%s) has %w: none was ever queued; resend --new-links has ProcessOrder try again",
+			o.SessionID, o.State, ErrNoMail)
+	}
+	m, err := order.DecodeMailMessage(o.Mail)
+	if err != nil {
+		return m, fmt.Errorf("order %s: the last mail does not decode (resend --new-links makes a new one): %w", o.SessionID, err)
+	}
+	for _, it := range m.Items {
+		if it.ExpiresAt.Before(now.Add(MinLinkLife)) {
+			return m, fmt.Errorf("order %s: the link to %s expires %s: use resend --new-links to mint fresh links",
+				o.SessionID, it.FileName, stamp(it.ExpiresAt))
+		}
+	}
+	return m, nil
+}
+
+// NewLinks queues rec for ProcessOrder, which mints fresh links, records
+// them in the ledger and mails them as a new generation, and returns the
+// message queued. An order whose payment failed or is pending has no links
+// to mint.
+func (r *Resender) NewLinks(ctx context.Context, rec order.Order) (order.OrderMessage, error) {
+	switch rec.State {
+	case order.StatePaymentFailed:
+		return order.OrderMessage{}, fmt.Errorf("order %s: the payment failed, so there are no links to mint; resend without --new-links sends the notice again", rec.SessionID)
+	case order.StateAwaitingPayment:
+		return order.OrderMessage{}, fmt.Errorf("order %s awaits its payment; once Stripe shows it paid, handler reconcile queues it", rec.SessionID)
+	}
+	msg := order.OrderMessage{Version: order.OrderMessageVersion, EventID: "evt_resend_" + randomID(), EventType: order.EventCompleted,
+		SessionID: rec.SessionID, Livemode: rec.Livemode, Created: r.now().Unix(), Trigger: order.TriggerOperator, NewLinks: true}
+	if err := sendOrder(ctx, r.orders, msg); err != nil {
+		return order.OrderMessage{}, err
+	}
+	return msg, nil
+}

@@ -1,0 +1,28 @@
+package order
+
+// Fulfilled reports whether the customer has had the download mail: the
+// order is mail_sent, or a generation of the download mail was sent before an
+// operator resent it or the order needed attention again. Reconcile queues no
+// fulfilled order.
+func (o *Order) Fulfilled() bool {
+	return o.State == StateMailSent || o.SentGeneration >= 1 && o.MailKind == MailDownloadLinks
+}
+
+// NextGeneration is the generation of a new logical mail for the order: one
+// above every generation queued or sent, so that its idempotency key differs
+// from every earlier mail's and SendLink sends it once.
+func (o *Order) NextGeneration() int { return max(o.MailGeneration, o.SentGeneration) + 1 }
+
+// Resend records m, a new generation of the order's last mail queued again as
+// data (m's JSON), as the order's last mail: the order is links_ready again
+// for a download mail and payment_failed for the notice, and its last failure
+// is cleared. SendLink records the send as for any other generation.
+func (o *Order) Resend(m MailMessage, data []byte) {
+	o.MailKind, o.MailGeneration, o.Mail = m.Kind, m.Generation, data
+	if m.Kind == MailDownloadLinks {
+		o.State = StateLinksReady
+	} else {
+		o.State = StatePaymentFailed
+	}
+	o.Reason, o.LastError, o.Attempts = "", "", 0
+}
