@@ -5,86 +5,38 @@ import (
 	"encoding/base64"
 	"fmt"
 	"slices"
-	"strconv"
 	"sync"
 	"time"
 
 	"github.com/filedrop/filedrop/internal/order"
+	"github.com/filedrop/filedrop/internal/order/ordertest"
 	"github.com/filedrop/filedrop/internal/storage"
 	"github.com/filedrop/filedrop/internal/stripeapi"
 )
 
-// memRecords is an in-memory order.Records with ETags: the minimal fake
-// until order/ordertest provides the shared one.
-type memRecords struct {
-	mu   sync.Mutex
-	m    map[string]order.Order
-	etag int
-	// getErr, when set, is what Get returns.
-	getErr error
-}
+// memRecords is the shared in-memory ledger, with the Table name Finder
+// reports and a way to make every Get fail.
+type memRecords struct{ *ordertest.Ledger }
 
 func newRecords(recs ...order.Order) *memRecords {
-	r := &memRecords{m: map[string]order.Order{}}
-	for _, o := range recs {
-		r.store(o)
+	return &memRecords{ordertest.NewLedger(recs...)}
+}
+
+// failGets makes every Get return err (nil: succeed again).
+func (r *memRecords) failGets(err error) {
+	r.BeforeGet = nil
+	if err != nil {
+		r.BeforeGet = func(int) error { return err }
 	}
-	return r
-}
-
-func clone(o order.Order) order.Order {
-	o.EventIDs = slices.Clone(o.EventIDs)
-	o.Mail = slices.Clone(o.Mail)
-	return o
-}
-
-// store stores o with a new ETag and returns it; r.mu is held or not needed.
-func (r *memRecords) store(o order.Order) order.Order {
-	r.etag++
-	o.ETag = strconv.Itoa(r.etag)
-	r.m[o.SessionID] = clone(o)
-	return clone(o)
 }
 
 // get returns the record as stored, the zero Order when there is none.
 func (r *memRecords) get(id string) order.Order {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return clone(r.m[id])
+	o, _ := r.Lookup(id)
+	return o
 }
 
 func (r *memRecords) Table() string { return "orders" }
-
-func (r *memRecords) Get(_ context.Context, id string) (order.Order, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.getErr != nil {
-		return order.Order{}, r.getErr
-	}
-	o, ok := r.m[id]
-	if !ok {
-		return order.Order{}, fmt.Errorf("order %s: %w", id, order.ErrNotFound)
-	}
-	return clone(o), nil
-}
-
-func (r *memRecords) Create(_ context.Context, o order.Order) (order.Order, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if _, ok := r.m[o.SessionID]; ok {
-		return order.Order{}, fmt.Errorf("order %s: %w", o.SessionID, order.ErrConflict)
-	}
-	return r.store(o), nil
-}
-
-func (r *memRecords) Update(_ context.Context, o order.Order) (order.Order, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if cur, ok := r.m[o.SessionID]; !ok || cur.ETag != o.ETag {
-		return order.Order{}, fmt.Errorf("order %s: %w", o.SessionID, order.ErrConflict)
-	}
-	return r.store(o), nil
-}
 
 // memQueue is a queue in memory. Received messages stay invisible for the
 // rest of the test.

@@ -25,7 +25,7 @@ func TestFind(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			recs := newRecords(order.Order{SessionID: "cs_test_1", State: order.StateMailSent})
-			recs.getErr = tt.getErr
+			recs.failGets(tt.getErr)
 			rec, err := Find(context.Background(), recs, tt.id)
 			if tt.want == "" {
 				require.NoError(t, err)

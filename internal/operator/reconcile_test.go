@@ -65,7 +65,7 @@ func TestReconcile(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			recs, orders := newRecords(seed...), &memQueue{sendErr: tt.sendErr}
-			recs.getErr = tt.getErr
+			recs.failGets(tt.getErr)
 			var steps []int
 			var asked time.Time
 			list := func(ctx context.Context, s time.Time, fn func(stripeapi.ListedSession) error) error {
