@@ -1,7 +1,6 @@
 package config
 
 import (
-	"fmt"
 	"net/url"
 	"strings"
 )
@@ -21,28 +20,6 @@ type Stripe struct {
 	// means Stripe's own.
 	APIURL string
 }
-
-// Secret is a setting that must never be printed. Its String, GoString and
-// LogValue show only a short, safe hint.
-type Secret string
-
-// Reveal returns the secret itself, for the one call that needs it.
-func (s Secret) Reveal() string { return string(s) }
-
-func (s Secret) String() string {
-	if s == "" {
-		return "(unset)"
-	}
-	for _, prefix := range []string{"sk_test_", "sk_live_", "rk_test_", "rk_live_", "pk_test_", "pk_live_", "whsec_"} {
-		if strings.HasPrefix(string(s), prefix) {
-			return prefix + "…"
-		}
-	}
-	return "…"
-}
-
-// GoString keeps %#v from printing the secret.
-func (s Secret) GoString() string { return s.String() }
 
 func loadStripe(l *loader) Stripe {
 	var s Stripe
@@ -92,5 +69,3 @@ func modeName(live bool) string {
 	}
 	return "test"
 }
-
-var _ fmt.Stringer = Secret("")
