@@ -4,16 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/url"
-	"regexp"
-	"strings"
 	"text/tabwriter"
 
 	"github.com/filedrop/filedrop/internal/config"
 )
 
 // runConfig shows the effective settings: where each comes from and its
-// value, with every secret masked, and whether they are valid.
+// value, with every secret masked (config.Redact, which fails closed), the
+// built-in default of each unset setting that has one, and whether they are
+// valid.
 func runConfig(ctx context.Context, env Env, args []string) error {
 	fs := flags(env, "config", "config [--local] [--json] [--has NAME] [--get NAME]\n\nShows every setting the program reads, where its value comes from, and the\nvalue with secrets masked; exits 3 when the settings are invalid.")
 	local := fs.Bool("local", false, "include handler local's embedded defaults")
@@ -28,6 +27,8 @@ func runConfig(ctx context.Context, env Env, args []string) error {
 		return &ExitError{Code: ExitConfig, Err: err}
 	}
 	if *has != "" {
+		// Layered treats the example's placeholders as unset, so a copy of
+		// local.settings.json.example still runs scripts/run.sh's demo.
 		if config.Layered(env.Getenv, values)(*has) != "" {
 			return nil
 		}
@@ -38,9 +39,12 @@ func runConfig(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 	if *getName != "" {
+		// Whether a setting may be printed is decided by its name (and, for a
+		// URL, by whether it parses with no room for a credential), never by
+		// whether masking changed it.
 		v := get(*getName)
-		if mask(*getName, v) != v {
-			return usageErr("%s is a secret; config --get does not print secrets", *getName)
+		if !config.Printable(*getName, v) {
+			return usageErr("%s is a secret or can hold one; config --get does not print secrets (config shows it masked)", *getName)
 		}
 		fmt.Fprintln(env.Stdout, v)
 		return nil
@@ -59,23 +63,33 @@ func runConfig(ctx context.Context, env Env, args []string) error {
 		return get(k)
 	}
 	_, loadErr := config.Load(recording)
+	builtin := config.Defaults(get)
 	type row struct {
 		Name   string `json:"name"`
 		Source string `json:"source"`
 		Value  string `json:"value"`
+		// Default is true when Value is the built-in default of an unset
+		// setting.
+		Default bool `json:"default,omitempty"`
 	}
 	var rows []row
 	for _, k := range order {
-		r := row{Name: k, Value: mask(k, get(k))}
+		r := row{Name: k, Value: config.Redact(k, get(k))}
 		switch {
-		case env.Getenv(k) != "":
+		case env.Getenv(k) != "" && !config.Placeholder(k, env.Getenv(k)):
 			r.Source = "environment"
-		case values[k] != "":
+		case values[k] != "" && !config.Placeholder(k, values[k]):
 			r.Source = "local.settings.json"
 		case defaults[k] != "":
 			r.Source = "local default"
+		case builtin[k] != "":
+			r.Source = "unset"
+			r.Value, r.Default = config.Redact(k, builtin[k]), true
 		default:
-			r.Source = "unset (built-in default applies)"
+			r.Source = "unset"
+		}
+		if config.Placeholder(k, env.Getenv(k)) || config.Placeholder(k, values[k]) {
+			r.Source += " (example placeholder ignored)"
 		}
 		rows = append(rows, r)
 	}
@@ -93,7 +107,11 @@ func runConfig(ctx context.Context, env Env, args []string) error {
 		tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "SETTING\tSOURCE\tVALUE")
 		for _, r := range rows {
-			fmt.Fprintf(tw, "%s\t%s\t%s\n", r.Name, r.Source, r.Value)
+			v := r.Value
+			if r.Default {
+				v += " (default)"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", r.Name, r.Source, v)
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -106,27 +124,4 @@ func runConfig(ctx context.Context, env Env, args []string) error {
 		fmt.Fprintln(env.Stdout, "\nThe settings are valid.")
 	}
 	return nil
-}
-
-var secretName = regexp.MustCompile(`(?i)(SECRET|KEY|PASSWORD|CONNECTION_STRING|AzureWebJobsStorage$)`)
-
-// mask hides secrets: whole values of secret settings (but a prefix that
-// tells the kind, such as sk_test_), passwords in URLs, and account keys
-// in connection strings.
-func mask(name, v string) string {
-	switch {
-	case v == "", strings.EqualFold(v, "UseDevelopmentStorage=true"):
-		return v
-	case strings.Contains(v, "AccountKey=") || strings.Contains(strings.ToLower(v), "accesskey="):
-		return regexp.MustCompile(`(?i)(accountkey|accesskey)=[^;]*`).ReplaceAllString(v, "$1=****")
-	case secretName.MatchString(name):
-		return config.Secret(v).String()
-	}
-	if u, err := url.Parse(v); err == nil && u.User != nil {
-		if _, ok := u.User.Password(); ok {
-			u.User = url.UserPassword(u.User.Username(), "****")
-			return strings.Replace(u.String(), "%2A%2A%2A%2A", "****", 1)
-		}
-	}
-	return v
 }

@@ -35,9 +35,26 @@ type Config struct {
 // Getenv looks a setting up; "" means unset.
 type Getenv func(string) string
 
-// Load reads and validates every setting through get.
+// Load reads and validates every setting through get. A setting that
+// still holds local.settings.json.example's placeholder counts as unset.
 func Load(get Getenv) (Config, error) {
-	l := &loader{get: get}
+	c, l := loadAll(get)
+	if len(l.errs) > 0 {
+		return c, &Error{Problems: l.errs}
+	}
+	return c, nil
+}
+
+// Defaults returns, for every setting get leaves unset that has a built-in
+// default, the value Load uses in its place, written as a person would set
+// it (720h, not 720h0m0s).
+func Defaults(get Getenv) map[string]string {
+	_, l := loadAll(get)
+	return l.defaults
+}
+
+func loadAll(get Getenv) (Config, *loader) {
+	l := &loader{get: get, defaults: map[string]string{}}
 	var c Config
 	c.Stripe = loadStripe(l)
 	c.Storage = loadStorage(l)
@@ -46,10 +63,7 @@ func Load(get Getenv) (Config, error) {
 	c.Ledger = loadLedger(l)
 	c.LogLevel = l.oneOf("LOG_LEVEL", "info", "debug", "info", "warn", "error")
 	c.LogFormat = l.oneOf("LOG_FORMAT", "text", "text", "json")
-	if len(l.errs) > 0 {
-		return c, &Error{Problems: l.errs}
-	}
-	return c, nil
+	return c, l
 }
 
 // Error lists every problem found in the settings.
@@ -68,18 +82,28 @@ func (e *Error) Error() string {
 // Unwrap returns the problems.
 func (e *Error) Unwrap() []error { return e.Problems }
 
-// loader reads settings and collects problems.
+// loader reads settings and collects problems, and the built-in defaults
+// it used.
 type loader struct {
-	get  Getenv
-	errs []error
+	get      Getenv
+	errs     []error
+	defaults map[string]string
 }
 
-// str returns the trimmed setting or def.
+// str returns the trimmed setting or def. A placeholder counts as unset.
 func (l *loader) str(name, def string) string {
-	if v := strings.TrimSpace(l.get(name)); v != "" {
+	if v := strings.TrimSpace(l.get(name)); v != "" && !Placeholder(name, v) {
 		return v
 	}
+	l.defaulted(name, def)
 	return def
+}
+
+// defaulted records that the unset setting name stands for def.
+func (l *loader) defaulted(name, def string) {
+	if def != "" && l.defaults != nil {
+		l.defaults[name] = def
+	}
 }
 
 // required returns the setting, recording a problem (with the hint) when unset.
@@ -99,6 +123,7 @@ func (l *loader) problem(name, format string, args ...any) {
 func (l *loader) boolean(name string, def bool) bool {
 	v := l.str(name, "")
 	if v == "" {
+		l.defaulted(name, strconv.FormatBool(def))
 		return def
 	}
 	b, err := strconv.ParseBool(v)
@@ -112,6 +137,7 @@ func (l *loader) boolean(name string, def bool) bool {
 func (l *loader) duration(name string, def time.Duration) time.Duration {
 	v := l.str(name, "")
 	if v == "" {
+		l.defaulted(name, FormatDuration(def))
 		return def
 	}
 	d, err := time.ParseDuration(v)
@@ -131,6 +157,19 @@ func (l *loader) oneOf(name, def string, allowed ...string) string {
 	}
 	l.problem(name, "must be one of %s, not %q", strings.Join(allowed, ", "), v)
 	return def
+}
+
+// FormatDuration writes d as a person would set it: 720h rather than
+// 720h0m0s.
+func FormatDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 // LocalSettings reads the Values of a local.settings.json file. A missing
@@ -167,12 +206,17 @@ func LocalSettings(path string) (map[string]string, error) {
 }
 
 // Layered returns a Getenv that reads env first and falls back to values.
+// A placeholder (see Placeholder) counts as unset in either, so that the
+// next layer, such as handler local's demo defaults, applies.
 func Layered(env Getenv, values map[string]string) Getenv {
 	return func(k string) string {
-		if v := env(k); v != "" {
+		if v := env(k); v != "" && !Placeholder(k, v) {
 			return v
 		}
-		return values[k]
+		if v := values[k]; !Placeholder(k, v) {
+			return v
+		}
+		return ""
 	}
 }
 

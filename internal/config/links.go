@@ -60,9 +60,14 @@ func loadLinks(l *loader, st Storage) Links {
 	case c.TTL > MaxLinkTTL:
 		l.problem("DOWNLOAD_LINK_TTL", "must be at most 8760h (a year), not %s", c.TTL)
 	}
-	if c.BaseURL != "" {
+	switch {
+	case c.BaseURL == "" && st.BlobURL != "":
+		l.defaulted("DOWNLOAD_BASE_URL", st.BlobURL+"/"+c.Container)
+	case c.BaseURL == "":
+	default:
 		if problem := baseURLProblem(c.BaseURL); problem != "" {
-			l.problem("DOWNLOAD_BASE_URL", "%s, not %q", problem, c.BaseURL)
+			l.problem("DOWNLOAD_BASE_URL", "%s%s", problem, quoteURL(c.BaseURL))
+			c.BaseURL = ""
 		}
 	}
 	return c

@@ -123,8 +123,10 @@ func loadMail(l *loader) Mail {
 		m.Support = mailAddress(l, "SUPPORT_EMAIL", m.Support)
 	} else if replyAddr != "" {
 		m.Support = replyAddr
+		l.defaulted("SUPPORT_EMAIL", m.Support)
 	} else {
 		m.Support = senderAddr
+		l.defaulted("SUPPORT_EMAIL", m.Support)
 	}
 
 	var set []string
@@ -210,23 +212,25 @@ func loadACSConnectionString(l *loader, cs string) ACS {
 // allowHTTP (a local fake; a bearer token is never sent over http).
 func acsEndpoint(l *loader, name, v string, allowHTTP bool) string {
 	u, err := url.Parse(v)
-	ok := err == nil && u.Host != "" && u.User == nil && u.RawQuery == "" &&
+	ok := err == nil && u.Host != "" && (u.Path == "" || u.Path == "/") && cleanURL(v) &&
 		(u.Scheme == "https" || allowHTTP && u.Scheme == "http" && loopback(u.Hostname()))
 	if !ok {
-		l.problem(name, "must have an https endpoint such as https://<resource>.communication.azure.com, not %q", v)
+		l.problem(name, "must have an https endpoint with no path, user or query, such as https://<resource>.communication.azure.com%s", quoteURL(v))
 		return ""
 	}
 	return strings.TrimSuffix(u.String(), "/")
 }
 
-// loadSMTP parses SMTP_URL. Messages show the URL with its password
-// redacted.
+// loadSMTP parses SMTP_URL. Messages show the URL redacted (redactURL):
+// never its password or query values.
 func loadSMTP(l *loader, raw string) SMTP {
 	const name = "SMTP_URL"
 	u, err := url.Parse(raw)
-	if err != nil {
-		// url.Parse's error quotes the whole URL, password included.
-		l.problem(name, "is not a URL such as smtp://user:password@smtp.example.com:587")
+	if err != nil || (u.User == nil && strings.Contains(raw, "@")) {
+		// url.Parse's error quotes the whole URL, password included; an @
+		// outside the user info is a password with a / ? or # in it.
+		l.problem(name, "is not a URL such as smtp://user:password@smtp.example.com:587 "+
+			"(percent-encode a %%, /, ?, #, @ or space in the user name or password: %%25, %%2F, %%3F, %%23, %%40, %%20)")
 		return SMTP{}
 	}
 	s := SMTP{Host: u.Hostname(), StartTLS: true}
@@ -236,28 +240,28 @@ func loadSMTP(l *loader, raw string) SMTP {
 	case "smtps":
 		s.Port, s.ImplicitTLS, s.StartTLS = 465, true, false
 	default:
-		l.problem(name, "must start with smtp:// (STARTTLS) or smtps:// (implicit TLS), not %q", u.Redacted())
+		l.problem(name, "must start with smtp:// (STARTTLS) or smtps:// (implicit TLS), not %q", redactURL(raw))
 		return SMTP{}
 	}
 	if s.Host == "" {
-		l.problem(name, "has no host: %q", u.Redacted())
+		l.problem(name, "has no host: %q", redactURL(raw))
 	}
 	if p := u.Port(); p != "" {
 		n, err := strconv.Atoi(p)
 		if err != nil || n < 1 || n > 65535 {
-			l.problem(name, "has a port that is not a number from 1 to 65535: %q", u.Redacted())
+			l.problem(name, "has a port that is not a number from 1 to 65535: %q", redactURL(raw))
 		}
 		s.Port = n
 	}
 	if u.Path != "" && u.Path != "/" {
-		l.problem(name, "must not have a path: %q", u.Redacted())
+		l.problem(name, "must not have a path: %q", redactURL(raw))
 	}
 	if u.User != nil {
 		s.Username = u.User.Username()
 		pw, _ := u.User.Password()
 		s.Password = Secret(pw)
 		if s.Username == "" || pw == "" {
-			l.problem(name, "must have both a user name and a password, or neither: %q", u.Redacted())
+			l.problem(name, "must have both a user name and a password, or neither: %q", redactURL(raw))
 		}
 	}
 	for k, vs := range u.Query() {
@@ -280,8 +284,27 @@ func loadSMTP(l *loader, raw string) SMTP {
 			}
 			s.InsecureSkipVerify = b
 		default:
-			l.problem(name, "has the unknown parameter %q (known: starttls, insecure)", k)
+			if identifier(k) {
+				l.problem(name, "has the unknown parameter %q (known: starttls, insecure)", k)
+			} else {
+				l.problem(name, "has an unknown parameter (known: starttls, insecure)")
+			}
 		}
 	}
 	return s
+}
+
+// identifier reports whether s looks like a parameter name (a short run of
+// lowercase letters, _ and -), so that a message may quote it: anything
+// else may be part of a password.
+func identifier(s string) bool {
+	if s == "" || len(s) > 20 {
+		return false
+	}
+	for _, r := range s {
+		if (r < 'a' || r > 'z') && r != '_' && r != '-' {
+			return false
+		}
+	}
+	return true
 }

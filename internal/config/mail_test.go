@@ -119,7 +119,7 @@ func TestLoadMail(t *testing.T) {
 				m.SMTP = SMTP{Host: "127.0.0.1", Port: 2525, Username: "u", Password: "p", StartTLS: true, InsecureSkipVerify: true}
 			})},
 		{name: "smtp with another scheme", env: noOutbox(map[string]string{"SMTP_URL": "http://u:hunter2@smtp.example.com"}),
-			problems: []string{`SMTP_URL must start with smtp:// (STARTTLS) or smtps:// (implicit TLS), not "http://u:xxxxx@smtp.example.com"`}},
+			problems: []string{`SMTP_URL must start with smtp:// (STARTTLS) or smtps:// (implicit TLS), not "http://u:****@smtp.example.com"`}},
 		{name: "smtp without a password", env: noOutbox(map[string]string{"SMTP_URL": "smtp://u@smtp.example.com"}),
 			problems: []string{"SMTP_URL must have both a user name and a password"}},
 		{name: "smtp with a bad port", env: noOutbox(map[string]string{"SMTP_URL": "smtp://u:hunter2@smtp.example.com:99999"}),

@@ -76,16 +76,20 @@ func loadStorage(l *loader) Storage {
 		l.problem(name, "is required: a storage connection string, UseDevelopmentStorage=true for Azurite, or %s__accountName for a managed identity", name)
 		return s
 	}
-	for _, su := range []struct{ setting, u string }{
-		{"__blobServiceUri", s.BlobURL}, {"__queueServiceUri", s.QueueURL}, {"__tableServiceUri", s.TableURL},
+	for _, su := range []struct {
+		setting string
+		u       *string
+	}{
+		{"__blobServiceUri", &s.BlobURL}, {"__queueServiceUri", &s.QueueURL}, {"__tableServiceUri", &s.TableURL},
 	} {
-		setting, u := su.setting, su.u
+		setting, u := su.setting, *su.u
 		if u == "" {
 			l.problem(name+setting, "is required when the other *ServiceUri settings are used (or set %s__accountName instead)", name)
 			continue
 		}
-		if p, err := url.Parse(u); err != nil || p.Scheme != "https" || p.Host == "" {
-			l.problem(name+setting, "must be an https URL, not %q", u)
+		if p, err := url.Parse(u); err != nil || p.Scheme != "https" || p.Host == "" || !cleanURL(u) {
+			l.problem(name+setting, "must be an https URL with no user, query or fragment, such as https://<account>.blob.core.windows.net%s", quoteURL(u))
+			*su.u = "" // it may hold a credential
 		} else if s.AccountName == "" {
 			s.AccountName, _, _ = strings.Cut(p.Host, ".")
 		}
@@ -94,7 +98,8 @@ func loadStorage(l *loader) Storage {
 }
 
 // ParseConnectionString reads an Azure Storage connection string. problem is
-// empty when it is usable; it never quotes the account key.
+// empty when it is usable; it never quotes the account key, a shared access
+// signature or a password.
 func ParseConnectionString(cs string) (s Storage, problem string) {
 	kv, ok := connectionPairs(cs)
 	if !ok {
@@ -126,8 +131,9 @@ func ParseConnectionString(cs string) (s Storage, problem string) {
 	s.QueueURL = endpoint("queueendpoint", "queue")
 	s.TableURL = endpoint("tableendpoint", "table")
 	for _, u := range []string{s.BlobURL, s.QueueURL, s.TableURL} {
-		if p, err := url.Parse(u); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
-			return s, "has an endpoint that is not an http(s) URL: " + u
+		if p, err := url.Parse(u); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" || !cleanURL(u) {
+			s.BlobURL, s.QueueURL, s.TableURL = "", "", ""
+			return s, "has an endpoint that is not an http(s) URL with no user, query or fragment" + quoteURL(u)
 		}
 	}
 	return s, ""

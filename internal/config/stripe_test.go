@@ -23,8 +23,10 @@ func TestLoadStripe(t *testing.T) {
 			want: Stripe{WebhookSecrets: []Secret{"whsec_a"}, APIKey: "sk_test_1"}},
 		{name: "restricted test key", settings: map[string]string{"STRIPE_WEBHOOK_SECRET": "whsec_a", "STRIPE_API_KEY": "rk_test_1"},
 			want: Stripe{WebhookSecrets: []Secret{"whsec_a"}, APIKey: "rk_test_1"}},
-		{name: "rotated secrets with spaces", settings: map[string]string{"STRIPE_WEBHOOK_SECRET": " whsec_new , whsec_old ,", "STRIPE_API_KEY": "sk_test_1"},
+		{name: "rotated secrets with spaces", settings: map[string]string{"STRIPE_WEBHOOK_SECRET": " whsec_new , whsec_old ", "STRIPE_API_KEY": "sk_test_1"},
 			want: Stripe{WebhookSecrets: []Secret{"whsec_new", "whsec_old"}, APIKey: "sk_test_1"}},
+		{name: "real-shaped key", settings: map[string]string{"STRIPE_WEBHOOK_SECRET": "whsec_a", "STRIPE_API_KEY": "rk_test_51HxYz09AbCdEfGhIjKlMnOpQrStUvWxYz"},
+			want: Stripe{WebhookSecrets: []Secret{"whsec_a"}, APIKey: "rk_test_51HxYz09AbCdEfGhIjKlMnOpQrStUvWxYz"}},
 		{name: "live key allowed", settings: map[string]string{"STRIPE_WEBHOOK_SECRET": "whsec_a", "STRIPE_API_KEY": "rk_live_1", "ALLOW_LIVE_MODE": "true"},
 			want: Stripe{WebhookSecrets: []Secret{"whsec_a"}, APIKey: "rk_live_1", Livemode: true, AllowLive: true}},
 		{name: "API URL", settings: map[string]string{"STRIPE_WEBHOOK_SECRET": "whsec_a", "STRIPE_API_KEY": "sk_test_1", "STRIPE_API_URL": "http://127.0.0.1:12111"},
@@ -38,11 +40,38 @@ func TestLoadStripe(t *testing.T) {
 		{name: "unknown key", settings: map[string]string{"STRIPE_WEBHOOK_SECRET": "whsec_a", "STRIPE_API_KEY": "sk_1"},
 			problems: []string{"must start with sk_test_, rk_test_, sk_live_ or rk_live_"}},
 		{name: "secret without whsec_", settings: map[string]string{"STRIPE_WEBHOOK_SECRET": "whsec_a,secret", "STRIPE_API_KEY": "sk_test_1"},
-			problems: []string{"one entry does not start with whsec_"}},
+			problems: []string{"entry 2 of 2 does not start with whsec_"}},
+		// Issue 11 #5: secrets that are only separators, or only the prefix,
+		// started a handler that answered 400 to every webhook.
+		{name: "secret of separators only", settings: map[string]string{"STRIPE_WEBHOOK_SECRET": " , ,", "STRIPE_API_KEY": "sk_test_1"},
+			problems: []string{"STRIPE_WEBHOOK_SECRET has an empty entry (1 of 3)", "empty entry (2 of 3)", "empty entry (3 of 3)"}},
+		{name: "bare whsec_", settings: map[string]string{"STRIPE_WEBHOOK_SECRET": "whsec_", "STRIPE_API_KEY": "sk_test_1"},
+			problems: []string{"STRIPE_WEBHOOK_SECRET has an entry (1 of 1) that is only whsec_: put the endpoint's signing secret"}},
+		{name: "bare whsec_ beside a real one", settings: map[string]string{"STRIPE_WEBHOOK_SECRET": "whsec_a, whsec_ ", "STRIPE_API_KEY": "sk_test_1"},
+			problems: []string{"entry (2 of 2) that is only whsec_"}},
+		{name: "empty entry between secrets", settings: map[string]string{"STRIPE_WEBHOOK_SECRET": "whsec_a,,whsec_b", "STRIPE_API_KEY": "sk_test_1"},
+			problems: []string{"empty entry (2 of 3)"}},
+		{name: "trailing comma", settings: map[string]string{"STRIPE_WEBHOOK_SECRET": "whsec_a,", "STRIPE_API_KEY": "sk_test_1"},
+			problems: []string{"empty entry (2 of 2)"}},
+		{name: "secrets separated by a space", settings: map[string]string{"STRIPE_WEBHOOK_SECRET": "whsec_a whsec_b", "STRIPE_API_KEY": "sk_test_1"},
+			problems: []string{"with a space in it"}},
+		// Issue 15 #1: keys that cannot be Stripe's passed on their prefix.
+		{name: "key with underscores after the prefix", settings: map[string]string{"STRIPE_WEBHOOK_SECRET": "whsec_a", "STRIPE_API_KEY": "sk_test_your_key_here"},
+			problems: []string{"STRIPE_API_KEY is not a Stripe key: after sk_test_ a real key has only letters and digits. Put a secret or restricted key"}},
+		{name: "bare prefix", settings: map[string]string{"STRIPE_WEBHOOK_SECRET": "whsec_a", "STRIPE_API_KEY": "rk_test_"},
+			problems: []string{"STRIPE_API_KEY is not a Stripe key"}},
+		{name: "live key of the wrong shape", settings: map[string]string{"STRIPE_WEBHOOK_SECRET": "whsec_a", "STRIPE_API_KEY": "sk_live_<paste>", "ALLOW_LIVE_MODE": "true"},
+			problems: []string{"STRIPE_API_KEY is not a Stripe key: after sk_live_"}},
+		{name: "example's placeholders count as unset", settings: map[string]string{"STRIPE_WEBHOOK_SECRET": "whsec_from_stripe_listen_or_the_dashboard", "STRIPE_API_KEY": "sk_test_or_rk_test_key"},
+			problems: []string{"STRIPE_WEBHOOK_SECRET is required", "STRIPE_API_KEY is required"}},
 		{name: "bad boolean", settings: map[string]string{"STRIPE_WEBHOOK_SECRET": "whsec_a", "STRIPE_API_KEY": "sk_test_1", "ALLOW_LIVE_MODE": "yes please"},
 			problems: []string{`ALLOW_LIVE_MODE must be true or false, not "yes please"`}},
 		{name: "bad API URL", settings: map[string]string{"STRIPE_WEBHOOK_SECRET": "whsec_a", "STRIPE_API_KEY": "sk_test_1", "STRIPE_API_URL": "127.0.0.1:12111"},
 			problems: []string{"STRIPE_API_URL must be an http(s) URL"}},
+		{name: "API URL with a password", settings: map[string]string{"STRIPE_WEBHOOK_SECRET": "whsec_a", "STRIPE_API_KEY": "sk_test_1", "STRIPE_API_URL": "https://u:hunter2@api.example.com"},
+			problems: []string{`STRIPE_API_URL must have no user, password, query or fragment (the API key authenticates), not "https://u:****@api.example.com"`}},
+		{name: "API URL with a password that does not parse", settings: map[string]string{"STRIPE_WEBHOOK_SECRET": "whsec_a", "STRIPE_API_KEY": "sk_test_1", "STRIPE_API_URL": "https://u:hun/ter2@api.example.com"},
+			problems: []string{"STRIPE_API_URL must be an http(s) URL such as http://127.0.0.1:12111"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -55,9 +84,10 @@ func TestLoadStripe(t *testing.T) {
 			if len(tc.problems) == 0 {
 				require.Equal(t, tc.want, got)
 			}
-			for _, e := range l.errs { // no problem quotes a key or secret
+			for _, e := range l.errs { // no problem quotes a key, secret or password
 				require.NotContains(t, e.Error(), tc.settings["STRIPE_API_KEY"]+"\"")
 				require.NotContains(t, e.Error(), "whsec_a")
+				require.NotContains(t, e.Error(), "ter2")
 			}
 		})
 	}
