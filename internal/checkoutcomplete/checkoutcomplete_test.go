@@ -79,6 +79,17 @@ func TestServeHTTP(t *testing.T) {
 		{name: "stale timestamp", body: paid, header: func(b []byte) string { return sign(b, secret, now.Add(-6*time.Minute)) }, wantStatus: 400, wantError: "tolerance"},
 		{name: "future timestamp", body: paid, header: func(b []byte) string { return sign(b, secret, now.Add(6*time.Minute)) }, wantStatus: 400, wantError: "tolerance"},
 		{name: "just inside tolerance", body: paid, header: func(b []byte) string { return sign(b, secret, now.Add(-4*time.Minute)) }, wantStatus: 200, wantQueued: true},
+		{name: "replay: a fresh t= before the t= of a three-day-old signature", body: paid, header: func(b []byte) string {
+			return fmt.Sprintf("t=%d,", now.Unix()) + sign(b, secret, now.Add(-72*time.Hour))
+		}, wantStatus: 400, wantError: "malformed"},
+		{name: "replay: a year-old signature with a fresh t= after it", body: paid, header: func(b []byte) string {
+			return sign(b, secret, now.AddDate(-1, 0, 0)) + fmt.Sprintf(",t=%d", now.Unix())
+		}, wantStatus: 400, wantError: "malformed"},
+		{name: "the same t= twice", body: paid, header: func(b []byte) string {
+			return fmt.Sprintf("t=%d,", now.Unix()) + sign(b, secret, now)
+		}, wantStatus: 400, wantError: "malformed"},
+		{name: "event id of 400 KB", body: event("evt_"+strings.Repeat("a", 400<<10), order.EventCompleted, false, "cs_test_a1"), header: func(b []byte) string { return sign(b, secret, now) }, wantStatus: 400, wantError: "not a Stripe event"},
+		{name: "session id of 400 KB", body: event("evt_1", order.EventCompleted, false, "cs_test_"+strings.Repeat("a", 400<<10)), header: func(b []byte) string { return sign(b, secret, now) }, wantStatus: 400, wantError: "not a Stripe event"},
 		{name: "missing header", body: paid, header: func([]byte) string { return "" }, wantStatus: 400, wantError: "missing Stripe-Signature"},
 		{name: "malformed header", body: paid, header: func([]byte) string { return "t=notanumber,v1=abc" }, wantStatus: 400, wantError: "malformed"},
 		{name: "header without pairs", body: paid, header: func([]byte) string { return "garbage" }, wantStatus: 400, wantError: "malformed"},
@@ -129,6 +140,7 @@ func TestServeHTTP(t *testing.T) {
 			} else {
 				require.Empty(t, q.sent, "nothing may be queued")
 			}
+			require.Less(t, logs.Len(), 4<<10, "no id reaches the log unbounded")
 			// Nothing secret reaches the log.
 			require.NotContains(t, logs.String(), "whsec_")
 			if sig != "" && len(sig) > 20 {

@@ -75,8 +75,10 @@ type QueueRoute struct {
 
 // ServeHTTP decodes the invocation, runs the stage and answers:
 //   - success: 200 with the invocation's log lines in Logs;
-//   - permanent failure (recorded by the stage) or an undecodable message
-//     (moved to the poison queue): 200, so the host does not retry it;
+//   - permanent failure or an undecodable message (moved to the poison
+//     queue): 200, so the host does not retry it. Whether a permanent
+//     failure was recorded is the stage's to say: the route only knows that
+//     the message is acknowledged;
 //   - throttled: the same message is put back on the queue with the delay
 //     asked for, then 200, so throttling spends none of the host's attempts;
 //   - anything else: 500, so the host retries and, after maxDequeueCount,
@@ -138,7 +140,7 @@ func (q QueueRoute) classify(ctx context.Context, log *slog.Logger, inv Invocati
 	}
 	switch order.Classify(err) {
 	case order.PermanentClass:
-		log.Error("permanent failure; recorded and acknowledged", "err", err)
+		log.Error("permanent failure; acknowledged", "err", err)
 		return http.StatusOK, nil
 	case order.Throttle:
 		delay, _ := order.RetryAfter(err)

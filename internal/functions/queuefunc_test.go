@@ -41,6 +41,7 @@ func TestQueueRoute(t *testing.T) {
 		wantPoison  []string
 		wantStderr  string
 		wantLog     string
+		wantNoLog   string
 	}{
 		{name: "success", stage: func(ctx context.Context, data []byte) error {
 			order.DeliveryFrom(ctx, nil).Log.Info("did the work", "session_id", "cs_test_1")
@@ -48,7 +49,7 @@ func TestQueueRoute(t *testing.T) {
 		}, wantStatus: 200, wantLog: "did the work"},
 		{name: "permanent is acknowledged", stage: func(context.Context, []byte) error {
 			return order.Permanentf("original missing")
-		}, wantStatus: 200, wantLog: "permanent failure"},
+		}, wantStatus: 200, wantLog: "permanent failure", wantNoLog: "recorded"}, // only the stage knows whether it recorded it
 		{name: "throttled is re-scheduled and acknowledged", stage: func(context.Context, []byte) error {
 			return fmt.Errorf("send: %w", order.Throttled(errors.New("429"), 42*time.Second))
 		}, wantStatus: 200, wantRequeue: []sent{{`{"v":1}`, 42 * time.Second}}, wantLog: "re-scheduled"},
@@ -112,6 +113,9 @@ func TestQueueRoute(t *testing.T) {
 				require.Contains(t, logs.String(), "invocation_id=inv-42")
 				require.Contains(t, strings.Join(toStrings(resp["Logs"]), "\n"), tc.wantLog, "the invocation's lines are in Logs")
 			}
+			if tc.wantNoLog != "" {
+				require.NotContains(t, logs.String(), tc.wantNoLog)
+			}
 		})
 	}
 }
@@ -122,6 +126,56 @@ func toStrings(v any) []string {
 		out = append(out, x.(string))
 	}
 	return out
+}
+
+// TestOverlongIDsArePoisoned: a message whose ids are over order.MaxIDBytes
+// never reaches the stage (nor the ledger, whose properties hold 64 KiB) and
+// is moved to the poison queue, named in the log by its size only.
+func TestOverlongIDsArePoisoned(t *testing.T) {
+	long := strings.Repeat("a", 40<<10)
+	orderStage := Decoded(order.DecodeOrderMessage, func(context.Context, order.OrderMessage) error {
+		return errors.New("the stage must not run")
+	})
+	mailStage := Decoded(order.DecodeMailMessage, func(context.Context, order.MailMessage) error {
+		return errors.New("the stage must not run")
+	})
+	tests := []struct {
+		name  string
+		stage HandlerFunc
+		msg   string
+	}{
+		{"order message, event id of 40 KB", orderStage,
+			`{"v":1,"event_id":"evt_` + long + `","event_type":"checkout.session.completed","session_id":"cs_test_a1","created":1}`},
+		{"order message, session id of 40 KB", orderStage,
+			`{"v":1,"event_id":"evt_1","event_type":"checkout.session.completed","session_id":"cs_test_` + long + `","created":1}`},
+		{"mail message, event id of 40 KB", mailStage,
+			`{"v":1,"kind":"payment_failed","session_id":"cs_test_a1","event_id":"evt_` + long + `","generation":1,"customer":{"email":"a@example.com"}}`},
+		{"mail message, session id of 40 KB", mailStage,
+			`{"v":1,"kind":"payment_failed","session_id":"cs_test_` + long + `","event_id":"evt_1","generation":1,"customer":{"email":"a@example.com"}}`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var poisoned []string
+			var logs, stderr bytes.Buffer
+			route := QueueRoute{
+				Function: Function{Name: "ProcessOrder", Binding: "msg", DataType: "binary"},
+				Handle:   tc.stage,
+				Poison: sendFunc(func(_ context.Context, d []byte, _ time.Duration) error {
+					poisoned = append(poisoned, string(d))
+					return nil
+				}),
+				Timeout: time.Second, Log: slog.New(slog.NewTextHandler(&logs, nil)), Stderr: &stderr,
+			}
+			body := `{"Data":{"msg":"` + base64.StdEncoding.EncodeToString([]byte(tc.msg)) + `"},"Metadata":{"DequeueCount":"1"}}`
+			rec := httptest.NewRecorder()
+			route.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/ProcessOrder", strings.NewReader(body)))
+			require.Equal(t, http.StatusOK, rec.Code, "acknowledged: the same bytes never decode")
+			require.Equal(t, []string{tc.msg}, poisoned, "moved to the poison queue as it is")
+			require.Contains(t, logs.String(), "poison")
+			require.Less(t, logs.Len(), 2<<10, "the id is not logged in full")
+			require.Empty(t, stderr.String())
+		})
+	}
 }
 
 func TestQueueRouteRefusesOtherMethods(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -98,11 +99,29 @@ type Item struct {
 // Redacted returns the link with its query (the SAS signature) removed, for logs.
 func (it Item) Redacted() string { return RedactURL(it.URL) }
 
+// MaxIDBytes bounds every id a message carries. Stripe's ids are a few
+// dozen bytes; the bound keeps a forged or broken one out of the queues, the
+// ledger (whose properties hold at most 64 KiB) and the logs.
+const MaxIDBytes = 255
+
 // ValidSessionID reports whether id looks like a Checkout Session id: cs_
 // followed by 1 to 250 letters, digits and underscores (cs_test_..., cs_live_...).
 func ValidSessionID(id string) bool {
-	rest, ok := strings.CutPrefix(id, "cs_")
-	if !ok || len(rest) == 0 || len(rest) > 250 {
+	return validID(id, "cs_", 250)
+}
+
+// ValidEventID reports whether id looks like a Stripe event id: evt_
+// followed by letters, digits and underscores, at most MaxIDBytes in all
+// (evt_1Qb..., and this product's own evt_reconcile_..., evt_resend_...).
+func ValidEventID(id string) bool {
+	return validID(id, "evt_", MaxIDBytes-len("evt_"))
+}
+
+// validID reports whether id is prefix followed by 1 to maxRest letters,
+// digits and underscores.
+func validID(id, prefix string, maxRest int) bool {
+	rest, ok := strings.CutPrefix(id, prefix)
+	if !ok || len(rest) == 0 || len(rest) > maxRest {
 		return false
 	}
 	for i := 0; i < len(rest); i++ {
@@ -114,6 +133,16 @@ func ValidSessionID(id string) bool {
 	return true
 }
 
+// clip shortens a value quoted in an error: a message may carry anything,
+// and its errors reach the logs.
+func clip(s string) string {
+	const shown = 64
+	if len(s) <= shown {
+		return strconv.Quote(s)
+	}
+	return fmt.Sprintf("%q... (%d bytes)", s[:shown], len(s))
+}
+
 // Validate checks the fields every consumer relies on.
 func (m OrderMessage) Validate() error {
 	var errs []error
@@ -121,15 +150,18 @@ func (m OrderMessage) Validate() error {
 		errs = append(errs, fmt.Errorf("unsupported version %d (want %d)", m.Version, OrderMessageVersion))
 	}
 	if !ValidSessionID(m.SessionID) {
-		errs = append(errs, fmt.Errorf("session_id %q is not a Checkout Session id", m.SessionID))
+		errs = append(errs, fmt.Errorf("session_id %s is not a Checkout Session id", clip(m.SessionID)))
+	}
+	if m.EventID != "" && !ValidEventID(m.EventID) {
+		errs = append(errs, fmt.Errorf("event_id %s is not a Stripe event id", clip(m.EventID)))
 	}
 	if !Handles(m.EventType) {
-		errs = append(errs, fmt.Errorf("event_type %q is not handled", m.EventType))
+		errs = append(errs, fmt.Errorf("event_type %s is not handled", clip(m.EventType)))
 	}
 	switch m.Trigger {
 	case "", TriggerWebhook, TriggerReconcile, TriggerOperator:
 	default:
-		errs = append(errs, fmt.Errorf("trigger %q is unknown", m.Trigger))
+		errs = append(errs, fmt.Errorf("trigger %s is unknown", clip(m.Trigger)))
 	}
 	return errors.Join(errs...)
 }
@@ -141,7 +173,10 @@ func (m MailMessage) Validate() error {
 		errs = append(errs, fmt.Errorf("unsupported version %d (want %d)", m.Version, MailMessageVersion))
 	}
 	if !ValidSessionID(m.SessionID) {
-		errs = append(errs, fmt.Errorf("session_id %q is not a Checkout Session id", m.SessionID))
+		errs = append(errs, fmt.Errorf("session_id %s is not a Checkout Session id", clip(m.SessionID)))
+	}
+	if m.EventID != "" && !ValidEventID(m.EventID) {
+		errs = append(errs, fmt.Errorf("event_id %s is not a Stripe event id", clip(m.EventID)))
 	}
 	switch m.Kind {
 	case MailDownloadLinks:
@@ -150,7 +185,7 @@ func (m MailMessage) Validate() error {
 		}
 	case MailPaymentFailed:
 	default:
-		errs = append(errs, fmt.Errorf("kind %q is unknown", m.Kind))
+		errs = append(errs, fmt.Errorf("kind %s is unknown", clip(m.Kind)))
 	}
 	if m.Generation < 1 {
 		errs = append(errs, fmt.Errorf("generation %d is not positive", m.Generation))

@@ -181,6 +181,10 @@ func TestDecodeMessages(t *testing.T) {
 		{"not a session", `{"v":1,"event_type":"checkout.session.completed","session_id":"pi_123"}`, "not a Checkout Session id"},
 		{"unhandled type", `{"v":1,"event_type":"checkout.session.expired","session_id":"cs_test_a1"}`, "is not handled"},
 		{"unknown trigger", `{"v":1,"event_type":"checkout.session.completed","session_id":"cs_test_a1","trigger":"cron"}`, `trigger "cron"`},
+		{"no event id", `{"v":1,"event_type":"checkout.session.completed","session_id":"cs_test_a1"}`, ""},
+		{"event id of 40 KB", `{"v":1,"event_id":"evt_` + strings.Repeat("a", 40<<10) + `","event_type":"checkout.session.completed","session_id":"cs_test_a1"}`, "is not a Stripe event id"},
+		{"event id that is not evt_", `{"v":1,"event_id":"cs_test_a1","event_type":"checkout.session.completed","session_id":"cs_test_a1"}`, "is not a Stripe event id"},
+		{"session id of 40 KB", `{"v":1,"event_id":"evt_1","event_type":"checkout.session.completed","session_id":"cs_test_` + strings.Repeat("a", 40<<10) + `"}`, "not a Checkout Session id"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -191,9 +195,13 @@ func TestDecodeMessages(t *testing.T) {
 			}
 			require.ErrorContains(t, err, tc.want)
 			require.True(t, order.IsPermanent(err), "the same bytes never decode")
+			require.Less(t, len(err.Error()), 1<<10, "the error quotes no value unbounded: it is logged")
 		})
 	}
-	_, err := order.DecodeMailMessage([]byte(`{"v":1,"kind":"download_links","session_id":"cs_test_a1","generation":0,"customer":{}}`))
+	_, err := order.DecodeMailMessage([]byte(`{"v":1,"kind":"payment_failed","session_id":"cs_test_a1","event_id":"evt_` + strings.Repeat("a", 40<<10) + `","generation":1,"customer":{"email":"a@example.com"}}`))
+	require.ErrorContains(t, err, "is not a Stripe event id")
+	require.Less(t, len(err.Error()), 1<<10)
+	_, err = order.DecodeMailMessage([]byte(`{"v":1,"kind":"download_links","session_id":"cs_test_a1","generation":0,"customer":{}}`))
 	for _, want := range []string{"no items", "generation 0", "customer email is empty"} {
 		require.ErrorContains(t, err, want)
 	}
@@ -208,6 +216,23 @@ func TestRedactURL(t *testing.T) {
 		got := order.RedactURL(in)
 		require.Equal(t, want, got)
 		require.False(t, strings.Contains(got, "SECRET") || strings.Contains(got, "pw"))
+	}
+}
+
+func TestValidEventID(t *testing.T) {
+	for id, want := range map[string]bool{
+		"evt_1QbN8eLkdIwHu7ixZ2m4pT9q":                   true,
+		"evt_reconcile_0a1b2c":                           true,
+		"evt_" + strings.Repeat("a", order.MaxIDBytes-4): true,
+		"evt_" + strings.Repeat("a", order.MaxIDBytes-3): false,
+		"evt_":       false,
+		"cs_test_a1": false,
+		"evt_1-2":    false,
+		"evt_1\n":    false,
+		"evt_ä":      false,
+		"":           false,
+	} {
+		require.Equal(t, want, order.ValidEventID(id), "%q", id)
 	}
 }
 

@@ -395,3 +395,54 @@ func TestMailMessageIsJSON(t *testing.T) {
 		require.Contains(t, raw, k)
 	}
 }
+
+// refusingRecords is memRecords whose Create fails with err.
+type refusingRecords struct {
+	*memRecords
+	err error
+}
+
+func (r refusingRecords) Create(context.Context, order.Order) (order.Order, error) {
+	return order.Order{}, r.err
+}
+
+// TestRecordedIsLoggedOnlyWhenWritten: the glue's line for a permanent
+// failure cannot know whether it was recorded, so the stage says so itself,
+// and only when its write succeeded.
+func TestRecordedIsLoggedOnlyWhenWritten(t *testing.T) {
+	noEmail := func() (stripeapi.Session, error) { s := paidSession(); s.CustomerEmail = ""; return s, nil }
+	tests := []struct {
+		name         string
+		records      func() order.Records
+		wantState    order.State
+		wantRecorded bool
+	}{
+		{name: "recorded as needs attention", records: func() order.Records { return newRecords() },
+			wantState: order.StateNeedsAttention, wantRecorded: true},
+		{name: "the ledger refuses the record", records: func() order.Records {
+			return refusingRecords{newRecords(), order.Permanent(errors.New("table answered 400 PropertyValueTooLarge"))}
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			recs := tc.records()
+			h := newHarness(newRecords(), false, noEmail)
+			h.stage = processorder.New(h.sessions, h.orig, h.queue, recs, false, func() time.Time { return t0 },
+				slog.New(slog.NewTextHandler(h.logs, nil)))
+			err := h.handle(message(order.EventCompleted))
+			require.True(t, order.IsPermanent(err), "%v", err)
+			o, gerr := recs.Get(context.Background(), sessionID)
+			if tc.wantState == "" {
+				require.ErrorIs(t, gerr, order.ErrNotFound, "nothing was written")
+			} else {
+				require.NoError(t, gerr)
+				require.Equal(t, tc.wantState, o.State)
+			}
+			if tc.wantRecorded {
+				require.Contains(t, h.logs.String(), "failure recorded")
+			} else {
+				require.NotContains(t, h.logs.String(), "recorded")
+			}
+		})
+	}
+}

@@ -127,7 +127,7 @@ func (s *Stage) Handle(ctx context.Context, msg order.OrderMessage) error {
 		return nil
 	}
 	if err := s.work(ctx, log, msg, rec, owner); err != nil {
-		return s.fail(ctx, msg, owner, err)
+		return s.fail(ctx, log, msg, owner, err)
 	}
 	return nil
 }
@@ -217,13 +217,17 @@ func (s *Stage) work(ctx context.Context, log *slog.Logger, msg order.OrderMessa
 	return order.Permanentf("session %s has payment_status %q, which this version does not know", sess.ID, sess.PaymentStatus)
 }
 
-// fail records err on the order, classified once, and returns it.
-func (s *Stage) fail(ctx context.Context, msg order.OrderMessage, owner string, cause error) error {
+// fail records err on the order, classified once, and returns it. It logs
+// that a permanent failure was recorded only when it wrote the record: the
+// glue's line for the returned error does not know.
+func (s *Stage) fail(ctx context.Context, log *slog.Logger, msg order.OrderMessage, owner string, cause error) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
 	defer cancel()
 	now := s.now()
 	class := order.Classify(cause)
+	recorded := false
 	_, err := order.Mutate(ctx, s.records, msg.SessionID, now, func(o *order.Order) error {
+		recorded = false
 		if o.Leased(owner, now) {
 			return order.ErrUnchanged // our lease ran out and another invocation owns the order
 		}
@@ -237,11 +241,15 @@ func (s *Stage) fail(ctx context.Context, msg order.OrderMessage, owner string, 
 		default:
 			o.Fail(cause)
 		}
+		recorded = true
 		return nil
 	})
 	if err != nil {
 		// Not recorded: let the host retry, whatever the cause was.
 		return fmt.Errorf("order %s: %v; recording it failed: %w", msg.SessionID, cause, err)
+	}
+	if recorded && class == order.PermanentClass {
+		log.Info("failure recorded; the order needs attention", "state", string(order.StateNeedsAttention))
 	}
 	return fmt.Errorf("order %s: %w", msg.SessionID, cause)
 }

@@ -1,14 +1,18 @@
 package stripeapi
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/stripe/stripe-go/v76/webhook"
+	"github.com/filedrop/filedrop/internal/order"
 )
 
 // Tolerance is how far a webhook's signed timestamp may be from now, either
@@ -42,7 +46,11 @@ type Event struct {
 // VerifyEvent checks the Stripe-Signature header against each secret (more
 // than one while a secret is rolled) on the raw payload bytes, refuses a
 // timestamp more than Tolerance from now in either direction, and decodes
-// the event's ids and types. The errors are the Err values above.
+// the event's ids and types. The header must carry exactly one t=, and the
+// HMAC is computed over exactly that timestamp, so a replay cannot pair a
+// fresh t= for the age check with an old one for the signature. The event's
+// id must be an evt_ id and every value kept at most order.MaxIDBytes. The
+// errors are the Err values above.
 func VerifyEvent(payload []byte, header string, secrets []string, now time.Time) (Event, error) {
 	if len(secrets) == 0 {
 		return Event{}, errNoSecretsConfig
@@ -50,28 +58,14 @@ func VerifyEvent(payload []byte, header string, secrets []string, now time.Time)
 	if header == "" {
 		return Event{}, ErrNotSigned
 	}
-	ts, err := signedAt(header)
+	sig, err := parseSignature(header)
 	if err != nil {
 		return Event{}, err
 	}
-	if d := now.Sub(ts); d > Tolerance || d < -Tolerance {
+	if d := now.Sub(sig.at); d > Tolerance || d < -Tolerance {
 		return Event{}, ErrStale
 	}
-	var verr error
-	for _, s := range secrets {
-		// The age was checked above against our clock; here only the signature.
-		verr = webhook.ValidatePayloadIgnoringTolerance(payload, header, s)
-		if verr == nil {
-			break
-		}
-	}
-	switch {
-	case verr == nil:
-	case errors.Is(verr, webhook.ErrNotSigned):
-		return Event{}, ErrNotSigned
-	case errors.Is(verr, webhook.ErrInvalidHeader):
-		return Event{}, ErrBadHeader
-	default:
+	if !slices.ContainsFunc(secrets, func(s string) bool { return sig.signedWith(payload, s) }) {
 		return Event{}, ErrNoValidSig
 	}
 	var raw struct {
@@ -94,24 +88,68 @@ func VerifyEvent(payload []byte, header string, secrets []string, now time.Time)
 	if raw.Object != "event" || !strings.HasPrefix(raw.ID, "evt_") || raw.Type == "" {
 		return Event{}, fmt.Errorf("%w: want an object \"event\" with an evt_ id and a type", ErrMalformedEvent)
 	}
+	if !order.ValidEventID(raw.ID) {
+		return Event{}, fmt.Errorf("%w: the id is not evt_ and up to %d letters, digits and underscores", ErrMalformedEvent, order.MaxIDBytes)
+	}
+	for _, v := range []string{raw.Type, raw.APIVersion, raw.Data.Object.ID, raw.Data.Object.Object} {
+		if len(v) > order.MaxIDBytes {
+			return Event{}, fmt.Errorf("%w: a type, version or object id is over %d bytes", ErrMalformedEvent, order.MaxIDBytes)
+		}
+	}
 	return Event{ID: raw.ID, Type: raw.Type, Livemode: raw.Livemode, Created: raw.Created,
 		ObjectID: raw.Data.Object.ID, ObjectType: raw.Data.Object.Object, APIVersion: raw.APIVersion}, nil
 }
 
-// signedAt reads t= from a Stripe-Signature header.
-func signedAt(header string) (time.Time, error) {
-	for _, part := range strings.Split(header, ",") {
+// signature is a parsed Stripe-Signature header.
+type signature struct {
+	// timestamp is t= exactly as sent: Stripe signs these bytes.
+	timestamp string
+	at        time.Time
+	// v1 are the v1= signatures (several while Stripe rolls a secret).
+	v1 [][]byte
+}
+
+// parseSignature reads a Stripe-Signature header ("t=1495999758,v1=ab12,
+// v0=..."): exactly one t= of decimal digits, and the v1= signatures that
+// are hex. Other schemes and keys are ignored, as Stripe asks.
+func parseSignature(header string) (signature, error) {
+	var sig signature
+	seen := false
+	for part := range strings.SplitSeq(header, ",") {
 		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
 		if !ok {
-			return time.Time{}, ErrBadHeader
+			return signature{}, ErrBadHeader
 		}
-		if k == "t" {
-			n, err := strconv.ParseInt(v, 10, 64)
-			if err != nil {
-				return time.Time{}, ErrBadHeader
+		switch k {
+		case "t":
+			if seen {
+				return signature{}, fmt.Errorf("%w: more than one t=", ErrBadHeader)
 			}
-			return time.Unix(n, 0), nil
+			seen = true
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || strings.Trim(v, "0123456789") != "" {
+				return signature{}, ErrBadHeader
+			}
+			sig.timestamp, sig.at = v, time.Unix(n, 0)
+		case "v1":
+			if b, err := hex.DecodeString(v); err == nil {
+				sig.v1 = append(sig.v1, b)
+			}
 		}
 	}
-	return time.Time{}, ErrBadHeader
+	if !seen {
+		return signature{}, ErrBadHeader
+	}
+	return sig, nil
+}
+
+// signedWith reports whether one of the v1 signatures is the HMAC-SHA256,
+// keyed with secret, of the timestamp, a dot and the payload.
+func (s signature) signedWith(payload []byte, secret string) bool {
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte(s.timestamp))
+	mac.Write([]byte{'.'})
+	mac.Write(payload)
+	want := mac.Sum(nil)
+	return slices.ContainsFunc(s.v1, func(got []byte) bool { return hmac.Equal(want, got) })
 }

@@ -1,0 +1,64 @@
+package order_test
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/filedrop/filedrop/internal/order"
+)
+
+// FuzzDecodeOrderMessage: whatever a queue holds, DecodeOrderMessage never
+// panics; what it accepts is valid, carries bounded ids, and encodes to
+// bytes that decode to the same message.
+func FuzzDecodeOrderMessage(f *testing.F) {
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := order.DecodeOrderMessage(data)
+		if err != nil {
+			require.True(t, order.IsPermanent(err), "the same bytes never decode: %v", err)
+			return
+		}
+		require.NoError(t, m.Validate())
+		require.LessOrEqual(t, len(m.SessionID), order.MaxIDBytes)
+		require.LessOrEqual(t, len(m.EventID), order.MaxIDBytes)
+		again, err := json.Marshal(m)
+		require.NoError(t, err)
+		m2, err := order.DecodeOrderMessage(again)
+		require.NoError(t, err, "%s", again)
+		require.Equal(t, m, m2)
+	})
+}
+
+// FuzzDecodeMailMessage: as FuzzDecodeOrderMessage, for SendLink's
+// messages.
+func FuzzDecodeMailMessage(f *testing.F) {
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := order.DecodeMailMessage(data)
+		if err != nil {
+			require.True(t, order.IsPermanent(err), "the same bytes never decode: %v", err)
+			return
+		}
+		require.NoError(t, m.Validate())
+		require.LessOrEqual(t, len(m.SessionID), order.MaxIDBytes)
+		require.LessOrEqual(t, len(m.EventID), order.MaxIDBytes)
+		again, err := json.Marshal(m)
+		require.NoError(t, err)
+		m2, err := order.DecodeMailMessage(again)
+		require.NoError(t, err, "%s", again)
+		require.Equal(t, utcItems(m), utcItems(m2))
+	})
+}
+
+// utcItems returns m with its expiry times in UTC (a decoded time keeps
+// its offset as a *time.Location, which a second decode allocates anew) and
+// no items as nil ("items" is omitted when empty).
+func utcItems(m order.MailMessage) order.MailMessage {
+	var items []order.Item
+	for _, it := range m.Items {
+		it.ExpiresAt = it.ExpiresAt.UTC()
+		items = append(items, it)
+	}
+	m.Items = items
+	return m
+}
