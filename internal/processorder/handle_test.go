@@ -396,9 +396,9 @@ func TestMailMessageIsJSON(t *testing.T) {
 	}
 }
 
-// refusingRecords is memRecords whose Create fails with err.
+// refusingRecords is the in-memory ledger whose Create fails with err.
 type refusingRecords struct {
-	*memRecords
+	*ordertest.Ledger
 	err error
 }
 
@@ -417,16 +417,16 @@ func TestRecordedIsLoggedOnlyWhenWritten(t *testing.T) {
 		wantState    order.State
 		wantRecorded bool
 	}{
-		{name: "recorded as needs attention", records: func() order.Records { return newRecords() },
+		{name: "recorded as needs attention", records: func() order.Records { return ordertest.NewLedger() },
 			wantState: order.StateNeedsAttention, wantRecorded: true},
 		{name: "the ledger refuses the record", records: func() order.Records {
-			return refusingRecords{newRecords(), order.Permanent(errors.New("table answered 400 PropertyValueTooLarge"))}
+			return refusingRecords{ordertest.NewLedger(), order.Permanent(errors.New("table answered 400 PropertyValueTooLarge"))}
 		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			recs := tc.records()
-			h := newHarness(newRecords(), false, noEmail)
+			h := newHarness(ordertest.NewLedger(), false, noEmail)
 			h.stage = processorder.New(h.sessions, h.orig, h.queue, recs, false, func() time.Time { return t0 },
 				slog.New(slog.NewTextHandler(h.logs, nil)))
 			err := h.handle(message(order.EventCompleted))
