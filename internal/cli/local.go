@@ -75,8 +75,8 @@ func runLocal(ctx context.Context, env Env, args []string) error {
 	}
 	fmt.Fprintf(env.Stdout, "Stripe mode: %s. Press Ctrl-C to stop.\n", cfg.Stripe.Mode())
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return serveHTTP(gctx, handlerLn, h, log) })
-	g.Go(func() error { return serveHTTP(gctx, frontLn, front, log) })
+	g.Go(func() error { return serveHTTP(gctx, handlerLn, h, log, hostLimits()) })
+	g.Go(func() error { return serveHTTP(gctx, frontLn, front, log, hostLimits()) })
 	g.Go(func() error { return emu.Run(gctx) })
 	return g.Wait()
 }
