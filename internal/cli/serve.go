@@ -51,11 +51,16 @@ func runServe(ctx context.Context, env Env, args []string) error {
 		var made strings.Builder
 		if err := p.setup(sctx, &made); err != nil {
 			log.Warn("could not check the queues, container and table; run handler setup", "err", err)
-		} else if s := strings.TrimSpace(made.String()); s != "setup: everything already exists" {
-			log.Info("created missing storage resources", "created", s)
+		} else if !createdNothing(made.String()) {
+			log.Info("created missing storage resources", "created", strings.TrimSpace(made.String()))
 		}
 	}()
 	return serveHTTP(ctx, ln, h, log, hostLimits())
+}
+
+// createdNothing reports whether setup's report says everything existed.
+func createdNothing(report string) bool {
+	return strings.TrimSpace(report) == "setup: everything already exists"
 }
 
 // connLimits bounds how long one connection may hold the server while it
