@@ -20,7 +20,7 @@
 #   go test -run '^$' -bench . -benchmem ./internal/checkoutcomplete/ ./internal/functions/ ./internal/mail/
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/tools.sh
+scripts/tools.sh run
 mkdir -p .run/bench
 # The handler is built as scripts/publish.sh builds the deployed binary. The
 # load program is built and exec'd rather than started with go run, which

@@ -60,7 +60,7 @@ if [ -z "$timeout" ]; then
   if [ "$orders" -gt 200 ] || [ "${mode:-all}" = burst ]; then timeout=2h; fi
 fi
 
-scripts/tools.sh
+scripts/tools.sh run
 logs=$PWD/.run/fault
 rm -rf "$logs"
 mkdir -p "$(dirname "$logs")"

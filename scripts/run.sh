@@ -10,8 +10,10 @@
 # Ctrl-C stops everything this script started, by PID.
 #
 # Ports: PORT (7071), STRIPE_MOCK_PORT (12111), AZURITE_BLOB_PORT (10000),
-# AZURITE_QUEUE_PORT (10001), AZURITE_TABLE_PORT (10002). RUN_DIR (default
+# AZURITE_QUEUE_PORT (10001), AZURITE_TABLE_PORT (10002); 0 lets the system
+# choose (what the tests do: such a port cannot collide). RUN_DIR (default
 # .run) holds the built handler, Azurite's data, the logs and the outbox.
+# A service that does not come up stops the script with the end of its log.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -21,7 +23,7 @@ port=${PORT:-7071}
 mock_port=${STRIPE_MOCK_PORT:-12111}
 mkdir -p "$run"
 
-scripts/tools.sh
+scripts/tools.sh run
 echo "building the handler"
 go build -o "$run/handler" ./cmd/handler
 
@@ -38,37 +40,81 @@ cleanup() {
 }
 trap cleanup INT TERM EXIT
 
+answers() { # port
+  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+in_use() { # name port variable
+  if [ "$2" != 0 ] && answers "$2"; then
+    echo "run.sh: cannot start $1: port $2 on 127.0.0.1 is already in use by another process; stop it or set $3 (0 lets the system choose)" >&2
+    exit 1
+  fi
+}
+# ready waits until a service's output has a line matching pattern; if the
+# service exits or 60 s pass first, it stops with the end of that output.
+# Empty the file before starting the service (the redirection of a
+# background job may come after the first look).
+ready() { # name pid file pattern
+  local why="was not ready within 60 s"
+  for _ in $(seq 1 600); do
+    if grep -qE "$4" "$3" 2>/dev/null; then return 0; fi
+    if ! kill -0 "$2" 2>/dev/null; then why="exited before it was ready"; break; fi
+    sleep 0.1
+  done
+  if [ -s "$3" ]; then
+    echo "run.sh: $1 $why; the last lines of $3:" >&2
+    tail -n 20 "$3" | sed 's/^/  /' >&2
+  else
+    echo "run.sh: $1 $why (its errors, if any, are above)" >&2
+  fi
+  exit 1
+}
+
 scripts/azurite.sh start
-export AzureWebJobsStorage=${AzureWebJobsStorage:-"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:${AZURITE_BLOB_PORT:-10000}/devstoreaccount1;QueueEndpoint=http://127.0.0.1:${AZURITE_QUEUE_PORT:-10001}/devstoreaccount1;TableEndpoint=http://127.0.0.1:${AZURITE_TABLE_PORT:-10002}/devstoreaccount1;"}
+# The ports Azurite listens on (it may have chosen them).
+AZURITE_BLOB_PORT=${AZURITE_BLOB_PORT:-10000} AZURITE_QUEUE_PORT=${AZURITE_QUEUE_PORT:-10001} AZURITE_TABLE_PORT=${AZURITE_TABLE_PORT:-10002}
+if [ -f "$run/azurite.ports" ]; then . "$run/azurite.ports"; fi
+export AzureWebJobsStorage=${AzureWebJobsStorage:-"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:$AZURITE_BLOB_PORT/devstoreaccount1;QueueEndpoint=http://127.0.0.1:$AZURITE_QUEUE_PORT/devstoreaccount1;TableEndpoint=http://127.0.0.1:$AZURITE_TABLE_PORT/devstoreaccount1;"}
 
 demo=false
 if ! "$run/handler" config --has STRIPE_API_KEY 2>/dev/null; then
   demo=true
-  export STRIPE_API_URL=http://127.0.0.1:$mock_port
-  echo "no STRIPE_API_KEY configured: demo mode, stripe-mock on 127.0.0.1:$mock_port with demo/stripe-fixtures.json"
-  .tools/bin/stripe-mock -http-addr "127.0.0.1:$mock_port" -https-addr "127.0.0.1:$((mock_port + 1))" \
+  in_use stripe-mock "$mock_port" STRIPE_MOCK_PORT
+  # HTTPS, which nothing here uses, on a port the system chooses: it cannot
+  # collide (stripe-mock would otherwise take 12112 on every interface).
+  : >"$run/stripe-mock.log"
+  .tools/bin/stripe-mock -http-addr "127.0.0.1:$mock_port" -https-addr 127.0.0.1:0 \
     -fixtures demo/stripe-fixtures.json >"$run/stripe-mock.log" 2>&1 &
   pids+=($!)
-  for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$mock_port") 2>/dev/null && break; sleep 0.1; done
+  ready stripe-mock $! "$run/stripe-mock.log" '^Listening for HTTP at address: '
+  mock_addr=$(sed -n 's/^Listening for HTTP at address: //p' "$run/stripe-mock.log" | head -n 1)
+  export STRIPE_API_URL=http://$mock_addr
+  echo "no STRIPE_API_KEY configured: demo mode, stripe-mock on $mock_addr with demo/stripe-fixtures.json"
 fi
 
 # Create what is missing and upload the demo originals (idempotent).
 "$run/handler" setup --local --originals demo/originals
 
-"$run/handler" local --port "$port" &
+# handler local prints its routes and then a last line once it serves; its
+# log (stderr) comes to this terminal.
+in_use "handler local" "$port" PORT
+: >"$run/handler.out"
+"$run/handler" local --port "$port" >"$run/handler.out" &
 pids+=($!)
-for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+ready "handler local" $! "$run/handler.out" '^Press Ctrl-C to stop\.$'
+grep -vx 'Press Ctrl-C to stop.' "$run/handler.out" || true
+webhook=$(sed -n 's/^CheckoutComplete: \[POST\] //p' "$run/handler.out" | head -n 1)
+port=${webhook#http://127.0.0.1:} port=${port%%/*}
 
 outbox=$("$run/handler" config --local --get EMAIL_OUTBOX_DIR)
 cat <<MSG
 
-filedrop is running: webhook at http://127.0.0.1:$port/api/CheckoutComplete
+filedrop is running: webhook at $webhook
 MSG
 if $demo; then
 cat <<MSG
 Demo mode (no Stripe account needed). In another terminal, buy the demo photo:
 
-  $run/handler simulate checkout --session cs_test_demo_harbour --url http://127.0.0.1:$port/api/CheckoutComplete
+  $run/handler simulate checkout --session cs_test_demo_harbour --url $webhook
 
 The mail lands in $outbox as an .eml file within seconds; its link downloads
 demo/originals/harbour-at-dawn.jpg from Azurite. See the order with:

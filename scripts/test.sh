@@ -22,6 +22,9 @@ step staticcheck
 step "go test -race"
 go test -race -count=1 -timeout 15m ./...
 
+step "fuzz (${FUZZ_SECONDS:-3} s per target; FUZZ_SECONDS=0 skips, scripts/fuzz.sh for longer)"
+if [ "${FUZZ_SECONDS:-3}" = 0 ]; then echo "skipped"; else scripts/fuzz.sh "${FUZZ_SECONDS:-3}"; fi
+
 step "benchmarks compile and run once"
 go test -run '^$' -bench . -benchtime 1x -count=1 ./... >/dev/null
 

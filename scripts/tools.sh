@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Installs the project's tools into .tools/ (nothing global): Azurite from npm,
-# stripe-mock and staticcheck with go install, at pinned versions. Idempotent.
+# Installs the project's tools into .tools/ (nothing global), at pinned
+# versions. Idempotent: a tool already there at its version is skipped.
+#   scripts/tools.sh       # all: Azurite (npm), stripe-mock and staticcheck (go install)
+#   scripts/tools.sh run   # only what scripts/run.sh needs: Azurite and stripe-mock
 set -euo pipefail
 cd "$(dirname "$0")/.."
 AZURITE_VERSION=3.37.0
@@ -9,18 +11,50 @@ STATICCHECK_VERSION=v0.8.2
 root=$PWD/.tools
 mkdir -p "$root/bin"
 
-if [ ! -x "$root/node_modules/.bin/azurite" ] || ! grep -q "\"version\": \"$AZURITE_VERSION\"" "$root/node_modules/azurite/package.json" 2>/dev/null; then
-  echo "tools: installing azurite@$AZURITE_VERSION into .tools/" >&2
-  npm install --prefix "$root" --no-audit --no-fund --loglevel=error "azurite@$AZURITE_VERSION" >&2
-fi
+case "${1:-all}" in
+run) want=(azurite stripe-mock) ;;
+all) want=(azurite stripe-mock staticcheck) ;;
+*) echo "usage: scripts/tools.sh [run|all]" >&2; exit 2 ;;
+esac
 
-install_go() { # name module version
-  local stamp="$root/bin/.$1-$3"
-  if [ ! -x "$root/bin/$1" ] || [ ! -f "$stamp" ]; then
-    echo "tools: installing $2@$3 into .tools/bin" >&2
-    GOBIN="$root/bin" GOFLAGS=-buildvcs=false go install "$2@$3" >&2
-    rm -f "$root/bin/.$1-"*; touch "$stamp"
-  fi
+# What is missing, and roughly how long each takes the first time (a fresh
+# module cache, 2 cores): the estimates are said up front because npm and go
+# install print nothing while they work.
+azurite_ok() { [ -x "$root/node_modules/.bin/azurite" ] && grep -q "\"version\": \"$AZURITE_VERSION\"" "$root/node_modules/azurite/package.json" 2>/dev/null; }
+go_ok() { [ -x "$root/bin/$1" ] && [ -f "$root/bin/.$1-$2" ]; } # name version
+missing=()
+for t in "${want[@]}"; do
+  case $t in
+  azurite) azurite_ok || missing+=("azurite@$AZURITE_VERSION (npm, about 30 s)") ;;
+  stripe-mock) go_ok stripe-mock "$STRIPE_MOCK_VERSION" || missing+=("stripe-mock@$STRIPE_MOCK_VERSION (go install, about a minute)") ;;
+  staticcheck) go_ok staticcheck "$STATICCHECK_VERSION" || missing+=("staticcheck@$STATICCHECK_VERSION (go install, about a minute)") ;;
+  esac
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "tools: installing into .tools/ (first run only; later runs skip this):" >&2
+printf '  %s\n' "${missing[@]}" >&2
+
+step() { # what command...
+  local what=$1 start=$SECONDS
+  shift
+  echo "tools: $what ..." >&2
+  "$@" >&2
+  echo "tools: $what done ($((SECONDS - start)) s)" >&2
 }
-install_go stripe-mock github.com/stripe/stripe-mock "$STRIPE_MOCK_VERSION"
-install_go staticcheck honnef.co/go/tools/cmd/staticcheck "$STATICCHECK_VERSION"
+for t in "${want[@]}"; do
+  case $t in
+  azurite)
+    azurite_ok || step "installing azurite@$AZURITE_VERSION with npm" \
+      npm install --prefix "$root" --no-audit --no-fund --loglevel=error "azurite@$AZURITE_VERSION"
+    ;;
+  stripe-mock | staticcheck)
+    if [ "$t" = stripe-mock ]; then mod=github.com/stripe/stripe-mock ver=$STRIPE_MOCK_VERSION
+    else mod=honnef.co/go/tools/cmd/staticcheck ver=$STATICCHECK_VERSION; fi
+    if ! go_ok "$t" "$ver"; then
+      step "building $mod@$ver with go install" env GOBIN="$root/bin" GOFLAGS=-buildvcs=false go install "$mod@$ver"
+      rm -f "$root/bin/.$t-"*
+      touch "$root/bin/.$t-$ver"
+    fi
+    ;;
+  esac
+done

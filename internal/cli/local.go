@@ -15,6 +15,9 @@ import (
 	"github.com/filedrop/filedrop/internal/functions/hostemu"
 )
 
+// readyLine is the last line handler local prints once it serves.
+const readyLine = "Press Ctrl-C to stop."
+
 // runLocal runs the whole pipeline on this machine without Core Tools: the
 // webhook on http://127.0.0.1:<port>/api/CheckoutComplete as func start
 // serves it, and the queue functions driven by an emulation of the host.
@@ -39,11 +42,15 @@ func runLocal(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := p.setup(ctx, env.Stdout); err != nil {
+	var made strings.Builder
+	if err := p.setup(ctx, &made); err != nil {
 		if cfg.Storage.Development() {
 			return fmt.Errorf("%w\n(is Azurite running? scripts/azurite.sh start starts it; scripts/run.sh does everything)", err)
 		}
 		return err
+	}
+	if !createdNothing(made.String()) { // scripts/run.sh has just said so after its own setup
+		fmt.Fprint(env.Stdout, made.String())
 	}
 	h, err := p.handler(env.Stderr)
 	if err != nil {
@@ -74,10 +81,11 @@ func runLocal(ctx context.Context, env Env, args []string) error {
 	for _, fn := range runApp.QueueFunctions() {
 		fmt.Fprintf(env.Stdout, "%s: queueTrigger on %s (poison: %s)\n", fn.Name, fn.Queue, fn.PoisonQueue())
 	}
-	fmt.Fprintf(env.Stdout, "Stripe mode: %s. Press Ctrl-C to stop.\n", cfg.Stripe.Mode())
+	// The last line says the handler is ready; scripts/run.sh waits for it.
+	fmt.Fprintf(env.Stdout, "Stripe mode: %s.\n%s\n", cfg.Stripe.Mode(), readyLine)
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return serveHTTP(gctx, handlerLn, h, log) })
-	g.Go(func() error { return serveHTTP(gctx, frontLn, front, log) })
+	g.Go(func() error { return serveHTTP(gctx, handlerLn, h, log, hostLimits()) })
+	g.Go(func() error { return serveHTTP(gctx, frontLn, front, log, hostLimits()) })
 	g.Go(func() error { return emu.Run(gctx) })
 	return g.Wait()
 }

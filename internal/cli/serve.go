@@ -51,18 +51,66 @@ func runServe(ctx context.Context, env Env, args []string) error {
 		var made strings.Builder
 		if err := p.setup(sctx, &made); err != nil {
 			log.Warn("could not check the queues, container and table; run handler setup", "err", err)
-		} else if s := strings.TrimSpace(made.String()); s != "setup: everything already exists" {
-			log.Info("created missing storage resources", "created", s)
+		} else if !createdNothing(made.String()) {
+			log.Info("created missing storage resources", "created", strings.TrimSpace(made.String()))
 		}
 	}()
-	return serveHTTP(ctx, ln, h, log)
+	return serveHTTP(ctx, ln, h, log, hostLimits())
 }
 
-// serveHTTP serves h on ln until ctx is done, then shuts down gracefully.
-func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger) error {
+// createdNothing reports whether setup's report says everything existed.
+func createdNothing(report string) bool {
+	return strings.TrimSpace(report) == "setup: everything already exists"
+}
+
+// connLimits bounds how long one connection may hold the server while it
+// sends a request or sits idle, and how big its header may be.
+type connLimits struct {
+	readHeader, read, idle time.Duration
+	maxHeaderBytes         int
+}
+
+// hostLimits are the limits of the handler's servers (serve, and both of
+// handler local's). Their callers are the Functions host on loopback and,
+// through it, Stripe; a connection that trickles a request or idles holds a
+// descriptor and a goroutine, so none may do either for long.
+//
+// They bound reading only, never the work: net/http clears the read
+// deadline once a handler has read its body to the end, so an invocation
+// may still run for its route's whole timeout (wire.go: at most 4/5 of
+// host.json's functionTimeout, and 2 minutes). For the same reason there is
+// no WriteTimeout: it would cut a long invocation before its answer.
+func hostLimits() connLimits {
+	return connLimits{
+		// The host sends its headers in one write; 5 s is slack for a
+		// loaded machine, not for a slow network.
+		readHeader: 5 * time.Second,
+		// The whole request, body included: the largest is a webhook
+		// (checkoutcomplete.MaxBodyBytes, 512 KiB), which takes
+		// milliseconds on loopback and would still arrive within 30 s at
+		// 20 KiB/s. Well inside the 2-minute route timeout, so a dripping
+		// client never outlasts an invocation.
+		read: 30 * time.Second,
+		// Longer than the gap between invocations of a busy host (its
+		// queue polls back off to maxPollingInterval, 2 s in host.json),
+		// so connections are reused under load; an idle host redials on
+		// loopback, which costs nothing.
+		idle: 30 * time.Second,
+		// The host's headers and Stripe's (Stripe-Signature included) are
+		// a few KiB; net/http's default is 1 MiB.
+		maxHeaderBytes: 64 << 10,
+	}
+}
+
+// serveHTTP serves h on ln within lim until ctx is done, then shuts down
+// gracefully.
+func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger, lim connLimits) error {
 	srv := &http.Server{
 		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: lim.readHeader,
+		ReadTimeout:       lim.read,
+		IdleTimeout:       lim.idle,
+		MaxHeaderBytes:    lim.maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	errc := make(chan error, 1)

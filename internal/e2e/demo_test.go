@@ -5,6 +5,7 @@ import (
 	"bufio"
 	"bytes"
 	"io"
+	"maps"
 	"mime"
 	"mime/multipart"
 	"net"
@@ -23,6 +24,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/filedrop/filedrop"
+	"github.com/filedrop/filedrop/internal/functions"
 	"github.com/filedrop/filedrop/internal/testenv"
 )
 
@@ -30,79 +33,48 @@ import (
 // brings up Azurite, stripe-mock with the demo fixtures and handler local;
 // a simulated checkout ends as one mail in the outbox whose link downloads
 // the demo original; Ctrl-C stops everything the script started.
+//
+// Every port is 0, so each service binds one the system chooses and the
+// script reports: nothing else starting at the same time can take it first.
 func TestDemoRun(t *testing.T) {
 	root := testenv.RepoRoot(t)
-	testenv.Tool(t, "node_modules/.bin/azurite") // installed by scripts/tools.sh
 	run := t.TempDir()
-	appRoot := t.TempDir() // no local.settings.json: demo mode whatever the developer has
-	ports := map[string]string{
-		"PORT": testenv.FreePort(t), "STRIPE_MOCK_PORT": testenv.FreePort(t),
-		"AZURITE_BLOB_PORT": testenv.FreePort(t), "AZURITE_QUEUE_PORT": testenv.FreePort(t), "AZURITE_TABLE_PORT": testenv.FreePort(t),
-	}
-	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "RUN_DIR=" + run, "FUNCTIONS_APP_ROOT_PATH=" + appRoot}
-	for _, k := range []string{"GOPATH", "GOCACHE", "GOMODCACHE", "GOFLAGS", "GOPROXY", "TMPDIR"} {
-		if v := os.Getenv(k); v != "" {
-			env = append(env, k+"="+v)
-		}
-	}
-	for k, v := range ports {
-		env = append(env, k+"="+v)
-	}
-	cmd := exec.Command("bash", "scripts/run.sh")
-	cmd.Dir, cmd.Env = root, env
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	out, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	cmd.Stderr = cmd.Stdout
-	require.NoError(t, cmd.Start())
-	stopped := false
-	t.Cleanup(func() {
-		if !stopped {
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			_ = cmd.Wait()
-		}
-		// Azurite runs in a session of its own (setsid): stop it by its PID
-		// file whatever happened to the script.
-		stop := exec.Command("bash", "scripts/azurite.sh", "stop")
-		stop.Dir, stop.Env = root, env
-		_ = stop.Run()
-	})
-
-	transcript := &lockedBuffer{}
-	ready := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(out)
-		closed := false
-		for sc.Scan() {
-			transcript.WriteString(sc.Text() + "\n")
-			if !closed && strings.Contains(sc.Text(), "Press Ctrl-C to stop.") && strings.Contains(transcript.String(), "filedrop is running") {
-				close(ready)
-				closed = true
-			}
-		}
-	}()
+	s := startRun(t, root, run, nil)
 	select {
-	case <-ready:
+	case <-s.ready:
+	case <-s.exited:
+		t.Fatalf("scripts/run.sh exited before it was ready:\n%s", s.transcript.String())
 	case <-time.After(4 * time.Minute):
-		t.Fatalf("scripts/run.sh did not come up within 4 minutes:\n%s", transcript.String())
+		t.Fatalf("scripts/run.sh did not come up within 4 minutes:\n%s", s.transcript.String())
 	}
-	require.Contains(t, transcript.String(), "demo mode")
+	transcript := s.transcript.String()
+	require.Contains(t, transcript, "demo mode")
+	require.Equal(t, 1, strings.Count(transcript, "Press Ctrl-C to stop."), "said once:\n%s", transcript)
+	require.LessOrEqual(t, strings.Count(transcript, "setup: everything already exists"), 1, "said at most once:\n%s", transcript)
+	webhook := find(t, transcript, `filedrop is running: webhook at (http://127\.0\.0\.1:\d+/api/CheckoutComplete)`)[0]
+	listening := map[string]string{"stripe-mock": find(t, transcript, `stripe-mock on (127\.0\.0\.1:\d+) with`)[0], "handler": strings.TrimPrefix(strings.TrimSuffix(webhook, "/api/CheckoutComplete"), "http://")}
+	for i, name := range []string{"azurite blob", "azurite queue", "azurite table"} {
+		listening[name] = "127.0.0.1:" + find(t, transcript, `azurite running \(pid \d+\): blob :(\d+), queue :(\d+), table :(\d+)`)[i]
+	}
 
-	webhook := "http://127.0.0.1:" + ports["PORT"] + "/api/CheckoutComplete"
 	sim := exec.Command(filepath.Join(run, "handler"), "simulate", "checkout", "--session", "cs_test_demo_harbour", "--url", webhook)
-	sim.Dir, sim.Env = root, env
+	sim.Dir, sim.Env = root, s.env
 	simOut, err := sim.CombinedOutput()
 	require.NoError(t, err, string(simOut))
 	require.Contains(t, string(simOut), "200 OK")
 
+	// One failed invocation is retried after host.json's visibilityTimeout:
+	// the mail may take that long plus the pipeline's own few seconds.
+	app, err := functions.LoadApp(filedrop.AppFiles, func(string) string { return "" })
+	require.NoError(t, err)
 	mails := func() []string {
 		files, _ := filepath.Glob(filepath.Join(run, "outbox", "*.eml"))
 		return files
 	}
-	// Not require: on a timeout, the Len below prints the transcript.
-	assert.Eventually(t, func() bool { return len(mails()) > 0 }, 20*time.Second, 100*time.Millisecond, "a mail in the outbox")
+	// Not require: on a timeout, the Len below prints the transcript as it is then.
+	assert.Eventually(t, func() bool { return len(mails()) > 0 }, app.Queues.VisibilityTimeout+30*time.Second, 100*time.Millisecond, "a mail in the outbox")
 	files := mails()
-	require.Len(t, files, 1, "one mail in the outbox; transcript:\n%s", transcript.String())
+	require.Len(t, files, 1, "one mail in the outbox; transcript:\n%s", s.transcript.String())
 
 	link := downloadLink(t, files[0])
 	resp, err := http.Get(link)
@@ -116,24 +88,129 @@ func TestDemoRun(t *testing.T) {
 	require.Contains(t, resp.Header.Get("Content-Disposition"), `attachment; filename="harbour-at-dawn.jpg"`)
 
 	// Ctrl-C: the terminal sends SIGINT to the foreground process group.
-	require.NoError(t, syscall.Kill(-cmd.Process.Pid, syscall.SIGINT))
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	require.NoError(t, syscall.Kill(-s.cmd.Process.Pid, syscall.SIGINT))
 	select {
-	case <-done:
-		stopped = true
+	case <-s.exited:
 	case <-time.After(30 * time.Second):
-		t.Fatalf("scripts/run.sh did not stop within 30 s of Ctrl-C:\n%s", transcript.String())
+		t.Fatalf("scripts/run.sh did not stop within 30 s of Ctrl-C:\n%s", s.transcript.String())
 	}
-	for name, p := range ports {
-		c, err := net.DialTimeout("tcp", "127.0.0.1:"+p, time.Second)
+	for name, addr := range listening {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
 		if err == nil {
 			c.Close()
-			t.Errorf("%s %s still answers after Ctrl-C: something was left running", name, p)
+			t.Errorf("%s %s still answers after Ctrl-C: something was left running", name, addr)
 		}
 	}
 	_, err = os.Stat(filepath.Join(run, "azurite.pid"))
 	require.True(t, os.IsNotExist(err), "the Azurite PID file is removed")
+}
+
+// TestRunFailsLoudly: when a service scripts/run.sh starts does not come
+// up, the script says which and why, stops what it started and fails; it
+// never goes on to say that filedrop is running.
+func TestRunFailsLoudly(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		want []string
+	}{
+		{name: "stripe-mock exits", env: map[string]string{"STRIPE_MOCK_PORT": "99999"},
+			want: []string{"run.sh: stripe-mock exited before it was ready; the last lines of", "invalid port"}},
+		{name: "handler exits", env: map[string]string{"PORT": "99999"},
+			want: []string{"run.sh: handler local exited before it was ready", "listen on 127.0.0.1:99999"}},
+	}
+	root := testenv.RepoRoot(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			run := t.TempDir()
+			s := startRun(t, root, run, tt.env)
+			select {
+			case <-s.exited:
+			case <-time.After(4 * time.Minute):
+				t.Fatalf("scripts/run.sh neither failed nor stopped within 4 minutes:\n%s", s.transcript.String())
+			}
+			transcript := s.transcript.String()
+			require.NotZero(t, s.cmd.ProcessState.ExitCode(), transcript)
+			for _, w := range tt.want {
+				require.Contains(t, transcript, w)
+			}
+			require.NotContains(t, transcript, "filedrop is running")
+			_, err := os.Stat(filepath.Join(run, "azurite.pid"))
+			require.True(t, os.IsNotExist(err), "Azurite is stopped:\n%s", transcript)
+		})
+	}
+}
+
+// script is a running scripts/run.sh.
+type script struct {
+	cmd        *exec.Cmd
+	env        []string
+	transcript *lockedBuffer
+	// ready closes when the script says filedrop is running; exited when
+	// the script has ended (cmd.ProcessState is then set).
+	ready, exited chan struct{}
+}
+
+// startRun starts scripts/run.sh in its own process group with RUN_DIR run,
+// no local.settings.json (demo mode whatever the developer has), every port
+// 0 unless set in extra, and stops whatever is left at cleanup.
+func startRun(t *testing.T, root, run string, extra map[string]string) *script {
+	t.Helper()
+	testenv.Tool(t, "node_modules/.bin/azurite") // installed by scripts/tools.sh
+	vars := map[string]string{"PATH": os.Getenv("PATH"), "HOME": os.Getenv("HOME"), "RUN_DIR": run, "FUNCTIONS_APP_ROOT_PATH": t.TempDir(),
+		"PORT": "0", "STRIPE_MOCK_PORT": "0", "AZURITE_BLOB_PORT": "0", "AZURITE_QUEUE_PORT": "0", "AZURITE_TABLE_PORT": "0"}
+	for _, k := range []string{"GOPATH", "GOCACHE", "GOMODCACHE", "GOFLAGS", "GOPROXY", "TMPDIR"} {
+		if v := os.Getenv(k); v != "" {
+			vars[k] = v
+		}
+	}
+	maps.Copy(vars, extra)
+	s := &script{transcript: &lockedBuffer{}, ready: make(chan struct{}), exited: make(chan struct{})}
+	for k, v := range vars {
+		s.env = append(s.env, k+"="+v)
+	}
+	s.cmd = exec.Command("bash", "scripts/run.sh")
+	s.cmd.Dir, s.cmd.Env = root, s.env
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	out, err := s.cmd.StdoutPipe()
+	require.NoError(t, err)
+	s.cmd.Stderr = s.cmd.Stdout
+	require.NoError(t, s.cmd.Start())
+	go func() {
+		sc := bufio.NewScanner(out)
+		closed := false
+		for sc.Scan() {
+			s.transcript.WriteString(sc.Text() + "\n")
+			if !closed && sc.Text() == "Press Ctrl-C to stop." && strings.Contains(s.transcript.String(), "filedrop is running") {
+				close(s.ready)
+				closed = true
+			}
+		}
+		_ = s.cmd.Wait()
+		close(s.exited)
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-s.exited:
+		default:
+			_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+			<-s.exited
+		}
+		// Azurite runs in a session of its own (setsid): stop it by its PID
+		// file whatever happened to the script.
+		stop := exec.Command("bash", "scripts/azurite.sh", "stop")
+		stop.Dir, stop.Env = root, s.env
+		_ = stop.Run()
+	})
+	return s
+}
+
+// find returns the submatches of the first match of re in s.
+func find(t *testing.T, s, re string) []string {
+	t.Helper()
+	m := regexp.MustCompile(re).FindStringSubmatch(s)
+	require.NotNil(t, m, "no %s in:\n%s", re, s)
+	return m[1:]
 }
 
 // lockedBuffer is a transcript written by one goroutine and read by another.

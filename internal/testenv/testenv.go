@@ -210,14 +210,16 @@ type StripeMock struct {
 	URL string
 }
 
-// StartStripeMock starts stripe-mock on loopback (HTTP and HTTPS both bound
-// to 127.0.0.1). fixtures, when not empty, is a fixtures file that replaces
-// stripe-mock's bundled set.
+var mockListenRE = regexp.MustCompile(`(?m)^Listening for HTTP at address: (127\.0\.0\.1:\d+)$`)
+
+// StartStripeMock starts stripe-mock on loopback, HTTP and HTTPS both on
+// ports the system chooses (read back from its output), so that nothing
+// started at the same time can take them first. fixtures, when not empty,
+// is a fixtures file that replaces stripe-mock's bundled set.
 func StartStripeMock(tb testing.TB, fixtures string) *StripeMock {
 	tb.Helper()
 	bin := Tool(tb, "bin/stripe-mock")
-	httpPort, httpsPort := FreePort(tb), FreePort(tb)
-	args := []string{"-http-addr", "127.0.0.1:" + httpPort, "-https-addr", "127.0.0.1:" + httpsPort}
+	args := []string{"-http-addr", "127.0.0.1:0", "-https-addr", "127.0.0.1:0"}
 	if fixtures != "" {
 		args = append(args, "-fixtures", fixtures)
 	}
@@ -225,6 +227,7 @@ func StartStripeMock(tb testing.TB, fixtures string) *StripeMock {
 	cmd := exec.CommandContext(ctx, bin, args...)
 	logf, err := os.Create(filepath.Join(tb.TempDir(), "stripe-mock.log"))
 	if err != nil {
+		cancel()
 		tb.Fatal(err)
 	}
 	cmd.Stdout, cmd.Stderr = logf, logf
@@ -232,22 +235,33 @@ func StartStripeMock(tb testing.TB, fixtures string) *StripeMock {
 		cancel()
 		tb.Fatalf("testenv: start stripe-mock: %v", err)
 	}
-	tb.Cleanup(func() { cancel(); _ = cmd.Wait(); _ = logf.Close() })
-	addr := "127.0.0.1:" + httpPort
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	tb.Cleanup(func() { cancel(); <-exited; _ = logf.Close() })
+	// It prints the address once it listens; connections wait in the
+	// backlog until it serves.
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
-			_ = c.Close()
-			return &StripeMock{URL: "http://" + addr}
+		b, _ := os.ReadFile(logf.Name())
+		if m := mockListenRE.FindSubmatch(b); m != nil {
+			return &StripeMock{URL: "http://" + string(m[1])}
 		}
-		time.Sleep(50 * time.Millisecond)
+		select {
+		case <-exited:
+			b, _ := os.ReadFile(logf.Name())
+			tb.Fatalf("testenv: stripe-mock exited before it listened: %s", b)
+		case <-time.After(50 * time.Millisecond):
+		}
 	}
 	b, _ := os.ReadFile(logf.Name())
-	tb.Fatalf("testenv: stripe-mock did not listen on %s within 30s: %s", addr, b)
+	tb.Fatalf("testenv: stripe-mock did not listen within 30s: %s", b)
 	return nil
 }
 
-// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago, for
+// an address where nothing must listen. A child process told to bind it
+// may find it taken by then: let the child choose (port 0) and read back
+// what it bound instead, or retry on a collision.
 func FreePort(tb testing.TB) string {
 	tb.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")

@@ -170,27 +170,29 @@ const (
 	devKey     = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 )
 
-// startStripeMock starts stripe-mock with fixtures on free loopback ports
-// and returns its API base URL.
+var mockListenRE = regexp.MustCompile(`(?m)^Listening for HTTP at address: (127\.0\.0\.1:\d+)$`)
+
+// startStripeMock starts stripe-mock with fixtures on loopback ports the
+// system chooses (HTTPS too: nothing can take them first) and returns its
+// API base URL, read back from its output.
 func (cs *children) startStripeMock(ctx context.Context, bin, fixtures, dir, logPath string) (string, *child, error) {
-	httpPort, err := freePort()
-	if err != nil {
-		return "", nil, err
-	}
-	httpsPort, err := freePort()
-	if err != nil {
-		return "", nil, err
-	}
-	addr := fmt.Sprintf("127.0.0.1:%d", httpPort)
 	c, err := cs.start("stripe-mock", dir, logPath, childEnv(nil), bin,
-		"-http-addr", addr, "-https-addr", fmt.Sprintf("127.0.0.1:%d", httpsPort), "-fixtures", fixtures)
+		"-http-addr", "127.0.0.1:0", "-https-addr", "127.0.0.1:0", "-fixtures", fixtures)
 	if err != nil {
 		return "", nil, err
 	}
-	if err := waitTCP(ctx, c, addr, 30*time.Second); err != nil {
-		return "", nil, err
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		b, _ := os.ReadFile(logPath)
+		if m := mockListenRE.FindSubmatch(b); m != nil {
+			return "http://" + string(m[1]), c, nil
+		}
+		if c.exited() {
+			return "", nil, fmt.Errorf("stripe-mock exited: %s", c.tail(20))
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
-	return "http://" + addr, c, nil
+	return "", nil, fmt.Errorf("stripe-mock did not listen within 30s: %s", c.tail(20))
 }
 
 // freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
@@ -201,22 +203,6 @@ func freePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// waitTCP waits until addr accepts connections, c exits, or limit passes.
-func waitTCP(ctx context.Context, c *child, addr string, limit time.Duration) error {
-	deadline := time.Now().Add(limit)
-	for time.Now().Before(deadline) && ctx.Err() == nil {
-		if c.exited() {
-			return fmt.Errorf("%s exited: %s", c.name, c.tail(20))
-		}
-		if conn, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
-			conn.Close()
-			return nil
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return fmt.Errorf("%s did not listen on %s within %s: %s", c.name, addr, limit, c.tail(20))
 }
 
 // waitHTTP waits until GET url answers at all (any status), as the

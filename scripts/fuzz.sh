@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Runs every Go fuzz target of the module, one at a time, each for the given
+# number of seconds (default 30), and fails if any finds a failing input.
+#   scripts/fuzz.sh        # 30 s each
+#   scripts/fuzz.sh 3      # a short burst (scripts/test.sh runs FUZZ_SECONDS, default 3)
+# A failing input is saved under the package's testdata/fuzz/<Target>/, where
+# plain go test then runs it every time: commit it with the fix.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-30}
+case $seconds in
+'' | *[!0-9]* | 0) echo "usage: scripts/fuzz.sh [seconds per target, a whole number above 0]" >&2; exit 2 ;;
+esac
+
+# go test -list prints a package's matching names and then its "ok <pkg>" line.
+listing=$(go test -list '^Fuzz' ./...)
+targets=() # "package target"
+names=()
+while read -r first second _; do
+  case $first in
+  Fuzz*) names+=("$first") ;;
+  ok)
+    for n in "${names[@]}"; do targets+=("$second $n"); done
+    names=()
+    ;;
+  esac
+done <<<"$listing"
+
+if [ ${#targets[@]} -eq 0 ]; then
+  echo "fuzz: no Fuzz targets found; nothing to do"
+  exit 0
+fi
+echo "fuzz: ${#targets[@]} target(s), ${seconds} s each"
+failed=()
+for t in "${targets[@]}"; do
+  pkg=${t% *} name=${t#* }
+  echo "fuzz: $name in $pkg"
+  if ! go test -run '^$' -fuzz "^${name}\$" -fuzztime "${seconds}s" "$pkg"; then
+    failed+=("$name in $pkg")
+  fi
+done
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "fuzz: failed (the failing inputs are in each package's testdata/fuzz/):" >&2
+  printf '  %s\n' "${failed[@]}" >&2
+  exit 1
+fi
+echo "fuzz: all ${#targets[@]} target(s) passed"
