@@ -37,9 +37,6 @@ type Download struct {
 	// PublicBaseURL is PUBLIC_BASE_URL without a trailing slash: the app's
 	// https://<app>.azurewebsites.net or a custom domain.
 	PublicBaseURL string
-	// PublicBaseURLDefaulted reports that PUBLIC_BASE_URL was not set (handler
-	// local then uses its own address).
-	PublicBaseURLDefaulted bool
 	// LinkSecrets is ORDER_LINK_SECRET, comma-separated: links are signed
 	// with the first and accepted with any.
 	LinkSecrets []Secret
@@ -94,7 +91,6 @@ func loadDownload(l *loader, st Storage) Download {
 		d.LinkSecrets = splitSecrets(l.required("ORDER_LINK_SECRET",
 			"a random secret of at least 32 characters that signs the order links, such as the output of: openssl rand -base64 32"))
 	}
-	d.PublicBaseURLDefaulted = strings.TrimSpace(l.get("PUBLIC_BASE_URL")) == ""
 	if d.PublicBaseURL != "" {
 		if problem := publicURLProblem(d.PublicBaseURL); problem != "" {
 			l.problem("PUBLIC_BASE_URL", "%s%s", problem, quoteURL(d.PublicBaseURL))

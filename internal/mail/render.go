@@ -93,7 +93,7 @@ func NewRenderer(s Settings) (*Renderer, error) {
 	default:
 		r.support = r.from.Email
 	}
-	for _, kind := range []string{order.MailDownloadLinks, order.MailPaymentFailed} {
+	for _, kind := range []string{order.MailDownloadLinks, order.MailPaymentFailed, pageTemplates} {
 		t, err := parseKind(kind)
 		if err != nil {
 			errs = append(errs, err)
@@ -126,7 +126,13 @@ type view struct {
 	Name    string
 	Items   []itemView
 	Support string
+	// OrderURL is the order page's link (a download mail in page mode).
+	OrderURL string
 }
+
+// pageTemplates are the download mail's templates when it links to the
+// order page rather than to each file.
+const pageTemplates = "download_page"
 
 type itemView struct {
 	Title    string
@@ -139,8 +145,12 @@ type itemView struct {
 // Render renders the mail of msg, dated date. Its errors (an unknown kind,
 // a customer address that does not parse) are the same on every retry.
 func (r *Renderer) Render(msg order.MailMessage, date time.Time) (Message, error) {
-	t, ok := r.kinds[msg.Kind]
-	if !ok {
+	name := msg.Kind
+	if msg.Kind == order.MailDownloadLinks && msg.OrderURL != "" {
+		name = pageTemplates
+	}
+	t, ok := r.kinds[name]
+	if !ok || name == pageTemplates && msg.Kind != order.MailDownloadLinks {
 		return Message{}, fmt.Errorf("render: unknown mail kind %q", msg.Kind)
 	}
 	to, err := ParseAddress(msg.Customer.Email)
@@ -148,7 +158,7 @@ func (r *Renderer) Render(msg order.MailMessage, date time.Time) (Message, error
 		return Message{}, fmt.Errorf("render: customer: %w", err)
 	}
 	to.Name = oneLine(msg.Customer.Name)
-	v := view{Shop: r.shop, Name: to.Name, Support: r.support}
+	v := view{Shop: r.shop, Name: to.Name, Support: r.support, OrderURL: msg.OrderURL}
 	for _, it := range msg.Items {
 		iv := itemView{Title: oneLine(it.Title), FileName: oneLine(it.FileName), URL: it.URL}
 		if iv.Title == "" {
