@@ -74,7 +74,7 @@ func runLocal(ctx context.Context, env Env, args []string) error {
 	for _, fn := range runApp.QueueFunctions() {
 		fmt.Fprintf(env.Stdout, "%s: queueTrigger on %s (poison: %s)\n", fn.Name, fn.Queue, fn.PoisonQueue())
 	}
-	fmt.Fprintf(env.Stdout, "Stripe mode: %s. Press Ctrl-C to stop.\n", cfg.Stripe.Mode())
+	fmt.Fprintf(env.Stdout, "Stripe mode: %s. Press Ctrl-C to stop.\n", stripeMode(cfg.Stripe))
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return serveHTTP(gctx, handlerLn, h, log) })
 	g.Go(func() error { return serveHTTP(gctx, frontLn, front, log) })
