@@ -85,5 +85,5 @@ func describeConfigErrorLocal(env Env, local bool, err error) error {
 	if _, lerr := config.Load(get); lerr != nil {
 		return described
 	}
-	return &ExitError{Code: ExitConfig, Err: fmt.Errorf("%w\nOn this machine, add --local to use handler local's defaults (Azurite, the outbox, the demo Stripe) for the unset settings.", described)}
+	return &ExitError{Code: ExitConfig, Err: fmt.Errorf("%w\nOn this machine, add --local to use handler local's defaults (Azurite, the outbox, the demo Stripe) for the unset settings", described)}
 }
