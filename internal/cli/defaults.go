@@ -2,6 +2,8 @@ package cli
 
 import (
 	"path/filepath"
+
+	"github.com/filedrop/filedrop/internal/config"
 )
 
 // Demo settings: what handler local uses when no Stripe key is configured.
@@ -43,3 +45,13 @@ func localDefaults(dir string, get func(string) string) map[string]string {
 // DemoMode reports whether no Stripe key is configured, so that a local run
 // uses the demo Stripe.
 func DemoMode(get func(string) string) bool { return get("STRIPE_API_KEY") == "" }
+
+// stripeMode names the Stripe the settings talk to, for people: the demo
+// (stripe-mock with the project's fixtures) when they are handler local's
+// demo settings, else the key's mode, "test" or "live".
+func stripeMode(s config.Stripe) string {
+	if s.APIKey.Reveal() == DemoStripeKey && s.APIURL == DemoStripeURL {
+		return "demo mode (stripe-mock at " + DemoStripeURL + ", demo/stripe-fixtures.json: session " + DemoSession + ")"
+	}
+	return s.Mode()
+}

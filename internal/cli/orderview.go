@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/filedrop/filedrop/internal/order"
@@ -36,6 +37,8 @@ type orderView struct {
 	AttentionAt     *time.Time `json:"attention_at,omitempty"`
 	UpdatedAt       *time.Time `json:"updated_at,omitempty"`
 
+	// Stuck, when set, says the order does not move and what moves it.
+	Stuck *stuckView `json:"stuck,omitempty"`
 	// Mail is the last queued mail (orders show only).
 	Mail *mailView `json:"mail,omitempty"`
 }
@@ -98,7 +101,19 @@ func (v orderView) problem() string {
 	if v.Reason != "" {
 		return v.Reason
 	}
+	if s := v.Stuck; s != nil && s.Condition == "poisoned" {
+		return fmt.Sprintf("after %s: %s", plural(s.Attempts, "attempt"), dash(v.LastError))
+	}
 	return v.LastError
+}
+
+// state is the order's state as a person should read it: a stuck order's
+// condition rather than the state it is stuck in.
+func (v orderView) state() string {
+	if v.Stuck != nil {
+		return v.Stuck.Condition
+	}
+	return v.State
 }
 
 // step is one of an order's times.

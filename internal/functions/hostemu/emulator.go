@@ -221,13 +221,24 @@ func (e *Emulator) invoke(ctx context.Context, fn functions.Function, m storage.
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if resp.StatusCode/100 != 2 {
-		return false, fmt.Errorf("handler answered %d: %s", resp.StatusCode, bytes.TrimSpace(b))
+		return false, fmt.Errorf("handler answered %d: %s", resp.StatusCode, failure(b))
 	}
 	var obj map[string]any
 	if !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") || json.Unmarshal(b, &obj) != nil {
 		return false, fmt.Errorf("handler answered %d without a JSON object (%q): the host would fail the invocation", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
 	return true, nil
+}
+
+// failure is what a failed answer's body says: its Error when it is the
+// handler's JSON answer, so that an error holding JSON of its own is logged
+// once rather than escaped inside the escaped answer; else the body.
+func failure(body []byte) string {
+	var r functions.Response
+	if json.Unmarshal(body, &r) == nil && r.Error != "" {
+		return r.Error
+	}
+	return string(bytes.TrimSpace(body))
 }
 
 // InvocationBody builds the body the real host POSTs for a queue message:
