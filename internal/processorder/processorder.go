@@ -33,7 +33,6 @@ package processorder
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -52,12 +51,6 @@ const (
 	Lease = 2 * time.Minute
 	// Timeout bounds one Handle, well inside Lease.
 	Timeout = 60 * time.Second
-	// maxBusyWait caps the delay asked for while another invocation holds
-	// the lease.
-	maxBusyWait = 5 * time.Second
-	// recordTimeout bounds recording a failure, which runs even when the
-	// invocation's context has expired.
-	recordTimeout = 10 * time.Second
 )
 
 // sessions fetches a Checkout Session with its line items.
@@ -82,9 +75,6 @@ var (
 	_ originals = (*blobsas.Originals)(nil)
 	_ mailQueue = (*storage.Queue)(nil)
 )
-
-// errBusy reports that another invocation holds the order's lease.
-var errBusy = errors.New("another invocation is working on the order")
 
 // Stage is the ProcessOrder stage.
 type Stage struct {
@@ -127,7 +117,7 @@ func (s *Stage) Handle(ctx context.Context, msg order.OrderMessage) error {
 		return nil
 	}
 	if err := s.work(ctx, log, msg, rec, owner); err != nil {
-		return s.fail(ctx, msg, owner, err)
+		return s.fail(ctx, msg, rec, owner, err)
 	}
 	return nil
 }
@@ -148,11 +138,9 @@ func (s *Stage) claim(ctx context.Context, msg order.OrderMessage, owner string)
 			}
 			return nil
 		}
-		if o.Leased(owner, now) {
-			wait := max(min(o.LeaseUntil.Sub(now), maxBusyWait), time.Second)
-			return order.Throttled(fmt.Errorf("%w until %s", errBusy, o.LeaseUntil.Format(time.RFC3339)), wait)
+		if err := o.Claim(owner, now, Lease, order.MaxBusyWait); err != nil {
+			return err
 		}
-		o.Lease(owner, now, Lease)
 		if o.State == "" {
 			o.State = order.StateReceived
 		}
@@ -217,33 +205,10 @@ func (s *Stage) work(ctx context.Context, log *slog.Logger, msg order.OrderMessa
 	return order.Permanentf("session %s has payment_status %q, which this version does not know", sess.ID, sess.PaymentStatus)
 }
 
-// fail records err on the order, classified once, and returns it.
-func (s *Stage) fail(ctx context.Context, msg order.OrderMessage, owner string, cause error) error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
-	defer cancel()
-	now := s.now()
-	class := order.Classify(cause)
-	_, err := order.Mutate(ctx, s.records, msg.SessionID, now, func(o *order.Order) error {
-		if o.Leased(owner, now) {
-			return order.ErrUnchanged // our lease ran out and another invocation owns the order
-		}
-		switch class {
-		case order.PermanentClass:
-			o.NeedAttention(cause.Error(), now)
-		case order.Throttle:
-			d, _ := order.RetryAfter(cause)
-			o.ThrottledUntil, o.LastError = now.Add(d), cause.Error()
-			o.Release()
-		default:
-			o.Fail(cause)
-		}
-		return nil
-	})
-	if err != nil {
-		// Not recorded: let the host retry, whatever the cause was.
-		return fmt.Errorf("order %s: %v; recording it failed: %w", msg.SessionID, cause, err)
-	}
-	return fmt.Errorf("order %s: %w", msg.SessionID, cause)
+// fail records cause on rec, the order as claimed, and returns the error
+// the route acts on.
+func (s *Stage) fail(ctx context.Context, msg order.OrderMessage, rec order.Order, owner string, cause error) error {
+	return fmt.Errorf("order %s: %w", msg.SessionID, order.RecordFailure(ctx, s.records, rec, owner, cause, s.now(), nil))
 }
 
 // release drops the lease if owner still holds it.

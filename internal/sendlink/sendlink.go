@@ -40,11 +40,6 @@ const LeaseDuration = 2 * time.Minute
 // send cut short is retryable, and its redelivery carries the same key.
 const SendTimeout = LeaseDuration - 20*time.Second
 
-// ErrBusy reports that another invocation holds the order's lease; the
-// error is order.Throttled until the lease ends, so the message comes back
-// then instead of being sent twice at once.
-var ErrBusy = errors.New("another invocation is working on this order")
-
 // errDone stops a claim: the mail was sent or superseded meanwhile.
 var errDone = errors.New("mail already handled")
 
@@ -72,7 +67,7 @@ func New(send Sender, recs order.Records, render *mail.Renderer, now func() time
 // A message whose generation was sent already, or that a newer generation
 // superseded, is acknowledged with no side effect. Otherwise Handle takes
 // the record's lease with a conditional write, so of two deliveries racing
-// only one sends; the other gets ErrBusy, throttled until the lease ends.
+// only one sends; the other gets order.ErrBusy, throttled until the lease ends.
 //
 // Retries: a throttled send is recorded (ThrottledUntil) and returned as
 // order.Throttled, so the host glue re-schedules the message with the
@@ -112,7 +107,7 @@ func (s *Stage) Handle(ctx context.Context, msg order.MailMessage) error {
 		return nil
 	}
 	if rec.Leased(owner, now) {
-		return busy(&rec, now)
+		return rec.Busy(now, maxBusyWait(&rec))
 	}
 
 	held, err := s.claim(ctx, rec, msg, owner, now)
@@ -126,13 +121,13 @@ func (s *Stage) Handle(ctx context.Context, msg order.MailMessage) error {
 
 	m, err := s.render.Render(msg, now)
 	if err != nil {
-		return s.failed(ctx, log, held, msg, owner, order.Permanent(err))
+		return s.failed(ctx, held, msg, owner, order.Permanent(err))
 	}
 	sendCtx, cancel := context.WithTimeout(ctx, SendTimeout)
 	opID, err := s.send.Send(sendCtx, m)
 	cancel()
 	if err != nil {
-		return s.failed(ctx, log, held, msg, owner, fmt.Errorf("send mail: %w", err))
+		return s.failed(ctx, held, msg, owner, fmt.Errorf("send mail: %w", err))
 	}
 	if err := s.sent(ctx, held, msg, owner, opID); err != nil {
 		// Retryable: the redelivery sends again under the same key, which
@@ -149,7 +144,7 @@ func (s *Stage) Handle(ctx context.Context, msg order.MailMessage) error {
 
 // claim takes the lease of rec, the record as just read, for owner, and
 // returns the record holding it. The conditional write lets one of two racing
-// invocations win; the loser re-reads the record and gets ErrBusy, or errDone
+// invocations win; the loser re-reads the record and gets order.ErrBusy, or errDone
 // when the winner has recorded the send already.
 func (s *Stage) claim(ctx context.Context, rec order.Order, msg order.MailMessage, owner string, now time.Time) (order.Order, error) {
 	return order.MutateFrom(ctx, s.recs, rec, now, func(o *order.Order) error {
@@ -158,11 +153,8 @@ func (s *Stage) claim(ctx context.Context, rec order.Order, msg order.MailMessag
 			return order.Permanent(fmt.Errorf("order %s has no record: %w", msg.SessionID, order.ErrNotFound))
 		case handled(o, msg) != "":
 			return errDone
-		case o.Leased(owner, now):
-			return busy(o, now)
 		}
-		o.Lease(owner, now, LeaseDuration)
-		return nil
+		return o.Claim(owner, now, LeaseDuration, maxBusyWait(o))
 	})
 }
 
@@ -210,55 +202,20 @@ func handled(o *order.Order, msg order.MailMessage) string {
 	return ""
 }
 
-// MaxBusyWait caps how long a message waits for another invocation's lease:
-// the holder is often ProcessOrder finishing its ledger write a few
-// milliseconds after queueing this very mail, so waiting out the whole lease
-// would delay the mail by minutes.
-const MaxBusyWait = 5 * time.Second
-
-// busy is ErrBusy, throttled until o's lease ends, at least a second and at
-// most MaxBusyWait. While the order is still received, the holder is
-// ProcessOrder, which queued this very mail and records it next: a second
-// is enough (and the least a queue message can be delayed).
-func busy(o *order.Order, now time.Time) error {
-	wait := min(max(o.LeaseUntil.Sub(now), time.Second), MaxBusyWait)
+// maxBusyWait is how long a message waits at most for the lease of o's
+// holder: order.MaxBusyWait, but a second while the order is still received,
+// because then the holder is ProcessOrder, which queued this very mail and
+// records it next.
+func maxBusyWait(o *order.Order) time.Duration {
 	if o.State == order.StateReceived {
-		wait = time.Second
+		return time.Second
 	}
-	return order.Throttled(fmt.Errorf("%w until %s", ErrBusy, o.LeaseUntil.UTC().Format(time.RFC3339)), wait)
+	return order.MaxBusyWait
 }
 
-// failed records the failure of a send that held the lease (on held, the
-// claimed record), by its class,
-// and returns sendErr for the glue to act on.
-func (s *Stage) failed(ctx context.Context, log *slog.Logger, held order.Order, msg order.MailMessage, owner string, sendErr error) error {
-	now := s.now()
-	throttle, throttled := order.RetryAfter(sendErr)
-	permanent := order.IsPermanent(sendErr)
-	_, err := order.MutateFrom(ctx, s.recs, held, now, func(o *order.Order) error {
-		if handled(o, msg) != "" {
-			return order.ErrUnchanged // someone else sent it meanwhile
-		}
-		switch {
-		case permanent:
-			o.NeedAttention(sendErr.Error(), now)
-		case throttled:
-			o.ThrottledUntil, o.LastError = now.Add(throttle), sendErr.Error()
-			if o.LeaseOwner == owner {
-				o.Release()
-			}
-		default:
-			o.Fail(sendErr)
-		}
-		return nil
-	})
-	if err == nil {
-		return sendErr
-	}
-	if permanent {
-		// Unrecorded, the order would rest unnoticed: retry to record it.
-		return fmt.Errorf("record failed mail (%v): %w", sendErr, err)
-	}
-	log.Warn("recording the failed send failed", "error", err)
-	return sendErr
+// failed records the failure of a send that owner held the lease for (on
+// held, the claimed record), unless the mail was handled meanwhile, and
+// returns the error the route acts on.
+func (s *Stage) failed(ctx context.Context, held order.Order, msg order.MailMessage, owner string, cause error) error {
+	return order.RecordFailure(ctx, s.recs, held, owner, cause, s.now(), func(o *order.Order) bool { return handled(o, msg) != "" })
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -190,9 +191,9 @@ func TestHandle(t *testing.T) {
 		{
 			name:         "lease held by another invocation: throttled, looking again within MaxBusyWait",
 			record:       func(o *order.Order) { o.Lease("other", now, 90*time.Second) },
-			wantErr:      sendlink.ErrBusy.Error(),
+			wantErr:      order.ErrBusy.Error(),
 			wantClass:    order.Throttle,
-			wantThrottle: sendlink.MaxBusyWait,
+			wantThrottle: order.MaxBusyWait,
 			check: func(t *testing.T, o order.Order) {
 				require.Equal(t, "other", o.LeaseOwner)
 				require.Equal(t, "1", o.ETag)
@@ -204,14 +205,14 @@ func TestHandle(t *testing.T) {
 				o.State, o.MailGeneration = order.StateReceived, 0
 				o.Lease("message:process-order-1", now, 2*time.Minute)
 			},
-			wantErr:      sendlink.ErrBusy.Error(),
+			wantErr:      order.ErrBusy.Error(),
 			wantClass:    order.Throttle,
 			wantThrottle: time.Second,
 		},
 		{
 			name:         "a lease about to end still waits a second",
 			record:       func(o *order.Order) { o.Lease("other", now.Add(-LeaseAlmostOver), sendlink.LeaseDuration) },
-			wantErr:      sendlink.ErrBusy.Error(),
+			wantErr:      order.ErrBusy.Error(),
 			wantClass:    order.Throttle,
 			wantThrottle: time.Second,
 		},
@@ -393,7 +394,7 @@ func TestHandleRedeliveryAfterUnrecordedSend(t *testing.T) {
 	require.Equal(t, order.Retryable, order.Classify(err), "%v", err)
 
 	err = stage.Handle(deliveryCtx(log, "inv-2"), msg)
-	require.ErrorIs(t, err, sendlink.ErrBusy, "the first invocation's lease still holds")
+	require.ErrorIs(t, err, order.ErrBusy, "the first invocation's lease still holds")
 
 	clock = now.Add(sendlink.LeaseDuration + time.Second)
 	require.NoError(t, stage.Handle(deliveryCtx(log, "inv-3"), msg))
@@ -472,7 +473,7 @@ func TestHandleConcurrent(t *testing.T) {
 				switch {
 				case err == nil:
 					ok++
-				case errors.Is(err, sendlink.ErrBusy) && order.Classify(err) == order.Throttle:
+				case errors.Is(err, order.ErrBusy) && order.Classify(err) == order.Throttle:
 					busy++
 				default:
 					t.Fatalf("unexpected error: %v", err)
@@ -527,9 +528,78 @@ func TestHandleRedeliveryOfTheSameMessageTakesItsLeaseOver(t *testing.T) {
 	}
 
 	err := stage.Handle(ctxFor("m-2"), msg)
-	require.ErrorIs(t, err, sendlink.ErrBusy, "another message waits for the lease")
+	require.ErrorIs(t, err, order.ErrBusy, "another message waits for the lease")
 	require.Zero(t, sent.count())
 
 	require.NoError(t, stage.Handle(ctxFor("m-1"), msg))
 	require.Equal(t, 1, sent.count())
+}
+
+// deadlineRecords fails every call whose context has ended, as the Table
+// ledger does.
+type deadlineRecords struct{ *ordertest.Ledger }
+
+func (r deadlineRecords) Get(ctx context.Context, id string) (order.Order, error) {
+	if err := ctx.Err(); err != nil {
+		return order.Order{}, err
+	}
+	return r.Ledger.Get(ctx, id)
+}
+
+func (r deadlineRecords) Update(ctx context.Context, o order.Order) (order.Order, error) {
+	if err := ctx.Err(); err != nil {
+		return order.Order{}, err
+	}
+	return r.Ledger.Update(ctx, o)
+}
+
+// TestHandleRecordsAFailureAfterTheDeadline: the send outlives the
+// invocation's deadline; the failure is recorded all the same and the lease
+// released, so the redelivery need not wait it out.
+func TestHandleRecordsAFailureAfterTheDeadline(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		sendErr   func(ctx context.Context) error
+		wantClass order.Class
+		check     func(t *testing.T, o order.Order)
+	}{
+		{
+			name:      "retryable: cut short by the deadline",
+			sendErr:   func(ctx context.Context) error { return context.Cause(ctx) },
+			wantClass: order.Retryable,
+			check: func(t *testing.T, o order.Order) {
+				require.Equal(t, 3, o.Attempts)
+				require.Contains(t, o.LastError, "deadline exceeded")
+			},
+		},
+		{
+			name:      "permanent: rejected as the deadline passed",
+			sendErr:   func(context.Context) error { return order.Permanentf("acs: 400 InvalidEmailAddress") },
+			wantClass: order.PermanentClass,
+			check: func(t *testing.T, o order.Order) {
+				require.Equal(t, order.StateNeedsAttention, o.State)
+			},
+		},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			led := ordertest.NewLedger(linksReady())
+			ctx, cancel := context.WithCancelCause(context.Background())
+			defer cancel(nil)
+			send := func(sendCtx context.Context, _ mail.Message) (string, error) {
+				cancel(context.DeadlineExceeded) // the invocation's time is up
+				<-sendCtx.Done()
+				return "", fmt.Errorf("send: %w", tt.sendErr(sendCtx))
+			}
+			log := slog.New(slog.DiscardHandler)
+			stage := sendlink.New(sendlink.SenderFunc(send), deadlineRecords{led}, renderer(t), func() time.Time { return now }, log)
+
+			err := stage.Handle(order.WithDelivery(ctx, order.Delivery{InvocationID: "inv-1", MessageID: "m-1", Log: log}), message())
+
+			require.Error(t, err)
+			require.Equal(t, tt.wantClass, order.Classify(err), "%v", err)
+			o := led.Record(t, session)
+			require.Empty(t, o.LeaseOwner, "the lease is released")
+			tt.check(t, o)
+		})
+	}
 }
