@@ -18,8 +18,9 @@ type Sender interface {
 	Send(ctx context.Context, data []byte, delay time.Duration) error
 }
 
-// HandlerFunc is a queue function's stage, taking the message's bytes.
-type HandlerFunc func(ctx context.Context, data []byte) error
+// HandlerFunc is a queue function's stage, taking the delivery and the
+// message's bytes.
+type HandlerFunc func(ctx context.Context, d order.Delivery, data []byte) error
 
 // Message is a decoded queue message that names itself in logs.
 type Message interface {
@@ -30,8 +31,8 @@ type Message interface {
 // rejects can never be handled: the route moves it to the poison queue.
 // The route's closing line names the message with its LogAttrs (the stage
 // adds them to its own lines).
-func Decoded[M Message](decode func([]byte) (M, error), handle func(context.Context, M) error) HandlerFunc {
-	return func(ctx context.Context, data []byte) error {
+func Decoded[M Message](decode func([]byte) (M, error), handle func(context.Context, order.Delivery, M) error) HandlerFunc {
+	return func(ctx context.Context, d order.Delivery, data []byte) error {
 		m, err := decode(data)
 		if err != nil {
 			return &undecodableError{err: err}
@@ -39,12 +40,13 @@ func Decoded[M Message](decode func([]byte) (M, error), handle func(context.Cont
 		if cell, ok := ctx.Value(logCellKey{}).(*logCell); ok {
 			cell.log = cell.log.With(m.LogAttrs()...)
 		}
-		return handle(ctx, m)
+		return handle(ctx, d, m)
 	}
 }
 
 // logCell holds an invocation's logger so that Decoded can name the message
-// in the route's closing line too.
+// in the route's closing line too. It carries nothing but log attributes;
+// what a stage acts on travels in its order.Delivery.
 type logCell struct{ log *slog.Logger }
 
 type logCellKey struct{}
@@ -99,9 +101,9 @@ func (q QueueRoute) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	cell := &logCell{log: log}
 	ctx = context.WithValue(ctx, logCellKey{}, cell)
-	ctx = order.WithDelivery(ctx, order.Delivery{InvocationID: inv.ID, MessageID: inv.MessageID, DequeueCount: inv.DequeueCount, Log: log})
+	d := order.Delivery{InvocationID: inv.ID, MessageID: inv.MessageID, DequeueCount: inv.DequeueCount, Log: log}
 	start := time.Now()
-	err = q.run(ctx, inv.Data)
+	err = q.run(ctx, d, inv.Data)
 	log = cell.log
 	status, answer := q.classify(ctx, log, inv, err)
 	log.Debug("invocation done", "status", status, "ms", time.Since(start).Milliseconds())
@@ -114,13 +116,13 @@ func (q QueueRoute) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // run calls the stage, turning a panic into a retryable error.
-func (q QueueRoute) run(ctx context.Context, data []byte) (err error) {
+func (q QueueRoute) run(ctx context.Context, d order.Delivery, data []byte) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("panic: %v\n%s", p, debug.Stack())
 		}
 	}()
-	return q.Handle(ctx, data)
+	return q.Handle(ctx, d, data)
 }
 
 // classify decides the answer for the stage's error; it logs the outcome once.

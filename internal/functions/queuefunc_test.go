@@ -34,7 +34,7 @@ type sent struct {
 func TestQueueRoute(t *testing.T) {
 	tests := []struct {
 		name        string
-		stage       func(ctx context.Context, data []byte) error
+		stage       HandlerFunc
 		requeueErr  error
 		wantStatus  int
 		wantRequeue []sent
@@ -42,26 +42,26 @@ func TestQueueRoute(t *testing.T) {
 		wantStderr  string
 		wantLog     string
 	}{
-		{name: "success", stage: func(ctx context.Context, data []byte) error {
-			order.DeliveryFrom(ctx, nil).Log.Info("did the work", "session_id", "cs_test_1")
+		{name: "success", stage: func(_ context.Context, d order.Delivery, data []byte) error {
+			d.Log.Info("did the work", "session_id", "cs_test_1")
 			return nil
 		}, wantStatus: 200, wantLog: "did the work"},
-		{name: "permanent is acknowledged", stage: func(context.Context, []byte) error {
+		{name: "permanent is acknowledged", stage: func(context.Context, order.Delivery, []byte) error {
 			return order.Permanentf("original missing")
 		}, wantStatus: 200, wantLog: "permanent failure"},
-		{name: "throttled is re-scheduled and acknowledged", stage: func(context.Context, []byte) error {
+		{name: "throttled is re-scheduled and acknowledged", stage: func(context.Context, order.Delivery, []byte) error {
 			return fmt.Errorf("send: %w", order.Throttled(errors.New("429"), 42*time.Second))
 		}, wantStatus: 200, wantRequeue: []sent{{`{"v":1}`, 42 * time.Second}}, wantLog: "re-scheduled"},
-		{name: "throttled but re-scheduling fails is retried", stage: func(context.Context, []byte) error {
+		{name: "throttled but re-scheduling fails is retried", stage: func(context.Context, order.Delivery, []byte) error {
 			return order.Throttled(errors.New("429"), time.Second)
 		}, requeueErr: errors.New("queue down"), wantStatus: 500, wantStderr: "re-schedule after throttling"},
-		{name: "retryable fails the invocation", stage: func(context.Context, []byte) error {
+		{name: "retryable fails the invocation", stage: func(context.Context, order.Delivery, []byte) error {
 			return errors.New("stripe unreachable")
 		}, wantStatus: 500, wantStderr: "stripe unreachable"},
-		{name: "panic is retryable", stage: func(context.Context, []byte) error {
+		{name: "panic is retryable", stage: func(context.Context, order.Delivery, []byte) error {
 			panic("boom")
 		}, wantStatus: 500, wantStderr: "panic: boom"},
-		{name: "undecodable goes to poison", stage: Decoded(order.DecodeOrderMessage, func(context.Context, order.OrderMessage) error {
+		{name: "undecodable goes to poison", stage: Decoded(order.DecodeOrderMessage, func(context.Context, order.Delivery, order.OrderMessage) error {
 			return nil
 		}), wantStatus: 200, wantPoison: []string{`{"v":1}`}, wantLog: "poison"},
 	}
@@ -138,8 +138,8 @@ func TestDecodedNamesTheMessageInEveryLine(t *testing.T) {
 	msg := `{"v":1,"event_id":"evt_9","event_type":"checkout.session.completed","session_id":"cs_test_named","created":1}`
 	route := QueueRoute{
 		Function: Function{Name: "ProcessOrder", Binding: "msg", DataType: "binary"},
-		Handle: Decoded(order.DecodeOrderMessage, func(ctx context.Context, m order.OrderMessage) error {
-			order.DeliveryFrom(ctx, nil).Log.Info("stage line", m.LogAttrs()...)
+		Handle: Decoded(order.DecodeOrderMessage, func(_ context.Context, d order.Delivery, m order.OrderMessage) error {
+			d.Log.Info("stage line", m.LogAttrs()...)
 			return errors.New("stripe down")
 		}),
 		Timeout: time.Second, Log: slog.New(slog.NewTextHandler(&logs, nil)), Stderr: io.Discard,
@@ -160,8 +160,8 @@ func TestQueueRoutePassesTheDelivery(t *testing.T) {
 	var got order.Delivery
 	route := QueueRoute{
 		Function: Function{Name: "SendLink", Binding: "msg", DataType: "binary"},
-		Handle: func(ctx context.Context, _ []byte) error {
-			got = order.DeliveryFrom(ctx, nil)
+		Handle: func(_ context.Context, d order.Delivery, _ []byte) error {
+			got = d
 			return nil
 		},
 		Timeout: time.Second, Log: slog.New(slog.DiscardHandler), Stderr: io.Discard,

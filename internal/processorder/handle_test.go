@@ -47,8 +47,7 @@ func newHarness(recs *ordertest.Ledger, livemode bool, session func() (stripeapi
 func (h *harness) handle(msg order.OrderMessage) error {
 	log := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})).
 		With("function", "ProcessOrder", "invocation_id", "inv-1")
-	ctx := order.WithDelivery(context.Background(), order.Delivery{InvocationID: "inv-1", MessageID: "msg-1", DequeueCount: 1, Log: log})
-	return h.stage.Handle(ctx, msg)
+	return h.stage.Handle(context.Background(), order.Delivery{InvocationID: "inv-1", MessageID: "msg-1", DequeueCount: 1, Log: log}, msg)
 }
 
 func (h *harness) mails(t *testing.T) []order.MailMessage {

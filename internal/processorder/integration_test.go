@@ -38,7 +38,7 @@ func TestUnpaidSessionFromStripeMock(t *testing.T) {
 	stage := processorder.New(client, orig, queue, recs, false, time.Now, quiet)
 
 	msg := order.OrderMessage{Version: 1, EventID: "evt_mock", EventType: order.EventCompleted, SessionID: "cs_test_a1filedrop"}
-	require.NoError(t, stage.Handle(context.Background(), msg))
+	require.NoError(t, stage.Handle(context.Background(), order.Delivery{}, msg))
 
 	rec := recs.Record(t, msg.SessionID)
 	require.Equal(t, order.StateAwaitingPayment, rec.State)
@@ -81,7 +81,7 @@ func TestAgainstAzurite(t *testing.T) {
 		recs := ordertest.NewLedger()
 		stage := processorder.New(stripeapi.New(config.Stripe{APIKey: stripetest.Key, APIURL: srv.URL}, quiet),
 			originals, sendLink, recs, false, time.Now, quiet)
-		require.NoError(t, stage.Handle(ctx, msg))
+		require.NoError(t, stage.Handle(ctx, order.Delivery{}, msg))
 		require.Len(t, srv.Requests(), 3, "the session, then two more pages of line items")
 
 		got, err := sendLink.Receive(ctx, 32, time.Minute)
@@ -125,7 +125,7 @@ func TestAgainstAzurite(t *testing.T) {
 		require.Equal(t, 4, rec.Items)
 
 		// Stripe delivers the event again: nothing more is queued.
-		require.NoError(t, stage.Handle(ctx, msg))
+		require.NoError(t, stage.Handle(ctx, order.Delivery{}, msg))
 		again, err := sendLink.Peek(ctx, 32)
 		require.NoError(t, err)
 		require.Empty(t, again)
@@ -198,7 +198,7 @@ func TestAgainstAzurite(t *testing.T) {
 			stage := processorder.New(stripeapi.New(config.Stripe{APIKey: stripetest.Key, APIURL: srv.URL}, quiet),
 				originals, queue, recs, false, time.Now, quiet)
 
-			err := stage.Handle(ctx, m)
+			err := stage.Handle(ctx, order.Delivery{}, m)
 			require.Error(t, err)
 			require.Equal(t, tt.class, order.Classify(err), "%v", err)
 			if tt.class == order.Throttle {

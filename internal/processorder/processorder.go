@@ -31,6 +31,7 @@
 package processorder
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -88,19 +89,18 @@ type Stage struct {
 }
 
 // New returns the stage. livemode is the Stripe key's mode: sessions of the
-// other mode are never fulfilled. log is used when the context carries no
-// order.Delivery.
+// other mode are never fulfilled. log is used for a Delivery without one.
 func New(s sessions, o originals, mail mailQueue, records order.Records, livemode bool, now func() time.Time, log *slog.Logger) *Stage {
 	return &Stage{sessions: s, originals: o, mail: mail, records: records, livemode: livemode, now: now, log: log}
 }
 
-// Handle processes one order message; see the package documentation.
-func (s *Stage) Handle(ctx context.Context, msg order.OrderMessage) error {
+// Handle processes one order message, delivered as d; see the package
+// documentation.
+func (s *Stage) Handle(ctx context.Context, d order.Delivery, msg order.OrderMessage) error {
 	if err := msg.Validate(); err != nil {
 		return order.Permanentf("invalid order message: %w", err)
 	}
-	d := order.DeliveryFrom(ctx, s.log)
-	log := d.Log.With("event_id", msg.EventID, "session_id", msg.SessionID)
+	log := cmp.Or(d.Log, s.log).With("event_id", msg.EventID, "session_id", msg.SessionID)
 	owner := d.Owner()
 	if owner == "" {
 		owner = "processorder-" + uuid.NewString()

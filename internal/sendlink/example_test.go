@@ -48,8 +48,8 @@ func ExampleStage_Handle() {
 			ExpiresAt: clock().Add(30 * 24 * time.Hour),
 		}},
 	}
-	fmt.Println("first delivery:", stage.Handle(context.Background(), msg))
-	fmt.Println("redelivery:", stage.Handle(context.Background(), msg))
+	fmt.Println("first delivery:", stage.Handle(context.Background(), order.Delivery{MessageID: "m-1", DequeueCount: 1}, msg))
+	fmt.Println("redelivery:", stage.Handle(context.Background(), order.Delivery{MessageID: "m-1", DequeueCount: 2}, msg))
 	rec, _ := recs.Get(context.Background(), msg.SessionID)
 	fmt.Println("state:", rec.State, "sent generation:", rec.SentGeneration)
 	// Output:

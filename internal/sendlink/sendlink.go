@@ -4,6 +4,7 @@
 package sendlink
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -52,13 +53,13 @@ type Stage struct {
 	log    *slog.Logger
 }
 
-// New returns the stage. now is its clock; log is used when the context
-// carries no order.Delivery.
+// New returns the stage. now is its clock; log is used for a Delivery
+// without one.
 func New(send Sender, recs order.Records, render *mail.Renderer, now func() time.Time, log *slog.Logger) *Stage {
 	return &Stage{send: send, recs: recs, render: render, now: now, log: log}
 }
 
-// Handle sends the mail msg describes, at most once per mail.
+// Handle sends the mail msg describes, delivered as d, at most once per mail.
 //
 // Input: a MailMessage from the SendLink queue. Output: one mail through the
 // Sender, and the order's record updated (SentGeneration, OperationID,
@@ -82,10 +83,9 @@ func New(send Sender, recs order.Records, render *mail.Renderer, now func() time
 // deterministic key on every delivery, so ACS deduplicates the Operation-Id,
 // the outbox overwrites the same file and SMTP repeats the same Message-ID;
 // and once the send is recorded, a redelivery sends nothing at all.
-func (s *Stage) Handle(ctx context.Context, msg order.MailMessage) error {
+func (s *Stage) Handle(ctx context.Context, d order.Delivery, msg order.MailMessage) error {
 	key := msg.Key()
-	d := order.DeliveryFrom(ctx, s.log)
-	log := d.Log.With("session_id", msg.SessionID, "event_id", msg.EventID, "mail_key", key)
+	log := cmp.Or(d.Log, s.log).With("session_id", msg.SessionID, "event_id", msg.EventID, "mail_key", key)
 	owner := d.Owner()
 	if owner == "" {
 		owner = "sendlink-" + uuid.NewString()

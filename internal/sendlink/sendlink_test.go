@@ -86,8 +86,8 @@ func renderer(t *testing.T) *mail.Renderer {
 	return r
 }
 
-func deliveryCtx(log *slog.Logger, invocation string) context.Context {
-	return order.WithDelivery(context.Background(), order.Delivery{InvocationID: invocation, DequeueCount: 1, Log: log})
+func delivery(log *slog.Logger, invocation string) order.Delivery {
+	return order.Delivery{InvocationID: invocation, DequeueCount: 1, Log: log}
 }
 
 func TestHandle(t *testing.T) {
@@ -345,7 +345,7 @@ func TestHandle(t *testing.T) {
 			log := slog.New(slog.NewTextHandler(&logs, nil))
 			stage := sendlink.New(sent.sender(tt.sendErr), recs, renderer(t), func() time.Time { return now }, log)
 
-			err := stage.Handle(deliveryCtx(log, "inv-1"), msg)
+			err := stage.Handle(context.Background(), delivery(log, "inv-1"), msg)
 
 			if tt.wantErr == "" {
 				require.NoError(t, err)
@@ -390,15 +390,15 @@ func TestHandleRedeliveryAfterUnrecordedSend(t *testing.T) {
 	stage := sendlink.New(sent.sender(nil), recs, renderer(t), func() time.Time { return clock }, log)
 	msg := message()
 
-	err := stage.Handle(deliveryCtx(log, "inv-1"), msg)
+	err := stage.Handle(context.Background(), delivery(log, "inv-1"), msg)
 	require.Equal(t, order.Retryable, order.Classify(err), "%v", err)
 
-	err = stage.Handle(deliveryCtx(log, "inv-2"), msg)
+	err = stage.Handle(context.Background(), delivery(log, "inv-2"), msg)
 	require.ErrorIs(t, err, order.ErrBusy, "the first invocation's lease still holds")
 
 	clock = now.Add(sendlink.LeaseDuration + time.Second)
-	require.NoError(t, stage.Handle(deliveryCtx(log, "inv-3"), msg))
-	require.NoError(t, stage.Handle(deliveryCtx(log, "inv-4"), msg))
+	require.NoError(t, stage.Handle(context.Background(), delivery(log, "inv-3"), msg))
+	require.NoError(t, stage.Handle(context.Background(), delivery(log, "inv-4"), msg))
 
 	require.Equal(t, 2, sent.count())
 	require.Equal(t, sent.mails[0].Key, sent.mails[1].Key, "the resend carries the same key")
@@ -461,7 +461,7 @@ func TestHandleConcurrent(t *testing.T) {
 			var wg sync.WaitGroup
 			for j := range 2 {
 				wg.Go(func() {
-					errs[j] = stage.Handle(deliveryCtx(log, "inv-"+strconv.Itoa(j)), message())
+					errs[j] = stage.Handle(context.Background(), delivery(log, "inv-"+strconv.Itoa(j)), message())
 					returned <- struct{}{}
 				})
 			}
@@ -496,8 +496,8 @@ func TestHandleLogs(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	stage := sendlink.New(sent.sender(nil), recs, renderer(t), func() time.Time { return now }, slog.New(slog.DiscardHandler))
 	msg := message()
-	require.NoError(t, stage.Handle(deliveryCtx(log.With("invocation_id", "inv-1"), "inv-1"), msg))
-	require.NoError(t, stage.Handle(deliveryCtx(log.With("invocation_id", "inv-2"), "inv-2"), msg))
+	require.NoError(t, stage.Handle(context.Background(), delivery(log.With("invocation_id", "inv-1"), "inv-1"), msg))
+	require.NoError(t, stage.Handle(context.Background(), delivery(log.With("invocation_id", "inv-2"), "inv-2"), msg))
 
 	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
 	require.Len(t, lines, 2)
@@ -523,15 +523,15 @@ func TestHandleRedeliveryOfTheSameMessageTakesItsLeaseOver(t *testing.T) {
 	log := slog.New(slog.DiscardHandler)
 	stage := sendlink.New(sent.sender(nil), recs, renderer(t), func() time.Time { return now }, log)
 	msg := message()
-	ctxFor := func(messageID string) context.Context {
-		return order.WithDelivery(context.Background(), order.Delivery{InvocationID: "inv-" + messageID, MessageID: messageID, DequeueCount: 2, Log: log})
+	deliveryOf := func(messageID string) order.Delivery {
+		return order.Delivery{InvocationID: "inv-" + messageID, MessageID: messageID, DequeueCount: 2, Log: log}
 	}
 
-	err := stage.Handle(ctxFor("m-2"), msg)
+	err := stage.Handle(context.Background(), deliveryOf("m-2"), msg)
 	require.ErrorIs(t, err, order.ErrBusy, "another message waits for the lease")
 	require.Zero(t, sent.count())
 
-	require.NoError(t, stage.Handle(ctxFor("m-1"), msg))
+	require.NoError(t, stage.Handle(context.Background(), deliveryOf("m-1"), msg))
 	require.Equal(t, 1, sent.count())
 }
 
@@ -593,7 +593,7 @@ func TestHandleRecordsAFailureAfterTheDeadline(t *testing.T) {
 			log := slog.New(slog.DiscardHandler)
 			stage := sendlink.New(sendlink.SenderFunc(send), deadlineRecords{led}, renderer(t), func() time.Time { return now }, log)
 
-			err := stage.Handle(order.WithDelivery(ctx, order.Delivery{InvocationID: "inv-1", MessageID: "m-1", Log: log}), message())
+			err := stage.Handle(ctx, order.Delivery{InvocationID: "inv-1", MessageID: "m-1", Log: log}, message())
 
 			require.Error(t, err)
 			require.Equal(t, tt.wantClass, order.Classify(err), "%v", err)
