@@ -66,7 +66,7 @@ type QueueRoute struct {
 	// Poison is the function's poison queue, for messages that can never be
 	// decoded.
 	Poison Sender
-	// Timeout bounds one invocation; shorter than host.json functionTimeout,
+	// Timeout bounds one invocation (order.Budget.Invocation); shorter than host.json functionTimeout,
 	// because on a timeout the host restarts the whole handler.
 	Timeout time.Duration
 	Log     *slog.Logger

@@ -25,7 +25,7 @@ func ExampleStage_Handle() {
 	}}
 	mailQueue := &fakeQueue{}
 	ledger := ordertest.NewLedger()
-	stage := processorder.New(stripe, &fakeOriginals{}, mailQueue, ledger, false,
+	stage := processorder.New(stripe, &fakeOriginals{}, mailQueue, ledger, false, order.BudgetFor(5*time.Minute),
 		func() time.Time { return t0 }, slog.New(slog.DiscardHandler))
 
 	msg := order.OrderMessage{Version: order.OrderMessageVersion, EventID: "evt_1", EventType: order.EventCompleted, SessionID: "cs_test_a1B2c3"}

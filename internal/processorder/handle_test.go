@@ -38,7 +38,7 @@ func newHarness(recs *ordertest.Ledger, livemode bool, session func() (stripeapi
 		logs:     &bytes.Buffer{},
 	}
 	log := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	h.stage = processorder.New(h.sessions, h.orig, h.queue, recs, livemode, func() time.Time { return t0 }, log)
+	h.stage = processorder.New(h.sessions, h.orig, h.queue, recs, livemode, order.BudgetFor(5*time.Minute), func() time.Time { return t0 }, log)
 	return h
 }
 

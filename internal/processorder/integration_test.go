@@ -35,7 +35,7 @@ func TestUnpaidSessionFromStripeMock(t *testing.T) {
 		t.Error("an unpaid order must not touch the originals")
 		return false, nil
 	}}
-	stage := processorder.New(client, orig, queue, recs, false, time.Now, quiet)
+	stage := processorder.New(client, orig, queue, recs, false, order.BudgetFor(5*time.Minute), time.Now, quiet)
 
 	msg := order.OrderMessage{Version: 1, EventID: "evt_mock", EventType: order.EventCompleted, SessionID: "cs_test_a1filedrop"}
 	require.NoError(t, stage.Handle(context.Background(), order.Delivery{}, msg))
@@ -80,7 +80,7 @@ func TestAgainstAzurite(t *testing.T) {
 		srv := stripetest.NewServer(t)
 		recs := ordertest.NewLedger()
 		stage := processorder.New(stripeapi.New(config.Stripe{APIKey: stripetest.Key, APIURL: srv.URL}, quiet),
-			originals, sendLink, recs, false, time.Now, quiet)
+			originals, sendLink, recs, false, order.BudgetFor(5*time.Minute), time.Now, quiet)
 		require.NoError(t, stage.Handle(ctx, order.Delivery{}, msg))
 		require.Len(t, srv.Requests(), 3, "the session, then two more pages of line items")
 
@@ -196,7 +196,7 @@ func TestAgainstAzurite(t *testing.T) {
 			}
 			recs, queue := ordertest.NewLedger(), &fakeQueue{}
 			stage := processorder.New(stripeapi.New(config.Stripe{APIKey: stripetest.Key, APIURL: srv.URL}, quiet),
-				originals, queue, recs, false, time.Now, quiet)
+				originals, queue, recs, false, order.BudgetFor(5*time.Minute), time.Now, quiet)
 
 			err := stage.Handle(ctx, order.Delivery{}, m)
 			require.Error(t, err)

@@ -47,12 +47,8 @@ import (
 	"github.com/filedrop/filedrop/internal/stripeapi"
 )
 
-const (
-	// Lease is how long a claim keeps other invocations off the order.
-	Lease = 2 * time.Minute
-	// Timeout bounds one Handle, well inside Lease.
-	Timeout = 60 * time.Second
-)
+// Timeout bounds one Handle; the budget's Step may bound it shorter.
+const Timeout = 60 * time.Second
 
 // sessions fetches a Checkout Session with its line items.
 type sessions interface {
@@ -84,14 +80,18 @@ type Stage struct {
 	mail      mailQueue
 	records   order.Records
 	livemode  bool
+	budget    order.Budget
 	now       func() time.Time
 	log       *slog.Logger
 }
 
 // New returns the stage. livemode is the Stripe key's mode: sessions of the
-// other mode are never fulfilled. log is used for a Delivery without one.
-func New(s sessions, o originals, mail mailQueue, records order.Records, livemode bool, now func() time.Time, log *slog.Logger) *Stage {
-	return &Stage{sessions: s, originals: o, mail: mail, records: records, livemode: livemode, now: now, log: log}
+// other mode are never fulfilled. b is the invocation's budget (valid, see
+// order.Budget.Validate): a claim holds the order for b.Lease and one
+// Handle works for at most b.Step (and Timeout). log is used for a Delivery
+// without one.
+func New(s sessions, o originals, mail mailQueue, records order.Records, livemode bool, b order.Budget, now func() time.Time, log *slog.Logger) *Stage {
+	return &Stage{sessions: s, originals: o, mail: mail, records: records, livemode: livemode, budget: b, now: now, log: log}
 }
 
 // Handle processes one order message, delivered as d; see the package
@@ -105,7 +105,7 @@ func (s *Stage) Handle(ctx context.Context, d order.Delivery, msg order.OrderMes
 	if owner == "" {
 		owner = "processorder-" + uuid.NewString()
 	}
-	ctx, cancel := context.WithTimeout(ctx, Timeout)
+	ctx, cancel := context.WithTimeout(ctx, min(Timeout, s.budget.Step))
 	defer cancel()
 
 	rec, skip, err := s.claim(ctx, msg, owner)
@@ -138,7 +138,7 @@ func (s *Stage) claim(ctx context.Context, msg order.OrderMessage, owner string)
 			}
 			return nil
 		}
-		if err := o.Claim(owner, now, Lease, order.MaxBusyWait); err != nil {
+		if err := o.Claim(owner, now, s.budget.Lease, order.MaxBusyWait); err != nil {
 			return err
 		}
 		if o.State == "" {

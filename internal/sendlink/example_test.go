@@ -33,7 +33,7 @@ func ExampleStage_Handle() {
 		return m.Key, nil
 	})
 	clock := func() time.Time { return time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC) }
-	stage := sendlink.New(send, recs, render, clock, slog.New(slog.DiscardHandler))
+	stage := sendlink.New(send, recs, render, order.BudgetFor(5*time.Minute), clock, slog.New(slog.DiscardHandler))
 
 	msg := order.MailMessage{
 		Version:    order.MailMessageVersion,

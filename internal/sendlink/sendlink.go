@@ -32,15 +32,6 @@ type SenderFunc func(ctx context.Context, m mail.Message) (string, error)
 // Send calls f(ctx, m).
 func (f SenderFunc) Send(ctx context.Context, m mail.Message) (string, error) { return f(ctx, m) }
 
-// LeaseDuration is how long a SendLink invocation holds an order's record
-// while it sends: longer than a send may take (SendTimeout), short enough
-// that a crashed invocation does not delay the mail for long.
-const LeaseDuration = 2 * time.Minute
-
-// SendTimeout bounds one send, so that it ends while the lease holds. A
-// send cut short is retryable, and its redelivery carries the same key.
-const SendTimeout = LeaseDuration - 20*time.Second
-
 // errDone stops a claim: the mail was sent or superseded meanwhile.
 var errDone = errors.New("mail already handled")
 
@@ -49,14 +40,18 @@ type Stage struct {
 	send   Sender
 	recs   order.Records
 	render *mail.Renderer
+	budget order.Budget
 	now    func() time.Time
 	log    *slog.Logger
 }
 
-// New returns the stage. now is its clock; log is used for a Delivery
-// without one.
-func New(send Sender, recs order.Records, render *mail.Renderer, now func() time.Time, log *slog.Logger) *Stage {
-	return &Stage{send: send, recs: recs, render: render, now: now, log: log}
+// New returns the stage. b is the invocation's budget (valid, see
+// order.Budget.Validate): a claim holds the order for b.Lease, longer than
+// an invocation, and one send is bounded by b.Step, so that it ends while
+// the lease holds (a send cut short is retryable, and its redelivery carries
+// the same key). now is its clock; log is used for a Delivery without one.
+func New(send Sender, recs order.Records, render *mail.Renderer, b order.Budget, now func() time.Time, log *slog.Logger) *Stage {
+	return &Stage{send: send, recs: recs, render: render, budget: b, now: now, log: log}
 }
 
 // Handle sends the mail msg describes, delivered as d, at most once per mail.
@@ -123,7 +118,7 @@ func (s *Stage) Handle(ctx context.Context, d order.Delivery, msg order.MailMess
 	if err != nil {
 		return s.failed(ctx, held, msg, owner, order.Permanent(err))
 	}
-	sendCtx, cancel := context.WithTimeout(ctx, SendTimeout)
+	sendCtx, cancel := context.WithTimeout(ctx, s.budget.Step)
 	opID, err := s.send.Send(sendCtx, m)
 	cancel()
 	if err != nil {
@@ -154,7 +149,7 @@ func (s *Stage) claim(ctx context.Context, rec order.Order, msg order.MailMessag
 		case handled(o, msg) != "":
 			return errDone
 		}
-		return o.Claim(owner, now, LeaseDuration, maxBusyWait(o))
+		return o.Claim(owner, now, s.budget.Lease, maxBusyWait(o))
 	})
 }
 

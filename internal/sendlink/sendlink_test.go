@@ -48,6 +48,9 @@ const session = "cs_test_a1B2c3"
 
 var now = time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)
 
+// budget is the one today's host.json (functionTimeout 5 minutes) gives.
+var budget = order.BudgetFor(5 * time.Minute)
+
 func message() order.MailMessage {
 	return order.MailMessage{
 		Version:    order.MailMessageVersion,
@@ -211,14 +214,14 @@ func TestHandle(t *testing.T) {
 		},
 		{
 			name:         "a lease about to end still waits a second",
-			record:       func(o *order.Order) { o.Lease("other", now.Add(-LeaseAlmostOver), sendlink.LeaseDuration) },
+			record:       func(o *order.Order) { o.Lease("other", now.Add(-LeaseAlmostOver), budget.Lease) },
 			wantErr:      order.ErrBusy.Error(),
 			wantClass:    order.Throttle,
 			wantThrottle: time.Second,
 		},
 		{
 			name:      "an expired lease is taken over",
-			record:    func(o *order.Order) { o.Lease("crashed", now.Add(-3*time.Minute), sendlink.LeaseDuration) },
+			record:    func(o *order.Order) { o.Lease("crashed", now.Add(-3*time.Minute), budget.Lease) },
 			wantSends: 1,
 			check: func(t *testing.T, o order.Order) {
 				require.Equal(t, order.StateMailSent, o.State)
@@ -343,7 +346,7 @@ func TestHandle(t *testing.T) {
 			var sent sentMails
 			var logs bytes.Buffer
 			log := slog.New(slog.NewTextHandler(&logs, nil))
-			stage := sendlink.New(sent.sender(tt.sendErr), recs, renderer(t), func() time.Time { return now }, log)
+			stage := sendlink.New(sent.sender(tt.sendErr), recs, renderer(t), budget, func() time.Time { return now }, log)
 
 			err := stage.Handle(context.Background(), delivery(log, "inv-1"), msg)
 
@@ -369,7 +372,7 @@ func TestHandle(t *testing.T) {
 }
 
 // LeaseAlmostOver puts a lease's end 100ms after now.
-const LeaseAlmostOver = sendlink.LeaseDuration - 100*time.Millisecond
+var LeaseAlmostOver = budget.Lease - 100*time.Millisecond
 
 // TestHandleRedeliveryAfterUnrecordedSend: the send succeeded but was not
 // recorded; the redelivery, once the lease has run out, sends under the same
@@ -387,7 +390,7 @@ func TestHandleRedeliveryAfterUnrecordedSend(t *testing.T) {
 	var sent sentMails
 	clock := now
 	log := slog.New(slog.DiscardHandler)
-	stage := sendlink.New(sent.sender(nil), recs, renderer(t), func() time.Time { return clock }, log)
+	stage := sendlink.New(sent.sender(nil), recs, renderer(t), budget, func() time.Time { return clock }, log)
 	msg := message()
 
 	err := stage.Handle(context.Background(), delivery(log, "inv-1"), msg)
@@ -396,7 +399,7 @@ func TestHandleRedeliveryAfterUnrecordedSend(t *testing.T) {
 	err = stage.Handle(context.Background(), delivery(log, "inv-2"), msg)
 	require.ErrorIs(t, err, order.ErrBusy, "the first invocation's lease still holds")
 
-	clock = now.Add(sendlink.LeaseDuration + time.Second)
+	clock = now.Add(budget.Lease + time.Second)
 	require.NoError(t, stage.Handle(context.Background(), delivery(log, "inv-3"), msg))
 	require.NoError(t, stage.Handle(context.Background(), delivery(log, "inv-4"), msg))
 
@@ -455,7 +458,7 @@ func TestHandleConcurrent(t *testing.T) {
 				return sent.sender(nil)(ctx, m)
 			}
 			log := slog.New(slog.DiscardHandler)
-			stage := sendlink.New(sendlink.SenderFunc(send), recs, renderer(t), func() time.Time { return now }, log)
+			stage := sendlink.New(sendlink.SenderFunc(send), recs, renderer(t), budget, func() time.Time { return now }, log)
 
 			errs := make([]error, 2)
 			var wg sync.WaitGroup
@@ -494,7 +497,7 @@ func TestHandleLogs(t *testing.T) {
 	var sent sentMails
 	var logs bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
-	stage := sendlink.New(sent.sender(nil), recs, renderer(t), func() time.Time { return now }, slog.New(slog.DiscardHandler))
+	stage := sendlink.New(sent.sender(nil), recs, renderer(t), budget, func() time.Time { return now }, slog.New(slog.DiscardHandler))
 	msg := message()
 	require.NoError(t, stage.Handle(context.Background(), delivery(log.With("invocation_id", "inv-1"), "inv-1"), msg))
 	require.NoError(t, stage.Handle(context.Background(), delivery(log.With("invocation_id", "inv-2"), "inv-2"), msg))
@@ -517,11 +520,11 @@ func TestHandleLogs(t *testing.T) {
 // the lease over at once, while a different message for the order waits.
 func TestHandleRedeliveryOfTheSameMessageTakesItsLeaseOver(t *testing.T) {
 	held := linksReady()
-	held.Lease("message:m-1", now, sendlink.LeaseDuration)
+	held.Lease("message:m-1", now, budget.Lease)
 	recs := ordertest.NewLedger(held)
 	var sent sentMails
 	log := slog.New(slog.DiscardHandler)
-	stage := sendlink.New(sent.sender(nil), recs, renderer(t), func() time.Time { return now }, log)
+	stage := sendlink.New(sent.sender(nil), recs, renderer(t), budget, func() time.Time { return now }, log)
 	msg := message()
 	deliveryOf := func(messageID string) order.Delivery {
 		return order.Delivery{InvocationID: "inv-" + messageID, MessageID: messageID, DequeueCount: 2, Log: log}
@@ -591,7 +594,7 @@ func TestHandleRecordsAFailureAfterTheDeadline(t *testing.T) {
 				return "", fmt.Errorf("send: %w", tt.sendErr(sendCtx))
 			}
 			log := slog.New(slog.DiscardHandler)
-			stage := sendlink.New(sendlink.SenderFunc(send), deadlineRecords{led}, renderer(t), func() time.Time { return now }, log)
+			stage := sendlink.New(sendlink.SenderFunc(send), deadlineRecords{led}, renderer(t), budget, func() time.Time { return now }, log)
 
 			err := stage.Handle(ctx, order.Delivery{InvocationID: "inv-1", MessageID: "m-1", Log: log}, message())
 

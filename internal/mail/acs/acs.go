@@ -157,6 +157,12 @@ func newClient(endpoint string, auth policy.Policy, o Options) (*Client, error) 
 	}, nil
 }
 
+// AttemptTime is the longest one attempt of Send may take: the send request
+// and the lookup that follows an uncertain outcome, Options.Timeout each. A
+// caller that bounds Send by less cuts every slow attempt short, before it
+// can learn whether ACS accepted the mail.
+func (c *Client) AttemptTime() time.Duration { return 2 * c.timeout }
+
 // errUncertain marks a send whose outcome is unknown: a timeout, a network
 // fault or a 5xx answer. ACS may have accepted it.
 var errUncertain = errors.New("outcome unknown")

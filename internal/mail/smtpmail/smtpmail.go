@@ -130,6 +130,10 @@ func New(c Config) (*Sender, error) {
 	return s, nil
 }
 
+// AttemptTime is the longest one Send may take (Config.Timeout). A caller
+// that bounds Send by less cuts a slow server's every attempt short.
+func (s *Sender) AttemptTime() time.Duration { return s.timeout }
+
 // Send submits m to the server and returns m.Key as the operation id.
 func (s *Sender) Send(ctx context.Context, m mail.Message) (string, error) {
 	var msg bytes.Buffer
