@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"time"
 )
 
@@ -51,8 +52,9 @@ func (o *Order) Busy(now time.Time, maxWait time.Duration) error {
 // RecordFailure records cause, the failure of a step that owner did while it
 // held the order, on the record: classified once with Classify, a permanent
 // failure moves the order to needs_attention, a throttled one sets
-// ThrottledUntil and any other counts a failed attempt; all three release
-// owner's lease. held is the record as owner's claim wrote it (a stale one
+// ThrottledUntil, a Misconfigured one holds the order (Holds, HeldUntil,
+// LastError; the returned error then asks, as Throttled, for HoldDelay) and
+// any other counts a failed attempt; all release owner's lease. held is the record as owner's claim wrote it (a stale one
 // costs a re-read). Nothing is written when another invocation holds the
 // lease now, or when settled (which may be nil) reports that the step was
 // done meanwhile.
@@ -68,11 +70,18 @@ func RecordFailure(ctx context.Context, recs Records, held Order, owner string, 
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), RecordTimeout)
 	defer cancel()
 	class := Classify(cause)
+	var hold time.Duration
 	_, err := MutateFrom(ctx, recs, held, now, func(o *Order) error {
+		hold = 0
 		if o.Leased(owner, now) || (settled != nil && settled(o)) {
 			return ErrUnchanged
 		}
 		switch class {
+		case Hold:
+			o.Holds++
+			hold = HoldDelay(o.Holds)
+			o.HeldUntil, o.LastError = now.Add(hold), cause.Error()
+			o.Release()
 		case PermanentClass:
 			o.NeedAttention(cause.Error(), now)
 		case Throttle:
@@ -87,5 +96,29 @@ func RecordFailure(ctx context.Context, recs Records, held Order, owner string, 
 	if err != nil {
 		return fmt.Errorf("%v; recording it failed: %w", cause, err)
 	}
+	if hold > 0 {
+		return Throttled(cause, hold) // still Hold: the delay the route waits
+	}
 	return cause
+}
+
+const (
+	// MinHold is the delay after the first hold; each next hold doubles it.
+	MinHold = time.Second
+	// MaxHold caps the delay between two attempts of a held order.
+	MaxHold = 15 * time.Minute
+)
+
+// HoldDelay is how long the holds-th hold in a row waits: MinHold doubling
+// up to MaxHold, less up to a quarter of it at random, so that the orders
+// held by one refused setting do not all come back at once.
+func HoldDelay(holds int) time.Duration {
+	d := MaxHold
+	if holds < 1 {
+		holds = 1
+	}
+	if holds <= 20 { // 2^20 s is beyond MaxHold
+		d = min(MinHold<<(holds-1), MaxHold)
+	}
+	return d - rand.N(d/4+1)
 }

@@ -3,6 +3,7 @@ package order_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -81,6 +82,7 @@ func TestRecordFailure(t *testing.T) {
 
 		wantErr   string
 		wantClass order.Class
+		wantDelay [2]time.Duration // the range of a hold's delay
 		check     func(t *testing.T, o order.Order)
 	}{
 		{
@@ -101,6 +103,19 @@ func TestRecordFailure(t *testing.T) {
 				require.Equal(t, "429", o.LastError)
 				require.Equal(t, 1, o.Attempts)
 				require.Equal(t, order.StateLinksReady, o.State)
+				require.Empty(t, o.LeaseOwner)
+			},
+		},
+		{
+			name: "misconfigured: held, not an attempt, re-scheduled after HoldDelay", cause: order.Misconfigured(errors.New("401"), "STRIPE_API_KEY"),
+			edit:    func(o *order.Order) { o.Holds = 3 },
+			wantErr: "401", wantClass: order.Hold, wantDelay: [2]time.Duration{6 * time.Second, 8 * time.Second},
+			check: func(t *testing.T, o order.Order) {
+				require.Equal(t, 4, o.Holds)
+				require.Equal(t, order.StateLinksReady, o.State, "not needs_attention")
+				require.Equal(t, "401", o.LastError)
+				require.Equal(t, 1, o.Attempts)
+				require.True(t, o.HeldUntil.After(leaseNow))
 				require.Empty(t, o.LeaseOwner)
 			},
 		},
@@ -181,8 +196,37 @@ func TestRecordFailure(t *testing.T) {
 
 			require.ErrorContains(t, err, tt.wantErr)
 			require.Equal(t, tt.wantClass, order.Classify(err), "class of %v", err)
+			if tt.wantDelay[1] > 0 {
+				d, _ := order.RetryAfter(err)
+				require.True(t, d >= tt.wantDelay[0] && d <= tt.wantDelay[1], "delay %s", d)
+				require.Equal(t, leaseNow.Add(d), led.Record(t, "cs_1").HeldUntil)
+			}
 			if tt.check != nil {
 				tt.check(t, led.Record(t, "cs_1"))
+			}
+		})
+	}
+}
+
+func TestHoldDelay(t *testing.T) {
+	tests := []struct {
+		holds    int
+		min, max time.Duration
+	}{
+		{0, 750 * time.Millisecond, time.Second},
+		{1, 750 * time.Millisecond, time.Second},
+		{2, 1500 * time.Millisecond, 2 * time.Second},
+		{4, 6 * time.Second, 8 * time.Second},
+		{10, 384 * time.Second, 512 * time.Second},
+		{11, order.MaxHold * 3 / 4, order.MaxHold},
+		{64, order.MaxHold * 3 / 4, order.MaxHold},
+		{1 << 30, order.MaxHold * 3 / 4, order.MaxHold},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprint(tt.holds), func(t *testing.T) {
+			for range 50 {
+				d := order.HoldDelay(tt.holds)
+				require.True(t, d >= tt.min && d <= tt.max, "HoldDelay(%d) = %s, want %s..%s", tt.holds, d, tt.min, tt.max)
 			}
 		})
 	}

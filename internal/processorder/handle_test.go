@@ -394,3 +394,53 @@ func TestMailMessageIsJSON(t *testing.T) {
 		require.Contains(t, raw, k)
 	}
 }
+
+// TestRefusedKeyHoldsTheOrder: Stripe refuses the key (a rotation gone
+// wrong) twice, then accepts it. The order is held, not needs_attention,
+// each attempt re-scheduled with a growing delay and without spending the
+// host's attempts; once the key is fixed the order is fulfilled by itself
+// and the hold cleared.
+func TestRefusedKeyHoldsTheOrder(t *testing.T) {
+	refusals := 2
+	recs := ordertest.NewLedger()
+	h := newHarness(recs, false, func() (stripeapi.Session, error) {
+		if refusals > 0 {
+			refusals--
+			return stripeapi.Session{}, order.Misconfigured(errors.New("get checkout session: Stripe refused STRIPE_API_KEY: stripe answered 401"), "STRIPE_API_KEY")
+		}
+		return paidSession(), nil
+	})
+	msg := message(order.EventCompleted)
+
+	var delays []time.Duration
+	for hold := 1; hold <= 2; hold++ {
+		err := h.handle(msg)
+		require.Equal(t, order.Hold, order.Classify(err), "%v", err)
+		setting, _ := order.MisconfiguredSetting(err)
+		require.Equal(t, "STRIPE_API_KEY", setting)
+		delay, ok := order.RetryAfter(err)
+		require.True(t, ok, "the route re-schedules it: %v", err)
+		want := order.MinHold << (hold - 1)
+		require.True(t, delay > want*3/4-time.Nanosecond && delay <= want, "hold %d waits %s, want about %s", hold, delay, want)
+		delays = append(delays, delay)
+
+		rec := recs.Record(t, sessionID)
+		require.Equal(t, order.StateReceived, rec.State, "held, not needs_attention")
+		require.Equal(t, hold, rec.Holds)
+		require.True(t, rec.Held())
+		require.Equal(t, t0.Add(delay), rec.HeldUntil)
+		require.Contains(t, rec.LastError, "Stripe refused STRIPE_API_KEY")
+		require.Zero(t, rec.Attempts, "a hold is not a failed attempt")
+		require.Empty(t, rec.LeaseOwner, "the lease is released")
+		require.Empty(t, h.queue.sent)
+	}
+	require.Greater(t, delays[1], delays[0], "the delay grows")
+
+	require.NoError(t, h.handle(msg), "the key was fixed")
+	rec := recs.Record(t, sessionID)
+	require.Equal(t, order.StateLinksReady, rec.State)
+	require.False(t, rec.Held())
+	require.True(t, rec.HeldUntil.IsZero())
+	require.Empty(t, rec.LastError)
+	require.Len(t, h.queue.sent, 1)
+}

@@ -15,7 +15,10 @@
 // returned as retryable errors, so the host redelivers the message;
 // throttling (429, busy storage, or another invocation holding the order's
 // lease) is returned as order.Throttled, so the host glue re-schedules the
-// message without spending an attempt. Permanent failures (a missing
+// message without spending an attempt. A refused STRIPE_API_KEY
+// (order.Misconfigured) holds the order: it is re-scheduled with a growing
+// delay, also without spending an attempt, until the key is fixed. Permanent
+// failures (a missing
 // session, a mode mismatch, no customer email, a missing or invalid
 // original) are recorded as needs_attention with a reason an operator can
 // act on, and acknowledged.

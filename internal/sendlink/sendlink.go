@@ -67,7 +67,9 @@ func New(send Sender, recs order.Records, render *mail.Renderer, b order.Budget,
 //
 // Retries: a throttled send is recorded (ThrottledUntil) and returned as
 // order.Throttled, so the host glue re-schedules the message with the
-// provider's delay; a permanent failure (bad address, a rejected mail)
+// provider's delay; a refused credential (order.Misconfigured) holds the
+// order (Holds, HeldUntil) and is re-scheduled with a growing delay until
+// the setting is fixed; a permanent failure (bad address, a rejected mail)
 // marks the order needs_attention and returns the order.Permanent error,
 // which the glue acknowledges; anything else is recorded (LastError,
 // Attempts) and returned retryable, for the host to redeliver and, after
@@ -177,6 +179,7 @@ func (s *Stage) sent(ctx context.Context, held order.Order, msg order.MailMessag
 			o.State = order.StateMailSent
 		}
 		o.LastError, o.Attempts, o.ThrottledUntil = "", 0, time.Time{}
+		o.Unhold()
 		if o.LeaseOwner == owner {
 			o.Release()
 		}

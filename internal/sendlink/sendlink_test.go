@@ -606,3 +606,45 @@ func TestHandleRecordsAFailureAfterTheDeadline(t *testing.T) {
 		})
 	}
 }
+
+// TestRefusedCredentialHoldsTheOrder: the mail service refuses the
+// credential (401), then accepts it. The order is held with a growing delay,
+// never needs_attention, and the mail is sent once the setting is fixed.
+func TestRefusedCredentialHoldsTheOrder(t *testing.T) {
+	recs := ordertest.NewLedger(linksReady())
+	refusals := 2
+	var sent sentMails
+	send := func(ctx context.Context, m mail.Message) (string, error) {
+		if refusals > 0 {
+			refusals--
+			return "", order.Misconfigured(errors.New("acs: send: ACS_CONNECTION_STRING refused: 401 Unauthorized: Denied"), "ACS_CONNECTION_STRING")
+		}
+		return sent.sender(nil)(ctx, m)
+	}
+	log := slog.New(slog.DiscardHandler)
+	stage := sendlink.New(sendlink.SenderFunc(send), recs, renderer(t), budget, func() time.Time { return now }, log)
+
+	var last time.Duration
+	for hold := 1; hold <= 2; hold++ {
+		err := stage.Handle(context.Background(), delivery(log, "inv-"+strconv.Itoa(hold)), message())
+		require.Equal(t, order.Hold, order.Classify(err), "%v", err)
+		delay, ok := order.RetryAfter(err)
+		require.True(t, ok, "%v", err)
+		require.Greater(t, delay, last, "the delay grows")
+		last = delay
+		o := recs.Record(t, session)
+		require.Equal(t, order.StateLinksReady, o.State, "held, not needs_attention")
+		require.Equal(t, hold, o.Holds)
+		require.Equal(t, now.Add(delay), o.HeldUntil)
+		require.Contains(t, o.LastError, "ACS_CONNECTION_STRING refused")
+		require.Equal(t, 2, o.Attempts, "a hold is not a failed attempt")
+		require.Empty(t, o.LeaseOwner)
+	}
+
+	require.NoError(t, stage.Handle(context.Background(), delivery(log, "inv-3"), message()))
+	o := recs.Record(t, session)
+	require.Equal(t, order.StateMailSent, o.State)
+	require.False(t, o.Held())
+	require.True(t, o.HeldUntil.IsZero())
+	require.Equal(t, 1, sent.count())
+}
