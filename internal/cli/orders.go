@@ -25,8 +25,8 @@ func runOrders(ctx context.Context, env Env, args []string) error {
 const defaultListLimit = 100
 
 func runOrdersList(ctx context.Context, env Env, args []string) (err error) {
-	fs := flags(env, "orders list", "orders list [--status S] [--since 72h] [--email E] [--limit N] [--local] [--json]\n\nLists the orders of the ledger updated or created within --since, newest first.\nStates: "+stateNames()+".")
-	status := fs.String("status", "", "only orders in this state")
+	fs := flags(env, "orders list", "orders list [--status S] [--since 72h] [--email E] [--limit N] [--local] [--json]\n\nLists the orders of the ledger updated or created within --since, newest first.\nStates: "+stateNames()+"; held: waiting for a refused setting to be fixed.")
+	status := fs.String("status", "", "only orders in this state, or held")
 	since := fs.Duration("since", 72*time.Hour, "only orders updated or created within this long (0: all)")
 	email := fs.String("email", "", "only orders of this customer email (any letter case)")
 	limit := fs.Int("limit", defaultListLimit, "print at most this many orders")
@@ -47,6 +47,9 @@ func runOrdersList(ctx context.Context, env Env, args []string) (err error) {
 	recs, err := p.ledger.List(ctx, f)
 	if err != nil {
 		return err
+	}
+	if *status == heldStatus {
+		recs = slices.DeleteFunc(recs, func(o order.Order) bool { return !o.Held() })
 	}
 	slices.SortStableFunc(recs, func(a, b order.Order) int { return latest(b).Compare(latest(a)) })
 	total := len(recs)
@@ -70,14 +73,17 @@ func listFilter(rest []string, status string, since time.Duration, email string,
 	switch {
 	case len(rest) > 0:
 		return f, usageErr("orders list takes no arguments, got %q", rest)
-	case status != "" && !slices.Contains(order.States, order.State(status)):
-		return f, usageErr("--status %q is not a state; states: %s", status, stateNames())
+	case status != "" && status != heldStatus && !slices.Contains(order.States, order.State(status)):
+		return f, usageErr("--status %q is not a state; states: %s, or %s", status, stateNames(), heldStatus)
 	case since < 0:
 		return f, usageErr("--since must not be negative")
 	case limit < 1:
 		return f, usageErr("--limit must be at least 1")
 	}
 	f = ledger.Filter{State: order.State(status), Email: email, Limit: ledger.MaxList}
+	if status == heldStatus { // any state: the list keeps the held ones
+		f.State = ""
+	}
 	if since > 0 {
 		f.Since = time.Now().Add(-since)
 	}
@@ -107,7 +113,7 @@ func printOrderTable(w io.Writer, views []orderView) {
 	}
 	fmt.Fprintln(w, "SESSION\tSTATE\tEMAIL\tFILES\tMAIL SENT/QUEUED\tUPDATED\tPROBLEM")
 	for _, v := range views {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%d/%d\t%s\t%s\n", v.SessionID, v.State, dash(v.CustomerEmail), v.Items,
+		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%d/%d\t%s\t%s\n", v.SessionID, v.status(), dash(v.CustomerEmail), v.Items,
 			v.SentGeneration, v.MailGeneration, stamp(deref(v.UpdatedAt)), dash(clip(v.problem(), 60)))
 	}
 	fmt.Fprintf(w, "%s\n", plural(len(views), "order"))
@@ -175,6 +181,9 @@ func printOrder(w io.Writer, v orderView) {
 	}
 	if v.ThrottledUntil != nil {
 		row("Throttled until", stamp(*v.ThrottledUntil))
+	}
+	if v.Holds > 0 {
+		row("Held", fmt.Sprintf("%d times in a row, a setting was refused (see Last error); next attempt %s", v.Holds, stamp(deref(v.HeldUntil))))
 	}
 	for _, s := range v.steps() {
 		row(s.name, stamp(deref(s.at)))

@@ -76,6 +76,7 @@ func (p *pipeline) handler(stderr interface{ Write([]byte) (int, error) }) (http
 	}
 	webhook := checkoutcomplete.New(secrets, p.orders, p.cfg.Stripe.Livemode, p.log, time.Now)
 	budget := order.BudgetFor(p.app.FunctionTimeout)
+	alarms := functions.NewAlarms(time.Minute, time.Now) // one loud line a minute per refused setting
 	routes := map[string]http.Handler{}
 	for _, fn := range p.app.QueueFunctions() {
 		stage, err := p.stage(fn.Name, budget)
@@ -89,6 +90,7 @@ func (p *pipeline) handler(stderr interface{ Write([]byte) (int, error) }) (http
 			Requeue:  q,
 			Poison:   p.queues.Queue(fn.PoisonQueue()),
 			Timeout:  budget.Invocation,
+			Alarms:   alarms,
 			Log:      p.log,
 			Stderr:   stderr,
 		}

@@ -69,7 +69,10 @@ type QueueRoute struct {
 	// Timeout bounds one invocation (order.Budget.Invocation); shorter than host.json functionTimeout,
 	// because on a timeout the host restarts the whole handler.
 	Timeout time.Duration
-	Log     *slog.Logger
+	// Alarms limits the loud line about a refused setting (order.Hold);
+	// the wiring shares one among the routes. Nil: every time.
+	Alarms *Alarms
+	Log    *slog.Logger
 	// Stderr receives retryable failures too: the host logs the handler's
 	// stderr at Error level, while it discards a failed answer's Logs.
 	Stderr io.Writer
@@ -81,6 +84,8 @@ type QueueRoute struct {
 //     (moved to the poison queue): 200, so the host does not retry it;
 //   - throttled: the same message is put back on the queue with the delay
 //     asked for, then 200, so throttling spends none of the host's attempts;
+//   - held (a setting of the deployment was refused): as throttled, and a
+//     loud line naming the setting, at most once per Alarms interval;
 //   - anything else: 500, so the host retries and, after maxDequeueCount,
 //     moves the message to the poison queue.
 func (q QueueRoute) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -151,8 +156,30 @@ func (q QueueRoute) classify(ctx context.Context, log *slog.Logger, inv Invocati
 		}
 		log.Info("throttled; re-scheduled", "delay", delay.String(), "cause", err) // throttling is not failure
 		return http.StatusOK, nil
+	case order.Hold:
+		return q.hold(ctx, log, inv, err)
 	default:
 		log.Error("failed; the host will retry", "err", err, "dequeue_count", inv.DequeueCount)
 		return http.StatusInternalServerError, err
 	}
+}
+
+// hold re-schedules a message whose order is held because a setting was
+// refused, and says so loudly, once per Alarms interval and setting.
+func (q QueueRoute) hold(ctx context.Context, log *slog.Logger, inv Invocation, err error) (int, error) {
+	setting, _ := order.MisconfiguredSetting(err)
+	delay, _ := order.RetryAfter(err)
+	delay = max(delay, time.Second)
+	if rerr := q.Requeue.Send(ctx, inv.Data, delay); rerr != nil {
+		log.Error("held, and re-scheduling failed; the host will retry", "err", rerr, "cause", err)
+		return http.StatusInternalServerError, fmt.Errorf("re-schedule held order: %w", rerr)
+	}
+	if !q.Alarms.Due(setting) {
+		log.Warn("held; re-scheduled", "setting", setting, "delay", delay.String(), "err", err)
+		return http.StatusOK, nil
+	}
+	msg := setting + " was refused: fix the setting; orders are held and resume by themselves"
+	log.Error(msg, "setting", setting, "delay", delay.String(), "err", err)
+	fmt.Fprintf(q.Stderr, "%s %s: %s: %v\n", q.Function.Name, inv.ID, msg, err)
+	return http.StatusOK, nil
 }

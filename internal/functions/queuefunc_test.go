@@ -175,3 +175,55 @@ func TestQueueRoutePassesTheDelivery(t *testing.T) {
 	require.Equal(t, "message:5f1c", got.Owner(), "leases belong to the queue message")
 	require.NotNil(t, got.Log)
 }
+
+// TestQueueRouteHoldsARefusedSetting: a stage's order.Misconfigured error is
+// re-scheduled with the stage's delay and acknowledged, like throttling; the
+// loud line naming the setting is said at most once a minute.
+func TestQueueRouteHoldsARefusedSetting(t *testing.T) {
+	clock := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	alarms := NewAlarms(time.Minute, func() time.Time { return clock })
+	var requeued []sent
+	var stderr, logs bytes.Buffer
+	route := QueueRoute{
+		Function: Function{Name: "ProcessOrder", Binding: "msg", DataType: "binary", Queue: "process-order"},
+		Handle: func(context.Context, order.Delivery, []byte) error {
+			refused := order.Misconfigured(errors.New("Stripe refused STRIPE_API_KEY: stripe answered 401"), "STRIPE_API_KEY")
+			return fmt.Errorf("order cs_1: %w", order.Throttled(refused, 4*time.Second))
+		},
+		Requeue: sendFunc(func(_ context.Context, d []byte, delay time.Duration) error {
+			requeued = append(requeued, sent{string(d), delay})
+			return nil
+		}),
+		Timeout: 5 * time.Second, Alarms: alarms,
+		Log: slog.New(slog.NewTextHandler(&logs, nil)), Stderr: &stderr,
+	}
+	const loud = "STRIPE_API_KEY was refused: fix the setting; orders are held and resume by themselves"
+	tests := []struct {
+		name      string
+		after     time.Duration // the clock moves on by it first
+		wantLoud  bool
+		wantLevel string
+	}{
+		{name: "first: loud", wantLoud: true, wantLevel: "level=ERROR"},
+		{name: "within the minute: quiet", after: 59 * time.Second, wantLevel: "level=WARN"},
+		{name: "a minute after the loud one: loud again", after: time.Second, wantLoud: true, wantLevel: "level=ERROR"},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clock = clock.Add(tt.after)
+			logs.Reset()
+			stderr.Reset()
+			body := `{"Data":{"msg":"eyJ2IjoxfQ=="},"Metadata":{"DequeueCount":"1","Id":"\"m1\""}}`
+			rec := httptest.NewRecorder()
+			route.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/ProcessOrder", strings.NewReader(body)))
+
+			require.Equal(t, http.StatusOK, rec.Code, "held spends none of the host's attempts")
+			require.Len(t, requeued, i+1)
+			require.Equal(t, sent{`{"v":1}`, 4 * time.Second}, requeued[i])
+			require.Contains(t, logs.String(), tt.wantLevel)
+			require.Contains(t, logs.String(), "setting=STRIPE_API_KEY")
+			require.Equal(t, tt.wantLoud, strings.Contains(logs.String(), loud), logs.String())
+			require.Equal(t, tt.wantLoud, strings.Contains(stderr.String(), loud), stderr.String())
+		})
+	}
+}
