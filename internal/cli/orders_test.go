@@ -207,3 +207,56 @@ func TestOrdersStuck(t *testing.T) {
 		require.Equal(t, "handler poison redrive --queue send-link", got.Stuck.Fix)
 	})
 }
+
+// TestOrdersHeld: an order held by a refused setting reads "held" in
+// orders list, with its next attempt and the refusal, --status held lists
+// the held ones whatever their state, and orders show says so.
+func TestOrdersHeld(t *testing.T) {
+	o := newOps(t, nil)
+	now := time.Now().UTC().Truncate(time.Second)
+	next := now.Add(8 * time.Second)
+	o.seed(t,
+		order.Order{SessionID: "cs_test_held", State: order.StateReceived, Holds: 4, HeldUntil: next,
+			LastError: "Stripe refused STRIPE_API_KEY: stripe answered 401", CreatedAt: now.Add(-time.Minute), UpdatedAt: now},
+		order.Order{SessionID: "cs_test_retrying", State: order.StateReceived, LastError: "stripe answered 500", Attempts: 2,
+			CreatedAt: now.Add(-2 * time.Minute), UpdatedAt: now.Add(-2 * time.Minute)},
+	)
+	tests := []struct {
+		name    string
+		args    []string
+		want    []string // in this order
+		notWant []string
+	}{
+		{name: "list shows held", args: []string{"orders", "list"},
+			want: []string{"cs_test_held", "held", "next attempt " + stamp(next) + ": Stripe refused", "cs_test_retrying", "received"}},
+		{name: "list only the held", args: []string{"orders", "list", "--status", "held"},
+			want: []string{"cs_test_held", "1 order"}, notWant: []string{"cs_test_retrying"}},
+		{name: "show", args: []string{"orders", "show", "cs_test_held"},
+			want: []string{"State", "received", "Last error", "Stripe refused STRIPE_API_KEY", "Held", "4 times in a row", "next attempt " + stamp(next)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, stderr, err := o.run(t, tt.args...)
+			require.NoError(t, err, stderr)
+			rest := out
+			for _, w := range tt.want {
+				i := strings.Index(rest, w)
+				require.GreaterOrEqual(t, i, 0, "want %q after what came before in:\n%s", w, out)
+				rest = rest[i+len(w):]
+			}
+			for _, w := range tt.notWant {
+				require.NotContains(t, out, w)
+			}
+		})
+	}
+	t.Run("list as JSON keeps the state", func(t *testing.T) {
+		out, _, err := o.run(t, "orders", "list", "--status", "held", "--json")
+		require.NoError(t, err)
+		var got []orderView
+		require.NoError(t, json.Unmarshal([]byte(out), &got))
+		require.Len(t, got, 1)
+		require.Equal(t, "received", got[0].State)
+		require.Equal(t, 4, got[0].Holds)
+		require.Equal(t, next, *got[0].HeldUntil)
+	})
+}

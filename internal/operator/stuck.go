@@ -117,7 +117,7 @@ func Diagnose(o order.Order, poisoned []Poisoned, now time.Time) *Stuck {
 			return &Stuck{Poisoned: &p, Since: since, Fix: "poison redrive --queue " + p.Queue}
 		}
 	}
-	if now.Before(o.ThrottledUntil) || now.Sub(since) < StallAfter {
+	if now.Before(o.ThrottledUntil) || now.Before(o.HeldUntil) || now.Sub(since) < StallAfter {
 		return nil
 	}
 	fix := "reconcile"

@@ -152,6 +152,7 @@ func (s *Stage) queueMail(ctx context.Context, msg order.OrderMessage, rec order
 		}
 		record(o, now)
 		o.Reason, o.LastError, o.Attempts = "", "", 0
+		o.Unhold()
 		release(o, owner)
 		return nil
 	})
@@ -175,6 +176,7 @@ func (s *Stage) awaitPayment(ctx context.Context, log *slog.Logger, msg order.Or
 		default:
 			o.State = order.StateAwaitingPayment
 			o.Reason, o.LastError, o.Attempts = "", "", 0
+			o.Unhold()
 		}
 		release(o, owner)
 		return nil

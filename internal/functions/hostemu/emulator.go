@@ -203,7 +203,10 @@ func (e *Emulator) poison(ctx context.Context, log *slog.Logger, fn functions.Fu
 // counts as success (2xx with a JSON body).
 func (e *Emulator) invoke(ctx context.Context, fn functions.Function, m storage.Message) (bool, error) {
 	body := InvocationBody(fn, m.Data, m.DequeueCount, m.ID, m.PopReceipt, m.InsertedAt, m.ExpiresAt, m.NextVisible)
-	ctx, cancel := context.WithTimeout(ctx, e.App.FunctionTimeout)
+	cancel := context.CancelFunc(func() {})
+	if e.App.FunctionTimeout > 0 { // 0: unbounded
+		ctx, cancel = context.WithTimeout(ctx, e.App.FunctionTimeout)
+	}
 	defer cancel()
 	// Hide the length, so the body goes out chunked as the host sends it.
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.Handler+"/"+fn.Name, io.MultiReader(bytes.NewReader(body)))
