@@ -87,7 +87,7 @@ func TestDiagnose(t *testing.T) {
 		{name: "being retried", rec: with(func(o *order.Order) { o.UpdatedAt = now.Add(-time.Minute) })},
 		{name: "leased", rec: with(func(o *order.Order) { o.Lease("inv-1", now, 2*time.Minute) })},
 		{name: "throttled", rec: with(func(o *order.Order) { o.ThrottledUntil = now.Add(time.Hour) })},
-		{name: "held by a refused setting, waiting its next attempt", rec: with(func(o *order.Order) { o.Holds, o.HeldUntil = 11, now.Add(10 * time.Minute) })},
+		{name: "held by a refused setting, waiting its next attempt", rec: with(func(o *order.Order) { o.Holds, o.HeldUntil = 11, now.Add(10*time.Minute) })},
 		{name: "final", rec: with(func(o *order.Order) { o.State = order.StateNeedsAttention })},
 	}
 	for _, tt := range tests {
