@@ -118,7 +118,7 @@ func runConfig(ctx context.Context, env Env, args []string) error {
 		}
 	}
 	if loadErr != nil {
-		return describeConfigError(loadErr)
+		return describeConfigErrorLocal(env, *local, loadErr)
 	}
 	if !*asJSON {
 		fmt.Fprintln(env.Stdout, "\nThe settings are valid.")

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/filedrop/filedrop/internal/config"
 )
 
 // Demo settings: what handler local uses when no Stripe key is configured.
@@ -85,4 +87,14 @@ func localSecret(path string) (string, error) {
 		return "", err
 	}
 	return secret, nil
+}
+
+// stripeMode names the Stripe the settings talk to, for people: the demo
+// (stripe-mock with the project's fixtures) when they are handler local's
+// demo settings, else the key's mode, "test" or "live".
+func stripeMode(s config.Stripe) string {
+	if s.APIKey.Reveal() == DemoStripeKey && s.APIURL == DemoStripeURL {
+		return "demo mode (stripe-mock at " + DemoStripeURL + ", demo/stripe-fixtures.json: session " + DemoSession + ")"
+	}
+	return s.Mode()
 }

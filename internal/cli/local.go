@@ -91,7 +91,7 @@ func runLocal(ctx context.Context, env Env, args []string) error {
 		fmt.Fprintf(env.Stdout, "%s: queueTrigger on %s (poison: %s)\n", fn.Name, fn.Queue, fn.PoisonQueue())
 	}
 	// The last line says the handler is ready; scripts/run.sh waits for it.
-	fmt.Fprintf(env.Stdout, "Stripe mode: %s.\n%s\n", cfg.Stripe.Mode(), readyLine)
+	fmt.Fprintf(env.Stdout, "Stripe mode: %s.\n%s\n", stripeMode(cfg.Stripe), readyLine)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return serveHTTP(gctx, handlerLn, h, log, hostLimits()) })
 	g.Go(func() error { return serveHTTP(gctx, frontLn, front, log, hostLimits()) })

@@ -126,7 +126,7 @@ func parseArgs(fs *flag.FlagSet, args []string) (positional []string, done bool,
 func openPipeline(env Env, local bool) (*pipeline, error) {
 	cfg, app, _, err := loadSettings(env, local)
 	if err != nil {
-		return nil, describeConfigError(err)
+		return nil, describeConfigErrorLocal(env, local, err)
 	}
 	return newPipeline(cfg, app, newLogger(cfg, env.Stderr))
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/filedrop/filedrop/internal/operator"
 	"github.com/filedrop/filedrop/internal/order"
 	"github.com/filedrop/filedrop/internal/storage/ledger"
 )
@@ -24,8 +25,8 @@ func runOrders(ctx context.Context, env Env, args []string) error {
 const defaultListLimit = 100
 
 func runOrdersList(ctx context.Context, env Env, args []string) error {
-	op := newOperation(env, "orders list", "orders list [--status S] [--since 72h] [--email E] [--limit N] [--local] [--json]\n\nLists the orders of the ledger updated or created within --since, newest first.\nStates: "+stateNames()+".", true)
-	status := op.fs.String("status", "", "only orders in this state")
+	op := newOperation(env, "orders list", "orders list [--status S] [--since 72h] [--email E] [--limit N] [--local] [--json]\n\nLists the orders of the ledger updated or created within --since, newest first.\nStates: "+stateNames()+".\nAn order whose message the host gave up on shows as poisoned, one that has not\nmoved for "+operator.StallAfter.String()+" as stalled, each with the command that moves it again;\nheld: waiting for a refused setting to be fixed.", true)
+	status := op.fs.String("status", "", "only orders in this state, or held")
 	since := op.fs.Duration("since", 72*time.Hour, "only orders updated or created within this long (0: all)")
 	email := op.fs.String("email", "", "only orders of this customer email (any letter case)")
 	limit := op.fs.Int("limit", defaultListLimit, "print at most this many orders")
@@ -39,18 +40,27 @@ func runOrdersList(ctx context.Context, env Env, args []string) error {
 		if err != nil {
 			return err
 		}
+		if *status == heldStatus {
+			recs = slices.DeleteFunc(recs, func(o order.Order) bool { return !o.Held() })
+		}
 		slices.SortStableFunc(recs, func(a, b order.Order) int { return latest(b).Compare(latest(a)) })
 		total := len(recs)
 		recs = recs[:min(total, *limit)]
+		stuck, err := findStuck(ctx, p, *op.local)
+		if err != nil {
+			return err
+		}
 		views := make([]orderView, len(recs))
 		for i, o := range recs {
 			views[i] = viewOf(o)
+			views[i].Stuck = stuck.of(o)
 		}
 		return out.print(views, func(w io.Writer) {
 			printOrderTable(w, views)
 			if total > len(recs) {
 				fmt.Fprintf(w, "(the newest %d of %d; use --limit or narrow the filter)\n", len(recs), total)
 			}
+			printStuck(w, views, stuck.index.Unseen)
 		})
 	})
 }
@@ -62,14 +72,17 @@ func listFilter(rest []string, status string, since time.Duration, email string,
 	switch {
 	case len(rest) > 0:
 		return f, usageErr("orders list takes no arguments, got %q", rest)
-	case status != "" && !slices.Contains(order.States, order.State(status)):
-		return f, usageErr("--status %q is not a state; states: %s", status, stateNames())
+	case status != "" && status != heldStatus && !slices.Contains(order.States, order.State(status)):
+		return f, usageErr("--status %q is not a state; states: %s, or %s", status, stateNames(), heldStatus)
 	case since < 0:
 		return f, usageErr("--since must not be negative")
 	case limit < 1:
 		return f, usageErr("--limit must be at least 1")
 	}
 	f = ledger.Filter{State: order.State(status), Email: email, Limit: ledger.MaxList}
+	if status == heldStatus { // any state: the list keeps the held ones
+		f.State = ""
+	}
 	if since > 0 {
 		f.Since = time.Now().Add(-since)
 	}
@@ -99,7 +112,7 @@ func printOrderTable(w io.Writer, views []orderView) {
 	}
 	fmt.Fprintln(w, "SESSION\tSTATE\tEMAIL\tFILES\tMAIL SENT/QUEUED\tUPDATED\tPROBLEM")
 	for _, v := range views {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%d/%d\t%s\t%s\n", v.SessionID, v.State, dash(v.CustomerEmail), v.Items,
+		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%d/%d\t%s\t%s\n", v.SessionID, v.state(), dash(v.CustomerEmail), v.Items,
 			v.SentGeneration, v.MailGeneration, stamp(deref(v.UpdatedAt)), dash(clip(v.problem(), 60)))
 	}
 	fmt.Fprintf(w, "%s\n", plural(len(views), "order"))
@@ -107,8 +120,13 @@ func printOrderTable(w io.Writer, views []orderView) {
 
 func runOrdersShow(ctx context.Context, env Env, args []string) error {
 	op := newOperation(env, "orders show", "orders show <session> [--local] [--json]\n\nShows the ledger's record of one Checkout Session: its state, each step's time,\nthe last error, and the last queued mail (links shown without their signature).\nExits 4 when the ledger has no record of the session.", true)
-	return op.runOrder(ctx, env, args, func(_ *pipeline, out printer, rec order.Order) error {
+	return op.runOrder(ctx, env, args, func(p *pipeline, out printer, rec order.Order) error {
+		stuck, err := findStuck(ctx, p, *op.local)
+		if err != nil {
+			return err
+		}
 		v := viewOf(rec)
+		v.Stuck = stuck.of(rec)
 		v.Mail = mailViewOf(rec.Mail)
 		return out.print(v, func(w io.Writer) { printOrder(w, v) })
 	})
@@ -128,12 +146,20 @@ func sessionArg(cmd string, rest []string) (string, error) {
 func printOrder(w io.Writer, v orderView) {
 	row := func(k, val string) { fmt.Fprintf(w, "%s\t%s\n", k, val) }
 	row("Session", v.SessionID)
-	row("State", v.State)
+	if v.Stuck != nil {
+		row("State", fmt.Sprintf("%s (%s: nothing works on it)", v.State, v.Stuck.Condition))
+	} else {
+		row("State", v.State)
+	}
 	row("Mode", order.Mode(v.Livemode))
 	row("Customer", dash(v.CustomerEmail))
 	row("Files", fmt.Sprint(v.Items))
 	row("Reason", dash(v.Reason))
 	row("Last error", dash(attempts(v.LastError, v.Attempts)))
+	if s := v.Stuck; s != nil {
+		row("Stuck", s.summary())
+		row("Fix", s.remedy())
+	}
 	row("Mail", fmt.Sprintf("%s: generation %d queued, %d sent", dash(v.MailKind), v.MailGeneration, v.SentGeneration))
 	row("Operation id", dash(v.OperationID))
 	row("Events", dash(strings.Join(v.EventIDs, ", ")))
@@ -142,6 +168,9 @@ func printOrder(w io.Writer, v orderView) {
 	}
 	if v.ThrottledUntil != nil {
 		row("Throttled until", stamp(*v.ThrottledUntil))
+	}
+	if v.Holds > 0 {
+		row("Held", fmt.Sprintf("%d times in a row, a setting was refused (see Last error); next attempt %s", v.Holds, stamp(deref(v.HeldUntil))))
 	}
 	for _, s := range v.steps() {
 		row(s.name, stamp(deref(s.at)))

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -100,5 +101,162 @@ func TestOrders(t *testing.T) {
 		require.NotNil(t, got.Mail)
 		require.Equal(t, order.MailKey("cs_test_sent", order.MailDownloadLinks, 1), got.Mail.Key)
 		require.Equal(t, "https://acct.blob.core.windows.net/originals/harbour.jpg?REDACTED", got.Mail.Links[0].URL)
+	})
+}
+
+// TestOrdersStuck: an order whose message the host poisoned, or that has
+// not moved for long, does not read "received" (ProcessOrder is working on
+// it) but says what happened, the last error and the command that fixes it,
+// in the table, in orders show and in JSON.
+func TestOrdersStuck(t *testing.T) {
+	o := newOps(t, nil)
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Second)
+	o.seed(t,
+		order.Order{SessionID: "cs_test_poisoned", State: order.StateReceived, LastError: "stripe answered 500", Attempts: 5,
+			CreatedAt: now.Add(-5 * time.Minute), UpdatedAt: now.Add(-time.Minute)},
+		order.Order{SessionID: "cs_test_mailpoisoned", State: order.StateLinksReady, LastError: "acs answered 503", Attempts: 5,
+			MailKind: order.MailDownloadLinks, MailGeneration: 1, CreatedAt: now.Add(-4 * time.Minute), UpdatedAt: now.Add(-2 * time.Minute)},
+		order.Order{SessionID: "cs_test_stalled", State: order.StateReceived, LastError: "stripe unreachable", Attempts: 2,
+			LeaseOwner: "inv-gone", LeaseUntil: now.Add(-58 * time.Minute), CreatedAt: now.Add(-time.Hour), UpdatedAt: now.Add(-time.Hour)},
+		order.Order{SessionID: "cs_test_retrying", State: order.StateReceived, LastError: "stripe answered 502", Attempts: 1,
+			CreatedAt: now.Add(-30 * time.Second), UpdatedAt: now.Add(-30 * time.Second)},
+	)
+	msg, err := json.Marshal(order.OrderMessage{Version: 1, EventID: "evt_p", EventType: order.EventCompleted, SessionID: "cs_test_poisoned",
+		Created: now.Unix(), Trigger: order.TriggerWebhook})
+	require.NoError(t, err)
+	require.NoError(t, o.queues.Queue("process-order-poison").Send(ctx, msg, 0))
+	require.NoError(t, o.queues.Queue("send-link-poison").Send(ctx, downloadMail(t, "cs_test_mailpoisoned", 1, now.Add(time.Hour)), 0))
+
+	tests := []struct {
+		name    string
+		args    []string
+		want    []string // in this order
+		notWant []string
+	}{
+		{name: "list", args: []string{"orders", "list"}, want: []string{
+			"cs_test_retrying", "received", "stripe answered 502",
+			"cs_test_poisoned", "poisoned", "after 5 attempts: stripe answered 500",
+			"cs_test_mailpoisoned", "poisoned", "after 5 attempts: acs answered 503",
+			"cs_test_stalled", "stalled", "stripe unreachable",
+			"cs_test_poisoned poisoned: ProcessOrder gave up after 5 attempts; the message is in process-order-poison since",
+			"last error: stripe answered 500; fix the cause, then run handler poison redrive --queue process-order",
+			"cs_test_mailpoisoned poisoned: SendLink gave up after 5 attempts; the message is in send-link-poison",
+			"run handler poison redrive --queue send-link",
+			"cs_test_stalled stalled: no progress since " + stamp(now.Add(-time.Hour)), "then run handler reconcile\n"},
+			notWant: []string{"cs_test_retrying stalled", "beyond what a peek shows"}},
+		{name: "list --local: the fix says --local too", args: []string{"orders", "list", "--local"},
+			want: []string{"handler poison redrive --queue process-order --local"}},
+		{name: "show poisoned", args: []string{"orders", "show", "cs_test_poisoned"}, want: []string{
+			"State", "received (poisoned: nothing works on it)", "Last error", "stripe answered 500 (5 attempts)",
+			"Stuck", "poisoned: ProcessOrder gave up after 5 attempts; the message is in process-order-poison since",
+			"Fix", "fix the cause, then run handler poison redrive --queue process-order"}},
+		{name: "show stalled", args: []string{"orders", "show", "cs_test_stalled"}, want: []string{
+			"received (stalled: nothing works on it)", "Stuck", "stalled: no progress since", "last error: stripe unreachable",
+			"Fix", "run handler reconcile"}},
+		{name: "show retrying", args: []string{"orders", "show", "cs_test_retrying"}, want: []string{"State", "received\n"},
+			notWant: []string{"Stuck", "Fix"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, stderr, err := o.run(t, tt.args...)
+			require.NoError(t, err, stderr)
+			rest := out
+			for _, w := range tt.want {
+				i := strings.Index(rest, w)
+				require.GreaterOrEqual(t, i, 0, "want %q after what came before in:\n%s", w, out)
+				rest = rest[i+len(w):]
+			}
+			for _, w := range tt.notWant {
+				require.NotContains(t, out, w)
+			}
+		})
+	}
+
+	t.Run("list as JSON", func(t *testing.T) {
+		out, _, err := o.run(t, "orders", "list", "--json")
+		require.NoError(t, err)
+		var got []orderView
+		require.NoError(t, json.Unmarshal([]byte(out), &got))
+		stuck := map[string]*stuckView{}
+		for _, v := range got {
+			require.Equal(t, v.State, map[bool]string{true: "links_ready", false: "received"}[v.SessionID == "cs_test_mailpoisoned"],
+				"state stays the ledger's")
+			stuck[v.SessionID] = v.Stuck
+		}
+		require.Nil(t, stuck["cs_test_retrying"])
+		p := stuck["cs_test_poisoned"]
+		require.NotNil(t, p)
+		require.NotNil(t, p.PoisonedAt)
+		require.Equal(t, stuckView{Condition: "poisoned", Function: "ProcessOrder", Queue: "process-order", PoisonQueue: "process-order-poison",
+			PoisonedAt: p.PoisonedAt, Attempts: 5, Since: now.Add(-time.Minute), LastError: "stripe answered 500",
+			Fix: "handler poison redrive --queue process-order"}, *p)
+		require.Equal(t, &stuckView{Condition: "stalled", Since: now.Add(-time.Hour), LastError: "stripe unreachable", Fix: "handler reconcile"},
+			stuck["cs_test_stalled"])
+	})
+	t.Run("show as JSON", func(t *testing.T) {
+		out, _, err := o.run(t, "orders", "show", "cs_test_mailpoisoned", "--json")
+		require.NoError(t, err)
+		var got orderView
+		require.NoError(t, json.Unmarshal([]byte(out), &got))
+		require.NotNil(t, got.Stuck)
+		require.Equal(t, "poisoned", got.Stuck.Condition)
+		require.Equal(t, "send-link-poison", got.Stuck.PoisonQueue)
+		require.Equal(t, 5, got.Stuck.Attempts)
+		require.Equal(t, "acs answered 503", got.Stuck.LastError)
+		require.Equal(t, "handler poison redrive --queue send-link", got.Stuck.Fix)
+	})
+}
+
+// TestOrdersHeld: an order held by a refused setting reads "held" in
+// orders list, with its next attempt and the refusal, --status held lists
+// the held ones whatever their state, and orders show says so.
+func TestOrdersHeld(t *testing.T) {
+	o := newOps(t, nil)
+	now := time.Now().UTC().Truncate(time.Second)
+	next := now.Add(8 * time.Second)
+	o.seed(t,
+		order.Order{SessionID: "cs_test_held", State: order.StateReceived, Holds: 4, HeldUntil: next,
+			LastError: "Stripe refused STRIPE_API_KEY: stripe answered 401", CreatedAt: now.Add(-time.Minute), UpdatedAt: now},
+		order.Order{SessionID: "cs_test_retrying", State: order.StateReceived, LastError: "stripe answered 500", Attempts: 2,
+			CreatedAt: now.Add(-2 * time.Minute), UpdatedAt: now.Add(-2 * time.Minute)},
+	)
+	tests := []struct {
+		name    string
+		args    []string
+		want    []string // in this order
+		notWant []string
+	}{
+		{name: "list shows held", args: []string{"orders", "list"},
+			want: []string{"cs_test_held", "held", "next attempt " + stamp(next) + ": Stripe refused", "cs_test_retrying", "received"}},
+		{name: "list only the held", args: []string{"orders", "list", "--status", "held"},
+			want: []string{"cs_test_held", "1 order"}, notWant: []string{"cs_test_retrying"}},
+		{name: "show", args: []string{"orders", "show", "cs_test_held"},
+			want: []string{"State", "received", "Last error", "Stripe refused STRIPE_API_KEY", "Held", "4 times in a row", "next attempt " + stamp(next)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, stderr, err := o.run(t, tt.args...)
+			require.NoError(t, err, stderr)
+			rest := out
+			for _, w := range tt.want {
+				i := strings.Index(rest, w)
+				require.GreaterOrEqual(t, i, 0, "want %q after what came before in:\n%s", w, out)
+				rest = rest[i+len(w):]
+			}
+			for _, w := range tt.notWant {
+				require.NotContains(t, out, w)
+			}
+		})
+	}
+	t.Run("list as JSON keeps the state", func(t *testing.T) {
+		out, _, err := o.run(t, "orders", "list", "--status", "held", "--json")
+		require.NoError(t, err)
+		var got []orderView
+		require.NoError(t, json.Unmarshal([]byte(out), &got))
+		require.Len(t, got, 1)
+		require.Equal(t, "received", got[0].State)
+		require.Equal(t, 4, got[0].Holds)
+		require.Equal(t, next, *got[0].HeldUntil)
 	})
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/filedrop/filedrop/internal/order"
@@ -36,6 +37,14 @@ type orderView struct {
 	AttentionAt     *time.Time `json:"attention_at,omitempty"`
 	UpdatedAt       *time.Time `json:"updated_at,omitempty"`
 
+	// Stuck, when set, says the order does not move and what moves it.
+	Stuck *stuckView `json:"stuck,omitempty"`
+
+	// Holds and HeldUntil: the order waits for a refused setting to be
+	// fixed, and is next tried at HeldUntil.
+	Holds     int        `json:"holds,omitempty"`
+	HeldUntil *time.Time `json:"held_until,omitempty"`
+
 	// Mail is the last queued mail (orders show only).
 	Mail *mailView `json:"mail,omitempty"`
 }
@@ -65,6 +74,7 @@ func viewOf(o order.Order) orderView {
 		MailKind: o.MailKind, MailGeneration: o.MailGeneration, SentGeneration: o.SentGeneration,
 		OperationID: o.OperationID, LeaseOwner: o.LeaseOwner,
 		LeaseUntil: jsonTime(o.LeaseUntil), ThrottledUntil: jsonTime(o.ThrottledUntil),
+		Holds: o.Holds, HeldUntil: jsonTime(o.HeldUntil),
 		CreatedAt: jsonTime(o.CreatedAt), PaidAt: jsonTime(o.PaidAt), LinksReadyAt: jsonTime(o.LinksReadyAt),
 		MailSentAt: jsonTime(o.MailSentAt), PaymentFailedAt: jsonTime(o.PaymentFailedAt),
 		AttentionAt: jsonTime(o.AttentionAt), UpdatedAt: jsonTime(o.UpdatedAt),
@@ -93,12 +103,34 @@ func mailViewFrom(m order.MailMessage) mailView {
 	return v
 }
 
-// problem is what went wrong last, if anything.
+// heldStatus is what orders list calls an order held by a refused setting.
+const heldStatus = "held"
+
+// problem is what went wrong last, if anything; for a held order, with
+// its next attempt.
 func (v orderView) problem() string {
-	if v.Reason != "" {
+	switch {
+	case v.Reason != "":
 		return v.Reason
+	case v.Holds > 0:
+		return "next attempt " + stamp(deref(v.HeldUntil)) + ": " + v.LastError
+	}
+	if s := v.Stuck; s != nil && s.Condition == "poisoned" {
+		return fmt.Sprintf("after %s: %s", plural(s.Attempts, "attempt"), dash(v.LastError))
 	}
 	return v.LastError
+}
+
+// state is the order's state as a person should read it: a stuck order's
+// condition rather than the state it is stuck in.
+func (v orderView) state() string {
+	switch {
+	case v.Stuck != nil:
+		return v.Stuck.Condition
+	case v.Holds > 0:
+		return heldStatus
+	}
+	return v.State
 }
 
 // step is one of an order's times.

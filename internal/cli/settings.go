@@ -68,3 +68,22 @@ func describeConfigError(err error) error {
 	b.WriteString("\n\nSettings come from the environment and from local.settings.json (Values); see local.settings.json.example and the README.")
 	return &ExitError{Code: ExitConfig, Err: fmt.Errorf("%s", b.String())}
 }
+
+// describeConfigErrorLocal is describeConfigError for a command that takes
+// --local: run without it, and with settings that handler local's defaults
+// would make valid, the error ends with the hint to add --local.
+func describeConfigErrorLocal(env Env, local bool, err error) error {
+	described := describeConfigError(err)
+	var ce *config.Error
+	if local || !errors.As(err, &ce) {
+		return described
+	}
+	get, gerr := settingsGetter(env, true)
+	if gerr != nil {
+		return described
+	}
+	if _, lerr := config.Load(get); lerr != nil {
+		return described
+	}
+	return &ExitError{Code: ExitConfig, Err: fmt.Errorf("%w\nOn this machine, add --local to use handler local's defaults (Azurite, the outbox, the demo Stripe) for the unset settings", described)}
+}

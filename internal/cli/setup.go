@@ -20,7 +20,7 @@ func runSetup(ctx context.Context, env Env, args []string) error {
 	}
 	cfg, app, _, err := loadSettings(env, *local)
 	if err != nil {
-		return describeConfigError(err)
+		return describeConfigErrorLocal(env, *local, err)
 	}
 	p, err := newPipeline(cfg, app, newLogger(cfg, env.Stderr))
 	if err != nil {

@@ -16,17 +16,21 @@ import (
 )
 
 // runSimulate sends a correctly signed Checkout webhook to a running
-// CheckoutComplete, signed with the configured secret.
+// CheckoutComplete, signed with the configured secret. In demo mode (no
+// STRIPE_API_KEY) it sends only the demo session: stripe-mock answers every
+// session id with its fixture, so any other id would be fulfilled as if it
+// were the demo's.
 func runSimulate(ctx context.Context, env Env, args []string) error {
-	if len(args) == 0 || args[0] != "checkout" {
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-			fmt.Fprintln(env.Stdout, "Usage: handler simulate checkout --session <id> [--url URL] [--type completed|async_payment_succeeded|async_payment_failed]")
-			return nil
-		}
-		return usageErr("usage: handler simulate checkout --session <id> [--url URL]")
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+		args = []string{"checkout", "--help"}
 	}
-	fs := flags(env, "simulate checkout", "simulate checkout --session <id> [--url http://127.0.0.1:7071/api/CheckoutComplete] [--type completed]\n\nSends a signed checkout.session.* webhook, signed with the configured\nSTRIPE_WEBHOOK_SECRET, so the local pipeline can be driven without the Stripe CLI.")
-	session := fs.String("session", "", "Checkout Session id (cs_test_...)")
+	if len(args) == 0 || args[0] != "checkout" {
+		return usageErr("usage: handler simulate checkout --session <id> [--url URL] (handler simulate --help for the flags)")
+	}
+	fs := flags(env, "simulate checkout", "simulate checkout --session <id> [--url http://127.0.0.1:7071/api/CheckoutComplete] [--type completed]\n\n"+
+		"Sends a signed checkout.session.* webhook, signed with the configured\nSTRIPE_WEBHOOK_SECRET, so the local pipeline can be driven without the Stripe CLI.\n"+
+		"In demo mode (no STRIPE_API_KEY: the demo Stripe, stripe-mock) the only session is\n"+DemoSession+" (demo/stripe-fixtures.json), the default; stripe-mock would answer\nany other id with that fixture, so other ids are refused.\n\nFlags:")
+	session := fs.String("session", "", "Checkout Session id (cs_test_...); in demo mode "+DemoSession)
 	target := fs.String("url", "http://127.0.0.1:7071/api/CheckoutComplete", "webhook endpoint")
 	typ := fs.String("type", "completed", "event: completed, async_payment_succeeded or async_payment_failed")
 	eventID := fs.String("event-id", "", "event id (default: a new evt_simulated_...)")
@@ -34,8 +38,24 @@ func runSimulate(ctx context.Context, env Env, args []string) error {
 	if done, err := parse(fs, args[1:]); done {
 		return err
 	}
+	if fs.NArg() > 0 {
+		return usageErr("simulate checkout takes no arguments, got %q (the session goes in --session)", fs.Args())
+	}
+	own, err := settingsGetter(env, false)
+	if err != nil {
+		return err
+	}
+	demo := DemoMode(own)
+	if demo && *session == "" {
+		*session = DemoSession
+	}
 	if !order.ValidSessionID(*session) {
 		return usageErr("--session must be a Checkout Session id such as cs_test_a1b2, not %q", *session)
+	}
+	if demo && *session != DemoSession {
+		return usageErr("demo mode (no STRIPE_API_KEY set): the demo Stripe (stripe-mock) has one Checkout Session, %s (demo/stripe-fixtures.json), "+
+			"and would answer %s with it; use --session %s, or set STRIPE_API_KEY to a test key to simulate sessions of your account",
+			DemoSession, *session, DemoSession)
 	}
 	eventType := "checkout.session." + strings.TrimPrefix(*typ, "checkout.session.")
 	if !order.Handles(eventType) {
@@ -71,7 +91,11 @@ func runSimulate(ctx context.Context, env Env, args []string) error {
 	}
 	defer resp.Body.Close()
 	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	fmt.Fprintf(env.Stdout, "sent %s %s for %s -> %s %s\n", eventType, *eventID, *session, resp.Status, bytes.TrimSpace(answer))
+	mode := ""
+	if demo {
+		mode = " (demo mode: the demo Stripe, stripe-mock, serves it from demo/stripe-fixtures.json)"
+	}
+	fmt.Fprintf(env.Stdout, "sent %s %s for %s%s -> %s %s\n", eventType, *eventID, *session, mode, resp.Status, bytes.TrimSpace(answer))
 	if resp.StatusCode/100 != 2 {
 		return fmt.Errorf("the endpoint answered %s", resp.Status)
 	}

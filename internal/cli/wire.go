@@ -101,9 +101,11 @@ func (p *pipeline) handler(stderr interface{ Write([]byte) (int, error) }) (http
 		secrets[i] = s.Reveal()
 	}
 	webhook := checkoutcomplete.New(secrets, p.orders, p.cfg.Stripe.Livemode, p.log, time.Now)
+	budget := order.BudgetFor(p.app.FunctionTimeout)
+	alarms := functions.NewAlarms(time.Minute, time.Now) // one loud line a minute per refused setting
 	routes := map[string]http.Handler{}
 	for _, fn := range p.app.QueueFunctions() {
-		stage, err := p.stage(fn.Name)
+		stage, err := p.stage(fn.Name, budget)
 		if err != nil {
 			return nil, err
 		}
@@ -113,11 +115,10 @@ func (p *pipeline) handler(stderr interface{ Write([]byte) (int, error) }) (http
 			Handle:   stage,
 			Requeue:  q,
 			Poison:   p.queues.Queue(fn.PoisonQueue()),
-			// Well inside functionTimeout: on a timeout the host restarts
-			// the whole handler.
-			Timeout: min(p.app.FunctionTimeout*4/5, 2*time.Minute),
-			Log:     p.log,
-			Stderr:  stderr,
+			Timeout:  budget.Invocation,
+			Alarms:   alarms,
+			Log:      p.log,
+			Stderr:   stderr,
 		}
 	}
 	page, err := p.downloadHandler()
@@ -127,12 +128,15 @@ func (p *pipeline) handler(stderr interface{ Write([]byte) (int, error) }) (http
 	return newServer(webhook, page, routes), nil
 }
 
-// stage returns the stage behind a queue function.
-func (p *pipeline) stage(name string) (functions.HandlerFunc, error) {
+// stage returns the stage behind a queue function, spending budget.
+func (p *pipeline) stage(name string, budget order.Budget) (functions.HandlerFunc, error) {
 	switch name {
 	case fnProcessOrder:
+		if err := p.checkBudget(budget, 0, ""); err != nil {
+			return nil, err
+		}
 		st := processorder.New(stripeapi.New(p.cfg.Stripe, p.log), p.originals, p.mails, p.ledger,
-			p.cfg.Stripe.Livemode, time.Now, p.log)
+			p.cfg.Stripe.Livemode, budget, time.Now, p.log)
 		if p.cfg.Download.Page() {
 			signer, err := orderLinks(p.cfg.Download)
 			if err != nil {
@@ -150,8 +154,38 @@ func (p *pipeline) stage(name string) (functions.HandlerFunc, error) {
 		if err != nil {
 			return nil, err
 		}
-		st := sendlink.New(sender, p.ledger, render, time.Now, p.log)
+		var attempt time.Duration
+		if a, ok := sender.(interface{ AttemptTime() time.Duration }); ok {
+			attempt = a.AttemptTime()
+		}
+		if err := p.checkBudget(budget, attempt, "one attempt through MAIL_TRANSPORT="+string(p.cfg.Mail.Transport)); err != nil {
+			return nil, err
+		}
+		st := sendlink.New(sender, p.ledger, render, budget, time.Now, p.log)
 		return functions.Decoded(order.DecodeMailMessage, st.Handle), nil
 	}
 	return nil, fmt.Errorf("function %s has a function.json but no stage in this binary", name)
+}
+
+// checkBudget refuses a host.json functionTimeout whose budget does not fit
+// a step of minStep (what, for a person: the step that needs it).
+func (p *pipeline) checkBudget(b order.Budget, minStep time.Duration, what string) error {
+	if err := b.Validate(minStep); err != nil {
+		need := ""
+		if what != "" {
+			need = fmt.Sprintf(" (%s may take %s)", what, minStep)
+		}
+		return &ExitError{Code: ExitConfig, Err: fmt.Errorf("host.json functionTimeout %s is too short: %w%s; set functionTimeout to at least %s",
+			timeSpan(p.app.FunctionTimeout), err, need, timeSpan(order.MinFunctionTimeout(minStep)))}
+	}
+	return nil
+}
+
+// timeSpan writes d as host.json does (hh:mm:ss); 0 is unlimited (-1).
+func timeSpan(d time.Duration) string {
+	if d <= 0 {
+		return "-1"
+	}
+	s := int(d.Round(time.Second) / time.Second)
+	return fmt.Sprintf("%02d:%02d:%02d", s/3600, s/60%60, s%60)
 }

@@ -19,7 +19,8 @@ import (
 
 // App is the Functions app as its files describe it.
 type App struct {
-	// FunctionTimeout is host.json functionTimeout.
+	// FunctionTimeout is host.json functionTimeout; 0 when it is -1
+	// (unbounded, allowed on the Premium and Dedicated plans).
 	FunctionTimeout time.Duration
 	// Queues is host.json extensions.queues.
 	Queues QueueSettings
@@ -122,7 +123,11 @@ func LoadApp(fsys fs.FS, getenv func(string) string) (App, error) {
 		Functions: map[string]Function{},
 	}
 	q := host.Extensions.Queues
-	if host.FunctionTimeout != "" {
+	switch host.FunctionTimeout {
+	case "": // the default, 5 minutes
+	case "-1":
+		app.FunctionTimeout = 0
+	default:
 		if app.FunctionTimeout, err = parseTimeSpan(host.FunctionTimeout); err != nil {
 			return App{}, fmt.Errorf("host.json functionTimeout: %w", err)
 		}

@@ -55,6 +55,8 @@ func TestLoadAppErrors(t *testing.T) {
 				require.Equal(t, "orders-x", a.Functions["F"].Queue)
 				require.Equal(t, time.Minute, a.Queues.MaxPollingInterval, "extension default")
 			}},
+		{name: "unbounded", files: fstest.MapFS{"host.json": {Data: []byte(`{"version":"2.0","functionTimeout":"-1"}`)}, "F/function.json": queueFn("orders")},
+			check: func(t *testing.T, a App) { require.Zero(t, a.FunctionTimeout) }},
 		{name: "days in a time span", files: fstest.MapFS{"host.json": {Data: []byte(`{"version":"2.0","functionTimeout":"1.02:00:00"}`)}, "F/function.json": queueFn("orders")},
 			check: func(t *testing.T, a App) { require.Equal(t, 26*time.Hour, a.FunctionTimeout) }},
 	}

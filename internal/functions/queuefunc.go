@@ -18,8 +18,9 @@ type Sender interface {
 	Send(ctx context.Context, data []byte, delay time.Duration) error
 }
 
-// HandlerFunc is a queue function's stage, taking the message's bytes.
-type HandlerFunc func(ctx context.Context, data []byte) error
+// HandlerFunc is a queue function's stage, taking the delivery and the
+// message's bytes.
+type HandlerFunc func(ctx context.Context, d order.Delivery, data []byte) error
 
 // Message is a decoded queue message that names itself in logs.
 type Message interface {
@@ -30,8 +31,8 @@ type Message interface {
 // rejects can never be handled: the route moves it to the poison queue.
 // The route's closing line names the message with its LogAttrs (the stage
 // adds them to its own lines).
-func Decoded[M Message](decode func([]byte) (M, error), handle func(context.Context, M) error) HandlerFunc {
-	return func(ctx context.Context, data []byte) error {
+func Decoded[M Message](decode func([]byte) (M, error), handle func(context.Context, order.Delivery, M) error) HandlerFunc {
+	return func(ctx context.Context, d order.Delivery, data []byte) error {
 		m, err := decode(data)
 		if err != nil {
 			return &undecodableError{err: err}
@@ -39,12 +40,13 @@ func Decoded[M Message](decode func([]byte) (M, error), handle func(context.Cont
 		if cell, ok := ctx.Value(logCellKey{}).(*logCell); ok {
 			cell.log = cell.log.With(m.LogAttrs()...)
 		}
-		return handle(ctx, m)
+		return handle(ctx, d, m)
 	}
 }
 
 // logCell holds an invocation's logger so that Decoded can name the message
-// in the route's closing line too.
+// in the route's closing line too. It carries nothing but log attributes;
+// what a stage acts on travels in its order.Delivery.
 type logCell struct{ log *slog.Logger }
 
 type logCellKey struct{}
@@ -64,10 +66,13 @@ type QueueRoute struct {
 	// Poison is the function's poison queue, for messages that can never be
 	// decoded.
 	Poison Sender
-	// Timeout bounds one invocation; shorter than host.json functionTimeout,
+	// Timeout bounds one invocation (order.Budget.Invocation); shorter than host.json functionTimeout,
 	// because on a timeout the host restarts the whole handler.
 	Timeout time.Duration
-	Log     *slog.Logger
+	// Alarms limits the loud line about a refused setting (order.Hold);
+	// the wiring shares one among the routes. Nil: every time.
+	Alarms *Alarms
+	Log    *slog.Logger
 	// Stderr receives retryable failures too: the host logs the handler's
 	// stderr at Error level, while it discards a failed answer's Logs.
 	Stderr io.Writer
@@ -81,6 +86,8 @@ type QueueRoute struct {
 //     the message is acknowledged;
 //   - throttled: the same message is put back on the queue with the delay
 //     asked for, then 200, so throttling spends none of the host's attempts;
+//   - held (a setting of the deployment was refused): as throttled, and a
+//     loud line naming the setting, at most once per Alarms interval;
 //   - anything else: 500, so the host retries and, after maxDequeueCount,
 //     moves the message to the poison queue.
 func (q QueueRoute) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -101,9 +108,9 @@ func (q QueueRoute) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	cell := &logCell{log: log}
 	ctx = context.WithValue(ctx, logCellKey{}, cell)
-	ctx = order.WithDelivery(ctx, order.Delivery{InvocationID: inv.ID, MessageID: inv.MessageID, DequeueCount: inv.DequeueCount, Log: log})
+	d := order.Delivery{InvocationID: inv.ID, MessageID: inv.MessageID, DequeueCount: inv.DequeueCount, Log: log}
 	start := time.Now()
-	err = q.run(ctx, inv.Data)
+	err = q.run(ctx, d, inv.Data)
 	log = cell.log
 	status, answer := q.classify(ctx, log, inv, err)
 	log.Debug("invocation done", "status", status, "ms", time.Since(start).Milliseconds())
@@ -116,13 +123,13 @@ func (q QueueRoute) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // run calls the stage, turning a panic into a retryable error.
-func (q QueueRoute) run(ctx context.Context, data []byte) (err error) {
+func (q QueueRoute) run(ctx context.Context, d order.Delivery, data []byte) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("panic: %v\n%s", p, debug.Stack())
 		}
 	}()
-	return q.Handle(ctx, data)
+	return q.Handle(ctx, d, data)
 }
 
 // classify decides the answer for the stage's error; it logs the outcome once.
@@ -151,8 +158,30 @@ func (q QueueRoute) classify(ctx context.Context, log *slog.Logger, inv Invocati
 		}
 		log.Info("throttled; re-scheduled", "delay", delay.String(), "cause", err) // throttling is not failure
 		return http.StatusOK, nil
+	case order.Hold:
+		return q.hold(ctx, log, inv, err)
 	default:
 		log.Error("failed; the host will retry", "err", err, "dequeue_count", inv.DequeueCount)
 		return http.StatusInternalServerError, err
 	}
+}
+
+// hold re-schedules a message whose order is held because a setting was
+// refused, and says so loudly, once per Alarms interval and setting.
+func (q QueueRoute) hold(ctx context.Context, log *slog.Logger, inv Invocation, err error) (int, error) {
+	setting, _ := order.MisconfiguredSetting(err)
+	delay, _ := order.RetryAfter(err)
+	delay = max(delay, time.Second)
+	if rerr := q.Requeue.Send(ctx, inv.Data, delay); rerr != nil {
+		log.Error("held, and re-scheduling failed; the host will retry", "err", rerr, "cause", err)
+		return http.StatusInternalServerError, fmt.Errorf("re-schedule held order: %w", rerr)
+	}
+	if !q.Alarms.Due(setting) {
+		log.Warn("held; re-scheduled", "setting", setting, "delay", delay.String(), "err", err)
+		return http.StatusOK, nil
+	}
+	msg := setting + " was refused: fix the setting; orders are held and resume by themselves"
+	log.Error(msg, "setting", setting, "delay", delay.String(), "err", err)
+	fmt.Fprintf(q.Stderr, "%s %s: %s: %v\n", q.Function.Name, inv.ID, msg, err)
+	return http.StatusOK, nil
 }

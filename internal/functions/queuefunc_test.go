@@ -34,7 +34,7 @@ type sent struct {
 func TestQueueRoute(t *testing.T) {
 	tests := []struct {
 		name        string
-		stage       func(ctx context.Context, data []byte) error
+		stage       HandlerFunc
 		requeueErr  error
 		wantStatus  int
 		wantRequeue []sent
@@ -43,26 +43,26 @@ func TestQueueRoute(t *testing.T) {
 		wantLog     string
 		wantNoLog   string
 	}{
-		{name: "success", stage: func(ctx context.Context, data []byte) error {
-			order.DeliveryFrom(ctx, nil).Log.Info("did the work", "session_id", "cs_test_1")
+		{name: "success", stage: func(_ context.Context, d order.Delivery, data []byte) error {
+			d.Log.Info("did the work", "session_id", "cs_test_1")
 			return nil
 		}, wantStatus: 200, wantLog: "did the work"},
-		{name: "permanent is acknowledged", stage: func(context.Context, []byte) error {
+		{name: "permanent is acknowledged", stage: func(context.Context, order.Delivery, []byte) error {
 			return order.Permanentf("original missing")
 		}, wantStatus: 200, wantLog: "permanent failure", wantNoLog: "recorded"}, // only the stage knows whether it recorded it
-		{name: "throttled is re-scheduled and acknowledged", stage: func(context.Context, []byte) error {
+		{name: "throttled is re-scheduled and acknowledged", stage: func(context.Context, order.Delivery, []byte) error {
 			return fmt.Errorf("send: %w", order.Throttled(errors.New("429"), 42*time.Second))
 		}, wantStatus: 200, wantRequeue: []sent{{`{"v":1}`, 42 * time.Second}}, wantLog: "re-scheduled"},
-		{name: "throttled but re-scheduling fails is retried", stage: func(context.Context, []byte) error {
+		{name: "throttled but re-scheduling fails is retried", stage: func(context.Context, order.Delivery, []byte) error {
 			return order.Throttled(errors.New("429"), time.Second)
 		}, requeueErr: errors.New("queue down"), wantStatus: 500, wantStderr: "re-schedule after throttling"},
-		{name: "retryable fails the invocation", stage: func(context.Context, []byte) error {
+		{name: "retryable fails the invocation", stage: func(context.Context, order.Delivery, []byte) error {
 			return errors.New("stripe unreachable")
 		}, wantStatus: 500, wantStderr: "stripe unreachable"},
-		{name: "panic is retryable", stage: func(context.Context, []byte) error {
+		{name: "panic is retryable", stage: func(context.Context, order.Delivery, []byte) error {
 			panic("boom")
 		}, wantStatus: 500, wantStderr: "panic: boom"},
-		{name: "undecodable goes to poison", stage: Decoded(order.DecodeOrderMessage, func(context.Context, order.OrderMessage) error {
+		{name: "undecodable goes to poison", stage: Decoded(order.DecodeOrderMessage, func(context.Context, order.Delivery, order.OrderMessage) error {
 			return nil
 		}), wantStatus: 200, wantPoison: []string{`{"v":1}`}, wantLog: "poison"},
 	}
@@ -133,10 +133,10 @@ func toStrings(v any) []string {
 // is moved to the poison queue, named in the log by its size only.
 func TestOverlongIDsArePoisoned(t *testing.T) {
 	long := strings.Repeat("a", 40<<10)
-	orderStage := Decoded(order.DecodeOrderMessage, func(context.Context, order.OrderMessage) error {
+	orderStage := Decoded(order.DecodeOrderMessage, func(context.Context, order.Delivery, order.OrderMessage) error {
 		return errors.New("the stage must not run")
 	})
-	mailStage := Decoded(order.DecodeMailMessage, func(context.Context, order.MailMessage) error {
+	mailStage := Decoded(order.DecodeMailMessage, func(context.Context, order.Delivery, order.MailMessage) error {
 		return errors.New("the stage must not run")
 	})
 	tests := []struct {
@@ -192,8 +192,8 @@ func TestDecodedNamesTheMessageInEveryLine(t *testing.T) {
 	msg := `{"v":1,"event_id":"evt_9","event_type":"checkout.session.completed","session_id":"cs_test_named","created":1}`
 	route := QueueRoute{
 		Function: Function{Name: "ProcessOrder", Binding: "msg", DataType: "binary"},
-		Handle: Decoded(order.DecodeOrderMessage, func(ctx context.Context, m order.OrderMessage) error {
-			order.DeliveryFrom(ctx, nil).Log.Info("stage line", m.LogAttrs()...)
+		Handle: Decoded(order.DecodeOrderMessage, func(_ context.Context, d order.Delivery, m order.OrderMessage) error {
+			d.Log.Info("stage line", m.LogAttrs()...)
 			return errors.New("stripe down")
 		}),
 		Timeout: time.Second, Log: slog.New(slog.NewTextHandler(&logs, nil)), Stderr: io.Discard,
@@ -214,8 +214,8 @@ func TestQueueRoutePassesTheDelivery(t *testing.T) {
 	var got order.Delivery
 	route := QueueRoute{
 		Function: Function{Name: "SendLink", Binding: "msg", DataType: "binary"},
-		Handle: func(ctx context.Context, _ []byte) error {
-			got = order.DeliveryFrom(ctx, nil)
+		Handle: func(_ context.Context, d order.Delivery, _ []byte) error {
+			got = d
 			return nil
 		},
 		Timeout: time.Second, Log: slog.New(slog.DiscardHandler), Stderr: io.Discard,
@@ -228,4 +228,56 @@ func TestQueueRoutePassesTheDelivery(t *testing.T) {
 	require.Equal(t, 3, got.DequeueCount)
 	require.Equal(t, "message:5f1c", got.Owner(), "leases belong to the queue message")
 	require.NotNil(t, got.Log)
+}
+
+// TestQueueRouteHoldsARefusedSetting: a stage's order.Misconfigured error is
+// re-scheduled with the stage's delay and acknowledged, like throttling; the
+// loud line naming the setting is said at most once a minute.
+func TestQueueRouteHoldsARefusedSetting(t *testing.T) {
+	clock := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	alarms := NewAlarms(time.Minute, func() time.Time { return clock })
+	var requeued []sent
+	var stderr, logs bytes.Buffer
+	route := QueueRoute{
+		Function: Function{Name: "ProcessOrder", Binding: "msg", DataType: "binary", Queue: "process-order"},
+		Handle: func(context.Context, order.Delivery, []byte) error {
+			refused := order.Misconfigured(errors.New("Stripe refused STRIPE_API_KEY: stripe answered 401"), "STRIPE_API_KEY")
+			return fmt.Errorf("order cs_1: %w", order.Throttled(refused, 4*time.Second))
+		},
+		Requeue: sendFunc(func(_ context.Context, d []byte, delay time.Duration) error {
+			requeued = append(requeued, sent{string(d), delay})
+			return nil
+		}),
+		Timeout: 5 * time.Second, Alarms: alarms,
+		Log: slog.New(slog.NewTextHandler(&logs, nil)), Stderr: &stderr,
+	}
+	const loud = "STRIPE_API_KEY was refused: fix the setting; orders are held and resume by themselves"
+	tests := []struct {
+		name      string
+		after     time.Duration // the clock moves on by it first
+		wantLoud  bool
+		wantLevel string
+	}{
+		{name: "first: loud", wantLoud: true, wantLevel: "level=ERROR"},
+		{name: "within the minute: quiet", after: 59 * time.Second, wantLevel: "level=WARN"},
+		{name: "a minute after the loud one: loud again", after: time.Second, wantLoud: true, wantLevel: "level=ERROR"},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clock = clock.Add(tt.after)
+			logs.Reset()
+			stderr.Reset()
+			body := `{"Data":{"msg":"eyJ2IjoxfQ=="},"Metadata":{"DequeueCount":"1","Id":"\"m1\""}}`
+			rec := httptest.NewRecorder()
+			route.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/ProcessOrder", strings.NewReader(body)))
+
+			require.Equal(t, http.StatusOK, rec.Code, "held spends none of the host's attempts")
+			require.Len(t, requeued, i+1)
+			require.Equal(t, sent{`{"v":1}`, 4 * time.Second}, requeued[i])
+			require.Contains(t, logs.String(), tt.wantLevel)
+			require.Contains(t, logs.String(), "setting=STRIPE_API_KEY")
+			require.Equal(t, tt.wantLoud, strings.Contains(logs.String(), loud), logs.String())
+			require.Equal(t, tt.wantLoud, strings.Contains(stderr.String(), loud), stderr.String())
+		})
+	}
 }

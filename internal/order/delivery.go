@@ -1,12 +1,12 @@
 package order
 
-import (
-	"context"
-	"log/slog"
-)
+import "log/slog"
 
 // Delivery describes the queue delivery a stage is handling. The host glue
-// puts it in the context of every invocation.
+// passes it to every stage's Handle beside the message, explicitly: the
+// lease owner it names decides whether a redelivery after a crash takes its
+// lease over at once. A zero Delivery (a test, an example) is valid: the
+// stage logs to its own logger and makes a lease owner up.
 type Delivery struct {
 	// InvocationID is the Functions host's id of the invocation; stages use it
 	// in logs and as the owner of the ledger leases they take.
@@ -19,25 +19,8 @@ type Delivery struct {
 	DequeueCount int
 	// Log is the invocation's logger: its lines go to the process log and to
 	// the host's Logs for the invocation. It already carries the function name
-	// and invocation id.
+	// and invocation id. Nil: the stage's own logger.
 	Log *slog.Logger
-}
-
-type deliveryKey struct{}
-
-// WithDelivery returns ctx carrying d.
-func WithDelivery(ctx context.Context, d Delivery) context.Context {
-	return context.WithValue(ctx, deliveryKey{}, d)
-}
-
-// DeliveryFrom returns the Delivery in ctx. Without one, it returns a Delivery
-// whose Log is fallback.
-func DeliveryFrom(ctx context.Context, fallback *slog.Logger) Delivery {
-	d, _ := ctx.Value(deliveryKey{}).(Delivery)
-	if d.Log == nil {
-		d.Log = fallback
-	}
-	return d
 }
 
 // Owner names the holder of the ledger leases this delivery takes: the

@@ -72,6 +72,40 @@ func RetryAfter(err error) (time.Duration, bool) {
 	return 0, false
 }
 
+// misconfiguredError marks an error that is the deployment's fault, not the
+// order's: a dependency refused a credential or a permission.
+type misconfiguredError struct {
+	err     error
+	setting string
+}
+
+func (e *misconfiguredError) Error() string { return e.err.Error() }
+func (e *misconfiguredError) Unwrap() error { return e.err }
+
+// Misconfigured marks err as caused by the deployment's setting (a key
+// refused with 401 or 403, an SMTP login refused with 535): every order
+// would fail the same way until a person fixes the setting, and then every
+// one would succeed. A stage holds the order instead of recording it as
+// needing attention: it re-schedules the message with a growing delay
+// (HoldDelay), spending none of the host's attempts, so the order resumes by
+// itself once the setting is fixed. Misconfigured(nil, s) is nil.
+func Misconfigured(err error, setting string) error {
+	if err == nil {
+		return nil
+	}
+	return &misconfiguredError{err: err, setting: setting}
+}
+
+// MisconfiguredSetting reports whether err, or any error it wraps, was
+// marked Misconfigured, and the setting it names.
+func MisconfiguredSetting(err error) (string, bool) {
+	var m *misconfiguredError
+	if errors.As(err, &m) {
+		return m.setting, true
+	}
+	return "", false
+}
+
 // Class is how a stage's failure is handled.
 type Class int
 
@@ -84,11 +118,18 @@ const (
 	// Throttle failures re-schedule the message with a delay and acknowledge
 	// the current delivery.
 	Throttle
+	// Hold failures are the deployment's (Misconfigured): the order is held,
+	// the message re-scheduled with a growing delay and the current delivery
+	// acknowledged, as for Throttle, and a person is told which setting to
+	// fix.
+	Hold
 )
 
 // Classify tells how err is to be handled. It is called once, at the edge.
 func Classify(err error) Class {
 	switch {
+	case func() bool { _, ok := MisconfiguredSetting(err); return ok }():
+		return Hold // the deployment's fault, never the order's
 	case IsPermanent(err):
 		return PermanentClass
 	case func() bool { _, ok := RetryAfter(err); return ok }():

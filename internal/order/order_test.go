@@ -27,6 +27,10 @@ func TestClassify(t *testing.T) {
 		{"throttled", order.Throttled(errors.New("429"), 7*time.Second), order.Throttle, 7 * time.Second},
 		{"wrapped throttled", fmt.Errorf("send: %w", order.Throttled(errors.New("429"), time.Minute)), order.Throttle, time.Minute},
 		{"permanent wins over throttled", order.Permanent(order.Throttled(errors.New("x"), time.Second)), order.PermanentClass, time.Second},
+		{"misconfigured holds", order.Misconfigured(errors.New("401"), "STRIPE_API_KEY"), order.Hold, 0},
+		{"wrapped misconfigured", fmt.Errorf("get session: %w", order.Misconfigured(errors.New("401"), "STRIPE_API_KEY")), order.Hold, 0},
+		{"misconfigured wins over permanent", order.Permanent(order.Misconfigured(errors.New("401"), "K")), order.Hold, 0},
+		{"a held order's delay", order.Throttled(order.Misconfigured(errors.New("401"), "K"), 4*time.Second), order.Hold, 4 * time.Second},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -94,6 +94,12 @@ type Order struct {
 	LeaseUntil time.Time
 	// ThrottledUntil is set when a step was re-scheduled after throttling.
 	ThrottledUntil time.Time
+	// Holds counts the steps held in a row because a setting of the
+	// deployment was refused (Misconfigured); HeldUntil is when the held
+	// message comes back. LastError says what was refused. A step that
+	// succeeds clears them (Unhold).
+	Holds     int
+	HeldUntil time.Time
 
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
@@ -148,6 +154,13 @@ func (o *Order) Fail(err error) {
 	o.Attempts++
 	o.Release()
 }
+
+// Held reports whether the order waits for a setting of the deployment to
+// be fixed.
+func (o *Order) Held() bool { return o.Holds > 0 }
+
+// Unhold clears the hold, after a step succeeded.
+func (o *Order) Unhold() { o.Holds, o.HeldUntil = 0, time.Time{} }
 
 // Final reports whether the order rests: nothing more will happen without a
 // new event or an operator.

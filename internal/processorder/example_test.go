@@ -25,11 +25,11 @@ func ExampleStage_Handle() {
 	}}
 	mailQueue := &fakeQueue{}
 	ledger := ordertest.NewLedger()
-	stage := processorder.New(stripe, &fakeOriginals{}, mailQueue, ledger, false,
+	stage := processorder.New(stripe, &fakeOriginals{}, mailQueue, ledger, false, order.BudgetFor(5*time.Minute),
 		func() time.Time { return t0 }, slog.New(slog.DiscardHandler))
 
 	msg := order.OrderMessage{Version: order.OrderMessageVersion, EventID: "evt_1", EventType: order.EventCompleted, SessionID: "cs_test_a1B2c3"}
-	fmt.Println("handled:", stage.Handle(context.Background(), msg))
+	fmt.Println("handled:", stage.Handle(context.Background(), order.Delivery{MessageID: "m-1", DequeueCount: 1}, msg))
 
 	m, _ := order.DecodeMailMessage(mailQueue.sent[0])
 	fmt.Println(m.Kind, "generation", m.Generation, "to", m.Customer.Email)
@@ -39,7 +39,7 @@ func ExampleStage_Handle() {
 	rec, _ := ledger.Get(context.Background(), "cs_test_a1B2c3")
 	fmt.Println("order:", rec.State)
 
-	fmt.Println("redelivered:", stage.Handle(context.Background(), msg), "- mails queued:", len(mailQueue.sent))
+	fmt.Println("redelivered:", stage.Handle(context.Background(), order.Delivery{MessageID: "m-1", DequeueCount: 2}, msg), "- mails queued:", len(mailQueue.sent))
 	// Output:
 	// handled: <nil>
 	// download_links generation 1 to jane@example.com

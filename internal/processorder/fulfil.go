@@ -164,6 +164,7 @@ func (s *Stage) queueMail(ctx context.Context, msg order.OrderMessage, rec order
 		}
 		record(o, now)
 		o.Reason, o.LastError, o.Attempts = "", "", 0
+		o.Unhold()
 		release(o, owner)
 		return nil
 	})
@@ -187,6 +188,7 @@ func (s *Stage) awaitPayment(ctx context.Context, log *slog.Logger, msg order.Or
 		default:
 			o.State = order.StateAwaitingPayment
 			o.Reason, o.LastError, o.Attempts = "", "", 0
+			o.Unhold()
 		}
 		release(o, owner)
 		return nil

@@ -38,7 +38,7 @@ func newHarness(recs *ordertest.Ledger, livemode bool, session func() (stripeapi
 		logs:     &bytes.Buffer{},
 	}
 	log := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	h.stage = processorder.New(h.sessions, h.orig, h.queue, recs, livemode, func() time.Time { return t0 }, log)
+	h.stage = processorder.New(h.sessions, h.orig, h.queue, recs, livemode, order.BudgetFor(5*time.Minute), func() time.Time { return t0 }, log)
 	return h
 }
 
@@ -47,8 +47,7 @@ func newHarness(recs *ordertest.Ledger, livemode bool, session func() (stripeapi
 func (h *harness) handle(msg order.OrderMessage) error {
 	log := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})).
 		With("function", "ProcessOrder", "invocation_id", "inv-1")
-	ctx := order.WithDelivery(context.Background(), order.Delivery{InvocationID: "inv-1", MessageID: "msg-1", DequeueCount: 1, Log: log})
-	return h.stage.Handle(ctx, msg)
+	return h.stage.Handle(context.Background(), order.Delivery{InvocationID: "inv-1", MessageID: "msg-1", DequeueCount: 1, Log: log}, msg)
 }
 
 func (h *harness) mails(t *testing.T) []order.MailMessage {
@@ -427,7 +426,7 @@ func TestRecordedIsLoggedOnlyWhenWritten(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			recs := tc.records()
 			h := newHarness(ordertest.NewLedger(), false, noEmail)
-			h.stage = processorder.New(h.sessions, h.orig, h.queue, recs, false, func() time.Time { return t0 },
+			h.stage = processorder.New(h.sessions, h.orig, h.queue, recs, false, order.BudgetFor(5*time.Minute), func() time.Time { return t0 },
 				slog.New(slog.NewTextHandler(h.logs, nil)))
 			err := h.handle(message(order.EventCompleted))
 			require.True(t, order.IsPermanent(err), "%v", err)
@@ -445,4 +444,54 @@ func TestRecordedIsLoggedOnlyWhenWritten(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRefusedKeyHoldsTheOrder: Stripe refuses the key (a rotation gone
+// wrong) twice, then accepts it. The order is held, not needs_attention,
+// each attempt re-scheduled with a growing delay and without spending the
+// host's attempts; once the key is fixed the order is fulfilled by itself
+// and the hold cleared.
+func TestRefusedKeyHoldsTheOrder(t *testing.T) {
+	refusals := 2
+	recs := ordertest.NewLedger()
+	h := newHarness(recs, false, func() (stripeapi.Session, error) {
+		if refusals > 0 {
+			refusals--
+			return stripeapi.Session{}, order.Misconfigured(errors.New("get checkout session: Stripe refused STRIPE_API_KEY: stripe answered 401"), "STRIPE_API_KEY")
+		}
+		return paidSession(), nil
+	})
+	msg := message(order.EventCompleted)
+
+	var delays []time.Duration
+	for hold := 1; hold <= 2; hold++ {
+		err := h.handle(msg)
+		require.Equal(t, order.Hold, order.Classify(err), "%v", err)
+		setting, _ := order.MisconfiguredSetting(err)
+		require.Equal(t, "STRIPE_API_KEY", setting)
+		delay, ok := order.RetryAfter(err)
+		require.True(t, ok, "the route re-schedules it: %v", err)
+		want := order.MinHold << (hold - 1)
+		require.True(t, delay > want*3/4-time.Nanosecond && delay <= want, "hold %d waits %s, want about %s", hold, delay, want)
+		delays = append(delays, delay)
+
+		rec := recs.Record(t, sessionID)
+		require.Equal(t, order.StateReceived, rec.State, "held, not needs_attention")
+		require.Equal(t, hold, rec.Holds)
+		require.True(t, rec.Held())
+		require.Equal(t, t0.Add(delay), rec.HeldUntil)
+		require.Contains(t, rec.LastError, "Stripe refused STRIPE_API_KEY")
+		require.Zero(t, rec.Attempts, "a hold is not a failed attempt")
+		require.Empty(t, rec.LeaseOwner, "the lease is released")
+		require.Empty(t, h.queue.sent)
+	}
+	require.Greater(t, delays[1], delays[0], "the delay grows")
+
+	require.NoError(t, h.handle(msg), "the key was fixed")
+	rec := recs.Record(t, sessionID)
+	require.Equal(t, order.StateLinksReady, rec.State)
+	require.False(t, rec.Held())
+	require.True(t, rec.HeldUntil.IsZero())
+	require.Empty(t, rec.LastError)
+	require.Len(t, h.queue.sent, 1)
 }

@@ -15,7 +15,10 @@
 // returned as retryable errors, so the host redelivers the message;
 // throttling (429, busy storage, or another invocation holding the order's
 // lease) is returned as order.Throttled, so the host glue re-schedules the
-// message without spending an attempt. Permanent failures (a missing
+// message without spending an attempt. A refused STRIPE_API_KEY
+// (order.Misconfigured) holds the order: it is re-scheduled with a growing
+// delay, also without spending an attempt, until the key is fixed. Permanent
+// failures (a missing
 // session, a mode mismatch, no customer email, a missing or invalid
 // original) are recorded as needs_attention with a reason an operator can
 // act on, and acknowledged.
@@ -31,9 +34,9 @@
 package processorder
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -47,18 +50,8 @@ import (
 	"github.com/filedrop/filedrop/internal/stripeapi"
 )
 
-const (
-	// Lease is how long a claim keeps other invocations off the order.
-	Lease = 2 * time.Minute
-	// Timeout bounds one Handle, well inside Lease.
-	Timeout = 60 * time.Second
-	// maxBusyWait caps the delay asked for while another invocation holds
-	// the lease.
-	maxBusyWait = 5 * time.Second
-	// recordTimeout bounds recording a failure, which runs even when the
-	// invocation's context has expired.
-	recordTimeout = 10 * time.Second
-)
+// Timeout bounds one Handle; the budget's Step may bound it shorter.
+const Timeout = 60 * time.Second
 
 // sessions fetches a Checkout Session with its line items.
 type sessions interface {
@@ -83,9 +76,6 @@ var (
 	_ mailQueue = (*storage.Queue)(nil)
 )
 
-// errBusy reports that another invocation holds the order's lease.
-var errBusy = errors.New("another invocation is working on the order")
-
 // Stage is the ProcessOrder stage.
 type Stage struct {
 	sessions  sessions
@@ -96,29 +86,32 @@ type Stage struct {
 	// orderPage, when set, gives the order page's link: the mail links to
 	// it instead of to each file (see WithOrderPage).
 	orderPage func(sessionID string) string
+	budget    order.Budget
 	now       func() time.Time
 	log       *slog.Logger
 }
 
 // New returns the stage. livemode is the Stripe key's mode: sessions of the
-// other mode are never fulfilled. log is used when the context carries no
-// order.Delivery.
-func New(s sessions, o originals, mail mailQueue, records order.Records, livemode bool, now func() time.Time, log *slog.Logger) *Stage {
-	return &Stage{sessions: s, originals: o, mail: mail, records: records, livemode: livemode, now: now, log: log}
+// other mode are never fulfilled. b is the invocation's budget (valid, see
+// order.Budget.Validate): a claim holds the order for b.Lease and one
+// Handle works for at most b.Step (and Timeout). log is used for a Delivery
+// without one.
+func New(s sessions, o originals, mail mailQueue, records order.Records, livemode bool, b order.Budget, now func() time.Time, log *slog.Logger) *Stage {
+	return &Stage{sessions: s, originals: o, mail: mail, records: records, livemode: livemode, budget: b, now: now, log: log}
 }
 
-// Handle processes one order message; see the package documentation.
-func (s *Stage) Handle(ctx context.Context, msg order.OrderMessage) error {
+// Handle processes one order message, delivered as d; see the package
+// documentation.
+func (s *Stage) Handle(ctx context.Context, d order.Delivery, msg order.OrderMessage) error {
 	if err := msg.Validate(); err != nil {
 		return order.Permanentf("invalid order message: %w", err)
 	}
-	d := order.DeliveryFrom(ctx, s.log)
-	log := d.Log.With("event_id", msg.EventID, "session_id", msg.SessionID)
+	log := cmp.Or(d.Log, s.log).With("event_id", msg.EventID, "session_id", msg.SessionID)
 	owner := d.Owner()
 	if owner == "" {
 		owner = "processorder-" + uuid.NewString()
 	}
-	ctx, cancel := context.WithTimeout(ctx, Timeout)
+	ctx, cancel := context.WithTimeout(ctx, min(Timeout, s.budget.Step))
 	defer cancel()
 
 	rec, skip, err := s.claim(ctx, msg, owner)
@@ -130,7 +123,7 @@ func (s *Stage) Handle(ctx context.Context, msg order.OrderMessage) error {
 		return nil
 	}
 	if err := s.work(ctx, log, msg, rec, owner); err != nil {
-		return s.fail(ctx, log, msg, owner, err)
+		return s.fail(ctx, log, msg, rec, owner, err)
 	}
 	return nil
 }
@@ -151,11 +144,9 @@ func (s *Stage) claim(ctx context.Context, msg order.OrderMessage, owner string)
 			}
 			return nil
 		}
-		if o.Leased(owner, now) {
-			wait := max(min(o.LeaseUntil.Sub(now), maxBusyWait), time.Second)
-			return order.Throttled(fmt.Errorf("%w until %s", errBusy, o.LeaseUntil.Format(time.RFC3339)), wait)
+		if err := o.Claim(owner, now, s.budget.Lease, order.MaxBusyWait); err != nil {
+			return err
 		}
-		o.Lease(owner, now, Lease)
 		if o.State == "" {
 			o.State = order.StateReceived
 		}
@@ -220,41 +211,15 @@ func (s *Stage) work(ctx context.Context, log *slog.Logger, msg order.OrderMessa
 	return order.Permanentf("session %s has payment_status %q, which this version does not know", sess.ID, sess.PaymentStatus)
 }
 
-// fail records err on the order, classified once, and returns it. It logs
-// that a permanent failure was recorded only when it wrote the record: the
-// glue's line for the returned error does not know.
-func (s *Stage) fail(ctx context.Context, log *slog.Logger, msg order.OrderMessage, owner string, cause error) error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
-	defer cancel()
-	now := s.now()
-	class := order.Classify(cause)
-	recorded := false
-	_, err := order.Mutate(ctx, s.records, msg.SessionID, now, func(o *order.Order) error {
-		recorded = false
-		if o.Leased(owner, now) {
-			return order.ErrUnchanged // our lease ran out and another invocation owns the order
-		}
-		switch class {
-		case order.PermanentClass:
-			o.NeedAttention(cause.Error(), now)
-		case order.Throttle:
-			d, _ := order.RetryAfter(cause)
-			o.ThrottledUntil, o.LastError = now.Add(d), cause.Error()
-			o.Release()
-		default:
-			o.Fail(cause)
-		}
-		recorded = true
-		return nil
-	})
-	if err != nil {
-		// Not recorded: let the host retry, whatever the cause was.
-		return fmt.Errorf("order %s: %v; recording it failed: %w", msg.SessionID, cause, err)
-	}
-	if recorded && class == order.PermanentClass {
+// fail records cause on rec, the order as claimed, and returns the error
+// the route acts on. It logs that a permanent failure was recorded only when
+// it wrote the record: the route's line for the returned error cannot know.
+func (s *Stage) fail(ctx context.Context, log *slog.Logger, msg order.OrderMessage, rec order.Order, owner string, cause error) error {
+	recorded, err := order.RecordFailure(ctx, s.records, rec, owner, cause, s.now(), nil)
+	if recorded && order.Classify(cause) == order.PermanentClass {
 		log.Info("failure recorded; the order needs attention", "state", string(order.StateNeedsAttention))
 	}
-	return fmt.Errorf("order %s: %w", msg.SessionID, cause)
+	return fmt.Errorf("order %s: %w", msg.SessionID, err)
 }
 
 // release drops the lease if owner still holds it.

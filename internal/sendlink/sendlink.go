@@ -4,6 +4,7 @@
 package sendlink
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -31,20 +32,6 @@ type SenderFunc func(ctx context.Context, m mail.Message) (string, error)
 // Send calls f(ctx, m).
 func (f SenderFunc) Send(ctx context.Context, m mail.Message) (string, error) { return f(ctx, m) }
 
-// LeaseDuration is how long a SendLink invocation holds an order's record
-// while it sends: longer than a send may take (SendTimeout), short enough
-// that a crashed invocation does not delay the mail for long.
-const LeaseDuration = 2 * time.Minute
-
-// SendTimeout bounds one send, so that it ends while the lease holds. A
-// send cut short is retryable, and its redelivery carries the same key.
-const SendTimeout = LeaseDuration - 20*time.Second
-
-// ErrBusy reports that another invocation holds the order's lease; the
-// error is order.Throttled until the lease ends, so the message comes back
-// then instead of being sent twice at once.
-var ErrBusy = errors.New("another invocation is working on this order")
-
 // errDone stops a claim: the mail was sent or superseded meanwhile.
 var errDone = errors.New("mail already handled")
 
@@ -53,17 +40,21 @@ type Stage struct {
 	send   Sender
 	recs   order.Records
 	render *mail.Renderer
+	budget order.Budget
 	now    func() time.Time
 	log    *slog.Logger
 }
 
-// New returns the stage. now is its clock; log is used when the context
-// carries no order.Delivery.
-func New(send Sender, recs order.Records, render *mail.Renderer, now func() time.Time, log *slog.Logger) *Stage {
-	return &Stage{send: send, recs: recs, render: render, now: now, log: log}
+// New returns the stage. b is the invocation's budget (valid, see
+// order.Budget.Validate): a claim holds the order for b.Lease, longer than
+// an invocation, and one send is bounded by b.Step, so that it ends while
+// the lease holds (a send cut short is retryable, and its redelivery carries
+// the same key). now is its clock; log is used for a Delivery without one.
+func New(send Sender, recs order.Records, render *mail.Renderer, b order.Budget, now func() time.Time, log *slog.Logger) *Stage {
+	return &Stage{send: send, recs: recs, render: render, budget: b, now: now, log: log}
 }
 
-// Handle sends the mail msg describes, at most once per mail.
+// Handle sends the mail msg describes, delivered as d, at most once per mail.
 //
 // Input: a MailMessage from the SendLink queue. Output: one mail through the
 // Sender, and the order's record updated (SentGeneration, OperationID,
@@ -72,11 +63,13 @@ func New(send Sender, recs order.Records, render *mail.Renderer, now func() time
 // A message whose generation was sent already, or that a newer generation
 // superseded, is acknowledged with no side effect. Otherwise Handle takes
 // the record's lease with a conditional write, so of two deliveries racing
-// only one sends; the other gets ErrBusy, throttled until the lease ends.
+// only one sends; the other gets order.ErrBusy, throttled until the lease ends.
 //
 // Retries: a throttled send is recorded (ThrottledUntil) and returned as
 // order.Throttled, so the host glue re-schedules the message with the
-// provider's delay; a permanent failure (bad address, a rejected mail)
+// provider's delay; a refused credential (order.Misconfigured) holds the
+// order (Holds, HeldUntil) and is re-scheduled with a growing delay until
+// the setting is fixed; a permanent failure (bad address, a rejected mail)
 // marks the order needs_attention and returns the order.Permanent error,
 // which the glue acknowledges; anything else is recorded (LastError,
 // Attempts) and returned retryable, for the host to redeliver and, after
@@ -87,10 +80,9 @@ func New(send Sender, recs order.Records, render *mail.Renderer, now func() time
 // deterministic key on every delivery, so ACS deduplicates the Operation-Id,
 // the outbox overwrites the same file and SMTP repeats the same Message-ID;
 // and once the send is recorded, a redelivery sends nothing at all.
-func (s *Stage) Handle(ctx context.Context, msg order.MailMessage) error {
+func (s *Stage) Handle(ctx context.Context, d order.Delivery, msg order.MailMessage) error {
 	key := msg.Key()
-	d := order.DeliveryFrom(ctx, s.log)
-	log := d.Log.With("session_id", msg.SessionID, "event_id", msg.EventID, "mail_key", key)
+	log := cmp.Or(d.Log, s.log).With("session_id", msg.SessionID, "event_id", msg.EventID, "mail_key", key)
 	owner := d.Owner()
 	if owner == "" {
 		owner = "sendlink-" + uuid.NewString()
@@ -112,7 +104,7 @@ func (s *Stage) Handle(ctx context.Context, msg order.MailMessage) error {
 		return nil
 	}
 	if rec.Leased(owner, now) {
-		return busy(&rec, now)
+		return rec.Busy(now, maxBusyWait(&rec))
 	}
 
 	held, err := s.claim(ctx, rec, msg, owner, now)
@@ -126,13 +118,13 @@ func (s *Stage) Handle(ctx context.Context, msg order.MailMessage) error {
 
 	m, err := s.render.Render(msg, now)
 	if err != nil {
-		return s.failed(ctx, log, held, msg, owner, order.Permanent(err))
+		return s.failed(ctx, held, msg, owner, order.Permanent(err))
 	}
-	sendCtx, cancel := context.WithTimeout(ctx, SendTimeout)
+	sendCtx, cancel := context.WithTimeout(ctx, s.budget.Step)
 	opID, err := s.send.Send(sendCtx, m)
 	cancel()
 	if err != nil {
-		return s.failed(ctx, log, held, msg, owner, fmt.Errorf("send mail: %w", err))
+		return s.failed(ctx, held, msg, owner, fmt.Errorf("send mail: %w", err))
 	}
 	if err := s.sent(ctx, held, msg, owner, opID); err != nil {
 		// Retryable: the redelivery sends again under the same key, which
@@ -149,7 +141,7 @@ func (s *Stage) Handle(ctx context.Context, msg order.MailMessage) error {
 
 // claim takes the lease of rec, the record as just read, for owner, and
 // returns the record holding it. The conditional write lets one of two racing
-// invocations win; the loser re-reads the record and gets ErrBusy, or errDone
+// invocations win; the loser re-reads the record and gets order.ErrBusy, or errDone
 // when the winner has recorded the send already.
 func (s *Stage) claim(ctx context.Context, rec order.Order, msg order.MailMessage, owner string, now time.Time) (order.Order, error) {
 	return order.MutateFrom(ctx, s.recs, rec, now, func(o *order.Order) error {
@@ -158,11 +150,8 @@ func (s *Stage) claim(ctx context.Context, rec order.Order, msg order.MailMessag
 			return order.Permanent(fmt.Errorf("order %s has no record: %w", msg.SessionID, order.ErrNotFound))
 		case handled(o, msg) != "":
 			return errDone
-		case o.Leased(owner, now):
-			return busy(o, now)
 		}
-		o.Lease(owner, now, LeaseDuration)
-		return nil
+		return o.Claim(owner, now, s.budget.Lease, maxBusyWait(o))
 	})
 }
 
@@ -190,6 +179,7 @@ func (s *Stage) sent(ctx context.Context, held order.Order, msg order.MailMessag
 			o.State = order.StateMailSent
 		}
 		o.LastError, o.Attempts, o.ThrottledUntil = "", 0, time.Time{}
+		o.Unhold()
 		if o.LeaseOwner == owner {
 			o.Release()
 		}
@@ -210,55 +200,21 @@ func handled(o *order.Order, msg order.MailMessage) string {
 	return ""
 }
 
-// MaxBusyWait caps how long a message waits for another invocation's lease:
-// the holder is often ProcessOrder finishing its ledger write a few
-// milliseconds after queueing this very mail, so waiting out the whole lease
-// would delay the mail by minutes.
-const MaxBusyWait = 5 * time.Second
-
-// busy is ErrBusy, throttled until o's lease ends, at least a second and at
-// most MaxBusyWait. While the order is still received, the holder is
-// ProcessOrder, which queued this very mail and records it next: a second
-// is enough (and the least a queue message can be delayed).
-func busy(o *order.Order, now time.Time) error {
-	wait := min(max(o.LeaseUntil.Sub(now), time.Second), MaxBusyWait)
+// maxBusyWait is how long a message waits at most for the lease of o's
+// holder: order.MaxBusyWait, but a second while the order is still received,
+// because then the holder is ProcessOrder, which queued this very mail and
+// records it next.
+func maxBusyWait(o *order.Order) time.Duration {
 	if o.State == order.StateReceived {
-		wait = time.Second
+		return time.Second
 	}
-	return order.Throttled(fmt.Errorf("%w until %s", ErrBusy, o.LeaseUntil.UTC().Format(time.RFC3339)), wait)
+	return order.MaxBusyWait
 }
 
-// failed records the failure of a send that held the lease (on held, the
-// claimed record), by its class,
-// and returns sendErr for the glue to act on.
-func (s *Stage) failed(ctx context.Context, log *slog.Logger, held order.Order, msg order.MailMessage, owner string, sendErr error) error {
-	now := s.now()
-	throttle, throttled := order.RetryAfter(sendErr)
-	permanent := order.IsPermanent(sendErr)
-	_, err := order.MutateFrom(ctx, s.recs, held, now, func(o *order.Order) error {
-		if handled(o, msg) != "" {
-			return order.ErrUnchanged // someone else sent it meanwhile
-		}
-		switch {
-		case permanent:
-			o.NeedAttention(sendErr.Error(), now)
-		case throttled:
-			o.ThrottledUntil, o.LastError = now.Add(throttle), sendErr.Error()
-			if o.LeaseOwner == owner {
-				o.Release()
-			}
-		default:
-			o.Fail(sendErr)
-		}
-		return nil
-	})
-	if err == nil {
-		return sendErr
-	}
-	if permanent {
-		// Unrecorded, the order would rest unnoticed: retry to record it.
-		return fmt.Errorf("record failed mail (%v): %w", sendErr, err)
-	}
-	log.Warn("recording the failed send failed", "error", err)
-	return sendErr
+// failed records the failure of a send that owner held the lease for (on
+// held, the claimed record), unless the mail was handled meanwhile, and
+// returns the error the route acts on.
+func (s *Stage) failed(ctx context.Context, held order.Order, msg order.MailMessage, owner string, cause error) error {
+	_, err := order.RecordFailure(ctx, s.recs, held, owner, cause, s.now(), func(o *order.Order) bool { return handled(o, msg) != "" })
+	return err
 }

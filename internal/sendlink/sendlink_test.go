@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -47,6 +48,9 @@ const session = "cs_test_a1B2c3"
 
 var now = time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)
 
+// budget is the one today's host.json (functionTimeout 5 minutes) gives.
+var budget = order.BudgetFor(5 * time.Minute)
+
 func message() order.MailMessage {
 	return order.MailMessage{
 		Version:    order.MailMessageVersion,
@@ -85,8 +89,8 @@ func renderer(t *testing.T) *mail.Renderer {
 	return r
 }
 
-func deliveryCtx(log *slog.Logger, invocation string) context.Context {
-	return order.WithDelivery(context.Background(), order.Delivery{InvocationID: invocation, DequeueCount: 1, Log: log})
+func delivery(log *slog.Logger, invocation string) order.Delivery {
+	return order.Delivery{InvocationID: invocation, DequeueCount: 1, Log: log}
 }
 
 func TestHandle(t *testing.T) {
@@ -190,9 +194,9 @@ func TestHandle(t *testing.T) {
 		{
 			name:         "lease held by another invocation: throttled, looking again within MaxBusyWait",
 			record:       func(o *order.Order) { o.Lease("other", now, 90*time.Second) },
-			wantErr:      sendlink.ErrBusy.Error(),
+			wantErr:      order.ErrBusy.Error(),
 			wantClass:    order.Throttle,
-			wantThrottle: sendlink.MaxBusyWait,
+			wantThrottle: order.MaxBusyWait,
 			check: func(t *testing.T, o order.Order) {
 				require.Equal(t, "other", o.LeaseOwner)
 				require.Equal(t, "1", o.ETag)
@@ -204,20 +208,20 @@ func TestHandle(t *testing.T) {
 				o.State, o.MailGeneration = order.StateReceived, 0
 				o.Lease("message:process-order-1", now, 2*time.Minute)
 			},
-			wantErr:      sendlink.ErrBusy.Error(),
+			wantErr:      order.ErrBusy.Error(),
 			wantClass:    order.Throttle,
 			wantThrottle: time.Second,
 		},
 		{
 			name:         "a lease about to end still waits a second",
-			record:       func(o *order.Order) { o.Lease("other", now.Add(-LeaseAlmostOver), sendlink.LeaseDuration) },
-			wantErr:      sendlink.ErrBusy.Error(),
+			record:       func(o *order.Order) { o.Lease("other", now.Add(-LeaseAlmostOver), budget.Lease) },
+			wantErr:      order.ErrBusy.Error(),
 			wantClass:    order.Throttle,
 			wantThrottle: time.Second,
 		},
 		{
 			name:      "an expired lease is taken over",
-			record:    func(o *order.Order) { o.Lease("crashed", now.Add(-3*time.Minute), sendlink.LeaseDuration) },
+			record:    func(o *order.Order) { o.Lease("crashed", now.Add(-3*time.Minute), budget.Lease) },
 			wantSends: 1,
 			check: func(t *testing.T, o order.Order) {
 				require.Equal(t, order.StateMailSent, o.State)
@@ -342,9 +346,9 @@ func TestHandle(t *testing.T) {
 			var sent sentMails
 			var logs bytes.Buffer
 			log := slog.New(slog.NewTextHandler(&logs, nil))
-			stage := sendlink.New(sent.sender(tt.sendErr), recs, renderer(t), func() time.Time { return now }, log)
+			stage := sendlink.New(sent.sender(tt.sendErr), recs, renderer(t), budget, func() time.Time { return now }, log)
 
-			err := stage.Handle(deliveryCtx(log, "inv-1"), msg)
+			err := stage.Handle(context.Background(), delivery(log, "inv-1"), msg)
 
 			if tt.wantErr == "" {
 				require.NoError(t, err)
@@ -368,7 +372,7 @@ func TestHandle(t *testing.T) {
 }
 
 // LeaseAlmostOver puts a lease's end 100ms after now.
-const LeaseAlmostOver = sendlink.LeaseDuration - 100*time.Millisecond
+var LeaseAlmostOver = budget.Lease - 100*time.Millisecond
 
 // TestHandleRedeliveryAfterUnrecordedSend: the send succeeded but was not
 // recorded; the redelivery, once the lease has run out, sends under the same
@@ -386,18 +390,18 @@ func TestHandleRedeliveryAfterUnrecordedSend(t *testing.T) {
 	var sent sentMails
 	clock := now
 	log := slog.New(slog.DiscardHandler)
-	stage := sendlink.New(sent.sender(nil), recs, renderer(t), func() time.Time { return clock }, log)
+	stage := sendlink.New(sent.sender(nil), recs, renderer(t), budget, func() time.Time { return clock }, log)
 	msg := message()
 
-	err := stage.Handle(deliveryCtx(log, "inv-1"), msg)
+	err := stage.Handle(context.Background(), delivery(log, "inv-1"), msg)
 	require.Equal(t, order.Retryable, order.Classify(err), "%v", err)
 
-	err = stage.Handle(deliveryCtx(log, "inv-2"), msg)
-	require.ErrorIs(t, err, sendlink.ErrBusy, "the first invocation's lease still holds")
+	err = stage.Handle(context.Background(), delivery(log, "inv-2"), msg)
+	require.ErrorIs(t, err, order.ErrBusy, "the first invocation's lease still holds")
 
-	clock = now.Add(sendlink.LeaseDuration + time.Second)
-	require.NoError(t, stage.Handle(deliveryCtx(log, "inv-3"), msg))
-	require.NoError(t, stage.Handle(deliveryCtx(log, "inv-4"), msg))
+	clock = now.Add(budget.Lease + time.Second)
+	require.NoError(t, stage.Handle(context.Background(), delivery(log, "inv-3"), msg))
+	require.NoError(t, stage.Handle(context.Background(), delivery(log, "inv-4"), msg))
 
 	require.Equal(t, 2, sent.count())
 	require.Equal(t, sent.mails[0].Key, sent.mails[1].Key, "the resend carries the same key")
@@ -454,13 +458,13 @@ func TestHandleConcurrent(t *testing.T) {
 				return sent.sender(nil)(ctx, m)
 			}
 			log := slog.New(slog.DiscardHandler)
-			stage := sendlink.New(sendlink.SenderFunc(send), recs, renderer(t), func() time.Time { return now }, log)
+			stage := sendlink.New(sendlink.SenderFunc(send), recs, renderer(t), budget, func() time.Time { return now }, log)
 
 			errs := make([]error, 2)
 			var wg sync.WaitGroup
 			for j := range 2 {
 				wg.Go(func() {
-					errs[j] = stage.Handle(deliveryCtx(log, "inv-"+strconv.Itoa(j)), message())
+					errs[j] = stage.Handle(context.Background(), delivery(log, "inv-"+strconv.Itoa(j)), message())
 					returned <- struct{}{}
 				})
 			}
@@ -472,7 +476,7 @@ func TestHandleConcurrent(t *testing.T) {
 				switch {
 				case err == nil:
 					ok++
-				case errors.Is(err, sendlink.ErrBusy) && order.Classify(err) == order.Throttle:
+				case errors.Is(err, order.ErrBusy) && order.Classify(err) == order.Throttle:
 					busy++
 				default:
 					t.Fatalf("unexpected error: %v", err)
@@ -493,10 +497,10 @@ func TestHandleLogs(t *testing.T) {
 	var sent sentMails
 	var logs bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
-	stage := sendlink.New(sent.sender(nil), recs, renderer(t), func() time.Time { return now }, slog.New(slog.DiscardHandler))
+	stage := sendlink.New(sent.sender(nil), recs, renderer(t), budget, func() time.Time { return now }, slog.New(slog.DiscardHandler))
 	msg := message()
-	require.NoError(t, stage.Handle(deliveryCtx(log.With("invocation_id", "inv-1"), "inv-1"), msg))
-	require.NoError(t, stage.Handle(deliveryCtx(log.With("invocation_id", "inv-2"), "inv-2"), msg))
+	require.NoError(t, stage.Handle(context.Background(), delivery(log.With("invocation_id", "inv-1"), "inv-1"), msg))
+	require.NoError(t, stage.Handle(context.Background(), delivery(log.With("invocation_id", "inv-2"), "inv-2"), msg))
 
 	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
 	require.Len(t, lines, 2)
@@ -516,20 +520,131 @@ func TestHandleLogs(t *testing.T) {
 // the lease over at once, while a different message for the order waits.
 func TestHandleRedeliveryOfTheSameMessageTakesItsLeaseOver(t *testing.T) {
 	held := linksReady()
-	held.Lease("message:m-1", now, sendlink.LeaseDuration)
+	held.Lease("message:m-1", now, budget.Lease)
 	recs := ordertest.NewLedger(held)
 	var sent sentMails
 	log := slog.New(slog.DiscardHandler)
-	stage := sendlink.New(sent.sender(nil), recs, renderer(t), func() time.Time { return now }, log)
+	stage := sendlink.New(sent.sender(nil), recs, renderer(t), budget, func() time.Time { return now }, log)
 	msg := message()
-	ctxFor := func(messageID string) context.Context {
-		return order.WithDelivery(context.Background(), order.Delivery{InvocationID: "inv-" + messageID, MessageID: messageID, DequeueCount: 2, Log: log})
+	deliveryOf := func(messageID string) order.Delivery {
+		return order.Delivery{InvocationID: "inv-" + messageID, MessageID: messageID, DequeueCount: 2, Log: log}
 	}
 
-	err := stage.Handle(ctxFor("m-2"), msg)
-	require.ErrorIs(t, err, sendlink.ErrBusy, "another message waits for the lease")
+	err := stage.Handle(context.Background(), deliveryOf("m-2"), msg)
+	require.ErrorIs(t, err, order.ErrBusy, "another message waits for the lease")
 	require.Zero(t, sent.count())
 
-	require.NoError(t, stage.Handle(ctxFor("m-1"), msg))
+	require.NoError(t, stage.Handle(context.Background(), deliveryOf("m-1"), msg))
+	require.Equal(t, 1, sent.count())
+}
+
+// deadlineRecords fails every call whose context has ended, as the Table
+// ledger does.
+type deadlineRecords struct{ *ordertest.Ledger }
+
+func (r deadlineRecords) Get(ctx context.Context, id string) (order.Order, error) {
+	if err := ctx.Err(); err != nil {
+		return order.Order{}, err
+	}
+	return r.Ledger.Get(ctx, id)
+}
+
+func (r deadlineRecords) Update(ctx context.Context, o order.Order) (order.Order, error) {
+	if err := ctx.Err(); err != nil {
+		return order.Order{}, err
+	}
+	return r.Ledger.Update(ctx, o)
+}
+
+// TestHandleRecordsAFailureAfterTheDeadline: the send outlives the
+// invocation's deadline; the failure is recorded all the same and the lease
+// released, so the redelivery need not wait it out.
+func TestHandleRecordsAFailureAfterTheDeadline(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		sendErr   func(ctx context.Context) error
+		wantClass order.Class
+		check     func(t *testing.T, o order.Order)
+	}{
+		{
+			name:      "retryable: cut short by the deadline",
+			sendErr:   func(ctx context.Context) error { return context.Cause(ctx) },
+			wantClass: order.Retryable,
+			check: func(t *testing.T, o order.Order) {
+				require.Equal(t, 3, o.Attempts)
+				require.Contains(t, o.LastError, "deadline exceeded")
+			},
+		},
+		{
+			name:      "permanent: rejected as the deadline passed",
+			sendErr:   func(context.Context) error { return order.Permanentf("acs: 400 InvalidEmailAddress") },
+			wantClass: order.PermanentClass,
+			check: func(t *testing.T, o order.Order) {
+				require.Equal(t, order.StateNeedsAttention, o.State)
+			},
+		},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			led := ordertest.NewLedger(linksReady())
+			ctx, cancel := context.WithCancelCause(context.Background())
+			defer cancel(nil)
+			send := func(sendCtx context.Context, _ mail.Message) (string, error) {
+				cancel(context.DeadlineExceeded) // the invocation's time is up
+				<-sendCtx.Done()
+				return "", fmt.Errorf("send: %w", tt.sendErr(sendCtx))
+			}
+			log := slog.New(slog.DiscardHandler)
+			stage := sendlink.New(sendlink.SenderFunc(send), deadlineRecords{led}, renderer(t), budget, func() time.Time { return now }, log)
+
+			err := stage.Handle(ctx, order.Delivery{InvocationID: "inv-1", MessageID: "m-1", Log: log}, message())
+
+			require.Error(t, err)
+			require.Equal(t, tt.wantClass, order.Classify(err), "%v", err)
+			o := led.Record(t, session)
+			require.Empty(t, o.LeaseOwner, "the lease is released")
+			tt.check(t, o)
+		})
+	}
+}
+
+// TestRefusedCredentialHoldsTheOrder: the mail service refuses the
+// credential (401), then accepts it. The order is held with a growing delay,
+// never needs_attention, and the mail is sent once the setting is fixed.
+func TestRefusedCredentialHoldsTheOrder(t *testing.T) {
+	recs := ordertest.NewLedger(linksReady())
+	refusals := 2
+	var sent sentMails
+	send := func(ctx context.Context, m mail.Message) (string, error) {
+		if refusals > 0 {
+			refusals--
+			return "", order.Misconfigured(errors.New("acs: send: ACS_CONNECTION_STRING refused: 401 Unauthorized: Denied"), "ACS_CONNECTION_STRING")
+		}
+		return sent.sender(nil)(ctx, m)
+	}
+	log := slog.New(slog.DiscardHandler)
+	stage := sendlink.New(sendlink.SenderFunc(send), recs, renderer(t), budget, func() time.Time { return now }, log)
+
+	var last time.Duration
+	for hold := 1; hold <= 2; hold++ {
+		err := stage.Handle(context.Background(), delivery(log, "inv-"+strconv.Itoa(hold)), message())
+		require.Equal(t, order.Hold, order.Classify(err), "%v", err)
+		delay, ok := order.RetryAfter(err)
+		require.True(t, ok, "%v", err)
+		require.Greater(t, delay, last, "the delay grows")
+		last = delay
+		o := recs.Record(t, session)
+		require.Equal(t, order.StateLinksReady, o.State, "held, not needs_attention")
+		require.Equal(t, hold, o.Holds)
+		require.Equal(t, now.Add(delay), o.HeldUntil)
+		require.Contains(t, o.LastError, "ACS_CONNECTION_STRING refused")
+		require.Equal(t, 2, o.Attempts, "a hold is not a failed attempt")
+		require.Empty(t, o.LeaseOwner)
+	}
+
+	require.NoError(t, stage.Handle(context.Background(), delivery(log, "inv-3"), message()))
+	o := recs.Record(t, session)
+	require.Equal(t, order.StateMailSent, o.State)
+	require.False(t, o.Held())
+	require.True(t, o.HeldUntil.IsZero())
 	require.Equal(t, 1, sent.count())
 }

@@ -13,6 +13,10 @@ import (
 	"github.com/filedrop/filedrop/internal/order"
 )
 
+// KeySetting is the setting that holds the API key, named by the errors
+// that refuse it.
+const KeySetting = "STRIPE_API_KEY"
+
 // DefaultRetryAfter is the pause asked for after a 429 that names none.
 const DefaultRetryAfter = 10 * time.Second
 
@@ -25,8 +29,11 @@ const maxRetryAfter = 10 * time.Minute
 //     DefaultRetryAfter;
 //   - 409 and 5xx, and any error without an API answer (network faults,
 //     timeouts, a body that is not JSON): retryable;
-//   - any other 4xx (a bad or revoked key, a missing permission, an invalid
-//     request): permanent, since repeating the request cannot fix it.
+//   - 401 and 403 (a bad or revoked key, a missing permission):
+//     order.Misconfigured naming STRIPE_API_KEY, the deployment's fault and
+//     not the order's, so the order is held until the key is fixed;
+//   - any other 4xx (an invalid request): permanent, since repeating the
+//     request cannot fix it.
 //
 // The message carries Stripe's status, code, message and request id, never
 // the key.
@@ -44,9 +51,9 @@ func translate(what string, err error) error {
 	case status == http.StatusConflict || status >= 500 || status == 0:
 		return fmt.Errorf("%s: %s", what, desc)
 	case status == http.StatusUnauthorized:
-		return permanentf("%s: Stripe refused STRIPE_API_KEY: %s", what, desc)
+		return order.Misconfigured(fmt.Errorf("%s: Stripe refused STRIPE_API_KEY: %s", what, desc), KeySetting)
 	case status == http.StatusForbidden:
-		return permanentf("%s: STRIPE_API_KEY may not read Checkout Sessions or Products (give the restricted key read access): %s", what, desc)
+		return order.Misconfigured(fmt.Errorf("%s: STRIPE_API_KEY may not read Checkout Sessions or Products (give the restricted key read access): %s", what, desc), KeySetting)
 	default:
 		return permanentf("%s: %s", what, desc)
 	}

@@ -73,10 +73,11 @@ func TestListSessionsErrors(t *testing.T) {
 		fn          func(stripeapi.ListedSession) error
 		unreachable bool
 		permanent   bool
+		setting     string
 		want        string
 	}{
 		{name: "unreachable", url: func(*stripetest.Server) string { return closed }, unreachable: true, want: "stripe could not be reached"},
-		{name: "refused key", url: func(s *stripetest.Server) string { s.Fail(401, "", nil); return s.URL }, permanent: true, want: "Stripe refused STRIPE_API_KEY"},
+		{name: "refused key", url: func(s *stripetest.Server) string { s.Fail(401, "", nil); return s.URL }, setting: "STRIPE_API_KEY", want: "Stripe refused STRIPE_API_KEY"},
 		{name: "server error", url: func(s *stripetest.Server) string { s.Fail(500, "", nil); return s.URL }, want: "stripe answered 500"},
 		{name: "fn stops it", fn: func(stripeapi.ListedSession) error { return errStop }, want: "stop"},
 	}
@@ -96,6 +97,8 @@ func TestListSessionsErrors(t *testing.T) {
 			require.ErrorContains(t, err, tt.want)
 			require.Equal(t, tt.unreachable, errors.Is(err, stripeapi.ErrUnreachable), "%v", err)
 			require.Equal(t, tt.permanent, order.IsPermanent(err), "%v", err)
+			setting, _ := order.MisconfiguredSetting(err)
+			require.Equal(t, tt.setting, setting, "%v", err)
 			require.NotContains(t, err.Error(), stripetest.Key)
 			if tt.fn != nil {
 				require.ErrorIs(t, err, errStop, "fn's error comes back as it is")

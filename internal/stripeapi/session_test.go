@@ -109,6 +109,7 @@ func TestSessionErrors(t *testing.T) {
 		code      string
 		header    http.Header
 		permanent bool
+		setting   string        // the refused setting of an order.Misconfigured error
 		throttle  time.Duration // 0: not throttled
 		requests  int
 	}{
@@ -117,8 +118,8 @@ func TestSessionErrors(t *testing.T) {
 		{name: "429 without Retry-After", status: 429, code: "rate_limit", throttle: stripeapi.DefaultRetryAfter, requests: 1},
 		{name: "500 is retried once, then retryable", status: 500, requests: 2},
 		{name: "503 is retried once, then retryable", status: 503, requests: 2},
-		{name: "wrong key", key: "sk_test_wrong", permanent: true, requests: 1},
-		{name: "403 missing permission", status: 403, code: "secret_key_required", permanent: true, requests: 1},
+		{name: "wrong key: the deployment's fault, not the order's", key: "sk_test_wrong", setting: "STRIPE_API_KEY", requests: 1},
+		{name: "403 missing permission: the deployment's fault", status: 403, code: "secret_key_required", setting: "STRIPE_API_KEY", requests: 1},
 		{name: "400 invalid request", status: 400, code: "parameter_unknown", permanent: true, requests: 1},
 	}
 	for _, tt := range tests {
@@ -139,6 +140,11 @@ func TestSessionErrors(t *testing.T) {
 			_, err := c.Session(context.Background(), id)
 			require.Error(t, err)
 			require.Equal(t, tt.permanent, order.IsPermanent(err), "permanent? %v", err)
+			setting, _ := order.MisconfiguredSetting(err)
+			require.Equal(t, tt.setting, setting, "misconfigured? %v", err)
+			if tt.setting != "" {
+				require.Equal(t, order.Hold, order.Classify(err))
+			}
 			after, throttled := order.RetryAfter(err)
 			require.Equal(t, tt.throttle != 0, throttled, "throttled? %v", err)
 			require.Equal(t, tt.throttle, after)

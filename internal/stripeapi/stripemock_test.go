@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/filedrop/filedrop/internal/config"
+	"github.com/filedrop/filedrop/internal/order"
 	"github.com/filedrop/filedrop/internal/testenv"
 )
 
@@ -38,5 +39,6 @@ func TestAgainstStripeMock(t *testing.T) {
 	live := New(config.Stripe{APIKey: "sk_live_123", Livemode: true, APIURL: m.URL}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	require.True(t, live.Livemode())
 	_, err = live.Session(ctx, "cs_test_a1filedrop")
-	require.ErrorContains(t, err, "Stripe refused STRIPE_API_KEY", "stripe-mock refuses live keys with 401: a permanent error")
+	require.ErrorContains(t, err, "Stripe refused STRIPE_API_KEY", "stripe-mock refuses live keys with 401")
+	require.Equal(t, order.Hold, order.Classify(err), "a refused key holds the order")
 }

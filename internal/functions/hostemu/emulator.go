@@ -204,7 +204,10 @@ func (e *Emulator) poison(ctx context.Context, log *slog.Logger, fn functions.Fu
 // counts as success (2xx with a JSON body).
 func (e *Emulator) invoke(ctx context.Context, fn functions.Function, m storage.Message) (bool, error) {
 	body := InvocationBody(fn, m.Data, m.DequeueCount, m.ID, m.PopReceipt, m.InsertedAt, m.ExpiresAt, m.NextVisible)
-	ctx, cancel := context.WithTimeout(ctx, e.App.FunctionTimeout)
+	cancel := context.CancelFunc(func() {})
+	if e.App.FunctionTimeout > 0 { // 0: unbounded
+		ctx, cancel = context.WithTimeout(ctx, e.App.FunctionTimeout)
+	}
 	defer cancel()
 	// Hide the length, so the body goes out chunked as the host sends it.
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.Handler+"/"+fn.Name, io.MultiReader(bytes.NewReader(body)))
@@ -222,13 +225,24 @@ func (e *Emulator) invoke(ctx context.Context, fn functions.Function, m storage.
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if resp.StatusCode/100 != 2 {
-		return false, fmt.Errorf("handler answered %d: %s", resp.StatusCode, bytes.TrimSpace(b))
+		return false, fmt.Errorf("handler answered %d: %s", resp.StatusCode, failure(b))
 	}
 	var obj map[string]any
 	if !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") || json.Unmarshal(b, &obj) != nil {
 		return false, fmt.Errorf("handler answered %d without a JSON object (%q): the host would fail the invocation", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
 	return true, nil
+}
+
+// failure is what a failed answer's body says: its Error when it is the
+// handler's JSON answer, so that an error holding JSON of its own is logged
+// once rather than escaped inside the escaped answer; else the body.
+func failure(body []byte) string {
+	var r functions.Response
+	if json.Unmarshal(body, &r) == nil && r.Error != "" {
+		return r.Error
+	}
+	return string(bytes.TrimSpace(body))
 }
 
 // InvocationBody builds the body the real host POSTs for a queue message:

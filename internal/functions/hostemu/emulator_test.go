@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/filedrop/filedrop/internal/functions"
+	"github.com/filedrop/filedrop/internal/storage"
 	"github.com/filedrop/filedrop/internal/testenv"
 )
 
@@ -168,5 +170,44 @@ func TestHostQuery(t *testing.T) {
 		"&&z=1":       "z=1",
 	} {
 		require.Equal(t, want, HostQuery(raw), raw)
+	}
+}
+
+// TestFailedInvocationError: the error of a failed invocation, which the
+// emulator logs, carries the handler's error once, not the whole answer with
+// that error escaped inside it (and escaped again by the log line).
+func TestFailedInvocationError(t *testing.T) {
+	stripeErr := `stripe answered 500: {"error":{"message":"boom"}}`
+	answer, err := json.Marshal(functions.Response{Outputs: map[string]any{}, Logs: []string{`{"level":"ERROR"}`}, Error: stripeErr})
+	require.NoError(t, err)
+	tests := []struct {
+		name string
+		body string
+		want string
+	}{
+		{name: "the handler's answer", body: string(answer), want: "handler answered 500: " + stripeErr},
+		{name: "an answer without an error", body: `{"Outputs":{},"Logs":[]}` + "\n", want: `handler answered 500: {"Outputs":{},"Logs":[]}`},
+		{name: "not JSON", body: "upstream crashed\n", want: "handler answered 500: upstream crashed"},
+	}
+	fn := functions.Function{Name: "ProcessOrder", Trigger: "queueTrigger", Binding: "msg", Queue: "orders", DataType: "binary"}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			handler := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusInternalServerError)
+				_, _ = io.WriteString(w, tt.body)
+			}))
+			defer handler.Close()
+			emu := &Emulator{App: functions.App{FunctionTimeout: time.Minute}, Handler: handler.URL, Client: handler.Client()}
+			ok, err := emu.invoke(context.Background(), fn, storage.Message{ID: "m1", Data: []byte("x")})
+			require.False(t, ok)
+			require.EqualError(t, err, tt.want)
+
+			var line strings.Builder
+			slog.New(slog.NewJSONHandler(&line, nil)).Warn("invocation failed", "err", err)
+			var logged struct{ Err string }
+			require.NoError(t, json.Unmarshal([]byte(line.String()), &logged))
+			require.Equal(t, tt.want, logged.Err, "one decoding of the log line gives the error as the handler said it")
+		})
 	}
 }

@@ -6,8 +6,9 @@
 // redelivery. After a timeout, a network fault or a 5xx answer, the client
 // first looks the operation up and does not send again if ACS has it. The
 // answers are translated into the domain's errors: 429 is order.Throttled
-// with the server's Retry-After, any other 4xx is order.Permanent with the
-// ACS error code, and 5xx and network faults are left retryable.
+// with the server's Retry-After, 401 and 403 are order.Misconfigured naming
+// the credential's setting, any other 4xx is order.Permanent with the ACS
+// error code, and 5xx and network faults are left retryable.
 package acs
 
 import (
@@ -38,6 +39,15 @@ const APIVersion = "2025-09-01"
 // Scope is the Microsoft Entra ID scope of Communication Services tokens
 // (with the double slash every official SDK writes).
 const Scope = "https://communication.azure.com//.default"
+
+// The settings that hold a Client's credential, named by the
+// order.Misconfigured error of a 401 or 403 answer: the access key of a
+// connection string (NewWithKey), or the endpoint whose managed identity
+// lacks access (NewWithCredential).
+const (
+	KeySetting        = "ACS_CONNECTION_STRING"
+	CredentialSetting = "ACS_ENDPOINT"
+)
 
 // DefaultRetryAfter is the pause asked for by a 429 answer without a usable
 // Retry-After header.
@@ -78,6 +88,8 @@ type Client struct {
 	pollAttempts int
 	pollInterval time.Duration
 	now          func() time.Time
+	// setting names the credential in order.Misconfigured errors.
+	setting string
 }
 
 // NewWithKey returns a Client for endpoint (https://<resource>.communication.azure.com)
@@ -89,7 +101,7 @@ func NewWithKey(endpoint, accessKey string, opts *Options) (*Client, error) {
 		return nil, errors.New("acs: the access key is not base64")
 	}
 	o := withDefaults(opts)
-	return newClient(endpoint, &hmacPolicy{key: key, now: o.Now}, o)
+	return newClient(endpoint, &hmacPolicy{key: key, now: o.Now}, o, KeySetting)
 }
 
 // NewWithCredential returns a Client for endpoint that authenticates with
@@ -99,7 +111,7 @@ func NewWithCredential(endpoint string, cred azcore.TokenCredential, opts *Optio
 	if cred == nil {
 		return nil, errors.New("acs: no token credential")
 	}
-	return newClient(endpoint, runtime.NewBearerTokenPolicy(cred, []string{Scope}, nil), withDefaults(opts))
+	return newClient(endpoint, runtime.NewBearerTokenPolicy(cred, []string{Scope}, nil), withDefaults(opts), CredentialSetting)
 }
 
 func withDefaults(opts *Options) Options {
@@ -131,7 +143,7 @@ func withDefaults(opts *Options) Options {
 	return o
 }
 
-func newClient(endpoint string, auth policy.Policy, o Options) (*Client, error) {
+func newClient(endpoint string, auth policy.Policy, o Options, setting string) (*Client, error) {
 	u, err := url.Parse(endpoint)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return nil, fmt.Errorf("acs: endpoint %q is not an https URL", endpoint)
@@ -154,8 +166,15 @@ func newClient(endpoint string, auth policy.Policy, o Options) (*Client, error) 
 		pollAttempts: o.PollAttempts,
 		pollInterval: o.PollInterval,
 		now:          o.Now,
+		setting:      setting,
 	}, nil
 }
+
+// AttemptTime is the longest one attempt of Send may take: the send request
+// and the lookup that follows an uncertain outcome, Options.Timeout each. A
+// caller that bounds Send by less cuts every slow attempt short, before it
+// can learn whether ACS accepted the mail.
+func (c *Client) AttemptTime() time.Duration { return 2 * c.timeout }
 
 // errUncertain marks a send whose outcome is unknown: a timeout, a network
 // fault or a 5xx answer. ACS may have accepted it.
@@ -228,6 +247,10 @@ func (c *Client) send(ctx context.Context, key string, body []byte) (operation, 
 	case code == http.StatusTooManyRequests:
 		err := fmt.Errorf("acs: send %s: %s", key, describe(resp, data))
 		return operation{}, order.Throttled(err, retryAfter(resp.Header, c.now(), DefaultRetryAfter))
+	case code == http.StatusUnauthorized || code == http.StatusForbidden:
+		// The resource refused the credential: every mail would fail alike
+		// until the setting is fixed, and then every one would succeed.
+		return operation{}, order.Misconfigured(fmt.Errorf("acs: send %s: %s refused: %s", key, c.setting, describe(resp, data)), c.setting)
 	case code >= 400 && code < 500:
 		return operation{}, order.Permanent(fmt.Errorf("acs: send %s: %s", key, describe(resp, data)))
 	default:

@@ -207,6 +207,7 @@ func TestSend(t *testing.T) {
 
 		wantErr       string        // "" for success
 		wantPermanent bool          // the error is order.Permanent
+		wantSetting   string        // the error is order.Misconfigured naming this setting
 		wantThrottle  time.Duration // the error is order.Throttled with this pause
 		wantPosts     int
 		wantGets      int
@@ -266,9 +267,14 @@ func TestSend(t *testing.T) {
 			wantErr: "400 Bad Request: InvalidEmailAddress: The email address is invalid.", wantPermanent: true, wantPosts: 1,
 		},
 		{
-			name:    "403 with only the error header is permanent",
+			name:    "403: the access key is the deployment's fault, not the order's",
 			onPost:  respond(http.StatusForbidden, map[string]string{"x-ms-error-code": "Forbidden"}, ""),
-			wantErr: "403 Forbidden: Forbidden", wantPermanent: true, wantPosts: 1,
+			wantErr: "ACS_CONNECTION_STRING refused: 403 Forbidden: Forbidden", wantSetting: acs.KeySetting, wantPosts: 1,
+		},
+		{
+			name:    "401: the access key is refused",
+			onPost:  respond(http.StatusUnauthorized, nil, `{"error":{"code":"Denied","message":"Denied by the resource provider."}}`),
+			wantErr: "ACS_CONNECTION_STRING refused: 401 Unauthorized: Denied", wantSetting: acs.KeySetting, wantPosts: 1,
 		},
 		{
 			name: "500, the lookup finds nothing, the resend is accepted",
@@ -356,6 +362,8 @@ func TestSend(t *testing.T) {
 			} else {
 				require.ErrorContains(t, err, tt.wantErr)
 				require.Equal(t, tt.wantPermanent, order.IsPermanent(err), "permanent: %v", err)
+				setting, _ := order.MisconfiguredSetting(err)
+				require.Equal(t, tt.wantSetting, setting, "misconfigured: %v", err)
 				d, throttled := order.RetryAfter(err)
 				require.Equal(t, tt.wantThrottle != 0, throttled, "throttled: %v", err)
 				require.Equal(t, tt.wantThrottle, d)
@@ -463,6 +471,28 @@ func TestSendEntra(t *testing.T) {
 	require.Equal(t, 3, gets, "two polls of the first send, one after the 409")
 	require.Equal(t, 1, accepted)
 	require.Equal(t, 1, cred.calls, "the token is cached")
+}
+
+// TestSendEntraRefused: a managed identity without access to the resource
+// names ACS_ENDPOINT, whose identity must be given the role.
+func TestSendEntraRefused(t *testing.T) {
+	f := newFakeACS(t, nil)
+	f.onPost = func(_ int, w http.ResponseWriter, _ *http.Request, _ *fakeACS) bool {
+		w.Header().Set("x-ms-error-code", "AuthorizationFailed")
+		w.WriteHeader(http.StatusForbidden)
+		return true
+	}
+	srv := httptest.NewTLSServer(f)
+	t.Cleanup(srv.Close)
+	opts := fastOptions()
+	opts.HTTPClient = srv.Client()
+	c, err := acs.NewWithCredential(srv.URL, &fakeCredential{t: t}, opts)
+	require.NoError(t, err)
+	_, err = c.Send(context.Background(), testMessage())
+	setting, ok := order.MisconfiguredSetting(err)
+	require.True(t, ok, "%v", err)
+	require.Equal(t, acs.CredentialSetting, setting)
+	require.Equal(t, order.Hold, order.Classify(err))
 }
 
 func TestSendEntraRefusesHTTP(t *testing.T) {

@@ -7,9 +7,10 @@
 // repeated by a redelivery. The repeated mail carries the same Message-ID,
 // which lets mail clients and archives recognise it as the same message.
 //
-// Replies are translated into the domain's errors: a 5xx reply is
-// order.Permanent, 421, 450, 451 and 452 are order.Throttled, and other
-// 4xx replies and network faults are retryable.
+// Replies are translated into the domain's errors: a refused login (535,
+// 534, 530, 538, or any 5xx answer to AUTH) is order.Misconfigured naming
+// SMTP_URL, another 5xx reply is order.Permanent, 421, 450, 451 and 452 are
+// order.Throttled, and other 4xx replies and network faults are retryable.
 package smtpmail
 
 import (
@@ -130,6 +131,10 @@ func New(c Config) (*Sender, error) {
 	return s, nil
 }
 
+// AttemptTime is the longest one Send may take (Config.Timeout). A caller
+// that bounds Send by less cuts a slow server's every attempt short.
+func (s *Sender) AttemptTime() time.Duration { return s.timeout }
+
 // Send submits m to the server and returns m.Key as the operation id.
 func (s *Sender) Send(ctx context.Context, m mail.Message) (string, error) {
 	var msg bytes.Buffer
@@ -246,6 +251,8 @@ func (s *Sender) classify(step string, err error) error {
 		switch {
 		case se.Code == 421 || se.Code == 450 || se.Code == 451 || se.Code == 452:
 			return order.Throttled(err, s.throttle)
+		case authRefused(step, se.Code):
+			return order.Misconfigured(fmt.Errorf("%w: the server refused the login of %s", err, CredentialSetting), CredentialSetting)
 		case se.Code >= 500:
 			return order.Permanent(err)
 		}
@@ -258,6 +265,20 @@ func (s *Sender) classify(step string, err error) error {
 	// The library refused something no retry changes: no STARTTLS, a
 	// protocol it cannot speak, TLS against a plain server.
 	return order.Permanent(err)
+}
+
+// CredentialSetting is the setting that holds the login, named by the
+// order.Misconfigured error of a refused login.
+const CredentialSetting = "SMTP_URL"
+
+// authRefused reports whether a reply with code to step refuses the login
+// (RFC 4954): every mail would fail alike until the setting is fixed.
+func authRefused(step string, code int) bool {
+	switch code {
+	case 530, 534, 535, 538: // authentication required, too weak, credentials invalid, encryption required
+		return true
+	}
+	return step == "auth" && code >= 500
 }
 
 // isNetwork reports a fault of the connection: worth another try.

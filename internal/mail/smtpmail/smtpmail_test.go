@@ -238,6 +238,7 @@ func TestSend(t *testing.T) {
 		wantTLS       bool
 		wantErr       string
 		wantPermanent bool
+		wantSetting   string // the error is order.Misconfigured naming it
 		wantThrottle  time.Duration
 	}{
 		{
@@ -268,10 +269,10 @@ func TestSend(t *testing.T) {
 			wantMech: sasl.Plain, wantTLS: false,
 		},
 		{
-			name:    "a wrong password is permanent",
+			name:    "a wrong password is the deployment's fault: SMTP_URL",
 			server:  serverOptions{mechs: plainAndLogin},
 			config:  func(c *smtpmail.Config) { c.Password = "wrong" },
-			wantErr: "smtp auth: SMTP error 535", wantPermanent: true,
+			wantErr: "smtp auth: SMTP error 535", wantSetting: "SMTP_URL",
 		},
 		{
 			name:    "no usable AUTH mechanism",
@@ -294,6 +295,11 @@ func TestSend(t *testing.T) {
 			name:    "550 for a recipient is permanent",
 			server:  serverOptions{mechs: plainAndLogin, rcptErr: &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"}},
 			wantErr: "no such user", wantPermanent: true,
+		},
+		{
+			name:    "530 authentication required is the deployment's fault",
+			server:  serverOptions{mechs: plainAndLogin, rcptErr: &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0}, Message: "authentication required"}},
+			wantErr: "authentication required", wantSetting: "SMTP_URL",
 		},
 		{
 			name:    "451 is throttled",
@@ -327,6 +333,8 @@ func TestSend(t *testing.T) {
 				require.ErrorContains(t, err, tt.wantErr)
 				require.NotContains(t, err.Error(), testPassword)
 				require.Equal(t, tt.wantPermanent, order.IsPermanent(err), "permanent: %v", err)
+				setting, _ := order.MisconfiguredSetting(err)
+				require.Equal(t, tt.wantSetting, setting, "misconfigured: %v", err)
 				d, throttled := order.RetryAfter(err)
 				require.Equal(t, tt.wantThrottle != 0, throttled, "throttled: %v", err)
 				require.Equal(t, tt.wantThrottle, d)

@@ -44,6 +44,8 @@ const (
 	propLeaseOwner      = "LeaseOwner"
 	propLeaseUntil      = "LeaseUntil"
 	propThrottledUntil  = "ThrottledUntil"
+	propHolds           = "Holds"
+	propHeldUntil       = "HeldUntil"
 	propCreatedAt       = "CreatedAt"
 	propUpdatedAt       = "UpdatedAt"
 	propPaidAt          = "PaidAt"
@@ -103,6 +105,7 @@ func times(o *order.Order) []timeField {
 	return []timeField{
 		{propLeaseUntil, &o.LeaseUntil},
 		{propThrottledUntil, &o.ThrottledUntil},
+		{propHeldUntil, &o.HeldUntil},
 		{propCreatedAt, &o.CreatedAt},
 		{propUpdatedAt, &o.UpdatedAt},
 		{propPaidAt, &o.PaidAt},
@@ -125,6 +128,7 @@ type intField struct {
 func ints(o *order.Order) []intField {
 	return []intField{
 		{propAttempts, &o.Attempts},
+		{propHolds, &o.Holds},
 		{propItems, &o.Items},
 		{propMailGeneration, &o.MailGeneration},
 		{propSentGeneration, &o.SentGeneration},

@@ -42,6 +42,8 @@ func fullOrder(id string) order.Order {
 		LeaseOwner:      "invocation-1",
 		LeaseUntil:      base.Add(5 * time.Minute),
 		ThrottledUntil:  base.Add(6 * time.Minute),
+		Holds:           4,
+		HeldUntil:       base.Add(7 * time.Minute),
 		CreatedAt:       base,
 		UpdatedAt:       base.Add(time.Hour),
 		PaidAt:          base.Add(time.Second),
@@ -117,6 +119,9 @@ func TestEncodeWritesTheContract(t *testing.T) {
 		"LeaseUntil@odata.type":      "Edm.DateTime",
 		"ThrottledUntil":             "2025-06-01T12:36:45.1234567Z",
 		"ThrottledUntil@odata.type":  "Edm.DateTime",
+		"Holds":                      4.0,
+		"HeldUntil":                  "2025-06-01T12:37:45.1234567Z",
+		"HeldUntil@odata.type":       "Edm.DateTime",
 		"CreatedAt":                  "2025-06-01T12:30:45.1234567Z",
 		"CreatedAt@odata.type":       "Edm.DateTime",
 		"UpdatedAt":                  "2025-06-01T13:30:45.1234567Z",
@@ -152,7 +157,7 @@ func TestEncodeLeavesOutZeroTimesAndEmptyMail(t *testing.T) {
 	require.NoError(t, json.Unmarshal(body, &got))
 	require.Equal(t, map[string]any{
 		"PartitionKey": "cs_test_min", "RowKey": "order", "State": "", "Reason": "", "LastError": "",
-		"Attempts": 0.0, "CustomerEmail": "", "CustomerEmailLower": "", "Livemode": false, "EventIDs": "[]",
+		"Attempts": 0.0, "Holds": 0.0, "CustomerEmail": "", "CustomerEmailLower": "", "Livemode": false, "EventIDs": "[]",
 		"Items": 0.0, "MailKind": "", "MailGeneration": 0.0, "SentGeneration": 0.0, "OperationID": "", "LeaseOwner": "",
 	}, got)
 }

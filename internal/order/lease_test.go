@@ -1,0 +1,233 @@
+package order_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/filedrop/filedrop/internal/order"
+	"github.com/filedrop/filedrop/internal/order/ordertest"
+)
+
+var leaseNow = time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)
+
+func TestClaim(t *testing.T) {
+	tests := []struct {
+		name      string
+		owner     string
+		until     time.Duration // the current lease's end, from leaseNow
+		maxWait   time.Duration
+		wantBusy  time.Duration // 0: the claim succeeds
+		wantOwner string
+	}{
+		{name: "free record", wantOwner: "me"},
+		{name: "own lease is renewed", owner: "me", until: time.Minute, wantOwner: "me"},
+		{name: "expired lease is taken over", owner: "crashed", until: -time.Second, wantOwner: "me"},
+		{name: "held: wait until it ends", owner: "other", until: 3 * time.Second, maxWait: order.MaxBusyWait, wantBusy: 3 * time.Second, wantOwner: "other"},
+		{name: "held long: wait at most maxWait", owner: "other", until: time.Minute, maxWait: order.MaxBusyWait, wantBusy: order.MaxBusyWait, wantOwner: "other"},
+		{name: "about to end: wait a second", owner: "other", until: 100 * time.Millisecond, maxWait: order.MaxBusyWait, wantBusy: time.Second, wantOwner: "other"},
+		{name: "maxWait under a second is a second", owner: "other", until: time.Minute, maxWait: 0, wantBusy: time.Second, wantOwner: "other"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := order.Order{SessionID: "cs_1"}
+			if tt.owner != "" {
+				o.LeaseOwner, o.LeaseUntil = tt.owner, leaseNow.Add(tt.until)
+			}
+			err := o.Claim("me", leaseNow, 2*time.Minute, tt.maxWait)
+			require.Equal(t, tt.wantOwner, o.LeaseOwner)
+			if tt.wantBusy == 0 {
+				require.NoError(t, err)
+				require.Equal(t, leaseNow.Add(2*time.Minute), o.LeaseUntil)
+				return
+			}
+			require.ErrorIs(t, err, order.ErrBusy)
+			require.Equal(t, order.Throttle, order.Classify(err))
+			d, _ := order.RetryAfter(err)
+			require.Equal(t, tt.wantBusy, d)
+		})
+	}
+}
+
+// ctxRecords fails every call whose context has ended, as the Table ledger
+// does.
+type ctxRecords struct{ *ordertest.Ledger }
+
+func (r ctxRecords) Get(ctx context.Context, id string) (order.Order, error) {
+	if err := ctx.Err(); err != nil {
+		return order.Order{}, err
+	}
+	return r.Ledger.Get(ctx, id)
+}
+
+func (r ctxRecords) Update(ctx context.Context, o order.Order) (order.Order, error) {
+	if err := ctx.Err(); err != nil {
+		return order.Order{}, err
+	}
+	return r.Ledger.Update(ctx, o)
+}
+
+func TestRecordFailure(t *testing.T) {
+	tests := []struct {
+		name    string
+		cause   error
+		edit    func(o *order.Order) // the record as it is now, after the claim
+		settled func(*order.Order) bool
+		ctx     func() context.Context
+		write   error // every write fails with it
+
+		wantErr   string
+		wantClass order.Class
+		wantDelay [2]time.Duration // the range of a hold's delay
+		check     func(t *testing.T, o order.Order)
+	}{
+		{
+			name: "permanent: needs attention", cause: order.Permanentf("no customer email"),
+			wantErr: "no customer email", wantClass: order.PermanentClass,
+			check: func(t *testing.T, o order.Order) {
+				require.Equal(t, order.StateNeedsAttention, o.State)
+				require.Equal(t, "no customer email", o.Reason)
+				require.Equal(t, leaseNow, o.AttentionAt)
+				require.Empty(t, o.LeaseOwner)
+			},
+		},
+		{
+			name: "throttled: ThrottledUntil, not an attempt", cause: order.Throttled(errors.New("429"), 7*time.Second),
+			wantErr: "429", wantClass: order.Throttle,
+			check: func(t *testing.T, o order.Order) {
+				require.Equal(t, leaseNow.Add(7*time.Second), o.ThrottledUntil)
+				require.Equal(t, "429", o.LastError)
+				require.Equal(t, 1, o.Attempts)
+				require.Equal(t, order.StateLinksReady, o.State)
+				require.Empty(t, o.LeaseOwner)
+			},
+		},
+		{
+			name: "misconfigured: held, not an attempt, re-scheduled after HoldDelay", cause: order.Misconfigured(errors.New("401"), "STRIPE_API_KEY"),
+			edit:    func(o *order.Order) { o.Holds = 3 },
+			wantErr: "401", wantClass: order.Hold, wantDelay: [2]time.Duration{6 * time.Second, 8 * time.Second},
+			check: func(t *testing.T, o order.Order) {
+				require.Equal(t, 4, o.Holds)
+				require.Equal(t, order.StateLinksReady, o.State, "not needs_attention")
+				require.Equal(t, "401", o.LastError)
+				require.Equal(t, 1, o.Attempts)
+				require.True(t, o.HeldUntil.After(leaseNow))
+				require.Empty(t, o.LeaseOwner)
+			},
+		},
+		{
+			name: "retryable: an attempt", cause: errors.New("connection reset"),
+			wantErr: "connection reset", wantClass: order.Retryable,
+			check: func(t *testing.T, o order.Order) {
+				require.Equal(t, "connection reset", o.LastError)
+				require.Equal(t, 2, o.Attempts)
+				require.Empty(t, o.LeaseOwner)
+			},
+		},
+		{
+			name: "the invocation's deadline passed: still recorded", cause: order.Permanentf("rejected"),
+			ctx: func() context.Context {
+				ctx, cancel := context.WithDeadline(context.Background(), leaseNow)
+				cancel()
+				return ctx
+			},
+			wantErr: "rejected", wantClass: order.PermanentClass,
+			check: func(t *testing.T, o order.Order) {
+				require.Equal(t, order.StateNeedsAttention, o.State)
+			},
+		},
+		{
+			name: "another invocation took the lease over: nothing written", cause: order.Permanentf("rejected"),
+			edit:    func(o *order.Order) { o.Lease("other", leaseNow, time.Minute) },
+			wantErr: "rejected", wantClass: order.PermanentClass,
+			check: func(t *testing.T, o order.Order) {
+				require.Equal(t, order.StateLinksReady, o.State)
+				require.Equal(t, "other", o.LeaseOwner)
+			},
+		},
+		{
+			name: "settled meanwhile: nothing written", cause: errors.New("timeout"),
+			edit:    func(o *order.Order) { o.State = order.StateMailSent },
+			settled: func(o *order.Order) bool { return o.State == order.StateMailSent },
+			wantErr: "timeout", wantClass: order.Retryable,
+			check: func(t *testing.T, o order.Order) {
+				require.Equal(t, 1, o.Attempts)
+				require.Equal(t, "me", o.LeaseOwner)
+			},
+		},
+		{
+			name: "a permanent failure that cannot be recorded is retried", cause: order.Permanentf("rejected"),
+			write:   errors.New("table unavailable"),
+			wantErr: "rejected; recording it failed: write order cs_1: table unavailable", wantClass: order.Retryable,
+			check: func(t *testing.T, o order.Order) {
+				require.Equal(t, order.StateLinksReady, o.State)
+			},
+		},
+		{
+			name: "a throttled failure that cannot be recorded is retried", cause: order.Throttled(errors.New("429"), time.Second),
+			write:   errors.New("table unavailable"),
+			wantErr: "429; recording it failed", wantClass: order.Retryable,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			led := ordertest.NewLedger(order.Order{SessionID: "cs_1", State: order.StateLinksReady, Attempts: 1})
+			recs := ctxRecords{led}
+			held, err := order.Mutate(context.Background(), recs, "cs_1", leaseNow, func(o *order.Order) error {
+				return o.Claim("me", leaseNow, 2*time.Minute, order.MaxBusyWait)
+			})
+			require.NoError(t, err)
+			if tt.edit != nil {
+				led.Put(func() order.Order { o := led.Record(t, "cs_1"); tt.edit(&o); return o }())
+			}
+			if tt.write != nil {
+				led.BeforeWrite = func(int, order.Order) error { return tt.write }
+			}
+			ctx := context.Background()
+			if tt.ctx != nil {
+				ctx = tt.ctx()
+			}
+
+			_, err = order.RecordFailure(ctx, recs, held, "me", tt.cause, leaseNow, tt.settled)
+
+			require.ErrorContains(t, err, tt.wantErr)
+			require.Equal(t, tt.wantClass, order.Classify(err), "class of %v", err)
+			if tt.wantDelay[1] > 0 {
+				d, _ := order.RetryAfter(err)
+				require.True(t, d >= tt.wantDelay[0] && d <= tt.wantDelay[1], "delay %s", d)
+				require.Equal(t, leaseNow.Add(d), led.Record(t, "cs_1").HeldUntil)
+			}
+			if tt.check != nil {
+				tt.check(t, led.Record(t, "cs_1"))
+			}
+		})
+	}
+}
+
+func TestHoldDelay(t *testing.T) {
+	tests := []struct {
+		holds    int
+		min, max time.Duration
+	}{
+		{0, 750 * time.Millisecond, time.Second},
+		{1, 750 * time.Millisecond, time.Second},
+		{2, 1500 * time.Millisecond, 2 * time.Second},
+		{4, 6 * time.Second, 8 * time.Second},
+		{10, 384 * time.Second, 512 * time.Second},
+		{11, order.MaxHold * 3 / 4, order.MaxHold},
+		{64, order.MaxHold * 3 / 4, order.MaxHold},
+		{1 << 30, order.MaxHold * 3 / 4, order.MaxHold},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprint(tt.holds), func(t *testing.T) {
+			for range 50 {
+				d := order.HoldDelay(tt.holds)
+				require.True(t, d >= tt.min && d <= tt.max, "HoldDelay(%d) = %s, want %s..%s", tt.holds, d, tt.min, tt.max)
+			}
+		})
+	}
+}
