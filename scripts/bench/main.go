@@ -60,7 +60,13 @@ type options struct {
 	timeout     time.Duration
 	out         string
 	keep        bool
-	args        []string
+	// pprof, when set, is the folder for a CPU and allocation profile of
+	// the handler in serve mode under webhook load at pprofConcurrency for
+	// pprofSeconds.
+	pprof            string
+	pprofSeconds     int
+	pprofConcurrency int
+	args             []string
 }
 
 func parseOptions(args []string, stderr io.Writer) (options, error) {
@@ -88,6 +94,9 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.timeout, "timeout", 15*time.Minute, "stop everything after this long (-quick: 2m)")
 	fs.StringVar(&o.out, "out", "", "also write the Markdown report to this file")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary folder (logs, Azurite data, outbox)")
+	fs.StringVar(&o.pprof, "pprof", "", "profile the webhook (serve mode) into this folder: the handler runs with FILEDROP_PPROF on a loopback port")
+	fs.IntVar(&o.pprofSeconds, "pprof-seconds", 10, "-pprof: seconds of CPU profile, under its own load after the measured levels")
+	fs.IntVar(&o.pprofConcurrency, "pprof-concurrency", 16, "-pprof: concurrency of the profiled load")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -150,6 +159,13 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 		return o, errors.New("-rate must be above 0 and at most 1000 orders/s")
 	case o.coldStarts < 1 || o.coldStarts > 1000:
 		return o, errors.New("-coldstarts must be from 1 to 1000")
+	case o.pprofSeconds < 1 || o.pprofSeconds > 300, o.pprofConcurrency < 1 || o.pprofConcurrency > 512:
+		return o, errors.New("-pprof-seconds must be from 1 to 300 and -pprof-concurrency from 1 to 512")
+	}
+	if o.pprof != "" {
+		if o.pprof, err = filepath.Abs(o.pprof); err != nil {
+			return o, err
+		}
 	}
 	// The report names the command without the wrapper's own -handler.
 	for i := 0; i < len(args); i++ {
