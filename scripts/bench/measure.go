@@ -31,6 +31,8 @@ type report struct {
 	eventBytes int
 	// localIdleRSS is handler local's resident set before any load, in kB.
 	localIdleRSS int64
+	// transactions is what the storage transactions phase counted.
+	transactions *transactions
 	// profile is what -pprof saved; nil without it.
 	profile *profiled
 }
@@ -67,7 +69,7 @@ func measure(ctx context.Context, o options, work string, cs *children, progress
 		return nil, err
 	}
 	rep.eventBytes = len(b.ev.template)
-	for _, phase := range []func(context.Context, *report) error{b.enqueuePhase, b.webhookPhase, b.e2ePhase, b.coldStartPhase} {
+	for _, phase := range []func(context.Context, *report) error{b.enqueuePhase, b.webhookPhase, b.e2ePhase, b.coldStartPhase, b.transactionsPhase} {
 		if err := phase(ctx, rep); err != nil {
 			return nil, err
 		}
@@ -114,6 +116,9 @@ func (b *bench) setUp(ctx context.Context, work string) error {
 		"EMAIL_SENDER":          "shop@filedrop.localhost",
 		"SHOP_NAME":             "filedrop bench shop",
 		"LOG_LEVEL":             "info",
+	}
+	for k, v := range b.o.handlerEnv {
+		b.settings[k] = v
 	}
 	b.step("handler setup --originals demo/originals")
 	if err := b.cs.runToEnd(ctx, "handler setup", b.app, filepath.Join(b.logs, "setup.log"), childEnv(b.settings), 60*time.Second,

@@ -175,6 +175,20 @@ func (r *report) markdown() string {
 		}
 	}
 	p("| binary size (%s) | %.1f MB |\n", r.binary.build, float64(r.binary.size)/1e6)
+	if t := r.transactions; t != nil && t.Orders > 0 {
+		p("\n### 5. Storage transactions per paid order\n\n")
+		p("%d paid orders, each sent after the last one's mail, through handler local (the host emulator polls the queues as the host does)"+
+			" against an Azurite of their own that logs every request (`--debug`); %d mails in %s. Every operation Azurite served meanwhile,"+
+			" the emulator's polls of the queues included; the handler's CPU meanwhile %s, %s per order (polling included).\n\n",
+			t.Orders, t.Mails, t.Elapsed.Round(time.Millisecond), t.CPU.Round(time.Millisecond), ms(t.CPU/time.Duration(t.Orders)))
+		p("| operation | count | per order |\n|---|---:|---:|\n")
+		total := 0
+		for _, op := range t.sortedOps() {
+			p("| %s | %d | %.2f |\n", op, t.Ops[op], float64(t.Ops[op])/float64(t.Orders))
+			total += t.Ops[op]
+		}
+		p("| **all** | %d | %.2f |\n", total, float64(total)/float64(t.Orders))
+	}
 	r.targets(p)
 	if pr := r.profile; pr != nil {
 		p("\n### Profile (-pprof)\n\n")
@@ -215,6 +229,9 @@ func (r *report) markdown() string {
 			errs = append(errs, e.Name+": "+e.FirstError)
 		}
 	}
+	if t := r.transactions; t != nil && t.Err != "" {
+		errs = append(errs, "storage transactions: "+t.Err)
+	}
 	if len(errs) > 0 {
 		p("\nFirst errors:\n")
 		for _, e := range errs {
@@ -237,6 +254,9 @@ func (r *report) failures() int {
 	}
 	for _, e := range r.e2e {
 		n += e.Errors
+	}
+	if t := r.transactions; t != nil {
+		n += t.Orders - t.Mails
 	}
 	return n
 }
