@@ -27,8 +27,10 @@ type category struct {
 
 var categories = []category{
 	{"GC (background marking, assists, sweeping)", []string{"runtime.gcBgMarkWorker", "runtime.gcAssistAlloc", "runtime.bgsweep", "runtime.bgscavenge", "runtime.gcStart"}},
-	{"XML (azqueue's response)", []string{"encoding/xml."}},
-	{"logging (slog, azcore's log policy)", []string{"log/slog.", "github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime.(*logPolicy)"}},
+	{"XML (azqueue's request body and response)", []string{"encoding/xml."}},
+	// azcore's log policy is in every storage call's stack, passing the
+	// request on: its own few time.Now calls are the pipeline's below.
+	{"logging (slog)", []string{"log/slog."}},
 	{"JSON (verify's decode, the order message, the answer)", []string{"encoding/json."}},
 	{"verification (HMAC, signature header; its JSON is above)", []string{"github.com/filedrop/filedrop/internal/stripeapi."}},
 	{"HTTP client: azcore's http.Client to Azurite", []string{"net/http.(*persistConn)", "net/http.(*Transport)", "net/http.(*Client)", "net/http.(*Request).write"}},
