@@ -8,14 +8,16 @@ import (
 	"unicode/utf8"
 )
 
-// Header lines are folded to at most maxLine characters (RFC 5322, 2.1.1).
-// Only a single word longer than that, an address of up to MaxAddressLength
+// Header lines are folded to at most maxLine characters: RFC 2047 (2) allows
+// 76 on a line with encoded-words, RFC 5322 (2.1.1) recommends 78. Only a
+// single word longer than that, an address of up to MaxAddressLength
 // octets, makes a longer line, still far below the 998 octets RFC 5322
 // allows.
-const maxLine = 78
+const maxLine = 76
 
 // maxWord bounds an encoded-word or a word of a quoted display name, so that
-// the longest field name, "Reply-To: ", and one word fit on a line.
+// the longest field name it follows, "Reply-To: ", and one word fit on a
+// line.
 const maxWord = 66
 
 // writeField writes the header field name with the words of its value,

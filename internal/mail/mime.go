@@ -15,12 +15,12 @@ import (
 // WriteTo writes m as an RFC 5322 message with CRLF line ends: the headers
 // (Date, From, To, Reply-To, Subject, Message-ID from the Key, MIME-Version,
 // Auto-Submitted) and a multipart/alternative body of the text and the HTML
-// part, both UTF-8 and quoted-printable. Bcc is not written. The output depends only on m, so
-// the same mail always has the same bytes.
+// part, both UTF-8 and quoted-printable. Bcc is not written. The output
+// depends only on m, so the same mail always has the same bytes.
 //
 // Display names and the subject are written as they are when they are
 // printable ASCII, and as RFC 2047 encoded-words otherwise; every field is
-// folded to lines of at most 78 characters, so that no name or subject,
+// folded to lines of at most 76 characters, so that no name or subject,
 // however long, makes a line a server refuses.
 func (m Message) WriteTo(w io.Writer) (int64, error) {
 	if err := m.Validate(); err != nil {

@@ -161,7 +161,7 @@ var hostileNames = map[string]string{
 }
 
 // requireFoldedHeader checks the header of a written message: CRLF line
-// ends only, no line over 78 characters, continuation lines that start with
+// ends only, no line over 76 characters, continuation lines that start with
 // white space.
 func requireFoldedHeader(t *testing.T, raw string) {
 	t.Helper()
@@ -170,7 +170,7 @@ func requireFoldedHeader(t *testing.T, raw string) {
 	for i, line := range strings.Split(header, "\r\n") {
 		require.NotContains(t, line, "\r", "line %d", i)
 		require.NotContains(t, line, "\n", "line %d", i)
-		require.LessOrEqual(t, len(line), 78, "line %d: %q", i, line[:min(len(line), 100)])
+		require.LessOrEqual(t, len(line), 76, "line %d: %q", i, line[:min(len(line), 100)])
 		if i > 0 && !strings.Contains(line, ": ") {
 			require.Contains(t, " \t", line[:1], "line %d continues a field: %q", i, line)
 		}

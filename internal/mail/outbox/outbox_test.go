@@ -146,7 +146,7 @@ func TestSendCustomerName(t *testing.T) {
 				header, _, ok := strings.Cut(string(data), "\r\n\r\n")
 				require.True(t, ok)
 				for _, line := range strings.Split(header, "\r\n") {
-					require.LessOrEqual(t, len(line), 78, "%q", line[:min(len(line), 100)])
+					require.LessOrEqual(t, len(line), 76, "%q", line[:min(len(line), 100)])
 				}
 				msg, err := netmail.ReadMessage(strings.NewReader(string(data)))
 				require.NoError(t, err)

@@ -434,7 +434,7 @@ func TestSendCustomerName(t *testing.T) {
 				checkMessage(t, m, got[i].data)
 				header, _, _ := strings.Cut(got[i].data, "\r\n\r\n")
 				for _, line := range strings.Split(header, "\r\n") {
-					require.LessOrEqual(t, len(line), 78, "%q", line[:min(len(line), 100)])
+					require.LessOrEqual(t, len(line), 76, "%q", line[:min(len(line), 100)])
 				}
 				msg, err := netmail.ReadMessage(strings.NewReader(got[i].data))
 				require.NoError(t, err)
