@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/filedrop/filedrop/internal/order"
+	"github.com/filedrop/filedrop/internal/order/ordertest"
 	"github.com/filedrop/filedrop/internal/stripeapi"
 )
 
@@ -25,7 +26,7 @@ func TestCustomerNameNeverStopsTheMail(t *testing.T) {
 	for _, tt := range tests {
 		for _, event := range []string{order.EventCompleted, order.EventAsyncPaymentFailed} {
 			t.Run(tt.name+" "+event, func(t *testing.T) {
-				h := newHarness(newRecords(), false, func() (stripeapi.Session, error) {
+				h := newHarness(ordertest.NewLedger(), false, func() (stripeapi.Session, error) {
 					s := paidSession()
 					s.CustomerName = tt.in
 					if event == order.EventAsyncPaymentFailed {
