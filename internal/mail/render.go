@@ -9,6 +9,7 @@ import (
 	"strings"
 	texttemplate "text/template"
 	"time"
+	"unicode/utf8"
 
 	"github.com/filedrop/filedrop/internal/order"
 )
@@ -144,21 +145,30 @@ type itemView struct {
 
 // Render renders the mail of msg, dated date. Its errors (an unknown kind,
 // a customer address that does not parse) are the same on every retry.
+//
+// The customer's name is user input: it is cleaned with order.CustomerName
+// (controls removed, over-long names dropped), and shown beside the address
+// only when it has at most MaxDisplayName characters. A name never stops a
+// mail.
 func (r *Renderer) Render(msg order.MailMessage, date time.Time) (Message, error) {
-	name := msg.Kind
+	tmpl := msg.Kind
 	if msg.Kind == order.MailDownloadLinks && msg.OrderURL != "" {
-		name = pageTemplates
+		tmpl = pageTemplates
 	}
-	t, ok := r.kinds[name]
-	if !ok || name == pageTemplates && msg.Kind != order.MailDownloadLinks {
+	t, ok := r.kinds[tmpl]
+	if !ok {
 		return Message{}, fmt.Errorf("render: unknown mail kind %q", msg.Kind)
 	}
 	to, err := ParseAddress(msg.Customer.Email)
 	if err != nil {
 		return Message{}, fmt.Errorf("render: customer: %w", err)
 	}
-	to.Name = oneLine(msg.Customer.Name)
-	v := view{Shop: r.shop, Name: to.Name, Support: r.support, OrderURL: msg.OrderURL}
+	name := order.CustomerName(msg.Customer.Name)
+	to.Name = name
+	if utf8.RuneCountInString(name) > MaxDisplayName {
+		to.Name = ""
+	}
+	v := view{Shop: r.shop, Name: name, Support: r.support, OrderURL: msg.OrderURL}
 	for _, it := range msg.Items {
 		iv := itemView{Title: oneLine(it.Title), FileName: oneLine(it.FileName), URL: it.URL}
 		if iv.Title == "" {
