@@ -9,6 +9,7 @@ import (
 	"strings"
 	texttemplate "text/template"
 	"time"
+	"unicode/utf8"
 
 	"github.com/filedrop/filedrop/internal/order"
 )
@@ -138,6 +139,11 @@ type itemView struct {
 
 // Render renders the mail of msg, dated date. Its errors (an unknown kind,
 // a customer address that does not parse) are the same on every retry.
+//
+// The customer's name is user input: it is cleaned with order.CustomerName
+// (controls removed, over-long names dropped), and shown beside the address
+// only when it has at most MaxDisplayName characters. A name never stops a
+// mail.
 func (r *Renderer) Render(msg order.MailMessage, date time.Time) (Message, error) {
 	t, ok := r.kinds[msg.Kind]
 	if !ok {
@@ -147,8 +153,12 @@ func (r *Renderer) Render(msg order.MailMessage, date time.Time) (Message, error
 	if err != nil {
 		return Message{}, fmt.Errorf("render: customer: %w", err)
 	}
-	to.Name = oneLine(msg.Customer.Name)
-	v := view{Shop: r.shop, Name: to.Name, Support: r.support}
+	name := order.CustomerName(msg.Customer.Name)
+	to.Name = name
+	if utf8.RuneCountInString(name) > MaxDisplayName {
+		to.Name = ""
+	}
+	v := view{Shop: r.shop, Name: name, Support: r.support}
 	for _, it := range msg.Items {
 		iv := itemView{Title: oneLine(it.Title), FileName: oneLine(it.FileName), URL: it.URL}
 		if iv.Title == "" {

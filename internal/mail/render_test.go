@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -249,6 +250,49 @@ func TestNewRenderer(t *testing.T) {
 			require.NoError(t, err)
 			require.Contains(t, m.Text, "write to "+tt.wantSupport+".")
 			require.Contains(t, m.Subject, "Our shop")
+		})
+	}
+}
+
+// TestRenderCustomerName checks that a name never stops a mail: it is
+// cleaned, shown beside the address only when short, greeted with up to
+// order.MaxCustomerName characters, and dropped when longer.
+func TestRenderCustomerName(t *testing.T) {
+	r := testRenderer(t)
+	tests := []struct {
+		name      string
+		in        string
+		wantTo    string // the display name beside the address
+		wantGreet string // the name in the greeting, "" for "Hello,"
+	}{
+		{"short", "Ada Lovelace", "Ada Lovelace", "Ada Lovelace"},
+		{"at the display cap", strings.Repeat("Ü", mail.MaxDisplayName), strings.Repeat("Ü", mail.MaxDisplayName), strings.Repeat("Ü", mail.MaxDisplayName)},
+		{"over the display cap: greeted only", strings.Repeat("Ü", mail.MaxDisplayName+1), "", strings.Repeat("Ü", mail.MaxDisplayName+1)},
+		{"at the greeting cap: greeted only", strings.Repeat("x", order.MaxCustomerName), "", strings.Repeat("x", order.MaxCustomerName)},
+		{"400 bytes: dropped", strings.Repeat("x", 400), "", ""},
+		{"5,000 × Ü: dropped", strings.Repeat("Ü", 5000), "", ""},
+		{"100,000 characters: dropped", strings.Repeat("a", 100_000), "", ""},
+		{"RTL: the override is removed", "\u202Eדוד כהן\u202C", "דוד כהן", "דוד כהן"},
+		{"NUL and controls are removed", "Ada\x00 Love\x1blace\x7f", "Ada Lovelace", "Ada Lovelace"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			msg := downloadMessage()
+			msg.Customer.Name = tt.in
+			m, err := r.Render(msg, testDate)
+			require.NoError(t, err)
+			require.Equal(t, []mail.Address{{Name: tt.wantTo, Email: "ada@customer.example"}}, m.To)
+			greeting := "Hello,"
+			if tt.wantGreet != "" {
+				greeting = "Hello " + tt.wantGreet + ","
+			}
+			require.True(t, strings.HasPrefix(m.Text, greeting+"\n"), "text starts %q", m.Text[:min(len(m.Text), 80)])
+			require.Contains(t, m.HTML, "<p>"+greeting+"</p>")
+
+			var eml bytes.Buffer
+			_, err = m.WriteTo(&eml)
+			require.NoError(t, err)
+			requireFoldedHeader(t, eml.String())
 		})
 	}
 }

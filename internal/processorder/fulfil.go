@@ -134,7 +134,7 @@ func (s *Stage) queueMail(ctx context.Context, msg order.OrderMessage, rec order
 		SessionID:  msg.SessionID,
 		EventID:    msg.EventID,
 		Generation: gen,
-		Customer:   order.Customer{Email: sess.CustomerEmail, Name: sess.CustomerName},
+		Customer:   order.Customer{Email: sess.CustomerEmail, Name: order.CustomerName(sess.CustomerName)},
 		Locale:     sess.Locale,
 		Items:      items,
 	})
