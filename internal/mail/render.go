@@ -94,7 +94,7 @@ func NewRenderer(s Settings) (*Renderer, error) {
 	default:
 		r.support = r.from.Email
 	}
-	for _, kind := range []string{order.MailDownloadLinks, order.MailPaymentFailed} {
+	for _, kind := range []string{order.MailDownloadLinks, order.MailPaymentFailed, pageTemplates} {
 		t, err := parseKind(kind)
 		if err != nil {
 			errs = append(errs, err)
@@ -127,7 +127,13 @@ type view struct {
 	Name    string
 	Items   []itemView
 	Support string
+	// OrderURL is the order page's link (a download mail in page mode).
+	OrderURL string
 }
+
+// pageTemplates are the download mail's templates when it links to the
+// order page rather than to each file.
+const pageTemplates = "download_page"
 
 type itemView struct {
 	Title    string
@@ -145,7 +151,11 @@ type itemView struct {
 // only when it has at most MaxDisplayName characters. A name never stops a
 // mail.
 func (r *Renderer) Render(msg order.MailMessage, date time.Time) (Message, error) {
-	t, ok := r.kinds[msg.Kind]
+	tmpl := msg.Kind
+	if msg.Kind == order.MailDownloadLinks && msg.OrderURL != "" {
+		tmpl = pageTemplates
+	}
+	t, ok := r.kinds[tmpl]
 	if !ok {
 		return Message{}, fmt.Errorf("render: unknown mail kind %q", msg.Kind)
 	}
@@ -158,7 +168,7 @@ func (r *Renderer) Render(msg order.MailMessage, date time.Time) (Message, error
 	if utf8.RuneCountInString(name) > MaxDisplayName {
 		to.Name = ""
 	}
-	v := view{Shop: r.shop, Name: name, Support: r.support}
+	v := view{Shop: r.shop, Name: name, Support: r.support, OrderURL: msg.OrderURL}
 	for _, it := range msg.Items {
 		iv := itemView{Title: oneLine(it.Title), FileName: oneLine(it.FileName), URL: it.URL}
 		if iv.Title == "" {

@@ -85,6 +85,7 @@ func TestRenderGolden(t *testing.T) {
 	for name, msg := range map[string]order.MailMessage{
 		"download_links": downloadMessage(),
 		"payment_failed": paymentFailedMessage(),
+		"download_page":  pageMessage(),
 	} {
 		t.Run(name, func(t *testing.T) {
 			m, err := r.Render(msg, testDate)
@@ -252,6 +253,28 @@ func TestNewRenderer(t *testing.T) {
 			require.Contains(t, m.Subject, "Our shop")
 		})
 	}
+}
+
+// pageMessage is the download mail of DOWNLOAD_LINKS=page: its items carry
+// no link; the mail links to the order page.
+func pageMessage() order.MailMessage {
+	m := downloadMessage()
+	for i := range m.Items {
+		m.Items[i].URL, m.Items[i].ExpiresAt = "", time.Time{}
+	}
+	m.OrderURL = "https://shop.example/api/download/cs_test_a1B2c3.q2Zk1c3VpbmdhdGVzdHRva2Vu"
+	return m
+}
+
+func TestRenderPageMode(t *testing.T) {
+	m, err := testRenderer(t).Render(pageMessage(), testDate)
+	require.NoError(t, err)
+	const link = "https://shop.example/api/download/cs_test_a1B2c3.q2Zk1c3VpbmdhdGVzdHRva2Vu"
+	require.Contains(t, m.Text, "\n"+link+"\n", "the text part has the URL on a line of its own")
+	require.Contains(t, m.HTML, `<a href="`+link+`"`, "the HTML part has a button")
+	require.Contains(t, m.HTML, "Go to your downloads")
+	require.NotContains(t, m.Text, "This link works until")
+	require.Contains(t, m.Text, "Harbour at dawn (harbour-dawn.jpg)")
 }
 
 // TestRenderCustomerName checks that a name never stops a mail: it is
