@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the project's tools into .tools/ (nothing global), at pinned
 # versions. Idempotent: a tool already there at its version is skipped.
-#   scripts/tools.sh       # all: Azurite (npm), stripe-mock and staticcheck (go install)
+#   scripts/tools.sh       # all: Azurite (npm), stripe-mock and staticcheck (go install),
+#                          # and Chromium for the browser test (apt, only as root, only if missing)
 #   scripts/tools.sh run   # only what scripts/run.sh needs: Azurite and stripe-mock
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,9 +12,25 @@ STATICCHECK_VERSION=v0.8.2
 root=$PWD/.tools
 mkdir -p "$root/bin"
 
+# Chromium is a system package, not a pinned tool in .tools/: the browser
+# test (internal/cli TestBrowserDownloadsAndRefund) drives whatever
+# chromium is on the PATH and skips, saying so, where there is none.
+install_chromium() {
+  command -v chromium >/dev/null 2>&1 && return 0
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+    echo "tools: no chromium on the PATH; the browser test will skip (as root on Debian/Ubuntu, scripts/tools.sh installs it with apt)" >&2
+    return 0
+  fi
+  echo "tools: installing chromium with apt-get (about a minute) ..." >&2
+  local start=$SECONDS
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium >&2 ||
+    { DEBIAN_FRONTEND=noninteractive apt-get update >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium >&2; }
+  echo "tools: chromium done ($((SECONDS - start)) s)" >&2
+}
+
 case "${1:-all}" in
 run) want=(azurite stripe-mock) ;;
-all) want=(azurite stripe-mock staticcheck) ;;
+all) want=(azurite stripe-mock staticcheck); install_chromium ;;
 *) echo "usage: scripts/tools.sh [run|all]" >&2; exit 2 ;;
 esac
 
