@@ -22,6 +22,7 @@ func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
 	path := filepath.Join("testdata", name)
 	if *update {
+		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
 		require.NoError(t, os.WriteFile(path, got, 0o644))
 	}
 	want, err := os.ReadFile(path)
@@ -65,6 +66,19 @@ func downloadMessage() order.MailMessage {
 				ExpiresAt: time.Date(2025, 4, 13, 11, 26, 53, 0, time.FixedZone("CEST", 2*3600)),
 			},
 		},
+		Receipt: testReceipt(),
+	}
+}
+
+func testReceipt() *order.Receipt {
+	return &order.Receipt{
+		OrderedAt:   time.Date(2025, 3, 14, 9, 20, 0, 0, time.UTC),
+		Currency:    "eur",
+		AmountTotal: 123450,
+		Lines: []order.ReceiptLine{
+			{Description: "Harbour at dawn", Quantity: 1, AmountTotal: 1500},
+			{Description: "Lighthouse (large licence)", Quantity: 2, AmountTotal: 121950},
+		},
 	}
 }
 
@@ -75,28 +89,42 @@ func paymentFailedMessage() order.MailMessage {
 		SessionID:  "cs_test_a1B2c3",
 		Generation: 1,
 		Customer:   order.Customer{Email: "ada@customer.example"},
+		Receipt:    testReceipt(),
 	}
 }
 
-// TestRenderGolden compares the rendered mails, both parts and their
-// RFC 5322 form, with the files in testdata.
+// orderPageMessage is downloadMessage with an order page: one button to
+// the page, the files listed without links.
+func orderPageMessage() order.MailMessage {
+	m := downloadMessage()
+	m.OrderPage = "https://shop.example/orders/cs_test_a1B2c3?t=abc"
+	return m
+}
+
+// TestRenderGolden compares the rendered mails of every language and kind,
+// both parts and their RFC 5322 form, with the files in testdata/golden.
 func TestRenderGolden(t *testing.T) {
 	r := testRenderer(t)
-	for name, msg := range map[string]order.MailMessage{
-		"download_links": downloadMessage(),
-		"payment_failed": paymentFailedMessage(),
-	} {
-		t.Run(name, func(t *testing.T) {
-			m, err := r.Render(msg, testDate)
-			require.NoError(t, err)
-			require.Equal(t, msg.Key(), m.Key)
-			golden(t, name+".txt", []byte("Subject: "+m.Subject+"\n\n"+m.Text))
-			golden(t, name+".html", []byte(m.HTML))
-			var eml bytes.Buffer
-			_, err = m.WriteTo(&eml)
-			require.NoError(t, err)
-			golden(t, name+".eml", eml.Bytes())
-		})
+	for _, lang := range mail.Languages() {
+		for name, msg := range map[string]order.MailMessage{
+			"download_links":            downloadMessage(),
+			"download_links_order_page": orderPageMessage(),
+			"payment_failed":            paymentFailedMessage(),
+		} {
+			t.Run(lang+"/"+name, func(t *testing.T) {
+				msg.Locale = lang
+				m, err := r.Render(msg, testDate)
+				require.NoError(t, err)
+				require.Equal(t, msg.Key(), m.Key)
+				base := filepath.Join("golden", lang, name)
+				golden(t, base+".txt", []byte("Subject: "+m.Subject+"\n\n"+m.Text))
+				golden(t, base+".html", []byte(m.HTML))
+				var eml bytes.Buffer
+				_, err = m.WriteTo(&eml)
+				require.NoError(t, err)
+				golden(t, base+".eml", eml.Bytes())
+			})
+		}
 	}
 }
 
@@ -121,11 +149,15 @@ func TestRenderContent(t *testing.T) {
 				"This link works until Sunday, 13 April 2025 at 09:26 UTC.",
 				"save them",
 				"write to help@lumen.example",
+				"Order: cs_test_a1B2c3\nDate: 14 March 2025\n\n- Harbour at dawn: €15.00\n- 2\u00a0×\u00a0Lighthouse (large licence): €1,219.50\nTotal paid: €1,234.50\n",
 			},
 			inHTML: []string{
-				`<a href="https://acct.blob.core.windows.net/originals/harbour-dawn.jpg?se=2025-04-13T09%3A26%3A53Z&amp;sig=abc%2Bdef&amp;sp=r&amp;sr=b&amp;sv=2024-11-04">Harbour at dawn</a>`,
+				`<strong>Harbour at dawn</strong>`,
+				`<a href="https://acct.blob.core.windows.net/originals/harbour-dawn.jpg?se=2025-04-13T09%3A26%3A53Z&amp;sig=abc%2Bdef&amp;sp=r&amp;sr=b&amp;sv=2024-11-04" style=`,
+				">Download</a>",
 				"This link works until Sunday, 13 April 2025 at 09:26 UTC.",
-				`<a href="mailto:help@lumen.example">help@lumen.example</a>`,
+				`<a href="mailto:help@lumen.example" style="color: inherit; text-decoration: underline;">help@lumen.example</a>`,
+				"cs_test_a1B2c3", "14 March 2025", "€15.00", "2\u00a0×\u00a0Lighthouse (large licence)", "€1,219.50", "Total paid", "€1,234.50",
 			},
 		},
 		{
@@ -146,7 +178,7 @@ func TestRenderContent(t *testing.T) {
 			name:    "no name greets politely",
 			msg:     func(m *order.MailMessage) { m.Customer.Name = "  " },
 			inText:  []string{"Hello,\n"},
-			inHTML:  []string{"<p>Hello,</p>"},
+			inHTML:  []string{">Hello,</p>"},
 			subject: "Your downloads from Lumen Photo",
 		},
 		{
@@ -162,16 +194,16 @@ func TestRenderContent(t *testing.T) {
 				m.Items[0].Title = `<img src=x onerror=alert(1)>`
 				m.Items[0].URL = "javascript:alert(1)"
 			},
-			inHTML:    []string{`<a href="#ZgotmplZ">&lt;img src=x onerror=alert(1)&gt;</a>`},
+			inHTML:    []string{`<a href="#ZgotmplZ" style=`, `<strong>&lt;img src=x onerror=alert(1)&gt;</strong>`},
 			notInHTML: []string{"<img", "javascript:"},
 		},
 		{
 			name:      "payment failed",
 			msg:       func(m *order.MailMessage) { *m = paymentFailedMessage() },
 			subject:   "Your payment to Lumen Photo did not go through",
-			inText:    []string{"did not go through", "Nothing was charged", "try again", "help@lumen.example"},
-			inHTML:    []string{"did not go through", "Nothing was charged", "try again"},
-			notInHTML: []string{"href=\"https://"},
+			inText:    []string{"did not go\nthrough", "Nothing was charged", "try again", "help@lumen.example", "\nTotal: €1,234.50\n"},
+			inHTML:    []string{"did not go through", "Nothing was charged", "try again", ">Total</td>"},
+			notInHTML: []string{"href=\"https://", "Total paid", "Download"},
 		},
 	}
 	for _, tt := range tests {
@@ -287,7 +319,7 @@ func TestRenderCustomerName(t *testing.T) {
 				greeting = "Hello " + tt.wantGreet + ","
 			}
 			require.True(t, strings.HasPrefix(m.Text, greeting+"\n"), "text starts %q", m.Text[:min(len(m.Text), 80)])
-			require.Contains(t, m.HTML, "<p>"+greeting+"</p>")
+			require.Contains(t, m.HTML, ">"+greeting+"</p>")
 
 			var eml bytes.Buffer
 			_, err = m.WriteTo(&eml)
