@@ -121,7 +121,11 @@ func (p *pipeline) handler(stderr interface{ Write([]byte) (int, error) }) (http
 			Stderr:   stderr,
 		}
 	}
-	return newServer(webhook, routes), nil
+	page, err := p.downloadHandler()
+	if err != nil {
+		return nil, err
+	}
+	return newServer(webhook, page, routes), nil
 }
 
 // stage returns the stage behind a queue function, spending budget.
@@ -133,6 +137,13 @@ func (p *pipeline) stage(name string, budget order.Budget) (functions.HandlerFun
 		}
 		st := processorder.New(stripeapi.New(p.cfg.Stripe, p.log), p.originals, p.mails, p.ledger,
 			p.cfg.Stripe.Livemode, budget, time.Now, p.log)
+		if p.cfg.Download.Page() {
+			signer, err := orderLinks(p.cfg.Download)
+			if err != nil {
+				return nil, err
+			}
+			st.WithOrderPage(signer.URL)
+		}
 		return functions.Decoded(order.DecodeOrderMessage, st.Handle), nil
 	case fnSendLink:
 		render, err := newRenderer(p.cfg.Mail)

@@ -24,8 +24,10 @@ type Config struct {
 	Stripe  Stripe
 	Storage Storage
 	Links   Links
-	Mail    Mail
-	Ledger  Ledger
+	// Download is the order page (the Download function).
+	Download Download
+	Mail     Mail
+	Ledger   Ledger
 	// LogLevel is LOG_LEVEL: debug, info (default), warn or error.
 	LogLevel string
 	// LogFormat is LOG_FORMAT: text (default) or json.
@@ -59,6 +61,7 @@ func loadAll(get Getenv) (Config, *loader) {
 	c.Stripe = loadStripe(l)
 	c.Storage = loadStorage(l)
 	c.Links = loadLinks(l, c.Storage)
+	c.Download = loadDownload(l, c.Storage)
 	c.Mail = loadMail(l)
 	c.Ledger = loadLedger(l)
 	c.LogLevel = l.oneOf("LOG_LEVEL", "info", "debug", "info", "warn", "error")

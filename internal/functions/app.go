@@ -53,6 +53,9 @@ type Function struct {
 	DataType string
 	// Methods are an HTTP trigger's methods, lower case.
 	Methods []string
+	// Route is an HTTP trigger's route template (download/{*rest}); "" means
+	// the function's name. The host serves it under /api/.
+	Route string
 	// Bindings counts all bindings (forwarding needs exactly two).
 	Bindings int
 }
@@ -179,6 +182,7 @@ func loadFunction(fsys fs.FS, file string, getenv func(string) string) (Function
 			Connection string   `json:"connection"`
 			DataType   string   `json:"dataType"`
 			Methods    []string `json:"methods"`
+			Route      string   `json:"route"`
 		} `json:"bindings"`
 	}
 	b, err := fs.ReadFile(fsys, file)
@@ -197,7 +201,7 @@ func loadFunction(fsys fs.FS, file string, getenv func(string) string) (Function
 		for _, m := range bd.Methods {
 			f.Methods = append(f.Methods, strings.ToLower(m))
 		}
-		f.Queue = bd.QueueName
+		f.Queue, f.Route = bd.QueueName, strings.Trim(bd.Route, "/")
 		if strings.HasPrefix(f.Queue, "%") && strings.HasSuffix(f.Queue, "%") && len(f.Queue) > 2 {
 			setting := strings.Trim(f.Queue, "%")
 			if f.Queue = getenv(setting); f.Queue == "" {
@@ -212,6 +216,43 @@ func loadFunction(fsys fs.FS, file string, getenv func(string) string) (Function
 		return Function{}, fmt.Errorf("%s: queueName %q is not a valid queue name (3-63 lower-case letters, digits and single hyphens)", file, f.Queue)
 	}
 	return f, nil
+}
+
+// MatchRoute reports whether path (as the host receives it, /api/...) is
+// one of the function's: the host's api prefix, then the route template
+// (literal segments, case-insensitive; {name} one segment; {*name} the rest,
+// possibly empty), or the function's name when it has no route.
+func (f Function) MatchRoute(path string) bool {
+	rest, ok := cutFold(path, "/api/")
+	if !ok {
+		return false
+	}
+	route := f.Route
+	if route == "" {
+		route = f.Name
+	}
+	tmpl := strings.Split(route, "/")
+	segs := strings.Split(rest, "/")
+	for i, t := range tmpl {
+		if strings.HasPrefix(t, "{*") && strings.HasSuffix(t, "}") {
+			return true
+		}
+		if i >= len(segs) || segs[i] == "" {
+			return false
+		}
+		if !(strings.HasPrefix(t, "{") && strings.HasSuffix(t, "}")) && !strings.EqualFold(t, segs[i]) {
+			return false
+		}
+	}
+	return len(segs) == len(tmpl)
+}
+
+// cutFold is strings.CutPrefix, ignoring case.
+func cutFold(s, prefix string) (string, bool) {
+	if len(s) < len(prefix) || !strings.EqualFold(s[:len(prefix)], prefix) {
+		return s, false
+	}
+	return s[len(prefix):], true
 }
 
 func validQueueName(s string) bool {

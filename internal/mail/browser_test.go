@@ -115,7 +115,7 @@ func TestRenderInBrowser(t *testing.T) {
 	for _, lang := range mail.Languages() {
 		for kind, msg := range map[string]order.MailMessage{
 			"download_links":            downloadMessage(),
-			"download_links_order_page": orderPageMessage(),
+			"download_page":             pageMessage(),
 			"payment_failed":            paymentFailedMessage(),
 		} {
 			msg.Locale = lang

@@ -139,7 +139,7 @@ func parseKind(kind string) (kindTemplates, error) {
 	if err != nil {
 		return kindTemplates{}, fmt.Errorf("parse %s text template: %w", kind, err)
 	}
-	html, err := htmltemplate.New("layout.html.tmpl").Funcs(htmltemplate.FuncMap{"mailto": mailto}).
+	html, err := htmltemplate.New("layout.html.tmpl").Funcs(htmltemplate.FuncMap{"mailto": mailto, "breakable": breakable}).
 		ParseFS(templates, "templates/layout.html.tmpl", "templates/"+kind+".html.tmpl")
 	if err != nil {
 		return kindTemplates{}, fmt.Errorf("parse %s html template: %w", kind, err)
@@ -158,9 +158,9 @@ type view struct {
 	Name    string
 	Items   []itemView
 	Support string
-	// OrderPage is the order's download page; when set the mail links it
-	// once, and lists the files without links.
-	OrderPage string
+	// OrderURL is the order page's link (a download mail in page mode):
+	// the mail links it once, and lists the files without links.
+	OrderURL string
 	// Reference is the order's reference (the Checkout Session id).
 	Reference string
 	// Date is the order's date, "" when unknown.
@@ -222,7 +222,7 @@ func (r *Renderer) Render(msg order.MailMessage, date time.Time) (Message, error
 		to.Name = ""
 	}
 	p := phrasesFor(Language(msg.Locale))
-	v := view{T: p, Kind: msg.Kind, Shop: r.shop, Name: name, Support: r.support, OrderPage: msg.OrderPage, Reference: msg.SessionID,
+	v := view{T: p, Kind: msg.Kind, Shop: r.shop, Name: name, Support: r.support, OrderURL: msg.OrderURL, Reference: msg.SessionID,
 		Logo: r.logo, Accent: r.accent, OnAccent: r.onAccent}
 	for _, it := range msg.Items {
 		iv := itemView{Title: oneLine(it.Title), FileName: oneLine(it.FileName), URL: it.URL}

@@ -93,14 +93,6 @@ func paymentFailedMessage() order.MailMessage {
 	}
 }
 
-// orderPageMessage is downloadMessage with an order page: one button to
-// the page, the files listed without links.
-func orderPageMessage() order.MailMessage {
-	m := downloadMessage()
-	m.OrderPage = "https://shop.example/orders/cs_test_a1B2c3?t=abc"
-	return m
-}
-
 // TestRenderGolden compares the rendered mails of every language and kind,
 // both parts and their RFC 5322 form, with the files in testdata/golden.
 func TestRenderGolden(t *testing.T) {
@@ -108,7 +100,7 @@ func TestRenderGolden(t *testing.T) {
 	for _, lang := range mail.Languages() {
 		for name, msg := range map[string]order.MailMessage{
 			"download_links":            downloadMessage(),
-			"download_links_order_page": orderPageMessage(),
+			"download_page":             pageMessage(),
 			"payment_failed":            paymentFailedMessage(),
 		} {
 			t.Run(lang+"/"+name, func(t *testing.T) {
@@ -284,6 +276,28 @@ func TestNewRenderer(t *testing.T) {
 			require.Contains(t, m.Subject, "Our shop")
 		})
 	}
+}
+
+// pageMessage is the download mail of DOWNLOAD_LINKS=page: its items carry
+// no link; the mail links to the order page.
+func pageMessage() order.MailMessage {
+	m := downloadMessage()
+	for i := range m.Items {
+		m.Items[i].URL, m.Items[i].ExpiresAt = "", time.Time{}
+	}
+	m.OrderURL = "https://shop.example/api/download/cs_test_a1B2c3.q2Zk1c3VpbmdhdGVzdHRva2Vu"
+	return m
+}
+
+func TestRenderPageMode(t *testing.T) {
+	m, err := testRenderer(t).Render(pageMessage(), testDate)
+	require.NoError(t, err)
+	const link = "https://shop.example/api/download/cs_test_a1B2c3.q2Zk1c3VpbmdhdGVzdHRva2Vu"
+	require.Contains(t, m.Text, "\n"+link+"\n", "the text part has the URL on a line of its own")
+	require.Contains(t, m.HTML, `<a href="`+link+`"`, "the HTML part has a button")
+	require.Contains(t, m.HTML, "Go to your downloads")
+	require.NotContains(t, m.Text, "This link works until")
+	require.Contains(t, m.Text, "Harbour at dawn (harbour-dawn.jpg)")
 }
 
 // TestRenderCustomerName checks that a name never stops a mail: it is

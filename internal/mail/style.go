@@ -57,10 +57,22 @@ func textOn(bg string) string {
 // mailto returns phrase, a format with one %s, escaped, with the %s
 // replaced by a mailto link to addr.
 func mailto(phrase, addr string) htmltemplate.HTML {
+	esc := htmltemplate.HTMLEscapeString
+	return fill(phrase, fmt.Sprintf(`<a href="mailto:%s" style="color: inherit; text-decoration: underline;">%s</a>`, esc(addr), esc(addr)))
+}
+
+// breakable returns phrase, a format with one %s, escaped, with the %s
+// replaced by s, escaped and allowed to break anywhere (a long URL).
+func breakable(phrase, s string) htmltemplate.HTML {
+	return fill(phrase, `<span style="word-break: break-all;">`+htmltemplate.HTMLEscapeString(s)+`</span>`)
+}
+
+// fill escapes phrase, a format with one %s, and puts the markup html in
+// place of its %s.
+func fill(phrase, html string) htmltemplate.HTML {
 	before, after, _ := strings.Cut(phrase, "%s")
 	esc := htmltemplate.HTMLEscapeString
-	link := fmt.Sprintf(`<a href="mailto:%s" style="color: inherit; text-decoration: underline;">%s</a>`, esc(addr), esc(addr))
-	return htmltemplate.HTML(esc(before) + link + esc(after))
+	return htmltemplate.HTML(esc(before) + html + esc(after))
 }
 
 // TextWidth is the column the plain-text part's paragraphs are wrapped at.

@@ -80,9 +80,9 @@ type MailMessage struct {
 	Customer   Customer `json:"customer"`
 	Locale     string   `json:"locale,omitempty"`
 	Items      []Item   `json:"items,omitempty"`
-	// OrderPage is the URL of the order's download page; when set, the mail
-	// links to it once instead of linking each file. Optional.
-	OrderPage string `json:"order_page,omitempty"`
+	// OrderURL is the order page's link (DOWNLOAD_LINKS=page): the download
+	// mail links there, and its items carry no link of their own.
+	OrderURL string `json:"order_url,omitempty"`
 	// Receipt is what the customer bought and paid, for the mail to show;
 	// nil in messages queued before it existed, or when it did not fit.
 	Receipt *Receipt `json:"receipt,omitempty"`
