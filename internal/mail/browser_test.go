@@ -114,9 +114,9 @@ func TestRenderInBrowser(t *testing.T) {
 	msgs := map[string]order.MailMessage{}
 	for _, lang := range mail.Languages() {
 		for kind, msg := range map[string]order.MailMessage{
-			"download_links":            downloadMessage(),
-			"download_page":             pageMessage(),
-			"payment_failed":            paymentFailedMessage(),
+			"download_links": downloadMessage(),
+			"download_page":  pageMessage(),
+			"payment_failed": paymentFailedMessage(),
 		} {
 			msg.Locale = lang
 			msgs[lang+"/"+kind] = msg

@@ -99,9 +99,9 @@ func TestRenderGolden(t *testing.T) {
 	r := testRenderer(t)
 	for _, lang := range mail.Languages() {
 		for name, msg := range map[string]order.MailMessage{
-			"download_links":            downloadMessage(),
-			"download_page":             pageMessage(),
-			"payment_failed":            paymentFailedMessage(),
+			"download_links": downloadMessage(),
+			"download_page":  pageMessage(),
+			"payment_failed": paymentFailedMessage(),
 		} {
 			t.Run(lang+"/"+name, func(t *testing.T) {
 				msg.Locale = lang
