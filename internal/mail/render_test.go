@@ -342,3 +342,77 @@ func TestRenderCustomerName(t *testing.T) {
 		})
 	}
 }
+
+func TestRenderStyle(t *testing.T) {
+	tests := []struct {
+		name     string
+		settings mail.Settings
+		wantErr  string
+		wantFrom mail.Address
+		inHTML   []string
+	}{
+		{name: "the shop names a sender that has no name",
+			settings: mail.Settings{Shop: "Lumen Photo", From: "DoNotReply@lumen.example"},
+			wantFrom: mail.Address{Name: "Lumen Photo", Email: "DoNotReply@lumen.example"},
+			inHTML:   []string{`bgcolor="#1a56db"`, "color: #ffffff;", ">Lumen Photo</td>"}},
+		{name: "the sender's own name wins",
+			settings: mail.Settings{Shop: "Lumen Photo", From: "Lumen Deliveries <DoNotReply@lumen.example>"},
+			wantFrom: mail.Address{Name: "Lumen Deliveries", Email: "DoNotReply@lumen.example"}},
+		{name: "logo and a light accent",
+			settings: mail.Settings{Shop: "Lumen & Co", From: "a@lumen.example", LogoURL: "https://cdn.lumen.example/logo.png?v=2", Accent: "#FDE047"},
+			wantFrom: mail.Address{Name: "Lumen & Co", Email: "a@lumen.example"},
+			inHTML: []string{`<img src="https://cdn.lumen.example/logo.png?v=2" alt="Lumen &amp; Co"`,
+				`bgcolor="#fde047"`, "background-color: #fde047;", "color: #111111;"}},
+		{name: "logo over http", settings: mail.Settings{From: "a@lumen.example", LogoURL: "http://lumen.example/logo.png"}, wantErr: "not an https URL"},
+		{name: "logo with a quote", settings: mail.Settings{From: "a@lumen.example", LogoURL: `https://lumen.example/"onerror="x.png`}, wantErr: "not an https URL"},
+		{name: "accent by name", settings: mail.Settings{From: "a@lumen.example", Accent: "red"}, wantErr: "not #rrggbb"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := mail.NewRenderer(tt.settings)
+			if tt.wantErr != "" {
+				require.ErrorContains(t, err, tt.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			m, err := r.Render(downloadMessage(), testDate)
+			require.NoError(t, err)
+			require.Equal(t, tt.wantFrom, m.From)
+			for _, s := range tt.inHTML {
+				require.Contains(t, m.HTML, s)
+			}
+		})
+	}
+}
+
+// TestRenderLanguage checks the Checkout locale picks the mail's language,
+// and that a message without a receipt (queued before it existed) still
+// renders.
+func TestRenderLanguage(t *testing.T) {
+	r := testRenderer(t)
+	tests := []struct{ locale, subject, inText string }{
+		{"", "Your downloads from Lumen Photo", "Hello Ada Lovelace,"},
+		{"auto", "Your downloads from Lumen Photo", "Total paid: €1,234.50"},
+		{"pt-BR", "Your downloads from Lumen Photo", "Download: https://"},
+		{"de-AT", "Ihre Downloads von Lumen Photo", "Bezahlt: 1.234,50\u00a0€"},
+		{"fr-CA", "Vos téléchargements de Lumen Photo", "Total payé\u00a0: 1\u202f234,50\u00a0€"},
+		{"es-419", "Tus descargas de Lumen Photo", "Hola, Ada Lovelace:"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.locale, func(t *testing.T) {
+			msg := downloadMessage()
+			msg.Locale = tt.locale
+			m, err := r.Render(msg, testDate)
+			require.NoError(t, err)
+			require.Equal(t, tt.subject, m.Subject)
+			require.Contains(t, m.Text, tt.inText)
+			require.Contains(t, m.HTML, `<html lang="`+mail.Language(tt.locale)+`">`)
+
+			msg.Receipt = nil
+			m, err = r.Render(msg, testDate)
+			require.NoError(t, err)
+			require.Contains(t, m.Text, "cs_test_a1B2c3", "the reference is there without a receipt")
+			require.NotContains(t, m.Text, "€", "no amount without a receipt")
+		})
+	}
+}
