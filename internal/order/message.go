@@ -117,7 +117,32 @@ type MailMessage struct {
 	// OrderURL is the order page's link (DOWNLOAD_LINKS=page): the download
 	// mail links there, and its items carry no link of their own.
 	OrderURL string `json:"order_url,omitempty"`
+	// Receipt is what the customer bought and paid, for the mail to show;
+	// nil in messages queued before it existed, or when it did not fit.
+	Receipt *Receipt `json:"receipt,omitempty"`
 }
+
+// Receipt is the order summary a mail shows: when the customer ordered,
+// what, and the amount paid. Amounts are in the currency's minor unit, as
+// Stripe gives them (cents; yen for zero-decimal currencies).
+type Receipt struct {
+	OrderedAt time.Time `json:"ordered_at,omitzero"`
+	// Currency is the lowercase ISO 4217 code, as Stripe gives it ("eur").
+	Currency    string        `json:"currency,omitempty"`
+	AmountTotal int64         `json:"amount_total"`
+	Lines       []ReceiptLine `json:"lines,omitempty"`
+}
+
+// ReceiptLine is one line of a Receipt.
+type ReceiptLine struct {
+	Description string `json:"description"`
+	Quantity    int64  `json:"quantity,omitempty"`
+	AmountTotal int64  `json:"amount_total"`
+}
+
+// MaxReceiptDescription bounds, in characters, a receipt line's
+// description, so that a cart of long names still fits one queue message.
+const MaxReceiptDescription = 200
 
 // Customer is who receives the mail.
 type Customer struct {
