@@ -194,3 +194,31 @@ func TestPaymentEventWithoutPayments(t *testing.T) {
 	err := h.handle(paymentMessage(order.EventChargeRefunded, "ch_1"))
 	require.Equal(t, order.PermanentClass, order.Classify(err))
 }
+
+// TestRefundDuringFulfilment: a refund recorded while ProcessOrder fulfils
+// the order (it holds the lease, between its claim and its last write)
+// survives the fulfilment's write, and no download is then allowed.
+func TestRefundDuringFulfilment(t *testing.T) {
+	recs := ordertest.NewLedger()
+	h := newHarness(recs, false, func() (stripeapi.Session, error) {
+		s := paidSession()
+		s.PaymentIntent = paymentIntent
+		return s, nil
+	})
+	h.stage.WithPayments(&fakePayments{ChargeFunc: charge(2000, 2000)})
+	refunded := false
+	h.orig.ExistsFunc = func(context.Context, string) (bool, error) {
+		if !refunded {
+			refunded = true
+			claimed := recs.Record(t, sessionID)
+			require.NotEmpty(t, claimed.LeaseOwner, "fulfilment holds the lease")
+			require.NoError(t, h.handle(paymentMessage(order.EventChargeRefunded, "ch_1")), "the refund does not wait for the lease")
+		}
+		return true, nil
+	}
+	require.NoError(t, h.handle(message(order.EventCompleted)))
+	rec := recs.Record(t, sessionID)
+	require.Equal(t, order.StateLinksReady, rec.State)
+	require.Equal(t, order.RevokedByRefund, rec.RevokedBy, "the fulfilment's write kept the refund")
+	require.ErrorIs(t, rec.RecordDownload(0, t0, 720*time.Hour, 0), order.ErrAccessRevoked)
+}
