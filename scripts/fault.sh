@@ -4,9 +4,13 @@
 # delivered twice, some concurrently; some asynchronous events before their
 # completed) while it is killed with SIGKILL and restarted, while Azurite
 # restarts, and while the mail service fails transiently and throttles.
+# A tenth of the paid orders get a full refund webhook before, during or
+# after their fulfilment while a probe presses their download button.
 # Then it checks: one mail per paid order, one notice per failed payment,
 # none for unpaid ones, every ledger record final, every queue and poison
-# queue empty. It prints the counts and exits non-zero on any mismatch.
+# queue empty, every refunded order revoked and no download after its
+# revoke was recorded. It prints the counts and exits non-zero on any
+# mismatch.
 #
 #   scripts/fault.sh                                  # CI size: 100 orders, 2 kills, plus a short ACS phase
 #   scripts/fault.sh --orders 1000 --kills 5          # the full run

@@ -8,6 +8,17 @@
 // every unpaid order none, every ledger record must rest in a final state,
 // and every queue and poison queue must be empty.
 //
+// A tenth of the paid orders are refunded in full: the charge.refunded
+// event comes before the completed event, while ProcessOrder fulfils the
+// order (the Stripe fake holds the session until the refund's ProcessOrder
+// looks it up) or after the fulfilment. Meanwhile a probe presses each
+// refunded order's download button on handler local's Download function
+// (the mails keep their raw links, DOWNLOAD_LINKS=direct, which the run
+// checks; the order page is served beside them): no download may succeed
+// once the ledger shows the revoke, every refunded record must end revoked
+// by its refund, and after settling each refunded order's download is
+// refused while a paid order's still works.
+//
 // The test (TestFault) skips unless -fault.orders is set; scripts/fault.sh
 // runs it and documents its flags. It prints a table of expected and actual
 // counts and fails on any mismatch.

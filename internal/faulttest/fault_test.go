@@ -131,7 +131,7 @@ func phasesFromFlags() ([]phase, error) {
 	case "burst":
 		f := rate(30, time.Minute)
 		sh := shape("burst", n, clamp(time.Duration(n)*20*time.Millisecond, 5*time.Second, 30*time.Second))
-		sh.delayed, sh.unpaid, sh.failed = 0, 0, 0
+		sh.delayed, sh.unpaid, sh.failed, sh.refunds = 0, 0, 0, 0
 		return []phase{{name: "burst", shape: sh, transport: "acs", kills: or(*flagKills, 0), restarts: or(*flagAzurite, 0),
 			acs: f, burst: true, settle: settleTimeout(4*time.Minute + mailTime(n, f))}}, nil
 	}
@@ -139,12 +139,12 @@ func phasesFromFlags() ([]phase, error) {
 }
 
 // shape is the default mix for n paid orders: a fifth of them with a
-// delayed payment, a tenth as many unpaid and failed sessions each, 30% of
-// the events delivered twice.
+// delayed payment, a tenth as many unpaid and failed sessions each, a tenth
+// of them refunded in full, 30% of the events delivered twice.
 func shape(prefix string, n int, spread time.Duration) planShape {
 	return planShape{prefix: prefix, paid: n, delayed: n / 5, unpaid: max(1, n/10), failed: max(1, n/10),
 		dupRate: 0.3, asyncFirst: 0.4, spread: spread, lateDupMax: 15 * time.Second, maxGap: 3 * time.Second,
-		productsInStock: 6}
+		productsInStock: 6, refunds: 0.1}
 }
 
 // mailTime is how long the rate limit takes to let n mails through.
@@ -175,6 +175,7 @@ type rig struct {
 	outbox  string
 	handler *handlerProc
 	webhook string
+	probe   *downloadProbe // presses the refunded orders' download buttons
 
 	ledger *ledger.Ledger
 	queues *storage.Queues
@@ -196,6 +197,7 @@ func runPhase(t *testing.T, bin string, ph phase, seed uint64, logs string) {
 	// after the last planned one, and reports those it gave up on.
 	trafficCtx, cancel := context.WithTimeout(ctx, ph.shape.spread+ph.shape.lateDupMax+maxTraffic)
 	tr := newTraffic(r.webhook, p, r.stripe)
+	r.startRefunds(t, tr)
 	trafficDone := make(chan struct{})
 	start := time.Now()
 	go func() { defer close(trafficDone); tr.run(trafficCtx) }()
@@ -206,6 +208,7 @@ func runPhase(t *testing.T, bin string, ph phase, seed uint64, logs string) {
 	fmt.Printf("[%s] traffic done after %s: %d/%d deliveries accepted in %d attempts\n",
 		ph.name, since(start), tr.accepted.Load(), p.deliveries(), tr.attempts.Load())
 	settled := r.settle(ctx, start)
+	r.finishRefunds(ctx)
 	r.handler.stop()
 	rep := r.verify(ctx, tr, faults, settled, time.Since(start))
 	rep.print(os.Stdout)
@@ -264,6 +267,7 @@ func newRig(t *testing.T, bin string, ph phase, p *plan, seed uint64, logs strin
 		"DOWNLOAD_LINKS=direct",
 		"LOG_FORMAT=json", "LOG_LEVEL=info",
 	}
+	env = append(env, orderPageEnv()...) // the refunded orders' page (refundprobe_test.go)
 	if ph.transport == "acs" {
 		r.acs = startACS(t, ph.acs, seed)
 		env = append(env, "ACS_CONNECTION_STRING="+r.acs.connectionString())

@@ -34,6 +34,9 @@ type step struct {
 	dup       dupKind
 	dupDelay  time.Duration // dupLater: after the first delivery
 	gap       time.Duration // pause before the next step
+	// refund: a charge.refunded event for the session's charge, delivered
+	// when its timing says (see refundTiming).
+	refund refundTiming
 }
 
 // session is one Checkout Session of the plan.
@@ -48,6 +51,9 @@ type session struct {
 	products []int
 	start    time.Duration // when its first step runs, from the start of the traffic
 	steps    []step
+	refund   refundTiming // a paid session refunded in full, and when
+	// refundDelay: refundAfter's refund comes this long after fulfilment.
+	refundDelay time.Duration
 }
 
 // deliveries counts the webhook deliveries the session's steps make.
@@ -105,6 +111,7 @@ type planShape struct {
 	lateDupMax      time.Duration // a later duplicate comes up to this long after the first delivery
 	maxGap          time.Duration // the longest pause between two steps of a session
 	productsInStock int
+	refunds         float64 // share of paid sessions refunded in full (see planRefunds)
 }
 
 // newPlan draws a plan from rng.
@@ -136,6 +143,7 @@ func newPlan(sh planShape, rng *rand.Rand) *plan {
 	for i := range sh.failed {
 		add(kindFailed, i+1, false)
 	}
+	planRefunds(p, sh, rng)
 	for i, s := range p.sessions { // event ids, unique in the plan
 		for j := range s.steps {
 			if !s.steps[j].pay {

@@ -54,6 +54,8 @@ type stripeFake struct {
 	trap     trap
 	gets     int
 	injected int // 500s and 429s answered on purpose
+	// refunds serves the charges and sessions that refunds look up.
+	refunds *refundFake
 }
 
 var (
@@ -63,7 +65,7 @@ var (
 
 func startStripe(t testing.TB, p *plan, fail500, fail429 float64, seed uint64) *stripeFake {
 	s := &stripeFake{t: t, plan: p, fail500: fail500, fail429: fail429,
-		rng: rand.New(rand.NewPCG(seed, 0x5717e)), paid: map[string]bool{}}
+		rng: rand.New(rand.NewPCG(seed, 0x5717e)), paid: map[string]bool{}, refunds: newRefundFake(p)}
 	srv := httptest.NewServer(http.HandlerFunc(s.serve)) // 127.0.0.1
 	t.Cleanup(srv.Close)
 	s.URL = srv.URL
@@ -86,6 +88,9 @@ func (s *stripeFake) counts() (gets, injected int) {
 func (s *stripeFake) serve(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Stripe-Version", stripeAPIVersion)
+	if s.servePayment(w, r) {
+		return
+	}
 	m := stripeSessionPath.FindStringSubmatch(r.URL.Path)
 	var expand []string
 	for k, v := range r.URL.Query() {
@@ -129,6 +134,9 @@ func (s *stripeFake) serve(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusTooManyRequests, stripeError("invalid_request_error", "rate_limit", "fault test: too many requests"))
 		return
 	}
+	if paid {
+		s.refunds.holdForRefund(sess)
+	}
 	s.trap.spring("ProcessOrder fetching " + sess.id)
 	writeJSON(w, http.StatusOK, sessionJSON(sess, paid))
 }
@@ -165,7 +173,7 @@ func sessionJSON(s *session, paid bool) map[string]any {
 	return map[string]any{
 		"id": s.id, "object": "checkout.session", "livemode": false, "mode": "payment",
 		"status": "complete", "payment_status": status, "currency": "eur", "amount_total": 1500 * len(s.products),
-		"customer_email": nil, "locale": "auto",
+		"customer_email": nil, "locale": "auto", "payment_intent": paymentIntent(s.id),
 		"customer_details": map[string]any{"email": s.email, "name": "Fault Test Customer"},
 		"line_items": map[string]any{"object": "list", "data": items, "has_more": false,
 			"url": "/v1/checkout/sessions/" + s.id + "/line_items"},

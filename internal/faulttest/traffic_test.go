@@ -10,8 +10,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/filedrop/filedrop/internal/stripeapi"
 )
 
 // webhookSecret is the endpoint's signing secret in the test.
@@ -36,6 +34,8 @@ type traffic struct {
 	stripe *stripeFake
 	client *http.Client
 	sem    chan struct{}
+	// awaitRefund, if set, waits until a refund step of s is due.
+	awaitRefund func(ctx context.Context, s *session)
 
 	accepted, attempts, refused, unavailable atomic.Int64
 
@@ -66,6 +66,9 @@ func (tr *traffic) session(ctx context.Context, wg *sync.WaitGroup, start time.T
 		return
 	}
 	for _, st := range s.steps {
+		if st.refund != refundNone && tr.awaitRefund != nil {
+			tr.awaitRefund(ctx, s)
+		}
 		switch {
 		case st.pay:
 			tr.stripe.pay(s.id)
@@ -135,7 +138,7 @@ func (tr *traffic) post(ctx context.Context, sessionID string, st step) (int, st
 		return 0, "", ctx.Err()
 	}
 	defer func() { <-tr.sem }()
-	body, sig, err := stripeapi.SimulatedEvent(st.eventID, st.eventType, sessionID, false, webhookSecret, time.Now())
+	body, sig, err := signedEvent(sessionID, st, time.Now())
 	if err != nil {
 		return 0, "", err
 	}

@@ -61,6 +61,7 @@ func (r *rig) verify(ctx context.Context, tr *traffic, faults faultLog, settled 
 		return rep
 	}
 	r.checkLedger(rep, snap)
+	r.checkRefunds(rep, snap)
 	r.checkMails(ctx, rep)
 	for _, q := range append(append([]string(nil), r.work...), r.poison...) {
 		rep.expect("messages left on "+q, 0, snap.counts[q])

@@ -1,0 +1,84 @@
+package faulttest
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/filedrop/filedrop/internal/order"
+)
+
+// checkRefunds checks the refunded orders: each record ends revoked by its
+// refund (and mailed, as every paid order is), no other record is revoked,
+// no download succeeded once the ledger showed the revoke, and after
+// settling each refunded order's download is refused while a paid order's
+// still works.
+func (r *rig) checkRefunds(rep *report, snap snapshot) {
+	refunded, by := r.plan.refunded()
+	if len(refunded) == 0 {
+		return
+	}
+	st := r.stripe.refunds.stats()
+	rep.info("refunds: full refunds (before/during/after fulfilment)", "%d (%d/%d/%d)",
+		len(refunded), by[refundBefore], by[refundDuring], by[refundAfter])
+	rep.info("refunds: fulfilments held until the refund ran (released by timeout)", "%d (%d)", st.held, st.heldOut)
+	rep.info("refunds: Stripe charge fetches / sessions listed by payment intent", "%d/%d", st.charges, st.lookup)
+
+	var revoked, strays int
+	var problems []string
+	for _, s := range r.plan.sessions {
+		o, ok := snap.orders[s.id]
+		switch {
+		case !ok:
+		case s.refund != refundNone:
+			if o.RevokedBy == order.RevokedByRefund && o.RefundedAmount == s.amount() && o.State == order.StateMailSent {
+				revoked++
+			} else {
+				problems = append(problems, fmt.Sprintf("%s (refund %s): revoked by %q, refunded %d of %d, state %s",
+					s.id, s.refund, o.RevokedBy, o.RefundedAmount, s.amount(), o.State))
+			}
+		case o.RevokedBy != "":
+			strays++
+			problems = append(problems, fmt.Sprintf("%s (%s, no refund): revoked by %q: %s", s.id, s.kind, o.RevokedBy, o.RevokeReason))
+		}
+	}
+	rep.expect("refunds: refunded orders revoked by the refund, mail sent", len(refunded), revoked)
+	rep.expect("refunds: orders revoked that nobody refunded", 0, strays)
+
+	p := r.probe
+	if p == nil {
+		rep.expectThat("refunds: download probe ran", "yes", "no", false)
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	rep.info("refunds: download POSTs while access was open (303/403/other)", "%s", p.open)
+	rep.info("refunds: download POSTs once the ledger showed the revoke (303/403/other)", "%s", p.revoked)
+	rep.expect("refunds: downloads (303) after the revoke was in the ledger", 0, p.revoked.downloaded)
+	refusedAfter, controlOK := 0, 0
+	for _, s := range refunded {
+		if st := p.final[s.id]; st == http.StatusForbidden {
+			refusedAfter++
+		} else {
+			problems = append(problems, fmt.Sprintf("%s (refund %s): download POST after settling answered %d", s.id, s.refund, st))
+		}
+	}
+	for id, st := range p.control {
+		if st == http.StatusSeeOther {
+			controlOK++
+		} else {
+			problems = append(problems, fmt.Sprintf("%s (paid, no refund): download POST after settling answered %d", id, st))
+		}
+	}
+	rep.expect("refunds: refunded orders whose download POST is refused (403) after settling", len(refunded), refusedAfter)
+	rep.expect("refunds: paid orders not refunded whose download POST answers 303 (sample)", len(p.control), controlOK)
+	for _, v := range p.violations {
+		rep.note("refund: %s", v)
+	}
+	for i, pr := range problems {
+		if i == 15 {
+			rep.note("... and %d more refund problems", len(problems)-i)
+			break
+		}
+		rep.note("refund: %s", pr)
+	}
+}
