@@ -31,7 +31,9 @@ func (p *pipeline) downloadHandler() (http.Handler, error) {
 	}
 	// The originals again, signing links that live DOWNLOAD_SAS_TTL: one
 	// per click.
-	links, err := blobsas.New(p.account, config.Links{Container: p.cfg.Links.Container, TTL: p.cfg.Download.SASTTL, BaseURL: p.cfg.Links.BaseURL}, time.Now)
+	opts := originalsOptions(p.cfg.Links)
+	opts.TTL = p.cfg.Download.SASTTL
+	links, err := blobsas.New(p.account, opts, time.Now)
 	if err != nil {
 		return nil, err
 	}

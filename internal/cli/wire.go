@@ -68,7 +68,7 @@ type pipeline struct {
 }
 
 func newPipeline(cfg config.Config, app functions.App, log *slog.Logger) (*pipeline, error) {
-	acct, err := storage.NewAccount(cfg.Storage)
+	acct, err := storage.NewAccount(storageOptions(cfg.Storage))
 	if err != nil {
 		return nil, err
 	}
@@ -80,7 +80,7 @@ func newPipeline(cfg config.Config, app functions.App, log *slog.Logger) (*pipel
 	if err != nil {
 		return nil, err
 	}
-	originals, err := blobsas.New(acct, cfg.Links, time.Now)
+	originals, err := blobsas.New(acct, originalsOptions(cfg.Links), time.Now)
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +136,7 @@ func (p *pipeline) stage(name string, budget order.Budget) (functions.HandlerFun
 		if err := p.checkBudget(budget, 0, ""); err != nil {
 			return nil, err
 		}
-		st := processorder.New(stripeapi.New(p.cfg.Stripe, p.log), p.originals, p.mails, p.ledger,
+		st := processorder.New(newStripe(p.cfg.Stripe, p.log), p.originals, p.mails, p.ledger,
 			p.cfg.Stripe.Livemode, budget, time.Now, p.log)
 		if p.cfg.Download.Page() {
 			signer, err := orderLinks(p.cfg.Download)

@@ -235,14 +235,7 @@ func newRig(t *testing.T, bin string, ph phase, p *plan, seed uint64, logs strin
 	for _, fn := range app.QueueFunctions() {
 		r.work, r.poison = append(r.work, fn.Queue), append(r.poison, fn.PoisonQueue())
 	}
-	st, problem := config.ParseConnectionString(r.az.ConnectionString)
-	if problem != "" {
-		t.Fatal(problem)
-	}
-	acct, err := storage.NewAccount(st)
-	if err != nil {
-		t.Fatal(err)
-	}
+	acct := r.az.Account(t)
 	if r.queues, err = storage.NewQueues(acct); err != nil {
 		t.Fatal(err)
 	}

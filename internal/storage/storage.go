@@ -20,13 +20,31 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
-
-	"github.com/filedrop/filedrop/internal/config"
 )
+
+// Options name a storage account and how to authenticate to it, in plain
+// values: an account key, or an identity.
+type Options struct {
+	AccountName string
+	// AccountKey is set to sign with the account key; zero for an
+	// identity-based account.
+	AccountKey Key
+	// BlobURL, QueueURL and TableURL are the service endpoints, without a
+	// trailing slash.
+	BlobURL, QueueURL, TableURL string
+	// Identity is true for an identity-based account: requests carry tokens
+	// of a managed identity (or of the default Azure credential chain).
+	Identity bool
+	// ClientID is the client id of a user-assigned managed identity.
+	ClientID string
+	// ManagedIdentity is true to use the managed identity even without a
+	// ClientID (the system-assigned one).
+	ManagedIdentity bool
+}
 
 // Account is a storage account and how to authenticate to it.
 type Account struct {
-	config.Storage
+	Options
 	// Credential is the token credential of an identity-based connection;
 	// nil when the account key is used.
 	Credential azcore.TokenCredential
@@ -71,10 +89,10 @@ var DefaultRetry = policy.RetryOptions{
 	MaxRetryDelay: time.Second,
 }
 
-// NewAccount returns the account for cfg, with a managed-identity (or
+// NewAccount returns the account of cfg, with a managed-identity (or
 // default Azure) credential when cfg is identity-based.
-func NewAccount(cfg config.Storage) (Account, error) {
-	a := Account{Storage: cfg, Retry: DefaultRetry, Transport: NewHTTPClient()}
+func NewAccount(cfg Options) (Account, error) {
+	a := Account{Options: cfg, Retry: DefaultRetry, Transport: NewHTTPClient()}
 	if !cfg.Identity {
 		return a, nil
 	}

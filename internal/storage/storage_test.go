@@ -14,7 +14,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/filedrop/filedrop/internal/config"
 	"github.com/filedrop/filedrop/internal/storage"
 )
 
@@ -86,7 +85,7 @@ func TestHTTPClientKeepsConnectionsUnderConcurrency(t *testing.T) {
 }
 
 func TestNewAccountUsesTheSizedClient(t *testing.T) {
-	a, err := storage.NewAccount(config.Storage{AccountName: "devstoreaccount1"})
+	a, err := storage.NewAccount(storage.Options{AccountName: "devstoreaccount1"})
 	require.NoError(t, err)
 	c, ok := a.Transport.(*http.Client)
 	require.True(t, ok, "the account's transport is an *http.Client, not azcore's default")
