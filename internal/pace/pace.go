@@ -7,12 +7,15 @@
 // instead of queueing again behind everyone who reserved since. The spacing
 // is the configured rate's (New(perMinute)); without one, the Pacer lets
 // everything through until the service refuses a call (Refused), and then
-// learns a spacing from the calls the service accepted recently and the
-// pause it asks for: n calls accepted since t, and no more until now+after,
-// make a quota of about n per (now+after-t). Without a pause to go by, the
+// learns a spacing from the calls it let through recently and the pause
+// the service asks for: n calls let through (and not refused) since t, and
+// no more until now+after, make a quota of about n per (now+after-t). Calls
+// still in flight count: at the first refusal of a burst, most of the
+// accepted calls have not been answered yet. Without a pause to go by, the
 // spacing doubles (at most once per spacing). Each accepted call shrinks a
 // learnt spacing by a hundredth, so that a quota that grew is found again.
-// A refusal's Retry-After pushes every later slot behind it.
+// A refusal's Retry-After pushes every later slot behind it, and a spacing
+// that widens forgets the slots handed out at the narrower one.
 //
 // The Pacer is per process: with several instances, each paces its own
 // sends, so a configured rate is per instance.
@@ -37,8 +40,8 @@ const (
 	// forgetAfter is how long a slot nobody came for is remembered, and how
 	// far back accepted calls count when a spacing is learnt.
 	forgetAfter = 10 * time.Minute
-	// maxAccepted bounds the accepted calls remembered.
-	maxAccepted = 4096
+	// maxStarts bounds the calls let through that are remembered.
+	maxStarts = 4096
 )
 
 // Pacer hands out slots; its zero value is not usable: see New.
@@ -53,8 +56,9 @@ type Pacer struct {
 	// next is the first free slot.
 	next  time.Time
 	slots map[string]time.Time
-	// accepted are the times of the latest accepted calls, oldest first.
-	accepted []time.Time
+	// starts are the times the latest calls were let through, oldest
+	// first; a refused call takes its start back.
+	starts []time.Time
 }
 
 // New returns a Pacer for perMinute calls a minute; 0 or less paces only
@@ -78,17 +82,26 @@ func (p *Pacer) Reserve(key string, now time.Time) time.Duration {
 			return wait
 		}
 		delete(p.slots, key)
+		p.start(now)
 		return 0
 	}
-	if p.spacing == 0 {
-		return 0
+	if p.spacing > 0 {
+		slot := p.take(now)
+		if wait := slot.Sub(now); wait > Tolerance {
+			p.keep(key, slot, now)
+			return wait
+		}
 	}
-	slot := p.take(now)
-	if wait := slot.Sub(now); wait > Tolerance {
-		p.keep(key, slot, now)
-		return wait
-	}
+	p.start(now)
 	return 0
+}
+
+// start remembers a call let through at now.
+func (p *Pacer) start(now time.Time) {
+	if len(p.starts) >= maxStarts {
+		p.starts = append(p.starts[:0], p.starts[len(p.starts)-maxStarts/2:]...)
+	}
+	p.starts = append(p.starts, now)
 }
 
 // Refused records that the service refused the call named key and asked
@@ -98,8 +111,20 @@ func (p *Pacer) Refused(key string, now time.Time, after time.Duration) time.Dur
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	delete(p.slots, key)
+	if n := len(p.starts); n > 0 {
+		p.starts = p.starts[:n-1] // this call did not go through
+	}
+	was := p.spacing
 	p.learn(now, after)
-	if resume := now.Add(after); p.next.Before(resume) {
+	resume := now.Add(max(after, p.spacing)) // no sooner than one spacing
+	if p.spacing > was {
+		// The slots handed out were too close: forget them, so that each
+		// call reserves again, in the order it comes back, at the new
+		// spacing (a call that comes back early only waits again).
+		clear(p.slots)
+		p.next = resume
+	}
+	if p.next.Before(resume) {
 		p.next = resume
 	}
 	slot := p.take(now)
@@ -111,15 +136,15 @@ func (p *Pacer) Refused(key string, now time.Time, after time.Duration) time.Dur
 func (p *Pacer) learn(now time.Time, after time.Duration) {
 	cut := now.Add(-forgetAfter)
 	i := 0
-	for i < len(p.accepted) && p.accepted[i].Before(cut) {
+	for i < len(p.starts) && p.starts[i].Before(cut) {
 		i++
 	}
-	p.accepted = p.accepted[i:]
-	if n := len(p.accepted); after > 0 && n > 0 {
+	p.starts = p.starts[i:]
+	if n := len(p.starts); after > 0 && n > 0 {
 		// n calls went through from the first on, and none will until
 		// now+after: about one per (now+after-first)/n.
-		est := now.Add(after).Sub(p.accepted[0]) / time.Duration(n)
-		p.spacing = min(max(est, p.spacing, p.floor), MaxSpacing)
+		est := now.Add(after).Sub(p.starts[0]) / time.Duration(n)
+		p.spacing = min(max(est, p.floor), MaxSpacing)
 		return
 	}
 	if now.Sub(p.widened) >= p.spacing {
@@ -128,15 +153,11 @@ func (p *Pacer) learn(now time.Time, after time.Duration) {
 	}
 }
 
-// Accepted records that the service accepted a call at now: a learnt
-// spacing shrinks a little, not below the configured one.
-func (p *Pacer) Accepted(now time.Time) {
+// Accepted records that the service accepted a call: a learnt spacing
+// shrinks a little, not below the configured one.
+func (p *Pacer) Accepted() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if len(p.accepted) >= maxAccepted {
-		p.accepted = append(p.accepted[:0], p.accepted[len(p.accepted)-maxAccepted/2:]...)
-	}
-	p.accepted = append(p.accepted, now)
 	if p.spacing > p.floor {
 		p.spacing = max(p.spacing-p.spacing/100, p.floor)
 		if p.floor == 0 && p.spacing < firstSpacing/2 {

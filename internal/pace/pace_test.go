@@ -45,7 +45,9 @@ func TestPacer(t *testing.T) {
 			{call: "refused", key: "a", after: 10 * time.Second, want: 10 * time.Second},
 			{call: "reserve", key: "b", want: 10*time.Second + firstSpacing},
 			{call: "refused", key: "c", after: 10 * time.Second, want: 10*time.Second + 2*firstSpacing}, // the same instant: no second widening
-			{at: time.Second, call: "refused", key: "d", after: 0, want: 10*time.Second + 3*firstSpacing - time.Second},
+			// No pause given, a second later: the spacing doubles and the
+			// slots handed out at the old one are forgotten.
+			{at: time.Second, call: "refused", key: "d", after: 0, want: 2 * firstSpacing},
 			{at: 10 * time.Second, call: "reserve", key: "a", wantOK: true},
 		}},
 		{name: "the service's pause outlasts the slot", perMinute: 600, steps: []step{
@@ -69,7 +71,7 @@ func TestPacer(t *testing.T) {
 				case "refused":
 					require.Equal(t, s.want, p.Refused(s.key, now, s.after), msg)
 				case "accepted":
-					p.Accepted(now)
+					p.Accepted()
 				}
 			}
 		})
@@ -88,7 +90,7 @@ func TestSpacingWidensAndRelaxes(t *testing.T) {
 	}
 	require.Equal(t, MaxSpacing, p.spacing)
 	for range 1000 {
-		p.Accepted(now)
+		p.Accepted()
 	}
 	require.Zero(t, p.spacing, "a learnt spacing relaxes to none")
 
@@ -96,7 +98,7 @@ func TestSpacingWidensAndRelaxes(t *testing.T) {
 	p.Refused("k", t0, 0)
 	require.Equal(t, 2*time.Second, p.spacing)
 	for range 1000 {
-		p.Accepted(t0)
+		p.Accepted()
 	}
 	require.Equal(t, time.Second, p.spacing, "never below the configured rate")
 }
@@ -111,30 +113,55 @@ func TestSlotsAreBounded(t *testing.T) {
 }
 
 // TestBurstMeetsTheQuota plays a burst of mails through a fake service that
-// accepts 30 a minute over a sliding minute, each refused mail coming back
-// when the pacer says: the mails need about one request each.
+// accepts limit per sliding window and answers after a latency (so that at
+// the first refusal most accepted calls are still unanswered), each refused
+// or paced mail coming back when told: the mails need about one request
+// each and drain at about the quota's pace.
 func TestBurstMeetsTheQuota(t *testing.T) {
 	cases := []struct {
 		perMinute int
 		limit     int
 		window    time.Duration
-	}{{0, 30, time.Minute}, {30, 30, time.Minute}, {0, 5, 10 * time.Second}, {30, 5, 10 * time.Second}}
+		latency   time.Duration
+	}{
+		{0, 30, time.Minute, 0}, {0, 30, time.Minute, 1500 * time.Millisecond}, {30, 30, time.Minute, 1500 * time.Millisecond},
+		{0, 5, 10 * time.Second, 500 * time.Millisecond}, {30, 5, 10 * time.Second, 500 * time.Millisecond},
+	}
 	for _, c := range cases {
-		t.Run(fmt.Sprintf("configured %d, service %d per %s", c.perMinute, c.limit, c.window), func(t *testing.T) {
+		t.Run(fmt.Sprintf("configured %d, service %d per %s answering in %s", c.perMinute, c.limit, c.window, c.latency), func(t *testing.T) {
 			const mails = 300
-			perMinute, limit, window := c.perMinute, c.limit, c.window
-			p := New(perMinute)
+			type answer struct {
+				at    time.Time
+				key   string
+				after time.Duration // 0: accepted
+			}
+			p := New(c.perMinute)
 			var accepted []time.Time
-			due := map[string]time.Time{} // mail -> when it is delivered again
+			var answers []answer
+			due := map[string]time.Time{} // mail -> when it is delivered (again)
 			for i := range mails {
 				due[fmt.Sprint("m", i)] = t0.Add(time.Duration(i) * 10 * time.Millisecond)
 			}
-			requests := 0
-			for now := t0; len(due) > 0 && now.Before(t0.Add(2*time.Hour)); now = now.Add(100 * time.Millisecond) {
+			requests, done := 0, 0
+			for now := t0; done < mails && now.Before(t0.Add(2*time.Hour)); now = now.Add(100 * time.Millisecond) {
+				kept := answers[:0]
+				for _, a := range answers {
+					switch {
+					case a.at.After(now):
+						kept = append(kept, a)
+					case a.after == 0:
+						p.Accepted()
+						done++
+					default:
+						due[a.key] = now.Add(p.Refused(a.key, now, a.after))
+					}
+				}
+				answers = kept
 				for key, at := range due {
 					if at.After(now) {
 						continue
 					}
+					delete(due, key)
 					if wait := p.Reserve(key, now); wait > 0 {
 						due[key] = now.Add(wait)
 						continue
@@ -142,24 +169,25 @@ func TestBurstMeetsTheQuota(t *testing.T) {
 					requests++
 					recent := 0
 					for _, a := range accepted {
-						if now.Sub(a) < window {
+						if now.Sub(a) < c.window {
 							recent++
 						}
 					}
-					if recent >= limit {
-						due[key] = now.Add(p.Refused(key, now, accepted[len(accepted)-limit].Add(window).Sub(now)))
+					if recent >= c.limit {
+						answers = append(answers, answer{now.Add(c.latency), key, accepted[len(accepted)-c.limit].Add(c.window).Sub(now)})
 						continue
 					}
 					accepted = append(accepted, now)
-					p.Accepted(now)
-					delete(due, key)
+					answers = append(answers, answer{at: now.Add(c.latency), key: key})
 				}
 			}
-			require.Empty(t, due, "every mail sent")
+			require.Equal(t, mails, done, "every mail sent")
 			perMail := float64(requests) / mails
-			t.Logf("%d requests for %d mails (%.2f each), drained in %s", requests, mails, perMail, accepted[len(accepted)-1].Sub(t0))
+			drain := accepted[len(accepted)-1].Sub(t0)
+			t.Logf("%d requests for %d mails (%.2f each), drained in %s", requests, mails, perMail, drain)
 			require.LessOrEqual(t, perMail, 1.5)
-			require.Less(t, accepted[len(accepted)-1].Sub(t0), 14*time.Minute, "about the quota's pace: 300 at 30 a minute is 10 minutes")
+			ideal := time.Duration(mails/c.limit-1) * c.window
+			require.Less(t, drain, ideal+ideal/4+c.window, "about the quota's pace")
 		})
 	}
 }

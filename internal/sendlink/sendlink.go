@@ -51,7 +51,7 @@ type Stage struct {
 type pacer interface {
 	Reserve(key string, now time.Time) time.Duration
 	Refused(key string, now time.Time, after time.Duration) time.Duration
-	Accepted(now time.Time)
+	Accepted()
 }
 
 var _ pacer = (*pace.Pacer)(nil)
@@ -156,7 +156,7 @@ func (s *Stage) Handle(ctx context.Context, d order.Delivery, msg order.MailMess
 		return s.failed(ctx, held, msg, owner, s.paced(key, fmt.Errorf("send mail: %w", err)))
 	}
 	if s.pacer != nil {
-		s.pacer.Accepted(s.now())
+		s.pacer.Accepted()
 	}
 	if err := s.sent(ctx, held, msg, owner, opID); err != nil {
 		// Retryable: the redelivery sends again under the same key, which
