@@ -59,6 +59,7 @@ func TestDefaults(t *testing.T) {
 		"SUPPORT_EMAIL":       "shop@example.com",
 		"LEDGER_TABLE":        "orders",
 		"LOG_FORMAT":          "text",
+		"MAIL_RATE_LIMIT":     "0",
 	}, Defaults(func(k string) string { return env[k] }))
 
 	env = map[string]string{"AzureWebJobsStorage__accountName": "shop", "EMAIL_REPLY_TO": "help@example.com", "ORIGINALS_CONTAINER": "files"}
