@@ -8,6 +8,8 @@
 #   3. end to end: webhook to mail file in the outbox, for paid orders;
 #   4. cold start (exec to first 200 on GET /), resident memory, binary size;
 #   5. storage transactions per paid order (an Azurite of its own with --debug);
+#   6. the order page: GET and the download POST of orders fulfilled with
+#      DOWNLOAD_LINKS=page, to the handler in serve mode (p50, p99, CPU per request);
 # then each webhook level against issue 16's targets (CPU per webhook, ratios
 # to the enqueue ceiling), and with -pprof DIR a CPU and allocation profile of
 # the webhook and its breakdown by category.

@@ -59,6 +59,9 @@ type options struct {
 	// transactions is how many paid orders the storage transactions
 	// phase counts (0: skip it).
 	transactions int
+	// pageRequests is how many order page GETs, and as many download
+	// POSTs, the page phase sends per concurrency level (0: skip it).
+	pageRequests int
 	ports        [3]int
 	timeout      time.Duration
 	out          string
@@ -96,6 +99,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.Float64Var(&o.rate, "rate", 20, "end to end: orders per second in the stream (-quick: 10)")
 	fs.IntVar(&o.coldStarts, "coldstarts", 20, "cold starts to time (-quick: 5)")
 	fs.IntVar(&o.transactions, "transactions", 20, "storage transactions: paid orders counted against an Azurite with --debug, 0 skips (-quick: 3)")
+	fs.IntVar(&o.pageRequests, "page-requests", 400, "order page: GETs and download POSTs per concurrency level, 0 skips (-quick: 100)")
 	ports := fs.String("azurite-ports", "0,0,0", "Azurite's blob,queue,table ports on 127.0.0.1; 0 lets the OS choose")
 	fs.DurationVar(&o.timeout, "timeout", 15*time.Minute, "stop everything after this long (-quick: 2m)")
 	fs.StringVar(&o.out, "out", "", "also write the Markdown report to this file")
@@ -121,14 +125,15 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	if o.quick {
 		quick := map[string]func(){
-			"requests":     func() { o.requests = 200 },
-			"concurrency":  func() { *levels = "1,8" },
-			"isolated":     func() { o.isolated = 2 },
-			"orders":       func() { o.orders = 20 },
-			"rate":         func() { o.rate = 10 },
-			"coldstarts":   func() { o.coldStarts = 5 },
-			"transactions": func() { o.transactions = 3 },
-			"timeout":      func() { o.timeout = 2 * time.Minute },
+			"requests":      func() { o.requests = 200 },
+			"concurrency":   func() { *levels = "1,8" },
+			"isolated":      func() { o.isolated = 2 },
+			"orders":        func() { o.orders = 20 },
+			"rate":          func() { o.rate = 10 },
+			"coldstarts":    func() { o.coldStarts = 5 },
+			"transactions":  func() { o.transactions = 3 },
+			"page-requests": func() { o.pageRequests = 100 },
+			"timeout":       func() { o.timeout = 2 * time.Minute },
 		}
 		for name, apply := range quick {
 			if !set[name] {
@@ -179,6 +184,8 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 		return o, errors.New("-rate must be above 0 and at most 1000 orders/s")
 	case o.transactions < 0 || o.transactions > 1000:
 		return o, errors.New("-transactions must be from 0 to 1000")
+	case o.pageRequests < 0 || o.pageRequests > 10_000:
+		return o, errors.New("-page-requests must be from 0 to 10000")
 	case o.coldStarts < 1 || o.coldStarts > 1000:
 		return o, errors.New("-coldstarts must be from 1 to 1000")
 	case o.pprofSeconds < 1 || o.pprofSeconds > 300, o.pprofConcurrency < 1 || o.pprofConcurrency > 512:

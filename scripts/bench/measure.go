@@ -33,6 +33,8 @@ type report struct {
 	localIdleRSS int64
 	// transactions is what the storage transactions phase counted.
 	transactions *transactions
+	// pages is the order page phase's GET and POST loads.
+	pages []pageRun
 	// profile is what -pprof saved; nil without it.
 	profile *profiled
 }
@@ -69,7 +71,7 @@ func measure(ctx context.Context, o options, work string, cs *children, progress
 		return nil, err
 	}
 	rep.eventBytes = len(b.ev.template)
-	for _, phase := range []func(context.Context, *report) error{b.enqueuePhase, b.webhookPhase, b.e2ePhase, b.coldStartPhase, b.transactionsPhase} {
+	for _, phase := range []func(context.Context, *report) error{b.enqueuePhase, b.webhookPhase, b.e2ePhase, b.coldStartPhase, b.transactionsPhase, b.pagePhase} {
 		if err := phase(ctx, rep); err != nil {
 			return nil, err
 		}
@@ -116,6 +118,9 @@ func (b *bench) setUp(ctx context.Context, work string) error {
 		"EMAIL_SENDER":          "shop@filedrop.localhost",
 		"SHOP_NAME":             "filedrop bench shop",
 		"LOG_LEVEL":             "info",
+		// The mail links each file (the phases before the order page's
+		// measure that); the order page phase turns the page on.
+		"DOWNLOAD_LINKS": "direct",
 	}
 	for k, v := range b.o.handlerEnv {
 		b.settings[k] = v

@@ -189,6 +189,7 @@ func (r *report) markdown() string {
 		}
 		p("| **all** | %d | %.2f |\n", total, float64(total)/float64(t.Orders))
 	}
+	r.pagesMarkdown(p)
 	r.targets(p)
 	if pr := r.profile; pr != nil {
 		p("\n### Profile (-pprof)\n\n")
@@ -229,6 +230,13 @@ func (r *report) markdown() string {
 			errs = append(errs, e.Name+": "+e.FirstError)
 		}
 	}
+	for _, run := range r.pages {
+		for _, l := range run.Levels {
+			if l.FirstError != "" {
+				errs = append(errs, fmt.Sprintf("order page %s, concurrency %d: %s", run.Method, l.Concurrency, l.FirstError))
+			}
+		}
+	}
 	if t := r.transactions; t != nil && t.Err != "" {
 		errs = append(errs, "storage transactions: "+t.Err)
 	}
@@ -257,6 +265,11 @@ func (r *report) failures() int {
 	}
 	if t := r.transactions; t != nil {
 		n += t.Orders - t.Mails
+	}
+	for _, run := range r.pages {
+		for _, l := range run.Levels {
+			n += l.Errors
+		}
 	}
 	return n
 }
