@@ -69,7 +69,7 @@ type QueueRoute struct {
 	// Timeout bounds one invocation (order.Budget.Invocation); shorter than host.json functionTimeout,
 	// because on a timeout the host restarts the whole handler.
 	Timeout time.Duration
-	// Alarms limits the loud line about a refused setting (order.Hold);
+	// Alarms limits the loud line about a refused setting (order.ClassMisconfigured);
 	// the wiring shares one among the routes. Nil: every time.
 	Alarms *Alarms
 	Log    *slog.Logger
@@ -146,10 +146,10 @@ func (q QueueRoute) classify(ctx context.Context, log *slog.Logger, inv Invocati
 		return http.StatusOK, nil
 	}
 	switch order.Classify(err) {
-	case order.PermanentClass:
+	case order.ClassPermanent:
 		log.Error("permanent failure; acknowledged", "err", err)
 		return http.StatusOK, nil
-	case order.Throttle:
+	case order.ClassThrottled:
 		delay, _ := order.RetryAfter(err)
 		delay = max(delay, time.Second)
 		if rerr := q.Requeue.Send(ctx, inv.Data, delay); rerr != nil {
@@ -158,7 +158,7 @@ func (q QueueRoute) classify(ctx context.Context, log *slog.Logger, inv Invocati
 		}
 		log.Info("throttled; re-scheduled", "delay", delay.String(), "cause", err) // throttling is not failure
 		return http.StatusOK, nil
-	case order.Hold:
+	case order.ClassMisconfigured:
 		return q.hold(ctx, log, inv, err)
 	default:
 		log.Error("failed; the host will retry", "err", err, "dequeue_count", inv.DequeueCount)
