@@ -22,16 +22,17 @@ type Sender interface {
 // message's bytes.
 type HandlerFunc func(ctx context.Context, d order.Delivery, data []byte) error
 
-// Message is a decoded queue message that names itself in logs.
-type Message interface {
+// Job is a decoded queue message, the work it asks for, that names itself
+// in logs (order.ProcessJob, order.MailJob).
+type Job interface {
 	LogAttrs() []any
 }
 
-// Decoded adapts a stage that takes a typed message. A message that decode
+// Decoded adapts a stage that takes a typed job. A message that decode
 // rejects can never be handled: the route moves it to the poison queue.
 // The route's closing line names the message with its LogAttrs (the stage
 // adds them to its own lines).
-func Decoded[M Message](decode func([]byte) (M, error), handle func(context.Context, order.Delivery, M) error) HandlerFunc {
+func Decoded[J Job](decode func([]byte) (J, error), handle func(context.Context, order.Delivery, J) error) HandlerFunc {
 	return func(ctx context.Context, d order.Delivery, data []byte) error {
 		m, err := decode(data)
 		if err != nil {
@@ -69,7 +70,7 @@ type QueueRoute struct {
 	// Timeout bounds one invocation (order.Budget.Invocation); shorter than host.json functionTimeout,
 	// because on a timeout the host restarts the whole handler.
 	Timeout time.Duration
-	// Alarms limits the loud line about a refused setting (order.Hold);
+	// Alarms limits the loud line about a refused setting (order.ClassMisconfigured);
 	// the wiring shares one among the routes. Nil: every time.
 	Alarms *Alarms
 	Log    *slog.Logger
@@ -146,10 +147,10 @@ func (q QueueRoute) classify(ctx context.Context, log *slog.Logger, inv Invocati
 		return http.StatusOK, nil
 	}
 	switch order.Classify(err) {
-	case order.PermanentClass:
+	case order.ClassPermanent:
 		log.Error("permanent failure; acknowledged", "err", err)
 		return http.StatusOK, nil
-	case order.Throttle:
+	case order.ClassThrottled:
 		delay, _ := order.RetryAfter(err)
 		delay = max(delay, time.Second)
 		if rerr := q.Requeue.Send(ctx, inv.Data, delay); rerr != nil {
@@ -158,7 +159,7 @@ func (q QueueRoute) classify(ctx context.Context, log *slog.Logger, inv Invocati
 		}
 		log.Info("throttled; re-scheduled", "delay", delay.String(), "cause", err) // throttling is not failure
 		return http.StatusOK, nil
-	case order.Hold:
+	case order.ClassMisconfigured:
 		return q.hold(ctx, log, inv, err)
 	default:
 		log.Error("failed; the host will retry", "err", err, "dequeue_count", inv.DequeueCount)

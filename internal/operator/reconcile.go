@@ -129,7 +129,7 @@ func judge(s stripeapi.ListedSession, rec order.Order, livemode bool) verdict {
 }
 
 // message is the order message reconcile queues for a session.
-func (r *Reconciler) message(s stripeapi.ListedSession, eventType string) order.OrderMessage {
-	return order.OrderMessage{Version: order.OrderMessageVersion, EventID: "evt_reconcile_" + randomID(), EventType: eventType,
+func (r *Reconciler) message(s stripeapi.ListedSession, eventType string) order.ProcessJob {
+	return order.ProcessJob{Version: order.ProcessJobVersion, EventID: "evt_reconcile_" + randomID(), EventType: eventType,
 		SessionID: s.ID, Livemode: s.Livemode, Created: r.now().Unix(), Trigger: order.TriggerReconcile}
 }

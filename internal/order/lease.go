@@ -78,14 +78,14 @@ func RecordFailure(ctx context.Context, recs Records, held Order, owner string, 
 		}
 		recorded = true
 		switch class {
-		case Hold:
+		case ClassMisconfigured:
 			o.Holds++
 			hold = HoldDelay(o.Holds)
 			o.HeldUntil, o.LastError = now.Add(hold), cause.Error()
 			o.Release()
-		case PermanentClass:
+		case ClassPermanent:
 			o.NeedAttention(cause.Error(), now)
-		case Throttle:
+		case ClassThrottled:
 			d, _ := RetryAfter(cause)
 			o.ThrottledUntil, o.LastError = now.Add(d), cause.Error()
 			o.Release()
@@ -98,7 +98,7 @@ func RecordFailure(ctx context.Context, recs Records, held Order, owner string, 
 		return false, fmt.Errorf("%v; recording it failed: %w", cause, err)
 	}
 	if hold > 0 {
-		return recorded, Throttled(cause, hold) // still Hold: the delay the route waits
+		return recorded, Throttled(cause, hold) // still ClassMisconfigured: the delay the route waits
 	}
 	return recorded, cause
 }

@@ -145,7 +145,7 @@ func TestSessionErrors(t *testing.T) {
 			setting, _ := order.MisconfiguredSetting(err)
 			require.Equal(t, tt.setting, setting, "misconfigured? %v", err)
 			if tt.setting != "" {
-				require.Equal(t, order.Hold, order.Classify(err))
+				require.Equal(t, order.ClassMisconfigured, order.Classify(err))
 			}
 			after, throttled := order.RetryAfter(err)
 			require.Equal(t, tt.throttle != 0, throttled, "throttled? %v", err)
@@ -171,7 +171,7 @@ func TestSessionNetworkFaultIsRetryable(t *testing.T) {
 	defer ts.Close()
 	_, err := newClient(ts.URL).Session(context.Background(), stripetest.SessionID)
 	require.Error(t, err)
-	require.Equal(t, order.Retryable, order.Classify(err), "%v", err)
+	require.Equal(t, order.ClassRetryable, order.Classify(err), "%v", err)
 }
 
 func TestSessionHonoursContext(t *testing.T) {
@@ -180,7 +180,7 @@ func TestSessionHonoursContext(t *testing.T) {
 	cancel()
 	_, err := newClient(srv.URL).Session(ctx, stripetest.SessionID)
 	require.ErrorIs(t, err, context.Canceled)
-	require.Equal(t, order.Retryable, order.Classify(err))
+	require.Equal(t, order.ClassRetryable, order.Classify(err))
 	require.Empty(t, srv.Requests())
 }
 

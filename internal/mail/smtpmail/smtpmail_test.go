@@ -421,8 +421,8 @@ func TestSendCustomerName(t *testing.T) {
 			})
 			require.NoError(t, err)
 
-			rendered, err := r.Render(order.MailMessage{
-				Version: order.MailMessageVersion, Kind: order.MailPaymentFailed, SessionID: "cs_test_a1", Generation: 1,
+			rendered, err := r.Render(order.MailJob{
+				Version: order.MailJobVersion, Kind: order.MailPaymentFailed, SessionID: "cs_test_a1", Generation: 1,
 				Customer: order.Customer{Email: "zoe@customer.example", Name: tt.in},
 			}, time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC))
 			require.NoError(t, err)
@@ -464,7 +464,7 @@ func TestSendConnectionRefused(t *testing.T) {
 	require.NoError(t, err)
 	_, err = s.Send(context.Background(), testMessage())
 	require.ErrorContains(t, err, "smtp connect")
-	require.Equal(t, order.Retryable, order.Classify(err))
+	require.Equal(t, order.ClassRetryable, order.Classify(err))
 }
 
 // TestSendSilentServer checks that a server that never answers costs one
@@ -491,7 +491,7 @@ func TestSendSilentServer(t *testing.T) {
 	start := time.Now()
 	_, err = s.Send(context.Background(), testMessage())
 	require.Error(t, err)
-	require.Equal(t, order.Retryable, order.Classify(err), "%v", err)
+	require.Equal(t, order.ClassRetryable, order.Classify(err), "%v", err)
 	require.Less(t, time.Since(start), 3*time.Second)
 }
 
