@@ -21,6 +21,12 @@ type Delivery struct {
 	// the host's Logs for the invocation. It already carries the function name
 	// and invocation id. Nil: the stage's own logger.
 	Log *slog.Logger
+	// Retry is what happens if this delivery fails transiently (Transient):
+	// when the message comes back and whether the retry budget is spent.
+	// RecordFailure records it; the route acts on it. The zero plan (a
+	// test, a stage called directly) records a transient failure as any
+	// other.
+	Retry RetryPlan
 }
 
 // Owner names the holder of the ledger leases this delivery takes: the

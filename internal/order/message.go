@@ -52,6 +52,9 @@ type OrderMessage struct {
 	// NewLinks asks for fresh links and a new mail generation even when the
 	// order's mail was already sent (handler resend --new-links).
 	NewLinks bool `json:"new_links,omitempty"`
+	// Retry counts the message's transient failures (see Retry); nil for a
+	// message that has not failed. The route sets it on re-scheduled copies.
+	Retry *Retry `json:"retry,omitempty"`
 }
 
 // MailKinds name the mails SendLink sends.
@@ -80,6 +83,9 @@ type MailMessage struct {
 	Customer   Customer `json:"customer"`
 	Locale     string   `json:"locale,omitempty"`
 	Items      []Item   `json:"items,omitempty"`
+	// Retry counts the message's transient failures (see Retry); nil for a
+	// message that has not failed. The route sets it on re-scheduled copies.
+	Retry *Retry `json:"retry,omitempty"`
 }
 
 // Customer is who receives the mail.
@@ -163,6 +169,9 @@ func (m OrderMessage) Validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("trigger %s is unknown", clip(m.Trigger)))
 	}
+	if err := m.Retry.validate(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 
@@ -192,6 +201,9 @@ func (m MailMessage) Validate() error {
 	}
 	if m.Customer.Email == "" {
 		errs = append(errs, errors.New("customer email is empty"))
+	}
+	if err := m.Retry.validate(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

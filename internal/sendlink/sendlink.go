@@ -118,13 +118,13 @@ func (s *Stage) Handle(ctx context.Context, d order.Delivery, msg order.MailMess
 
 	m, err := s.render.Render(msg, now)
 	if err != nil {
-		return s.failed(ctx, held, msg, owner, order.Permanent(err))
+		return s.failed(ctx, d, held, msg, owner, order.Permanent(err))
 	}
 	sendCtx, cancel := context.WithTimeout(ctx, s.budget.Step)
 	opID, err := s.send.Send(sendCtx, m)
 	cancel()
 	if err != nil {
-		return s.failed(ctx, held, msg, owner, fmt.Errorf("send mail: %w", err))
+		return s.failed(ctx, d, held, msg, owner, fmt.Errorf("send mail: %w", err))
 	}
 	if err := s.sent(ctx, held, msg, owner, opID); err != nil {
 		// Retryable: the redelivery sends again under the same key, which
@@ -212,9 +212,9 @@ func maxBusyWait(o *order.Order) time.Duration {
 }
 
 // failed records the failure of a send that owner held the lease for (on
-// held, the claimed record), unless the mail was handled meanwhile, and
+// held, the claimed record; a transient one with d's retry plan), unless the mail was handled meanwhile, and
 // returns the error the route acts on.
-func (s *Stage) failed(ctx context.Context, held order.Order, msg order.MailMessage, owner string, cause error) error {
-	_, err := order.RecordFailure(ctx, s.recs, held, owner, cause, s.now(), func(o *order.Order) bool { return handled(o, msg) != "" })
+func (s *Stage) failed(ctx context.Context, d order.Delivery, held order.Order, msg order.MailMessage, owner string, cause error) error {
+	_, err := order.RecordFailureOf(ctx, s.recs, held, d, owner, cause, s.now(), func(o *order.Order) bool { return handled(o, msg) != "" })
 	return err
 }

@@ -397,7 +397,7 @@ func TestSendConnectionRefused(t *testing.T) {
 	require.NoError(t, err)
 	_, err = s.Send(context.Background(), testMessage())
 	require.ErrorContains(t, err, "smtp connect")
-	require.Equal(t, order.Retryable, order.Classify(err))
+	require.Equal(t, order.TransientClass, order.Classify(err))
 }
 
 // TestSendSilentServer checks that a server that never answers costs one
@@ -424,7 +424,7 @@ func TestSendSilentServer(t *testing.T) {
 	start := time.Now()
 	_, err = s.Send(context.Background(), testMessage())
 	require.Error(t, err)
-	require.Equal(t, order.Retryable, order.Classify(err), "%v", err)
+	require.Equal(t, order.TransientClass, order.Classify(err), "%v", err)
 	require.Less(t, time.Since(start), 3*time.Second)
 }
 
