@@ -26,6 +26,9 @@ type Config struct {
 	Links   Links
 	Mail    Mail
 	Ledger  Ledger
+	// Retry and Reconcile are how the pipeline heals after an outage.
+	Retry     Retry
+	Reconcile Reconcile
 	// LogLevel is LOG_LEVEL: debug, info (default), warn or error.
 	LogLevel string
 	// LogFormat is LOG_FORMAT: text (default) or json.
@@ -61,6 +64,8 @@ func loadAll(get Getenv) (Config, *loader) {
 	c.Links = loadLinks(l, c.Storage)
 	c.Mail = loadMail(l)
 	c.Ledger = loadLedger(l)
+	c.Retry = loadRetry(l)
+	c.Reconcile = loadReconcile(l)
 	c.LogLevel = l.oneOf("LOG_LEVEL", "info", "debug", "info", "warn", "error")
 	c.LogFormat = l.oneOf("LOG_FORMAT", "text", "text", "json")
 	return c, l

@@ -53,6 +53,12 @@ func TestDefaults(t *testing.T) {
 		"SUPPORT_EMAIL":       "shop@example.com",
 		"LEDGER_TABLE":        "orders",
 		"LOG_FORMAT":          "text",
+		"RETRY_BUDGET":        "24h",
+		"RETRY_MIN":           "1s",
+		"RETRY_MAX":           "15m",
+		"RECONCILE_SCHEDULE":  "0 */15 * * * *",
+		"RECONCILE_WINDOW":    "72h",
+		"RECONCILE_GRACE":     "10m",
 	}, Defaults(func(k string) string { return env[k] }))
 
 	env = map[string]string{"AzureWebJobsStorage__accountName": "shop", "EMAIL_REPLY_TO": "help@example.com", "ORIGINALS_CONTAINER": "files"}
