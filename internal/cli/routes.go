@@ -13,11 +13,12 @@ import (
 //	POST /api/CheckoutComplete  the Stripe webhook, forwarded as it arrived
 //	POST /ProcessOrder          queue invocation
 //	POST /SendLink              queue invocation
+//	POST /Reconcile             timer invocation (the scheduled sweep)
 //
 // Function routes match case-insensitively, as the host's do.
-func newServer(webhook http.Handler, queueRoutes map[string]http.Handler) http.Handler {
+func newServer(webhook http.Handler, functionRoutes map[string]http.Handler) http.Handler {
 	routes := map[string]http.Handler{"/api/checkoutcomplete": webhook}
-	for name, h := range queueRoutes {
+	for name, h := range functionRoutes {
 		routes["/"+strings.ToLower(name)] = h
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
