@@ -6,7 +6,11 @@
 #      serve mode and through handler local, at several concurrency levels
 #      (req/s, p50, p99, max, errors, and the ratio to 1);
 #   3. end to end: webhook to mail file in the outbox, for paid orders;
-#   4. cold start (exec to first 200 on GET /), resident memory, binary size.
+#   4. cold start (exec to first 200 on GET /), resident memory, binary size;
+#   5. storage transactions per paid order (an Azurite of its own with --debug);
+# then each webhook level against issue 16's targets (CPU per webhook, ratios
+# to the enqueue ceiling), and with -pprof DIR a CPU and allocation profile of
+# the webhook and its breakdown by category.
 # It starts its own Azurite and stripe-mock on 127.0.0.1 (OS-chosen ports, data
 # in a temporary folder) and the handler as child processes, and stops all of
 # them by PID at the end, on failure and on Ctrl-C. Nothing else needs to run.
@@ -15,6 +19,7 @@
 #   scripts/bench.sh                 # full run, about 2 minutes
 #   scripts/bench.sh -quick          # small counts, about 20 s (CI)
 #   scripts/bench.sh -requests 5000 -concurrency 1,8,32 -out /tmp/bench.md
+#   scripts/bench.sh -pprof /tmp/prof  # also profile the webhook (FILEDROP_PPROF)
 #   scripts/bench.sh -h              # every flag
 # The Go micro-benchmarks are separate:
 #   go test -run '^$' -bench . -benchmem ./internal/checkoutcomplete/ ./internal/functions/ ./internal/mail/

@@ -116,8 +116,9 @@ Demo mode (no Stripe account needed). In another terminal, buy the demo photo:
 
   $run/handler simulate checkout --session cs_test_demo_harbour --url $webhook
 
-The mail lands in $outbox as an .eml file within seconds; its link downloads
-demo/originals/harbour-at-dawn.jpg from Azurite. See the order with:
+The mail lands in $outbox as an .eml file within seconds; its link opens the
+order page, whose Download button fetches demo/originals/harbour-at-dawn.jpg
+from Azurite. See the order with:
 
   $run/handler orders show cs_test_demo_harbour --local
 MSG

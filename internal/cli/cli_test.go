@@ -53,8 +53,13 @@ func baseSettings(connectionString, outbox string) map[string]string {
 		"STRIPE_API_KEY":        "sk_test_123",
 		"EMAIL_SENDER":          "shop@example.com",
 		"EMAIL_OUTBOX_DIR":      outbox,
+		"PUBLIC_BASE_URL":       "https://shop.example",
+		"ORDER_LINK_SECRET":     testOrderLinkSecret,
 	}
 }
+
+// testOrderLinkSecret signs the tests' order links.
+const testOrderLinkSecret = "test-order-link-secret-0123456789abcdef"
 
 // program is a running handler binary, in process.
 type program struct {

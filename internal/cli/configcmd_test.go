@@ -74,7 +74,8 @@ func TestConfigNeverPrintsSecrets(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			settings := map[string]string{"STRIPE_API_KEY": "sk_test_1", "STRIPE_WEBHOOK_SECRET": "whsec_1", "EMAIL_SENDER": "shop@example.com",
-				"AzureWebJobsStorage": "UseDevelopmentStorage=true", "EMAIL_OUTBOX_DIR": t.TempDir()}
+				"AzureWebJobsStorage": "UseDevelopmentStorage=true", "EMAIL_OUTBOX_DIR": t.TempDir(),
+				"PUBLIC_BASE_URL": "https://shop.example", "ORDER_LINK_SECRET": testOrderLinkSecret}
 			if tc.setting == "ACS_CONNECTION_STRING" || tc.setting == "ACS_ENDPOINT" || tc.setting == "SMTP_URL" {
 				delete(settings, "EMAIL_OUTBOX_DIR")
 			}
@@ -136,7 +137,8 @@ func TestConfigGet(t *testing.T) {
 // Issue 15 #6: handler config left built-in defaults blank.
 func TestConfigShowsBuiltInDefaults(t *testing.T) {
 	settings := map[string]string{"STRIPE_API_KEY": "sk_test_1", "STRIPE_WEBHOOK_SECRET": "whsec_1", "EMAIL_SENDER": "shop@example.com",
-		"AzureWebJobsStorage": "UseDevelopmentStorage=true", "EMAIL_OUTBOX_DIR": "/tmp/outbox"}
+		"AzureWebJobsStorage": "UseDevelopmentStorage=true", "EMAIL_OUTBOX_DIR": "/tmp/outbox",
+		"PUBLIC_BASE_URL": "https://shop.example", "ORDER_LINK_SECRET": testOrderLinkSecret}
 	stdout, _, err := runConfigCmd(t, settings, nil)
 	require.NoError(t, err)
 	for _, want := range []string{

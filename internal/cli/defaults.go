@@ -1,7 +1,13 @@
 package cli
 
 import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"io/fs"
+	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/filedrop/filedrop/internal/config"
 )
@@ -27,12 +33,21 @@ func localDefaults(dir string, get func(string) string) map[string]string {
 		"EMAIL_SENDER":        "shop@filedrop.localhost",
 		"SHOP_NAME":           "filedrop demo shop",
 	}
+	run := get("RUN_DIR") // scripts/run.sh's folder of run-time files
+	if run == "" {
+		run = filepath.Join(dir, ".run")
+	}
 	if get("ACS_CONNECTION_STRING") == "" && get("ACS_ENDPOINT") == "" && get("SMTP_URL") == "" {
-		run := get("RUN_DIR") // scripts/run.sh's folder of run-time files
-		if run == "" {
-			run = filepath.Join(dir, ".run")
-		}
 		d["EMAIL_OUTBOX_DIR"] = filepath.Join(run, "outbox")
+	}
+	// The order page: handler local serves it on its own port (runLocal
+	// puts the real one in when it differs), signed with a secret made on
+	// the first run and kept in the run folder.
+	d["PUBLIC_BASE_URL"] = "http://127.0.0.1:7071"
+	if get("ORDER_LINK_SECRET") == "" {
+		if secret, err := localSecret(filepath.Join(run, LocalSecretFile)); err == nil {
+			d["ORDER_LINK_SECRET"] = secret
+		}
 	}
 	if DemoMode(get) {
 		d["STRIPE_API_KEY"] = DemoStripeKey
@@ -45,6 +60,34 @@ func localDefaults(dir string, get func(string) string) map[string]string {
 // DemoMode reports whether no Stripe key is configured, so that a local run
 // uses the demo Stripe.
 func DemoMode(get func(string) string) bool { return get("STRIPE_API_KEY") == "" }
+
+// LocalSecretFile is the file in the run folder that holds handler local's
+// ORDER_LINK_SECRET.
+const LocalSecretFile = "order-link-secret"
+
+// localSecret reads the secret in path, making it (32 random bytes,
+// base64url, readable by the owner only) when the file does not exist.
+func localSecret(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err == nil && len(strings.TrimSpace(string(b))) >= 32 {
+		return strings.TrimSpace(string(b)), nil
+	}
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return "", err
+	}
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return "", err
+	}
+	secret := base64.RawURLEncoding.EncodeToString(key)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(path, []byte(secret+"\n"), 0o600); err != nil {
+		return "", err
+	}
+	return secret, nil
+}
 
 // stripeMode names the Stripe the settings talk to, for people: the demo
 // (stripe-mock with the project's fixtures) when they are handler local's

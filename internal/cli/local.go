@@ -56,10 +56,6 @@ func runLocal(ctx context.Context, env Env, args []string) error {
 	if !createdNothing(made.String()) { // scripts/run.sh has just said so after its own setup
 		fmt.Fprint(env.Stdout, made.String())
 	}
-	h, err := p.handler(env.Stderr)
-	if err != nil {
-		return err
-	}
 	handlerLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
@@ -68,6 +64,16 @@ func runLocal(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		handlerLn.Close()
 		return fmt.Errorf("listen on 127.0.0.1:%d (is func start or another handler local running?): %w", *port, err)
+	}
+	if set, _ := settingsGetter(env, false); set != nil && set("PUBLIC_BASE_URL") == "" {
+		// The order links point at this run's own port.
+		p.cfg.Download.PublicBaseURL = "http://" + frontLn.Addr().String()
+	}
+	h, err := p.handler(env.Stderr)
+	if err != nil {
+		handlerLn.Close()
+		frontLn.Close()
+		return err
 	}
 	emu := &hostemu.Emulator{
 		App:     runApp,
@@ -82,6 +88,9 @@ func runLocal(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 	fmt.Fprintf(env.Stdout, "CheckoutComplete: [POST] http://%s/api/CheckoutComplete\n", frontLn.Addr())
+	if _, ok := runApp.Functions[fnDownload]; ok && p.cfg.Download.PublicBaseURL != "" {
+		fmt.Fprintf(env.Stdout, "Download: [GET,POST] http://%s/api/download/{*rest}\n", frontLn.Addr())
+	}
 	for _, fn := range runApp.QueueFunctions() {
 		fmt.Fprintf(env.Stdout, "%s: queueTrigger on %s (poison: %s)\n", fn.Name, fn.Queue, fn.PoisonQueue())
 	}

@@ -12,7 +12,6 @@ import (
 	"github.com/filedrop/filedrop/internal/functions"
 	"github.com/filedrop/filedrop/internal/operator"
 	"github.com/filedrop/filedrop/internal/order"
-	"github.com/filedrop/filedrop/internal/stripeapi"
 )
 
 // fnReconcile is the timer function that heals the pipeline.
@@ -34,7 +33,7 @@ func (p *pipeline) timer(name string) (functions.TimerFunc, error) {
 // it logs one summary line of what it saw and did.
 func (p *pipeline) sweep(ctx context.Context, log *slog.Logger, t functions.Timer) error {
 	s := &operator.Sweep{
-		Reconciler: operator.NewReconciler(stripeapi.New(p.cfg.Stripe, p.log), p.ledger, p.orders, p.cfg.Stripe.Livemode, time.Now),
+		Reconciler: operator.NewReconciler(newStripe(p.cfg.Stripe, p.log), p.ledger, p.orders, p.cfg.Stripe.Livemode, time.Now),
 		Window:     p.cfg.Reconcile.Window,
 		Grace:      p.cfg.Reconcile.Grace,
 		Now:        time.Now,

@@ -11,7 +11,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/filedrop/filedrop/internal/config"
 	"github.com/filedrop/filedrop/internal/order"
 	"github.com/filedrop/filedrop/internal/storage/blobsas"
 	"github.com/filedrop/filedrop/internal/stripeapi/stripetest"
@@ -130,7 +129,7 @@ func TestResendProducesExactlyOneNewMail(t *testing.T) {
 	srv := stripetest.NewServer(t)
 	o := newOps(t, map[string]string{"STRIPE_API_KEY": stripetest.Key, "STRIPE_API_URL": srv.URL})
 	ctx := context.Background()
-	originals, err := blobsas.New(o.acct, config.Links{Container: "originals", TTL: time.Hour}, time.Now)
+	originals, err := blobsas.New(o.acct, blobsas.Options{Container: "originals", TTL: time.Hour}, time.Now)
 	require.NoError(t, err)
 	for _, name := range fixtureOriginals {
 		require.NoError(t, originals.Upload(ctx, name, []byte("\xff\xd8\xff "+name)))

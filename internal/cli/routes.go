@@ -11,12 +11,14 @@ import (
 //
 //	GET  /                      readiness (the host polls it at start-up)
 //	POST /api/CheckoutComplete  the Stripe webhook, forwarded as it arrived
+//	GET, POST /api/download/... the order page (Download), forwarded as it arrived
 //	POST /ProcessOrder          queue invocation
 //	POST /SendLink              queue invocation
 //	POST /Reconcile             timer invocation (the scheduled sweep)
 //
 // Function routes match case-insensitively, as the host's do.
-func newServer(webhook http.Handler, functionRoutes map[string]http.Handler) http.Handler {
+// A nil page (no ORDER_LINK_SECRET) leaves /api/download/ unanswered.
+func newServer(webhook, page http.Handler, functionRoutes map[string]http.Handler) http.Handler {
 	routes := map[string]http.Handler{"/api/checkoutcomplete": webhook}
 	for name, h := range functionRoutes {
 		routes["/"+strings.ToLower(name)] = h
@@ -24,6 +26,10 @@ func newServer(webhook http.Handler, functionRoutes map[string]http.Handler) htt
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/" {
 			functions.WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+			return
+		}
+		if page != nil && strings.HasPrefix(strings.ToLower(r.URL.Path), "/api/download/") {
+			page.ServeHTTP(w, r)
 			return
 		}
 		if h, ok := routes[strings.ToLower(r.URL.Path)]; ok {

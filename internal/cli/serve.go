@@ -30,6 +30,9 @@ func runServe(ctx context.Context, env Env, args []string) error {
 		return describeConfigError(err)
 	}
 	log := newLogger(cfg, env.Stdout)
+	if err := startPprof(ctx, env.Getenv(pprofSetting), log); err != nil {
+		return err
+	}
 	p, err := newPipeline(cfg, app, log)
 	if err != nil {
 		return err

@@ -67,7 +67,7 @@ type pipeline struct {
 }
 
 func newPipeline(cfg config.Config, app functions.App, log *slog.Logger) (*pipeline, error) {
-	acct, err := storage.NewAccount(cfg.Storage)
+	acct, err := storage.NewAccount(storageOptions(cfg.Storage))
 	if err != nil {
 		return nil, err
 	}
@@ -79,7 +79,7 @@ func newPipeline(cfg config.Config, app functions.App, log *slog.Logger) (*pipel
 	if err != nil {
 		return nil, err
 	}
-	originals, err := blobsas.New(acct, cfg.Links, time.Now)
+	originals, err := blobsas.New(acct, originalsOptions(cfg.Links), time.Now)
 	if err != nil {
 		return nil, err
 	}
@@ -129,7 +129,11 @@ func (p *pipeline) handler(stderr interface{ Write([]byte) (int, error) }) (http
 		}
 		routes[fn.Name] = functions.TimerRoute{Function: fn, Run: run, Timeout: budget.Invocation, Log: p.log, Stderr: stderr}
 	}
-	return newServer(webhook, routes), nil
+	page, err := p.downloadHandler()
+	if err != nil {
+		return nil, err
+	}
+	return newServer(webhook, page, routes), nil
 }
 
 // stage returns the stage behind a queue function, spending budget.
@@ -139,8 +143,15 @@ func (p *pipeline) stage(name string, budget order.Budget) (functions.HandlerFun
 		if err := p.checkBudget(budget, 0, ""); err != nil {
 			return nil, err
 		}
-		st := processorder.New(stripeapi.New(p.cfg.Stripe, p.log), p.originals, p.mails, p.ledger,
+		st := processorder.New(newStripe(p.cfg.Stripe, p.log), p.originals, p.mails, p.ledger,
 			p.cfg.Stripe.Livemode, budget, time.Now, p.log)
+		if p.cfg.Download.Page() {
+			signer, err := orderLinks(p.cfg.Download)
+			if err != nil {
+				return nil, err
+			}
+			st.WithOrderPage(signer.URL)
+		}
 		return functions.Decoded(order.DecodeOrderMessage, st.Handle), nil
 	case fnSendLink:
 		render, err := newRenderer(p.cfg.Mail)

@@ -49,6 +49,8 @@ func TestHandlerRefusesATooShortFunctionTimeout(t *testing.T) {
 				"STRIPE_WEBHOOK_SECRET": testSecret,
 				"STRIPE_API_KEY":        "sk_test_123",
 				"EMAIL_SENDER":          "shop@example.com",
+				"PUBLIC_BASE_URL":       "https://shop.example",
+				"ORDER_LINK_SECRET":     testOrderLinkSecret,
 			}
 			for k, v := range transports[tt.transport] {
 				settings[k] = v

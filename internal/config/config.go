@@ -24,8 +24,10 @@ type Config struct {
 	Stripe  Stripe
 	Storage Storage
 	Links   Links
-	Mail    Mail
-	Ledger  Ledger
+	// Download is the order page (the Download function).
+	Download Download
+	Mail     Mail
+	Ledger   Ledger
 	// Retry and Reconcile are how the pipeline heals after an outage.
 	Retry     Retry
 	Reconcile Reconcile
@@ -62,6 +64,7 @@ func loadAll(get Getenv) (Config, *loader) {
 	c.Stripe = loadStripe(l)
 	c.Storage = loadStorage(l)
 	c.Links = loadLinks(l, c.Storage)
+	c.Download = loadDownload(l, c.Storage)
 	c.Mail = loadMail(l)
 	c.Ledger = loadLedger(l)
 	c.Retry = loadRetry(l)

@@ -34,7 +34,8 @@ func TestExamplePlaceholdersCountAsUnset(t *testing.T) {
 	require.Empty(t, Layered(func(k string) string { return values[k] }, nil)("STRIPE_API_KEY"))
 
 	// The layer below applies, as handler local's demo defaults do.
-	demo := Layered(get, map[string]string{"STRIPE_API_KEY": "sk_test_filedropdemo", "STRIPE_WEBHOOK_SECRET": "whsec_filedrop_local_demo"})
+	demo := Layered(get, map[string]string{"STRIPE_API_KEY": "sk_test_filedropdemo", "STRIPE_WEBHOOK_SECRET": "whsec_filedrop_local_demo",
+		"PUBLIC_BASE_URL": "http://127.0.0.1:7071", "ORDER_LINK_SECRET": strings.Repeat("s", 32)})
 	c, err = Load(demo)
 	require.NoError(t, err, "the example with the demo's Stripe settings is valid")
 	require.Equal(t, "sk_test_filedropdemo", c.Stripe.APIKey.Reveal())
@@ -49,6 +50,10 @@ func TestDefaults(t *testing.T) {
 		"ORIGINALS_CONTAINER": "originals",
 		"DOWNLOAD_LINK_TTL":   "720h",
 		"DOWNLOAD_BASE_URL":   "http://127.0.0.1:10000/devstoreaccount1/originals",
+		"DOWNLOAD_LINKS":      "page",
+		"DOWNLOAD_WINDOW":     "720h",
+		"DOWNLOAD_LIMIT":      "10",
+		"DOWNLOAD_SAS_TTL":    "10m",
 		"SHOP_NAME":           "Our shop",
 		"SUPPORT_EMAIL":       "shop@example.com",
 		"LEDGER_TABLE":        "orders",

@@ -81,6 +81,8 @@ func TestConfigNeverLogsSecrets(t *testing.T) {
 		"STRIPE_API_KEY":        "rk_test_" + mark,
 		"AzureWebJobsStorage":   "DefaultEndpointsProtocol=https;AccountName=shop;AccountKey=" + mark + ";EndpointSuffix=core.windows.net",
 		"EMAIL_SENDER":          "shop@example.com",
+		"PUBLIC_BASE_URL":       "https://shop.example",
+		"ORDER_LINK_SECRET":     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" + mark + ",bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb" + mark,
 	}
 	for name, extra := range map[string]map[string]string{
 		"smtp": {"SMTP_URL": "smtps://user:" + mark + "@smtp.example.com"},
@@ -97,6 +99,7 @@ func TestConfigNeverLogsSecrets(t *testing.T) {
 			c, err := Load(func(k string) string { return env[k] })
 			require.NoError(t, err)
 			require.Contains(t, c.Storage.AccountKey.Reveal()+c.Mail.SMTP.Password.Reveal()+c.Mail.ACS.AccessKey.Reveal(), mark, "the test loaded its secrets")
+			require.Contains(t, c.Download.Secrets()[1], mark)
 			for _, out := range configFormats(c) {
 				require.NotContains(t, out, mark)
 			}

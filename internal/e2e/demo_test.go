@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/mail"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -76,8 +77,16 @@ func TestDemoRun(t *testing.T) {
 	files := mails()
 	require.Len(t, files, 1, "one mail in the outbox; transcript:\n%s", s.transcript.String())
 
-	link := downloadLink(t, files[0])
-	resp, err := http.Get(link)
+	// The mail links to the order page; its Download button is a POST that
+	// answers 303 to a short-lived link to the original.
+	page := downloadLink(t, files[0])
+	resp, err := http.Get(page)
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Contains(t, string(body), "harbour-at-dawn.jpg")
+	resp, err = http.PostForm(page, url.Values{"file": {"0"}})
 	require.NoError(t, err)
 	got, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
@@ -231,9 +240,9 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-var linkRE = regexp.MustCompile(`https?://127\.0\.0\.1:\d+/devstoreaccount1/originals/[^\s"<>]+`)
+var linkRE = regexp.MustCompile(`https?://127\.0\.0\.1:\d+/api/download/[^\s"<>]+`)
 
-// downloadLink returns the first download link of the mail's plain-text part.
+// downloadLink returns the order page's link in the mail's plain-text part.
 func downloadLink(t *testing.T, path string) string {
 	t.Helper()
 	f, err := os.Open(path)

@@ -54,6 +54,9 @@ type Function struct {
 	DataType string
 	// Methods are an HTTP trigger's methods, lower case.
 	Methods []string
+	// Route is an HTTP trigger's route template (download/{*rest}); "" means
+	// the function's name. The host serves it under /api/.
+	Route string
 	// Bindings counts all bindings (forwarding needs exactly two).
 	Bindings int
 	// Schedule is a timer trigger's NCRONTAB schedule, resolved when it
@@ -200,6 +203,7 @@ func loadFunction(fsys fs.FS, file string, getenv func(string) string) (Function
 			Connection string   `json:"connection"`
 			DataType   string   `json:"dataType"`
 			Methods    []string `json:"methods"`
+			Route      string   `json:"route"`
 			Schedule   string   `json:"schedule"`
 			// RunOnStartup is for local debugging only; the handler
 			// refuses it (see loadFunction).
@@ -229,7 +233,7 @@ func loadFunction(fsys fs.FS, file string, getenv func(string) string) (Function
 				f.Schedule = v
 			}
 		}
-		f.Queue = bd.QueueName
+		f.Queue, f.Route = bd.QueueName, strings.Trim(bd.Route, "/")
 		if strings.HasPrefix(f.Queue, "%") && strings.HasSuffix(f.Queue, "%") && len(f.Queue) > 2 {
 			setting := strings.Trim(f.Queue, "%")
 			if f.Queue = getenv(setting); f.Queue == "" {
@@ -255,6 +259,43 @@ func settingRef(v string) (string, bool) {
 		return strings.Trim(v, "%"), true
 	}
 	return "", false
+}
+
+// MatchRoute reports whether path (as the host receives it, /api/...) is
+// one of the function's: the host's api prefix, then the route template
+// (literal segments, case-insensitive; {name} one segment; {*name} the rest,
+// possibly empty), or the function's name when it has no route.
+func (f Function) MatchRoute(path string) bool {
+	rest, ok := cutFold(path, "/api/")
+	if !ok {
+		return false
+	}
+	route := f.Route
+	if route == "" {
+		route = f.Name
+	}
+	tmpl := strings.Split(route, "/")
+	segs := strings.Split(rest, "/")
+	for i, t := range tmpl {
+		if strings.HasPrefix(t, "{*") && strings.HasSuffix(t, "}") {
+			return true
+		}
+		if i >= len(segs) || segs[i] == "" {
+			return false
+		}
+		if !(strings.HasPrefix(t, "{") && strings.HasSuffix(t, "}")) && !strings.EqualFold(t, segs[i]) {
+			return false
+		}
+	}
+	return len(segs) == len(tmpl)
+}
+
+// cutFold is strings.CutPrefix, ignoring case.
+func cutFold(s, prefix string) (string, bool) {
+	if len(s) < len(prefix) || !strings.EqualFold(s[:len(prefix)], prefix) {
+		return s, false
+	}
+	return s[len(prefix):], true
 }
 
 func validQueueName(s string) bool {

@@ -33,11 +33,22 @@ func ParseAddress(s string) (Address, error) {
 	return Address{Name: a.Name, Email: a.Address}, nil
 }
 
-// String formats a as an RFC 5322 mailbox, encoding a non-ASCII name as
-// RFC 2047 encoded-words.
+// String formats a as an RFC 5322 mailbox, on one line, as WriteTo writes
+// it before folding: a printable ASCII name quoted, any other as RFC 2047
+// encoded-words.
 func (a Address) String() string {
-	return (&netmail.Address{Name: a.Name, Address: a.Email}).String()
+	return strings.Join(addressWords([]Address{a}), " ")
 }
+
+// MaxAddressLength is the longest address, in octets, a Message is sent to
+// or from: an SMTP path holds 256 octets with its angle brackets
+// (RFC 5321, 4.5.3.1.3).
+const MaxAddressLength = 254
+
+// MaxDisplayName is the longest display name, in characters, that Render
+// puts beside the customer's address. A longer name is left out of the
+// address; the greeting keeps it up to order.MaxCustomerName characters.
+const MaxDisplayName = 64
 
 // Message is one rendered mail, ready for a transport.
 type Message struct {
@@ -78,8 +89,10 @@ func (m Message) Recipients() []string {
 }
 
 // Validate reports what makes m unsendable: a key that is not a safe token
-// (letters, digits and dashes), no sender or recipient, or a subject that
-// is not one line. Transports call it before they send.
+// (letters, digits and dashes), no sender or recipient, a subject that is
+// not one line, or an address with a line break or an angle bracket or
+// longer than MaxAddressLength. Display names are never a reason: any name
+// can be written. Transports call it before they send.
 func (m Message) Validate() error {
 	var errs []error
 	if !ValidKey(m.Key) {
@@ -95,7 +108,10 @@ func (m Message) Validate() error {
 		errs = append(errs, errors.New("subject is not a single line"))
 	}
 	for _, a := range append(append(append([]Address{m.From}, m.To...), m.ReplyTo...), m.Bcc...) {
-		if strings.ContainsAny(a.Email, "\r\n<>") {
+		switch {
+		case len(a.Email) > MaxAddressLength:
+			errs = append(errs, fmt.Errorf("address %.40q... is %d bytes, longer than %d", a.Email, len(a.Email), MaxAddressLength))
+		case strings.ContainsAny(a.Email, "\r\n<>"):
 			errs = append(errs, fmt.Errorf("address %q is malformed", a.Email))
 		}
 	}

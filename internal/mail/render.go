@@ -9,6 +9,7 @@ import (
 	"strings"
 	texttemplate "text/template"
 	"time"
+	"unicode/utf8"
 
 	"github.com/filedrop/filedrop/internal/order"
 )
@@ -93,7 +94,7 @@ func NewRenderer(s Settings) (*Renderer, error) {
 	default:
 		r.support = r.from.Email
 	}
-	for _, kind := range []string{order.MailDownloadLinks, order.MailPaymentFailed} {
+	for _, kind := range []string{order.MailDownloadLinks, order.MailPaymentFailed, pageTemplates} {
 		t, err := parseKind(kind)
 		if err != nil {
 			errs = append(errs, err)
@@ -126,7 +127,13 @@ type view struct {
 	Name    string
 	Items   []itemView
 	Support string
+	// OrderURL is the order page's link (a download mail in page mode).
+	OrderURL string
 }
+
+// pageTemplates are the download mail's templates when it links to the
+// order page rather than to each file.
+const pageTemplates = "download_page"
 
 type itemView struct {
 	Title    string
@@ -138,8 +145,17 @@ type itemView struct {
 
 // Render renders the mail of msg, dated date. Its errors (an unknown kind,
 // a customer address that does not parse) are the same on every retry.
+//
+// The customer's name is user input: it is cleaned with order.CustomerName
+// (controls removed, over-long names dropped), and shown beside the address
+// only when it has at most MaxDisplayName characters. A name never stops a
+// mail.
 func (r *Renderer) Render(msg order.MailMessage, date time.Time) (Message, error) {
-	t, ok := r.kinds[msg.Kind]
+	tmpl := msg.Kind
+	if msg.Kind == order.MailDownloadLinks && msg.OrderURL != "" {
+		tmpl = pageTemplates
+	}
+	t, ok := r.kinds[tmpl]
 	if !ok {
 		return Message{}, fmt.Errorf("render: unknown mail kind %q", msg.Kind)
 	}
@@ -147,8 +163,12 @@ func (r *Renderer) Render(msg order.MailMessage, date time.Time) (Message, error
 	if err != nil {
 		return Message{}, fmt.Errorf("render: customer: %w", err)
 	}
-	to.Name = oneLine(msg.Customer.Name)
-	v := view{Shop: r.shop, Name: to.Name, Support: r.support}
+	name := order.CustomerName(msg.Customer.Name)
+	to.Name = name
+	if utf8.RuneCountInString(name) > MaxDisplayName {
+		to.Name = ""
+	}
+	v := view{Shop: r.shop, Name: name, Support: r.support, OrderURL: msg.OrderURL}
 	for _, it := range msg.Items {
 		iv := itemView{Title: oneLine(it.Title), FileName: oneLine(it.FileName), URL: it.URL}
 		if iv.Title == "" {

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -84,6 +85,7 @@ func TestRenderGolden(t *testing.T) {
 	for name, msg := range map[string]order.MailMessage{
 		"download_links": downloadMessage(),
 		"payment_failed": paymentFailedMessage(),
+		"download_page":  pageMessage(),
 	} {
 		t.Run(name, func(t *testing.T) {
 			m, err := r.Render(msg, testDate)
@@ -249,6 +251,71 @@ func TestNewRenderer(t *testing.T) {
 			require.NoError(t, err)
 			require.Contains(t, m.Text, "write to "+tt.wantSupport+".")
 			require.Contains(t, m.Subject, "Our shop")
+		})
+	}
+}
+
+// pageMessage is the download mail of DOWNLOAD_LINKS=page: its items carry
+// no link; the mail links to the order page.
+func pageMessage() order.MailMessage {
+	m := downloadMessage()
+	for i := range m.Items {
+		m.Items[i].URL, m.Items[i].ExpiresAt = "", time.Time{}
+	}
+	m.OrderURL = "https://shop.example/api/download/cs_test_a1B2c3.q2Zk1c3VpbmdhdGVzdHRva2Vu"
+	return m
+}
+
+func TestRenderPageMode(t *testing.T) {
+	m, err := testRenderer(t).Render(pageMessage(), testDate)
+	require.NoError(t, err)
+	const link = "https://shop.example/api/download/cs_test_a1B2c3.q2Zk1c3VpbmdhdGVzdHRva2Vu"
+	require.Contains(t, m.Text, "\n"+link+"\n", "the text part has the URL on a line of its own")
+	require.Contains(t, m.HTML, `<a href="`+link+`"`, "the HTML part has a button")
+	require.Contains(t, m.HTML, "Go to your downloads")
+	require.NotContains(t, m.Text, "This link works until")
+	require.Contains(t, m.Text, "Harbour at dawn (harbour-dawn.jpg)")
+}
+
+// TestRenderCustomerName checks that a name never stops a mail: it is
+// cleaned, shown beside the address only when short, greeted with up to
+// order.MaxCustomerName characters, and dropped when longer.
+func TestRenderCustomerName(t *testing.T) {
+	r := testRenderer(t)
+	tests := []struct {
+		name      string
+		in        string
+		wantTo    string // the display name beside the address
+		wantGreet string // the name in the greeting, "" for "Hello,"
+	}{
+		{"short", "Ada Lovelace", "Ada Lovelace", "Ada Lovelace"},
+		{"at the display cap", strings.Repeat("Ü", mail.MaxDisplayName), strings.Repeat("Ü", mail.MaxDisplayName), strings.Repeat("Ü", mail.MaxDisplayName)},
+		{"over the display cap: greeted only", strings.Repeat("Ü", mail.MaxDisplayName+1), "", strings.Repeat("Ü", mail.MaxDisplayName+1)},
+		{"at the greeting cap: greeted only", strings.Repeat("x", order.MaxCustomerName), "", strings.Repeat("x", order.MaxCustomerName)},
+		{"400 bytes: dropped", strings.Repeat("x", 400), "", ""},
+		{"5,000 × Ü: dropped", strings.Repeat("Ü", 5000), "", ""},
+		{"100,000 characters: dropped", strings.Repeat("a", 100_000), "", ""},
+		{"RTL: the override is removed", "\u202Eדוד כהן\u202C", "דוד כהן", "דוד כהן"},
+		{"NUL and controls are removed", "Ada\x00 Love\x1blace\x7f", "Ada Lovelace", "Ada Lovelace"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			msg := downloadMessage()
+			msg.Customer.Name = tt.in
+			m, err := r.Render(msg, testDate)
+			require.NoError(t, err)
+			require.Equal(t, []mail.Address{{Name: tt.wantTo, Email: "ada@customer.example"}}, m.To)
+			greeting := "Hello,"
+			if tt.wantGreet != "" {
+				greeting = "Hello " + tt.wantGreet + ","
+			}
+			require.True(t, strings.HasPrefix(m.Text, greeting+"\n"), "text starts %q", m.Text[:min(len(m.Text), 80)])
+			require.Contains(t, m.HTML, "<p>"+greeting+"</p>")
+
+			var eml bytes.Buffer
+			_, err = m.WriteTo(&eml)
+			require.NoError(t, err)
+			requireFoldedHeader(t, eml.String())
 		})
 	}
 }

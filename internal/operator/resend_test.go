@@ -24,6 +24,17 @@ func downloadMail(t *testing.T, session string, generation int, expires time.Tim
 	return data
 }
 
+// pageMail is a download mail of DOWNLOAD_LINKS=page: it links to the order
+// page, whose link does not expire.
+func pageMail(t *testing.T, session string, generation int) []byte {
+	t.Helper()
+	data, err := json.Marshal(order.MailMessage{Version: 1, Kind: order.MailDownloadLinks, SessionID: session, EventID: "evt_" + session,
+		Generation: generation, Customer: order.Customer{Email: "jane@example.com"}, Items: []order.Item{{Title: "Harbour", FileName: "harbour.jpg"}},
+		OrderURL: "https://shop.example/api/download/" + session + ".token"})
+	require.NoError(t, err)
+	return data
+}
+
 func TestResenderMail(t *testing.T) {
 	now := time.Date(2024, 1, 20, 12, 0, 0, 0, time.UTC)
 	failedMail, err := json.Marshal(order.MailMessage{Version: 1, Kind: order.MailPaymentFailed, SessionID: "cs_test_failed",
@@ -40,6 +51,8 @@ func TestResenderMail(t *testing.T) {
 		{"bounced resend", order.Order{SessionID: "cs_test_bounced", State: order.StateNeedsAttention, Reason: "the mail service refused the address",
 			MailKind: order.MailDownloadLinks, MailGeneration: 2, SentGeneration: 1, Mail: downloadMail(t, "cs_test_bounced", 2, now.Add(24*time.Hour))},
 			3, order.StateLinksReady},
+		{"order page mail, weeks later: the same order page link", order.Order{SessionID: "cs_test_page", State: order.StateMailSent, MailKind: order.MailDownloadLinks,
+			MailGeneration: 1, SentGeneration: 1, Mail: pageMail(t, "cs_test_page", 1)}, 2, order.StateLinksReady},
 		{"payment notice", order.Order{SessionID: "cs_test_failed", State: order.StatePaymentFailed, MailKind: order.MailPaymentFailed,
 			MailGeneration: 1, SentGeneration: 1, Mail: failedMail}, 2, order.StatePaymentFailed},
 	}

@@ -83,6 +83,9 @@ type MailMessage struct {
 	Customer   Customer `json:"customer"`
 	Locale     string   `json:"locale,omitempty"`
 	Items      []Item   `json:"items,omitempty"`
+	// OrderURL is the order page's link (DOWNLOAD_LINKS=page): the download
+	// mail links there, and its items carry no link of their own.
+	OrderURL string `json:"order_url,omitempty"`
 	// Retry counts the message's transient failures (see Retry); nil for a
 	// message that has not failed. The route sets it on re-scheduled copies.
 	Retry *Retry `json:"retry,omitempty"`

@@ -67,6 +67,27 @@ type Order struct {
 	// Mail is the last queued MailMessage, JSON, so the operator can resend it.
 	Mail []byte
 
+	// Files are the purchased files, recorded at fulfilment, with their
+	// downloads through the order page (see access.go).
+	Files []File
+	// PaymentIntent is the session's payment intent, which refunds and
+	// disputes name.
+	PaymentIntent string
+	// AccessUntil, when set, ends access instead of PaidAt plus the
+	// download window (an operator's grant --extend).
+	AccessUntil time.Time
+	// RevokedBy says who ended access (RevokedByRefund, RevokedByDispute,
+	// RevokedByOperator); "" while access is open.
+	RevokedBy string
+	// RevokeReason says why, for the operator.
+	RevokeReason string
+	RevokedAt    time.Time
+	// RefundedAmount is the amount refunded so far, in the currency's
+	// smallest unit (a partial refund leaves access open).
+	RefundedAmount int64
+	// Dispute is the status of the payment's latest dispute, "" if none.
+	Dispute string
+
 	// LeaseOwner holds the invocation that works on the record until
 	// LeaseUntil; others wait instead of doing the same work at once.
 	LeaseOwner string

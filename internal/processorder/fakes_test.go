@@ -30,11 +30,12 @@ type fakeOriginals struct {
 
 func (f *fakeOriginals) Container() string { return "originals" }
 
-func (f *fakeOriginals) Exists(ctx context.Context, blobName string) (bool, error) {
+func (f *fakeOriginals) Stat(ctx context.Context, blobName string) (int64, bool, error) {
 	if f.ExistsFunc == nil {
-		return true, nil
+		return int64(len(blobName)), true, nil
 	}
-	return f.ExistsFunc(ctx, blobName)
+	ok, err := f.ExistsFunc(ctx, blobName)
+	return int64(len(blobName)), ok, err
 }
 
 func (f *fakeOriginals) Link(ctx context.Context, blobName, fileName string) (blobsas.Link, error) {

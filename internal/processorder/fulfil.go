@@ -18,7 +18,7 @@ func (s *Stage) fulfil(ctx context.Context, log *slog.Logger, msg order.OrderMes
 	if sess.CustomerEmail == "" {
 		return order.Permanentf("session %s has no customer email: there is nobody to send the links to", sess.ID)
 	}
-	items, err := s.items(ctx, sess)
+	items, files, err := s.items(ctx, sess)
 	if err != nil {
 		return err
 	}
@@ -28,6 +28,10 @@ func (s *Stage) fulfil(ctx context.Context, log *slog.Logger, msg order.OrderMes
 	}
 	err = s.queueMail(ctx, msg, rec, sess, order.MailDownloadLinks, gen, items, owner, func(o *order.Order, now time.Time) {
 		o.Items = len(items)
+		o.RecordFiles(files)
+		if sess.PaymentIntent != "" {
+			o.PaymentIntent = sess.PaymentIntent
+		}
 		if o.SentGeneration < gen {
 			o.State = order.StateLinksReady
 		} else {
@@ -51,13 +55,15 @@ func (s *Stage) fulfil(ctx context.Context, log *slog.Logger, msg order.OrderMes
 }
 
 // items mints one link per distinct product of the session, in the order
-// the products first appear.
-func (s *Stage) items(ctx context.Context, sess stripeapi.Session) ([]order.Item, error) {
+// the products first appear, and returns the files the order page offers.
+// With the order page, the items carry no link: the mail links to the page.
+func (s *Stage) items(ctx context.Context, sess stripeapi.Session) ([]order.Item, []order.File, error) {
+	var files []order.File
 	seen := make(map[string]bool, len(sess.Items))
 	var items []order.Item
 	for _, li := range sess.Items {
 		if li.ProductID == "" {
-			return nil, order.Permanentf("line item %s of session %s has no product", li.ID, sess.ID)
+			return nil, nil, order.Permanentf("line item %s of session %s has no product", li.ID, sess.ID)
 		}
 		if seen[li.ProductID] {
 			continue
@@ -69,28 +75,33 @@ func (s *Stage) items(ctx context.Context, sess stripeapi.Session) ([]order.Item
 		}
 		what := fmt.Sprintf("original %q for product %s (%q)", blob, li.ProductID, li.ProductName)
 		if err := blobsas.ValidateName(blob); err != nil {
-			return nil, order.Permanentf("%s: %w: fix the product's metadata %q in Stripe, then run handler resend %s --new-links",
+			return nil, nil, order.Permanentf("%s: %w: fix the product's metadata %q in Stripe, then run handler resend %s --new-links",
 				what, err, stripeapi.OriginalKey, sess.ID)
 		}
-		ok, err := s.originals.Exists(ctx, blob)
+		size, ok, err := s.originals.Stat(ctx, blob)
 		if err != nil {
-			return nil, fmt.Errorf("check %s: %w", what, err)
+			return nil, nil, fmt.Errorf("check %s: %w", what, err)
 		}
 		if !ok {
-			return nil, order.Permanentf("%s is not in container %s: upload it, then run handler resend %s --new-links",
+			return nil, nil, order.Permanentf("%s is not in container %s: upload it, then run handler resend %s --new-links",
 				what, s.originals.Container(), sess.ID)
 		}
 		fileName := path.Base(blob)
-		link, err := s.originals.Link(ctx, blob, fileName)
-		if err != nil {
-			return nil, fmt.Errorf("sign link to %s: %w", what, err)
+		it := order.Item{Title: title(li, fileName), FileName: fileName}
+		if s.orderPage == nil {
+			link, err := s.originals.Link(ctx, blob, fileName)
+			if err != nil {
+				return nil, nil, fmt.Errorf("sign link to %s: %w", what, err)
+			}
+			it.URL, it.ExpiresAt = link.URL, link.ExpiresAt
 		}
-		items = append(items, order.Item{Title: title(li, fileName), FileName: fileName, URL: link.URL, ExpiresAt: link.ExpiresAt})
+		items = append(items, it)
+		files = append(files, order.File{Title: it.Title, Blob: blob, FileName: fileName, Size: size})
 	}
 	if len(items) == 0 {
-		return nil, order.Permanentf("session %s has no line items", sess.ID)
+		return nil, nil, order.Permanentf("session %s has no line items", sess.ID)
 	}
-	return items, nil
+	return items, files, nil
 }
 
 // title is what the mail calls a purchased file.
@@ -134,9 +145,10 @@ func (s *Stage) queueMail(ctx context.Context, msg order.OrderMessage, rec order
 		SessionID:  msg.SessionID,
 		EventID:    msg.EventID,
 		Generation: gen,
-		Customer:   order.Customer{Email: sess.CustomerEmail, Name: sess.CustomerName},
+		Customer:   order.Customer{Email: sess.CustomerEmail, Name: order.CustomerName(sess.CustomerName)},
 		Locale:     sess.Locale,
 		Items:      items,
+		OrderURL:   s.orderURL(kind, msg.SessionID),
 	})
 	if err != nil {
 		return err
@@ -186,4 +198,12 @@ func (s *Stage) awaitPayment(ctx context.Context, log *slog.Logger, msg order.Or
 	}
 	log.Info("session unpaid; waiting for the asynchronous payment", "event_type", msg.EventType)
 	return nil
+}
+
+// orderURL is the order page's link for a download mail, or "".
+func (s *Stage) orderURL(kind, sessionID string) string {
+	if s.orderPage == nil || kind != order.MailDownloadLinks {
+		return ""
+	}
+	return s.orderPage(sessionID)
 }

@@ -11,7 +11,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/filedrop/filedrop/internal/config"
 	"github.com/filedrop/filedrop/internal/order"
 	"github.com/filedrop/filedrop/internal/order/ordertest"
 	"github.com/filedrop/filedrop/internal/processorder"
@@ -29,7 +28,7 @@ var quiet = slog.New(slog.DiscardHandler)
 // accepted, and nothing is fulfilled.
 func TestUnpaidSessionFromStripeMock(t *testing.T) {
 	m := testenv.StartStripeMock(t, "")
-	client := stripeapi.New(config.Stripe{APIKey: "sk_test_123", APIURL: m.URL}, quiet)
+	client := stripeapi.New("sk_test_123", stripeapi.Options{APIURL: m.URL}, quiet)
 	recs, queue := ordertest.NewLedger(), &fakeQueue{}
 	orig := &fakeOriginals{ExistsFunc: func(context.Context, string) (bool, error) {
 		t.Error("an unpaid order must not touch the originals")
@@ -62,7 +61,7 @@ func TestAgainstAzurite(t *testing.T) {
 	az := testenv.StartAzurite(t)
 	acct := az.Account(t)
 	ctx := context.Background()
-	originals, err := blobsas.New(acct, config.Links{Container: "originals", TTL: time.Hour}, time.Now)
+	originals, err := blobsas.New(acct, blobsas.Options{Container: "originals", TTL: time.Hour}, time.Now)
 	require.NoError(t, err)
 	_, err = originals.CreateContainer(ctx)
 	require.NoError(t, err)
@@ -79,7 +78,7 @@ func TestAgainstAzurite(t *testing.T) {
 	t.Run("paid cart of five line items", func(t *testing.T) {
 		srv := stripetest.NewServer(t)
 		recs := ordertest.NewLedger()
-		stage := processorder.New(stripeapi.New(config.Stripe{APIKey: stripetest.Key, APIURL: srv.URL}, quiet),
+		stage := processorder.New(stripeapi.New(stripetest.Key, stripeapi.Options{APIURL: srv.URL}, quiet),
 			originals, sendLink, recs, false, order.BudgetFor(5*time.Minute), time.Now, quiet)
 		require.NoError(t, stage.Handle(ctx, order.Delivery{}, msg))
 		require.Len(t, srv.Requests(), 3, "the session, then two more pages of line items")
@@ -195,7 +194,7 @@ func TestAgainstAzurite(t *testing.T) {
 				m = tt.msg(m)
 			}
 			recs, queue := ordertest.NewLedger(), &fakeQueue{}
-			stage := processorder.New(stripeapi.New(config.Stripe{APIKey: stripetest.Key, APIURL: srv.URL}, quiet),
+			stage := processorder.New(stripeapi.New(stripetest.Key, stripeapi.Options{APIURL: srv.URL}, quiet),
 				originals, queue, recs, false, order.BudgetFor(5*time.Minute), time.Now, quiet)
 
 			err := stage.Handle(ctx, order.Delivery{}, m)

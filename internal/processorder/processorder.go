@@ -60,7 +60,7 @@ type sessions interface {
 
 // originals checks the purchased files and signs download links to them.
 type originals interface {
-	Exists(ctx context.Context, blobName string) (bool, error)
+	Stat(ctx context.Context, blobName string) (size int64, exists bool, err error)
 	Link(ctx context.Context, blobName, fileName string) (blobsas.Link, error)
 	Container() string
 }
@@ -83,6 +83,9 @@ type Stage struct {
 	mail      mailQueue
 	records   order.Records
 	livemode  bool
+	// orderPage, when set, gives the order page's link: the mail links to
+	// it instead of to each file (see WithOrderPage).
+	orderPage func(sessionID string) string
 	budget    order.Budget
 	now       func() time.Time
 	log       *slog.Logger

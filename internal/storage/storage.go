@@ -11,26 +11,73 @@
 package storage
 
 import (
+	"crypto/tls"
 	"fmt"
+	"net"
+	"net/http"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
-
-	"github.com/filedrop/filedrop/internal/config"
 )
+
+// Options name a storage account and how to authenticate to it, in plain
+// values: an account key, or an identity.
+type Options struct {
+	AccountName string
+	// AccountKey is set to sign with the account key; zero for an
+	// identity-based account.
+	AccountKey Key
+	// BlobURL, QueueURL and TableURL are the service endpoints, without a
+	// trailing slash.
+	BlobURL, QueueURL, TableURL string
+	// Identity is true for an identity-based account: requests carry tokens
+	// of a managed identity (or of the default Azure credential chain).
+	Identity bool
+	// ClientID is the client id of a user-assigned managed identity.
+	ClientID string
+	// ManagedIdentity is true to use the managed identity even without a
+	// ClientID (the system-assigned one).
+	ManagedIdentity bool
+}
 
 // Account is a storage account and how to authenticate to it.
 type Account struct {
-	config.Storage
+	Options
 	// Credential is the token credential of an identity-based connection;
 	// nil when the account key is used.
 	Credential azcore.TokenCredential
 	// Retry bounds the SDK's own retries of every call.
 	Retry policy.RetryOptions
-	// Transport, when set, replaces the HTTP client (tests, benchmarks).
+	// Transport is the HTTP client of every call: NewAccount sets one from
+	// NewHTTPClient; nil uses azcore's default (tests, benchmarks replace it).
 	Transport policy.Transporter
+}
+
+// IdleConnsPerHost is how many idle connections to each storage endpoint
+// (queue, table, blob) the account's HTTP client keeps. azcore's default
+// client keeps 10: with more calls in flight than that (the Functions host
+// forwards up to 16 webhooks at once per instance, and runs up to 24 queue
+// messages), each answer that finds the pool full closes its connection and
+// a later call opens a new one, a TCP and TLS handshake on both sides.
+const IdleConnsPerHost = 64
+
+// NewHTTPClient returns the HTTP client for an account's calls: azcore's
+// default transport's settings (timeouts, TLS 1.2 or later, proxy from the
+// environment), with IdleConnsPerHost idle connections per endpoint.
+func NewHTTPClient() *http.Client {
+	return &http.Client{Transport: &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          3 * IdleConnsPerHost,
+		MaxIdleConnsPerHost:   IdleConnsPerHost,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		TLSClientConfig:       &tls.Config{MinVersion: tls.VersionTLS12, Renegotiation: tls.RenegotiateFreelyAsClient},
+	}}
 }
 
 // DefaultRetry is short and bounded: the webhook answers Stripe within
@@ -42,10 +89,10 @@ var DefaultRetry = policy.RetryOptions{
 	MaxRetryDelay: time.Second,
 }
 
-// NewAccount returns the account for cfg, with a managed-identity (or
+// NewAccount returns the account of cfg, with a managed-identity (or
 // default Azure) credential when cfg is identity-based.
-func NewAccount(cfg config.Storage) (Account, error) {
-	a := Account{Storage: cfg, Retry: DefaultRetry}
+func NewAccount(cfg Options) (Account, error) {
+	a := Account{Options: cfg, Retry: DefaultRetry, Transport: NewHTTPClient()}
 	if !cfg.Identity {
 		return a, nil
 	}

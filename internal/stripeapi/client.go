@@ -14,8 +14,6 @@ import (
 
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/checkout/session"
-
-	"github.com/filedrop/filedrop/internal/config"
 )
 
 // MaxNetworkRetries is how often stripe-go itself retries a request that
@@ -34,20 +32,29 @@ type Client struct {
 	livemode bool
 }
 
-// New returns a client for cfg.APIKey that talks to cfg.APIURL (Stripe's
-// own API when empty). stripe-go's own log lines go to log at debug level;
-// failures are returned, not logged.
-func New(cfg config.Stripe, log *slog.Logger) *Client {
+// Options tune a Client beside its key.
+type Options struct {
+	// APIURL is another API base, such as stripe-mock's; empty means
+	// Stripe's own.
+	APIURL string
+	// Livemode is true for a live-mode key.
+	Livemode bool
+}
+
+// New returns a client that authenticates with apiKey, a secret or
+// restricted key, and talks to opts.APIURL. stripe-go's own log lines go to
+// log at debug level; failures are returned, not logged.
+func New(apiKey string, opts Options, log *slog.Logger) *Client {
 	bc := &stripe.BackendConfig{
 		HTTPClient:        &http.Client{Timeout: RequestTimeout},
 		MaxNetworkRetries: stripe.Int64(MaxNetworkRetries),
 		LeveledLogger:     leveledLogger{log},
 	}
-	if cfg.APIURL != "" {
-		bc.URL = stripe.String(cfg.APIURL)
+	if opts.APIURL != "" {
+		bc.URL = stripe.String(opts.APIURL)
 	}
 	b := stripe.GetBackendWithConfig(stripe.APIBackend, bc)
-	return &Client{sessions: session.Client{B: b, Key: cfg.APIKey.Reveal()}, livemode: cfg.Livemode}
+	return &Client{sessions: session.Client{B: b, Key: apiKey}, livemode: opts.Livemode}
 }
 
 // Livemode reports whether the client's key is a live-mode key.

@@ -41,6 +41,9 @@ type Session struct {
 	Locale string
 	// Items are every line item, in Stripe's order.
 	Items []LineItem
+	// PaymentIntent is the id of the session's payment intent, "" for none
+	// (no payment required); refunds and disputes name it.
+	PaymentIntent string
 }
 
 // LineItem is one line of a Checkout Session.
@@ -99,6 +102,9 @@ func shape(cs *stripe.CheckoutSession) Session {
 	}
 	if cs.Locale != "auto" {
 		s.Locale = cs.Locale
+	}
+	if cs.PaymentIntent != nil {
+		s.PaymentIntent = cs.PaymentIntent.ID
 	}
 	return s
 }

@@ -13,14 +13,13 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/stripe/stripe-go/v76"
 
-	"github.com/filedrop/filedrop/internal/config"
 	"github.com/filedrop/filedrop/internal/order"
 	"github.com/filedrop/filedrop/internal/stripeapi"
 	"github.com/filedrop/filedrop/internal/stripeapi/stripetest"
 )
 
 func newClient(url string) *stripeapi.Client {
-	return stripeapi.New(config.Stripe{APIKey: stripetest.Key, APIURL: url}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	return stripeapi.New(stripetest.Key, stripeapi.Options{APIURL: url}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 }
 
 func TestSessionPagesThroughLineItems(t *testing.T) {
@@ -129,15 +128,15 @@ func TestSessionErrors(t *testing.T) {
 			if tt.status != 0 {
 				srv.Fail(tt.status, tt.code, tt.header)
 			}
-			key := config.Secret(stripetest.Key)
+			key := stripetest.Key
 			if tt.key != "" {
-				key = config.Secret(tt.key)
+				key = tt.key
 			}
 			id := stripetest.SessionID
 			if tt.id != "" {
 				id = tt.id
 			}
-			c := stripeapi.New(config.Stripe{APIKey: key, APIURL: srv.URL}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			c := stripeapi.New(key, stripeapi.Options{APIURL: srv.URL}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 			_, err := c.Session(context.Background(), id)
 			require.Error(t, err)
 			require.Equal(t, tt.permanent, order.IsPermanent(err), "permanent? %v", err)

@@ -8,7 +8,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/filedrop/filedrop/internal/config"
 	"github.com/filedrop/filedrop/internal/order"
 	"github.com/filedrop/filedrop/internal/testenv"
 )
@@ -19,7 +18,7 @@ import (
 // one. stripe-mock's session is unpaid and has one line item.
 func TestAgainstStripeMock(t *testing.T) {
 	m := testenv.StartStripeMock(t, "")
-	c := New(config.Stripe{APIKey: "sk_test_123", APIURL: m.URL}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	c := New("sk_test_123", Options{APIURL: m.URL}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	ctx := context.Background()
 
 	s, err := c.Session(ctx, "cs_test_a1filedrop")
@@ -36,7 +35,7 @@ func TestAgainstStripeMock(t *testing.T) {
 	require.NotEmpty(t, items)
 	require.Equal(t, "prod_QXg1hqf4jFNsqG", items[0].ProductID, "the listed line items' products are expanded")
 
-	live := New(config.Stripe{APIKey: "sk_live_123", Livemode: true, APIURL: m.URL}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	live := New("sk_live_123", Options{APIURL: m.URL, Livemode: true}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	require.True(t, live.Livemode())
 	_, err = live.Session(ctx, "cs_test_a1filedrop")
 	require.ErrorContains(t, err, "Stripe refused STRIPE_API_KEY", "stripe-mock refuses live keys with 401")

@@ -24,7 +24,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/filedrop/filedrop/internal/config"
 	"github.com/filedrop/filedrop/internal/storage"
 )
 
@@ -276,11 +275,8 @@ func FreePort(tb testing.TB) string {
 // Account returns this Azurite's development account, signed with its key.
 func (a *Azurite) Account(tb testing.TB) storage.Account {
 	tb.Helper()
-	st, problem := config.ParseConnectionString(a.ConnectionString)
-	if problem != "" {
-		tb.Fatalf("testenv: azurite connection string %s", problem)
-	}
-	acct, err := storage.NewAccount(st)
+	acct, err := storage.NewAccount(storage.Options{AccountName: DevAccountName, AccountKey: storage.NewKey(DevAccountKey),
+		BlobURL: a.BlobURL, QueueURL: a.QueueURL, TableURL: a.TableURL})
 	if err != nil {
 		tb.Fatalf("testenv: %v", err)
 	}

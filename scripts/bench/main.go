@@ -56,11 +56,22 @@ type options struct {
 	orders      int
 	rate        float64
 	coldStarts  int
-	ports       [3]int
-	timeout     time.Duration
-	out         string
-	keep        bool
-	args        []string
+	// transactions is how many paid orders the storage transactions
+	// phase counts (0: skip it).
+	transactions int
+	ports        [3]int
+	timeout      time.Duration
+	out          string
+	keep         bool
+	// pprof, when set, is the folder for a CPU and allocation profile of
+	// the handler in serve mode under webhook load at pprofConcurrency for
+	// pprofSeconds.
+	pprof            string
+	pprofSeconds     int
+	pprofConcurrency int
+	// handlerEnv is added to the handler's environment (GOGC=200, say).
+	handlerEnv map[string]string
+	args       []string
 }
 
 func parseOptions(args []string, stderr io.Writer) (options, error) {
@@ -84,10 +95,22 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.orders, "orders", 300, "end to end: orders in the steady stream (-quick: 20)")
 	fs.Float64Var(&o.rate, "rate", 20, "end to end: orders per second in the stream (-quick: 10)")
 	fs.IntVar(&o.coldStarts, "coldstarts", 20, "cold starts to time (-quick: 5)")
+	fs.IntVar(&o.transactions, "transactions", 20, "storage transactions: paid orders counted against an Azurite with --debug, 0 skips (-quick: 3)")
 	ports := fs.String("azurite-ports", "0,0,0", "Azurite's blob,queue,table ports on 127.0.0.1; 0 lets the OS choose")
 	fs.DurationVar(&o.timeout, "timeout", 15*time.Minute, "stop everything after this long (-quick: 2m)")
 	fs.StringVar(&o.out, "out", "", "also write the Markdown report to this file")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary folder (logs, Azurite data, outbox)")
+	fs.StringVar(&o.pprof, "pprof", "", "profile the webhook (serve mode) into this folder: the handler runs with FILEDROP_PPROF on a loopback port")
+	fs.IntVar(&o.pprofSeconds, "pprof-seconds", 10, "-pprof: seconds of CPU profile, under its own load after the measured levels")
+	fs.IntVar(&o.pprofConcurrency, "pprof-concurrency", 16, "-pprof: concurrency of the profiled load")
+	var handlerEnv []string
+	fs.Func("handler-env", "KEY=VALUE added to the handler's environment, for a comparison (GOGC=200); repeatable", func(s string) error {
+		if k, _, ok := strings.Cut(s, "="); !ok || k == "" {
+			return fmt.Errorf("want KEY=VALUE, not %q", s)
+		}
+		handlerEnv = append(handlerEnv, s)
+		return nil
+	})
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -98,19 +121,25 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	if o.quick {
 		quick := map[string]func(){
-			"requests":    func() { o.requests = 200 },
-			"concurrency": func() { *levels = "1,8" },
-			"isolated":    func() { o.isolated = 2 },
-			"orders":      func() { o.orders = 20 },
-			"rate":        func() { o.rate = 10 },
-			"coldstarts":  func() { o.coldStarts = 5 },
-			"timeout":     func() { o.timeout = 2 * time.Minute },
+			"requests":     func() { o.requests = 200 },
+			"concurrency":  func() { *levels = "1,8" },
+			"isolated":     func() { o.isolated = 2 },
+			"orders":       func() { o.orders = 20 },
+			"rate":         func() { o.rate = 10 },
+			"coldstarts":   func() { o.coldStarts = 5 },
+			"transactions": func() { o.transactions = 3 },
+			"timeout":      func() { o.timeout = 2 * time.Minute },
 		}
 		for name, apply := range quick {
 			if !set[name] {
 				apply()
 			}
 		}
+	}
+	o.handlerEnv = map[string]string{}
+	for _, kv := range handlerEnv {
+		k, v, _ := strings.Cut(kv, "=")
+		o.handlerEnv[k] = v
 	}
 	if o.enqueue == 0 {
 		o.enqueue = o.requests
@@ -148,8 +177,17 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 		return o, errors.New("-isolated must be from 0 to 1000 and -orders from 0 to 100000")
 	case o.rate <= 0 || o.rate > 1000:
 		return o, errors.New("-rate must be above 0 and at most 1000 orders/s")
+	case o.transactions < 0 || o.transactions > 1000:
+		return o, errors.New("-transactions must be from 0 to 1000")
 	case o.coldStarts < 1 || o.coldStarts > 1000:
 		return o, errors.New("-coldstarts must be from 1 to 1000")
+	case o.pprofSeconds < 1 || o.pprofSeconds > 300, o.pprofConcurrency < 1 || o.pprofConcurrency > 512:
+		return o, errors.New("-pprof-seconds must be from 1 to 300 and -pprof-concurrency from 1 to 512")
+	}
+	if o.pprof != "" {
+		if o.pprof, err = filepath.Abs(o.pprof); err != nil {
+			return o, err
+		}
 	}
 	// The report names the command without the wrapper's own -handler.
 	for i := 0; i < len(args); i++ {

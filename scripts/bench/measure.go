@@ -31,6 +31,10 @@ type report struct {
 	eventBytes int
 	// localIdleRSS is handler local's resident set before any load, in kB.
 	localIdleRSS int64
+	// transactions is what the storage transactions phase counted.
+	transactions *transactions
+	// profile is what -pprof saved; nil without it.
+	profile *profiled
 }
 
 // bench is one run: the processes it started and what they need.
@@ -65,7 +69,7 @@ func measure(ctx context.Context, o options, work string, cs *children, progress
 		return nil, err
 	}
 	rep.eventBytes = len(b.ev.template)
-	for _, phase := range []func(context.Context, *report) error{b.enqueuePhase, b.webhookPhase, b.e2ePhase, b.coldStartPhase} {
+	for _, phase := range []func(context.Context, *report) error{b.enqueuePhase, b.webhookPhase, b.e2ePhase, b.coldStartPhase, b.transactionsPhase} {
 		if err := phase(ctx, rep); err != nil {
 			return nil, err
 		}
@@ -113,6 +117,9 @@ func (b *bench) setUp(ctx context.Context, work string) error {
 		"SHOP_NAME":             "filedrop bench shop",
 		"LOG_LEVEL":             "info",
 	}
+	for k, v := range b.o.handlerEnv {
+		b.settings[k] = v
+	}
 	b.step("handler setup --originals demo/originals")
 	if err := b.cs.runToEnd(ctx, "handler setup", b.app, filepath.Join(b.logs, "setup.log"), childEnv(b.settings), 60*time.Second,
 		b.o.handler, "setup", "--originals", b.o.abs("demo", "originals")); err != nil {
@@ -141,13 +148,34 @@ func (b *bench) enqueuePhase(ctx context.Context, rep *report) error {
 // orders it queues are not for the pipeline: it empties their queue.
 func (b *bench) webhookPhase(ctx context.Context, rep *report) error {
 	b.step("2/4 webhook: %d signed events per level, to the handler in serve mode and through handler local", b.o.requests)
-	serve, url, err := startServe(ctx, b.cs, b.o.handler, b.app, filepath.Join(b.logs, "serve-webhook.log"), b.settings)
+	settings, pprofBase := b.settings, ""
+	if b.o.pprof != "" {
+		port, err := freePort()
+		if err != nil {
+			return err
+		}
+		settings = map[string]string{"FILEDROP_PPROF": fmt.Sprintf("127.0.0.1:%d", port)}
+		for k, v := range b.settings {
+			settings[k] = v
+		}
+		pprofBase = fmt.Sprintf("http://127.0.0.1:%d", port)
+	}
+	serve, url, err := startServe(ctx, b.cs, b.o.handler, b.app, filepath.Join(b.logs, "serve-webhook.log"), settings)
 	if err != nil {
 		return err
 	}
 	rep.webhook = append(rep.webhook, webhookRun{Name: "handler (serve mode), as the Functions host forwards to it",
 		Levels: webhookLoad(ctx, url, b.ev, b.o.requests, b.o.concurrency,
 			map[string]int{"handler": serve.pid(), "azurite": b.az.pid(), "bench": os.Getpid()})})
+	if pprofBase != "" {
+		b.step("2/4 profiling the webhook for %d s at concurrency %d into %s", b.o.pprofSeconds, b.o.pprofConcurrency, b.o.pprof)
+		p, err := profileWebhook(ctx, serve.pid(), pprofBase, url, b.ev, b.o.pprofConcurrency, b.o.pprofSeconds, b.o.pprof)
+		if err != nil {
+			b.cs.stop(serve, 10*time.Second)
+			return err
+		}
+		rep.profile = &p
+	}
 	b.cs.stop(serve, 10*time.Second)
 	if err := b.processOrder.Clear(ctx); err != nil {
 		return err
@@ -206,7 +234,8 @@ func openQueues(connString string) (*storage.Queues, *storage.Queue, error) {
 	if problem != "" {
 		return nil, nil, fmt.Errorf("connection string: %s", problem)
 	}
-	acct, err := storage.NewAccount(st)
+	acct, err := storage.NewAccount(storage.Options{AccountName: st.AccountName, AccountKey: storage.NewKey(st.AccountKey.Reveal()),
+		BlobURL: st.BlobURL, QueueURL: st.QueueURL, TableURL: st.TableURL})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -128,11 +128,12 @@ var listenRE = regexp.MustCompile(`Azurite (Blob|Queue|Table) service is success
 
 // startAzurite starts Azurite on 127.0.0.1 with its data in dataDir. A port
 // of 0 lets the OS choose; the chosen ports are read from its output.
-func (cs *children) startAzurite(ctx context.Context, bin, dataDir, logPath string, ports [3]int) (*azurite, error) {
+func (cs *children) startAzurite(ctx context.Context, bin, dataDir, logPath string, ports [3]int, extra ...string) (*azurite, error) {
 	args := []string{"--silent", "--skipApiVersionCheck", "--disableTelemetry", "--location", dataDir,
 		"--blobHost", "127.0.0.1", "--blobPort", fmt.Sprint(ports[0]),
 		"--queueHost", "127.0.0.1", "--queuePort", fmt.Sprint(ports[1]),
 		"--tableHost", "127.0.0.1", "--tablePort", fmt.Sprint(ports[2])}
+	args = append(args, extra...)
 	c, err := cs.start("azurite", dataDir, logPath, childEnv(nil), bin, args...)
 	if err != nil {
 		return nil, err

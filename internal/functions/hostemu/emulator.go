@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -305,25 +306,62 @@ func (e *Emulator) Front() (http.Handler, error) {
 			r.Out.Host = r.In.Host
 			r.Out.Header.Set("User-Agent", strings.TrimSpace(r.In.Header.Get("User-Agent")+" Azure-Functions-Host/"+HostVersion))
 			r.Out.Header.Set("X-Azure-Functions-InvocationId", uuid.NewString())
+			r.Out.URL.RawQuery = HostQuery(r.In.URL.RawQuery)
 		},
 		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
 			e.Log.Error("custom handler unreachable", "err", err)
 			w.WriteHeader(http.StatusBadGateway)
 		},
 	}
-	routes := map[string]bool{}
+	var fns []functions.Function
 	for _, f := range e.App.Functions {
 		if f.Trigger == "httpTrigger" {
-			routes["/api/"+strings.ToLower(f.Name)] = true
+			fns = append(fns, f)
 		}
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !routes[strings.ToLower(r.URL.Path)] {
-			http.NotFound(w, r)
-			return
+		for _, f := range fns {
+			if f.MatchRoute(r.URL.EscapedPath()) && (len(f.Methods) == 0 || slices.Contains(f.Methods, strings.ToLower(r.Method))) {
+				proxy.ServeHTTP(w, r)
+				return
+			}
 		}
-		proxy.ServeHTTP(w, r)
+		http.NotFound(w, r)
 	}), nil
+}
+
+// HostQuery returns the query string the host forwards for raw: it parses
+// the request's query into a dictionary (the values of a repeated name
+// joined by commas, names in order of first appearance) and writes it back
+// URL-encoded (ToHttpRequestMessage with QueryHelpers.AddQueryString in the
+// host's Extensions/HttpRequestExtensions.cs). A name without a value
+// comes back as "name=".
+func HostQuery(raw string) string {
+	if raw == "" {
+		return ""
+	}
+	var names []string
+	values := map[string][]string{}
+	for _, pair := range strings.Split(raw, "&") {
+		if pair == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(pair, "=")
+		k, err1 := url.QueryUnescape(k)
+		v, err2 := url.QueryUnescape(v)
+		if err1 != nil || err2 != nil {
+			continue
+		}
+		if _, ok := values[k]; !ok {
+			names = append(names, k)
+		}
+		values[k] = append(values[k], v)
+	}
+	parts := make([]string, 0, len(names))
+	for _, k := range names {
+		parts = append(parts, url.QueryEscape(k)+"="+url.QueryEscape(strings.Join(values[k], ",")))
+	}
+	return strings.Join(parts, "&")
 }
 
 func sleep(ctx context.Context, d time.Duration) {

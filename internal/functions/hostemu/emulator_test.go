@@ -160,6 +160,19 @@ func TestFrontForwardsTheRawRequest(t *testing.T) {
 	require.Equal(t, http.StatusNotFound, resp.StatusCode, "queue functions have no public route")
 }
 
+func TestHostQuery(t *testing.T) {
+	for raw, want := range map[string]string{
+		"":            "",
+		"code=abc":    "code=abc",
+		"a=1&b=2&a=3": "a=1%2C3&b=2",
+		"x":           "x=",
+		"s=a+b&t=%2F": "s=a+b&t=%2F",
+		"&&z=1":       "z=1",
+	} {
+		require.Equal(t, want, HostQuery(raw), raw)
+	}
+}
+
 // TestFailedInvocationError: the error of a failed invocation, which the
 // emulator logs, carries the handler's error once, not the whole answer with
 // that error escaped inside it (and escaped again by the log line).

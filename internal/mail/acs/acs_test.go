@@ -416,6 +416,70 @@ func TestSendBody(t *testing.T) {
 	}, got)
 }
 
+// TestSendCustomerName sends rendered mail to customers whose names once
+// stopped it: ACS gets a short, clean display name or none, never the whole
+// input.
+func TestSendCustomerName(t *testing.T) {
+	r, err := mail.NewRenderer(mail.Settings{Shop: "Shop", From: "DoNotReply@shop.example"})
+	require.NoError(t, err)
+	tests := []struct {
+		name, in  string
+		wantTo    string // the displayName, "" for none
+		wantGreet string // the first line of the text
+	}{
+		{"400 bytes", strings.Repeat("x", 400), "", "Hello,"},
+		{"5,000 × Ü", strings.Repeat("Ü", 5000), "", "Hello,"},
+		{"100,000 characters", strings.Repeat("a", 100_000), "", "Hello,"},
+		{"RTL with an override", "\u202Eדוד כהן\u202C محمد", "דוד כהן محمد", "Hello דוד כהן محمد,"},
+		{"NUL and control characters", "Zoë\x00 Ü\x1bnal\r\n", "Zoë Ünal", "Hello Zoë Ünal,"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			keyBytes, err := base64.StdEncoding.DecodeString(testKey)
+			require.NoError(t, err)
+			f := newFakeACS(t, keyBytes)
+			srv := httptest.NewServer(f)
+			t.Cleanup(srv.Close)
+			opts := fastOptions()
+			opts.PollAttempts = -1
+			c, err := acs.NewWithKey(srv.URL, testKey, opts)
+			require.NoError(t, err)
+			m, err := r.Render(order.MailMessage{
+				Version: order.MailMessageVersion, Kind: order.MailPaymentFailed, SessionID: "cs_test_a1", Generation: 1,
+				Customer: order.Customer{Email: "zoe@customer.example", Name: tt.in},
+			}, time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC))
+			require.NoError(t, err)
+			_, err = c.Send(context.Background(), m)
+			require.NoError(t, err)
+
+			require.Len(t, f.bodies, 1)
+			var got struct {
+				Content struct {
+					PlainText string `json:"plainText"`
+				} `json:"content"`
+				Recipients struct {
+					To []struct {
+						Address     string  `json:"address"`
+						DisplayName *string `json:"displayName"`
+					} `json:"to"`
+				} `json:"recipients"`
+			}
+			require.NoError(t, json.Unmarshal(f.bodies[0], &got))
+			require.Len(t, got.Recipients.To, 1)
+			require.Equal(t, "zoe@customer.example", got.Recipients.To[0].Address)
+			if tt.wantTo == "" {
+				require.Nil(t, got.Recipients.To[0].DisplayName, "no displayName")
+			} else {
+				require.NotNil(t, got.Recipients.To[0].DisplayName)
+				require.Equal(t, tt.wantTo, *got.Recipients.To[0].DisplayName)
+			}
+			greeting, _, _ := strings.Cut(got.Content.PlainText, "\n")
+			require.Equal(t, tt.wantGreet, greeting)
+			require.Less(t, len(f.bodies[0]), 4096, "the request does not carry the whole name")
+		})
+	}
+}
+
 func TestSendInvalidMessage(t *testing.T) {
 	f := newFakeACS(t, nil)
 	srv := httptest.NewServer(f)

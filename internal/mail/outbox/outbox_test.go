@@ -5,6 +5,7 @@ import (
 	netmail "net/mail"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -105,4 +106,54 @@ func TestNew(t *testing.T) {
 	require.NoError(t, os.WriteFile(file, nil, 0o644))
 	_, err = outbox.New(file)
 	require.Error(t, err)
+}
+
+// TestSendCustomerName writes mail to customers whose names once stopped
+// it, rendered and with the name as it is: every header line of the file
+// fits, and the name reads back as written.
+func TestSendCustomerName(t *testing.T) {
+	r, err := mail.NewRenderer(mail.Settings{Shop: "Shop", From: "shop@shop.example"})
+	require.NoError(t, err)
+	tests := []struct {
+		name, in string
+		wantTo   string // the display name of the rendered mail
+	}{
+		{"400 bytes", strings.Repeat("x", 400), ""},
+		{"5,000 × Ü", strings.Repeat("Ü", 5000), ""},
+		{"100,000 characters", strings.Repeat("a", 100_000), ""},
+		{"RTL with an override", "\u202Eדוד כהן\u202C محمد", "דוד כהן محمد"},
+		{"NUL and control characters", "Zoë\x00 Ü\x1bnal\r\n", "Zoë Ünal"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o, err := outbox.New(t.TempDir())
+			require.NoError(t, err)
+			rendered, err := r.Render(order.MailMessage{
+				Version: order.MailMessageVersion, Kind: order.MailPaymentFailed, SessionID: "cs_test_a1", Generation: 1,
+				Customer: order.Customer{Email: "ada@customer.example", Name: tt.in},
+			}, time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC))
+			require.NoError(t, err)
+			require.Equal(t, tt.wantTo, rendered.To[0].Name)
+			raw := testMessage()
+			raw.Key = order.MailKey("cs_test_a1", order.MailDownloadLinks, 2)
+			raw.To[0].Name = tt.in
+
+			for _, m := range []mail.Message{rendered, raw} {
+				_, err := o.Send(context.Background(), m)
+				require.NoError(t, err)
+				data, err := os.ReadFile(o.Path(m.Key))
+				require.NoError(t, err)
+				header, _, ok := strings.Cut(string(data), "\r\n\r\n")
+				require.True(t, ok)
+				for _, line := range strings.Split(header, "\r\n") {
+					require.LessOrEqual(t, len(line), 76, "%q", line[:min(len(line), 100)])
+				}
+				msg, err := netmail.ReadMessage(strings.NewReader(string(data)))
+				require.NoError(t, err)
+				to, err := msg.Header.AddressList("To")
+				require.NoError(t, err)
+				require.Equal(t, []*netmail.Address{{Name: m.To[0].Name, Address: "ada@customer.example"}}, to)
+			}
+		})
+	}
 }

@@ -189,6 +189,9 @@ func startServer(t *testing.T, cert tls.Certificate, o serverOptions) (*testServ
 	srv.Domain = "127.0.0.1"
 	srv.AllowInsecureAuth = o.plainAuth
 	srv.ReadTimeout, srv.WriteTimeout = 5*time.Second, 5*time.Second
+	// RFC 5321's limit, 998 octets and CRLF, which servers enforce; longer
+	// lines are answered "554 too long a line".
+	srv.MaxLineLength = 1000
 	srv.ErrorLog = log.New(io.Discard, "", 0)
 	tlsConfig := &tls.Config{Certificates: []tls.Certificate{cert}}
 	if !o.noStartTLS && !o.implicitTLS {
@@ -206,6 +209,9 @@ func startServer(t *testing.T, cert tls.Certificate, o serverOptions) (*testServ
 	}()
 	t.Cleanup(func() {
 		srv.Close()
+		// Serve may not have registered l with srv yet (a test that failed
+		// before it connected); closing l ends it either way.
+		l.Close()
 		<-done
 	})
 	return ts, l.Addr().(*net.TCPAddr).Port
@@ -381,10 +387,71 @@ func checkMessage(t *testing.T, m mail.Message, data string) {
 		require.NoError(t, err)
 		bodies = append(bodies, p.Header.Get("Content-Type")+"\n"+strings.ReplaceAll(string(b), "\r\n", "\n"))
 	}
+	// WriteTo ends each part with a line break.
+	lines := func(s string) string { return strings.TrimSuffix(s, "\n") + "\n" }
 	require.Equal(t, []string{
-		"text/plain; charset=utf-8\n" + m.Text,
-		"text/html; charset=utf-8\n" + m.HTML + "\n",
+		"text/plain; charset=utf-8\n" + lines(m.Text),
+		"text/html; charset=utf-8\n" + lines(m.HTML),
 	}, bodies)
+}
+
+// TestSendCustomerName sends mail to customers whose names once stopped it,
+// both as the renderer makes it and with the name as it is: the server
+// takes each, and the headers read back.
+func TestSendCustomerName(t *testing.T) {
+	cert, roots := selfSigned(t)
+	r, err := mail.NewRenderer(mail.Settings{Shop: "Shop", From: "Shop <shop@shop.example>", Bcc: []string{"copies@shop.example"}})
+	require.NoError(t, err)
+	tests := []struct {
+		name, in string
+		wantTo   string // the display name of the rendered mail
+	}{
+		{"400 bytes", strings.Repeat("x", 400), ""},
+		{"5,000 × Ü", strings.Repeat("Ü", 5000), ""},
+		{"100,000 characters", strings.Repeat("a", 100_000), ""},
+		{"RTL with an override", "\u202Eדוד כהן\u202C محمد", "דוד כהן محمد"},
+		{"NUL and control characters", "Zoë\x00 Ü\x1bnal\r\n", "Zoë Ünal"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ts, port := startServer(t, cert, serverOptions{mechs: []string{sasl.Plain}})
+			s, err := smtpmail.New(smtpmail.Config{
+				Host: "127.0.0.1", Port: port, Username: testUser, Password: testPassword,
+				TLSConfig: &tls.Config{RootCAs: roots}, Timeout: 5 * time.Second,
+			})
+			require.NoError(t, err)
+
+			rendered, err := r.Render(order.MailMessage{
+				Version: order.MailMessageVersion, Kind: order.MailPaymentFailed, SessionID: "cs_test_a1", Generation: 1,
+				Customer: order.Customer{Email: "zoe@customer.example", Name: tt.in},
+			}, time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC))
+			require.NoError(t, err)
+			require.Equal(t, tt.wantTo, rendered.To[0].Name)
+			raw := testMessage()
+			raw.Key = order.MailKey("cs_test_a1", order.MailDownloadLinks, 2)
+			raw.To[0].Name = tt.in
+
+			for _, m := range []mail.Message{rendered, raw} {
+				_, err = s.Send(context.Background(), m)
+				require.NoError(t, err)
+			}
+			got := ts.got()
+			require.Len(t, got, 2)
+			for i, m := range []mail.Message{rendered, raw} {
+				require.Equal(t, []string{"zoe@customer.example", "copies@shop.example"}, got[i].rcpts)
+				checkMessage(t, m, got[i].data)
+				header, _, _ := strings.Cut(got[i].data, "\r\n\r\n")
+				for _, line := range strings.Split(header, "\r\n") {
+					require.LessOrEqual(t, len(line), 76, "%q", line[:min(len(line), 100)])
+				}
+				msg, err := netmail.ReadMessage(strings.NewReader(got[i].data))
+				require.NoError(t, err)
+				to, err := msg.Header.AddressList("To")
+				require.NoError(t, err)
+				require.Equal(t, []*netmail.Address{{Name: m.To[0].Name, Address: "zoe@customer.example"}}, to)
+			}
+		})
+	}
 }
 
 func TestSendConnectionRefused(t *testing.T) {

@@ -183,6 +183,18 @@ func sample(sessionID string) order.Order {
 		UpdatedAt:      at.Add(time.Second),
 		PaidAt:         at,
 		LinksReadyAt:   at.Add(time.Second),
+		Files: []order.File{
+			{Title: "Harbour at dawn", Blob: "photos/harbour.jpg", FileName: "harbour.jpg", Size: 5_000_000_000, Downloads: 2,
+				DownloadedAt: []time.Time{at.Add(time.Minute), at.Add(2 * time.Minute)}},
+			{Title: "Ünïcode", Blob: "b.png", FileName: "b.png", Size: 1},
+		},
+		PaymentIntent:  "pi_123",
+		AccessUntil:    at.Add(720 * time.Hour),
+		RevokedBy:      order.RevokedByDispute,
+		RevokeReason:   "the payment is disputed",
+		RevokedAt:      at.Add(time.Hour),
+		RefundedAmount: 1 << 40,
+		Dispute:        "needs_response",
 	}
 }
 

@@ -159,6 +159,10 @@ func (l *Ledger) store(o order.Order) order.Order {
 func clone(o order.Order) order.Order {
 	o.EventIDs = cloneSlice(o.EventIDs)
 	o.Mail = cloneSlice(o.Mail)
+	o.Files = cloneSlice(o.Files)
+	for i := range o.Files {
+		o.Files[i].DownloadedAt = cloneSlice(o.Files[i].DownloadedAt)
+	}
 	return o
 }
 

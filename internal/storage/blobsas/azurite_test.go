@@ -15,7 +15,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/filedrop/filedrop/internal/config"
 	"github.com/filedrop/filedrop/internal/order"
 	"github.com/filedrop/filedrop/internal/storage/blobsas"
 	"github.com/filedrop/filedrop/internal/testenv"
@@ -28,7 +27,7 @@ func TestOriginalsAgainstAzurite(t *testing.T) {
 	az := testenv.StartAzurite(t)
 	acct := az.Account(t)
 	ctx := context.Background()
-	cfg := config.Links{Container: "originals", TTL: time.Hour}
+	cfg := blobsas.Options{Container: "originals", TTL: time.Hour}
 	o, err := blobsas.New(acct, cfg, time.Now)
 	require.NoError(t, err)
 
@@ -62,7 +61,7 @@ func TestOriginalsAgainstAzurite(t *testing.T) {
 		require.True(t, order.IsPermanent(err), "%v", err)
 		require.ErrorIs(t, err, blobsas.ErrInvalidName)
 
-		other, err := blobsas.New(acct, config.Links{Container: "not-created", TTL: time.Hour}, time.Now)
+		other, err := blobsas.New(acct, blobsas.Options{Container: "not-created", TTL: time.Hour}, time.Now)
 		require.NoError(t, err)
 		_, err = other.Exists(ctx, "sunset.jpg")
 		require.True(t, order.IsPermanent(err), "a missing container is permanent: %v", err)
@@ -150,7 +149,7 @@ func TestOriginalsAgainstAzurite(t *testing.T) {
 			r.Out.URL.Path, _ = url.PathUnescape(r.Out.URL.RawPath)
 		}})
 		defer front.Close()
-		fo, err := blobsas.New(acct, config.Links{Container: "originals", TTL: time.Hour, BaseURL: front.URL + "/downloads"}, time.Now)
+		fo, err := blobsas.New(acct, blobsas.Options{Container: "originals", TTL: time.Hour, BaseURL: front.URL + "/downloads"}, time.Now)
 		require.NoError(t, err)
 		link, err := fo.Link(ctx, "städte/Zürich – Nacht.jpg", "Zürich – Nacht.jpg")
 		require.NoError(t, err)

@@ -19,7 +19,6 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/stretchr/testify/require"
 
-	"github.com/filedrop/filedrop/internal/config"
 	"github.com/filedrop/filedrop/internal/order"
 	"github.com/filedrop/filedrop/internal/storage"
 	"github.com/filedrop/filedrop/internal/storage/blobsas"
@@ -117,13 +116,13 @@ func identityOriginals(t *testing.T, ttl time.Duration) (*blobsas.Originals, *fa
 	t.Helper()
 	svc := &fakeBlobService{blobs: map[string]bool{"/originals/landscapes%2Fsunset.jpg": true}}
 	acct := storage.Account{
-		Storage:    config.Storage{AccountName: "acct", BlobURL: "https://acct.blob.core.windows.net", Identity: true, ManagedIdentity: true},
+		Options:    storage.Options{AccountName: "acct", BlobURL: "https://acct.blob.core.windows.net", Identity: true, ManagedIdentity: true},
 		Credential: fakeToken{},
 		Retry:      storage.DefaultRetry,
 		Transport:  svc,
 	}
 	c := &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
-	o, err := blobsas.New(acct, config.Links{Container: "originals", TTL: ttl}, c.now)
+	o, err := blobsas.New(acct, blobsas.Options{Container: "originals", TTL: ttl}, c.now)
 	require.NoError(t, err)
 	return o, svc, c
 }
@@ -218,7 +217,7 @@ func TestUserDelegationKeyIsCached(t *testing.T) {
 }
 
 func TestUserDelegationLinkNearSevenDays(t *testing.T) {
-	o, svc, c := identityOriginals(t, config.MaxDelegatedLinkTTL)
+	o, svc, c := identityOriginals(t, blobsas.MaxDelegatedLinkTTL)
 	ctx := context.Background()
 	first, err := o.Link(ctx, "a.jpg", "a.jpg")
 	require.NoError(t, err)
@@ -236,7 +235,7 @@ func TestUserDelegationLinkNearSevenDays(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 2, svc.keyFetches())
 	require.Equal(t, svc.requests[1].Expiry, third.ExpiresAt)
-	require.Greater(t, third.ExpiresAt.Sub(c.now()), config.MaxDelegatedLinkTTL-blobsas.MinKeyReuse-blobsas.ClockSkew-time.Minute)
+	require.Greater(t, third.ExpiresAt.Sub(c.now()), blobsas.MaxDelegatedLinkTTL-blobsas.MinKeyReuse-blobsas.ClockSkew-time.Minute)
 }
 
 func TestUserDelegationKeyRefused(t *testing.T) {
@@ -259,16 +258,16 @@ func TestUserDelegationKeyRefused(t *testing.T) {
 }
 
 func TestNewRefusesLongDelegatedTTL(t *testing.T) {
-	acct := storage.Account{Storage: config.Storage{AccountName: "acct", BlobURL: "https://acct.blob.core.windows.net", Identity: true}, Credential: fakeToken{}}
-	_, err := blobsas.New(acct, config.Links{Container: "originals", TTL: 169 * time.Hour}, time.Now)
+	acct := storage.Account{Options: storage.Options{AccountName: "acct", BlobURL: "https://acct.blob.core.windows.net", Identity: true}, Credential: fakeToken{}}
+	_, err := blobsas.New(acct, blobsas.Options{Container: "originals", TTL: 169 * time.Hour}, time.Now)
 	require.ErrorContains(t, err, "over the 168h0m0s a user delegation key lives")
 }
 
 func TestSharedKeyLinkOverHTTPS(t *testing.T) {
-	acct := storage.Account{Storage: config.Storage{AccountName: "acct", AccountKey: config.Secret(base64.StdEncoding.EncodeToString([]byte("k"))),
+	acct := storage.Account{Options: storage.Options{AccountName: "acct", AccountKey: storage.NewKey(base64.StdEncoding.EncodeToString([]byte("k"))),
 		BlobURL: "https://acct.blob.core.windows.net"}}
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	o, err := blobsas.New(acct, config.Links{Container: "originals", TTL: 720 * time.Hour, BaseURL: "https://downloads.example.com/o"}, func() time.Time { return now })
+	o, err := blobsas.New(acct, blobsas.Options{Container: "originals", TTL: 720 * time.Hour, BaseURL: "https://downloads.example.com/o"}, func() time.Time { return now })
 	require.NoError(t, err)
 	link, err := o.Link(context.Background(), "landscapes/sunset harbour.jpg", "sunset harbour.jpg")
 	require.NoError(t, err)

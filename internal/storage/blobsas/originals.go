@@ -33,7 +33,6 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/sas"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/service"
 
-	"github.com/filedrop/filedrop/internal/config"
 	"github.com/filedrop/filedrop/internal/order"
 	"github.com/filedrop/filedrop/internal/storage"
 )
@@ -45,6 +44,28 @@ const ClockSkew = 5 * time.Minute
 // ThrottledRetryAfter is the pause asked for when storage is busy (429, 503).
 const ThrottledRetryAfter = 10 * time.Second
 
+// MaxDelegatedLinkTTL is the longest a link signed with a user delegation
+// key (an identity-based account) can work: the key itself lives at most 7
+// days.
+const MaxDelegatedLinkTTL = 7 * 24 * time.Hour
+
+// ConnectionSetting names the setting of the storage account in the
+// permanent error of a refused account key.
+const ConnectionSetting = "AzureWebJobsStorage"
+
+// Options say which container holds the originals and what links to it
+// look like.
+type Options struct {
+	// Container is the private container holding the originals.
+	Container string
+	// TTL is how long a link works; at most MaxDelegatedLinkTTL for an
+	// identity-based account.
+	TTL time.Duration
+	// BaseURL, when set, replaces <blob endpoint>/<container> in every link
+	// (a custom domain in front of the container).
+	BaseURL string
+}
+
 // Originals is the originals container of one account. It is safe for
 // concurrent use.
 type Originals struct {
@@ -53,7 +74,7 @@ type Originals struct {
 	account   string
 	ttl       time.Duration
 	// prefix is what a link's escaped blob path is appended to: the
-	// container's URL, or DOWNLOAD_BASE_URL.
+	// container's URL, or Options.BaseURL.
 	prefix   string
 	protocol sas.Protocol
 	now      func() time.Time
@@ -64,7 +85,7 @@ type Originals struct {
 
 // New returns the originals container cfg.Container of acct. Links live
 // cfg.TTL and start with cfg.BaseURL when it is set. now is the clock.
-func New(acct storage.Account, cfg config.Links, now func() time.Time) (*Originals, error) {
+func New(acct storage.Account, cfg Options, now func() time.Time) (*Originals, error) {
 	if cfg.Container == "" || cfg.TTL <= 0 {
 		return nil, errors.New("originals: container and link TTL are required")
 	}
@@ -84,8 +105,8 @@ func New(acct storage.Account, cfg config.Links, now func() time.Time) (*Origina
 	)
 	switch {
 	case acct.Credential != nil:
-		if cfg.TTL > config.MaxDelegatedLinkTTL {
-			return nil, fmt.Errorf("originals: a link TTL of %s is over the %s a user delegation key lives", cfg.TTL, config.MaxDelegatedLinkTTL)
+		if cfg.TTL > MaxDelegatedLinkTTL {
+			return nil, fmt.Errorf("originals: a link TTL of %s is over the %s a user delegation key lives", cfg.TTL, MaxDelegatedLinkTTL)
 		}
 		svc, err = service.NewClient(endpoint+"/", acct.Credential, opts)
 		if err == nil {
@@ -187,7 +208,7 @@ func translate(what string, err error, identity bool) error {
 		if identity {
 			return fmt.Errorf("%s: %s: the identity needs the Storage Blob Data Reader role on the container (new role assignments take a few minutes to apply)", what, answer)
 		}
-		return order.Permanentf("%s: %s: the account refused the key, or its firewall refused this app: check %s", what, answer, config.StorageConnection)
+		return order.Permanentf("%s: %s: the account refused the key, or its firewall refused this app: check %s", what, answer, ConnectionSetting)
 	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
 		return order.Throttled(fmt.Errorf("%s: %s", what, answer), ThrottledRetryAfter)
 	}

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -52,7 +54,20 @@ const (
 	propMailSentAt      = "MailSentAt"
 	propPaymentFailedAt = "PaymentFailedAt"
 	propAttentionAt     = "AttentionAt"
+	propFiles           = "Files"
+	propPaymentIntent   = "PaymentIntent"
+	propAccessUntil     = "AccessUntil"
+	propRevokedBy       = "RevokedBy"
+	propRevokeReason    = "RevokeReason"
+	propRevokedAt       = "RevokedAt"
+	propRefundedAmount  = "RefundedAmount"
+	propDispute         = "Dispute"
 )
+
+// MaxFilesBytes bounds Order.Files as stored (JSON in a string property,
+// which holds at most 64 KiB, 32 Ki UTF-16 characters): about a hundred
+// files with their download times.
+const MaxFilesBytes = 32 * 1024
 
 // MaxMailBytes is the largest Order.Mail the ledger stores: the service's
 // limit for one binary property.
@@ -100,6 +115,8 @@ func times(o *order.Order) []timeField {
 		{propMailSentAt, &o.MailSentAt},
 		{propPaymentFailedAt, &o.PaymentFailedAt},
 		{propAttentionAt, &o.AttentionAt},
+		{propAccessUntil, &o.AccessUntil},
+		{propRevokedAt, &o.RevokedAt},
 	}
 }
 
@@ -134,6 +151,21 @@ func normalize(o order.Order) (order.Order, error) {
 	}
 	if len(o.Mail) == 0 {
 		o.Mail = nil
+	}
+	o.RevokeReason = truncate(o.RevokeReason, MaxTextBytes)
+	if len(o.Files) == 0 {
+		o.Files = nil
+	}
+	o.Files = slices.Clone(o.Files) // the caller's record is not touched
+	for i := range o.Files {
+		f := &o.Files[i]
+		if len(f.DownloadedAt) == 0 {
+			f.DownloadedAt = nil
+		}
+		f.DownloadedAt = slices.Clone(f.DownloadedAt)
+		for j, t := range f.DownloadedAt {
+			f.DownloadedAt[j] = t.UTC().Truncate(Resolution)
+		}
 	}
 	if len(o.Mail) > MaxMailBytes {
 		return o, order.Permanentf("order %s: mail of %d bytes is over the ledger's %d-byte limit", o.SessionID, len(o.Mail), MaxMailBytes)
@@ -205,6 +237,10 @@ func encode(o order.Order) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	files, err := encodeFiles(o)
+	if err != nil {
+		return nil, err
+	}
 	e := map[string]any{
 		"PartitionKey":    o.SessionID,
 		"RowKey":          RowKey,
@@ -218,6 +254,18 @@ func encode(o order.Order) ([]byte, error) {
 		propMailKind:      o.MailKind,
 		propOperationID:   o.OperationID,
 		propLeaseOwner:    o.LeaseOwner,
+	}
+	// The download page's properties are left out while empty: most
+	// records never need them.
+	for name, v := range map[string]string{propFiles: files, propPaymentIntent: o.PaymentIntent,
+		propRevokedBy: o.RevokedBy, propRevokeReason: o.RevokeReason, propDispute: o.Dispute} {
+		if v != "" {
+			e[name] = v
+		}
+	}
+	if o.RefundedAmount != 0 {
+		e[propRefundedAmount] = strconv.FormatInt(o.RefundedAmount, 10)
+		e[propRefundedAmount+"@odata.type"] = "Edm.Int64"
 	}
 	for _, f := range ints(&o) {
 		e[f.name] = int32(*f.n)
@@ -257,7 +305,13 @@ func decode(data []byte) (order.Order, error) {
 		Mail:          d.binary(propMail),
 		LeaseOwner:    d.str(propLeaseOwner),
 		EventIDs:      d.stringList(propEventIDs),
+		PaymentIntent: d.str(propPaymentIntent),
+		RevokedBy:     d.str(propRevokedBy),
+		RevokeReason:  d.str(propRevokeReason),
+		Dispute:       d.str(propDispute),
+		Files:         d.files(propFiles),
 	}
+	o.RefundedAmount = int64(d.integer(propRefundedAmount))
 	for _, f := range ints(&o) {
 		*f.n = d.integer(f.name)
 	}
@@ -371,4 +425,43 @@ func (d *decoder) stringList(name string) []string {
 		return nil
 	}
 	return ids
+}
+
+// encodeFiles returns o.Files as the JSON the Files property holds ("" for
+// none), or a permanent error when it is over MaxFilesBytes.
+func encodeFiles(o order.Order) (string, error) {
+	if len(o.Files) == 0 {
+		return "", nil
+	}
+	b, err := json.Marshal(o.Files)
+	if err != nil {
+		return "", err
+	}
+	if len(b) > MaxFilesBytes {
+		return "", order.Permanentf("order %s: its %d files take %d bytes, over the ledger's %d-byte limit", o.SessionID, len(o.Files), len(b), MaxFilesBytes)
+	}
+	return string(b), nil
+}
+
+func (d *decoder) files(name string) []order.File {
+	s := d.str(name)
+	if s == "" {
+		return nil
+	}
+	var files []order.File
+	if err := json.Unmarshal([]byte(s), &files); err != nil {
+		if d.err == nil {
+			d.err = fmt.Errorf("property %s is not a JSON array of files: %w", name, err)
+		}
+		return nil
+	}
+	for i := range files {
+		for j, t := range files[i].DownloadedAt {
+			files[i].DownloadedAt[j] = t.UTC()
+		}
+	}
+	if len(files) == 0 {
+		return nil
+	}
+	return files
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -50,11 +51,27 @@ func fullOrder(id string) order.Order {
 		MailSentAt:      base.Add(3 * time.Second),
 		PaymentFailedAt: base.Add(4 * time.Second),
 		AttentionAt:     base.Add(5 * time.Second),
+		Files: []order.File{{Title: "Harbour", Blob: "harbour.jpg", FileName: "harbour.jpg", Size: 12,
+			Downloads: 1, DownloadedAt: []time.Time{base.Add(6 * time.Second)}}},
+		PaymentIntent:  "pi_1",
+		AccessUntil:    base.Add(720 * time.Hour),
+		RevokedBy:      order.RevokedByRefund,
+		RevokeReason:   "refunded in full (100 of 100)",
+		RevokedAt:      base.Add(7 * time.Second),
+		RefundedAmount: 100,
+		Dispute:        "won",
 	}
 }
 
 // stored returns o as the ledger stores it: times in UTC to the tick.
 func stored(o order.Order) order.Order {
+	o.Files = slices.Clone(o.Files)
+	for i := range o.Files {
+		o.Files[i].DownloadedAt = slices.Clone(o.Files[i].DownloadedAt)
+		for j, t := range o.Files[i].DownloadedAt {
+			o.Files[i].DownloadedAt[j] = t.UTC().Truncate(Resolution)
+		}
+	}
 	for _, f := range times(&o) {
 		if !f.t.IsZero() {
 			*f.t = f.t.UTC().Truncate(Resolution)
@@ -119,6 +136,17 @@ func TestEncodeWritesTheContract(t *testing.T) {
 		"PaymentFailedAt@odata.type": "Edm.DateTime",
 		"AttentionAt":                "2025-06-01T12:30:50.1234567Z",
 		"AttentionAt@odata.type":     "Edm.DateTime",
+		"Files":                      `[{"title":"Harbour","blob":"harbour.jpg","file_name":"harbour.jpg","size":12,"downloads":1,"downloaded_at":["2025-06-01T12:30:51.1234567Z"]}]`,
+		"PaymentIntent":              "pi_1",
+		"AccessUntil":                "2025-07-01T12:30:45.1234567Z",
+		"AccessUntil@odata.type":     "Edm.DateTime",
+		"RevokedBy":                  "refund",
+		"RevokeReason":               "refunded in full (100 of 100)",
+		"RevokedAt":                  "2025-06-01T12:30:52.1234567Z",
+		"RevokedAt@odata.type":       "Edm.DateTime",
+		"RefundedAmount":             "100",
+		"RefundedAmount@odata.type":  "Edm.Int64",
+		"Dispute":                    "won",
 	}, got)
 }
 

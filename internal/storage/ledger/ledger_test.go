@@ -17,7 +17,6 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/stretchr/testify/require"
 
-	"github.com/filedrop/filedrop/internal/config"
 	"github.com/filedrop/filedrop/internal/order"
 	"github.com/filedrop/filedrop/internal/storage"
 	"github.com/filedrop/filedrop/internal/testenv"
@@ -254,7 +253,7 @@ func TestOneClaimWins(t *testing.T) {
 func TestNewWithTokenCredential(t *testing.T) {
 	var seen *http.Request
 	acct := storage.Account{
-		Storage:    config.Storage{AccountName: "acct", TableURL: "https://acct.table.core.windows.net", Identity: true},
+		Options:    storage.Options{AccountName: "acct", TableURL: "https://acct.table.core.windows.net", Identity: true},
 		Credential: tokenFunc(func() string { return "t0ken" }),
 		Transport: transportFunc(func(r *http.Request) (*http.Response, error) {
 			seen = r

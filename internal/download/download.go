@@ -1,0 +1,248 @@
+// Package download is the Download function: the customer's order page.
+//
+// Input: a request forwarded by the Functions host to
+// /api/download/<session id>.<token> (function.json route download/{*rest}).
+// The token is checked first (package orderlink), in constant time; a
+// forged or altered link is refused with a 403 page before any storage call.
+//
+// GET (and HEAD) render the page from the order's ledger record: the shop,
+// the order date, each file with its size, the downloads left and the date
+// access ends, and a Download button per file; or a page saying why there is
+// nothing to download (payment pending or failed, access revoked, window
+// over, unknown order). GET never counts a download and never mints a
+// link: mail scanners open GET links.
+//
+// POST (a button) checks the entitlement (fulfilled, not revoked, inside
+// the window, under the file's limit), mints a read-only link valid for a
+// few minutes, records the download with a conditional write (of two clicks
+// racing for the last download exactly one is recorded) and answers 303 to
+// the link. A per-order rate limit blunts mass sharing of a leaked link.
+//
+// Nothing is retried here: a storage failure answers a 503 page and the
+// customer clicks again. A click whose record failed counts nothing and
+// gives no link. Neither the token nor a link's signature is ever logged.
+package download
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/filedrop/filedrop/internal/order"
+	"github.com/filedrop/filedrop/internal/orderlink"
+	"github.com/filedrop/filedrop/internal/storage/blobsas"
+)
+
+// Timeout bounds one request's storage calls.
+const Timeout = 20 * time.Second
+
+// refs checks an order link's last segment and returns the session id.
+type refs interface {
+	Parse(ref string) (string, error)
+}
+
+// linker mints a short-lived read-only link to one original.
+type linker interface {
+	Link(ctx context.Context, blobName, fileName string) (blobsas.Link, error)
+}
+
+var (
+	_ refs   = (*orderlink.Signer)(nil)
+	_ linker = (*blobsas.Originals)(nil)
+)
+
+// Settings are the page's rules and words.
+type Settings struct {
+	// Shop names the shop on the page.
+	Shop string
+	// Support is the address the page tells the customer to write to.
+	Support string
+	// Window is how long after the payment the files may be downloaded.
+	Window time.Duration
+	// Limit is the downloads per file; 0 is unlimited.
+	Limit int
+	// Rate is how many requests per minute one order's page serves (POST
+	// counts RateCost); 0 means DefaultRate.
+	Rate int
+}
+
+// DefaultRate is Settings.Rate's default: plenty for a customer clicking
+// through a cart, little for a link posted on a forum.
+const DefaultRate = 60
+
+// Handler is the Download function. It is safe for concurrent use.
+type Handler struct {
+	refs    refs
+	records order.Records
+	links   linker
+	set     Settings
+	pages   *pages
+	limit   *limiter
+	now     func() time.Time
+	log     *slog.Logger
+}
+
+// New returns the handler.
+func New(r refs, records order.Records, l linker, s Settings, now func() time.Time, log *slog.Logger) (*Handler, error) {
+	p, err := parsePages()
+	if err != nil {
+		return nil, err
+	}
+	if s.Rate <= 0 {
+		s.Rate = DefaultRate
+	}
+	if s.Shop == "" {
+		s.Shop = "Our shop"
+	}
+	return &Handler{refs: r, records: records, links: l, set: s, pages: p, limit: newLimiter(s.Rate, time.Minute, maxTracked), now: now, log: log}, nil
+}
+
+// ServeHTTP answers one request; see the package documentation.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	invocation := r.Header.Get("X-Azure-Functions-InvocationId")
+	if invocation == "" {
+		invocation = uuid.NewString()
+	}
+	log := h.log.With("function", "Download", "invocation_id", invocation)
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodPost:
+	default:
+		w.Header().Set("Allow", "GET, HEAD, POST")
+		h.render(w, r, http.StatusMethodNotAllowed, h.view(kindInvalid))
+		return
+	}
+	ref, ok := refOf(r.URL.EscapedPath())
+	if !ok {
+		h.render(w, r, http.StatusNotFound, h.view(kindInvalid))
+		return
+	}
+	sessionID, err := h.refs.Parse(ref)
+	if err != nil {
+		log.Info("order link refused", "link", orderlink.Redact(ref))
+		h.render(w, r, http.StatusForbidden, h.view(kindInvalid))
+		return
+	}
+	log = log.With("session_id", sessionID)
+	cost := 1
+	if r.Method == http.MethodPost {
+		cost = RateCost
+	}
+	if wait, ok := h.limit.allow(sessionID, cost, h.now()); !ok {
+		log.Warn("order page rate limited", "method", r.Method)
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Round(time.Second)/time.Second)+1))
+		h.render(w, r, http.StatusTooManyRequests, h.view(kindBusy))
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), Timeout)
+	defer cancel()
+	rec, err := h.records.Get(ctx, sessionID)
+	switch {
+	case errors.Is(err, order.ErrNotFound):
+		log.Info("order page for an order the ledger does not know")
+		h.render(w, r, http.StatusNotFound, h.view(kindUnknown))
+		return
+	case err != nil:
+		log.Error("order page: ledger unreadable", "err", err)
+		h.render(w, r, http.StatusServiceUnavailable, h.view(kindUnavailable))
+		return
+	}
+	if r.Method != http.MethodPost {
+		h.render(w, r, http.StatusOK, h.orderView(rec, h.now()))
+		return
+	}
+	h.download(ctx, w, r, log, rec)
+}
+
+// RateCost is what a POST costs in the rate limit: a download is worth
+// several page views.
+const RateCost = 5
+
+// refOf returns the <session id>.<token> of an order page's path.
+func refOf(path string) (string, bool) {
+	if len(path) < len(orderlink.Path) || !strings.EqualFold(path[:len(orderlink.Path)], orderlink.Path) {
+		return "", false
+	}
+	ref := strings.TrimSuffix(path[len(orderlink.Path):], "/")
+	if ref == "" || strings.Contains(ref, "/") || len(ref) > 512 {
+		return "", false
+	}
+	return ref, true
+}
+
+// download handles a Download button: entitlement, link, record, 303.
+func (h *Handler) download(ctx context.Context, w http.ResponseWriter, r *http.Request, log *slog.Logger, rec order.Order) {
+	i, err := fileIndex(r)
+	if err != nil {
+		h.render(w, r, http.StatusBadRequest, h.orderView(rec, h.now()))
+		return
+	}
+	now := h.now()
+	// Check first on the record just read, so that a refused click costs
+	// no signing; the conditional write below decides.
+	probe := rec
+	probe.Files = append([]order.File(nil), rec.Files...)
+	if err := probe.RecordDownload(i, now, h.set.Window, h.set.Limit); err != nil {
+		h.refuse(w, r, log, rec, err)
+		return
+	}
+	f := rec.Files[i]
+	link, err := h.links.Link(ctx, f.Blob, f.FileName)
+	if err != nil {
+		log.Error("download: cannot sign a link", "blob", f.Blob, "err", err)
+		h.render(w, r, http.StatusServiceUnavailable, h.view(kindUnavailable))
+		return
+	}
+	var refused error
+	saved, err := order.MutateFrom(ctx, h.records, rec, now, func(o *order.Order) error {
+		refused = o.RecordDownload(i, now, h.set.Window, h.set.Limit)
+		if refused != nil {
+			return order.ErrUnchanged
+		}
+		return nil
+	})
+	switch {
+	case err != nil:
+		log.Error("download: cannot record it", "err", err)
+		h.render(w, r, http.StatusServiceUnavailable, h.view(kindUnavailable))
+		return
+	case refused != nil:
+		h.refuse(w, r, log, saved, refused)
+		return
+	}
+	got := saved.Files[i]
+	log.Info("download", "file", f.FileName, "downloads", got.Downloads, "limit", h.set.Limit, "link", link)
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	http.Redirect(w, r, link.URL, http.StatusSeeOther)
+}
+
+// refuse answers a download the entitlement refused, with the page that
+// says why.
+func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, log *slog.Logger, rec order.Order, why error) {
+	log.Info("download refused", "reason", why.Error())
+	v := h.orderView(rec, h.now())
+	switch {
+	case errors.Is(why, order.ErrNoSuchFile):
+		h.render(w, r, http.StatusBadRequest, v)
+		return
+	case errors.Is(why, order.ErrLimitReached):
+		v.Notice = "You have used every download of this file."
+	}
+	h.render(w, r, http.StatusForbidden, v)
+}
+
+// fileIndex reads the button's file number from the form (or the query).
+func fileIndex(r *http.Request) (int, error) {
+	r.Body = http.MaxBytesReader(nil, r.Body, 1<<10)
+	if err := r.ParseForm(); err != nil {
+		return 0, fmt.Errorf("form: %w", err)
+	}
+	return strconv.Atoi(r.Form.Get("file"))
+}

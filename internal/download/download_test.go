@@ -1,0 +1,299 @@
+package download_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/filedrop/filedrop/internal/download"
+	"github.com/filedrop/filedrop/internal/order"
+	"github.com/filedrop/filedrop/internal/order/ordertest"
+	"github.com/filedrop/filedrop/internal/orderlink"
+	"github.com/filedrop/filedrop/internal/storage/blobsas"
+)
+
+const (
+	session = "cs_test_page1"
+	secret  = "0123456789abcdef0123456789abcdef"
+)
+
+var (
+	paid   = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	now    = paid.Add(time.Hour)
+	window = 720 * time.Hour
+)
+
+// links is a fake linker that counts what it signs.
+type links struct {
+	mu    sync.Mutex
+	blobs []string
+}
+
+func (l *links) Link(_ context.Context, blob, fileName string) (blobsas.Link, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.blobs = append(l.blobs, blob)
+	return blobsas.Link{URL: "https://acct.blob.example/originals/" + blob + "?sig=SECRETSIG&rscd=" + url.QueryEscape(fileName), ExpiresAt: now.Add(10 * time.Minute)}, nil
+}
+
+func (l *links) count() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.blobs)
+}
+
+func paidOrder() order.Order {
+	return order.Order{
+		SessionID: session, State: order.StateMailSent, CreatedAt: paid, PaidAt: paid, CustomerEmail: "ada@example.com",
+		Files: []order.File{
+			{Title: "Harbour at dawn", Blob: "harbour.jpg", FileName: "harbour.jpg", Size: 2_500_000},
+			{Title: "Night <market>", Blob: "night.jpg", FileName: "night.jpg", Size: 512},
+		},
+	}
+}
+
+type fixture struct {
+	h      *download.Handler
+	ledger *ordertest.Ledger
+	links  *links
+	signer *orderlink.Signer
+	logs   *strings.Builder
+}
+
+func newFixture(t *testing.T, limit int, recs ...order.Order) fixture {
+	t.Helper()
+	signer, err := orderlink.New("https://shop.example", []string{secret})
+	require.NoError(t, err)
+	f := fixture{ledger: ordertest.NewLedger(recs...), links: &links{}, signer: signer, logs: &strings.Builder{}}
+	var mu sync.Mutex
+	log := slog.New(slog.NewTextHandler(lockedWriter{w: f.logs, mu: &mu}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	f.h, err = download.New(signer, f.ledger, f.links, download.Settings{Shop: "Lumen Photo", Support: "help@lumen.example",
+		Window: window, Limit: limit, Rate: 1000}, func() time.Time { return now }, log)
+	require.NoError(t, err)
+	return f
+}
+
+type lockedWriter struct {
+	w  io.Writer
+	mu *sync.Mutex
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+func (f fixture) do(method, path string, form url.Values) *httptest.ResponseRecorder {
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	r := httptest.NewRequest(method, path, body)
+	if form != nil {
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	w := httptest.NewRecorder()
+	f.h.ServeHTTP(w, r)
+	return w
+}
+
+func (f fixture) page(id string) string { return orderlink.Path + f.signer.Ref(id) }
+
+func TestStatusPages(t *testing.T) {
+	tests := []struct {
+		name   string
+		edit   func(o *order.Order)
+		path   func(f fixture) string
+		status int
+		want   []string
+		button bool
+	}{
+		{name: "open", status: 200, button: true,
+			want: []string{`<html lang="en">`, "Your downloads", "Order placed on 1 March 2025", "Harbour at dawn", "harbour.jpg", "2.5 MB", "512 bytes",
+				"downloads left: 10 of 10", "31 March 2025 at 12:00 UTC", "Night &lt;market&gt;", `aria-label="Download Harbour at dawn`, "help@lumen.example"}},
+		{name: "pending", edit: func(o *order.Order) { o.State, o.Files, o.PaidAt = order.StateAwaitingPayment, nil, time.Time{} }, status: 200,
+			want: []string{"Your payment is being confirmed", "check back later", "help@lumen.example"}},
+		{name: "payment failed", edit: func(o *order.Order) { o.State, o.Files, o.PaidAt = order.StatePaymentFailed, nil, time.Time{} }, status: 200,
+			want: []string{"The payment did not go through", "place the order again"}},
+		{name: "revoked", edit: func(o *order.Order) { o.Revoke(order.RevokedByRefund, "refunded", now) }, status: 200,
+			want: []string{"Access to this order has ended", "refunded or disputed", "help@lumen.example"}},
+		{name: "expired", edit: func(o *order.Order) { o.PaidAt = paid.Add(-window) }, status: 200,
+			want: []string{"The download period is over", "until 1 March 2025 at 12:00 UTC"}},
+		{name: "limit reached", edit: func(o *order.Order) { o.Files[0].Downloads, o.Files[1].Downloads = 10, 10 }, status: 200,
+			want: []string{"Download limit reached", "You have used every download of this file.", "downloads left: 0 of 10"}},
+		{name: "unknown order", path: func(f fixture) string { return f.page("cs_test_nobody") }, status: 404,
+			want: []string{"We cannot find this order", "help@lumen.example"}},
+		{name: "forged link", path: func(f fixture) string { return orderlink.Path + session + ".AAAAAAAAAAAAAAAAAAAAAA" }, status: 403,
+			want: []string{"This link is not valid", "help@lumen.example"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := paidOrder()
+			if tt.edit != nil {
+				tt.edit(&o)
+			}
+			f := newFixture(t, 10, o)
+			path := f.page(session)
+			if tt.path != nil {
+				path = tt.path(f)
+			}
+			w := f.do(http.MethodGet, path, nil)
+			require.Equal(t, tt.status, w.Code)
+			body := w.Body.String()
+			for _, s := range tt.want {
+				require.Contains(t, body, s)
+			}
+			require.Equal(t, tt.button, strings.Contains(body, "<button"), "a Download button only when a download is possible")
+			require.Equal(t, "no-store", w.Header().Get("Cache-Control"))
+			require.Equal(t, "no-referrer", w.Header().Get("Referrer-Policy"))
+			require.NotContains(t, body, "<script")
+			require.Zero(t, f.links.count(), "GET never mints a link")
+			if r, ok := f.ledger.Lookup(session); ok {
+				for _, file := range r.Files {
+					require.Equal(t, o.Files[0].Downloads, r.Files[0].Downloads, "GET never counts: %s", file.Blob)
+				}
+			}
+		})
+	}
+}
+
+func TestDownloadRedirectsAndCounts(t *testing.T) {
+	f := newFixture(t, 10, paidOrder())
+	w := f.do(http.MethodPost, f.page(session), url.Values{"file": {"1"}})
+	require.Equal(t, http.StatusSeeOther, w.Code, w.Body.String())
+	require.True(t, strings.HasPrefix(w.Header().Get("Location"), "https://acct.blob.example/originals/night.jpg?sig="))
+	rec := f.ledger.Record(t, session)
+	require.Equal(t, 1, rec.Files[1].Downloads)
+	require.Equal(t, []time.Time{now}, rec.Files[1].DownloadedAt)
+	require.Zero(t, rec.Files[0].Downloads)
+	require.NotContains(t, f.logs.String(), "SECRETSIG", "no link signature in the logs")
+	require.NotContains(t, f.logs.String(), f.signer.Token(session), "no token in the logs")
+	require.Contains(t, f.logs.String(), "msg=download")
+}
+
+func TestDownloadRefused(t *testing.T) {
+	tests := []struct {
+		name   string
+		edit   func(o *order.Order)
+		file   string
+		status int
+		want   string
+	}{
+		{name: "limit reached", edit: func(o *order.Order) { o.Files[0].Downloads = 3 }, file: "0", status: 403, want: "You have used every download of this file."},
+		{name: "revoked", edit: func(o *order.Order) { o.ApplyDispute("needs_response", now) }, file: "0", status: 403, want: "Access to this order has ended"},
+		{name: "expired", edit: func(o *order.Order) { o.PaidAt = paid.Add(-window) }, file: "0", status: 403, want: "The download period is over"},
+		{name: "no such file", file: "7", status: 400, want: "Your downloads"},
+		{name: "not a number", file: "x", status: 400, want: "Your downloads"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := paidOrder()
+			if tt.edit != nil {
+				tt.edit(&o)
+			}
+			f := newFixture(t, 3, o)
+			before := f.ledger.Record(t, session)
+			w := f.do(http.MethodPost, f.page(session), url.Values{"file": {tt.file}})
+			require.Equal(t, tt.status, w.Code)
+			require.Contains(t, w.Body.String(), tt.want)
+			require.Zero(t, f.links.count())
+			require.Equal(t, before, f.ledger.Record(t, session), "nothing written")
+		})
+	}
+}
+
+func TestForgedLinksTouchNoStorage(t *testing.T) {
+	f := newFixture(t, 10, paidOrder())
+	good := f.signer.Ref(session)
+	other, err := orderlink.New("https://shop.example", []string{strings.Repeat("z", 32)})
+	require.NoError(t, err)
+	for name, path := range map[string]string{
+		"tampered":     orderlink.Path + good[:len(good)-2] + "xx",
+		"truncated":    orderlink.Path + good[:len(good)-1],
+		"over-long":    orderlink.Path + good + "A",
+		"other secret": orderlink.Path + other.Ref(session),
+		"no token":     orderlink.Path + session,
+		"deeper path":  orderlink.Path + good + "/x",
+		"other route":  "/api/other/" + good,
+	} {
+		t.Run(name, func(t *testing.T) {
+			for _, method := range []string{http.MethodGet, http.MethodPost} {
+				w := f.do(method, path, url.Values{"file": {"0"}})
+				require.Contains(t, []int{403, 404}, w.Code)
+				require.Contains(t, w.Body.String(), "This link is not valid")
+			}
+			require.Zero(t, f.ledger.Gets(), "refused before any storage call")
+			require.Zero(t, f.links.count())
+		})
+	}
+}
+
+func TestRotatedSecretStillOpensThePage(t *testing.T) {
+	old, err := orderlink.New("https://shop.example", []string{strings.Repeat("o", 32)})
+	require.NoError(t, err)
+	signer, err := orderlink.New("https://shop.example", []string{secret, strings.Repeat("o", 32)})
+	require.NoError(t, err)
+	led := ordertest.NewLedger(paidOrder())
+	h, err := download.New(signer, led, &links{}, download.Settings{Window: window, Limit: 10}, func() time.Time { return now }, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, orderlink.Path+old.Ref(session), nil))
+	require.Equal(t, 200, w.Code)
+	require.Contains(t, w.Body.String(), "Your downloads")
+}
+
+func TestParallelClicksAtTheLimit(t *testing.T) {
+	o := paidOrder()
+	o.Files[0].Downloads = 2
+	f := newFixture(t, 3, o)
+	const clicks = 8
+	codes := make(chan int, clicks)
+	var wg sync.WaitGroup
+	for range clicks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			codes <- f.do(http.MethodPost, f.page(session), url.Values{"file": {"0"}}).Code
+		}()
+	}
+	wg.Wait()
+	close(codes)
+	ok := 0
+	for c := range codes {
+		if c == http.StatusSeeOther {
+			ok++
+		} else {
+			require.Equal(t, http.StatusForbidden, c)
+		}
+	}
+	require.Equal(t, 1, ok, "exactly one click gets the last download")
+	require.Equal(t, 3, f.ledger.Record(t, session).Files[0].Downloads)
+}
+
+func TestRateLimit(t *testing.T) {
+	signer, err := orderlink.New("https://shop.example", []string{secret})
+	require.NoError(t, err)
+	h, err := download.New(signer, ordertest.NewLedger(paidOrder()), &links{}, download.Settings{Window: window, Limit: 0, Rate: 10},
+		func() time.Time { return now }, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	codes := map[int]int{}
+	for range 20 {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, orderlink.Path+signer.Ref(session), nil))
+		codes[w.Code]++
+		if w.Code == http.StatusTooManyRequests {
+			require.Equal(t, "61", w.Header().Get("Retry-After"))
+		}
+	}
+	require.Equal(t, map[int]int{200: 10, 429: 10}, codes)
+}

@@ -1,0 +1,231 @@
+package order
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// File is one purchased file as the order page shows it, and its downloads.
+// The JSON names are stored in the ledger: a stable contract.
+type File struct {
+	Title    string `json:"title"`
+	Blob     string `json:"blob"`
+	FileName string `json:"file_name"`
+	Size     int64  `json:"size"`
+	// Downloads counts the downloads through the order page.
+	Downloads int `json:"downloads,omitempty"`
+	// DownloadedAt are the times of the newest MaxDownloadTimes downloads,
+	// oldest first.
+	DownloadedAt []time.Time `json:"downloaded_at,omitempty"`
+}
+
+// MaxDownloadTimes bounds File.DownloadedAt, so that an unlimited file's
+// record stays small.
+const MaxDownloadTimes = 10
+
+// Who revoked an order's access (Order.RevokedBy). Stored: a stable contract.
+const (
+	RevokedByRefund   = "refund"
+	RevokedByOperator = "operator"
+	RevokedByDispute  = "dispute"
+)
+
+// Access is what an order page may offer. The values are printed by the
+// CLI: a stable contract.
+type Access string
+
+const (
+	// AccessOpen: the files may be downloaded (each within its limit).
+	AccessOpen Access = "open"
+	// AccessPending: the payment is not confirmed yet, or the files are
+	// being prepared.
+	AccessPending Access = "pending"
+	// AccessPaymentFailed: the payment failed; there is nothing to download.
+	AccessPaymentFailed Access = "payment_failed"
+	// AccessRevoked: a refund, a dispute or an operator ended access.
+	AccessRevoked Access = "revoked"
+	// AccessExpired: the download window is over.
+	AccessExpired Access = "expired"
+)
+
+// Why a download is refused. A page names each in words a customer can act on.
+var (
+	ErrAccessPending  = errors.New("the order is not ready for download")
+	ErrPaymentFailed  = errors.New("the payment failed")
+	ErrAccessRevoked  = errors.New("access to the order was revoked")
+	ErrAccessExpired  = errors.New("the download window is over")
+	ErrLimitReached   = errors.New("the file's download limit is reached")
+	ErrNoSuchFile     = errors.New("the order has no such file")
+	errInvalidRefund  = errors.New("refund amounts must not be negative")
+	errInvalidGrantAt = errors.New("grant needs a fulfilled order")
+)
+
+// AccessEnds is when the order's download window closes: AccessUntil when an
+// operator set it, else window after the payment was recorded. Zero when
+// the order was never fulfilled.
+func (o *Order) AccessEnds(window time.Duration) time.Time {
+	switch {
+	case !o.AccessUntil.IsZero():
+		return o.AccessUntil
+	case o.PaidAt.IsZero() || len(o.Files) == 0:
+		return time.Time{}
+	}
+	return o.PaidAt.Add(window)
+}
+
+// Access says what the order page may offer at now.
+func (o *Order) Access(now time.Time, window time.Duration) Access {
+	switch {
+	case o.RevokedBy != "":
+		return AccessRevoked
+	case o.State == StatePaymentFailed:
+		return AccessPaymentFailed
+	case len(o.Files) == 0 || o.PaidAt.IsZero():
+		return AccessPending
+	case !now.Before(o.AccessEnds(window)):
+		return AccessExpired
+	}
+	return AccessOpen
+}
+
+// Remaining is how many downloads file i has left under limit (0 means
+// unlimited, reported as -1).
+func (f File) Remaining(limit int) int {
+	if limit <= 0 {
+		return -1
+	}
+	return max(limit-f.Downloads, 0)
+}
+
+// RecordDownload counts a download of file i at now, if the order allows it
+// (see Access) and the file is under limit (0: unlimited). It is meant to
+// run inside Mutate, so that of two downloads racing for the last one,
+// exactly one is recorded.
+func (o *Order) RecordDownload(i int, now time.Time, window time.Duration, limit int) error {
+	if err := accessError(o.Access(now, window)); err != nil {
+		return err
+	}
+	if i < 0 || i >= len(o.Files) {
+		return ErrNoSuchFile
+	}
+	f := &o.Files[i]
+	if f.Remaining(limit) == 0 {
+		return ErrLimitReached
+	}
+	f.Downloads++
+	f.DownloadedAt = append(f.DownloadedAt, now)
+	if n := len(f.DownloadedAt); n > MaxDownloadTimes {
+		f.DownloadedAt = f.DownloadedAt[n-MaxDownloadTimes:]
+	}
+	return nil
+}
+
+// accessError is the error of an access other than open.
+func accessError(a Access) error {
+	switch a {
+	case AccessOpen:
+		return nil
+	case AccessPaymentFailed:
+		return ErrPaymentFailed
+	case AccessRevoked:
+		return ErrAccessRevoked
+	case AccessExpired:
+		return ErrAccessExpired
+	}
+	return ErrAccessPending
+}
+
+// Revoke ends access; by is RevokedByRefund, RevokedByDispute or
+// RevokedByOperator. A revocation already recorded keeps its cause and time.
+func (o *Order) Revoke(by, reason string, now time.Time) {
+	if o.RevokedBy != "" {
+		return
+	}
+	o.RevokedBy, o.RevokeReason, o.RevokedAt = by, reason, now
+}
+
+// restore reopens access that by revoked; another cause's revocation stays.
+func (o *Order) restore(by string) {
+	if o.RevokedBy == by {
+		o.RevokedBy, o.RevokeReason, o.RevokedAt = "", "", time.Time{}
+	}
+}
+
+// ApplyRefund records the charge's refunds: refunded of amount. A full
+// refund revokes access; a partial one is recorded and access stays.
+func (o *Order) ApplyRefund(refunded, amount int64, now time.Time) error {
+	if refunded < 0 || amount < 0 {
+		return errInvalidRefund
+	}
+	o.RefundedAmount = max(o.RefundedAmount, refunded)
+	if amount > 0 && o.RefundedAmount >= amount {
+		o.Revoke(RevokedByRefund, fmt.Sprintf("refunded in full (%d of %d)", o.RefundedAmount, amount), now)
+	}
+	return nil
+}
+
+// Dispute statuses, Stripe's own names, that this product acts on.
+const (
+	DisputeWon           = "won"
+	DisputeLost          = "lost"
+	DisputeWarningClosed = "warning_closed"
+)
+
+// ApplyDispute records the status of the payment's dispute: an open dispute
+// suspends access, one won (or an inquiry closed) restores what the dispute
+// suspended, one lost keeps access revoked.
+func (o *Order) ApplyDispute(status string, now time.Time) {
+	o.Dispute = status
+	switch status {
+	case DisputeWon, DisputeWarningClosed:
+		o.restore(RevokedByDispute)
+	case DisputeLost:
+		o.Revoke(RevokedByDispute, "the payment was disputed and the dispute lost", now)
+	default:
+		o.Revoke(RevokedByDispute, "the payment is disputed ("+status+")", now)
+	}
+}
+
+// Grant reopens access an operator or Stripe revoked, extends the window to
+// extend from now (or from its current end, if later) when extend > 0, and
+// with reset starts every file's download count again.
+func (o *Order) Grant(extend time.Duration, reset bool, now time.Time, window time.Duration) error {
+	if len(o.Files) == 0 {
+		return errInvalidGrantAt
+	}
+	o.RevokedBy, o.RevokeReason, o.RevokedAt = "", "", time.Time{}
+	if extend > 0 {
+		o.AccessUntil = later(o.AccessEnds(window), now).Add(extend)
+	}
+	if reset {
+		for i := range o.Files {
+			o.Files[i].Downloads = 0
+		}
+	}
+	return nil
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// RecordFiles records files, the purchased files as fulfilment found them,
+// keeping the downloads already counted for a file of the same blob.
+func (o *Order) RecordFiles(files []File) {
+	old := make(map[string]File, len(o.Files))
+	for _, f := range o.Files {
+		old[f.Blob] = f
+	}
+	out := make([]File, len(files))
+	for i, f := range files {
+		if prev, ok := old[f.Blob]; ok {
+			f.Downloads, f.DownloadedAt = prev.Downloads, prev.DownloadedAt
+		}
+		out[i] = f
+	}
+	o.Files = out
+}

@@ -1,0 +1,151 @@
+package order_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/filedrop/filedrop/internal/order"
+)
+
+var (
+	paidAt = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	window = 720 * time.Hour
+)
+
+func fulfilled() order.Order {
+	return order.Order{
+		SessionID: "cs_test_access", State: order.StateMailSent, PaidAt: paidAt,
+		Files: []order.File{{Title: "Harbour", Blob: "harbour.jpg", FileName: "harbour.jpg", Size: 5}},
+	}
+}
+
+func TestRecordDownloadEntitlement(t *testing.T) {
+	inside := paidAt.Add(time.Hour)
+	tests := []struct {
+		name  string
+		edit  func(o *order.Order)
+		now   time.Time
+		file  int
+		limit int
+		want  error
+	}{
+		{name: "fulfilled, first download", now: inside},
+		{name: "unlimited", limit: 0, edit: func(o *order.Order) { o.Files[0].Downloads = 1000 }, now: inside},
+		{name: "last download under the limit", limit: 3, edit: func(o *order.Order) { o.Files[0].Downloads = 2 }, now: inside},
+		{name: "limit reached", limit: 3, edit: func(o *order.Order) { o.Files[0].Downloads = 3 }, now: inside, want: order.ErrLimitReached},
+		{name: "window over", now: paidAt.Add(window), want: order.ErrAccessExpired},
+		{name: "window extended", edit: func(o *order.Order) { o.AccessUntil = paidAt.Add(2 * window) }, now: paidAt.Add(window)},
+		{name: "refunded", edit: func(o *order.Order) { o.Revoke(order.RevokedByRefund, "refund", inside) }, now: inside, want: order.ErrAccessRevoked},
+		{name: "revoked beats expired", edit: func(o *order.Order) { o.Revoke(order.RevokedByOperator, "x", inside) }, now: paidAt.Add(2 * window), want: order.ErrAccessRevoked},
+		{name: "payment failed", edit: func(o *order.Order) { o.State, o.Files, o.PaidAt = order.StatePaymentFailed, nil, time.Time{} }, now: inside, want: order.ErrPaymentFailed},
+		{name: "awaiting payment", edit: func(o *order.Order) { o.State, o.Files, o.PaidAt = order.StateAwaitingPayment, nil, time.Time{} }, now: inside, want: order.ErrAccessPending},
+		{name: "no such file", file: 1, now: inside, want: order.ErrNoSuchFile},
+		{name: "negative file", file: -1, now: inside, want: order.ErrNoSuchFile},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := fulfilled()
+			if tt.edit != nil {
+				tt.edit(&o)
+			}
+			before := 0
+			if tt.file >= 0 && tt.file < len(o.Files) {
+				before = o.Files[tt.file].Downloads
+			}
+			err := o.RecordDownload(tt.file, tt.now, window, tt.limit)
+			if tt.want != nil {
+				require.ErrorIs(t, err, tt.want)
+				if tt.file >= 0 && tt.file < len(o.Files) {
+					require.Equal(t, before, o.Files[tt.file].Downloads, "a refused download is not counted")
+				}
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, before+1, o.Files[tt.file].Downloads)
+			require.Equal(t, tt.now, o.Files[tt.file].DownloadedAt[len(o.Files[tt.file].DownloadedAt)-1])
+		})
+	}
+}
+
+func TestDownloadTimesAreBounded(t *testing.T) {
+	o := fulfilled()
+	for i := range order.MaxDownloadTimes + 5 {
+		require.NoError(t, o.RecordDownload(0, paidAt.Add(time.Duration(i)*time.Minute), window, 0))
+	}
+	require.Len(t, o.Files[0].DownloadedAt, order.MaxDownloadTimes)
+	require.Equal(t, order.MaxDownloadTimes+5, o.Files[0].Downloads)
+	require.Equal(t, paidAt.Add(time.Duration(order.MaxDownloadTimes+4)*time.Minute), o.Files[0].DownloadedAt[order.MaxDownloadTimes-1])
+}
+
+func TestRefundsAndDisputes(t *testing.T) {
+	now := paidAt.Add(time.Hour)
+	tests := []struct {
+		name  string
+		apply func(o *order.Order)
+		want  order.Access
+		by    string
+	}{
+		{name: "partial refund keeps access", apply: func(o *order.Order) { require.NoError(t, o.ApplyRefund(500, 2000, now)) }, want: order.AccessOpen},
+		{name: "full refund revokes", apply: func(o *order.Order) { require.NoError(t, o.ApplyRefund(2000, 2000, now)) }, want: order.AccessRevoked, by: order.RevokedByRefund},
+		{name: "two partial refunds adding up revoke", apply: func(o *order.Order) {
+			require.NoError(t, o.ApplyRefund(500, 2000, now))
+			require.NoError(t, o.ApplyRefund(2000, 2000, now))
+		}, want: order.AccessRevoked, by: order.RevokedByRefund},
+		{name: "a late event with a smaller total does not undo", apply: func(o *order.Order) {
+			require.NoError(t, o.ApplyRefund(2000, 2000, now))
+			require.NoError(t, o.ApplyRefund(500, 2000, now))
+		}, want: order.AccessRevoked, by: order.RevokedByRefund},
+		{name: "dispute suspends", apply: func(o *order.Order) { o.ApplyDispute("needs_response", now) }, want: order.AccessRevoked, by: order.RevokedByDispute},
+		{name: "dispute won restores", apply: func(o *order.Order) {
+			o.ApplyDispute("needs_response", now)
+			o.ApplyDispute(order.DisputeWon, now)
+		}, want: order.AccessOpen},
+		{name: "dispute lost keeps revoked", apply: func(o *order.Order) {
+			o.ApplyDispute("needs_response", now)
+			o.ApplyDispute(order.DisputeLost, now)
+		}, want: order.AccessRevoked, by: order.RevokedByDispute},
+		{name: "dispute won does not undo a refund", apply: func(o *order.Order) {
+			require.NoError(t, o.ApplyRefund(2000, 2000, now))
+			o.ApplyDispute(order.DisputeWon, now)
+		}, want: order.AccessRevoked, by: order.RevokedByRefund},
+		{name: "dispute won does not undo an operator", apply: func(o *order.Order) {
+			o.Revoke(order.RevokedByOperator, "abuse", now)
+			o.ApplyDispute(order.DisputeWon, now)
+		}, want: order.AccessRevoked, by: order.RevokedByOperator},
+		{name: "grant reopens", apply: func(o *order.Order) {
+			o.Revoke(order.RevokedByOperator, "abuse", now)
+			require.NoError(t, o.Grant(0, false, now, window))
+		}, want: order.AccessOpen},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := fulfilled()
+			tt.apply(&o)
+			require.Equal(t, tt.want, o.Access(now, window))
+			require.Equal(t, tt.by, o.RevokedBy)
+		})
+	}
+}
+
+func TestGrantExtendsAndResets(t *testing.T) {
+	o := fulfilled()
+	o.Files[0].Downloads = 10
+	late := paidAt.Add(2 * window)
+	require.Equal(t, order.AccessExpired, o.Access(late, window))
+	require.NoError(t, o.Grant(24*time.Hour, true, late, window))
+	require.Equal(t, late.Add(24*time.Hour), o.AccessEnds(window))
+	require.Equal(t, order.AccessOpen, o.Access(late, window))
+	require.Zero(t, o.Files[0].Downloads)
+
+	var unfulfilled order.Order
+	require.Error(t, unfulfilled.Grant(time.Hour, false, late, window))
+}
+
+func TestRecordFilesKeepsCounts(t *testing.T) {
+	o := fulfilled()
+	o.Files[0].Downloads = 4
+	o.RecordFiles([]order.File{{Blob: "new.jpg"}, {Blob: "harbour.jpg", Title: "Harbour (new title)"}})
+	require.Equal(t, []order.File{{Blob: "new.jpg"}, {Blob: "harbour.jpg", Title: "Harbour (new title)", Downloads: 4}}, o.Files)
+}
