@@ -9,7 +9,7 @@ import (
 
 func TestHealSettings(t *testing.T) {
 	base := map[string]string{"AzureWebJobsStorage": "UseDevelopmentStorage=true", "EMAIL_SENDER": "shop@example.com",
-		"STRIPE_API_KEY": "sk_test_abc", "STRIPE_WEBHOOK_SECRET": "whsec_abc", "EMAIL_OUTBOX_DIR": "/tmp/outbox"}
+		"STRIPE_API_KEY": "sk_test_abc", "STRIPE_WEBHOOK_SECRET": "whsec_abc", "EMAIL_OUTBOX_DIR": "/tmp/outbox", "DOWNLOAD_LINKS": "direct"}
 	tests := []struct {
 		name      string
 		env       map[string]string

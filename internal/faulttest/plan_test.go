@@ -48,10 +48,16 @@ type session struct {
 	products []int
 	start    time.Duration // when its first step runs, from the start of the traffic
 	steps    []step
+	// lost: Stripe never delivers the session's webhooks (an endpoint it
+	// gave up on); only the scheduled Reconcile can find it.
+	lost bool
 }
 
 // deliveries counts the webhook deliveries the session's steps make.
 func (s *session) deliveries() int {
+	if s.lost {
+		return 0
+	}
 	n := 0
 	for _, st := range s.steps {
 		switch {
@@ -105,6 +111,9 @@ type planShape struct {
 	lateDupMax      time.Duration // a later duplicate comes up to this long after the first delivery
 	maxGap          time.Duration // the longest pause between two steps of a session
 	productsInStock int
+	// lost is the share of the paid sessions (without a delayed payment)
+	// whose webhooks are never delivered.
+	lost float64
 }
 
 // newPlan draws a plan from rng.
@@ -135,6 +144,9 @@ func newPlan(sh planShape, rng *rand.Rand) *plan {
 	}
 	for i := range sh.failed {
 		add(kindFailed, i+1, false)
+	}
+	for _, s := range p.sessions {
+		s.lost = sh.lost > 0 && s.kind == kindPaid && !s.delayed && rng.Float64() < sh.lost
 	}
 	for i, s := range p.sessions { // event ids, unique in the plan
 		for j := range s.steps {
@@ -185,6 +197,17 @@ func (p *plan) deliveries() int {
 		n += s.deliveries()
 	}
 	return n
+}
+
+// lost returns the ids of the sessions whose webhooks are never delivered.
+func (p *plan) lost() []string {
+	var ids []string
+	for _, s := range p.sessions {
+		if s.lost {
+			ids = append(ids, s.id)
+		}
+	}
+	return ids
 }
 
 // count returns how many sessions are of kind.
