@@ -43,7 +43,7 @@ func outagePhase(n, kills, restarts int) phase {
 	o := &outage{
 		stripeFrom: 2 * time.Second, stripeUntil: 2*time.Second + 15*time.Second,
 		acsFrom: 2 * time.Second, acsUntil: 2*time.Second + 60*time.Second,
-		burst: 2 * time.Second, period: 10 * time.Second,
+		burst: 1500 * time.Millisecond, period: 7 * time.Second, // out of step with the schedule, as real bursts are
 		settings: []string{"RETRY_MIN=1s", "RETRY_MAX=4s", "RETRY_BUDGET=30m",
 			"RECONCILE_SCHEDULE=*/10 * * * * *", "RECONCILE_WINDOW=1h", "RECONCILE_GRACE=20s"},
 	}

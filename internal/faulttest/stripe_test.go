@@ -59,9 +59,9 @@ type stripeFake struct {
 	// epoch is when the traffic began: a session is created at epoch plus
 	// its start, and listed from then on. downFrom and downUntil (from
 	// epoch) are an outage: every request fails, as during an incident.
-	epoch              time.Time
+	epoch               time.Time
 	downFrom, downUntil time.Duration
-	lists, down        int
+	lists, down         int
 }
 
 var (

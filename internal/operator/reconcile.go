@@ -71,7 +71,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, since time.Time, dryRun bool
 // grace may still get its webhook; an order changed within grace, or
 // waiting for its retry, its hold, its throttling or a lease, is on its
 // way; an order that needs attention waits for a person. Everything else
-// not fulfilled is queued, as Reconcile does.
+// not fulfilled is queued, as Reconcile does. A session whose record
+// cannot be read (storage is busy) is skipped rather than stopping the
+// run: the next run looks at it again.
 func (r *Reconciler) Patient(ctx context.Context, since time.Time, grace time.Duration) (Summary, error) {
 	return r.reconcile(ctx, since, false, max(grace, time.Nanosecond), nil)
 }
@@ -86,7 +88,12 @@ func (r *Reconciler) reconcile(ctx context.Context, since time.Time, dryRun bool
 			defer func() { step(sum) }()
 		}
 		rec, err := r.records.Get(ctx, s.ID) // not found: the zero Order
-		if err != nil && !errors.Is(err, order.ErrNotFound) {
+		switch {
+		case err != nil && !errors.Is(err, order.ErrNotFound) && grace > 0:
+			// A scheduled run goes on: the next one looks at it again.
+			sum.Skipped["ledger unreadable: tried again next run"]++
+			return nil
+		case err != nil && !errors.Is(err, order.ErrNotFound):
 			return err
 		}
 		v := judge(s, rec, r.livemode)

@@ -151,6 +151,22 @@ func TestSweep(t *testing.T) {
 	}
 }
 
+func TestSweepGoesOnWhenTheLedgerIsBusy(t *testing.T) {
+	w := newSweepWorld()
+	busy := errors.New("storage answered 503 ServerBusy")
+	w.recs.BeforeGet = func(n int) error {
+		if n == 1 {
+			return busy // the first session's record only
+		}
+		return nil
+	}
+	sum, err := w.sweep().Run(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, 1, sum.Skipped["ledger unreadable: tried again next run"])
+	require.Equal(t, 7, sum.Reconcile.Seen)
+	require.Equal(t, 1, sum.Reconcile.Queued, "the other unfulfilled session is queued all the same")
+}
+
 func TestSweepGoesOnWhenStripeIsDown(t *testing.T) {
 	w := newSweepWorld()
 	down := errors.New("stripe answered 503")
