@@ -34,6 +34,7 @@ func TestQueueRouteTransient(t *testing.T) {
 		wantFirst  time.Time // zero: about now
 		wantMax    time.Duration
 		wantPoison bool
+		wantOwner  string // the stage's lease owner; "": message:m1
 	}{
 		{name: "first transient failure: a copy with n=1 after about a second",
 			msg: `{"v":1,"session_id":"cs_test_1"}`, err: order.Transient(errors.New("stripe answered 503")),
@@ -44,6 +45,9 @@ func TestQueueRouteTransient(t *testing.T) {
 		{name: "budget spent: poisoned and acknowledged",
 			msg: fmt.Sprintf(`{"v":1,"session_id":"cs_test_1","retry":{"n":40,"first":%q}}`, first.Add(-2*time.Hour).Format(time.RFC3339)),
 			err: order.Transient(errors.New("acs down")), wantStatus: 200, wantPoison: true},
+		{name: "a copy keeps the owner of the delivery it continues",
+			msg: fmt.Sprintf(`{"v":1,"session_id":"cs_test_1","retry":{"n":1,"first":%q,"owner":"message:first"}}`, first.Format(time.RFC3339)),
+			err: order.Transient(errors.New("EOF")), wantStatus: 200, wantN: 2, wantFirst: first, wantMax: 2 * time.Second, wantOwner: "message:first"},
 		{name: "re-scheduling fails: the host retries",
 			msg: `{"v":1}`, err: order.Transient(errors.New("down")), requeueErr: errors.New("queue down"), wantStatus: 500},
 		{name: "throttling keeps its Retry-After, even when transient too",
@@ -56,10 +60,11 @@ func TestQueueRouteTransient(t *testing.T) {
 			var requeued, poisoned [][]byte
 			var delays []time.Duration
 			var plan order.RetryPlan
+			var owner string
 			route := QueueRoute{
 				Function: Function{Name: "ProcessOrder", Binding: "msg", DataType: "binary", Queue: "process-order"},
 				Handle: func(_ context.Context, d order.Delivery, _ []byte) error {
-					plan = d.Retry
+					plan, owner = d.Retry, d.Owner()
 					return tc.err
 				},
 				Requeue: sendFunc(func(_ context.Context, d []byte, delay time.Duration) error {
@@ -83,6 +88,12 @@ func TestQueueRouteTransient(t *testing.T) {
 			route.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/ProcessOrder", strings.NewReader(body)))
 			require.Equal(t, tc.wantStatus, rec.Code, rec.Body.String())
 			require.Equal(t, tc.wantPoison, plan.Exhausted, "the stage saw the same plan the route acted on")
+			if tc.wantOwner != "" {
+				require.Equal(t, tc.wantOwner, owner)
+				require.Equal(t, tc.wantOwner, order.RetryOf(requeued[0]).Owner)
+			} else if rec.Code == 200 && !tc.wantPoison {
+				require.Equal(t, "message:m1", owner)
+			}
 			if tc.wantPoison {
 				require.Equal(t, [][]byte{[]byte(tc.msg)}, poisoned, "poisoned as it came")
 				require.Empty(t, requeued)
@@ -105,6 +116,9 @@ func TestQueueRouteTransient(t *testing.T) {
 				require.WithinDuration(t, time.Now(), r.First, time.Minute)
 			} else {
 				require.True(t, tc.wantFirst.Equal(r.First), "first %s, want %s", r.First, tc.wantFirst)
+			}
+			if tc.wantFirst.IsZero() {
+				require.Equal(t, "message:m1", r.Owner, "the copy continues the first delivery's lease")
 			}
 			var fields map[string]any
 			require.NoError(t, json.Unmarshal(requeued[0], &fields))

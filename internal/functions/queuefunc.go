@@ -116,8 +116,12 @@ func (q QueueRoute) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	cell := &logCell{log: log}
 	ctx = context.WithValue(ctx, logCellKey{}, cell)
+	retry := order.RetryOf(inv.Data)
 	d := order.Delivery{InvocationID: inv.ID, MessageID: inv.MessageID, DequeueCount: inv.DequeueCount, Log: log,
-		Retry: q.backoffPolicy().Plan(order.RetryOf(inv.Data), time.Now())}
+		Continues: retry.Owner, Retry: q.backoffPolicy().Plan(retry, time.Now())}
+	if d.Retry.Next.Owner == "" {
+		d.Retry.Next.Owner = d.Owner() // a copy continues this delivery
+	}
 	start := time.Now()
 	err = q.run(ctx, d, inv.Data)
 	log = cell.log

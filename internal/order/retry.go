@@ -49,6 +49,12 @@ type Retry struct {
 	// Redrives counts how often the scheduled Reconcile moved the message
 	// back from its poison queue; it stops at MaxRedrives.
 	Redrives int `json:"redrives,omitempty"`
+	// Owner is the lease owner of the delivery that first failed (see
+	// Delivery.Owner): the re-scheduled copies continue that delivery, so
+	// a copy takes over a lease its predecessor could not release (the
+	// failure record was lost to the same outage) instead of waiting for
+	// it to expire.
+	Owner string `json:"owner,omitempty"`
 }
 
 // MaxRedrives is how often the scheduled Reconcile moves one message back
@@ -136,7 +142,7 @@ type RetryPlan struct {
 // Plan returns the plan for a transient failure at now of a message that
 // carries r.
 func (b Backoff) Plan(r Retry, now time.Time) RetryPlan {
-	next := Retry{N: r.N + 1, First: r.First, Redrives: r.Redrives}
+	next := Retry{N: r.N + 1, First: r.First, Redrives: r.Redrives, Owner: r.Owner}
 	if next.First.IsZero() {
 		next.First = now.UTC()
 	}
