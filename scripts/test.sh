@@ -20,6 +20,11 @@ step staticcheck
 .tools/bin/staticcheck ./...
 
 step "go test -race"
+if command -v chromium >/dev/null 2>&1 || [ -n "${FILEDROP_CHROMIUM:-}" ]; then
+  echo "the browser test runs (headless Chromium)"
+else
+  echo "the browser test skips: no chromium (scripts/tools.sh installs it when run as root)"
+fi
 go test -race -count=1 -timeout 15m ./...
 
 step "fuzz (${FUZZ_SECONDS:-3} s per target; FUZZ_SECONDS=0 skips, scripts/fuzz.sh for longer)"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the project's tools into .tools/ (nothing global), at pinned
 # versions. Idempotent: a tool already there at its version is skipped.
-#   scripts/tools.sh       # all: Azurite (npm), stripe-mock and staticcheck (go install)
+#   scripts/tools.sh       # all: Azurite (npm), stripe-mock and staticcheck (go install),
+#                          # and Chromium (apt, as root) for the mail layout and order page browser tests
 #   scripts/tools.sh run   # only what scripts/run.sh needs: Azurite and stripe-mock
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,6 +31,21 @@ for t in "${want[@]}"; do
   staticcheck) go_ok staticcheck "$STATICCHECK_VERSION" || missing+=("staticcheck@$STATICCHECK_VERSION (go install, about a minute)") ;;
   esac
 done
+# Chromium is the one system package: the mail layout test
+# (internal/mail TestRenderInBrowser) renders the mails in it and the order
+# page test (internal/cli TestBrowserDownloadsAndRefund) downloads with it;
+# both skip when it is missing. Only root can install it; others are told how.
+if [ "${1:-all}" = all ] && ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "tools: installing chromium with apt-get for the mail layout test (about 1-2 minutes) ..." >&2
+    start=$SECONDS
+    apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >&2
+    echo "tools: chromium installed ($((SECONDS - start)) s)" >&2
+  else
+    echo "tools: chromium is missing: the mail layout and order page browser tests will skip (install it: sudo apt-get install chromium)" >&2
+  fi
+fi
+
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "tools: installing into .tools/ (first run only; later runs skip this):" >&2
 printf '  %s\n' "${missing[@]}" >&2

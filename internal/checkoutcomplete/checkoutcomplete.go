@@ -1,7 +1,10 @@
 // Package checkoutcomplete is the CheckoutComplete function: Stripe's webhook
 // endpoint. It verifies the Stripe-Signature on the raw bytes, and for the
 // three Checkout events the pipeline acts on it puts a small OrderMessage on
-// the ProcessOrder queue. It answers 200 only once that message is durably
+// the ProcessOrder queue; for the refund and dispute events
+// (charge.refunded, charge.dispute.created, charge.dispute.closed) the
+// message names the payment intent and the charge or dispute instead of a
+// session. It answers 200 only once that message is durably
 // stored; on any storage failure it answers 503 so that Stripe retries.
 //
 // A redelivered or duplicated event is harmless: it queues another message
@@ -96,7 +99,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		functions.WriteJSON(w, http.StatusBadRequest, answer{Error: err.Error()})
 		return
 	}
-	log = log.With("event_id", ev.ID, "event_type", ev.Type, "session_id", ev.ObjectID)
+	if order.AboutPayment(ev.Type) {
+		log = log.With("event_id", ev.ID, "event_type", ev.Type, "object_id", ev.ObjectID, "payment_intent", ev.PaymentIntent)
+	} else {
+		log = log.With("event_id", ev.ID, "event_type", ev.Type, "session_id", ev.ObjectID)
+	}
 	status, a := h.handle(r.Context(), log, ev)
 	functions.WriteJSON(w, status, a)
 }
@@ -112,7 +119,17 @@ func (h *Handler) handle(ctx context.Context, log *slog.Logger, ev stripeapi.Eve
 	}
 	msg := order.OrderMessage{Version: order.OrderMessageVersion, EventID: ev.ID, EventType: ev.Type,
 		SessionID: ev.ObjectID, Livemode: ev.Livemode, Created: ev.Created, Trigger: order.TriggerWebhook}
-	if ev.ObjectType != "checkout.session" || msg.Validate() != nil {
+	if obj := order.EventObject(ev.Type); obj != "" {
+		if ev.PaymentIntent == "" && ev.ObjectType == obj {
+			log.Info("event ignored: the payment has no payment intent, so no Checkout Session")
+			return http.StatusOK, answer{Received: true, Ignored: "the " + obj + " has no payment_intent: not a Checkout payment"}
+		}
+		msg.SessionID, msg.PaymentIntent, msg.ObjectID = "", ev.PaymentIntent, ev.ObjectID
+		if ev.ObjectType != obj || msg.Validate() != nil {
+			log.Warn("webhook refused: the event's object is not a "+obj+" with a payment intent", "object", ev.ObjectType)
+			return http.StatusBadRequest, answer{Error: "data.object is not a " + obj + " with a payment_intent"}
+		}
+	} else if ev.ObjectType != "checkout.session" || msg.Validate() != nil {
 		log.Warn("webhook refused: the event's object is not a Checkout Session", "object", ev.ObjectType)
 		return http.StatusBadRequest, answer{Error: "data.object is not a checkout.session"}
 	}

@@ -157,3 +157,62 @@ func TestMessageIsSmallAndStable(t *testing.T) {
 		EventType: order.EventCompleted, SessionID: "cs_test_1", Created: 5, Trigger: order.TriggerWebhook}))
 	require.JSONEq(t, `{"v":1,"event_id":"evt_1","event_type":"checkout.session.completed","session_id":"cs_test_1","livemode":false,"created":5,"trigger":"webhook"}`, string(q.sent[0]))
 }
+
+func TestPaymentEvents(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	ev := func(typ, object, id, pi string) []byte {
+		return fmt.Appendf(nil, `{"id":"evt_1","object":"event","created":1700000000,"livemode":false,"type":%q,"data":{"object":{"id":%q,"object":%q,"payment_intent":%s}}}`,
+			typ, id, object, pi)
+	}
+	tests := []struct {
+		name       string
+		body       []byte
+		wantStatus int
+		want       *order.OrderMessage
+		wantError  string
+	}{
+		{name: "refund", body: ev(order.EventChargeRefunded, "charge", "ch_1", `"pi_1"`), wantStatus: 200,
+			want: &order.OrderMessage{EventType: order.EventChargeRefunded, PaymentIntent: "pi_1", ObjectID: "ch_1"}},
+		{name: "dispute created", body: ev(order.EventDisputeCreated, "dispute", "dp_1", `"pi_1"`), wantStatus: 200,
+			want: &order.OrderMessage{EventType: order.EventDisputeCreated, PaymentIntent: "pi_1", ObjectID: "dp_1"}},
+		{name: "dispute closed", body: ev(order.EventDisputeClosed, "dispute", "du_1", `"pi_1"`), wantStatus: 200,
+			want: &order.OrderMessage{EventType: order.EventDisputeClosed, PaymentIntent: "pi_1", ObjectID: "du_1"}},
+		{name: "a charge without a payment intent is not a Checkout payment", body: ev(order.EventChargeRefunded, "charge", "ch_1", `null`), wantStatus: 200},
+		{name: "refund whose object is a dispute", body: ev(order.EventChargeRefunded, "dispute", "dp_1", `"pi_1"`), wantStatus: 400, wantError: "not a charge"},
+		{name: "dispute whose object is a charge", body: ev(order.EventDisputeCreated, "charge", "ch_1", `"pi_1"`), wantStatus: 400, wantError: "not a dispute"},
+		{name: "refund of a charge id that is not ch_", body: ev(order.EventChargeRefunded, "charge", "cs_test_1", `"pi_1"`), wantStatus: 400, wantError: "not a charge"},
+		{name: "payment intent that is not pi_", body: ev(order.EventChargeRefunded, "charge", "ch_1", `"cs_test_1"`), wantStatus: 400, wantError: "not a charge"},
+		{name: "payment intent of 255 bytes", body: ev(order.EventChargeRefunded, "charge", "ch_1", `"pi_`+strings.Repeat("a", order.MaxIDBytes-3)+`"`), wantStatus: 200,
+			want: &order.OrderMessage{EventType: order.EventChargeRefunded, PaymentIntent: "pi_" + strings.Repeat("a", order.MaxIDBytes-3), ObjectID: "ch_1"}},
+		{name: "payment intent of 256 bytes", body: ev(order.EventChargeRefunded, "charge", "ch_1", `"pi_`+strings.Repeat("a", order.MaxIDBytes-2)+`"`), wantStatus: 400, wantError: "not a Stripe event"},
+		{name: "payment intent of 400 KB", body: ev(order.EventChargeRefunded, "charge", "ch_1", `"pi_`+strings.Repeat("a", 400<<10)+`"`), wantStatus: 400, wantError: "not a Stripe event"},
+		{name: "charge id of 256 bytes", body: ev(order.EventChargeRefunded, "charge", "ch_"+strings.Repeat("a", order.MaxIDBytes-2), `"pi_1"`), wantStatus: 400, wantError: "not a Stripe event"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			q := &fakeQueue{}
+			var logs bytes.Buffer
+			h := New([]string{secret}, q, false, slog.New(slog.NewTextHandler(&logs, nil)), func() time.Time { return now })
+			req := httptest.NewRequest(http.MethodPost, "/api/CheckoutComplete", bytes.NewReader(tc.body))
+			req.Header.Set("Stripe-Signature", sign(tc.body, secret, now))
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			require.Equal(t, tc.wantStatus, rec.Code, rec.Body.String())
+			var a answer
+			require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &a))
+			require.Contains(t, a.Error, tc.wantError)
+			require.Less(t, logs.Len(), 4<<10, "no id reaches the log unbounded")
+			if tc.want == nil {
+				require.Empty(t, q.sent)
+				return
+			}
+			require.Len(t, q.sent, 1)
+			m, err := order.DecodeOrderMessage(q.sent[0])
+			require.NoError(t, err)
+			want := *tc.want
+			want.Version, want.EventID, want.Created, want.Trigger = 1, "evt_1", 1700000000, order.TriggerWebhook
+			require.Equal(t, want, m)
+			require.NotContains(t, string(q.sent[0]), `"session_id":"ch_`)
+		})
+	}
+}

@@ -67,6 +67,8 @@ func commands() []command {
 		{"simulate", "send a signed checkout.session webhook to a running endpoint", runSimulate},
 		{"orders", "list the orders in the ledger, or show one (orders list, orders show <session>)", runOrders},
 		{"resend", "send an order's mail again, optionally with fresh links", runResend},
+		{"revoke", "end an order's access to the order page (revoke <session> --reason R)", runRevoke},
+		{"grant", "reopen an order's access, optionally extended or with downloads reset", runGrant},
 		{"poison", "show poisoned queue messages, or move them back (poison list, poison redrive)", runPoison},
 		{"reconcile", "queue the paid Checkout Sessions that have no mail yet (the webhook safety net)", runReconcile},
 	}

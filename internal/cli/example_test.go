@@ -32,6 +32,8 @@ func ExampleRun() {
 	//   simulate   send a signed checkout.session webhook to a running endpoint
 	//   orders     list the orders in the ledger, or show one (orders list, orders show <session>)
 	//   resend     send an order's mail again, optionally with fresh links
+	//   revoke     end an order's access to the order page (revoke <session> --reason R)
+	//   grant      reopen an order's access, optionally extended or with downloads reset
 	//   poison     show poisoned queue messages, or move them back (poison list, poison redrive)
 	//   reconcile  queue the paid Checkout Sessions that have no mail yet (the webhook safety net)
 	//

@@ -16,7 +16,8 @@ import (
 
 // newRenderer builds the mail renderer from the settings.
 func newRenderer(c config.Mail) (*mail.Renderer, error) {
-	return mail.NewRenderer(mail.Settings{Shop: c.ShopName, From: c.Sender, ReplyTo: c.ReplyTo, Bcc: c.Bcc, Support: c.Support})
+	return mail.NewRenderer(mail.Settings{Shop: c.ShopName, From: c.Sender, ReplyTo: c.ReplyTo, Bcc: c.Bcc, Support: c.Support,
+		LogoURL: c.LogoURL, Accent: c.AccentColor})
 }
 
 // newMailSender builds the one configured mail transport.

@@ -17,7 +17,7 @@ import (
 func runOrders(ctx context.Context, env Env, args []string) error {
 	return runVerb(ctx, env, "orders", []verb{
 		{"list", "list the orders in the ledger, newest first", runOrdersList},
-		{"show", "show one order: every step's time, the last error, the mail", runOrdersShow},
+		{"show", "show one order: every step's time, the last error, its access and downloads, the mail", runOrdersShow},
 	}, args)
 }
 
@@ -122,7 +122,7 @@ func printOrderTable(w io.Writer, views []orderView) {
 }
 
 func runOrdersShow(ctx context.Context, env Env, args []string) error {
-	op := newOperation(env, "orders show", "orders show <session> [--local] [--json]\n\nShows the ledger's record of one Checkout Session: its state, each step's time,\nthe last error, and the last queued mail (links shown without their signature).\nExits 4 when the ledger has no record of the session.", true)
+	op := newOperation(env, "orders show", "orders show <session> [--local] [--json]\n\nShows the ledger's record of one Checkout Session: its state, each step's time,\nthe last error, its access to the order page (open, revoked, suspended,\nexpired; the window's end; each file's downloads with their times), and the\nlast queued mail (links shown without their signature).\nExits 4 when the ledger has no record of the session.", true)
 	return op.runOrder(ctx, env, args, func(p *pipeline, out printer, rec order.Order) error {
 		stuck, err := findStuck(ctx, p, *op.local)
 		if err != nil {
@@ -131,6 +131,7 @@ func runOrdersShow(ctx context.Context, env Env, args []string) error {
 		v := viewOf(rec)
 		v.Stuck = stuck.of(rec)
 		v.Mail = mailViewOf(rec.Mail)
+		v.Access = accessViewOf(rec, time.Now(), p.cfg.Download.Window, p.cfg.Download.Limit)
 		return out.print(v, func(w io.Writer) { printOrder(w, v) })
 	})
 }
@@ -162,6 +163,9 @@ func printOrder(w io.Writer, v orderView) {
 	if s := v.Stuck; s != nil {
 		row("Stuck", s.summary())
 		row("Fix", s.remedy())
+	}
+	if v.Access != nil {
+		printAccess(w, v.Access)
 	}
 	row("Mail", fmt.Sprintf("%s: generation %d queued, %d sent", dash(v.MailKind), v.MailGeneration, v.SentGeneration))
 	row("Operation id", dash(v.OperationID))

@@ -52,6 +52,9 @@ type orderView struct {
 
 	// Mail is the last queued mail (orders show only).
 	Mail *mailView `json:"mail,omitempty"`
+
+	// Access is the order's access to the order page (orders show only).
+	Access *accessView `json:"access,omitempty"`
 }
 
 // mailView is a queued mail without its links' signatures.

@@ -143,8 +143,9 @@ func (p *pipeline) stage(name string, budget order.Budget) (functions.HandlerFun
 		if err := p.checkBudget(budget, 0, ""); err != nil {
 			return nil, err
 		}
-		st := processorder.New(newStripe(p.cfg.Stripe, p.log), p.originals, p.mails, p.ledger,
-			p.cfg.Stripe.Livemode, budget, time.Now, p.log)
+		stripe := newStripe(p.cfg.Stripe, p.log)
+		st := processorder.New(stripe, p.originals, p.mails, p.ledger,
+			p.cfg.Stripe.Livemode, budget, time.Now, p.log).WithPayments(stripe)
 		if p.cfg.Download.Page() {
 			signer, err := orderLinks(p.cfg.Download)
 			if err != nil {

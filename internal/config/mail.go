@@ -53,6 +53,12 @@ type Mail struct {
 	// Support is SUPPORT_EMAIL: the bare address the mails tell the customer
 	// to write to; default the address of ReplyTo, else of Sender.
 	Support string
+	// LogoURL is SHOP_LOGO_URL: the https URL of the logo atop the mails;
+	// empty for the shop's name in its place.
+	LogoURL string
+	// AccentColor is SHOP_ACCENT_COLOR, the colour of the mails' buttons
+	// (#rrggbb, lowercase); default DefaultAccentColor.
+	AccentColor string
 
 	// Transport is the configured transport; its settings are in ACS, SMTP
 	// or OutboxDir.
@@ -103,6 +109,7 @@ func loadMail(l *loader) Mail {
 	if strings.ContainsAny(m.ShopName, "\r\n") {
 		l.problem("SHOP_NAME", "must be a single line")
 	}
+	loadMailStyle(l, &m)
 
 	sender := l.required("EMAIL_SENDER", "the From address of the mails, such as DoNotReply@<your verified domain>")
 	senderAddr := mailAddress(l, "EMAIL_SENDER", sender)

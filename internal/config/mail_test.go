@@ -23,7 +23,7 @@ func TestLoadMail(t *testing.T) {
 		delete(env, "EMAIL_OUTBOX_DIR")
 		return env
 	}
-	outbox := Mail{ShopName: "Our shop", Sender: "DoNotReply@shop.example", Support: "DoNotReply@shop.example", Transport: MailOutbox, OutboxDir: "./outbox"}
+	outbox := Mail{ShopName: "Our shop", AccentColor: DefaultAccentColor, Sender: "DoNotReply@shop.example", Support: "DoNotReply@shop.example", Transport: MailOutbox, OutboxDir: "./outbox"}
 	with := func(edit func(m *Mail)) Mail {
 		m := outbox
 		edit(&m)
@@ -136,6 +136,21 @@ func TestLoadMail(t *testing.T) {
 			problems: []string{"SMTP_URL is not a URL"}},
 		{name: "shop name on two lines", env: base(map[string]string{"SHOP_NAME": "Photos\nand more"}),
 			problems: []string{"SHOP_NAME must be a single line"}},
+		{name: "logo and accent colour",
+			env:  base(map[string]string{"SHOP_LOGO_URL": "https://cdn.shop.example/logo.png?v=2", "SHOP_ACCENT_COLOR": "#0F766E"}),
+			want: with(func(m *Mail) { m.LogoURL, m.AccentColor = "https://cdn.shop.example/logo.png?v=2", "#0f766e" })},
+		{name: "logo over http", env: base(map[string]string{"SHOP_LOGO_URL": "http://shop.example/logo.png"}),
+			problems: []string{`SHOP_LOGO_URL must start with https:// (mail clients block images over http), not "http://shop.example/logo.png"`}},
+		{name: "logo not a URL", env: base(map[string]string{"SHOP_LOGO_URL": "logo.png"}),
+			problems: []string{"SHOP_LOGO_URL must be the https URL of an image, such as https://shop.example/logo.png"}},
+		{name: "logo with a password", env: base(map[string]string{"SHOP_LOGO_URL": "https://user:hunter2@shop.example/logo.png"}),
+			problems: []string{"SHOP_LOGO_URL must be the https URL of an image"}},
+		{name: "logo too long", env: base(map[string]string{"SHOP_LOGO_URL": "https://shop.example/" + strings.Repeat("a", MaxLogoURL)}),
+			problems: []string{"SHOP_LOGO_URL is 2069 bytes long; use a URL of at most 2048"}},
+		{name: "accent colour by name", env: base(map[string]string{"SHOP_ACCENT_COLOR": "teal"}),
+			problems: []string{`SHOP_ACCENT_COLOR must be a colour written #rrggbb, such as #1a56db, not "teal"`}},
+		{name: "accent colour short form", env: base(map[string]string{"SHOP_ACCENT_COLOR": "#abc"}),
+			problems: []string{"SHOP_ACCENT_COLOR must be a colour written #rrggbb"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -54,6 +54,7 @@ func TestDefaults(t *testing.T) {
 		"DOWNLOAD_WINDOW":     "720h",
 		"DOWNLOAD_LIMIT":      "10",
 		"DOWNLOAD_SAS_TTL":    "10m",
+		"SHOP_ACCENT_COLOR":   "#1a56db",
 		"SHOP_NAME":           "Our shop",
 		"SUPPORT_EMAIL":       "shop@example.com",
 		"LEDGER_TABLE":        "orders",

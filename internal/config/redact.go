@@ -56,6 +56,8 @@ var settingKinds = map[string]settingKind{
 	"DOWNLOAD_SAS_TTL":                      plainSetting,
 	"LEDGER_TABLE":                          plainSetting,
 	"SHOP_NAME":                             plainSetting,
+	"SHOP_LOGO_URL":                         urlSetting,
+	"SHOP_ACCENT_COLOR":                     plainSetting,
 	"EMAIL_SENDER":                          plainSetting,
 	"EMAIL_REPLY_TO":                        plainSetting,
 	"EMAIL_BCC":                             plainSetting,

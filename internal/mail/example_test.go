@@ -32,6 +32,10 @@ func ExampleRenderer_Render() {
 			URL:       "https://acct.blob.core.windows.net/originals/harbour-dawn.jpg?sig=REDACTED",
 			ExpiresAt: time.Date(2025, 4, 13, 9, 30, 0, 0, time.UTC),
 		}},
+		Receipt: &order.Receipt{
+			OrderedAt: time.Date(2025, 3, 14, 9, 29, 0, 0, time.UTC), Currency: "eur", AmountTotal: 1500,
+			Lines: []order.ReceiptLine{{Description: "Harbour at dawn", Quantity: 1, AmountTotal: 1500}},
+		},
 	}, time.Date(2025, 3, 14, 9, 30, 0, 0, time.UTC))
 	if err != nil {
 		fmt.Println(err)
@@ -49,10 +53,17 @@ func ExampleRenderer_Render() {
 	//
 	// Hello Ada,
 	//
-	// Thank you for your order from Lumen Photo. Your files are ready to download:
+	// Thank you for your order from Lumen Photo. Your files are ready to
+	// download.
+	//
+	// Order: cs_test_a1B2c3
+	// Date: 14 March 2025
+	//
+	// - Harbour at dawn: €15.00
+	// Total paid: €15.00
 	//
 	// Harbour at dawn (harbour-dawn.jpg)
-	// https://acct.blob.core.windows.net/originals/harbour-dawn.jpg?sig=REDACTED
+	// Download: https://acct.blob.core.windows.net/originals/harbour-dawn.jpg?sig=REDACTED
 	// This link works until Sunday, 13 April 2025 at 09:30 UTC.
 	//
 	// Please download your files and save them somewhere safe, such as your

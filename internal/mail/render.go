@@ -38,7 +38,15 @@ type Settings struct {
 	// Support is the address the mails tell the customer to write to;
 	// default ReplyTo's address, else From's.
 	Support string
+	// LogoURL is an https URL of the shop's logo, shown atop the HTML part
+	// in place of the shop's name; optional.
+	LogoURL string
+	// Accent is the colour of the buttons, #rrggbb; default DefaultAccent.
+	Accent string
 }
+
+// DefaultAccent is the buttons' colour when Settings.Accent is unset.
+const DefaultAccent = "#1a56db"
 
 // Renderer turns a queued order.MailMessage into a Message. It is safe for
 // concurrent use.
@@ -48,7 +56,12 @@ type Renderer struct {
 	replyTo []Address
 	bcc     []Address
 	support string
-	kinds   map[string]kindTemplates
+	logo    string
+	accent  string
+	// onAccent is the colour of text on the accent: white, or near black
+	// on a light accent.
+	onAccent string
+	kinds    map[string]kindTemplates
 }
 
 // kindTemplates are the parsed templates of one mail kind.
@@ -57,9 +70,10 @@ type kindTemplates struct {
 	html *htmltemplate.Template
 }
 
-// NewRenderer validates s and parses the embedded templates.
+// NewRenderer validates s and parses the embedded templates. A sender
+// without a display name gets the shop's name as one.
 func NewRenderer(s Settings) (*Renderer, error) {
-	r := &Renderer{shop: oneLine(s.Shop), kinds: map[string]kindTemplates{}}
+	r := &Renderer{shop: oneLine(s.Shop), logo: s.LogoURL, accent: strings.ToLower(s.Accent), kinds: map[string]kindTemplates{}}
 	if r.shop == "" {
 		r.shop = "Our shop"
 	}
@@ -68,6 +82,19 @@ func NewRenderer(s Settings) (*Renderer, error) {
 	if r.from, err = ParseAddress(s.From); err != nil {
 		errs = append(errs, fmt.Errorf("sender: %w", err))
 	}
+	if r.from.Name == "" {
+		r.from.Name = r.shop
+	}
+	if r.logo != "" && !ValidLogoURL(r.logo) {
+		errs = append(errs, fmt.Errorf("logo %q is not an https URL", r.logo))
+	}
+	if r.accent == "" {
+		r.accent = DefaultAccent
+	}
+	if !ValidColor(r.accent) {
+		errs = append(errs, fmt.Errorf("accent colour %q is not #rrggbb", s.Accent))
+	}
+	r.onAccent = textOn(r.accent)
 	if s.ReplyTo != "" {
 		a, err := ParseAddress(s.ReplyTo)
 		if err != nil {
@@ -94,7 +121,7 @@ func NewRenderer(s Settings) (*Renderer, error) {
 	default:
 		r.support = r.from.Email
 	}
-	for _, kind := range []string{order.MailDownloadLinks, order.MailPaymentFailed, pageTemplates} {
+	for _, kind := range []string{order.MailDownloadLinks, order.MailPaymentFailed} {
 		t, err := parseKind(kind)
 		if err != nil {
 			errs = append(errs, err)
@@ -108,11 +135,12 @@ func NewRenderer(s Settings) (*Renderer, error) {
 }
 
 func parseKind(kind string) (kindTemplates, error) {
-	text, err := texttemplate.ParseFS(templates, "templates/layout.txt.tmpl", "templates/"+kind+".txt.tmpl")
+	text, err := texttemplate.New("layout.txt.tmpl").Funcs(texttemplate.FuncMap{"wrap": wrap}).ParseFS(templates, "templates/layout.txt.tmpl", "templates/"+kind+".txt.tmpl")
 	if err != nil {
 		return kindTemplates{}, fmt.Errorf("parse %s text template: %w", kind, err)
 	}
-	html, err := htmltemplate.ParseFS(templates, "templates/layout.html.tmpl", "templates/"+kind+".html.tmpl")
+	html, err := htmltemplate.New("layout.html.tmpl").Funcs(htmltemplate.FuncMap{"mailto": mailto, "breakable": breakable}).
+		ParseFS(templates, "templates/layout.html.tmpl", "templates/"+kind+".html.tmpl")
 	if err != nil {
 		return kindTemplates{}, fmt.Errorf("parse %s html template: %w", kind, err)
 	}
@@ -121,26 +149,55 @@ func parseKind(kind string) (kindTemplates, error) {
 
 // view is what the templates see.
 type view struct {
+	// T are the words of the customer's language.
+	T       phrases
+	Kind    string
 	Shop    string
 	Subject string
 	// Name is the customer's name, "" when unknown.
 	Name    string
 	Items   []itemView
 	Support string
-	// OrderURL is the order page's link (a download mail in page mode).
+	// OrderURL is the order page's link (a download mail in page mode):
+	// the mail links it once, and lists the files without links.
 	OrderURL string
+	// Reference is the order's reference (the Checkout Session id).
+	Reference string
+	// Date is the order's date, "" when unknown.
+	Date string
+	// Lines are what was bought and Total the amount, "" when unknown.
+	Lines []lineView
+	Total string
+
+	Logo     string
+	Accent   string
+	OnAccent string
 }
 
-// pageTemplates are the download mail's templates when it links to the
-// order page rather than to each file.
-const pageTemplates = "download_page"
+// buttonView is what the "button" template sees.
+type buttonView struct {
+	URL, Label       string
+	Accent, OnAccent string
+}
+
+// Button is the data of a button to url labelled label.
+func (v view) Button(url, label string) buttonView {
+	return buttonView{URL: url, Label: label, Accent: v.Accent, OnAccent: v.OnAccent}
+}
 
 type itemView struct {
 	Title    string
 	FileName string
 	URL      string
-	// Expires is ExpiresAt written with ExpiryLayout; "" when unknown.
+	// Expires is ExpiresAt in the customer's language; "" when unknown.
 	Expires string
+}
+
+type lineView struct {
+	// Label is the description, after the quantity when more than 1
+	// ("2 × Fern", with no-break spaces).
+	Label  string
+	Amount string
 }
 
 // Render renders the mail of msg, dated date. Its errors (an unknown kind,
@@ -151,11 +208,7 @@ type itemView struct {
 // only when it has at most MaxDisplayName characters. A name never stops a
 // mail.
 func (r *Renderer) Render(msg order.MailMessage, date time.Time) (Message, error) {
-	tmpl := msg.Kind
-	if msg.Kind == order.MailDownloadLinks && msg.OrderURL != "" {
-		tmpl = pageTemplates
-	}
-	t, ok := r.kinds[tmpl]
+	t, ok := r.kinds[msg.Kind]
 	if !ok {
 		return Message{}, fmt.Errorf("render: unknown mail kind %q", msg.Kind)
 	}
@@ -168,16 +221,33 @@ func (r *Renderer) Render(msg order.MailMessage, date time.Time) (Message, error
 	if utf8.RuneCountInString(name) > MaxDisplayName {
 		to.Name = ""
 	}
-	v := view{Shop: r.shop, Name: name, Support: r.support, OrderURL: msg.OrderURL}
+	p := phrasesFor(Language(msg.Locale))
+	v := view{T: p, Kind: msg.Kind, Shop: r.shop, Name: name, Support: r.support, OrderURL: msg.OrderURL, Reference: msg.SessionID,
+		Logo: r.logo, Accent: r.accent, OnAccent: r.onAccent}
 	for _, it := range msg.Items {
 		iv := itemView{Title: oneLine(it.Title), FileName: oneLine(it.FileName), URL: it.URL}
 		if iv.Title == "" {
 			iv.Title = iv.FileName
 		}
 		if !it.ExpiresAt.IsZero() {
-			iv.Expires = it.ExpiresAt.UTC().Format(ExpiryLayout)
+			iv.Expires = p.moment(it.ExpiresAt)
 		}
 		v.Items = append(v.Items, iv)
+	}
+	if rc := msg.Receipt; rc != nil {
+		if !rc.OrderedAt.IsZero() {
+			v.Date = p.date(rc.OrderedAt)
+		}
+		if rc.Currency != "" {
+			v.Total = p.money(rc.AmountTotal, rc.Currency)
+			for _, l := range rc.Lines {
+				label := oneLine(l.Description)
+				if l.Quantity > 1 {
+					label = fmt.Sprintf("%d\u00a0×\u00a0%s", l.Quantity, label)
+				}
+				v.Lines = append(v.Lines, lineView{Label: label, Amount: p.money(l.AmountTotal, rc.Currency)})
+			}
+		}
 	}
 	var subject, text, html bytes.Buffer
 	if err := t.text.ExecuteTemplate(&subject, "subject", v); err != nil {

@@ -22,6 +22,7 @@ func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
 	path := filepath.Join("testdata", name)
 	if *update {
+		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
 		require.NoError(t, os.WriteFile(path, got, 0o644))
 	}
 	want, err := os.ReadFile(path)
@@ -65,6 +66,19 @@ func downloadMessage() order.MailMessage {
 				ExpiresAt: time.Date(2025, 4, 13, 11, 26, 53, 0, time.FixedZone("CEST", 2*3600)),
 			},
 		},
+		Receipt: testReceipt(),
+	}
+}
+
+func testReceipt() *order.Receipt {
+	return &order.Receipt{
+		OrderedAt:   time.Date(2025, 3, 14, 9, 20, 0, 0, time.UTC),
+		Currency:    "eur",
+		AmountTotal: 123450,
+		Lines: []order.ReceiptLine{
+			{Description: "Harbour at dawn", Quantity: 1, AmountTotal: 1500},
+			{Description: "Lighthouse (large licence)", Quantity: 2, AmountTotal: 121950},
+		},
 	}
 }
 
@@ -75,29 +89,34 @@ func paymentFailedMessage() order.MailMessage {
 		SessionID:  "cs_test_a1B2c3",
 		Generation: 1,
 		Customer:   order.Customer{Email: "ada@customer.example"},
+		Receipt:    testReceipt(),
 	}
 }
 
-// TestRenderGolden compares the rendered mails, both parts and their
-// RFC 5322 form, with the files in testdata.
+// TestRenderGolden compares the rendered mails of every language and kind,
+// both parts and their RFC 5322 form, with the files in testdata/golden.
 func TestRenderGolden(t *testing.T) {
 	r := testRenderer(t)
-	for name, msg := range map[string]order.MailMessage{
-		"download_links": downloadMessage(),
-		"payment_failed": paymentFailedMessage(),
-		"download_page":  pageMessage(),
-	} {
-		t.Run(name, func(t *testing.T) {
-			m, err := r.Render(msg, testDate)
-			require.NoError(t, err)
-			require.Equal(t, msg.Key(), m.Key)
-			golden(t, name+".txt", []byte("Subject: "+m.Subject+"\n\n"+m.Text))
-			golden(t, name+".html", []byte(m.HTML))
-			var eml bytes.Buffer
-			_, err = m.WriteTo(&eml)
-			require.NoError(t, err)
-			golden(t, name+".eml", eml.Bytes())
-		})
+	for _, lang := range mail.Languages() {
+		for name, msg := range map[string]order.MailMessage{
+			"download_links": downloadMessage(),
+			"download_page":  pageMessage(),
+			"payment_failed": paymentFailedMessage(),
+		} {
+			t.Run(lang+"/"+name, func(t *testing.T) {
+				msg.Locale = lang
+				m, err := r.Render(msg, testDate)
+				require.NoError(t, err)
+				require.Equal(t, msg.Key(), m.Key)
+				base := filepath.Join("golden", lang, name)
+				golden(t, base+".txt", []byte("Subject: "+m.Subject+"\n\n"+m.Text))
+				golden(t, base+".html", []byte(m.HTML))
+				var eml bytes.Buffer
+				_, err = m.WriteTo(&eml)
+				require.NoError(t, err)
+				golden(t, base+".eml", eml.Bytes())
+			})
+		}
 	}
 }
 
@@ -122,11 +141,15 @@ func TestRenderContent(t *testing.T) {
 				"This link works until Sunday, 13 April 2025 at 09:26 UTC.",
 				"save them",
 				"write to help@lumen.example",
+				"Order: cs_test_a1B2c3\nDate: 14 March 2025\n\n- Harbour at dawn: €15.00\n- 2\u00a0×\u00a0Lighthouse (large licence): €1,219.50\nTotal paid: €1,234.50\n",
 			},
 			inHTML: []string{
-				`<a href="https://acct.blob.core.windows.net/originals/harbour-dawn.jpg?se=2025-04-13T09%3A26%3A53Z&amp;sig=abc%2Bdef&amp;sp=r&amp;sr=b&amp;sv=2024-11-04">Harbour at dawn</a>`,
+				`<strong>Harbour at dawn</strong>`,
+				`<a href="https://acct.blob.core.windows.net/originals/harbour-dawn.jpg?se=2025-04-13T09%3A26%3A53Z&amp;sig=abc%2Bdef&amp;sp=r&amp;sr=b&amp;sv=2024-11-04" style=`,
+				">Download</a>",
 				"This link works until Sunday, 13 April 2025 at 09:26 UTC.",
-				`<a href="mailto:help@lumen.example">help@lumen.example</a>`,
+				`<a href="mailto:help@lumen.example" style="color: inherit; text-decoration: underline;">help@lumen.example</a>`,
+				"cs_test_a1B2c3", "14 March 2025", "€15.00", "2\u00a0×\u00a0Lighthouse (large licence)", "€1,219.50", "Total paid", "€1,234.50",
 			},
 		},
 		{
@@ -147,7 +170,7 @@ func TestRenderContent(t *testing.T) {
 			name:    "no name greets politely",
 			msg:     func(m *order.MailMessage) { m.Customer.Name = "  " },
 			inText:  []string{"Hello,\n"},
-			inHTML:  []string{"<p>Hello,</p>"},
+			inHTML:  []string{">Hello,</p>"},
 			subject: "Your downloads from Lumen Photo",
 		},
 		{
@@ -163,16 +186,16 @@ func TestRenderContent(t *testing.T) {
 				m.Items[0].Title = `<img src=x onerror=alert(1)>`
 				m.Items[0].URL = "javascript:alert(1)"
 			},
-			inHTML:    []string{`<a href="#ZgotmplZ">&lt;img src=x onerror=alert(1)&gt;</a>`},
+			inHTML:    []string{`<a href="#ZgotmplZ" style=`, `<strong>&lt;img src=x onerror=alert(1)&gt;</strong>`},
 			notInHTML: []string{"<img", "javascript:"},
 		},
 		{
 			name:      "payment failed",
 			msg:       func(m *order.MailMessage) { *m = paymentFailedMessage() },
 			subject:   "Your payment to Lumen Photo did not go through",
-			inText:    []string{"did not go through", "Nothing was charged", "try again", "help@lumen.example"},
-			inHTML:    []string{"did not go through", "Nothing was charged", "try again"},
-			notInHTML: []string{"href=\"https://"},
+			inText:    []string{"did not go\nthrough", "Nothing was charged", "try again", "help@lumen.example", "\nTotal: €1,234.50\n"},
+			inHTML:    []string{"did not go through", "Nothing was charged", "try again", ">Total</td>"},
+			notInHTML: []string{"href=\"https://", "Total paid", "Download"},
 		},
 	}
 	for _, tt := range tests {
@@ -310,12 +333,86 @@ func TestRenderCustomerName(t *testing.T) {
 				greeting = "Hello " + tt.wantGreet + ","
 			}
 			require.True(t, strings.HasPrefix(m.Text, greeting+"\n"), "text starts %q", m.Text[:min(len(m.Text), 80)])
-			require.Contains(t, m.HTML, "<p>"+greeting+"</p>")
+			require.Contains(t, m.HTML, ">"+greeting+"</p>")
 
 			var eml bytes.Buffer
 			_, err = m.WriteTo(&eml)
 			require.NoError(t, err)
 			requireFoldedHeader(t, eml.String())
+		})
+	}
+}
+
+func TestRenderStyle(t *testing.T) {
+	tests := []struct {
+		name     string
+		settings mail.Settings
+		wantErr  string
+		wantFrom mail.Address
+		inHTML   []string
+	}{
+		{name: "the shop names a sender that has no name",
+			settings: mail.Settings{Shop: "Lumen Photo", From: "DoNotReply@lumen.example"},
+			wantFrom: mail.Address{Name: "Lumen Photo", Email: "DoNotReply@lumen.example"},
+			inHTML:   []string{`bgcolor="#1a56db"`, "color: #ffffff;", ">Lumen Photo</td>"}},
+		{name: "the sender's own name wins",
+			settings: mail.Settings{Shop: "Lumen Photo", From: "Lumen Deliveries <DoNotReply@lumen.example>"},
+			wantFrom: mail.Address{Name: "Lumen Deliveries", Email: "DoNotReply@lumen.example"}},
+		{name: "logo and a light accent",
+			settings: mail.Settings{Shop: "Lumen & Co", From: "a@lumen.example", LogoURL: "https://cdn.lumen.example/logo.png?v=2", Accent: "#FDE047"},
+			wantFrom: mail.Address{Name: "Lumen & Co", Email: "a@lumen.example"},
+			inHTML: []string{`<img src="https://cdn.lumen.example/logo.png?v=2" alt="Lumen &amp; Co"`,
+				`bgcolor="#fde047"`, "background-color: #fde047;", "color: #111111;"}},
+		{name: "logo over http", settings: mail.Settings{From: "a@lumen.example", LogoURL: "http://lumen.example/logo.png"}, wantErr: "not an https URL"},
+		{name: "logo with a quote", settings: mail.Settings{From: "a@lumen.example", LogoURL: `https://lumen.example/"onerror="x.png`}, wantErr: "not an https URL"},
+		{name: "accent by name", settings: mail.Settings{From: "a@lumen.example", Accent: "red"}, wantErr: "not #rrggbb"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := mail.NewRenderer(tt.settings)
+			if tt.wantErr != "" {
+				require.ErrorContains(t, err, tt.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			m, err := r.Render(downloadMessage(), testDate)
+			require.NoError(t, err)
+			require.Equal(t, tt.wantFrom, m.From)
+			for _, s := range tt.inHTML {
+				require.Contains(t, m.HTML, s)
+			}
+		})
+	}
+}
+
+// TestRenderLanguage checks the Checkout locale picks the mail's language,
+// and that a message without a receipt (queued before it existed) still
+// renders.
+func TestRenderLanguage(t *testing.T) {
+	r := testRenderer(t)
+	tests := []struct{ locale, subject, inText string }{
+		{"", "Your downloads from Lumen Photo", "Hello Ada Lovelace,"},
+		{"auto", "Your downloads from Lumen Photo", "Total paid: €1,234.50"},
+		{"pt-BR", "Your downloads from Lumen Photo", "Download: https://"},
+		{"de-AT", "Ihre Downloads von Lumen Photo", "Bezahlt: 1.234,50\u00a0€"},
+		{"fr-CA", "Vos téléchargements de Lumen Photo", "Total payé\u00a0: 1\u202f234,50\u00a0€"},
+		{"es-419", "Tus descargas de Lumen Photo", "Hola, Ada Lovelace:"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.locale, func(t *testing.T) {
+			msg := downloadMessage()
+			msg.Locale = tt.locale
+			m, err := r.Render(msg, testDate)
+			require.NoError(t, err)
+			require.Equal(t, tt.subject, m.Subject)
+			require.Contains(t, m.Text, tt.inText)
+			require.Contains(t, m.HTML, `<html lang="`+mail.Language(tt.locale)+`">`)
+
+			msg.Receipt = nil
+			m, err = r.Render(msg, testDate)
+			require.NoError(t, err)
+			require.Contains(t, m.Text, "cs_test_a1B2c3", "the reference is there without a receipt")
+			require.NotContains(t, m.Text, "€", "no amount without a receipt")
 		})
 	}
 }

@@ -89,6 +89,12 @@ func (o *Order) Access(now time.Time, window time.Duration) Access {
 	return AccessOpen
 }
 
+// Suspended reports whether access is closed by a dispute that is still
+// open: one won restores it, one lost keeps it revoked.
+func (o *Order) Suspended() bool {
+	return o.RevokedBy == RevokedByDispute && o.Dispute != DisputeLost
+}
+
 // Remaining is how many downloads file i has left under limit (0 means
 // unlimited, reported as -1).
 func (f File) Remaining(limit int) int {

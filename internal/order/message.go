@@ -14,6 +14,11 @@ const (
 	EventCompleted             = "checkout.session.completed"
 	EventAsyncPaymentSucceeded = "checkout.session.async_payment_succeeded"
 	EventAsyncPaymentFailed    = "checkout.session.async_payment_failed"
+	// The payment events: their object is a charge or a dispute, which names
+	// the payment intent through which the order is found.
+	EventChargeRefunded = "charge.refunded"
+	EventDisputeCreated = "charge.dispute.created"
+	EventDisputeClosed  = "charge.dispute.closed"
 )
 
 // Handles reports whether the Stripe event type is one the pipeline acts on.
@@ -22,7 +27,29 @@ func Handles(eventType string) bool {
 	case EventCompleted, EventAsyncPaymentSucceeded, EventAsyncPaymentFailed:
 		return true
 	}
+	return AboutPayment(eventType)
+}
+
+// AboutPayment reports whether the event type is a refund or dispute event,
+// whose message names a payment intent rather than a Checkout Session.
+func AboutPayment(eventType string) bool {
+	switch eventType {
+	case EventChargeRefunded, EventDisputeCreated, EventDisputeClosed:
+		return true
+	}
 	return false
+}
+
+// EventObject is the Stripe object type of a payment event's data.object:
+// "charge" for a refund, "dispute" for a dispute; "" for the other events.
+func EventObject(eventType string) string {
+	switch eventType {
+	case EventChargeRefunded:
+		return "charge"
+	case EventDisputeCreated, EventDisputeClosed:
+		return "dispute"
+	}
+	return ""
 }
 
 // Triggers name what put an OrderMessage on the queue.
@@ -52,6 +79,13 @@ type OrderMessage struct {
 	// NewLinks asks for fresh links and a new mail generation even when the
 	// order's mail was already sent (handler resend --new-links).
 	NewLinks bool `json:"new_links,omitempty"`
+	// PaymentIntent and ObjectID are set for the payment events
+	// (AboutPayment), whose SessionID is empty: the payment intent the
+	// charge or dispute belongs to, by which ProcessOrder finds the order,
+	// and the charge (ch_, py_) or dispute (dp_, du_) itself, which
+	// ProcessOrder re-fetches.
+	PaymentIntent string `json:"payment_intent,omitempty"`
+	ObjectID      string `json:"object_id,omitempty"`
 	// Retry counts the message's transient failures (see Retry); nil for a
 	// message that has not failed. The route sets it on re-scheduled copies.
 	Retry *Retry `json:"retry,omitempty"`
@@ -86,10 +120,35 @@ type MailMessage struct {
 	// OrderURL is the order page's link (DOWNLOAD_LINKS=page): the download
 	// mail links there, and its items carry no link of their own.
 	OrderURL string `json:"order_url,omitempty"`
+	// Receipt is what the customer bought and paid, for the mail to show;
+	// nil in messages queued before it existed, or when it did not fit.
+	Receipt *Receipt `json:"receipt,omitempty"`
 	// Retry counts the message's transient failures (see Retry); nil for a
 	// message that has not failed. The route sets it on re-scheduled copies.
 	Retry *Retry `json:"retry,omitempty"`
 }
+
+// Receipt is the order summary a mail shows: when the customer ordered,
+// what, and the amount paid. Amounts are in the currency's minor unit, as
+// Stripe gives them (cents; yen for zero-decimal currencies).
+type Receipt struct {
+	OrderedAt time.Time `json:"ordered_at,omitzero"`
+	// Currency is the lowercase ISO 4217 code, as Stripe gives it ("eur").
+	Currency    string        `json:"currency,omitempty"`
+	AmountTotal int64         `json:"amount_total"`
+	Lines       []ReceiptLine `json:"lines,omitempty"`
+}
+
+// ReceiptLine is one line of a Receipt.
+type ReceiptLine struct {
+	Description string `json:"description"`
+	Quantity    int64  `json:"quantity,omitempty"`
+	AmountTotal int64  `json:"amount_total"`
+}
+
+// MaxReceiptDescription bounds, in characters, a receipt line's
+// description, so that a cart of long names still fits one queue message.
+const MaxReceiptDescription = 200
 
 // Customer is who receives the mail.
 type Customer struct {
@@ -126,6 +185,31 @@ func ValidEventID(id string) bool {
 	return validID(id, "evt_", MaxIDBytes-len("evt_"))
 }
 
+// ValidPaymentIntentID reports whether id looks like a payment intent id:
+// pi_ followed by letters, digits and underscores, at most MaxIDBytes in all.
+func ValidPaymentIntentID(id string) bool {
+	return validID(id, "pi_", MaxIDBytes-len("pi_"))
+}
+
+// ValidObjectID reports whether id looks like the id of a payment event's
+// object of the given type: a charge (ch_, or py_ for some payment methods)
+// or a dispute (dp_, or du_), at most MaxIDBytes in all.
+func ValidObjectID(objectType, id string) bool {
+	var prefixes []string
+	switch objectType {
+	case "charge":
+		prefixes = []string{"ch_", "py_"}
+	case "dispute":
+		prefixes = []string{"dp_", "du_"}
+	}
+	for _, p := range prefixes {
+		if validID(id, p, MaxIDBytes-len(p)) {
+			return true
+		}
+	}
+	return false
+}
+
 // validID reports whether id is prefix followed by 1 to maxRest letters,
 // digits and underscores.
 func validID(id, prefix string, maxRest int) bool {
@@ -158,9 +242,7 @@ func (m OrderMessage) Validate() error {
 	if m.Version != OrderMessageVersion {
 		errs = append(errs, fmt.Errorf("unsupported version %d (want %d)", m.Version, OrderMessageVersion))
 	}
-	if !ValidSessionID(m.SessionID) {
-		errs = append(errs, fmt.Errorf("session_id %s is not a Checkout Session id", clip(m.SessionID)))
-	}
+	errs = append(errs, m.validateObject()...)
 	if m.EventID != "" && !ValidEventID(m.EventID) {
 		errs = append(errs, fmt.Errorf("event_id %s is not a Stripe event id", clip(m.EventID)))
 	}
@@ -176,6 +258,32 @@ func (m OrderMessage) Validate() error {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// validateObject checks what the message names: a Checkout Session for the
+// Checkout events; for the payment events a payment intent and a charge or
+// dispute, and a session id only if it is valid (the webhook knows none).
+func (m OrderMessage) validateObject() []error {
+	var errs []error
+	if !AboutPayment(m.EventType) {
+		if !ValidSessionID(m.SessionID) {
+			errs = append(errs, fmt.Errorf("session_id %s is not a Checkout Session id", clip(m.SessionID)))
+		}
+		if m.PaymentIntent != "" || m.ObjectID != "" {
+			errs = append(errs, fmt.Errorf("event_type %s carries no payment_intent or object_id", clip(m.EventType)))
+		}
+		return errs
+	}
+	if m.SessionID != "" && !ValidSessionID(m.SessionID) {
+		errs = append(errs, fmt.Errorf("session_id %s is not a Checkout Session id", clip(m.SessionID)))
+	}
+	if !ValidPaymentIntentID(m.PaymentIntent) {
+		errs = append(errs, fmt.Errorf("payment_intent %s is not a payment intent id", clip(m.PaymentIntent)))
+	}
+	if obj := EventObject(m.EventType); !ValidObjectID(obj, m.ObjectID) {
+		errs = append(errs, fmt.Errorf("object_id %s is not a %s id", clip(m.ObjectID), obj))
+	}
+	return errs
 }
 
 // Validate checks the fields every consumer relies on.
@@ -239,6 +347,9 @@ func DecodeMailMessage(data []byte) (MailMessage, error) {
 
 // LogAttrs returns the message's ids for log lines.
 func (m OrderMessage) LogAttrs() []any {
+	if m.PaymentIntent != "" {
+		return []any{"event_id", m.EventID, "session_id", m.SessionID, "payment_intent", m.PaymentIntent}
+	}
 	return []any{"event_id", m.EventID, "session_id", m.SessionID}
 }
 

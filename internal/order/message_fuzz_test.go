@@ -22,6 +22,13 @@ func FuzzDecodeOrderMessage(f *testing.F) {
 		require.NoError(t, m.Validate())
 		require.LessOrEqual(t, len(m.SessionID), order.MaxIDBytes)
 		require.LessOrEqual(t, len(m.EventID), order.MaxIDBytes)
+		require.LessOrEqual(t, len(m.PaymentIntent), order.MaxIDBytes)
+		require.LessOrEqual(t, len(m.ObjectID), order.MaxIDBytes)
+		if order.AboutPayment(m.EventType) {
+			require.NotEmpty(t, m.PaymentIntent, "a payment event names its payment intent")
+		} else {
+			require.NotEmpty(t, m.SessionID, "a Checkout event names its session")
+		}
 		again, err := json.Marshal(m)
 		require.NoError(t, err)
 		m2, err := order.DecodeOrderMessage(again)

@@ -189,6 +189,15 @@ func TestDecodeMessages(t *testing.T) {
 		{"event id of 40 KB", `{"v":1,"event_id":"evt_` + strings.Repeat("a", 40<<10) + `","event_type":"checkout.session.completed","session_id":"cs_test_a1"}`, "is not a Stripe event id"},
 		{"event id that is not evt_", `{"v":1,"event_id":"cs_test_a1","event_type":"checkout.session.completed","session_id":"cs_test_a1"}`, "is not a Stripe event id"},
 		{"session id of 40 KB", `{"v":1,"event_id":"evt_1","event_type":"checkout.session.completed","session_id":"cs_test_` + strings.Repeat("a", 40<<10) + `"}`, "not a Checkout Session id"},
+		{"refund", `{"v":1,"event_id":"evt_1","event_type":"charge.refunded","payment_intent":"pi_3Om","object_id":"ch_3Om"}`, ""},
+		{"dispute with a session id", `{"v":1,"event_type":"charge.dispute.closed","session_id":"cs_test_a1","payment_intent":"pi_3Om","object_id":"dp_1"}`, ""},
+		{"refund without payment intent", `{"v":1,"event_type":"charge.refunded","object_id":"ch_3Om"}`, "is not a payment intent id"},
+		{"refund naming a dispute", `{"v":1,"event_type":"charge.refunded","payment_intent":"pi_3Om","object_id":"dp_1"}`, "is not a charge id"},
+		{"dispute naming a charge", `{"v":1,"event_type":"charge.dispute.created","payment_intent":"pi_3Om","object_id":"ch_1"}`, "is not a dispute id"},
+		{"payment intent of 40 KB", `{"v":1,"event_type":"charge.refunded","payment_intent":"pi_` + strings.Repeat("a", 40<<10) + `","object_id":"ch_1"}`, "is not a payment intent id"},
+		{"refund with a bad session id", `{"v":1,"event_type":"charge.refunded","session_id":"pi_3Om","payment_intent":"pi_3Om","object_id":"ch_1"}`, "not a Checkout Session id"},
+		{"checkout event with a payment intent", `{"v":1,"event_type":"checkout.session.completed","session_id":"cs_test_a1","payment_intent":"pi_3Om"}`, "carries no payment_intent"},
+		{"checkout event without a session", `{"v":1,"event_type":"checkout.session.completed","payment_intent":"pi_3Om","object_id":"ch_1"}`, "not a Checkout Session id"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -237,6 +246,32 @@ func TestValidEventID(t *testing.T) {
 		"":           false,
 	} {
 		require.Equal(t, want, order.ValidEventID(id), "%q", id)
+	}
+}
+
+func TestValidPaymentIDs(t *testing.T) {
+	for id, want := range map[string]bool{
+		"pi_3OmA0aB2cD3eF4gH0xYz1234":                   true,
+		"pi_" + strings.Repeat("a", order.MaxIDBytes-3): true,
+		"pi_" + strings.Repeat("a", order.MaxIDBytes-2): false,
+		"pi_":    false,
+		"ch_1":   false,
+		"pi_1-2": false,
+		"pi_1\n": false,
+	} {
+		require.Equal(t, want, order.ValidPaymentIntentID(id), "%q", id)
+	}
+	for _, tc := range []struct {
+		object, id string
+		want       bool
+	}{
+		{"charge", "ch_3Om", true}, {"charge", "py_3Om", true}, {"charge", "dp_1", false},
+		{"dispute", "dp_1", true}, {"dispute", "du_1", true}, {"dispute", "ch_1", false},
+		{"charge", "ch_" + strings.Repeat("a", order.MaxIDBytes-3), true},
+		{"charge", "ch_" + strings.Repeat("a", order.MaxIDBytes-2), false},
+		{"session", "cs_test_a1", false}, {"charge", "", false},
+	} {
+		require.Equal(t, tc.want, order.ValidObjectID(tc.object, tc.id), "%s %q", tc.object, tc.id)
 	}
 }
 

@@ -139,7 +139,7 @@ func (s *Stage) paymentFailed(ctx context.Context, log *slog.Logger, msg order.O
 // SendLink sends once.
 func (s *Stage) queueMail(ctx context.Context, msg order.OrderMessage, rec order.Order, sess stripeapi.Session, kind string, gen int,
 	items []order.Item, owner string, record func(o *order.Order, now time.Time)) error {
-	data, err := encodeMail(order.MailMessage{
+	data, err := encodeMail(fitReceipt(order.MailMessage{
 		Version:    order.MailMessageVersion,
 		Kind:       kind,
 		SessionID:  msg.SessionID,
@@ -148,8 +148,9 @@ func (s *Stage) queueMail(ctx context.Context, msg order.OrderMessage, rec order
 		Customer:   order.Customer{Email: sess.CustomerEmail, Name: order.CustomerName(sess.CustomerName)},
 		Locale:     sess.Locale,
 		Items:      items,
+		Receipt:    receipt(sess),
 		OrderURL:   s.orderURL(kind, msg.SessionID),
-	})
+	}))
 	if err != nil {
 		return err
 	}

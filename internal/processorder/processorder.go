@@ -23,6 +23,10 @@
 // original) are recorded as needs_attention with a reason an operator can
 // act on, and acknowledged.
 //
+// Refunds and disputes (charge.refunded, charge.dispute.*) are applied to
+// the order found through their payment intent; see payment.go. Applying
+// Stripe's current state of the charge or dispute again is harmless.
+//
 // Redelivery is harmless: the ledger record, claimed with a conditional
 // write and a short lease, acknowledges a message for an order whose links
 // are already queued, whose payment failed or that awaits payment (reconcile
@@ -86,9 +90,12 @@ type Stage struct {
 	// orderPage, when set, gives the order page's link: the mail links to
 	// it instead of to each file (see WithOrderPage).
 	orderPage func(sessionID string) string
-	budget    order.Budget
-	now       func() time.Time
-	log       *slog.Logger
+	// payments, when set, reads what refund and dispute messages name (see
+	// WithPayments).
+	payments payments
+	budget   order.Budget
+	now      func() time.Time
+	log      *slog.Logger
 }
 
 // New returns the stage. livemode is the Stripe key's mode: sessions of the
@@ -105,6 +112,9 @@ func New(s sessions, o originals, mail mailQueue, records order.Records, livemod
 func (s *Stage) Handle(ctx context.Context, d order.Delivery, msg order.OrderMessage) error {
 	if err := msg.Validate(); err != nil {
 		return order.Permanentf("invalid order message: %w", err)
+	}
+	if order.AboutPayment(msg.EventType) {
+		return s.payment(ctx, cmp.Or(d.Log, s.log).With("event_id", msg.EventID, "event_type", msg.EventType), msg)
 	}
 	log := cmp.Or(d.Log, s.log).With("event_id", msg.EventID, "session_id", msg.SessionID)
 	owner := d.Owner()

@@ -54,7 +54,7 @@ func translate(what string, err error) error {
 	case status == http.StatusUnauthorized:
 		return order.Misconfigured(fmt.Errorf("%s: Stripe refused STRIPE_API_KEY: %s", what, desc), KeySetting)
 	case status == http.StatusForbidden:
-		return order.Misconfigured(fmt.Errorf("%s: STRIPE_API_KEY may not read Checkout Sessions or Products (give the restricted key read access): %s", what, desc), KeySetting)
+		return order.Misconfigured(fmt.Errorf("%s: STRIPE_API_KEY may not read Checkout Sessions, Products, Charges or Disputes (give the restricted key read access): %s", what, desc), KeySetting)
 	default:
 		return permanentf("%s: %s", what, desc)
 	}

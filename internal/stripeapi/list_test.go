@@ -38,7 +38,8 @@ func TestListSessionsPagesThroughTheWindow(t *testing.T) {
 	require.Len(t, got, 3, "the session created before the window is not listed")
 	require.Equal(t, stripeapi.ListedSession{
 		Session: stripeapi.Session{ID: "cs_test_new", PaymentStatus: stripeapi.PaymentPaid,
-			CustomerEmail: "jane.doe@example.com", CustomerName: "Jane Doe", Locale: "de", PaymentIntent: "pi_3OmA0aB2cD3eF4gH0xYz1234"},
+			CustomerEmail: "jane.doe@example.com", CustomerName: "Jane Doe", Locale: "de", PaymentIntent: "pi_3OmA0aB2cD3eF4gH0xYz1234",
+			Created: now.Add(-time.Minute).UTC(), Currency: "eur", AmountTotal: 10800},
 		Status:  stripeapi.StatusComplete,
 		Created: now.Add(-time.Minute).UTC(),
 	}, got[0])

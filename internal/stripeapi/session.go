@@ -3,6 +3,7 @@ package stripeapi
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/stripe/stripe-go/v76"
 )
@@ -39,6 +40,12 @@ type Session struct {
 	// Locale is the locale Checkout showed (such as "fr" or "pt-BR"), or ""
 	// when unknown or "auto".
 	Locale string
+	// Created is when the session was created: the order date.
+	Created time.Time
+	// Currency is the lowercase ISO 4217 code ("eur"); AmountTotal the
+	// total in its minor unit (cents; yen for zero-decimal currencies).
+	Currency    string
+	AmountTotal int64
 	// Items are every line item, in Stripe's order.
 	Items []LineItem
 	// PaymentIntent is the id of the session's payment intent, "" for none
@@ -53,6 +60,9 @@ type LineItem struct {
 	ProductName string
 	Description string
 	Quantity    int64
+	// AmountTotal is the line's total, in the session's currency's minor
+	// unit.
+	AmountTotal int64
 	// Original is the product's metadata value under OriginalKey, or "".
 	Original string
 }
@@ -93,6 +103,11 @@ func shape(cs *stripe.CheckoutSession) Session {
 		Livemode:      cs.Livemode,
 		PaymentStatus: string(cs.PaymentStatus),
 		CustomerEmail: cs.CustomerEmail,
+		Currency:      string(cs.Currency),
+		AmountTotal:   cs.AmountTotal,
+	}
+	if cs.Created != 0 {
+		s.Created = time.Unix(cs.Created, 0).UTC()
 	}
 	if d := cs.CustomerDetails; d != nil {
 		if d.Email != "" {
@@ -132,7 +147,7 @@ func (c *Client) lineItems(ctx context.Context, id, after string, have int) ([]L
 }
 
 func lineItem(li *stripe.LineItem) LineItem {
-	out := LineItem{ID: li.ID, Description: li.Description, Quantity: li.Quantity}
+	out := LineItem{ID: li.ID, Description: li.Description, Quantity: li.Quantity, AmountTotal: li.AmountTotal}
 	if li.Price != nil && li.Price.Product != nil {
 		pr := li.Price.Product
 		out.ProductID, out.ProductName, out.Original = pr.ID, pr.Name, pr.Metadata[OriginalKey]

@@ -33,12 +33,15 @@ func TestSessionPagesThroughLineItems(t *testing.T) {
 	require.Equal(t, "jane.doe@example.com", s.CustomerEmail)
 	require.Equal(t, "Jane Doe", s.CustomerName)
 	require.Equal(t, "de", s.Locale)
+	require.Equal(t, time.Unix(1706011200, 0).UTC(), s.Created)
+	require.Equal(t, "eur", s.Currency)
+	require.Equal(t, int64(10800), s.AmountTotal)
 	require.Equal(t, []stripeapi.LineItem{
-		{ID: "li_1OmA1aB2cD3eF4gH", ProductID: "prod_PmSunset01", ProductName: "Sunset over the harbour", Description: "Sunset over the harbour", Quantity: 1, Original: "landscapes/sunset-harbour.jpg"},
-		{ID: "li_1OmA2aB2cD3eF4gH", ProductID: "prod_PmZurich02", ProductName: "Zürich bei Nacht", Description: "Zürich bei Nacht", Quantity: 1, Original: "städte/Zürich – Nacht.jpg"},
-		{ID: "li_1OmA3aB2cD3eF4gH", ProductID: "prod_PmFern0003", ProductName: "Fern", Description: "Fern", Quantity: 2},
-		{ID: "li_1OmA4aB2cD3eF4gH", ProductID: "prod_PmDunes004", ProductName: "Dunes", Description: "Dunes", Quantity: 1, Original: "landscapes/dunes.jpg"},
-		{ID: "li_1OmA5aB2cD3eF4gH", ProductID: "prod_PmSunset01", ProductName: "Sunset over the harbour", Description: "Sunset over the harbour (large licence)", Quantity: 1, Original: "landscapes/sunset-harbour.jpg"},
+		{ID: "li_1OmA1aB2cD3eF4gH", ProductID: "prod_PmSunset01", ProductName: "Sunset over the harbour", Description: "Sunset over the harbour", Quantity: 1, AmountTotal: 1500, Original: "landscapes/sunset-harbour.jpg"},
+		{ID: "li_1OmA2aB2cD3eF4gH", ProductID: "prod_PmZurich02", ProductName: "Zürich bei Nacht", Description: "Zürich bei Nacht", Quantity: 1, AmountTotal: 1200, Original: "städte/Zürich – Nacht.jpg"},
+		{ID: "li_1OmA3aB2cD3eF4gH", ProductID: "prod_PmFern0003", ProductName: "Fern", Description: "Fern", Quantity: 2, AmountTotal: 1800},
+		{ID: "li_1OmA4aB2cD3eF4gH", ProductID: "prod_PmDunes004", ProductName: "Dunes", Description: "Dunes", Quantity: 1, AmountTotal: 1800, Original: "landscapes/dunes.jpg"},
+		{ID: "li_1OmA5aB2cD3eF4gH", ProductID: "prod_PmSunset01", ProductName: "Sunset over the harbour", Description: "Sunset over the harbour (large licence)", Quantity: 1, AmountTotal: 4500, Original: "landscapes/sunset-harbour.jpg"},
 	}, s.Items)
 
 	// One session fetch (2 items embedded, has_more), then two pages of at

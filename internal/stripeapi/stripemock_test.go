@@ -14,8 +14,9 @@ import (
 
 // TestAgainstStripeMock proves that stripe-mock, which validates parameters
 // against Stripe's OpenAPI spec, accepts the requests the client sends: the
-// session with its nested expansions, and a page of line items after a given
-// one. stripe-mock's session is unpaid and has one line item.
+// session with its nested expansions, a page of line items after a given
+// one, the session of a payment intent, a charge and a dispute.
+// stripe-mock's session is unpaid and has one line item.
 func TestAgainstStripeMock(t *testing.T) {
 	m := testenv.StartStripeMock(t, "")
 	c := New("sk_test_123", Options{APIURL: m.URL}, slog.New(slog.NewTextHandler(io.Discard, nil)))
@@ -34,6 +35,18 @@ func TestAgainstStripeMock(t *testing.T) {
 	require.NoError(t, err)
 	require.NotEmpty(t, items)
 	require.Equal(t, "prod_QXg1hqf4jFNsqG", items[0].ProductID, "the listed line items' products are expanded")
+
+	// The reads refunds and disputes need: the session of a payment
+	// intent, a charge, a dispute.
+	id, err := c.SessionOfPayment(ctx, "pi_3OmA0aB2cD3eF4gH0xYz1234")
+	require.NoError(t, err)
+	require.NotEmpty(t, id, "stripe-mock lists its fixture session")
+	ch, err := c.Charge(ctx, "ch_filedrop")
+	require.NoError(t, err)
+	require.NotEmpty(t, ch.ID)
+	dp, err := c.Dispute(ctx, "dp_filedrop")
+	require.NoError(t, err)
+	require.NotEmpty(t, dp.Status)
 
 	live := New("sk_live_123", Options{APIURL: m.URL, Livemode: true}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	require.True(t, live.Livemode())

@@ -41,6 +41,10 @@ type Event struct {
 	ObjectID   string
 	ObjectType string
 	APIVersion string
+	// PaymentIntent is data.object.payment_intent, for a charge or a
+	// dispute: "" when the object has none (a charge made without a payment
+	// intent, or another object).
+	PaymentIntent string
 }
 
 // VerifyEvent checks the Stripe-Signature header against each secret (more
@@ -77,8 +81,9 @@ func VerifyEvent(payload []byte, header string, secrets []string, now time.Time)
 		APIVersion string `json:"api_version"`
 		Data       struct {
 			Object struct {
-				ID     string `json:"id"`
-				Object string `json:"object"`
+				ID            string          `json:"id"`
+				Object        string          `json:"object"`
+				PaymentIntent json.RawMessage `json:"payment_intent"`
 			} `json:"object"`
 		} `json:"data"`
 	}
@@ -91,13 +96,19 @@ func VerifyEvent(payload []byte, header string, secrets []string, now time.Time)
 	if !order.ValidEventID(raw.ID) {
 		return Event{}, fmt.Errorf("%w: the id is not evt_ and up to %d letters, digits and underscores", ErrMalformedEvent, order.MaxIDBytes)
 	}
-	for _, v := range []string{raw.Type, raw.APIVersion, raw.Data.Object.ID, raw.Data.Object.Object} {
+	var pi string
+	if p := raw.Data.Object.PaymentIntent; len(p) > 0 && string(p) != "null" {
+		if err := json.Unmarshal(p, &pi); err != nil {
+			return Event{}, fmt.Errorf("%w: data.object.payment_intent is not an id", ErrMalformedEvent)
+		}
+	}
+	for _, v := range []string{raw.Type, raw.APIVersion, raw.Data.Object.ID, raw.Data.Object.Object, pi} {
 		if len(v) > order.MaxIDBytes {
-			return Event{}, fmt.Errorf("%w: a type, version or object id is over %d bytes", ErrMalformedEvent, order.MaxIDBytes)
+			return Event{}, fmt.Errorf("%w: a type, version, object or payment intent id is over %d bytes", ErrMalformedEvent, order.MaxIDBytes)
 		}
 	}
 	return Event{ID: raw.ID, Type: raw.Type, Livemode: raw.Livemode, Created: raw.Created,
-		ObjectID: raw.Data.Object.ID, ObjectType: raw.Data.Object.Object, APIVersion: raw.APIVersion}, nil
+		ObjectID: raw.Data.Object.ID, ObjectType: raw.Data.Object.Object, APIVersion: raw.APIVersion, PaymentIntent: pi}, nil
 }
 
 // signature is a parsed Stripe-Signature header.

@@ -107,3 +107,41 @@ func TestVerifyEvent(t *testing.T) {
 		})
 	}
 }
+
+func TestVerifyPaymentEvent(t *testing.T) {
+	refund := func(pi string) []byte {
+		return fmt.Appendf(nil, `{"id":"evt_1","object":"event","type":"charge.refunded","data":{"object":{"id":"ch_1","object":"charge","payment_intent":%s}}}`, pi)
+	}
+	tests := []struct {
+		name    string
+		body    []byte
+		want    string
+		wantErr error
+	}{
+		{name: "payment intent", body: refund(`"pi_3Om"`), want: "pi_3Om"},
+		{name: "no payment intent", body: refund(`null`)},
+		{name: "payment intent of 255 bytes", body: refund(`"pi_` + strings.Repeat("a", order.MaxIDBytes-3) + `"`), want: "pi_" + strings.Repeat("a", order.MaxIDBytes-3)},
+		{name: "payment intent of 256 bytes", body: refund(`"pi_` + strings.Repeat("a", order.MaxIDBytes-2) + `"`), wantErr: stripeapi.ErrMalformedEvent},
+		{name: "payment intent as an object", body: refund(`{"id":"pi_3Om"}`), wantErr: stripeapi.ErrMalformedEvent},
+		{name: "payment intent as a number", body: refund(`12`), wantErr: stripeapi.ErrMalformedEvent},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ev, err := stripeapi.VerifyEvent(tc.body, whSign(tc.body, whSecret, whNow), []string{whSecret}, whNow)
+			if tc.wantErr != nil {
+				require.ErrorIs(t, err, tc.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tc.want, ev.PaymentIntent)
+			require.Equal(t, "charge", ev.ObjectType)
+			require.Equal(t, "ch_1", ev.ObjectID)
+		})
+	}
+	body, header, err := stripeapi.SimulatedPaymentEvent("evt_2", order.EventDisputeClosed, "dp_1", "pi_3Om", false, whSecret, whNow)
+	require.NoError(t, err)
+	ev, err := stripeapi.VerifyEvent(body, header, []string{whSecret}, whNow)
+	require.NoError(t, err)
+	require.Equal(t, stripeapi.Event{ID: "evt_2", Type: order.EventDisputeClosed, Created: whNow.Unix(), ObjectID: "dp_1", ObjectType: "dispute",
+		APIVersion: "2023-10-16", PaymentIntent: "pi_3Om"}, ev)
+}

@@ -1,5 +1,6 @@
 // Package stripetest stands in for the Stripe API's Checkout Session
-// endpoints in tests. It serves the project's own paid-session fixture
+// endpoints (and the charges and disputes that refunds and disputes name)
+// in tests. It serves the project's own paid-session fixture
 // (testdata/checkout_session_paid.json, in the API's 2023-10-16 shape) on
 // 127.0.0.1, pages its line items, lists the sessions a test adds (newest
 // first, a window of them by creation time), and checks every request the
@@ -55,6 +56,8 @@ type Server struct {
 	listed   []map[string]any
 	fail     *failure
 	requests []string
+	// charges and disputes are served by id (see SetCharge, SetDispute).
+	charges, disputes map[string]map[string]any
 }
 
 type failure struct {
@@ -157,8 +160,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	switch {
+	case r.URL.Path == listPath && q.Has("payment_intent"):
+		s.serveListByPayment(w, q)
 	case r.URL.Path == listPath:
 		s.serveList(w, q)
+	case s.servePayment(w, r.URL.Path):
 	case sessionPath.MatchString(r.URL.Path):
 		id := sessionPath.FindStringSubmatch(r.URL.Path)[1]
 		if !slices.Contains(expand, "line_items") || !slices.Contains(expand, "line_items.data.price.product") {

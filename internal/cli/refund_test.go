@@ -1,0 +1,201 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"mime/quotedprintable"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/filedrop/filedrop/internal/order"
+	"github.com/filedrop/filedrop/internal/storage/blobsas"
+	"github.com/filedrop/filedrop/internal/stripeapi"
+	"github.com/filedrop/filedrop/internal/stripeapi/stripetest"
+	"github.com/filedrop/filedrop/internal/testenv"
+)
+
+// shop is handler local on Azurite with the test Stripe and the order page:
+// the whole pipeline, driven by signed webhooks.
+type shop struct {
+	*ops
+	srv     *stripetest.Server
+	local   *program
+	webhook string
+	client  *http.Client
+}
+
+func newShop(t *testing.T) *shop {
+	t.Helper()
+	srv := stripetest.NewServer(t)
+	o := newOps(t, map[string]string{"STRIPE_API_KEY": stripetest.Key, "STRIPE_API_URL": srv.URL})
+	delete(o.settings, "PUBLIC_BASE_URL") // handler local uses its own address
+	ctx := context.Background()
+	originals, err := blobsas.New(o.acct, blobsas.Options{Container: "originals", TTL: time.Hour}, time.Now)
+	require.NoError(t, err)
+	for _, name := range fixtureOriginals {
+		require.NoError(t, originals.Upload(ctx, name, []byte("\xff\xd8\xff "+name)))
+	}
+	port := testenv.FreePort(t)
+	s := &shop{ops: o, srv: srv, local: start(t, o.settings, "local", "--port", port),
+		webhook: "http://127.0.0.1:" + port + "/api/CheckoutComplete",
+		client:  &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	waitHTTP(t, s.local, s.webhook)
+	return s
+}
+
+// buy has the test Stripe serve a paid session with the id and payment
+// intent, sends its checkout.session.completed webhook, waits for the
+// download mail and returns the order page's link from it.
+func (s *shop) buy(t *testing.T, session, paymentIntent string) string {
+	t.Helper()
+	s.srv.Edit(func(m map[string]any) { m["id"], m["payment_intent"] = session, paymentIntent })
+	_, stderr, err := s.run(t, "simulate", "checkout", "--session", session, "--url", s.webhook)
+	require.NoError(t, err, stderr)
+	waitFor(t, s.local, "the mail of "+session, func() bool { return s.sent(t, session) == 1 })
+	raw, err := os.ReadFile(filepath.Join(s.settings["EMAIL_OUTBOX_DIR"], order.MailKey(session, order.MailDownloadLinks, 1)+".eml"))
+	require.NoError(t, err)
+	eml, err := io.ReadAll(quotedprintable.NewReader(bytes.NewReader(raw)))
+	require.NoError(t, err)
+	page := orderLink.FindString(string(eml))
+	require.Contains(t, page, session, "the mail links to the order page")
+	return page
+}
+
+// pay sends a signed refund or dispute webhook through the real endpoint
+// and waits until ProcessOrder has recorded it on the session's order.
+func (s *shop) pay(t *testing.T, session, eventID, eventType, objectID, paymentIntent string) {
+	t.Helper()
+	body, header, err := stripeapi.SimulatedPaymentEvent(eventID, eventType, objectID, paymentIntent, false, testSecret, time.Now())
+	require.NoError(t, err)
+	req, err := http.NewRequest(http.MethodPost, s.webhook, bytes.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Stripe-Signature", header)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	answer, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", answer)
+	require.Contains(t, string(answer), `"queued":true`)
+	waitFor(t, s.local, eventType+" "+eventID, func() bool {
+		return slices.Contains(s.record(t, session).EventIDs, eventID)
+	})
+}
+
+// click presses the page's first Download button and returns the status.
+func (s *shop) click(t *testing.T, page string) int {
+	t.Helper()
+	resp, err := s.client.PostForm(page, url.Values{"file": {"0"}})
+	require.NoError(t, err)
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// view returns the page's HTML.
+func (s *shop) view(t *testing.T, page string) string {
+	t.Helper()
+	resp, err := s.client.Get(page)
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return string(body)
+}
+
+// TestRefundsAndDisputesEndToEnd runs refunds and disputes through the
+// whole pipeline: signed webhooks to CheckoutComplete, the process-order
+// queue, ProcessOrder finding the order through the test Stripe's list of
+// sessions by payment intent and re-reading the charge or dispute, the
+// ledger on Azurite, and the order page a customer then sees.
+func TestRefundsAndDisputesEndToEnd(t *testing.T) {
+	s := newShop(t)
+	open := func(t *testing.T, page string) {
+		t.Helper()
+		require.Contains(t, s.view(t, page), `<button type="submit"`)
+		require.Equal(t, http.StatusSeeOther, s.click(t, page))
+	}
+	ended := func(t *testing.T, page string) {
+		t.Helper()
+		html := s.view(t, page)
+		require.Contains(t, html, "Access to this order has ended")
+		require.NotContains(t, html, "<button")
+		require.Equal(t, http.StatusForbidden, s.click(t, page))
+	}
+
+	t.Run("partial refund keeps access, full refund ends it", func(t *testing.T) {
+		const session, pi = "cs_test_refund1", "pi_Refund1"
+		page := s.buy(t, session, pi)
+		open(t, page)
+
+		s.srv.SetCharge("ch_Refund1", pi, 2000, 500)
+		s.pay(t, session, "evt_partial1", order.EventChargeRefunded, "ch_Refund1", pi)
+		rec := s.record(t, session)
+		require.Equal(t, int64(500), rec.RefundedAmount)
+		require.Empty(t, rec.RevokedBy)
+		open(t, page)
+
+		s.srv.SetCharge("ch_Refund1", pi, 2000, 2000)
+		s.pay(t, session, "evt_full1", order.EventChargeRefunded, "ch_Refund1", pi)
+		rec = s.record(t, session)
+		require.Equal(t, order.RevokedByRefund, rec.RevokedBy)
+		require.Equal(t, int64(2000), rec.RefundedAmount)
+		ended(t, page)
+		require.Equal(t, 2, rec.Files[0].Downloads, "the refused click is not counted")
+	})
+
+	t.Run("dispute suspends, won restores", func(t *testing.T) {
+		const session, pi = "cs_test_dispute1", "pi_Dispute1"
+		page := s.buy(t, session, pi)
+		s.srv.SetDispute("dp_Won1", "ch_Dispute1", pi, "needs_response")
+		s.pay(t, session, "evt_dispute1", order.EventDisputeCreated, "dp_Won1", pi)
+		require.Equal(t, order.RevokedByDispute, s.record(t, session).RevokedBy)
+		ended(t, page)
+
+		s.srv.SetDispute("dp_Won1", "ch_Dispute1", pi, order.DisputeWon)
+		s.pay(t, session, "evt_won1", order.EventDisputeClosed, "dp_Won1", pi)
+		rec := s.record(t, session)
+		require.Empty(t, rec.RevokedBy)
+		require.Equal(t, order.DisputeWon, rec.Dispute)
+		open(t, page)
+	})
+
+	t.Run("dispute lost keeps access revoked", func(t *testing.T) {
+		const session, pi = "cs_test_dispute2", "pi_Dispute2"
+		page := s.buy(t, session, pi)
+		s.srv.SetDispute("du_Lost2", "ch_Dispute2", pi, "warning_needs_response")
+		s.pay(t, session, "evt_dispute2", order.EventDisputeCreated, "du_Lost2", pi)
+		ended(t, page)
+		s.srv.SetDispute("du_Lost2", "ch_Dispute2", pi, order.DisputeLost)
+		s.pay(t, session, "evt_lost2", order.EventDisputeClosed, "du_Lost2", pi)
+		rec := s.record(t, session)
+		require.Equal(t, order.RevokedByDispute, rec.RevokedBy)
+		require.Equal(t, order.DisputeLost, rec.Dispute)
+		ended(t, page)
+	})
+
+	t.Run("a refund of a payment that is no order of this shop is acknowledged", func(t *testing.T) {
+		s.srv.SetCharge("ch_Elsewhere", "pi_Elsewhere", 900, 900)
+		body, header, err := stripeapi.SimulatedPaymentEvent("evt_elsewhere", order.EventChargeRefunded, "ch_Elsewhere", "pi_Elsewhere", false, testSecret, time.Now())
+		require.NoError(t, err)
+		req, err := http.NewRequest(http.MethodPost, s.webhook, bytes.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("Stripe-Signature", header)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		waitFor(t, s.local, "the refund to be acknowledged", func() bool {
+			return strings.Contains(s.local.stderr.String(), "no Checkout Session has this payment intent")
+		})
+		require.Empty(t, s.peek(t, "process-order-poison"))
+	})
+	s.local.stop(t)
+}

@@ -1,0 +1,147 @@
+package processorder
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/filedrop/filedrop/internal/order"
+	"github.com/filedrop/filedrop/internal/stripeapi"
+)
+
+// payments reads from Stripe what a refund or dispute event names, and the
+// Checkout Session of a payment intent.
+type payments interface {
+	Charge(ctx context.Context, id string) (stripeapi.Charge, error)
+	Dispute(ctx context.Context, id string) (stripeapi.Dispute, error)
+	SessionOfPayment(ctx context.Context, paymentIntent string) (string, error)
+}
+
+var _ payments = (*stripeapi.Client)(nil)
+
+// WithPayments lets the stage act on refund and dispute messages, reading
+// their charge or dispute, and the session of their payment intent, through
+// p. Without it such a message is a permanent failure. It returns s.
+func (s *Stage) WithPayments(p payments) *Stage {
+	s.payments = p
+	return s
+}
+
+// payment applies a refund or dispute to the order paid by the message's
+// payment intent. The charge or dispute is re-fetched (the event body is not
+// trusted, and a redelivered or late event then applies Stripe's current
+// state, never a stale one), and the order is found through the Checkout
+// Session Stripe lists for the payment intent. A payment intent without a
+// session is not an order of this shop: acknowledged and logged.
+//
+// The rules are the domain's (order.ApplyRefund, order.ApplyDispute). The
+// record is changed with one conditional write, not under the lease:
+// revoking must not wait for a fulfilment in progress, and that
+// fulfilment's own conditional write re-reads the record and keeps the
+// revocation. A revocation for an order the ledger does not know yet (the
+// refund overtook its Checkout event) creates the record, so that the
+// fulfilment that follows can never open access; a partial refund or a
+// closed dispute of an unknown order is only logged.
+func (s *Stage) payment(ctx context.Context, log *slog.Logger, msg order.OrderMessage) error {
+	if s.payments == nil {
+		return order.Permanentf("this ProcessOrder reads no charges or disputes (see WithPayments): %s is not handled", msg.EventType)
+	}
+	ctx, cancel := context.WithTimeout(ctx, min(Timeout, s.budget.Step))
+	defer cancel()
+	pi, apply, what, err := s.paymentChange(ctx, msg)
+	if err != nil {
+		return err
+	}
+	log = log.With("payment_intent", pi)
+	sessionID := msg.SessionID
+	if sessionID == "" {
+		if sessionID, err = s.payments.SessionOfPayment(ctx, pi); err != nil {
+			return fmt.Errorf("find the session of %s: %w", pi, err)
+		}
+	}
+	if sessionID == "" {
+		log.Info("acknowledged: no Checkout Session has this payment intent, so it is no order of this shop", "change", what)
+		return nil
+	}
+	log = log.With("session_id", sessionID)
+	unknown, now := false, s.now()
+	rec, err := order.Mutate(ctx, s.records, sessionID, now, func(o *order.Order) error {
+		unknown = o.ETag == ""
+		before := *o
+		o.SeeEvent(msg.EventID)
+		if o.PaymentIntent == "" {
+			o.PaymentIntent = pi
+		}
+		if err := apply(o, now); err != nil {
+			return err
+		}
+		if unknown && o.RevokedBy == "" {
+			return order.ErrUnchanged // nothing to keep for an order not fulfilled yet
+		}
+		if unknown {
+			o.Livemode = msg.Livemode
+		}
+		if sameAccess(before, *o) && len(before.EventIDs) == len(o.EventIDs) {
+			return order.ErrUnchanged
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("order %s: record %s: %w", sessionID, what, err)
+	}
+	switch {
+	case unknown && rec.ETag == "":
+		log.Info("acknowledged: the ledger has no order for this session", "change", what)
+	case unknown:
+		log.Warn("access revoked before the order was fulfilled: the ledger had no order yet; its fulfilment will keep access closed",
+			"change", what, "revoked_by", rec.RevokedBy)
+	default:
+		log.Info("payment change recorded", "change", what, "revoked_by", rec.RevokedBy, "refunded", rec.RefundedAmount, "dispute", rec.Dispute)
+	}
+	return nil
+}
+
+// paymentChange re-fetches the message's charge or dispute and returns its
+// payment intent, the change to apply to the order and a word for it.
+func (s *Stage) paymentChange(ctx context.Context, msg order.OrderMessage) (pi string, apply func(*order.Order, time.Time) error, what string, err error) {
+	var livemode bool
+	switch msg.EventType {
+	case order.EventChargeRefunded:
+		ch, err := s.payments.Charge(ctx, msg.ObjectID)
+		if err != nil {
+			return "", nil, "", err
+		}
+		pi, livemode = ch.PaymentIntent, ch.Livemode
+		what = fmt.Sprintf("refund of %d of %d", ch.AmountRefunded, ch.Amount)
+		amount, refunded := ch.Amount, ch.AmountRefunded
+		if ch.Refunded {
+			refunded = max(refunded, amount)
+		}
+		apply = func(o *order.Order, now time.Time) error { return o.ApplyRefund(refunded, amount, now) }
+	default: // a dispute event; Validate lets no other type through
+		dp, err := s.payments.Dispute(ctx, msg.ObjectID)
+		if err != nil {
+			return "", nil, "", err
+		}
+		pi, livemode, what = dp.PaymentIntent, dp.Livemode, "dispute "+dp.Status
+		status := dp.Status
+		apply = func(o *order.Order, now time.Time) error { o.ApplyDispute(status, now); return nil }
+	}
+	switch {
+	case livemode != s.livemode:
+		return "", nil, "", order.Permanentf("%s is a %s-mode object but STRIPE_API_KEY is a %s-mode key", msg.ObjectID, order.Mode(livemode), order.Mode(s.livemode))
+	case pi == "":
+		return "", nil, "", order.Permanentf("%s has no payment intent in Stripe", msg.ObjectID)
+	case pi != msg.PaymentIntent:
+		return "", nil, "", order.Permanentf("%s belongs to payment intent %s in Stripe, not to %s as the event said", msg.ObjectID, pi, msg.PaymentIntent)
+	}
+	return pi, apply, what, nil
+}
+
+// sameAccess reports whether a and b record the same refunds, dispute and
+// revocation.
+func sameAccess(a, b order.Order) bool {
+	return a.RefundedAmount == b.RefundedAmount && a.Dispute == b.Dispute && a.RevokedBy == b.RevokedBy &&
+		a.RevokeReason == b.RevokeReason && a.PaymentIntent == b.PaymentIntent
+}

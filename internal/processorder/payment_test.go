@@ -1,0 +1,224 @@
+package processorder_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/filedrop/filedrop/internal/order"
+	"github.com/filedrop/filedrop/internal/order/ordertest"
+	"github.com/filedrop/filedrop/internal/stripeapi"
+)
+
+const paymentIntent = "pi_3Paid"
+
+// fakePayments is Stripe's charges, disputes and session list, of function
+// fields; nil ones answer the session of paymentIntent and nothing else.
+type fakePayments struct {
+	ChargeFunc  func(id string) (stripeapi.Charge, error)
+	DisputeFunc func(id string) (stripeapi.Dispute, error)
+	SessionFunc func(pi string) (string, error)
+}
+
+func (f *fakePayments) Charge(_ context.Context, id string) (stripeapi.Charge, error) {
+	return f.ChargeFunc(id)
+}
+
+func (f *fakePayments) Dispute(_ context.Context, id string) (stripeapi.Dispute, error) {
+	return f.DisputeFunc(id)
+}
+
+func (f *fakePayments) SessionOfPayment(_ context.Context, pi string) (string, error) {
+	if f.SessionFunc != nil {
+		return f.SessionFunc(pi)
+	}
+	if pi == paymentIntent {
+		return sessionID, nil
+	}
+	return "", nil
+}
+
+func charge(amount, refunded int64) func(string) (stripeapi.Charge, error) {
+	return func(id string) (stripeapi.Charge, error) {
+		return stripeapi.Charge{ID: id, PaymentIntent: paymentIntent, Amount: amount, AmountRefunded: refunded, Refunded: refunded >= amount}, nil
+	}
+}
+
+func dispute(status string) func(string) (stripeapi.Dispute, error) {
+	return func(id string) (stripeapi.Dispute, error) {
+		return stripeapi.Dispute{ID: id, PaymentIntent: paymentIntent, Status: status}, nil
+	}
+}
+
+func paymentMessage(eventType, objectID string) order.OrderMessage {
+	return order.OrderMessage{Version: order.OrderMessageVersion, EventID: "evt_pay", EventType: eventType,
+		PaymentIntent: paymentIntent, ObjectID: objectID, Created: t0.Unix(), Trigger: order.TriggerWebhook}
+}
+
+// fulfilledOrder is an order whose mail was sent, paid with paymentIntent.
+func fulfilledOrder() order.Order {
+	return order.Order{SessionID: sessionID, State: order.StateMailSent, PaidAt: t0.Add(-time.Hour), PaymentIntent: paymentIntent,
+		CreatedAt: t0.Add(-time.Hour), Files: []order.File{{Title: "Fern", Blob: "prod_Fern.jpg", FileName: "prod_Fern.jpg", Size: 3}}}
+}
+
+func TestPaymentEvents(t *testing.T) {
+	refund := paymentMessage(order.EventChargeRefunded, "ch_1")
+	disputed := paymentMessage(order.EventDisputeCreated, "dp_1")
+	closed := paymentMessage(order.EventDisputeClosed, "dp_1")
+	window := 720 * time.Hour
+	tests := []struct {
+		name     string
+		existing []order.Order
+		before   func(o *order.Order) // applied to the fulfilled order
+		payments fakePayments
+		msg      order.OrderMessage
+		fails    bool
+		class    order.Class // of the error, when it fails
+		access   order.Access
+		by       string
+		refunded int64
+		noRecord bool
+	}{
+		{name: "full refund revokes", payments: fakePayments{ChargeFunc: charge(2000, 2000)}, msg: refund,
+			access: order.AccessRevoked, by: order.RevokedByRefund, refunded: 2000},
+		{name: "partial refund is recorded, access stays", payments: fakePayments{ChargeFunc: charge(2000, 500)}, msg: refund,
+			access: order.AccessOpen, refunded: 500},
+		{name: "refunded flag without amounts counts as full", payments: fakePayments{ChargeFunc: func(id string) (stripeapi.Charge, error) {
+			return stripeapi.Charge{ID: id, PaymentIntent: paymentIntent, Amount: 2000, Refunded: true}, nil
+		}}, msg: refund, access: order.AccessRevoked, by: order.RevokedByRefund, refunded: 2000},
+		{name: "dispute suspends", payments: fakePayments{DisputeFunc: dispute("needs_response")}, msg: disputed,
+			access: order.AccessRevoked, by: order.RevokedByDispute},
+		{name: "dispute won restores", before: func(o *order.Order) { o.ApplyDispute("needs_response", t0) },
+			payments: fakePayments{DisputeFunc: dispute(order.DisputeWon)}, msg: closed, access: order.AccessOpen},
+		{name: "dispute lost keeps access revoked", before: func(o *order.Order) { o.ApplyDispute("under_review", t0) },
+			payments: fakePayments{DisputeFunc: dispute(order.DisputeLost)}, msg: closed, access: order.AccessRevoked, by: order.RevokedByDispute},
+		{name: "a late dispute.created after the dispute was won applies Stripe's current status",
+			before:   func(o *order.Order) { o.ApplyDispute(order.DisputeWon, t0) },
+			payments: fakePayments{DisputeFunc: dispute(order.DisputeWon)}, msg: disputed, access: order.AccessOpen},
+		{name: "no Checkout Session for the payment intent: acknowledged", payments: fakePayments{ChargeFunc: charge(2000, 2000),
+			SessionFunc: func(string) (string, error) { return "", nil }}, msg: refund, access: order.AccessOpen},
+		{name: "full refund of an order the ledger does not know yet keeps it revoked", existing: []order.Order{},
+			payments: fakePayments{ChargeFunc: charge(2000, 2000)}, msg: refund, access: order.AccessRevoked, by: order.RevokedByRefund, refunded: 2000},
+		{name: "partial refund of an order the ledger does not know: only logged", existing: []order.Order{},
+			payments: fakePayments{ChargeFunc: charge(2000, 500)}, msg: refund, noRecord: true},
+		{name: "live charge, test key", payments: fakePayments{ChargeFunc: func(id string) (stripeapi.Charge, error) {
+			c, _ := charge(2000, 2000)(id)
+			c.Livemode = true
+			return c, nil
+		}}, msg: refund, fails: true, class: order.PermanentClass, access: order.AccessOpen},
+		{name: "charge of another payment intent than the event said", payments: fakePayments{ChargeFunc: func(id string) (stripeapi.Charge, error) {
+			c, _ := charge(2000, 2000)(id)
+			c.PaymentIntent = "pi_Other"
+			return c, nil
+		}}, msg: refund, fails: true, class: order.PermanentClass, access: order.AccessOpen},
+		{name: "stripe fails: retried", payments: fakePayments{ChargeFunc: func(string) (stripeapi.Charge, error) {
+			return stripeapi.Charge{}, errors.New("stripe answered 500")
+		}}, msg: refund, fails: true, class: order.Retryable, access: order.AccessOpen},
+		{name: "session list throttled", payments: fakePayments{ChargeFunc: charge(2000, 2000), SessionFunc: func(string) (string, error) {
+			return "", order.Throttled(errors.New("429"), time.Second)
+		}}, msg: refund, fails: true, class: order.Throttle, access: order.AccessOpen},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := fulfilledOrder()
+			if tt.before != nil {
+				tt.before(&o)
+			}
+			existing := []order.Order{o}
+			if tt.existing != nil {
+				existing = tt.existing
+			}
+			recs := ordertest.NewLedger(existing...)
+			h := newHarness(recs, false, func() (stripeapi.Session, error) { return paidSession(), nil })
+			p := tt.payments
+			h.stage.WithPayments(&p)
+
+			err := h.handle(tt.msg)
+			if tt.fails {
+				require.Error(t, err)
+				require.Equal(t, tt.class, order.Classify(err), "%v", err)
+			} else {
+				require.NoError(t, err)
+			}
+			require.Empty(t, h.queue.sent, "a payment event queues no mail")
+			require.Zero(t, h.sessions.calls, "the session's line items are not read")
+			rec, ok := recs.Lookup(sessionID)
+			if tt.noRecord {
+				require.False(t, ok, "nothing is written for an unknown order")
+				return
+			}
+			require.True(t, ok)
+			require.Equal(t, tt.by, rec.RevokedBy)
+			require.Equal(t, tt.refunded, rec.RefundedAmount)
+			if rec.Files != nil {
+				require.Equal(t, tt.access, rec.Access(t0, window))
+			}
+			require.Empty(t, rec.LeaseOwner)
+		})
+	}
+}
+
+func TestRefundBeforeFulfilmentKeepsAccessClosed(t *testing.T) {
+	recs := ordertest.NewLedger()
+	h := newHarness(recs, false, func() (stripeapi.Session, error) {
+		s := paidSession()
+		s.PaymentIntent = paymentIntent
+		return s, nil
+	})
+	h.stage.WithPayments(&fakePayments{ChargeFunc: charge(2000, 2000)})
+	require.NoError(t, h.handle(paymentMessage(order.EventChargeRefunded, "ch_1")))
+	require.NoError(t, h.handle(message(order.EventCompleted)))
+	rec := recs.Record(t, sessionID)
+	require.Equal(t, order.StateLinksReady, rec.State, "the order is fulfilled")
+	require.Equal(t, order.AccessRevoked, rec.Access(t0, 720*time.Hour), "and its access stays closed")
+	require.Equal(t, order.RevokedByRefund, rec.RevokedBy)
+}
+
+func TestPaymentEventRedelivered(t *testing.T) {
+	recs := ordertest.NewLedger(fulfilledOrder())
+	h := newHarness(recs, false, nil)
+	h.stage.WithPayments(&fakePayments{ChargeFunc: charge(2000, 2000)})
+	msg := paymentMessage(order.EventChargeRefunded, "ch_1")
+	require.NoError(t, h.handle(msg))
+	first := recs.Record(t, sessionID)
+	require.NoError(t, h.handle(msg))
+	require.Equal(t, first.ETag, recs.Record(t, sessionID).ETag, "a redelivery writes nothing")
+	require.Equal(t, t0, first.RevokedAt)
+}
+
+func TestPaymentEventWithoutPayments(t *testing.T) {
+	h := newHarness(ordertest.NewLedger(fulfilledOrder()), false, nil)
+	err := h.handle(paymentMessage(order.EventChargeRefunded, "ch_1"))
+	require.Equal(t, order.PermanentClass, order.Classify(err))
+}
+
+// TestRefundDuringFulfilment: a refund recorded while ProcessOrder fulfils
+// the order (it holds the lease, between its claim and its last write)
+// survives the fulfilment's write, and no download is then allowed.
+func TestRefundDuringFulfilment(t *testing.T) {
+	recs := ordertest.NewLedger()
+	h := newHarness(recs, false, func() (stripeapi.Session, error) {
+		s := paidSession()
+		s.PaymentIntent = paymentIntent
+		return s, nil
+	})
+	h.stage.WithPayments(&fakePayments{ChargeFunc: charge(2000, 2000)})
+	refunded := false
+	h.orig.ExistsFunc = func(context.Context, string) (bool, error) {
+		if !refunded {
+			refunded = true
+			claimed := recs.Record(t, sessionID)
+			require.NotEmpty(t, claimed.LeaseOwner, "fulfilment holds the lease")
+			require.NoError(t, h.handle(paymentMessage(order.EventChargeRefunded, "ch_1")), "the refund does not wait for the lease")
+		}
+		return true, nil
+	}
+	require.NoError(t, h.handle(message(order.EventCompleted)))
+	rec := recs.Record(t, sessionID)
+	require.Equal(t, order.StateLinksReady, rec.State)
+	require.Equal(t, order.RevokedByRefund, rec.RevokedBy, "the fulfilment's write kept the refund")
+	require.ErrorIs(t, rec.RecordDownload(0, t0, 720*time.Hour, 0), order.ErrAccessRevoked)
+}

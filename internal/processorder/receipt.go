@@ -1,0 +1,51 @@
+package processorder
+
+import (
+	"encoding/json"
+	"unicode/utf8"
+
+	"github.com/filedrop/filedrop/internal/order"
+	"github.com/filedrop/filedrop/internal/storage"
+	"github.com/filedrop/filedrop/internal/stripeapi"
+)
+
+// receipt is the order summary the mail shows, from the session: its
+// date, lines and total. Descriptions are cut to
+// order.MaxReceiptDescription characters.
+func receipt(sess stripeapi.Session) *order.Receipt {
+	r := &order.Receipt{OrderedAt: sess.Created, Currency: sess.Currency, AmountTotal: sess.AmountTotal}
+	for _, li := range sess.Items {
+		desc := li.Description
+		if desc == "" {
+			desc = li.ProductName
+		}
+		if utf8.RuneCountInString(desc) > order.MaxReceiptDescription {
+			desc = string([]rune(desc)[:order.MaxReceiptDescription-1]) + "…"
+		}
+		r.Lines = append(r.Lines, order.ReceiptLine{Description: desc, Quantity: li.Quantity, AmountTotal: li.AmountTotal})
+	}
+	return r
+}
+
+// fitReceipt drops the receipt's lines, then the receipt, when the message
+// would not fit one queue message with them: the summary is a courtesy,
+// the links are the delivery.
+func fitReceipt(m order.MailMessage) order.MailMessage {
+	for range 2 {
+		if m.Receipt == nil {
+			return m
+		}
+		data, err := json.Marshal(m)
+		if err != nil || len(data) <= storage.MaxMessageBytes {
+			return m
+		}
+		if len(m.Receipt.Lines) > 0 {
+			r := *m.Receipt
+			r.Lines = nil
+			m.Receipt = &r
+		} else {
+			m.Receipt = nil
+		}
+	}
+	return m
+}
