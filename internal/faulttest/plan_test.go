@@ -112,7 +112,7 @@ type planShape struct {
 	maxGap          time.Duration // the longest pause between two steps of a session
 	productsInStock int
 	// lost is the share of the paid sessions (without a delayed payment)
-	// whose webhooks are never delivered.
+	// whose webhooks are never delivered; at least one when it is not 0.
 	lost float64
 }
 
@@ -145,8 +145,17 @@ func newPlan(sh planShape, rng *rand.Rand) *plan {
 	for i := range sh.failed {
 		add(kindFailed, i+1, false)
 	}
-	for _, s := range p.sessions {
-		s.lost = sh.lost > 0 && s.kind == kindPaid && !s.delayed && rng.Float64() < sh.lost
+	if sh.lost > 0 { // a share of the paid sessions, at least one
+		var paid []*session
+		for _, s := range p.sessions {
+			if s.kind == kindPaid && !s.delayed {
+				paid = append(paid, s)
+			}
+		}
+		rng.Shuffle(len(paid), func(i, j int) { paid[i], paid[j] = paid[j], paid[i] })
+		for _, s := range paid[:min(len(paid), max(1, int(float64(len(paid))*sh.lost+0.5)))] {
+			s.lost = true
+		}
 	}
 	for i, s := range p.sessions { // event ids, unique in the plan
 		for j := range s.steps {
