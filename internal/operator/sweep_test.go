@@ -24,7 +24,6 @@ type sweepWorld struct {
 	orders  *memQueue // ProcessOrder's queue
 	poison  *memQueue // its poison queue
 	list    listFunc
-	began   time.Time
 	expects map[string]int // poisoned message text -> redrives it should come back with (-1: stays)
 }
 
