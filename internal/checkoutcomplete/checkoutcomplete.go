@@ -13,11 +13,11 @@
 package checkoutcomplete
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"time"
@@ -74,38 +74,56 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if invocation == "" {
 		invocation = uuid.NewString()
 	}
-	log := h.log.With("function", "CheckoutComplete", "invocation_id", invocation)
+	// The logger with the event's ids is made once, after verification (a
+	// logger's With formats its attributes: once per webhook, not twice).
+	refusal := func() *slog.Logger { return h.log.With("function", "CheckoutComplete", "invocation_id", invocation) }
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		functions.WriteJSON(w, http.StatusMethodNotAllowed, answer{Error: "use POST"})
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	body, err := readBody(w, r)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			log.Warn("webhook refused: body too large", "limit", MaxBodyBytes)
+			refusal().Warn("webhook refused: body too large", "limit", MaxBodyBytes)
 			functions.WriteJSON(w, http.StatusRequestEntityTooLarge, answer{Error: "body too large"})
 			return
 		}
-		log.Warn("webhook refused: body unreadable", "err", err)
+		refusal().Warn("webhook refused: body unreadable", "err", err)
 		functions.WriteJSON(w, http.StatusBadRequest, answer{Error: "body unreadable"})
 		return
 	}
 	ev, err := stripeapi.VerifyEvent(body, r.Header.Get("Stripe-Signature"), h.secrets, h.now())
 	if err != nil {
 		// The reason is ours (never the header or the secret).
-		log.Warn("webhook refused", "reason", err.Error())
+		refusal().Warn("webhook refused", "reason", err.Error())
 		functions.WriteJSON(w, http.StatusBadRequest, answer{Error: err.Error()})
 		return
 	}
+	var log *slog.Logger
 	if order.AboutPayment(ev.Type) {
-		log = log.With("event_id", ev.ID, "event_type", ev.Type, "object_id", ev.ObjectID, "payment_intent", ev.PaymentIntent)
+		log = h.log.With("function", "CheckoutComplete", "invocation_id", invocation,
+			"event_id", ev.ID, "event_type", ev.Type, "object_id", ev.ObjectID, "payment_intent", ev.PaymentIntent)
 	} else {
-		log = log.With("event_id", ev.ID, "event_type", ev.Type, "session_id", ev.ObjectID)
+		log = h.log.With("function", "CheckoutComplete", "invocation_id", invocation,
+			"event_id", ev.ID, "event_type", ev.Type, "session_id", ev.ObjectID)
 	}
 	status, a := h.handle(r.Context(), log, ev)
 	functions.WriteJSON(w, status, a)
+}
+
+// readBody reads the request's body, at most MaxBodyBytes, into a buffer
+// sized from its Content-Length, so that a webhook's body is read without
+// growing the buffer several times.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	size := r.ContentLength
+	if size < 0 || size > MaxBodyBytes {
+		size = 0
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, size+bytes.MinRead))
+	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	return buf.Bytes(), err
 }
 
 func (h *Handler) handle(ctx context.Context, log *slog.Logger, ev stripeapi.Event) (int, answer) {

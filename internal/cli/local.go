@@ -46,15 +46,15 @@ func runLocal(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	var made strings.Builder
-	if err := p.setup(ctx, &made); err != nil {
+	made, err := p.setup(ctx)
+	for _, line := range made { // nothing when scripts/run.sh's own setup made it all
+		fmt.Fprintln(env.Stdout, line)
+	}
+	if err != nil {
 		if cfg.Storage.Development() {
 			return fmt.Errorf("%w\n(is Azurite running? scripts/azurite.sh start starts it; scripts/run.sh does everything)", err)
 		}
 		return err
-	}
-	if !createdNothing(made.String()) { // scripts/run.sh has just said so after its own setup
-		fmt.Fprint(env.Stdout, made.String())
 	}
 	handlerLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

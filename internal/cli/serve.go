@@ -51,19 +51,15 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	go func() {
 		sctx, cancel := context.WithTimeout(ctx, time.Minute)
 		defer cancel()
-		var made strings.Builder
-		if err := p.setup(sctx, &made); err != nil {
+		made, err := p.setup(sctx)
+		if len(made) > 0 {
+			log.Info("created missing storage resources", "created", strings.Join(made, "; "))
+		}
+		if err != nil {
 			log.Warn("could not check the queues, container and table; run handler setup", "err", err)
-		} else if !createdNothing(made.String()) {
-			log.Info("created missing storage resources", "created", strings.TrimSpace(made.String()))
 		}
 	}()
 	return serveHTTP(ctx, ln, h, log, hostLimits())
-}
-
-// createdNothing reports whether setup's report says everything existed.
-func createdNothing(report string) bool {
-	return strings.TrimSpace(report) == "setup: everything already exists"
 }
 
 // connLimits bounds how long one connection may hold the server while it

@@ -26,8 +26,15 @@ func runSetup(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := p.setup(ctx, env.Stdout); err != nil {
+	made, err := p.setup(ctx)
+	for _, line := range made {
+		fmt.Fprintln(env.Stdout, line)
+	}
+	if err != nil {
 		return err
+	}
+	if len(made) == 0 {
+		fmt.Fprintln(env.Stdout, "setup: everything already exists")
 	}
 	if *dir != "" {
 		return p.uploadOriginals(ctx, *dir, env.Stdout)
@@ -36,10 +43,9 @@ func runSetup(ctx context.Context, env Env, args []string) error {
 }
 
 // setup creates every queue function's queue and poison queue, the
-// originals container and the ledger table when missing, and reports each
-// thing it made to out. It is idempotent.
-func (p *pipeline) setup(ctx context.Context, out io.Writer) error {
-	made := 0
+// originals container and the ledger table when missing, and returns a line
+// for each thing it made (none: everything existed). It is idempotent.
+func (p *pipeline) setup(ctx context.Context) (made []string, err error) {
 	for _, fn := range p.app.QueueFunctions() {
 		for _, name := range []string{fn.Queue, fn.PoisonQueue()} {
 			if name == "" {
@@ -47,34 +53,28 @@ func (p *pipeline) setup(ctx context.Context, out io.Writer) error {
 			}
 			created, err := p.queues.Create(ctx, name)
 			if err != nil {
-				return fmt.Errorf("setup: %w", err)
+				return made, fmt.Errorf("setup: %w", err)
 			}
 			if created {
-				made++
-				fmt.Fprintf(out, "created queue %s\n", name)
+				made = append(made, "created queue "+name)
 			}
 		}
 	}
 	created, err := p.originals.CreateContainer(ctx)
 	if err != nil {
-		return fmt.Errorf("setup: %w", err)
+		return made, fmt.Errorf("setup: %w", err)
 	}
 	if created {
-		made++
-		fmt.Fprintf(out, "created container %s (private)\n", p.originals.Container())
+		made = append(made, fmt.Sprintf("created container %s (private)", p.originals.Container()))
 	}
 	created, err = p.ledger.CreateTable(ctx)
 	if err != nil {
-		return fmt.Errorf("setup: %w", err)
+		return made, fmt.Errorf("setup: %w", err)
 	}
 	if created {
-		made++
-		fmt.Fprintf(out, "created table %s\n", p.cfg.Ledger.Table)
+		made = append(made, "created table "+p.cfg.Ledger.Table)
 	}
-	if made == 0 {
-		fmt.Fprintln(out, "setup: everything already exists")
-	}
-	return nil
+	return made, nil
 }
 
 // uploadOriginals uploads the regular files of dir (not recursing) that the

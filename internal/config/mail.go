@@ -67,6 +67,9 @@ type Mail struct {
 	SMTP      SMTP
 	// OutboxDir is EMAIL_OUTBOX_DIR, the folder of the MailOutbox transport.
 	OutboxDir string
+	// RateLimit is MAIL_RATE_LIMIT: sends a minute the mail service accepts
+	// from one instance (0, the default: learnt from its refusals).
+	RateLimit int
 }
 
 // ACS holds the Azure Communication Services settings.
@@ -134,6 +137,14 @@ func loadMail(l *loader) Mail {
 	} else {
 		m.Support = senderAddr
 		l.defaulted("SUPPORT_EMAIL", m.Support)
+	}
+
+	if v := l.str("MAIL_RATE_LIMIT", ""); v == "" {
+		l.defaulted("MAIL_RATE_LIMIT", "0")
+	} else if n, err := strconv.Atoi(v); err != nil || n < 0 || n > 100000 {
+		l.problem("MAIL_RATE_LIMIT", "must be the mails a minute your mail service accepts, a whole number from 0 (learn it from its refusals) to 100000, not %q", v)
+	} else {
+		m.RateLimit = n
 	}
 
 	var set []string

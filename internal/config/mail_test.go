@@ -36,6 +36,11 @@ func TestLoadMail(t *testing.T) {
 		problems []string // a substring of each problem, in order; none for a valid setting
 	}{
 		{name: "outbox with defaults", env: base(nil), want: outbox},
+		{name: "a mail rate limit", env: base(map[string]string{"MAIL_RATE_LIMIT": "30"}), want: with(func(m *Mail) { m.RateLimit = 30 })},
+		{name: "a mail rate limit that is not a number", env: base(map[string]string{"MAIL_RATE_LIMIT": "30/min"}), want: outbox,
+			problems: []string{"MAIL_RATE_LIMIT must be the mails a minute"}},
+		{name: "a negative mail rate limit", env: base(map[string]string{"MAIL_RATE_LIMIT": "-1"}), want: outbox,
+			problems: []string{"MAIL_RATE_LIMIT must be the mails a minute"}},
 		{name: "every address setting",
 			env: base(map[string]string{
 				"SHOP_NAME":      "Photos & Co",

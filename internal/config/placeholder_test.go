@@ -65,6 +65,7 @@ func TestDefaults(t *testing.T) {
 		"RECONCILE_SCHEDULE":  "0 */15 * * * *",
 		"RECONCILE_WINDOW":    "72h",
 		"RECONCILE_GRACE":     "10m",
+		"MAIL_RATE_LIMIT":     "0",
 	}, Defaults(func(k string) string { return env[k] }))
 
 	env = map[string]string{"AzureWebJobsStorage__accountName": "shop", "EMAIL_REPLY_TO": "help@example.com", "ORIGINALS_CONTAINER": "files"}

@@ -62,6 +62,7 @@ var settingKinds = map[string]settingKind{
 	"EMAIL_REPLY_TO":                        plainSetting,
 	"EMAIL_BCC":                             plainSetting,
 	"SUPPORT_EMAIL":                         plainSetting,
+	"MAIL_RATE_LIMIT":                       plainSetting,
 	"ACS_CONNECTION_STRING":                 connectionString,
 	"ACS_ENDPOINT":                          urlSetting,
 	"ACS_CLIENT_ID":                         plainSetting,

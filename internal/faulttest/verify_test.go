@@ -258,6 +258,16 @@ func (r *rig) checkACS(rep *report, st acsStats) {
 		return
 	}
 	rep.info("ACS: answers 429 over the rate limit", "%d", st.limited429)
+	if len(st.ops) > 0 {
+		perMail := float64(st.posts) / float64(len(st.ops))
+		if r.ph.burst {
+			// SendLink paces its sends to the quota instead of discovering
+			// it by refusals: about one request per mail.
+			rep.expectThat("ACS: send requests per mail", "<= 1.5", fmt.Sprintf("%.2f", perMail), perMail <= 1.5)
+		} else {
+			rep.info("ACS: send requests per mail", "%.2f", perMail)
+		}
+	}
 	most := maxInWindow(st.accepted, f.window)
 	rep.expectThat(fmt.Sprintf("ACS: most sends in any %s", f.window), fmt.Sprintf("<= %d", f.limit), fmt.Sprint(most), most <= f.limit)
 	if len(st.accepted) < 2 {

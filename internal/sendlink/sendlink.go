@@ -16,6 +16,7 @@ import (
 
 	"github.com/filedrop/filedrop/internal/mail"
 	"github.com/filedrop/filedrop/internal/order"
+	"github.com/filedrop/filedrop/internal/pace"
 )
 
 // Sender carries a rendered mail: ACS (acs.Client), SMTP (smtpmail.Sender)
@@ -41,8 +42,30 @@ type Stage struct {
 	recs   order.Records
 	render *mail.Renderer
 	budget order.Budget
+	pacer  pacer
 	now    func() time.Time
 	log    *slog.Logger
+}
+
+// pacer spaces sends to the mail service's quota (pace.Pacer).
+type pacer interface {
+	Reserve(key string, now time.Time) time.Duration
+	Refused(key string, now time.Time, after time.Duration) time.Duration
+	Accepted()
+}
+
+var _ pacer = (*pace.Pacer)(nil)
+
+// WithPacer makes the stage space its sends with p: a message whose slot
+// has not come is re-scheduled for it before any ledger call or send, and a
+// throttled send waits for a slot p gives it rather than only for the
+// service's Retry-After, so that a burst of mails meets the quota with about
+// one send request per mail. It returns s.
+func (s *Stage) WithPacer(p *pace.Pacer) *Stage {
+	if p != nil {
+		s.pacer = p
+	}
+	return s
 }
 
 // New returns the stage. b is the invocation's budget (valid, see
@@ -92,6 +115,12 @@ func (s *Stage) Handle(ctx context.Context, d order.Delivery, msg order.MailMess
 	}
 
 	now := s.now()
+	if s.pacer != nil {
+		if wait := s.pacer.Reserve(key, now); wait > 0 {
+			log.Debug("mail paced to the quota", "wait", wait.String())
+			return order.Throttled(fmt.Errorf("%w: the next send slot is in %s", errPaced, wait.Round(time.Second)), wait)
+		}
+	}
 	rec, err := s.recs.Get(ctx, msg.SessionID)
 	switch {
 	case errors.Is(err, order.ErrNotFound):
@@ -124,7 +153,10 @@ func (s *Stage) Handle(ctx context.Context, d order.Delivery, msg order.MailMess
 	opID, err := s.send.Send(sendCtx, m)
 	cancel()
 	if err != nil {
-		return s.failed(ctx, d, held, msg, owner, fmt.Errorf("send mail: %w", err))
+		return s.failed(ctx, d, held, msg, owner, s.paced(key, fmt.Errorf("send mail: %w", err)))
+	}
+	if s.pacer != nil {
+		s.pacer.Accepted()
 	}
 	if err := s.sent(ctx, held, msg, owner, opID); err != nil {
 		// Retryable: the redelivery sends again under the same key, which
@@ -211,9 +243,23 @@ func maxBusyWait(o *order.Order) time.Duration {
 	return order.MaxBusyWait
 }
 
+// errPaced reports a send held back until its slot under the mail
+// service's quota.
+var errPaced = errors.New("mail paced to the service's quota")
+
+// paced returns err, a failed send's error, with the delay the pacer gives
+// a throttled send in place of the service's own.
+func (s *Stage) paced(key string, err error) error {
+	after, throttled := order.RetryAfter(err)
+	if s.pacer == nil || !throttled || order.Classify(err) != order.Throttle {
+		return err
+	}
+	return order.Throttled(err, s.pacer.Refused(key, s.now(), after))
+}
+
 // failed records the failure of a send that owner held the lease for (on
-// held, the claimed record; a transient one with d's retry plan), unless the mail was handled meanwhile, and
-// returns the error the route acts on.
+// held, the claimed record; a transient one with d's retry plan), unless
+// the mail was handled meanwhile, and returns the error the route acts on.
 func (s *Stage) failed(ctx context.Context, d order.Delivery, held order.Order, msg order.MailMessage, owner string, cause error) error {
 	_, err := order.RecordFailureOf(ctx, s.recs, held, d, owner, cause, s.now(), func(o *order.Order) bool { return handled(o, msg) != "" })
 	return err

@@ -17,6 +17,7 @@ import (
 	"github.com/filedrop/filedrop/internal/mail"
 	"github.com/filedrop/filedrop/internal/order"
 	"github.com/filedrop/filedrop/internal/order/ordertest"
+	"github.com/filedrop/filedrop/internal/pace"
 	"github.com/filedrop/filedrop/internal/sendlink"
 )
 
@@ -647,4 +648,52 @@ func TestRefusedCredentialHoldsTheOrder(t *testing.T) {
 	require.False(t, o.Held())
 	require.True(t, o.HeldUntil.IsZero())
 	require.Equal(t, 1, sent.count())
+}
+
+// TestPacedSends: with a pacer, a mail whose slot has not come is
+// re-scheduled for it with no ledger call and no send; once its time comes
+// it is sent; a send the service throttles waits for the slot the pacer
+// gives it, at least the service's Retry-After.
+func TestPacedSends(t *testing.T) {
+	log := slog.New(slog.DiscardHandler)
+	clock := now
+	first, second := message(), message()
+	second.SessionID, second.Customer.Email = "cs_test_second", "bo@customer.example"
+	rec2 := linksReady()
+	rec2.SessionID, rec2.CustomerEmail = second.SessionID, second.Customer.Email
+	recs := ordertest.NewLedger(linksReady(), rec2)
+	var sent sentMails
+	stage := sendlink.New(sent.sender(nil), recs, renderer(t), budget, func() time.Time { return clock }, log).
+		WithPacer(pace.New(30)) // a slot every 2 s
+	ctx := context.Background()
+
+	require.NoError(t, stage.Handle(ctx, delivery(log, "inv-1"), first))
+	gets := recs.Gets()
+	err := stage.Handle(ctx, delivery(log, "inv-2"), second)
+	require.Equal(t, order.Throttle, order.Classify(err), "%v", err)
+	wait, _ := order.RetryAfter(err)
+	require.Equal(t, 2*time.Second, wait)
+	require.Equal(t, gets, recs.Gets(), "a paced mail reads no record")
+	require.Equal(t, 1, sent.count(), "nor sends")
+
+	clock = clock.Add(wait)
+	require.NoError(t, stage.Handle(ctx, delivery(log, "inv-3"), second), "its slot has come")
+	require.Equal(t, 2, sent.count())
+
+	// The service refuses a third mail and asks for 5 s: the message comes
+	// back no earlier, and at a slot of its own.
+	third := message()
+	third.SessionID, third.Customer.Email = "cs_test_third", "cy@customer.example"
+	rec3 := linksReady()
+	rec3.SessionID, rec3.CustomerEmail = third.SessionID, third.Customer.Email
+	recs.Put(rec3)
+	clock = clock.Add(10 * time.Second)
+	throttling := sendlink.New(sendlink.SenderFunc(func(context.Context, mail.Message) (string, error) {
+		return "", order.Throttled(errors.New("acs answered 429"), 5*time.Second)
+	}), recs, renderer(t), budget, func() time.Time { return clock }, log).WithPacer(pace.New(30))
+	err = throttling.Handle(ctx, delivery(log, "inv-4"), third)
+	require.Equal(t, order.Throttle, order.Classify(err), "%v", err)
+	wait, _ = order.RetryAfter(err)
+	require.GreaterOrEqual(t, wait, 5*time.Second)
+	require.Equal(t, clock.Add(wait), recs.Record(t, third.SessionID).ThrottledUntil, "the record says when it is tried again")
 }
