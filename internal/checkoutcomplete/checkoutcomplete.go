@@ -1,6 +1,6 @@
 // Package checkoutcomplete is the CheckoutComplete function: Stripe's webhook
 // endpoint. It verifies the Stripe-Signature on the raw bytes, and for the
-// three Checkout events the pipeline acts on it puts a small OrderMessage on
+// three Checkout events the pipeline acts on it puts a small ProcessJob on
 // the ProcessOrder queue; for the refund and dispute events
 // (charge.refunded, charge.dispute.created, charge.dispute.closed) the
 // message names the payment intent and the charge or dispute instead of a
@@ -41,8 +41,8 @@ type queue interface {
 	Send(ctx context.Context, data []byte, delay time.Duration) error
 }
 
-// Handler is the CheckoutComplete function.
-type Handler struct {
+// Stage is the CheckoutComplete function.
+type Stage struct {
 	secrets  []string
 	queue    queue
 	livemode bool
@@ -53,8 +53,8 @@ type Handler struct {
 // New returns the webhook handler. secrets are the endpoint's signing
 // secrets (several while one is rolled); livemode is the configured API
 // key's mode: events of the other mode are acknowledged and dropped.
-func New(secrets []string, q queue, livemode bool, log *slog.Logger, now func() time.Time) *Handler {
-	return &Handler{secrets: secrets, queue: q, livemode: livemode, log: log, now: now}
+func New(secrets []string, q queue, livemode bool, log *slog.Logger, now func() time.Time) *Stage {
+	return &Stage{secrets: secrets, queue: q, livemode: livemode, log: log, now: now}
 }
 
 type answer struct {
@@ -69,7 +69,7 @@ type answer struct {
 // a missing, malformed, wrong or stale signature or a body that is not an
 // event, 200 for an event queued or deliberately ignored, 503 when the
 // message could not be stored.
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (h *Stage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	invocation := r.Header.Get("X-Azure-Functions-InvocationId")
 	if invocation == "" {
 		invocation = uuid.NewString()
@@ -126,7 +126,7 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	return buf.Bytes(), err
 }
 
-func (h *Handler) handle(ctx context.Context, log *slog.Logger, ev stripeapi.Event) (int, answer) {
+func (h *Stage) handle(ctx context.Context, log *slog.Logger, ev stripeapi.Event) (int, answer) {
 	if !order.Handles(ev.Type) {
 		log.Debug("event type ignored")
 		return http.StatusOK, answer{Received: true, Ignored: "event type " + ev.Type + " is not used"}
@@ -135,7 +135,7 @@ func (h *Handler) handle(ctx context.Context, log *slog.Logger, ev stripeapi.Eve
 		log.Warn("event ignored: its mode differs from the API key's", "event_livemode", ev.Livemode, "key_livemode", h.livemode)
 		return http.StatusOK, answer{Received: true, Ignored: "livemode does not match this deployment"}
 	}
-	msg := order.OrderMessage{Version: order.OrderMessageVersion, EventID: ev.ID, EventType: ev.Type,
+	msg := order.ProcessJob{Version: order.ProcessJobVersion, EventID: ev.ID, EventType: ev.Type,
 		SessionID: ev.ObjectID, Livemode: ev.Livemode, Created: ev.Created, Trigger: order.TriggerWebhook}
 	if obj := order.EventObject(ev.Type); obj != "" {
 		if ev.PaymentIntent == "" && ev.ObjectType == obj {
@@ -161,7 +161,7 @@ func (h *Handler) handle(ctx context.Context, log *slog.Logger, ev stripeapi.Eve
 
 // Handle puts msg on the ProcessOrder queue. It returns nil only once the
 // message is stored.
-func (h *Handler) Handle(ctx context.Context, msg order.OrderMessage) error {
+func (h *Stage) Handle(ctx context.Context, msg order.ProcessJob) error {
 	data, err := json.Marshal(msg)
 	if err != nil {
 		return fmt.Errorf("encode order message: %w", err)

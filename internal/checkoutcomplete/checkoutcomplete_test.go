@@ -131,7 +131,7 @@ func TestServeHTTP(t *testing.T) {
 			require.Contains(t, a.Error, tc.wantError)
 			if tc.wantQueued {
 				require.Len(t, q.sent, 1)
-				var m order.OrderMessage
+				var m order.ProcessJob
 				require.NoError(t, json.Unmarshal(q.sent[0], &m))
 				require.NoError(t, m.Validate())
 				require.Equal(t, "cs_test_a1", m.SessionID)
@@ -153,7 +153,7 @@ func TestServeHTTP(t *testing.T) {
 func TestMessageIsSmallAndStable(t *testing.T) {
 	q := &fakeQueue{}
 	h := New([]string{secret}, q, false, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Now)
-	require.NoError(t, h.Handle(context.Background(), order.OrderMessage{Version: 1, EventID: "evt_1",
+	require.NoError(t, h.Handle(context.Background(), order.ProcessJob{Version: 1, EventID: "evt_1",
 		EventType: order.EventCompleted, SessionID: "cs_test_1", Created: 5, Trigger: order.TriggerWebhook}))
 	require.JSONEq(t, `{"v":1,"event_id":"evt_1","event_type":"checkout.session.completed","session_id":"cs_test_1","livemode":false,"created":5,"trigger":"webhook"}`, string(q.sent[0]))
 }
@@ -168,22 +168,22 @@ func TestPaymentEvents(t *testing.T) {
 		name       string
 		body       []byte
 		wantStatus int
-		want       *order.OrderMessage
+		want       *order.ProcessJob
 		wantError  string
 	}{
 		{name: "refund", body: ev(order.EventChargeRefunded, "charge", "ch_1", `"pi_1"`), wantStatus: 200,
-			want: &order.OrderMessage{EventType: order.EventChargeRefunded, PaymentIntent: "pi_1", ObjectID: "ch_1"}},
+			want: &order.ProcessJob{EventType: order.EventChargeRefunded, PaymentIntent: "pi_1", ObjectID: "ch_1"}},
 		{name: "dispute created", body: ev(order.EventDisputeCreated, "dispute", "dp_1", `"pi_1"`), wantStatus: 200,
-			want: &order.OrderMessage{EventType: order.EventDisputeCreated, PaymentIntent: "pi_1", ObjectID: "dp_1"}},
+			want: &order.ProcessJob{EventType: order.EventDisputeCreated, PaymentIntent: "pi_1", ObjectID: "dp_1"}},
 		{name: "dispute closed", body: ev(order.EventDisputeClosed, "dispute", "du_1", `"pi_1"`), wantStatus: 200,
-			want: &order.OrderMessage{EventType: order.EventDisputeClosed, PaymentIntent: "pi_1", ObjectID: "du_1"}},
+			want: &order.ProcessJob{EventType: order.EventDisputeClosed, PaymentIntent: "pi_1", ObjectID: "du_1"}},
 		{name: "a charge without a payment intent is not a Checkout payment", body: ev(order.EventChargeRefunded, "charge", "ch_1", `null`), wantStatus: 200},
 		{name: "refund whose object is a dispute", body: ev(order.EventChargeRefunded, "dispute", "dp_1", `"pi_1"`), wantStatus: 400, wantError: "not a charge"},
 		{name: "dispute whose object is a charge", body: ev(order.EventDisputeCreated, "charge", "ch_1", `"pi_1"`), wantStatus: 400, wantError: "not a dispute"},
 		{name: "refund of a charge id that is not ch_", body: ev(order.EventChargeRefunded, "charge", "cs_test_1", `"pi_1"`), wantStatus: 400, wantError: "not a charge"},
 		{name: "payment intent that is not pi_", body: ev(order.EventChargeRefunded, "charge", "ch_1", `"cs_test_1"`), wantStatus: 400, wantError: "not a charge"},
 		{name: "payment intent of 255 bytes", body: ev(order.EventChargeRefunded, "charge", "ch_1", `"pi_`+strings.Repeat("a", order.MaxIDBytes-3)+`"`), wantStatus: 200,
-			want: &order.OrderMessage{EventType: order.EventChargeRefunded, PaymentIntent: "pi_" + strings.Repeat("a", order.MaxIDBytes-3), ObjectID: "ch_1"}},
+			want: &order.ProcessJob{EventType: order.EventChargeRefunded, PaymentIntent: "pi_" + strings.Repeat("a", order.MaxIDBytes-3), ObjectID: "ch_1"}},
 		{name: "payment intent of 256 bytes", body: ev(order.EventChargeRefunded, "charge", "ch_1", `"pi_`+strings.Repeat("a", order.MaxIDBytes-2)+`"`), wantStatus: 400, wantError: "not a Stripe event"},
 		{name: "payment intent of 400 KB", body: ev(order.EventChargeRefunded, "charge", "ch_1", `"pi_`+strings.Repeat("a", 400<<10)+`"`), wantStatus: 400, wantError: "not a Stripe event"},
 		{name: "charge id of 256 bytes", body: ev(order.EventChargeRefunded, "charge", "ch_"+strings.Repeat("a", order.MaxIDBytes-2), `"pi_1"`), wantStatus: 400, wantError: "not a Stripe event"},
@@ -207,7 +207,7 @@ func TestPaymentEvents(t *testing.T) {
 				return
 			}
 			require.Len(t, q.sent, 1)
-			m, err := order.DecodeOrderMessage(q.sent[0])
+			m, err := order.DecodeProcessJob(q.sent[0])
 			require.NoError(t, err)
 			want := *tc.want
 			want.Version, want.EventID, want.Created, want.Trigger = 1, "evt_1", 1700000000, order.TriggerWebhook

@@ -5,7 +5,7 @@ import (
 
 	"github.com/filedrop/filedrop/internal/config"
 	"github.com/filedrop/filedrop/internal/storage"
-	"github.com/filedrop/filedrop/internal/storage/blobsas"
+	"github.com/filedrop/filedrop/internal/storage/blobstore"
 	"github.com/filedrop/filedrop/internal/stripeapi"
 )
 
@@ -30,8 +30,8 @@ func storageOptions(s config.Storage) storage.Options {
 
 // originalsOptions maps the download-link settings onto the originals'
 // options.
-func originalsOptions(l config.Links) blobsas.Options {
-	return blobsas.Options{Container: l.Container, TTL: l.TTL, BaseURL: l.BaseURL}
+func originalsOptions(l config.Links) blobstore.Options {
+	return blobstore.Options{Container: l.Container, TTL: l.TTL, BaseURL: l.BaseURL}
 }
 
 // newStripe returns a Stripe client for the Stripe settings.

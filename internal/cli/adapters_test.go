@@ -13,7 +13,7 @@ import (
 
 	"github.com/filedrop/filedrop/internal/config"
 	"github.com/filedrop/filedrop/internal/storage"
-	"github.com/filedrop/filedrop/internal/storage/blobsas"
+	"github.com/filedrop/filedrop/internal/storage/blobstore"
 )
 
 // sameFields requires that every field of the settings struct from has a
@@ -80,8 +80,8 @@ func TestOriginalsOptionsKeepEverySetting(t *testing.T) {
 // The adapters keep their own copies of what the settings also know: they
 // must agree.
 func TestAdaptersAgreeWithTheSettings(t *testing.T) {
-	require.Equal(t, config.MaxDelegatedLinkTTL, blobsas.MaxDelegatedLinkTTL)
-	require.Equal(t, config.StorageConnection, blobsas.ConnectionSetting)
+	require.Equal(t, config.MaxDelegatedLinkTTL, blobstore.MaxDelegatedLinkTTL)
+	require.Equal(t, config.StorageConnection, blobstore.ConnectionSetting)
 }
 
 func TestNewStripeKeepsTheMode(t *testing.T) {

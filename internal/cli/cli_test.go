@@ -197,9 +197,9 @@ func TestLocalWebhookQueuesExactlyOneMessage(t *testing.T) {
 	require.Len(t, msgs, 1, "exactly one message")
 	raw, err := base64.StdEncoding.DecodeString(msgs[0].Text)
 	require.NoError(t, err, "the message text is base64, as the queue trigger expects")
-	var m order.OrderMessage
+	var m order.ProcessJob
 	require.NoError(t, json.Unmarshal(raw, &m))
-	require.Equal(t, order.OrderMessage{Version: 1, EventID: "evt_local_1", EventType: order.EventCompleted,
+	require.Equal(t, order.ProcessJob{Version: 1, EventID: "evt_local_1", EventType: order.EventCompleted,
 		SessionID: "cs_test_local1", Created: m.Created, Trigger: order.TriggerWebhook}, m)
 	require.Contains(t, p.stdout.String(), "/api/CheckoutComplete")
 }

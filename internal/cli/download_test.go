@@ -18,7 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/filedrop/filedrop/internal/order"
-	"github.com/filedrop/filedrop/internal/storage/blobsas"
+	"github.com/filedrop/filedrop/internal/storage/blobstore"
 	"github.com/filedrop/filedrop/internal/stripeapi/stripetest"
 	"github.com/filedrop/filedrop/internal/testenv"
 )
@@ -36,7 +36,7 @@ func TestOrderPageEndToEnd(t *testing.T) {
 	o := newOps(t, map[string]string{"STRIPE_API_KEY": stripetest.Key, "STRIPE_API_URL": srv.URL, "DOWNLOAD_LIMIT": "3"})
 	delete(o.settings, "PUBLIC_BASE_URL") // handler local uses its own address
 	ctx := context.Background()
-	originals, err := blobsas.New(o.acct, blobsas.Options{Container: "originals", TTL: time.Hour}, time.Now)
+	originals, err := blobstore.New(o.acct, blobstore.Options{Container: "originals", TTL: time.Hour}, time.Now)
 	require.NoError(t, err)
 	for _, name := range fixtureOriginals {
 		require.NoError(t, originals.Upload(ctx, name, []byte("\xff\xd8\xff "+name)))

@@ -7,7 +7,7 @@ import (
 	"github.com/filedrop/filedrop/internal/config"
 	"github.com/filedrop/filedrop/internal/download"
 	"github.com/filedrop/filedrop/internal/orderlink"
-	"github.com/filedrop/filedrop/internal/storage/blobsas"
+	"github.com/filedrop/filedrop/internal/storage/blobstore"
 )
 
 // fnDownload is the order page's function folder.
@@ -33,7 +33,7 @@ func (p *pipeline) downloadHandler() (http.Handler, error) {
 	// per click.
 	opts := originalsOptions(p.cfg.Links)
 	opts.TTL = p.cfg.Download.SASTTL
-	links, err := blobsas.New(p.account, opts, time.Now)
+	links, err := blobstore.New(p.account, opts, time.Now)
 	if err != nil {
 		return nil, err
 	}

@@ -98,11 +98,11 @@ func (o *ops) peek(t *testing.T, queue string) [][]byte {
 }
 
 // orderMessages returns the order messages on the ProcessOrder queue.
-func (o *ops) orderMessages(t *testing.T) []order.OrderMessage {
+func (o *ops) orderMessages(t *testing.T) []order.ProcessJob {
 	t.Helper()
-	var out []order.OrderMessage
+	var out []order.ProcessJob
 	for _, data := range o.peek(t, "process-order") {
-		m, err := order.DecodeOrderMessage(data)
+		m, err := order.DecodeProcessJob(data)
 		require.NoError(t, err)
 		out = append(out, m)
 	}
@@ -112,7 +112,7 @@ func (o *ops) orderMessages(t *testing.T) []order.OrderMessage {
 // downloadMail is a valid download mail of one file, as JSON.
 func downloadMail(t *testing.T, session string, generation int, expires time.Time) []byte {
 	t.Helper()
-	data, err := json.Marshal(order.MailMessage{Version: 1, Kind: order.MailDownloadLinks, SessionID: session, EventID: "evt_" + session,
+	data, err := json.Marshal(order.MailJob{Version: 1, Kind: order.MailDownloadLinks, SessionID: session, EventID: "evt_" + session,
 		Generation: generation, Customer: order.Customer{Email: "jane@example.com", Name: "Jane"},
 		Items: []order.Item{{Title: "Harbour", FileName: "harbour.jpg",
 			URL: fmt.Sprintf("https://acct.blob.core.windows.net/originals/harbour.jpg?sv=2024&sig=SECRET%s", session), ExpiresAt: expires}}})

@@ -122,7 +122,7 @@ func TestOrdersStuck(t *testing.T) {
 		order.Order{SessionID: "cs_test_retrying", State: order.StateReceived, LastError: "stripe answered 502", Attempts: 1,
 			CreatedAt: now.Add(-30 * time.Second), UpdatedAt: now.Add(-30 * time.Second)},
 	)
-	msg, err := json.Marshal(order.OrderMessage{Version: 1, EventID: "evt_p", EventType: order.EventCompleted, SessionID: "cs_test_poisoned",
+	msg, err := json.Marshal(order.ProcessJob{Version: 1, EventID: "evt_p", EventType: order.EventCompleted, SessionID: "cs_test_poisoned",
 		Created: now.Unix(), Trigger: order.TriggerWebhook})
 	require.NoError(t, err)
 	require.NoError(t, o.queues.Queue("process-order-poison").Send(ctx, msg, 0))

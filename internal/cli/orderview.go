@@ -96,7 +96,7 @@ func mailViewOf(data []byte) *mailView {
 	if len(data) == 0 {
 		return nil
 	}
-	var m order.MailMessage
+	var m order.MailJob
 	if err := json.Unmarshal(data, &m); err != nil {
 		return nil
 	}
@@ -104,7 +104,7 @@ func mailViewOf(data []byte) *mailView {
 	return &v
 }
 
-func mailViewFrom(m order.MailMessage) mailView {
+func mailViewFrom(m order.MailJob) mailView {
 	v := mailView{Kind: m.Kind, Generation: m.Generation, Key: m.Key(), To: m.Customer.Email, EventID: m.EventID}
 	for _, it := range m.Items {
 		v.Links = append(v.Links, linkView{Title: it.Title, FileName: it.FileName, URL: it.Redacted(), ExpiresAt: it.ExpiresAt.UTC()})

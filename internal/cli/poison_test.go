@@ -17,7 +17,7 @@ import (
 func TestPoison(t *testing.T) {
 	o := newOps(t, nil)
 	ctx := context.Background()
-	orderMsg, err := json.Marshal(order.OrderMessage{Version: 1, EventID: "evt_poisoned", EventType: order.EventCompleted,
+	orderMsg, err := json.Marshal(order.ProcessJob{Version: 1, EventID: "evt_poisoned", EventType: order.EventCompleted,
 		SessionID: "cs_test_poisoned", Trigger: order.TriggerWebhook})
 	require.NoError(t, err)
 	b64 := base64.StdEncoding.EncodeToString

@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/filedrop/filedrop/internal/order"
-	"github.com/filedrop/filedrop/internal/storage/blobsas"
+	"github.com/filedrop/filedrop/internal/storage/blobstore"
 	"github.com/filedrop/filedrop/internal/stripeapi/stripetest"
 	"github.com/filedrop/filedrop/internal/testenv"
 )
@@ -20,7 +20,7 @@ import (
 func TestResend(t *testing.T) {
 	o := newOps(t, nil)
 	now := time.Now().UTC()
-	failedMail, err := json.Marshal(order.MailMessage{Version: 1, Kind: order.MailPaymentFailed, SessionID: "cs_test_failed",
+	failedMail, err := json.Marshal(order.MailJob{Version: 1, Kind: order.MailPaymentFailed, SessionID: "cs_test_failed",
 		Generation: 1, Customer: order.Customer{Email: "bob@example.com"}})
 	require.NoError(t, err)
 	o.seed(t,
@@ -58,9 +58,9 @@ func TestResend(t *testing.T) {
 
 			queued := o.peek(t, "send-link")
 			require.Len(t, queued, 1, "exactly one mail queued")
-			got, err := order.DecodeMailMessage(queued[0])
+			got, err := order.DecodeMailJob(queued[0])
 			require.NoError(t, err)
-			want, err := order.DecodeMailMessage(before.Mail)
+			want, err := order.DecodeMailJob(before.Mail)
 			require.NoError(t, err)
 			want.Generation = tt.generation
 			require.Equal(t, want, got, "the last mail, as a new generation")
@@ -84,7 +84,7 @@ func TestResend(t *testing.T) {
 		m := msgs[0]
 		require.True(t, strings.HasPrefix(m.EventID, "evt_resend_"), m.EventID)
 		require.WithinDuration(t, time.Now(), time.Unix(m.Created, 0), time.Minute)
-		require.Equal(t, order.OrderMessage{Version: 1, EventID: m.EventID, EventType: order.EventCompleted, SessionID: "cs_test_live",
+		require.Equal(t, order.ProcessJob{Version: 1, EventID: m.EventID, EventType: order.EventCompleted, SessionID: "cs_test_live",
 			Livemode: true, Created: m.Created, Trigger: order.TriggerOperator, NewLinks: true}, m)
 		var r resent
 		require.NoError(t, json.Unmarshal([]byte(out), &r))
@@ -129,7 +129,7 @@ func TestResendProducesExactlyOneNewMail(t *testing.T) {
 	srv := stripetest.NewServer(t)
 	o := newOps(t, map[string]string{"STRIPE_API_KEY": stripetest.Key, "STRIPE_API_URL": srv.URL})
 	ctx := context.Background()
-	originals, err := blobsas.New(o.acct, blobsas.Options{Container: "originals", TTL: time.Hour}, time.Now)
+	originals, err := blobstore.New(o.acct, blobstore.Options{Container: "originals", TTL: time.Hour}, time.Now)
 	require.NoError(t, err)
 	for _, name := range fixtureOriginals {
 		require.NoError(t, originals.Upload(ctx, name, []byte("\xff\xd8\xff "+name)))

@@ -15,7 +15,7 @@ import (
 	"github.com/filedrop/filedrop/internal/processorder"
 	"github.com/filedrop/filedrop/internal/sendlink"
 	"github.com/filedrop/filedrop/internal/storage"
-	"github.com/filedrop/filedrop/internal/storage/blobsas"
+	"github.com/filedrop/filedrop/internal/storage/blobstore"
 	"github.com/filedrop/filedrop/internal/storage/ledger"
 	"github.com/filedrop/filedrop/internal/stripeapi"
 )
@@ -45,9 +45,9 @@ var (
 func carries(function string) operator.Carries {
 	switch function {
 	case fnProcessOrder:
-		return operator.OrderMessages
+		return operator.ProcessJobs
 	case fnSendLink:
-		return operator.MailMessages
+		return operator.MailJobs
 	}
 	return 0
 }
@@ -64,7 +64,7 @@ type pipeline struct {
 	// their function.json files.
 	orders, mails *storage.Queue
 	ledger        *ledger.Ledger
-	originals     *blobsas.Originals
+	originals     *blobstore.Originals
 }
 
 func newPipeline(cfg config.Config, app functions.App, log *slog.Logger) (*pipeline, error) {
@@ -80,7 +80,7 @@ func newPipeline(cfg config.Config, app functions.App, log *slog.Logger) (*pipel
 	if err != nil {
 		return nil, err
 	}
-	originals, err := blobsas.New(acct, originalsOptions(cfg.Links), time.Now)
+	originals, err := blobstore.New(acct, originalsOptions(cfg.Links), time.Now)
 	if err != nil {
 		return nil, err
 	}
@@ -154,7 +154,7 @@ func (p *pipeline) stage(name string, budget order.Budget) (functions.HandlerFun
 			}
 			st.WithOrderPage(signer.URL)
 		}
-		return functions.Decoded(order.DecodeOrderMessage, st.Handle), nil
+		return functions.Decoded(order.DecodeProcessJob, st.Handle), nil
 	case fnSendLink:
 		render, err := newRenderer(p.cfg.Mail)
 		if err != nil {
@@ -172,7 +172,7 @@ func (p *pipeline) stage(name string, budget order.Budget) (functions.HandlerFun
 			return nil, err
 		}
 		st := sendlink.New(sender, p.ledger, render, budget, time.Now, p.log).WithPacer(pace.New(p.cfg.Mail.RateLimit))
-		return functions.Decoded(order.DecodeMailMessage, st.Handle), nil
+		return functions.Decoded(order.DecodeMailJob, st.Handle), nil
 	}
 	return nil, fmt.Errorf("function %s has a function.json but no stage in this binary", name)
 }

@@ -26,7 +26,7 @@ func TestNoAdapterImportsConfig(t *testing.T) {
 			require.NotEqual(t, module+"config", dep, "adapter %s depends on internal/config", pkg)
 		}
 	}
-	for _, pkg := range []string{"storage", "storage/blobsas", "storage/ledger", "stripeapi", "mail", "mail/acs", "mail/smtpmail", "mail/outbox"} {
+	for _, pkg := range []string{"storage", "storage/blobstore", "storage/ledger", "stripeapi", "mail", "mail/acs", "mail/smtpmail", "mail/outbox"} {
 		require.True(t, listed[module+pkg], "go list listed %s", pkg)
 	}
 }

@@ -37,7 +37,7 @@ import (
 
 	"github.com/filedrop/filedrop/internal/order"
 	"github.com/filedrop/filedrop/internal/orderlink"
-	"github.com/filedrop/filedrop/internal/storage/blobsas"
+	"github.com/filedrop/filedrop/internal/storage/blobstore"
 )
 
 // Timeout bounds one request's storage calls.
@@ -50,12 +50,12 @@ type refs interface {
 
 // linker mints a short-lived read-only link to one original.
 type linker interface {
-	Link(ctx context.Context, blobName, fileName string) (blobsas.Link, error)
+	Link(ctx context.Context, blobName, fileName string) (blobstore.Link, error)
 }
 
 var (
 	_ refs   = (*orderlink.Signer)(nil)
-	_ linker = (*blobsas.Originals)(nil)
+	_ linker = (*blobstore.Originals)(nil)
 )
 
 // Settings are the page's rules and words.

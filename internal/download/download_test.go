@@ -18,7 +18,7 @@ import (
 	"github.com/filedrop/filedrop/internal/order"
 	"github.com/filedrop/filedrop/internal/order/ordertest"
 	"github.com/filedrop/filedrop/internal/orderlink"
-	"github.com/filedrop/filedrop/internal/storage/blobsas"
+	"github.com/filedrop/filedrop/internal/storage/blobstore"
 )
 
 const (
@@ -38,11 +38,11 @@ type links struct {
 	blobs []string
 }
 
-func (l *links) Link(_ context.Context, blob, fileName string) (blobsas.Link, error) {
+func (l *links) Link(_ context.Context, blob, fileName string) (blobstore.Link, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.blobs = append(l.blobs, blob)
-	return blobsas.Link{URL: "https://acct.blob.example/originals/" + blob + "?sig=SECRETSIG&rscd=" + url.QueryEscape(fileName), ExpiresAt: now.Add(10 * time.Minute)}, nil
+	return blobstore.Link{URL: "https://acct.blob.example/originals/" + blob + "?sig=SECRETSIG&rscd=" + url.QueryEscape(fileName), ExpiresAt: now.Add(10 * time.Minute)}, nil
 }
 
 func (l *links) count() int {

@@ -94,7 +94,7 @@ func TestFakeACSRefusesABadSignature(t *testing.T) {
 	require.NoError(t, err)
 	_, err = c.Send(context.Background(), mail.Message{Key: order.MailKey("cs_test_a", order.MailDownloadLinks, 1),
 		From: mail.Address{Email: "shop@filedrop.localhost"}, To: []mail.Address{{Email: "a@customers.example"}}, Subject: "x"})
-	require.Equal(t, order.Hold, order.Classify(err), "a refused key holds the order: %v", err)
+	require.Equal(t, order.ClassMisconfigured, order.Classify(err), "a refused key holds the order: %v", err)
 	require.Error(t, failed, "the fake reports the bad signature")
 	require.Equal(t, 1, fake.stats().authFailures)
 }

@@ -101,7 +101,7 @@ func TestQueueRouteTransient(t *testing.T) {
 			}
 			require.Empty(t, poisoned)
 			if tc.wantN == 0 {
-				if order.Classify(tc.err) != order.Throttle {
+				if order.Classify(tc.err) != order.ClassThrottled {
 					require.Empty(t, requeued)
 				}
 				return

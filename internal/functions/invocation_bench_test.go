@@ -17,13 +17,13 @@ import (
 // small order message and SendLink's mail message with five signed links.
 func benchMessages(b *testing.B) map[string][]byte {
 	b.Helper()
-	om, err := json.Marshal(order.OrderMessage{Version: order.OrderMessageVersion, EventID: "evt_1QbN8eLkdIwHu7ixZ2m4pT9q",
+	om, err := json.Marshal(order.ProcessJob{Version: order.ProcessJobVersion, EventID: "evt_1QbN8eLkdIwHu7ixZ2m4pT9q",
 		EventType: order.EventCompleted, SessionID: "cs_test_a1kQ9Zf3Lx8TtYp2Rr7WmN4vBc6Hd0Jg5Ks1Ue8Xo3Ai9Ey2Mb",
 		Created: 1_700_000_000, Trigger: order.TriggerWebhook})
 	if err != nil {
 		b.Fatal(err)
 	}
-	mm := order.MailMessage{Version: order.MailMessageVersion, Kind: order.MailDownloadLinks,
+	mm := order.MailJob{Version: order.MailJobVersion, Kind: order.MailDownloadLinks,
 		SessionID: "cs_test_a1kQ9Zf3Lx8TtYp2Rr7WmN4vBc6Hd0Jg5Ks1Ue8Xo3Ai9Ey2Mb", EventID: "evt_1QbN8eLkdIwHu7ixZ2m4pT9q",
 		Generation: 1, Customer: order.Customer{Email: "ada@customer.example", Name: "Ada Lovelace"}}
 	for i := range 5 {

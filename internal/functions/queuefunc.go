@@ -73,7 +73,7 @@ type QueueRoute struct {
 	// message is re-scheduled with its delay, counted in the message, until
 	// its budget is spent. The zero value is order.DefaultBackoff().
 	Backoff order.Backoff
-	// Alarms limits the loud line about a refused setting (order.Hold);
+	// Alarms limits the loud line about a refused setting (order.ClassMisconfigured);
 	// the wiring shares one among the routes. Nil: every time.
 	Alarms *Alarms
 	Log    *slog.Logger
@@ -159,10 +159,10 @@ func (q QueueRoute) classify(ctx context.Context, log *slog.Logger, inv Invocati
 		return http.StatusOK, nil
 	}
 	switch order.Classify(err) {
-	case order.PermanentClass:
+	case order.ClassPermanent:
 		log.Error("permanent failure; acknowledged", "err", err)
 		return http.StatusOK, nil
-	case order.Throttle:
+	case order.ClassThrottled:
 		delay, _ := order.RetryAfter(err)
 		delay = max(delay, time.Second)
 		if rerr := q.Requeue.Send(ctx, inv.Data, delay); rerr != nil {
@@ -171,7 +171,7 @@ func (q QueueRoute) classify(ctx context.Context, log *slog.Logger, inv Invocati
 		}
 		log.Info("throttled; re-scheduled", "delay", delay.String(), "cause", err) // throttling is not failure
 		return http.StatusOK, nil
-	case order.Hold:
+	case order.ClassMisconfigured:
 		return q.hold(ctx, log, inv, err)
 	case order.TransientClass:
 		return q.retry(ctx, log, inv, plan, err)

@@ -62,7 +62,7 @@ func TestQueueRoute(t *testing.T) {
 		{name: "panic is retryable", stage: func(context.Context, order.Delivery, []byte) error {
 			panic("boom")
 		}, wantStatus: 500, wantStderr: "panic: boom"},
-		{name: "undecodable goes to poison", stage: Decoded(order.DecodeOrderMessage, func(context.Context, order.Delivery, order.OrderMessage) error {
+		{name: "undecodable goes to poison", stage: Decoded(order.DecodeProcessJob, func(context.Context, order.Delivery, order.ProcessJob) error {
 			return nil
 		}), wantStatus: 200, wantPoison: []string{`{"v":1}`}, wantLog: "poison"},
 	}
@@ -133,10 +133,10 @@ func toStrings(v any) []string {
 // is moved to the poison queue, named in the log by its size only.
 func TestOverlongIDsArePoisoned(t *testing.T) {
 	long := strings.Repeat("a", 40<<10)
-	orderStage := Decoded(order.DecodeOrderMessage, func(context.Context, order.Delivery, order.OrderMessage) error {
+	orderStage := Decoded(order.DecodeProcessJob, func(context.Context, order.Delivery, order.ProcessJob) error {
 		return errors.New("the stage must not run")
 	})
-	mailStage := Decoded(order.DecodeMailMessage, func(context.Context, order.Delivery, order.MailMessage) error {
+	mailStage := Decoded(order.DecodeMailJob, func(context.Context, order.Delivery, order.MailJob) error {
 		return errors.New("the stage must not run")
 	})
 	tests := []struct {
@@ -192,7 +192,7 @@ func TestDecodedNamesTheMessageInEveryLine(t *testing.T) {
 	msg := `{"v":1,"event_id":"evt_9","event_type":"checkout.session.completed","session_id":"cs_test_named","created":1}`
 	route := QueueRoute{
 		Function: Function{Name: "ProcessOrder", Binding: "msg", DataType: "binary"},
-		Handle: Decoded(order.DecodeOrderMessage, func(_ context.Context, d order.Delivery, m order.OrderMessage) error {
+		Handle: Decoded(order.DecodeProcessJob, func(_ context.Context, d order.Delivery, m order.ProcessJob) error {
 			d.Log.Info("stage line", m.LogAttrs()...)
 			return errors.New("stripe down")
 		}),

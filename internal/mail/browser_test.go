@@ -111,9 +111,9 @@ func TestRenderInBrowser(t *testing.T) {
 	})
 	require.NoError(t, err)
 
-	msgs := map[string]order.MailMessage{}
+	msgs := map[string]order.MailJob{}
 	for _, lang := range mail.Languages() {
-		for kind, msg := range map[string]order.MailMessage{
+		for kind, msg := range map[string]order.MailJob{
 			"download_links": downloadMessage(),
 			"download_page":  pageMessage(),
 			"payment_failed": paymentFailedMessage(),

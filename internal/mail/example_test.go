@@ -20,8 +20,8 @@ func ExampleRenderer_Render() {
 		fmt.Println(err)
 		return
 	}
-	m, err := r.Render(order.MailMessage{
-		Version:    order.MailMessageVersion,
+	m, err := r.Render(order.MailJob{
+		Version:    order.MailJobVersion,
 		Kind:       order.MailDownloadLinks,
 		SessionID:  "cs_test_a1B2c3",
 		Generation: 1,

@@ -52,7 +52,7 @@ const MaxDisplayName = 64
 
 // Message is one rendered mail, ready for a transport.
 type Message struct {
-	// Key is the mail's idempotency key, order.MailMessage.Key: the ACS
+	// Key is the mail's idempotency key, order.MailJob.Key: the ACS
 	// Operation-Id, the base of the Message-ID and the outbox file name. It
 	// is the same on every redelivery of the same mail.
 	Key string

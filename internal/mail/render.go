@@ -48,7 +48,7 @@ type Settings struct {
 // DefaultAccent is the buttons' colour when Settings.Accent is unset.
 const DefaultAccent = "#1a56db"
 
-// Renderer turns a queued order.MailMessage into a Message. It is safe for
+// Renderer turns a queued order.MailJob into a Message. It is safe for
 // concurrent use.
 type Renderer struct {
 	shop    string
@@ -207,7 +207,7 @@ type lineView struct {
 // (controls removed, over-long names dropped), and shown beside the address
 // only when it has at most MaxDisplayName characters. A name never stops a
 // mail.
-func (r *Renderer) Render(msg order.MailMessage, date time.Time) (Message, error) {
+func (r *Renderer) Render(msg order.MailJob, date time.Time) (Message, error) {
 	t, ok := r.kinds[msg.Kind]
 	if !ok {
 		return Message{}, fmt.Errorf("render: unknown mail kind %q", msg.Kind)

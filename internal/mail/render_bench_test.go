@@ -20,7 +20,7 @@ func BenchmarkRender(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	msg := order.MailMessage{Version: order.MailMessageVersion, Kind: order.MailDownloadLinks,
+	msg := order.MailJob{Version: order.MailJobVersion, Kind: order.MailDownloadLinks,
 		SessionID: "cs_test_a1kQ9Zf3Lx8TtYp2Rr7WmN4vBc6Hd0Jg5Ks1Ue8Xo3Ai9Ey2Mb", EventID: "evt_1",
 		Generation: 1, Customer: order.Customer{Email: "ada@customer.example", Name: "Ada Lovelace"}}
 	for i := range 5 {

@@ -44,9 +44,9 @@ func testRenderer(t *testing.T) *mail.Renderer {
 	return r
 }
 
-func downloadMessage() order.MailMessage {
-	return order.MailMessage{
-		Version:    order.MailMessageVersion,
+func downloadMessage() order.MailJob {
+	return order.MailJob{
+		Version:    order.MailJobVersion,
 		Kind:       order.MailDownloadLinks,
 		SessionID:  "cs_test_a1B2c3",
 		EventID:    "evt_1",
@@ -82,9 +82,9 @@ func testReceipt() *order.Receipt {
 	}
 }
 
-func paymentFailedMessage() order.MailMessage {
-	return order.MailMessage{
-		Version:    order.MailMessageVersion,
+func paymentFailedMessage() order.MailJob {
+	return order.MailJob{
+		Version:    order.MailJobVersion,
 		Kind:       order.MailPaymentFailed,
 		SessionID:  "cs_test_a1B2c3",
 		Generation: 1,
@@ -98,7 +98,7 @@ func paymentFailedMessage() order.MailMessage {
 func TestRenderGolden(t *testing.T) {
 	r := testRenderer(t)
 	for _, lang := range mail.Languages() {
-		for name, msg := range map[string]order.MailMessage{
+		for name, msg := range map[string]order.MailJob{
 			"download_links": downloadMessage(),
 			"download_page":  pageMessage(),
 			"payment_failed": paymentFailedMessage(),
@@ -124,7 +124,7 @@ func TestRenderContent(t *testing.T) {
 	r := testRenderer(t)
 	tests := []struct {
 		name      string
-		msg       func(*order.MailMessage)
+		msg       func(*order.MailJob)
 		inText    []string
 		inHTML    []string
 		notInHTML []string
@@ -132,7 +132,7 @@ func TestRenderContent(t *testing.T) {
 	}{
 		{
 			name:    "download links list every file, link and expiry",
-			msg:     func(*order.MailMessage) {},
+			msg:     func(*order.MailJob) {},
 			subject: "Your downloads from Lumen Photo",
 			inText: []string{
 				"Hello Ada Lovelace,",
@@ -154,35 +154,35 @@ func TestRenderContent(t *testing.T) {
 		},
 		{
 			name:      "a script in the name is escaped",
-			msg:       func(m *order.MailMessage) { m.Customer.Name = "<script>alert(1)</script>" },
+			msg:       func(m *order.MailJob) { m.Customer.Name = "<script>alert(1)</script>" },
 			inText:    []string{"Hello <script>alert(1)</script>,"},
 			inHTML:    []string{"Hello &lt;script&gt;alert(1)&lt;/script&gt;,"},
 			notInHTML: []string{"<script>"},
 		},
 		{
 			name:      "quotes and ampersands are escaped",
-			msg:       func(m *order.MailMessage) { m.Customer.Name = "O'Brien & Co" },
+			msg:       func(m *order.MailJob) { m.Customer.Name = "O'Brien & Co" },
 			inText:    []string{"Hello O'Brien & Co,"},
 			inHTML:    []string{"Hello O&#39;Brien &amp; Co,"},
 			notInHTML: []string{"O'Brien & Co"},
 		},
 		{
 			name:    "no name greets politely",
-			msg:     func(m *order.MailMessage) { m.Customer.Name = "  " },
+			msg:     func(m *order.MailJob) { m.Customer.Name = "  " },
 			inText:  []string{"Hello,\n"},
 			inHTML:  []string{">Hello,</p>"},
 			subject: "Your downloads from Lumen Photo",
 		},
 		{
 			name: "line breaks in a name cannot add lines",
-			msg:  func(m *order.MailMessage) { m.Customer.Name = "Ada\r\nBcc: evil@example.com" },
+			msg:  func(m *order.MailJob) { m.Customer.Name = "Ada\r\nBcc: evil@example.com" },
 			inText: []string{
 				"Hello Ada Bcc: evil@example.com,",
 			},
 		},
 		{
 			name: "a title with markup and a javascript link are neutralised",
-			msg: func(m *order.MailMessage) {
+			msg: func(m *order.MailJob) {
 				m.Items[0].Title = `<img src=x onerror=alert(1)>`
 				m.Items[0].URL = "javascript:alert(1)"
 			},
@@ -191,7 +191,7 @@ func TestRenderContent(t *testing.T) {
 		},
 		{
 			name:      "payment failed",
-			msg:       func(m *order.MailMessage) { *m = paymentFailedMessage() },
+			msg:       func(m *order.MailJob) { *m = paymentFailedMessage() },
 			subject:   "Your payment to Lumen Photo did not go through",
 			inText:    []string{"did not go\nthrough", "Nothing was charged", "try again", "help@lumen.example", "\nTotal: €1,234.50\n"},
 			inHTML:    []string{"did not go through", "Nothing was charged", "try again", ">Total</td>"},
@@ -230,12 +230,12 @@ func TestRenderErrors(t *testing.T) {
 	r := testRenderer(t)
 	tests := []struct {
 		name string
-		msg  func(*order.MailMessage)
+		msg  func(*order.MailJob)
 		want string
 	}{
-		{"unknown kind", func(m *order.MailMessage) { m.Kind = "invoice" }, `unknown mail kind "invoice"`},
-		{"bad customer address", func(m *order.MailMessage) { m.Customer.Email = "not an address" }, "customer"},
-		{"header injection in the address", func(m *order.MailMessage) { m.Customer.Email = "a@b.example\r\nBcc: c@d.example" }, "customer"},
+		{"unknown kind", func(m *order.MailJob) { m.Kind = "invoice" }, `unknown mail kind "invoice"`},
+		{"bad customer address", func(m *order.MailJob) { m.Customer.Email = "not an address" }, "customer"},
+		{"header injection in the address", func(m *order.MailJob) { m.Customer.Email = "a@b.example\r\nBcc: c@d.example" }, "customer"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -280,7 +280,7 @@ func TestNewRenderer(t *testing.T) {
 
 // pageMessage is the download mail of DOWNLOAD_LINKS=page: its items carry
 // no link; the mail links to the order page.
-func pageMessage() order.MailMessage {
+func pageMessage() order.MailJob {
 	m := downloadMessage()
 	for i := range m.Items {
 		m.Items[i].URL, m.Items[i].ExpiresAt = "", time.Time{}

@@ -19,8 +19,8 @@ type Carries int
 
 // The messages of the pipeline's queues.
 const (
-	OrderMessages Carries = iota + 1 // order.OrderMessage, ProcessOrder's
-	MailMessages                     // order.MailMessage, SendLink's
+	ProcessJobs Carries = iota + 1 // order.ProcessJob, ProcessOrder's
+	MailJobs                       // order.MailJob, SendLink's
 )
 
 // Peeker shows a queue's messages without taking them (storage.Queue).
@@ -36,10 +36,10 @@ const PeekMax = 32
 type Inspected struct {
 	ID         string
 	PoisonedAt time.Time
-	// Order is the message of a queue carrying OrderMessages, Mail of one
-	// carrying MailMessages, each as far as it decodes.
-	Order *order.OrderMessage
-	Mail  *order.MailMessage
+	// Order is the message of a queue carrying ProcessJobs, Mail of one
+	// carrying MailJobs, each as far as it decodes.
+	Order *order.ProcessJob
+	Mail  *order.MailJob
 	// Problem says why the message does not decode as its queue's message;
 	// nil when it does.
 	Problem error
@@ -74,13 +74,13 @@ func Inspect(m storage.Message, function string, c Carries) Inspected {
 		return in
 	}
 	switch c {
-	case OrderMessages:
-		in.Order = &order.OrderMessage{}
+	case ProcessJobs:
+		in.Order = &order.ProcessJob{}
 		if err = json.Unmarshal(data, in.Order); err == nil {
 			err = in.Order.Validate()
 		}
-	case MailMessages:
-		in.Mail = &order.MailMessage{}
+	case MailJobs:
+		in.Mail = &order.MailJob{}
 		if err = json.Unmarshal(data, in.Mail); err == nil {
 			err = in.Mail.Validate()
 		}

@@ -18,30 +18,30 @@ import (
 func TestInspect(t *testing.T) {
 	at := time.Date(2024, 1, 20, 12, 0, 0, 0, time.FixedZone("CET", 3600))
 	b64 := base64.StdEncoding.EncodeToString
-	orderMsg := order.OrderMessage{Version: 1, EventID: "evt_poisoned", EventType: order.EventCompleted, SessionID: "cs_test_poisoned",
+	orderMsg := order.ProcessJob{Version: 1, EventID: "evt_poisoned", EventType: order.EventCompleted, SessionID: "cs_test_poisoned",
 		Trigger: order.TriggerWebhook}
 	orderData, err := json.Marshal(orderMsg)
 	require.NoError(t, err)
 	mailData := downloadMail(t, "cs_test_mailfail", 2, at.Add(time.Hour))
-	var mailMsg order.MailMessage
+	var mailMsg order.MailJob
 	require.NoError(t, json.Unmarshal(mailData, &mailMsg))
 
 	tests := []struct {
 		name    string
 		text    string
 		carries Carries
-		order   *order.OrderMessage
-		mail    *order.MailMessage
+		order   *order.ProcessJob
+		mail    *order.MailJob
 		problem string
 	}{
-		{name: "order message", text: b64(orderData), carries: OrderMessages, order: &orderMsg},
-		{name: "invalid order message", text: b64([]byte(`{"v":1,"session_id":"not-a-session"}`)), carries: OrderMessages,
-			order: &order.OrderMessage{Version: 1, SessionID: "not-a-session"}, problem: `session_id "not-a-session" is not a Checkout Session id`},
-		{name: "not JSON", text: b64([]byte(`nope`)), carries: OrderMessages, order: &order.OrderMessage{}, problem: "invalid character"},
-		{name: "not base64", text: "%%% not base64", carries: OrderMessages, problem: "not base64: the host cannot read it either"},
-		{name: "mail message", text: b64(mailData), carries: MailMessages, mail: &mailMsg},
-		{name: "an order message on a mail queue", text: b64(orderData), carries: MailMessages,
-			mail: &order.MailMessage{Version: 1, SessionID: "cs_test_poisoned", EventID: "evt_poisoned"}, problem: "kind \"\" is unknown"},
+		{name: "order message", text: b64(orderData), carries: ProcessJobs, order: &orderMsg},
+		{name: "invalid order message", text: b64([]byte(`{"v":1,"session_id":"not-a-session"}`)), carries: ProcessJobs,
+			order: &order.ProcessJob{Version: 1, SessionID: "not-a-session"}, problem: `session_id "not-a-session" is not a Checkout Session id`},
+		{name: "not JSON", text: b64([]byte(`nope`)), carries: ProcessJobs, order: &order.ProcessJob{}, problem: "invalid character"},
+		{name: "not base64", text: "%%% not base64", carries: ProcessJobs, problem: "not base64: the host cannot read it either"},
+		{name: "mail message", text: b64(mailData), carries: MailJobs, mail: &mailMsg},
+		{name: "an order message on a mail queue", text: b64(orderData), carries: MailJobs,
+			mail: &order.MailJob{Version: 1, SessionID: "cs_test_poisoned", EventID: "evt_poisoned"}, problem: "kind \"\" is unknown"},
 		{name: "a queue this version does not know", text: b64([]byte("12345")), problem: "5 bytes for Refund, which this version does not decode"},
 	}
 	for _, tt := range tests {
@@ -77,7 +77,7 @@ func TestPeek(t *testing.T) {
 			for i := range tt.messages {
 				q.put(base64.StdEncoding.EncodeToString(fmt.Appendf(nil, `{"n":%d}`, i)), time.Now())
 			}
-			n, msgs, err := Peek(context.Background(), q, "ProcessOrder", OrderMessages)
+			n, msgs, err := Peek(context.Background(), q, "ProcessOrder", ProcessJobs)
 			require.NoError(t, err)
 			require.Equal(t, tt.messages, n)
 			require.NotNil(t, msgs)

@@ -17,7 +17,7 @@ type Sender interface {
 }
 
 // sendOrder validates msg and queues it for ProcessOrder on q.
-func sendOrder(ctx context.Context, q Sender, msg order.OrderMessage) error {
+func sendOrder(ctx context.Context, q Sender, msg order.ProcessJob) error {
 	if err := msg.Validate(); err != nil {
 		return fmt.Errorf("order message for %s: %w", msg.SessionID, err)
 	}

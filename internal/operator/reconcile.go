@@ -178,7 +178,7 @@ func busy(s stripeapi.ListedSession, rec order.Order, now time.Time, grace time.
 }
 
 // message is the order message reconcile queues for a session.
-func (r *Reconciler) message(s stripeapi.ListedSession, eventType string) order.OrderMessage {
-	return order.OrderMessage{Version: order.OrderMessageVersion, EventID: "evt_reconcile_" + randomID(), EventType: eventType,
+func (r *Reconciler) message(s stripeapi.ListedSession, eventType string) order.ProcessJob {
+	return order.ProcessJob{Version: order.ProcessJobVersion, EventID: "evt_reconcile_" + randomID(), EventType: eventType,
 		SessionID: s.ID, Livemode: s.Livemode, Created: r.now().Unix(), Trigger: order.TriggerReconcile}
 }

@@ -84,7 +84,7 @@ func TestReconcile(t *testing.T) {
 			}
 			queued := map[string]string{}
 			for _, data := range orders.data() {
-				m, err := order.DecodeOrderMessage(data)
+				m, err := order.DecodeProcessJob(data)
 				require.NoError(t, err)
 				queued[m.SessionID] = m.EventType
 				require.Equal(t, order.TriggerReconcile, m.Trigger)

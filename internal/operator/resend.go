@@ -37,10 +37,10 @@ func NewResender(records order.Records, mails, orders Sender, now func() time.Ti
 // so SendLink sends it once; an earlier generation still queued is
 // superseded. Nothing is recorded when the mail cannot be resent: none was
 // queued, it does not decode, or its links expire within MinLinkLife.
-func (r *Resender) Mail(ctx context.Context, rec order.Order) (order.MailMessage, error) {
+func (r *Resender) Mail(ctx context.Context, rec order.Order) (order.MailJob, error) {
 	now := r.now()
 	var data []byte
-	var msg order.MailMessage
+	var msg order.MailJob
 	_, err := order.MutateFrom(ctx, r.records, rec, now, func(o *order.Order) error {
 		m, err := resendable(*o, now)
 		if err != nil {
@@ -55,10 +55,10 @@ func (r *Resender) Mail(ctx context.Context, rec order.Order) (order.MailMessage
 		return nil
 	})
 	if err != nil {
-		return order.MailMessage{}, err
+		return order.MailJob{}, err
 	}
 	if err := r.mails.Send(ctx, data, 0); err != nil {
-		return order.MailMessage{}, fmt.Errorf("the ledger records mail generation %d of %s but queueing it failed (run resend again): %w",
+		return order.MailJob{}, fmt.Errorf("the ledger records mail generation %d of %s but queueing it failed (run resend again): %w",
 			msg.Generation, rec.SessionID, err)
 	}
 	return msg, nil
@@ -66,15 +66,15 @@ func (r *Resender) Mail(ctx context.Context, rec order.Order) (order.MailMessage
 
 // resendable returns the order's last queued mail, or why it cannot be sent
 // again.
-func resendable(o order.Order, now time.Time) (order.MailMessage, error) {
+func resendable(o order.Order, now time.Time) (order.MailJob, error) {
 	if o.ETag == "" {
-		return order.MailMessage{}, fmt.Errorf("order %s: %w", o.SessionID, order.ErrNotFound)
+		return order.MailJob{}, fmt.Errorf("order %s: %w", o.SessionID, order.ErrNotFound)
 	}
 	if len(o.Mail) == 0 {
-		return order.MailMessage{}, fmt.Errorf("order %s (%s) has %w: none was ever queued; resend --new-links has ProcessOrder try again",
+		return order.MailJob{}, fmt.Errorf("order %s (%s) has %w: none was ever queued; resend --new-links has ProcessOrder try again",
 			o.SessionID, o.State, ErrNoMail)
 	}
-	m, err := order.DecodeMailMessage(o.Mail)
+	m, err := order.DecodeMailJob(o.Mail)
 	if err != nil {
 		return m, fmt.Errorf("order %s: the last mail does not decode (resend --new-links makes a new one): %w", o.SessionID, err)
 	}
@@ -94,17 +94,17 @@ func resendable(o order.Order, now time.Time) (order.MailMessage, error) {
 // them in the ledger and mails them as a new generation, and returns the
 // message queued. An order whose payment failed or is pending has no links
 // to mint.
-func (r *Resender) NewLinks(ctx context.Context, rec order.Order) (order.OrderMessage, error) {
+func (r *Resender) NewLinks(ctx context.Context, rec order.Order) (order.ProcessJob, error) {
 	switch rec.State {
 	case order.StatePaymentFailed:
-		return order.OrderMessage{}, fmt.Errorf("order %s: the payment failed, so there are no links to mint; resend without --new-links sends the notice again", rec.SessionID)
+		return order.ProcessJob{}, fmt.Errorf("order %s: the payment failed, so there are no links to mint; resend without --new-links sends the notice again", rec.SessionID)
 	case order.StateAwaitingPayment:
-		return order.OrderMessage{}, fmt.Errorf("order %s awaits its payment; once Stripe shows it paid, handler reconcile queues it", rec.SessionID)
+		return order.ProcessJob{}, fmt.Errorf("order %s awaits its payment; once Stripe shows it paid, handler reconcile queues it", rec.SessionID)
 	}
-	msg := order.OrderMessage{Version: order.OrderMessageVersion, EventID: "evt_resend_" + randomID(), EventType: order.EventCompleted,
+	msg := order.ProcessJob{Version: order.ProcessJobVersion, EventID: "evt_resend_" + randomID(), EventType: order.EventCompleted,
 		SessionID: rec.SessionID, Livemode: rec.Livemode, Created: r.now().Unix(), Trigger: order.TriggerOperator, NewLinks: true}
 	if err := sendOrder(ctx, r.orders, msg); err != nil {
-		return order.OrderMessage{}, err
+		return order.ProcessJob{}, err
 	}
 	return msg, nil
 }

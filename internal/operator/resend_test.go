@@ -16,7 +16,7 @@ import (
 // downloadMail is a valid download mail of one file, as JSON.
 func downloadMail(t *testing.T, session string, generation int, expires time.Time) []byte {
 	t.Helper()
-	data, err := json.Marshal(order.MailMessage{Version: 1, Kind: order.MailDownloadLinks, SessionID: session, EventID: "evt_" + session,
+	data, err := json.Marshal(order.MailJob{Version: 1, Kind: order.MailDownloadLinks, SessionID: session, EventID: "evt_" + session,
 		Generation: generation, Customer: order.Customer{Email: "jane@example.com", Name: "Jane"},
 		Items: []order.Item{{Title: "Harbour", FileName: "harbour.jpg",
 			URL: "https://acct.blob.core.windows.net/originals/harbour.jpg?sv=2024&sig=SECRET", ExpiresAt: expires}}})
@@ -28,7 +28,7 @@ func downloadMail(t *testing.T, session string, generation int, expires time.Tim
 // page, whose link does not expire.
 func pageMail(t *testing.T, session string, generation int) []byte {
 	t.Helper()
-	data, err := json.Marshal(order.MailMessage{Version: 1, Kind: order.MailDownloadLinks, SessionID: session, EventID: "evt_" + session,
+	data, err := json.Marshal(order.MailJob{Version: 1, Kind: order.MailDownloadLinks, SessionID: session, EventID: "evt_" + session,
 		Generation: generation, Customer: order.Customer{Email: "jane@example.com"}, Items: []order.Item{{Title: "Harbour", FileName: "harbour.jpg"}},
 		OrderURL: "https://shop.example/api/download/" + session + ".token"})
 	require.NoError(t, err)
@@ -37,7 +37,7 @@ func pageMail(t *testing.T, session string, generation int) []byte {
 
 func TestResenderMail(t *testing.T) {
 	now := time.Date(2024, 1, 20, 12, 0, 0, 0, time.UTC)
-	failedMail, err := json.Marshal(order.MailMessage{Version: 1, Kind: order.MailPaymentFailed, SessionID: "cs_test_failed",
+	failedMail, err := json.Marshal(order.MailJob{Version: 1, Kind: order.MailPaymentFailed, SessionID: "cs_test_failed",
 		Generation: 1, Customer: order.Customer{Email: "bob@example.com"}})
 	require.NoError(t, err)
 	tests := []struct {
@@ -63,13 +63,13 @@ func TestResenderMail(t *testing.T) {
 			got, err := NewResender(recs, mails, orders, func() time.Time { return now }).Mail(context.Background(), before)
 			require.NoError(t, err)
 
-			want, err := order.DecodeMailMessage(before.Mail)
+			want, err := order.DecodeMailJob(before.Mail)
 			require.NoError(t, err)
 			want.Generation = tt.generation
 			require.Equal(t, want, got, "the last mail, as a new generation")
 			queued := mails.data()
 			require.Len(t, queued, 1, "exactly one mail queued")
-			sent, err := order.DecodeMailMessage(queued[0])
+			sent, err := order.DecodeMailJob(queued[0])
 			require.NoError(t, err)
 			require.Equal(t, want, sent)
 			require.Empty(t, orders.texts())
@@ -160,11 +160,11 @@ func TestResenderNewLinks(t *testing.T) {
 			}
 			require.NoError(t, err)
 			require.True(t, strings.HasPrefix(got.EventID, "evt_resend_"), got.EventID)
-			require.Equal(t, order.OrderMessage{Version: 1, EventID: got.EventID, EventType: order.EventCompleted, SessionID: tt.rec.SessionID,
+			require.Equal(t, order.ProcessJob{Version: 1, EventID: got.EventID, EventType: order.EventCompleted, SessionID: tt.rec.SessionID,
 				Livemode: tt.rec.Livemode, Created: now.Unix(), Trigger: order.TriggerOperator, NewLinks: true}, got)
 			queued := orders.data()
 			require.Len(t, queued, 1)
-			m, err := order.DecodeOrderMessage(queued[0])
+			m, err := order.DecodeProcessJob(queued[0])
 			require.NoError(t, err)
 			require.Equal(t, got, m)
 		})

@@ -16,7 +16,7 @@ import (
 func TestFindPoisoned(t *testing.T) {
 	at := time.Date(2024, 1, 20, 12, 0, 0, 0, time.UTC)
 	b64 := base64.StdEncoding.EncodeToString
-	orderMsg, err := json.Marshal(order.OrderMessage{Version: 1, EventID: "evt_1", EventType: order.EventCompleted,
+	orderMsg, err := json.Marshal(order.ProcessJob{Version: 1, EventID: "evt_1", EventType: order.EventCompleted,
 		SessionID: "cs_test_1", Created: at.Unix(), Trigger: order.TriggerWebhook})
 	require.NoError(t, err)
 	orders, mails := &memQueue{}, &memQueue{}
@@ -28,8 +28,8 @@ func TestFindPoisoned(t *testing.T) {
 	}
 
 	idx, err := FindPoisoned(context.Background(), []PoisonSource{
-		{Function: "ProcessOrder", Queue: "process-order", PoisonQueue: "process-order-poison", Carries: OrderMessages, Messages: orders},
-		{Function: "SendLink", Queue: "send-link", PoisonQueue: "send-link-poison", Carries: MailMessages, Messages: mails},
+		{Function: "ProcessOrder", Queue: "process-order", PoisonQueue: "process-order-poison", Carries: ProcessJobs, Messages: orders},
+		{Function: "SendLink", Queue: "send-link", PoisonQueue: "send-link-poison", Carries: MailJobs, Messages: mails},
 	})
 	require.NoError(t, err)
 	require.Equal(t, map[string][]Poisoned{

@@ -54,7 +54,7 @@ func newSweepWorld() *sweepWorld {
 		),
 	}
 	msg := func(id string, r *order.Retry) string {
-		b, _ := json.Marshal(order.OrderMessage{Version: 1, EventID: "evt_" + id, EventType: order.EventCompleted, SessionID: "cs_test_" + id, Retry: r})
+		b, _ := json.Marshal(order.ProcessJob{Version: 1, EventID: "evt_" + id, EventType: order.EventCompleted, SessionID: "cs_test_" + id, Retry: r})
 		return base64.StdEncoding.EncodeToString(b)
 	}
 	long := now.Add(-time.Hour)
@@ -77,7 +77,7 @@ func newSweepWorld() *sweepWorld {
 func (w *sweepWorld) sweep() *Sweep {
 	return &Sweep{
 		Reconciler: NewReconciler(w.list, w.recs, w.orders, false, func() time.Time { return w.now }),
-		Poison:     []PoisonedQueue{{Function: "ProcessOrder", Carries: OrderMessages, Poison: w.poison, Queue: w.orders}},
+		Poison:     []PoisonedQueue{{Function: "ProcessOrder", Carries: ProcessJobs, Poison: w.poison, Queue: w.orders}},
 		Window:     72 * time.Hour, Grace: 10 * time.Minute,
 		Now: func() time.Time { return w.now },
 	}
@@ -92,7 +92,7 @@ func (w *sweepWorld) check(t *testing.T, runs int) {
 	queued := map[string]int{}
 	redriven := map[string]int{}
 	for _, data := range w.orders.data() {
-		m, err := order.DecodeOrderMessage(data)
+		m, err := order.DecodeProcessJob(data)
 		require.NoError(t, err)
 		if m.Trigger == order.TriggerReconcile {
 			queued[m.SessionID]++
@@ -144,7 +144,7 @@ func TestSweep(t *testing.T) {
 		"poisoned message that does not decode: see poison show":         2,
 	}, sum.Skipped)
 	for _, data := range w.orders.data() {
-		if m, _ := order.DecodeOrderMessage(data); m.SessionID == "cs_test_again" {
+		if m, _ := order.DecodeProcessJob(data); m.SessionID == "cs_test_again" {
 			require.Equal(t, 3, m.Retry.Redrives)
 		}
 	}

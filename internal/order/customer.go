@@ -7,7 +7,7 @@ import (
 )
 
 // MaxCustomerName is the longest customer name, in characters, that a
-// MailMessage carries and a mail greets. At 4 bytes a character, and 6 for
+// MailJob carries and a mail greets. At 4 bytes a character, and 6 for
 // the few that JSON escapes, such a name cannot make a mail too big for its
 // queue message.
 const MaxCustomerName = 200

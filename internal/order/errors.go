@@ -110,19 +110,19 @@ func MisconfiguredSetting(err error) (string, bool) {
 type Class int
 
 const (
-	// Retryable failures answer non-2xx so the host redelivers the message
+	// ClassRetryable failures answer non-2xx so the host redelivers the message
 	// and, after maxDequeueCount attempts, moves it to the poison queue.
-	Retryable Class = iota
+	ClassRetryable Class = iota
 	// Permanent failures are recorded and acknowledged.
-	PermanentClass
-	// Throttle failures re-schedule the message with a delay and acknowledge
+	ClassPermanent
+	// ClassThrottled failures re-schedule the message with a delay and acknowledge
 	// the current delivery.
-	Throttle
-	// Hold failures are the deployment's (Misconfigured): the order is held,
+	ClassThrottled
+	// ClassMisconfigured failures are the deployment's (Misconfigured): the order is held,
 	// the message re-scheduled with a growing delay and the current delivery
-	// acknowledged, as for Throttle, and a person is told which setting to
+	// acknowledged, as for ClassThrottled, and a person is told which setting to
 	// fix.
-	Hold
+	ClassMisconfigured
 	// TransientClass failures (Transient) re-schedule the same message with
 	// exponential back-off (Backoff), counted in the message, and
 	// acknowledge the current delivery; once the retry budget is spent the
@@ -134,14 +134,14 @@ const (
 func Classify(err error) Class {
 	switch {
 	case func() bool { _, ok := MisconfiguredSetting(err); return ok }():
-		return Hold // the deployment's fault, never the order's
+		return ClassMisconfigured // the deployment's fault, never the order's
 	case IsPermanent(err):
-		return PermanentClass
+		return ClassPermanent
 	case func() bool { _, ok := RetryAfter(err); return ok }():
-		return Throttle // honours Retry-After, even for a transient fault
+		return ClassThrottled // honours Retry-After, even for a transient fault
 	case IsTransient(err):
 		return TransientClass
 	default:
-		return Retryable
+		return ClassRetryable
 	}
 }

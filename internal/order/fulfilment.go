@@ -17,7 +17,7 @@ func (o *Order) NextGeneration() int { return max(o.MailGeneration, o.SentGenera
 // data (m's JSON), as the order's last mail: the order is links_ready again
 // for a download mail and payment_failed for the notice, and its last failure
 // is cleared. SendLink records the send as for any other generation.
-func (o *Order) Resend(m MailMessage, data []byte) {
+func (o *Order) Resend(m MailJob, data []byte) {
 	o.MailKind, o.MailGeneration, o.Mail = m.Kind, m.Generation, data
 	if m.Kind == MailDownloadLinks {
 		o.State = StateLinksReady

@@ -70,7 +70,7 @@ func TestResend(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			o := order.Order{SessionID: "cs_test_1", State: tt.from, Reason: "the mail service refused the address", LastError: "acs answered 500",
 				Attempts: 3, MailKind: tt.kind, MailGeneration: 2, SentGeneration: 1, Mail: []byte(`{"generation":2}`), CustomerEmail: "jane@example.com"}
-			m := order.MailMessage{Kind: tt.kind, SessionID: "cs_test_1", Generation: o.NextGeneration()}
+			m := order.MailJob{Kind: tt.kind, SessionID: "cs_test_1", Generation: o.NextGeneration()}
 			want := o
 			want.State, want.MailGeneration, want.Mail = tt.state, 3, []byte(`{"generation":3}`)
 			want.Reason, want.LastError, want.Attempts = "", "", 0

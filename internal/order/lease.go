@@ -86,14 +86,14 @@ func RecordFailureOf(ctx context.Context, recs Records, held Order, d Delivery, 
 		}
 		recorded = true
 		switch class {
-		case Hold:
+		case ClassMisconfigured:
 			o.Holds++
 			hold = HoldDelay(o.Holds)
 			o.HeldUntil, o.LastError = now.Add(hold), cause.Error()
 			o.Release()
-		case PermanentClass:
+		case ClassPermanent:
 			o.NeedAttention(cause.Error(), now)
-		case Throttle:
+		case ClassThrottled:
 			wait, _ := RetryAfter(cause)
 			o.ThrottledUntil, o.LastError = now.Add(wait), cause.Error()
 			o.Release()
@@ -114,7 +114,7 @@ func RecordFailureOf(ctx context.Context, recs Records, held Order, d Delivery, 
 		return false, fmt.Errorf("%v; recording it failed: %w", cause, err)
 	}
 	if hold > 0 {
-		return recorded, Throttled(cause, hold) // still Hold: the delay the route waits
+		return recorded, Throttled(cause, hold) // still ClassMisconfigured: the delay the route waits
 	}
 	return recorded, cause
 }

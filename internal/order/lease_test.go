@@ -46,7 +46,7 @@ func TestClaim(t *testing.T) {
 				return
 			}
 			require.ErrorIs(t, err, order.ErrBusy)
-			require.Equal(t, order.Throttle, order.Classify(err))
+			require.Equal(t, order.ClassThrottled, order.Classify(err))
 			d, _ := order.RetryAfter(err)
 			require.Equal(t, tt.wantBusy, d)
 		})
@@ -88,7 +88,7 @@ func TestRecordFailure(t *testing.T) {
 	}{
 		{
 			name: "permanent: needs attention", cause: order.Permanentf("no customer email"),
-			wantErr: "no customer email", wantClass: order.PermanentClass,
+			wantErr: "no customer email", wantClass: order.ClassPermanent,
 			check: func(t *testing.T, o order.Order) {
 				require.Equal(t, order.StateNeedsAttention, o.State)
 				require.Equal(t, "no customer email", o.Reason)
@@ -98,7 +98,7 @@ func TestRecordFailure(t *testing.T) {
 		},
 		{
 			name: "throttled: ThrottledUntil, not an attempt", cause: order.Throttled(errors.New("429"), 7*time.Second),
-			wantErr: "429", wantClass: order.Throttle,
+			wantErr: "429", wantClass: order.ClassThrottled,
 			check: func(t *testing.T, o order.Order) {
 				require.Equal(t, leaseNow.Add(7*time.Second), o.ThrottledUntil)
 				require.Equal(t, "429", o.LastError)
@@ -110,7 +110,7 @@ func TestRecordFailure(t *testing.T) {
 		{
 			name: "misconfigured: held, not an attempt, re-scheduled after HoldDelay", cause: order.Misconfigured(errors.New("401"), "STRIPE_API_KEY"),
 			edit:    func(o *order.Order) { o.Holds = 3 },
-			wantErr: "401", wantClass: order.Hold, wantDelay: [2]time.Duration{6 * time.Second, 8 * time.Second},
+			wantErr: "401", wantClass: order.ClassMisconfigured, wantDelay: [2]time.Duration{6 * time.Second, 8 * time.Second},
 			check: func(t *testing.T, o order.Order) {
 				require.Equal(t, 4, o.Holds)
 				require.Equal(t, order.StateLinksReady, o.State, "not needs_attention")
@@ -122,7 +122,7 @@ func TestRecordFailure(t *testing.T) {
 		},
 		{
 			name: "retryable: an attempt", cause: errors.New("connection reset"),
-			wantErr: "connection reset", wantClass: order.Retryable,
+			wantErr: "connection reset", wantClass: order.ClassRetryable,
 			check: func(t *testing.T, o order.Order) {
 				require.Equal(t, "connection reset", o.LastError)
 				require.Equal(t, 2, o.Attempts)
@@ -161,7 +161,7 @@ func TestRecordFailure(t *testing.T) {
 				cancel()
 				return ctx
 			},
-			wantErr: "rejected", wantClass: order.PermanentClass,
+			wantErr: "rejected", wantClass: order.ClassPermanent,
 			check: func(t *testing.T, o order.Order) {
 				require.Equal(t, order.StateNeedsAttention, o.State)
 			},
@@ -169,7 +169,7 @@ func TestRecordFailure(t *testing.T) {
 		{
 			name: "another invocation took the lease over: nothing written", cause: order.Permanentf("rejected"),
 			edit:    func(o *order.Order) { o.Lease("other", leaseNow, time.Minute) },
-			wantErr: "rejected", wantClass: order.PermanentClass,
+			wantErr: "rejected", wantClass: order.ClassPermanent,
 			check: func(t *testing.T, o order.Order) {
 				require.Equal(t, order.StateLinksReady, o.State)
 				require.Equal(t, "other", o.LeaseOwner)
@@ -179,7 +179,7 @@ func TestRecordFailure(t *testing.T) {
 			name: "settled meanwhile: nothing written", cause: errors.New("timeout"),
 			edit:    func(o *order.Order) { o.State = order.StateMailSent },
 			settled: func(o *order.Order) bool { return o.State == order.StateMailSent },
-			wantErr: "timeout", wantClass: order.Retryable,
+			wantErr: "timeout", wantClass: order.ClassRetryable,
 			check: func(t *testing.T, o order.Order) {
 				require.Equal(t, 1, o.Attempts)
 				require.Equal(t, "me", o.LeaseOwner)
@@ -188,7 +188,7 @@ func TestRecordFailure(t *testing.T) {
 		{
 			name: "a permanent failure that cannot be recorded is retried", cause: order.Permanentf("rejected"),
 			write:   errors.New("table unavailable"),
-			wantErr: "rejected; recording it failed: write order cs_1: table unavailable", wantClass: order.Retryable,
+			wantErr: "rejected; recording it failed: write order cs_1: table unavailable", wantClass: order.ClassRetryable,
 			check: func(t *testing.T, o order.Order) {
 				require.Equal(t, order.StateLinksReady, o.State)
 			},
@@ -196,7 +196,7 @@ func TestRecordFailure(t *testing.T) {
 		{
 			name: "a throttled failure that cannot be recorded is retried", cause: order.Throttled(errors.New("429"), time.Second),
 			write:   errors.New("table unavailable"),
-			wantErr: "429; recording it failed", wantClass: order.Retryable,
+			wantErr: "429; recording it failed", wantClass: order.ClassRetryable,
 		},
 	}
 	for _, tt := range tests {

@@ -52,20 +52,20 @@ func EventObject(eventType string) string {
 	return ""
 }
 
-// Triggers name what put an OrderMessage on the queue.
+// Triggers name what put an ProcessJob on the queue.
 const (
 	TriggerWebhook   = "webhook"   // a verified Stripe webhook
 	TriggerReconcile = "reconcile" // handler reconcile found a paid session without mail
 	TriggerOperator  = "operator"  // handler resend --new-links, or a repair
 )
 
-// OrderMessageVersion is the current version of OrderMessage.
-const OrderMessageVersion = 1
+// ProcessJobVersion is the current version of ProcessJob.
+const ProcessJobVersion = 1
 
-// OrderMessage is what CheckoutComplete puts on the ProcessOrder queue: just
+// ProcessJob is what CheckoutComplete puts on the ProcessOrder queue: just
 // enough to find the session again. Objects are always re-fetched from Stripe,
 // never taken from the event. The JSON names are a stable contract.
-type OrderMessage struct {
+type ProcessJob struct {
 	Version   int    `json:"v"`
 	EventID   string `json:"event_id"`
 	EventType string `json:"event_type"`
@@ -97,13 +97,13 @@ const (
 	MailPaymentFailed = "payment_failed"
 )
 
-// MailMessageVersion is the current version of MailMessage.
-const MailMessageVersion = 1
+// MailJobVersion is the current version of MailJob.
+const MailJobVersion = 1
 
-// MailMessage is what ProcessOrder puts on the SendLink queue: everything the
+// MailJob is what ProcessOrder puts on the SendLink queue: everything the
 // mail needs, so SendLink calls nothing but the mail service. The JSON names
 // are a stable contract.
-type MailMessage struct {
+type MailJob struct {
 	Version   int    `json:"v"`
 	Kind      string `json:"kind"` // MailDownloadLinks or MailPaymentFailed
 	SessionID string `json:"session_id"`
@@ -237,10 +237,10 @@ func clip(s string) string {
 }
 
 // Validate checks the fields every consumer relies on.
-func (m OrderMessage) Validate() error {
+func (m ProcessJob) Validate() error {
 	var errs []error
-	if m.Version != OrderMessageVersion {
-		errs = append(errs, fmt.Errorf("unsupported version %d (want %d)", m.Version, OrderMessageVersion))
+	if m.Version != ProcessJobVersion {
+		errs = append(errs, fmt.Errorf("unsupported version %d (want %d)", m.Version, ProcessJobVersion))
 	}
 	errs = append(errs, m.validateObject()...)
 	if m.EventID != "" && !ValidEventID(m.EventID) {
@@ -263,7 +263,7 @@ func (m OrderMessage) Validate() error {
 // validateObject checks what the message names: a Checkout Session for the
 // Checkout events; for the payment events a payment intent and a charge or
 // dispute, and a session id only if it is valid (the webhook knows none).
-func (m OrderMessage) validateObject() []error {
+func (m ProcessJob) validateObject() []error {
 	var errs []error
 	if !AboutPayment(m.EventType) {
 		if !ValidSessionID(m.SessionID) {
@@ -287,10 +287,10 @@ func (m OrderMessage) validateObject() []error {
 }
 
 // Validate checks the fields every consumer relies on.
-func (m MailMessage) Validate() error {
+func (m MailJob) Validate() error {
 	var errs []error
-	if m.Version != MailMessageVersion {
-		errs = append(errs, fmt.Errorf("unsupported version %d (want %d)", m.Version, MailMessageVersion))
+	if m.Version != MailJobVersion {
+		errs = append(errs, fmt.Errorf("unsupported version %d (want %d)", m.Version, MailJobVersion))
 	}
 	if !ValidSessionID(m.SessionID) {
 		errs = append(errs, fmt.Errorf("session_id %s is not a Checkout Session id", clip(m.SessionID)))
@@ -319,10 +319,10 @@ func (m MailMessage) Validate() error {
 	return errors.Join(errs...)
 }
 
-// DecodeOrderMessage parses and validates a ProcessOrder queue message. Any
+// DecodeProcessJob parses and validates a ProcessOrder queue message. Any
 // failure is permanent: the same bytes will never parse.
-func DecodeOrderMessage(data []byte) (OrderMessage, error) {
-	var m OrderMessage
+func DecodeProcessJob(data []byte) (ProcessJob, error) {
+	var m ProcessJob
 	if err := json.Unmarshal(data, &m); err != nil {
 		return m, Permanentf("decode order message: %w", err)
 	}
@@ -332,10 +332,10 @@ func DecodeOrderMessage(data []byte) (OrderMessage, error) {
 	return m, nil
 }
 
-// DecodeMailMessage parses and validates a SendLink queue message. Any
+// DecodeMailJob parses and validates a SendLink queue message. Any
 // failure is permanent.
-func DecodeMailMessage(data []byte) (MailMessage, error) {
-	var m MailMessage
+func DecodeMailJob(data []byte) (MailJob, error) {
+	var m MailJob
 	if err := json.Unmarshal(data, &m); err != nil {
 		return m, Permanentf("decode mail message: %w", err)
 	}
@@ -346,7 +346,7 @@ func DecodeMailMessage(data []byte) (MailMessage, error) {
 }
 
 // LogAttrs returns the message's ids for log lines.
-func (m OrderMessage) LogAttrs() []any {
+func (m ProcessJob) LogAttrs() []any {
 	if m.PaymentIntent != "" {
 		return []any{"event_id", m.EventID, "session_id", m.SessionID, "payment_intent", m.PaymentIntent}
 	}
@@ -354,6 +354,6 @@ func (m OrderMessage) LogAttrs() []any {
 }
 
 // LogAttrs returns the message's ids for log lines.
-func (m MailMessage) LogAttrs() []any {
+func (m MailJob) LogAttrs() []any {
 	return []any{"event_id", m.EventID, "session_id", m.SessionID, "mail_kind", m.Kind, "generation", m.Generation}
 }

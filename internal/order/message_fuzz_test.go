@@ -9,12 +9,12 @@ import (
 	"github.com/filedrop/filedrop/internal/order"
 )
 
-// FuzzDecodeOrderMessage: whatever a queue holds, DecodeOrderMessage never
+// FuzzDecodeProcessJob: whatever a queue holds, DecodeProcessJob never
 // panics; what it accepts is valid, carries bounded ids, and encodes to
 // bytes that decode to the same message.
-func FuzzDecodeOrderMessage(f *testing.F) {
+func FuzzDecodeProcessJob(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
-		m, err := order.DecodeOrderMessage(data)
+		m, err := order.DecodeProcessJob(data)
 		if err != nil {
 			require.True(t, order.IsPermanent(err), "the same bytes never decode: %v", err)
 			return
@@ -31,17 +31,17 @@ func FuzzDecodeOrderMessage(f *testing.F) {
 		}
 		again, err := json.Marshal(m)
 		require.NoError(t, err)
-		m2, err := order.DecodeOrderMessage(again)
+		m2, err := order.DecodeProcessJob(again)
 		require.NoError(t, err, "%s", again)
 		require.Equal(t, m, m2)
 	})
 }
 
-// FuzzDecodeMailMessage: as FuzzDecodeOrderMessage, for SendLink's
+// FuzzDecodeMailJob: as FuzzDecodeProcessJob, for SendLink's
 // messages.
-func FuzzDecodeMailMessage(f *testing.F) {
+func FuzzDecodeMailJob(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
-		m, err := order.DecodeMailMessage(data)
+		m, err := order.DecodeMailJob(data)
 		if err != nil {
 			require.True(t, order.IsPermanent(err), "the same bytes never decode: %v", err)
 			return
@@ -51,7 +51,7 @@ func FuzzDecodeMailMessage(f *testing.F) {
 		require.LessOrEqual(t, len(m.EventID), order.MaxIDBytes)
 		again, err := json.Marshal(m)
 		require.NoError(t, err)
-		m2, err := order.DecodeMailMessage(again)
+		m2, err := order.DecodeMailJob(again)
 		require.NoError(t, err, "%s", again)
 		require.Equal(t, utcItems(m), utcItems(m2))
 	})
@@ -60,7 +60,7 @@ func FuzzDecodeMailMessage(f *testing.F) {
 // utcItems returns m with its expiry times in UTC (a decoded time keeps
 // its offset as a *time.Location, which a second decode allocates anew) and
 // no items as nil ("items" is omitted when empty).
-func utcItems(m order.MailMessage) order.MailMessage {
+func utcItems(m order.MailJob) order.MailJob {
 	var items []order.Item
 	for _, it := range m.Items {
 		it.ExpiresAt = it.ExpiresAt.UTC()

@@ -21,16 +21,16 @@ func TestClassify(t *testing.T) {
 		class order.Class
 		after time.Duration
 	}{
-		{"plain error is retryable", errors.New("boom"), order.Retryable, 0},
-		{"permanent", order.Permanentf("no email"), order.PermanentClass, 0},
-		{"wrapped permanent", fmt.Errorf("ctx: %w", order.Permanentf("no email")), order.PermanentClass, 0},
-		{"throttled", order.Throttled(errors.New("429"), 7*time.Second), order.Throttle, 7 * time.Second},
-		{"wrapped throttled", fmt.Errorf("send: %w", order.Throttled(errors.New("429"), time.Minute)), order.Throttle, time.Minute},
-		{"permanent wins over throttled", order.Permanent(order.Throttled(errors.New("x"), time.Second)), order.PermanentClass, time.Second},
-		{"misconfigured holds", order.Misconfigured(errors.New("401"), "STRIPE_API_KEY"), order.Hold, 0},
-		{"wrapped misconfigured", fmt.Errorf("get session: %w", order.Misconfigured(errors.New("401"), "STRIPE_API_KEY")), order.Hold, 0},
-		{"misconfigured wins over permanent", order.Permanent(order.Misconfigured(errors.New("401"), "K")), order.Hold, 0},
-		{"a held order's delay", order.Throttled(order.Misconfigured(errors.New("401"), "K"), 4*time.Second), order.Hold, 4 * time.Second},
+		{"plain error is retryable", errors.New("boom"), order.ClassRetryable, 0},
+		{"permanent", order.Permanentf("no email"), order.ClassPermanent, 0},
+		{"wrapped permanent", fmt.Errorf("ctx: %w", order.Permanentf("no email")), order.ClassPermanent, 0},
+		{"throttled", order.Throttled(errors.New("429"), 7*time.Second), order.ClassThrottled, 7 * time.Second},
+		{"wrapped throttled", fmt.Errorf("send: %w", order.Throttled(errors.New("429"), time.Minute)), order.ClassThrottled, time.Minute},
+		{"permanent wins over throttled", order.Permanent(order.Throttled(errors.New("x"), time.Second)), order.ClassPermanent, time.Second},
+		{"misconfigured holds", order.Misconfigured(errors.New("401"), "STRIPE_API_KEY"), order.ClassMisconfigured, 0},
+		{"wrapped misconfigured", fmt.Errorf("get session: %w", order.Misconfigured(errors.New("401"), "STRIPE_API_KEY")), order.ClassMisconfigured, 0},
+		{"misconfigured wins over permanent", order.Permanent(order.Misconfigured(errors.New("401"), "K")), order.ClassMisconfigured, 0},
+		{"a held order's delay", order.Throttled(order.Misconfigured(errors.New("401"), "K"), 4*time.Second), order.ClassMisconfigured, 4 * time.Second},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -59,7 +59,7 @@ func TestMailKeyIsDeterministicAndDistinct(t *testing.T) {
 	}
 	// Pinned: changing the derivation would resend every in-flight mail.
 	require.Equal(t, "a6c834d5-6111-520f-9caa-a3b005fe2d23", k)
-	require.Equal(t, k, order.MailMessage{SessionID: "cs_test_1", Kind: order.MailDownloadLinks, Generation: 1}.Key())
+	require.Equal(t, k, order.MailJob{SessionID: "cs_test_1", Kind: order.MailDownloadLinks, Generation: 1}.Key())
 }
 
 // conflicting makes the next n writes to l lose a race: another writer
@@ -201,7 +201,7 @@ func TestDecodeMessages(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := order.DecodeOrderMessage([]byte(tc.data))
+			_, err := order.DecodeProcessJob([]byte(tc.data))
 			if tc.want == "" {
 				require.NoError(t, err)
 				return
@@ -211,10 +211,10 @@ func TestDecodeMessages(t *testing.T) {
 			require.Less(t, len(err.Error()), 1<<10, "the error quotes no value unbounded: it is logged")
 		})
 	}
-	_, err := order.DecodeMailMessage([]byte(`{"v":1,"kind":"payment_failed","session_id":"cs_test_a1","event_id":"evt_` + strings.Repeat("a", 40<<10) + `","generation":1,"customer":{"email":"a@example.com"}}`))
+	_, err := order.DecodeMailJob([]byte(`{"v":1,"kind":"payment_failed","session_id":"cs_test_a1","event_id":"evt_` + strings.Repeat("a", 40<<10) + `","generation":1,"customer":{"email":"a@example.com"}}`))
 	require.ErrorContains(t, err, "is not a Stripe event id")
 	require.Less(t, len(err.Error()), 1<<10)
-	_, err = order.DecodeMailMessage([]byte(`{"v":1,"kind":"download_links","session_id":"cs_test_a1","generation":0,"customer":{}}`))
+	_, err = order.DecodeMailJob([]byte(`{"v":1,"kind":"download_links","session_id":"cs_test_a1","generation":0,"customer":{}}`))
 	for _, want := range []string{"no items", "generation 0", "customer email is empty"} {
 		require.ErrorContains(t, err, want)
 	}

@@ -10,12 +10,12 @@ import (
 	"github.com/filedrop/filedrop/internal/order"
 )
 
-// TestMailMessageReceipt checks the receipt is optional: a message queued
+// TestMailJobReceipt checks the receipt is optional: a message queued
 // before it existed decodes without one, and one with it round-trips under
 // its stable JSON names.
-func TestMailMessageReceipt(t *testing.T) {
+func TestMailJobReceipt(t *testing.T) {
 	old := `{"v":1,"kind":"payment_failed","session_id":"cs_test_1","generation":1,"customer":{"email":"a@b.example"},"locale":"de"}`
-	m, err := order.DecodeMailMessage([]byte(old))
+	m, err := order.DecodeMailJob([]byte(old))
 	require.NoError(t, err)
 	require.Nil(t, m.Receipt)
 
@@ -24,7 +24,7 @@ func TestMailMessageReceipt(t *testing.T) {
 	data, err := json.Marshal(m)
 	require.NoError(t, err)
 	require.Contains(t, string(data), `"receipt":{"ordered_at":"2025-03-14T09:20:00Z","currency":"jpy","amount_total":1200,"lines":[{"description":"Fern","quantity":2,"amount_total":1200}]}`)
-	back, err := order.DecodeMailMessage(data)
+	back, err := order.DecodeMailJob(data)
 	require.NoError(t, err)
 	require.Equal(t, m, back)
 

@@ -64,7 +64,7 @@ type Order struct {
 	SentGeneration int
 	// OperationID is the idempotency key of the last mail sent.
 	OperationID string
-	// Mail is the last queued MailMessage, JSON, so the operator can resend it.
+	// Mail is the last queued MailJob, JSON, so the operator can resend it.
 	Mail []byte
 
 	// Files are the purchased files, recorded at fulfilment, with their
@@ -195,7 +195,7 @@ func MailKey(sessionID, kind string, generation int) string {
 }
 
 // Key returns the message's MailKey.
-func (m MailMessage) Key() string { return MailKey(m.SessionID, m.Kind, m.Generation) }
+func (m MailJob) Key() string { return MailKey(m.SessionID, m.Kind, m.Generation) }
 
 // Records is a ledger: one record per session, written conditionally.
 type Records interface {

@@ -37,7 +37,7 @@ func IsTransient(err error) bool {
 }
 
 // Retry is a message's record of its transient failures, carried in the
-// message itself (the "retry" field of OrderMessage and MailMessage) so that
+// message itself (the "retry" field of ProcessJob and MailJob) so that
 // a re-scheduled copy knows how long its order has waited. The JSON names
 // are a stable contract; a message without the field has never failed.
 type Retry struct {

@@ -19,11 +19,11 @@ func TestClassifyTransient(t *testing.T) {
 		want order.Class
 	}{
 		{"transient", fmt.Errorf("fetch: %w", order.Transient(errors.New("EOF"))), order.TransientClass},
-		{"unclassified stays the host's", errors.New("panic: boom"), order.Retryable},
-		{"throttled wins: Retry-After is honoured", order.Throttled(order.Transient(errors.New("429")), time.Second), order.Throttle},
-		{"permanent wins", order.Permanent(order.Transient(errors.New("x"))), order.PermanentClass},
-		{"misconfigured wins", order.Misconfigured(order.Transient(errors.New("401")), "K"), order.Hold},
-		{"nil stays nil", order.Transient(nil), order.Retryable},
+		{"unclassified stays the host's", errors.New("panic: boom"), order.ClassRetryable},
+		{"throttled wins: Retry-After is honoured", order.Throttled(order.Transient(errors.New("429")), time.Second), order.ClassThrottled},
+		{"permanent wins", order.Permanent(order.Transient(errors.New("x"))), order.ClassPermanent},
+		{"misconfigured wins", order.Misconfigured(order.Transient(errors.New("401")), "K"), order.ClassMisconfigured},
+		{"nil stays nil", order.Transient(nil), order.ClassRetryable},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -79,7 +79,7 @@ func TestRetryInMessages(t *testing.T) {
 	first := time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)
 	old := []byte(`{"v":1,"event_id":"evt_1","event_type":"checkout.session.completed","session_id":"cs_test_1","created":1}`)
 
-	m, err := order.DecodeOrderMessage(old)
+	m, err := order.DecodeProcessJob(old)
 	require.NoError(t, err, "a message without retry still decodes")
 	require.Nil(t, m.Retry)
 	require.Equal(t, order.Retry{}, order.RetryOf(old))
@@ -87,23 +87,23 @@ func TestRetryInMessages(t *testing.T) {
 	data, err := order.WithRetry(old, order.Retry{N: 2, First: first})
 	require.NoError(t, err)
 	require.Contains(t, string(data), `"retry":{"n":2,"first":"2025-03-14T09:00:00Z"}`, "stable names")
-	m, err = order.DecodeOrderMessage(data)
+	m, err = order.DecodeProcessJob(data)
 	require.NoError(t, err)
 	require.Equal(t, &order.Retry{N: 2, First: first}, m.Retry)
 	require.Equal(t, "evt_1", m.EventID)
 	require.Equal(t, order.Retry{N: 2, First: first}, order.RetryOf(data))
 
-	mail := order.MailMessage{Version: 1, Kind: order.MailPaymentFailed, SessionID: "cs_test_1", Generation: 1,
+	mail := order.MailJob{Version: 1, Kind: order.MailPaymentFailed, SessionID: "cs_test_1", Generation: 1,
 		Customer: order.Customer{Email: "a@example.com"}}
 	mb, _ := json.Marshal(mail)
 	require.NotContains(t, string(mb), "retry", "omitted while unset")
 	mb, err = order.WithRetry(mb, order.Retry{N: 1, First: first, Redrives: 2})
 	require.NoError(t, err)
-	got, err := order.DecodeMailMessage(mb)
+	got, err := order.DecodeMailJob(mb)
 	require.NoError(t, err)
 	require.Equal(t, &order.Retry{N: 1, First: first, Redrives: 2}, got.Retry)
 
-	_, err = order.DecodeOrderMessage([]byte(`{"v":1,"event_type":"checkout.session.completed","session_id":"cs_test_1","retry":{"n":-1}}`))
+	_, err = order.DecodeProcessJob([]byte(`{"v":1,"event_type":"checkout.session.completed","session_id":"cs_test_1","retry":{"n":-1}}`))
 	require.ErrorContains(t, err, "negative")
 	_, err = order.WithRetry([]byte(`not json`), order.Retry{N: 1})
 	require.Error(t, err)

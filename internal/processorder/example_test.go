@@ -28,10 +28,10 @@ func ExampleStage_Handle() {
 	stage := processorder.New(stripe, &fakeOriginals{}, mailQueue, ledger, false, order.BudgetFor(5*time.Minute),
 		func() time.Time { return t0 }, slog.New(slog.DiscardHandler))
 
-	msg := order.OrderMessage{Version: order.OrderMessageVersion, EventID: "evt_1", EventType: order.EventCompleted, SessionID: "cs_test_a1B2c3"}
+	msg := order.ProcessJob{Version: order.ProcessJobVersion, EventID: "evt_1", EventType: order.EventCompleted, SessionID: "cs_test_a1B2c3"}
 	fmt.Println("handled:", stage.Handle(context.Background(), order.Delivery{MessageID: "m-1", DequeueCount: 1}, msg))
 
-	m, _ := order.DecodeMailMessage(mailQueue.sent[0])
+	m, _ := order.DecodeMailJob(mailQueue.sent[0])
 	fmt.Println(m.Kind, "generation", m.Generation, "to", m.Customer.Email)
 	for _, it := range m.Items {
 		fmt.Printf("  %s: %s, %s, until %s\n", it.Title, it.FileName, it.Redacted(), it.ExpiresAt.Format(time.DateOnly))

@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/filedrop/filedrop/internal/order"
-	"github.com/filedrop/filedrop/internal/storage/blobsas"
+	"github.com/filedrop/filedrop/internal/storage/blobstore"
 	"github.com/filedrop/filedrop/internal/stripeapi"
 )
 
@@ -24,7 +24,7 @@ func (f *fakeSessions) Session(ctx context.Context, id string) (stripeapi.Sessio
 // functions mean every blob exists and links are example.com URLs.
 type fakeOriginals struct {
 	ExistsFunc func(ctx context.Context, blobName string) (bool, error)
-	LinkFunc   func(ctx context.Context, blobName, fileName string) (blobsas.Link, error)
+	LinkFunc   func(ctx context.Context, blobName, fileName string) (blobstore.Link, error)
 	links      int
 }
 
@@ -38,10 +38,10 @@ func (f *fakeOriginals) Stat(ctx context.Context, blobName string) (int64, bool,
 	return int64(len(blobName)), ok, err
 }
 
-func (f *fakeOriginals) Link(ctx context.Context, blobName, fileName string) (blobsas.Link, error) {
+func (f *fakeOriginals) Link(ctx context.Context, blobName, fileName string) (blobstore.Link, error) {
 	f.links++
 	if f.LinkFunc == nil {
-		return blobsas.Link{URL: "https://files.example.com/originals/" + blobName + "?sig=SECRET", ExpiresAt: linkExpiry}, nil
+		return blobstore.Link{URL: "https://files.example.com/originals/" + blobName + "?sig=SECRET", ExpiresAt: linkExpiry}, nil
 	}
 	return f.LinkFunc(ctx, blobName, fileName)
 }
@@ -82,6 +82,6 @@ func paidSession() stripeapi.Session {
 	}
 }
 
-func message(eventType string) order.OrderMessage {
-	return order.OrderMessage{Version: order.OrderMessageVersion, EventID: "evt_1", EventType: eventType, SessionID: sessionID, Created: t0.Unix()}
+func message(eventType string) order.ProcessJob {
+	return order.ProcessJob{Version: order.ProcessJobVersion, EventID: "evt_1", EventType: eventType, SessionID: sessionID, Created: t0.Unix()}
 }

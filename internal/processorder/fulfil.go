@@ -8,13 +8,13 @@ import (
 	"time"
 
 	"github.com/filedrop/filedrop/internal/order"
-	"github.com/filedrop/filedrop/internal/storage/blobsas"
+	"github.com/filedrop/filedrop/internal/storage/blobstore"
 	"github.com/filedrop/filedrop/internal/stripeapi"
 )
 
 // fulfil mints a link per purchased product, queues the download mail and
 // records the order as links_ready.
-func (s *Stage) fulfil(ctx context.Context, log *slog.Logger, msg order.OrderMessage, rec order.Order, sess stripeapi.Session, owner string) error {
+func (s *Stage) fulfil(ctx context.Context, log *slog.Logger, msg order.ProcessJob, rec order.Order, sess stripeapi.Session, owner string) error {
 	if sess.CustomerEmail == "" {
 		return order.Permanentf("session %s has no customer email: there is nobody to send the links to", sess.ID)
 	}
@@ -74,7 +74,7 @@ func (s *Stage) items(ctx context.Context, sess stripeapi.Session) ([]order.Item
 			blob = li.ProductID + ".jpg"
 		}
 		what := fmt.Sprintf("original %q for product %s (%q)", blob, li.ProductID, li.ProductName)
-		if err := blobsas.ValidateName(blob); err != nil {
+		if err := blobstore.ValidateName(blob); err != nil {
 			return nil, nil, order.Permanentf("%s: %w: fix the product's metadata %q in Stripe, then run handler resend %s --new-links",
 				what, err, stripeapi.OriginalKey, sess.ID)
 		}
@@ -117,7 +117,7 @@ func title(li stripeapi.LineItem, fileName string) string {
 
 // paymentFailed queues the notice that the payment did not go through and
 // records the order as payment_failed.
-func (s *Stage) paymentFailed(ctx context.Context, log *slog.Logger, msg order.OrderMessage, rec order.Order, sess stripeapi.Session, owner string) error {
+func (s *Stage) paymentFailed(ctx context.Context, log *slog.Logger, msg order.ProcessJob, rec order.Order, sess stripeapi.Session, owner string) error {
 	if sess.CustomerEmail == "" {
 		return order.Permanentf("session %s has no customer email: there is nobody to tell that the payment failed", sess.ID)
 	}
@@ -137,10 +137,10 @@ func (s *Stage) paymentFailed(ctx context.Context, log *slog.Logger, msg order.O
 // last failure and releasing owner's lease. The mail is queued first: if the
 // record fails, the redelivery queues the same generation again, which
 // SendLink sends once.
-func (s *Stage) queueMail(ctx context.Context, msg order.OrderMessage, rec order.Order, sess stripeapi.Session, kind string, gen int,
+func (s *Stage) queueMail(ctx context.Context, msg order.ProcessJob, rec order.Order, sess stripeapi.Session, kind string, gen int,
 	items []order.Item, owner string, record func(o *order.Order, now time.Time)) error {
-	data, err := encodeMail(fitReceipt(order.MailMessage{
-		Version:    order.MailMessageVersion,
+	data, err := encodeMail(fitReceipt(order.MailJob{
+		Version:    order.MailJobVersion,
 		Kind:       kind,
 		SessionID:  msg.SessionID,
 		EventID:    msg.EventID,
@@ -177,7 +177,7 @@ func (s *Stage) queueMail(ctx context.Context, msg order.OrderMessage, rec order
 
 // awaitPayment records that the session completed unpaid; the
 // async_payment_succeeded event fulfils it later.
-func (s *Stage) awaitPayment(ctx context.Context, log *slog.Logger, msg order.OrderMessage, rec order.Order, sess stripeapi.Session, owner string) error {
+func (s *Stage) awaitPayment(ctx context.Context, log *slog.Logger, msg order.ProcessJob, rec order.Order, sess stripeapi.Session, owner string) error {
 	_, err := order.MutateFrom(ctx, s.records, rec, s.now(), func(o *order.Order) error {
 		o.Livemode = sess.Livemode
 		if o.CustomerEmail == "" {

@@ -44,17 +44,17 @@ func newHarness(recs *ordertest.Ledger, livemode bool, session func() (stripeapi
 
 // handle runs the stage as the host glue does: with a Delivery whose logger
 // carries the function and invocation id.
-func (h *harness) handle(msg order.OrderMessage) error {
+func (h *harness) handle(msg order.ProcessJob) error {
 	log := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})).
 		With("function", "ProcessOrder", "invocation_id", "inv-1")
 	return h.stage.Handle(context.Background(), order.Delivery{InvocationID: "inv-1", MessageID: "msg-1", DequeueCount: 1, Log: log}, msg)
 }
 
-func (h *harness) mails(t *testing.T) []order.MailMessage {
+func (h *harness) mails(t *testing.T) []order.MailJob {
 	t.Helper()
-	var out []order.MailMessage
+	var out []order.MailJob
 	for _, data := range h.queue.sent {
-		m, err := order.DecodeMailMessage(data)
+		m, err := order.DecodeMailJob(data)
 		require.NoError(t, err, "SendLink must be able to decode what is queued")
 		out = append(out, m)
 	}
@@ -78,12 +78,12 @@ func TestHandle(t *testing.T) {
 	completed := message(order.EventCompleted)
 	succeeded := message(order.EventAsyncPaymentSucceeded)
 	failed := message(order.EventAsyncPaymentFailed)
-	withMsg := func(m order.OrderMessage, edit func(*order.OrderMessage)) order.OrderMessage { edit(&m); return m }
+	withMsg := func(m order.ProcessJob, edit func(*order.ProcessJob)) order.ProcessJob { edit(&m); return m }
 
 	tests := []struct {
 		name     string
 		existing *order.Order
-		msg      order.OrderMessage
+		msg      order.ProcessJob
 		session  func() (stripeapi.Session, error)
 		exists   func(string) (bool, error)
 		send     func(recs *ordertest.Ledger) error
@@ -131,17 +131,17 @@ func TestHandle(t *testing.T) {
 				require.Equal(t, "Zürich.jpg", h.mails(t)[0].Items[0].FileName)
 			}},
 		{name: "duplicate after links ready", existing: rec(func(o *order.Order) { o.State, o.MailGeneration = order.StateLinksReady, 1 }),
-			msg: withMsg(completed, func(m *order.OrderMessage) { m.EventID = "evt_2" }), session: paid,
+			msg: withMsg(completed, func(m *order.ProcessJob) { m.EventID = "evt_2" }), session: paid,
 			class: "ok", state: order.StateLinksReady,
 			check: func(t *testing.T, h *harness, rec order.Order) {
 				require.Equal(t, []string{"evt_0", "evt_2"}, rec.EventIDs, "the event is still recorded")
 				require.Contains(t, h.logs.String(), "duplicate")
 			}},
 		{name: "reconcile re-queues the same generation of a links_ready order", existing: rec(func(o *order.Order) { o.State, o.MailGeneration = order.StateLinksReady, 1 }),
-			msg: withMsg(completed, func(m *order.OrderMessage) { m.EventID, m.Trigger = "evt_reconcile_1", order.TriggerReconcile }), session: paid,
+			msg: withMsg(completed, func(m *order.ProcessJob) { m.EventID, m.Trigger = "evt_reconcile_1", order.TriggerReconcile }), session: paid,
 			class: "ok", state: order.StateLinksReady, sent: 1, kind: order.MailDownloadLinks, generation: 1, sessionCalls: 1},
 		{name: "reconcile leaves a sent mail alone", existing: rec(func(o *order.Order) { o.State, o.MailGeneration, o.SentGeneration = order.StateMailSent, 1, 1 }),
-			msg: withMsg(completed, func(m *order.OrderMessage) { m.EventID, m.Trigger = "evt_reconcile_1", order.TriggerReconcile }), session: paid,
+			msg: withMsg(completed, func(m *order.ProcessJob) { m.EventID, m.Trigger = "evt_reconcile_1", order.TriggerReconcile }), session: paid,
 			class: "ok", state: order.StateMailSent},
 		{name: "duplicate after mail sent", existing: rec(func(o *order.Order) { o.State, o.MailGeneration, o.SentGeneration = order.StateMailSent, 1, 1 }),
 			msg: succeeded, session: paid, class: "ok", state: order.StateMailSent},
@@ -245,12 +245,12 @@ func TestHandle(t *testing.T) {
 		{name: "needs attention, Stripe retries the webhook", existing: rec(func(o *order.Order) { o.State, o.Reason = order.StateNeedsAttention, "original missing" }),
 			msg: completed, session: paid, class: "ok", state: order.StateNeedsAttention},
 		{name: "needs attention, reconcile after the repair", existing: rec(func(o *order.Order) { o.State, o.Reason = order.StateNeedsAttention, "original missing" }),
-			msg: withMsg(completed, func(m *order.OrderMessage) { m.Trigger = order.TriggerReconcile }), session: paid,
+			msg: withMsg(completed, func(m *order.ProcessJob) { m.Trigger = order.TriggerReconcile }), session: paid,
 			class: "ok", state: order.StateLinksReady, sent: 1, kind: order.MailDownloadLinks, generation: 1, sessionCalls: 1,
 			check: func(t *testing.T, _ *harness, rec order.Order) { require.Empty(t, rec.Reason) }},
 		{name: "new links after the mail was sent", existing: rec(func(o *order.Order) {
 			o.State, o.MailKind, o.MailGeneration, o.SentGeneration, o.PaidAt = order.StateMailSent, order.MailDownloadLinks, 1, 1, t0.Add(-24*time.Hour)
-		}), msg: withMsg(completed, func(m *order.OrderMessage) { m.Trigger, m.NewLinks, m.EventID = order.TriggerOperator, true, "" }), session: paid,
+		}), msg: withMsg(completed, func(m *order.ProcessJob) { m.Trigger, m.NewLinks, m.EventID = order.TriggerOperator, true, "" }), session: paid,
 			class: "ok", state: order.StateLinksReady, sent: 1, kind: order.MailDownloadLinks, generation: 2, sessionCalls: 1,
 			check: func(t *testing.T, _ *harness, rec order.Order) {
 				require.Equal(t, t0.Add(-24*time.Hour), rec.PaidAt, "paid once, long ago")
@@ -286,7 +286,7 @@ func TestHandle(t *testing.T) {
 				require.NoError(t, err)
 			case "retryable":
 				require.Error(t, err)
-				require.Equal(t, order.Retryable, order.Classify(err), "%v", err)
+				require.Equal(t, order.ClassRetryable, order.Classify(err), "%v", err)
 			case "permanent":
 				require.True(t, order.IsPermanent(err), "%v", err)
 			case "throttled":
@@ -381,11 +381,11 @@ func TestMaxMailBytesMatchesQueue(t *testing.T) {
 
 func TestInvalidMessageIsPermanent(t *testing.T) {
 	h := newHarness(ordertest.NewLedger(), false, func() (stripeapi.Session, error) { panic("not reached") })
-	err := h.handle(order.OrderMessage{Version: 1, SessionID: "nope", EventType: order.EventCompleted})
+	err := h.handle(order.ProcessJob{Version: 1, SessionID: "nope", EventType: order.EventCompleted})
 	require.True(t, order.IsPermanent(err), "%v", err)
 }
 
-func TestMailMessageIsJSON(t *testing.T) {
+func TestMailJobIsJSON(t *testing.T) {
 	h := newHarness(ordertest.NewLedger(), false, func() (stripeapi.Session, error) { return paidSession(), nil })
 	require.NoError(t, h.handle(message(order.EventCompleted)))
 	var raw map[string]any
@@ -466,7 +466,7 @@ func TestRefusedKeyHoldsTheOrder(t *testing.T) {
 	var delays []time.Duration
 	for hold := 1; hold <= 2; hold++ {
 		err := h.handle(msg)
-		require.Equal(t, order.Hold, order.Classify(err), "%v", err)
+		require.Equal(t, order.ClassMisconfigured, order.Classify(err), "%v", err)
 		setting, _ := order.MisconfiguredSetting(err)
 		require.Equal(t, "STRIPE_API_KEY", setting)
 		delay, ok := order.RetryAfter(err)
@@ -503,7 +503,7 @@ func TestRefusedKeyHoldsTheOrder(t *testing.T) {
 func TestOverlappingReconcilesQueueOneMail(t *testing.T) {
 	recs := ordertest.NewLedger()
 	h := newHarness(recs, false, func() (stripeapi.Session, error) { return paidSession(), nil })
-	msgs := make([]order.OrderMessage, 2)
+	msgs := make([]order.ProcessJob, 2)
 	for i := range msgs {
 		msgs[i] = message(order.EventCompleted)
 		msgs[i].EventID, msgs[i].Trigger = fmt.Sprintf("evt_reconcile_run%d", i), order.TriggerReconcile
@@ -514,7 +514,7 @@ func TestOverlappingReconcilesQueueOneMail(t *testing.T) {
 			errs <- h.stage.Handle(context.Background(), order.Delivery{MessageID: fmt.Sprint("msg-", i)}, m)
 		}()
 	}
-	var busy []order.OrderMessage
+	var busy []order.ProcessJob
 	for range msgs {
 		if err := <-errs; err != nil {
 			require.True(t, errors.Is(err, order.ErrBusy), "only the lease may turn one away: %v", err)

@@ -15,7 +15,7 @@ import (
 	"github.com/filedrop/filedrop/internal/order/ordertest"
 	"github.com/filedrop/filedrop/internal/processorder"
 	"github.com/filedrop/filedrop/internal/storage"
-	"github.com/filedrop/filedrop/internal/storage/blobsas"
+	"github.com/filedrop/filedrop/internal/storage/blobstore"
 	"github.com/filedrop/filedrop/internal/stripeapi"
 	"github.com/filedrop/filedrop/internal/stripeapi/stripetest"
 	"github.com/filedrop/filedrop/internal/testenv"
@@ -36,7 +36,7 @@ func TestUnpaidSessionFromStripeMock(t *testing.T) {
 	}}
 	stage := processorder.New(client, orig, queue, recs, false, order.BudgetFor(5*time.Minute), time.Now, quiet)
 
-	msg := order.OrderMessage{Version: 1, EventID: "evt_mock", EventType: order.EventCompleted, SessionID: "cs_test_a1filedrop"}
+	msg := order.ProcessJob{Version: 1, EventID: "evt_mock", EventType: order.EventCompleted, SessionID: "cs_test_a1filedrop"}
 	require.NoError(t, stage.Handle(context.Background(), order.Delivery{}, msg))
 
 	rec := recs.Record(t, msg.SessionID)
@@ -61,7 +61,7 @@ func TestAgainstAzurite(t *testing.T) {
 	az := testenv.StartAzurite(t)
 	acct := az.Account(t)
 	ctx := context.Background()
-	originals, err := blobsas.New(acct, blobsas.Options{Container: "originals", TTL: time.Hour}, time.Now)
+	originals, err := blobstore.New(acct, blobstore.Options{Container: "originals", TTL: time.Hour}, time.Now)
 	require.NoError(t, err)
 	_, err = originals.CreateContainer(ctx)
 	require.NoError(t, err)
@@ -73,7 +73,7 @@ func TestAgainstAzurite(t *testing.T) {
 	_, err = queues.Create(ctx, "send-link")
 	require.NoError(t, err)
 	sendLink := queues.Queue("send-link")
-	msg := order.OrderMessage{Version: 1, EventID: "evt_1OmPaid", EventType: order.EventCompleted, SessionID: stripetest.SessionID}
+	msg := order.ProcessJob{Version: 1, EventID: "evt_1OmPaid", EventType: order.EventCompleted, SessionID: stripetest.SessionID}
 
 	t.Run("paid cart of five line items", func(t *testing.T) {
 		srv := stripetest.NewServer(t)
@@ -86,7 +86,7 @@ func TestAgainstAzurite(t *testing.T) {
 		got, err := sendLink.Receive(ctx, 32, time.Minute)
 		require.NoError(t, err)
 		require.Len(t, got, 1)
-		m, err := order.DecodeMailMessage(got[0].Data)
+		m, err := order.DecodeMailJob(got[0].Data)
 		require.NoError(t, err)
 		require.NoError(t, sendLink.Delete(ctx, got[0]))
 		require.Equal(t, order.Customer{Email: "jane.doe@example.com", Name: "Jane Doe"}, m.Customer)
@@ -111,7 +111,7 @@ func TestAgainstAzurite(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, http.StatusOK, resp.StatusCode, it.Redacted())
 			require.Equal(t, originalsOfFixture[blobs[i]], body)
-			require.Equal(t, blobsas.ContentDisposition(path.Base(blobs[i])), resp.Header.Get("Content-Disposition"))
+			require.Equal(t, blobstore.ContentDisposition(path.Base(blobs[i])), resp.Header.Get("Content-Disposition"))
 		}
 		require.Contains(t, m.Items[1].URL, "rscd=")
 		resp, err := http.Get(m.Items[1].URL)
@@ -133,7 +133,7 @@ func TestAgainstAzurite(t *testing.T) {
 
 	tests := []struct {
 		name       string
-		msg        func(order.OrderMessage) order.OrderMessage
+		msg        func(order.ProcessJob) order.ProcessJob
 		edit       func(session map[string]any)
 		fail       func(*stripetest.Server)
 		class      order.Class
@@ -145,32 +145,32 @@ func TestAgainstAzurite(t *testing.T) {
 	}{
 		{name: "no customer email",
 			edit:  func(s map[string]any) { s["customer_details"].(map[string]any)["email"] = nil },
-			class: order.PermanentClass, state: order.StateNeedsAttention, reason: "has no customer email"},
+			class: order.ClassPermanent, state: order.StateNeedsAttention, reason: "has no customer email"},
 		{name: "unknown product: no original in the container",
 			edit:  func(s map[string]any) { stripetest.Product(stripetest.LineItems(s)[2])["id"] = "prod_NotUploaded" },
-			class: order.PermanentClass, state: order.StateNeedsAttention,
+			class: order.ClassPermanent, state: order.StateNeedsAttention,
 			reason: `original "prod_NotUploaded.jpg" for product prod_NotUploaded ("Fern") is not in container originals: upload it, then run handler resend ` + stripetest.SessionID},
 		{name: "original named in metadata is missing",
 			edit: func(s map[string]any) {
 				stripetest.Product(stripetest.LineItems(s)[3])["metadata"] = map[string]any{"original": "landscapes/dunes-v2.jpg"}
 			},
-			class: order.PermanentClass, state: order.StateNeedsAttention, reason: `original "landscapes/dunes-v2.jpg" for product prod_PmDunes004 ("Dunes") is not in container originals`},
+			class: order.ClassPermanent, state: order.StateNeedsAttention, reason: `original "landscapes/dunes-v2.jpg" for product prod_PmDunes004 ("Dunes") is not in container originals`},
 		{name: "invalid blob name in metadata",
 			edit: func(s map[string]any) {
 				stripetest.Product(stripetest.LineItems(s)[0])["metadata"] = map[string]any{"original": "../../other-container/secret.jpg"}
 			},
-			class: order.PermanentClass, state: order.StateNeedsAttention, reason: `invalid blob name "../../other-container/secret.jpg"`},
+			class: order.ClassPermanent, state: order.StateNeedsAttention, reason: `invalid blob name "../../other-container/secret.jpg"`},
 		{name: "live session with a test key",
 			edit:  func(s map[string]any) { s["livemode"] = true },
-			class: order.PermanentClass, state: order.StateNeedsAttention, reason: "live-mode session but STRIPE_API_KEY is a test-mode key"},
+			class: order.ClassPermanent, state: order.StateNeedsAttention, reason: "live-mode session but STRIPE_API_KEY is a test-mode key"},
 		{name: "session not found",
-			msg:   func(m order.OrderMessage) order.OrderMessage { m.SessionID = "cs_test_b1NoSuchSession"; return m },
-			class: order.PermanentClass, state: order.StateNeedsAttention, reason: "No such checkout.session", notFound: true},
+			msg:   func(m order.ProcessJob) order.ProcessJob { m.SessionID = "cs_test_b1NoSuchSession"; return m },
+			class: order.ClassPermanent, state: order.StateNeedsAttention, reason: "No such checkout.session", notFound: true},
 		{name: "stripe throttles",
 			fail: func(s *stripetest.Server) {
 				s.Fail(http.StatusTooManyRequests, "rate_limit", http.Header{"Retry-After": {"3"}})
 			},
-			class: order.Throttle, throttle: 3 * time.Second, state: order.StateReceived,
+			class: order.ClassThrottled, throttle: 3 * time.Second, state: order.StateReceived,
 			checkOrder: func(t *testing.T, rec order.Order) { require.False(t, rec.ThrottledUntil.IsZero()) }},
 		{name: "stripe fails with 500",
 			fail:  func(s *stripetest.Server) { s.Fail(http.StatusInternalServerError, "", nil) },
@@ -200,7 +200,7 @@ func TestAgainstAzurite(t *testing.T) {
 			err := stage.Handle(ctx, order.Delivery{}, m)
 			require.Error(t, err)
 			require.Equal(t, tt.class, order.Classify(err), "%v", err)
-			if tt.class == order.Throttle {
+			if tt.class == order.ClassThrottled {
 				after, _ := order.RetryAfter(err)
 				require.Equal(t, tt.throttle, after)
 			}

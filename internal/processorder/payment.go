@@ -43,7 +43,7 @@ func (s *Stage) WithPayments(p payments) *Stage {
 // refund overtook its Checkout event) creates the record, so that the
 // fulfilment that follows can never open access; a partial refund or a
 // closed dispute of an unknown order is only logged.
-func (s *Stage) payment(ctx context.Context, log *slog.Logger, msg order.OrderMessage) error {
+func (s *Stage) payment(ctx context.Context, log *slog.Logger, msg order.ProcessJob) error {
 	if s.payments == nil {
 		return order.Permanentf("this ProcessOrder reads no charges or disputes (see WithPayments): %s is not handled", msg.EventType)
 	}
@@ -104,7 +104,7 @@ func (s *Stage) payment(ctx context.Context, log *slog.Logger, msg order.OrderMe
 
 // paymentChange re-fetches the message's charge or dispute and returns its
 // payment intent, the change to apply to the order and a word for it.
-func (s *Stage) paymentChange(ctx context.Context, msg order.OrderMessage) (pi string, apply func(*order.Order, time.Time) error, what string, err error) {
+func (s *Stage) paymentChange(ctx context.Context, msg order.ProcessJob) (pi string, apply func(*order.Order, time.Time) error, what string, err error) {
 	var livemode bool
 	switch msg.EventType {
 	case order.EventChargeRefunded:

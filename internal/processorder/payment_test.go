@@ -53,8 +53,8 @@ func dispute(status string) func(string) (stripeapi.Dispute, error) {
 	}
 }
 
-func paymentMessage(eventType, objectID string) order.OrderMessage {
-	return order.OrderMessage{Version: order.OrderMessageVersion, EventID: "evt_pay", EventType: eventType,
+func paymentMessage(eventType, objectID string) order.ProcessJob {
+	return order.ProcessJob{Version: order.ProcessJobVersion, EventID: "evt_pay", EventType: eventType,
 		PaymentIntent: paymentIntent, ObjectID: objectID, Created: t0.Unix(), Trigger: order.TriggerWebhook}
 }
 
@@ -74,7 +74,7 @@ func TestPaymentEvents(t *testing.T) {
 		existing []order.Order
 		before   func(o *order.Order) // applied to the fulfilled order
 		payments fakePayments
-		msg      order.OrderMessage
+		msg      order.ProcessJob
 		fails    bool
 		class    order.Class // of the error, when it fails
 		access   order.Access
@@ -108,18 +108,18 @@ func TestPaymentEvents(t *testing.T) {
 			c, _ := charge(2000, 2000)(id)
 			c.Livemode = true
 			return c, nil
-		}}, msg: refund, fails: true, class: order.PermanentClass, access: order.AccessOpen},
+		}}, msg: refund, fails: true, class: order.ClassPermanent, access: order.AccessOpen},
 		{name: "charge of another payment intent than the event said", payments: fakePayments{ChargeFunc: func(id string) (stripeapi.Charge, error) {
 			c, _ := charge(2000, 2000)(id)
 			c.PaymentIntent = "pi_Other"
 			return c, nil
-		}}, msg: refund, fails: true, class: order.PermanentClass, access: order.AccessOpen},
+		}}, msg: refund, fails: true, class: order.ClassPermanent, access: order.AccessOpen},
 		{name: "stripe fails: retried", payments: fakePayments{ChargeFunc: func(string) (stripeapi.Charge, error) {
 			return stripeapi.Charge{}, errors.New("stripe answered 500")
-		}}, msg: refund, fails: true, class: order.Retryable, access: order.AccessOpen},
+		}}, msg: refund, fails: true, class: order.ClassRetryable, access: order.AccessOpen},
 		{name: "session list throttled", payments: fakePayments{ChargeFunc: charge(2000, 2000), SessionFunc: func(string) (string, error) {
 			return "", order.Throttled(errors.New("429"), time.Second)
-		}}, msg: refund, fails: true, class: order.Throttle, access: order.AccessOpen},
+		}}, msg: refund, fails: true, class: order.ClassThrottled, access: order.AccessOpen},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -192,7 +192,7 @@ func TestPaymentEventRedelivered(t *testing.T) {
 func TestPaymentEventWithoutPayments(t *testing.T) {
 	h := newHarness(ordertest.NewLedger(fulfilledOrder()), false, nil)
 	err := h.handle(paymentMessage(order.EventChargeRefunded, "ch_1"))
-	require.Equal(t, order.PermanentClass, order.Classify(err))
+	require.Equal(t, order.ClassPermanent, order.Classify(err))
 }
 
 // TestRefundDuringFulfilment: a refund recorded while ProcessOrder fulfils

@@ -1,11 +1,11 @@
 // Package processorder is the ProcessOrder stage: from a paid Checkout
 // Session to a mail message with time-limited download links.
 //
-// Input: an order.OrderMessage from the process-order queue (queued by the
+// Input: an order.ProcessJob from the process-order queue (queued by the
 // webhook, by reconcile or by an operator). The session is always re-fetched
 // from Stripe with its line items; nothing is taken from the event.
 //
-// Output: at most one order.MailMessage on the send-link queue per handled
+// Output: at most one order.MailJob on the send-link queue per handled
 // message, carrying everything SendLink needs (customer, locale, and per
 // purchased product a title, file name, read-only link and expiry), and the
 // order's record in the ledger: links_ready, awaiting_payment,
@@ -50,7 +50,7 @@ import (
 
 	"github.com/filedrop/filedrop/internal/order"
 	"github.com/filedrop/filedrop/internal/storage"
-	"github.com/filedrop/filedrop/internal/storage/blobsas"
+	"github.com/filedrop/filedrop/internal/storage/blobstore"
 	"github.com/filedrop/filedrop/internal/stripeapi"
 )
 
@@ -65,7 +65,7 @@ type sessions interface {
 // originals checks the purchased files and signs download links to them.
 type originals interface {
 	Stat(ctx context.Context, blobName string) (size int64, exists bool, err error)
-	Link(ctx context.Context, blobName, fileName string) (blobsas.Link, error)
+	Link(ctx context.Context, blobName, fileName string) (blobstore.Link, error)
 	Container() string
 }
 
@@ -76,7 +76,7 @@ type mailQueue interface {
 
 var (
 	_ sessions  = (*stripeapi.Client)(nil)
-	_ originals = (*blobsas.Originals)(nil)
+	_ originals = (*blobstore.Originals)(nil)
 	_ mailQueue = (*storage.Queue)(nil)
 )
 
@@ -109,7 +109,7 @@ func New(s sessions, o originals, mail mailQueue, records order.Records, livemod
 
 // Handle processes one order message, delivered as d; see the package
 // documentation.
-func (s *Stage) Handle(ctx context.Context, d order.Delivery, msg order.OrderMessage) error {
+func (s *Stage) Handle(ctx context.Context, d order.Delivery, msg order.ProcessJob) error {
 	if err := msg.Validate(); err != nil {
 		return order.Permanentf("invalid order message: %w", err)
 	}
@@ -140,7 +140,7 @@ func (s *Stage) Handle(ctx context.Context, d order.Delivery, msg order.OrderMes
 
 // claim records the event and takes the order's lease, or tells why the
 // message needs no work.
-func (s *Stage) claim(ctx context.Context, msg order.OrderMessage, owner string) (rec order.Order, skip string, err error) {
+func (s *Stage) claim(ctx context.Context, msg order.ProcessJob, owner string) (rec order.Order, skip string, err error) {
 	now := s.now()
 	rec, err = order.Mutate(ctx, s.records, msg.SessionID, now, func(o *order.Order) error {
 		seen := slices.Contains(o.EventIDs, msg.EventID)
@@ -166,7 +166,7 @@ func (s *Stage) claim(ctx context.Context, msg order.OrderMessage, owner string)
 }
 
 // skipReason says why msg needs no work on the order o, or "".
-func skipReason(o *order.Order, msg order.OrderMessage) string {
+func skipReason(o *order.Order, msg order.ProcessJob) string {
 	switch o.State {
 	case order.StateLinksReady:
 		// Reconcile and operators get the same generation queued again: its
@@ -195,12 +195,12 @@ func skipReason(o *order.Order, msg order.OrderMessage) string {
 
 // repair reports whether msg comes from reconcile or an operator, who may
 // re-run steps that a webhook's redelivery must not.
-func repair(msg order.OrderMessage) bool {
+func repair(msg order.ProcessJob) bool {
 	return msg.Trigger == order.TriggerReconcile || msg.Trigger == order.TriggerOperator
 }
 
 // work fetches the session and acts on its payment status.
-func (s *Stage) work(ctx context.Context, log *slog.Logger, msg order.OrderMessage, rec order.Order, owner string) error {
+func (s *Stage) work(ctx context.Context, log *slog.Logger, msg order.ProcessJob, rec order.Order, owner string) error {
 	sess, err := s.sessions.Session(ctx, msg.SessionID)
 	if err != nil {
 		return err
@@ -225,9 +225,9 @@ func (s *Stage) work(ctx context.Context, log *slog.Logger, msg order.OrderMessa
 // d's retry plan), and returns the error
 // the route acts on. It logs that a permanent failure was recorded only when
 // it wrote the record: the route's line for the returned error cannot know.
-func (s *Stage) fail(ctx context.Context, log *slog.Logger, d order.Delivery, msg order.OrderMessage, rec order.Order, owner string, cause error) error {
+func (s *Stage) fail(ctx context.Context, log *slog.Logger, d order.Delivery, msg order.ProcessJob, rec order.Order, owner string, cause error) error {
 	recorded, err := order.RecordFailureOf(ctx, s.records, rec, d, owner, cause, s.now(), nil)
-	if c := order.Classify(cause); recorded && (c == order.PermanentClass || c == order.TransientClass && d.Retry.Exhausted) {
+	if c := order.Classify(cause); recorded && (c == order.ClassPermanent || c == order.TransientClass && d.Retry.Exhausted) {
 		log.Info("failure recorded; the order needs attention", "state", string(order.StateNeedsAttention))
 	}
 	return fmt.Errorf("order %s: %w", msg.SessionID, err)
@@ -242,7 +242,7 @@ func release(o *order.Order, owner string) {
 
 // encodeMail validates and marshals a mail message that must fit one queue
 // message.
-func encodeMail(m order.MailMessage) ([]byte, error) {
+func encodeMail(m order.MailJob) ([]byte, error) {
 	if err := m.Validate(); err != nil {
 		return nil, order.Permanentf("mail message: %w", err)
 	}

@@ -30,7 +30,7 @@ func receipt(sess stripeapi.Session) *order.Receipt {
 // fitReceipt drops the receipt's lines, then the receipt, when the message
 // would not fit one queue message with them: the summary is a courtesy,
 // the links are the delivery.
-func fitReceipt(m order.MailMessage) order.MailMessage {
+func fitReceipt(m order.MailJob) order.MailJob {
 	for range 2 {
 		if m.Receipt == nil {
 			return m

@@ -35,8 +35,8 @@ func ExampleStage_Handle() {
 	clock := func() time.Time { return time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC) }
 	stage := sendlink.New(send, recs, render, order.BudgetFor(5*time.Minute), clock, slog.New(slog.DiscardHandler))
 
-	msg := order.MailMessage{
-		Version:    order.MailMessageVersion,
+	msg := order.MailJob{
+		Version:    order.MailJobVersion,
 		Kind:       order.MailDownloadLinks,
 		SessionID:  "cs_test_a1B2c3",
 		Generation: 1,

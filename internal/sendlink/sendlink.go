@@ -79,7 +79,7 @@ func New(send Sender, recs order.Records, render *mail.Renderer, b order.Budget,
 
 // Handle sends the mail msg describes, delivered as d, at most once per mail.
 //
-// Input: a MailMessage from the SendLink queue. Output: one mail through the
+// Input: a MailJob from the SendLink queue. Output: one mail through the
 // Sender, and the order's record updated (SentGeneration, OperationID,
 // MailSentAt; StateMailSent for the download links).
 //
@@ -103,7 +103,7 @@ func New(send Sender, recs order.Records, render *mail.Renderer, b order.Budget,
 // deterministic key on every delivery, so ACS deduplicates the Operation-Id,
 // the outbox overwrites the same file and SMTP repeats the same Message-ID;
 // and once the send is recorded, a redelivery sends nothing at all.
-func (s *Stage) Handle(ctx context.Context, d order.Delivery, msg order.MailMessage) error {
+func (s *Stage) Handle(ctx context.Context, d order.Delivery, msg order.MailJob) error {
 	key := msg.Key()
 	log := cmp.Or(d.Log, s.log).With("session_id", msg.SessionID, "event_id", msg.EventID, "mail_key", key)
 	owner := d.Owner()
@@ -175,7 +175,7 @@ func (s *Stage) Handle(ctx context.Context, d order.Delivery, msg order.MailMess
 // returns the record holding it. The conditional write lets one of two racing
 // invocations win; the loser re-reads the record and gets order.ErrBusy, or errDone
 // when the winner has recorded the send already.
-func (s *Stage) claim(ctx context.Context, rec order.Order, msg order.MailMessage, owner string, now time.Time) (order.Order, error) {
+func (s *Stage) claim(ctx context.Context, rec order.Order, msg order.MailJob, owner string, now time.Time) (order.Order, error) {
 	return order.MutateFrom(ctx, s.recs, rec, now, func(o *order.Order) error {
 		switch {
 		case o.ETag == "":
@@ -193,7 +193,7 @@ func (s *Stage) claim(ctx context.Context, rec order.Order, msg order.MailMessag
 // queued it and died before recording it, and its redelivery finds the
 // mail sent and skips, so this is the last chance to keep the mail for
 // orders show and resend.
-func (s *Stage) sent(ctx context.Context, held order.Order, msg order.MailMessage, owner, opID string) error {
+func (s *Stage) sent(ctx context.Context, held order.Order, msg order.MailJob, owner, opID string) error {
 	now := s.now()
 	queued, _ := json.Marshal(msg) // a validated message always encodes
 	_, err := order.MutateFrom(ctx, s.recs, held, now, func(o *order.Order) error {
@@ -222,7 +222,7 @@ func (s *Stage) sent(ctx context.Context, held order.Order, msg order.MailMessag
 
 // handled says why msg needs no send ("" if it does): its generation was
 // sent, or a newer generation superseded it.
-func handled(o *order.Order, msg order.MailMessage) string {
+func handled(o *order.Order, msg order.MailJob) string {
 	switch {
 	case o.MailKind == msg.Kind && o.SentGeneration >= msg.Generation:
 		return "already sent"
@@ -251,7 +251,7 @@ var errPaced = errors.New("mail paced to the service's quota")
 // a throttled send in place of the service's own.
 func (s *Stage) paced(key string, err error) error {
 	after, throttled := order.RetryAfter(err)
-	if s.pacer == nil || !throttled || order.Classify(err) != order.Throttle {
+	if s.pacer == nil || !throttled || order.Classify(err) != order.ClassThrottled {
 		return err
 	}
 	return order.Throttled(err, s.pacer.Refused(key, s.now(), after))
@@ -260,7 +260,7 @@ func (s *Stage) paced(key string, err error) error {
 // failed records the failure of a send that owner held the lease for (on
 // held, the claimed record; a transient one with d's retry plan), unless
 // the mail was handled meanwhile, and returns the error the route acts on.
-func (s *Stage) failed(ctx context.Context, d order.Delivery, held order.Order, msg order.MailMessage, owner string, cause error) error {
+func (s *Stage) failed(ctx context.Context, d order.Delivery, held order.Order, msg order.MailJob, owner string, cause error) error {
 	_, err := order.RecordFailureOf(ctx, s.recs, held, d, owner, cause, s.now(), func(o *order.Order) bool { return handled(o, msg) != "" })
 	return err
 }

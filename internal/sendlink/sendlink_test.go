@@ -52,9 +52,9 @@ var now = time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)
 // budget is the one today's host.json (functionTimeout 5 minutes) gives.
 var budget = order.BudgetFor(5 * time.Minute)
 
-func message() order.MailMessage {
-	return order.MailMessage{
-		Version:    order.MailMessageVersion,
+func message() order.MailJob {
+	return order.MailJob{
+		Version:    order.MailJobVersion,
 		Kind:       order.MailDownloadLinks,
 		SessionID:  session,
 		EventID:    "evt_1",
@@ -98,7 +98,7 @@ func TestHandle(t *testing.T) {
 	tests := []struct {
 		name    string
 		record  func(o *order.Order) // nil: no record at all
-		msg     func(m *order.MailMessage)
+		msg     func(m *order.MailJob)
 		sendErr error
 		recs    func(r *ordertest.Ledger)
 
@@ -129,7 +129,7 @@ func TestHandle(t *testing.T) {
 			record: func(o *order.Order) {
 				o.State, o.MailKind = order.StatePaymentFailed, order.MailPaymentFailed
 			},
-			msg:       func(m *order.MailMessage) { m.Kind, m.Items = order.MailPaymentFailed, nil },
+			msg:       func(m *order.MailJob) { m.Kind, m.Items = order.MailPaymentFailed, nil },
 			wantSends: 1,
 			check: func(t *testing.T, o order.Order) {
 				require.Equal(t, order.StatePaymentFailed, o.State)
@@ -160,7 +160,7 @@ func TestHandle(t *testing.T) {
 				require.Equal(t, order.StateMailSent, o.State)
 				require.Equal(t, 1, o.MailGeneration, "the generation sent is recorded as queued")
 				require.Equal(t, 1, o.SentGeneration)
-				m, err := order.DecodeMailMessage(o.Mail)
+				m, err := order.DecodeMailJob(o.Mail)
 				require.NoError(t, err, "the mail is kept for resend")
 				require.Equal(t, message(), m)
 				require.True(t, o.Final())
@@ -196,7 +196,7 @@ func TestHandle(t *testing.T) {
 			name:         "lease held by another invocation: throttled, looking again within MaxBusyWait",
 			record:       func(o *order.Order) { o.Lease("other", now, 90*time.Second) },
 			wantErr:      order.ErrBusy.Error(),
-			wantClass:    order.Throttle,
+			wantClass:    order.ClassThrottled,
 			wantThrottle: order.MaxBusyWait,
 			check: func(t *testing.T, o order.Order) {
 				require.Equal(t, "other", o.LeaseOwner)
@@ -210,14 +210,14 @@ func TestHandle(t *testing.T) {
 				o.Lease("message:process-order-1", now, 2*time.Minute)
 			},
 			wantErr:      order.ErrBusy.Error(),
-			wantClass:    order.Throttle,
+			wantClass:    order.ClassThrottled,
 			wantThrottle: time.Second,
 		},
 		{
 			name:         "a lease about to end still waits a second",
 			record:       func(o *order.Order) { o.Lease("other", now.Add(-LeaseAlmostOver), budget.Lease) },
 			wantErr:      order.ErrBusy.Error(),
-			wantClass:    order.Throttle,
+			wantClass:    order.ClassThrottled,
 			wantThrottle: time.Second,
 		},
 		{
@@ -234,7 +234,7 @@ func TestHandle(t *testing.T) {
 			record:       func(*order.Order) {},
 			sendErr:      order.Throttled(errors.New("acs: send: 429 Too Many Requests"), 30*time.Second),
 			wantErr:      "send mail: acs: send: 429 Too Many Requests",
-			wantClass:    order.Throttle,
+			wantClass:    order.ClassThrottled,
 			wantThrottle: 30 * time.Second,
 			wantSends:    1,
 			check: func(t *testing.T, o order.Order) {
@@ -251,7 +251,7 @@ func TestHandle(t *testing.T) {
 			record:    func(*order.Order) {},
 			sendErr:   order.Permanent(errors.New("acs: send: 400 Bad Request: InvalidEmailAddress")),
 			wantErr:   "InvalidEmailAddress",
-			wantClass: order.PermanentClass,
+			wantClass: order.ClassPermanent,
 			wantSends: 1,
 			check: func(t *testing.T, o order.Order) {
 				require.Equal(t, order.StateNeedsAttention, o.State)
@@ -266,7 +266,7 @@ func TestHandle(t *testing.T) {
 			record:    func(*order.Order) {},
 			sendErr:   errors.New("connection reset by peer"),
 			wantErr:   "send mail: connection reset by peer",
-			wantClass: order.Retryable,
+			wantClass: order.ClassRetryable,
 			wantSends: 1,
 			check: func(t *testing.T, o order.Order) {
 				require.Equal(t, "send mail: connection reset by peer", o.LastError)
@@ -287,7 +287,7 @@ func TestHandle(t *testing.T) {
 				}
 			},
 			wantErr:   "record sent mail",
-			wantClass: order.Retryable,
+			wantClass: order.ClassRetryable,
 			wantSends: 1,
 			check: func(t *testing.T, o order.Order) {
 				require.Zero(t, o.SentGeneration)
@@ -297,7 +297,7 @@ func TestHandle(t *testing.T) {
 		{
 			name:      "no record: permanent",
 			wantErr:   "has no record",
-			wantClass: order.PermanentClass,
+			wantClass: order.ClassPermanent,
 		},
 		{
 			name:   "the ledger cannot be read: retryable",
@@ -306,14 +306,14 @@ func TestHandle(t *testing.T) {
 				r.BeforeGet = func(int) error { return errors.New("timeout") }
 			},
 			wantErr:   "read order: timeout",
-			wantClass: order.Retryable,
+			wantClass: order.ClassRetryable,
 		},
 		{
 			name:      "a customer address that does not parse: needs attention",
 			record:    func(*order.Order) {},
-			msg:       func(m *order.MailMessage) { m.Customer.Email = "not an address" },
+			msg:       func(m *order.MailJob) { m.Customer.Email = "not an address" },
 			wantErr:   "customer",
-			wantClass: order.PermanentClass,
+			wantClass: order.ClassPermanent,
 			check: func(t *testing.T, o order.Order) {
 				require.Equal(t, order.StateNeedsAttention, o.State)
 				require.Contains(t, o.Reason, "not an address")
@@ -322,9 +322,9 @@ func TestHandle(t *testing.T) {
 		{
 			name:      "an invalid message: permanent",
 			record:    func(*order.Order) {},
-			msg:       func(m *order.MailMessage) { m.Generation = 0 },
+			msg:       func(m *order.MailJob) { m.Generation = 0 },
 			wantErr:   "generation 0",
-			wantClass: order.PermanentClass,
+			wantClass: order.ClassPermanent,
 		},
 	}
 	for _, tt := range tests {
@@ -395,7 +395,7 @@ func TestHandleRedeliveryAfterUnrecordedSend(t *testing.T) {
 	msg := message()
 
 	err := stage.Handle(context.Background(), delivery(log, "inv-1"), msg)
-	require.Equal(t, order.Retryable, order.Classify(err), "%v", err)
+	require.Equal(t, order.ClassRetryable, order.Classify(err), "%v", err)
 
 	err = stage.Handle(context.Background(), delivery(log, "inv-2"), msg)
 	require.ErrorIs(t, err, order.ErrBusy, "the first invocation's lease still holds")
@@ -477,7 +477,7 @@ func TestHandleConcurrent(t *testing.T) {
 				switch {
 				case err == nil:
 					ok++
-				case errors.Is(err, order.ErrBusy) && order.Classify(err) == order.Throttle:
+				case errors.Is(err, order.ErrBusy) && order.Classify(err) == order.ClassThrottled:
 					busy++
 				default:
 					t.Fatalf("unexpected error: %v", err)
@@ -570,7 +570,7 @@ func TestHandleRecordsAFailureAfterTheDeadline(t *testing.T) {
 		{
 			name:      "retryable: cut short by the deadline",
 			sendErr:   func(ctx context.Context) error { return context.Cause(ctx) },
-			wantClass: order.Retryable,
+			wantClass: order.ClassRetryable,
 			check: func(t *testing.T, o order.Order) {
 				require.Equal(t, 3, o.Attempts)
 				require.Contains(t, o.LastError, "deadline exceeded")
@@ -579,7 +579,7 @@ func TestHandleRecordsAFailureAfterTheDeadline(t *testing.T) {
 		{
 			name:      "permanent: rejected as the deadline passed",
 			sendErr:   func(context.Context) error { return order.Permanentf("acs: 400 InvalidEmailAddress") },
-			wantClass: order.PermanentClass,
+			wantClass: order.ClassPermanent,
 			check: func(t *testing.T, o order.Order) {
 				require.Equal(t, order.StateNeedsAttention, o.State)
 			},
@@ -628,7 +628,7 @@ func TestRefusedCredentialHoldsTheOrder(t *testing.T) {
 	var last time.Duration
 	for hold := 1; hold <= 2; hold++ {
 		err := stage.Handle(context.Background(), delivery(log, "inv-"+strconv.Itoa(hold)), message())
-		require.Equal(t, order.Hold, order.Classify(err), "%v", err)
+		require.Equal(t, order.ClassMisconfigured, order.Classify(err), "%v", err)
 		delay, ok := order.RetryAfter(err)
 		require.True(t, ok, "%v", err)
 		require.Greater(t, delay, last, "the delay grows")
@@ -670,7 +670,7 @@ func TestPacedSends(t *testing.T) {
 	require.NoError(t, stage.Handle(ctx, delivery(log, "inv-1"), first))
 	gets := recs.Gets()
 	err := stage.Handle(ctx, delivery(log, "inv-2"), second)
-	require.Equal(t, order.Throttle, order.Classify(err), "%v", err)
+	require.Equal(t, order.ClassThrottled, order.Classify(err), "%v", err)
 	wait, _ := order.RetryAfter(err)
 	require.Equal(t, 2*time.Second, wait)
 	require.Equal(t, gets, recs.Gets(), "a paced mail reads no record")
@@ -692,7 +692,7 @@ func TestPacedSends(t *testing.T) {
 		return "", order.Throttled(errors.New("acs answered 429"), 5*time.Second)
 	}), recs, renderer(t), budget, func() time.Time { return clock }, log).WithPacer(pace.New(30))
 	err = throttling.Handle(ctx, delivery(log, "inv-4"), third)
-	require.Equal(t, order.Throttle, order.Classify(err), "%v", err)
+	require.Equal(t, order.ClassThrottled, order.Classify(err), "%v", err)
 	wait, _ = order.RetryAfter(err)
 	require.GreaterOrEqual(t, wait, 5*time.Second)
 	require.Equal(t, clock.Add(wait), recs.Record(t, third.SessionID).ThrottledUntil, "the record says when it is tried again")

@@ -6,7 +6,7 @@
 // retryable.
 //
 // The originals' blobs and the ledger's table have adapters of their own
-// beside this one (storage/blobsas, storage/ledger), built from the same
+// beside this one (storage/blobstore, storage/ledger), built from the same
 // Account.
 package storage
 

@@ -43,7 +43,7 @@ func TestPaymentReads(t *testing.T) {
 
 	srv.Fail(http.StatusTooManyRequests, "rate_limit", http.Header{"Retry-After": {"2"}})
 	_, err = c.SessionOfPayment(ctx, stripetest.PaymentIntent)
-	require.Equal(t, order.Throttle, order.Classify(err))
+	require.Equal(t, order.ClassThrottled, order.Classify(err))
 	_, err = c.Charge(ctx, "ch_1")
-	require.Equal(t, order.Throttle, order.Classify(err))
+	require.Equal(t, order.ClassThrottled, order.Classify(err))
 }

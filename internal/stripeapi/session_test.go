@@ -146,7 +146,7 @@ func TestSessionErrors(t *testing.T) {
 			setting, _ := order.MisconfiguredSetting(err)
 			require.Equal(t, tt.setting, setting, "misconfigured? %v", err)
 			if tt.setting != "" {
-				require.Equal(t, order.Hold, order.Classify(err))
+				require.Equal(t, order.ClassMisconfigured, order.Classify(err))
 			}
 			after, throttled := order.RetryAfter(err)
 			require.Equal(t, tt.throttle != 0, throttled, "throttled? %v", err)

@@ -52,5 +52,5 @@ func TestAgainstStripeMock(t *testing.T) {
 	require.True(t, live.Livemode())
 	_, err = live.Session(ctx, "cs_test_a1filedrop")
 	require.ErrorContains(t, err, "Stripe refused STRIPE_API_KEY", "stripe-mock refuses live keys with 401")
-	require.Equal(t, order.Hold, order.Classify(err), "a refused key holds the order")
+	require.Equal(t, order.ClassMisconfigured, order.Classify(err), "a refused key holds the order")
 }

@@ -30,7 +30,7 @@ type level struct {
 // orderMessage is what the webhook queues for one event: the enqueue
 // ceiling sends the same bytes.
 func orderMessage(i int) []byte {
-	b, _ := json.Marshal(order.OrderMessage{Version: order.OrderMessageVersion, EventID: fmt.Sprintf("evt_benchenqueue%08d", i),
+	b, _ := json.Marshal(order.ProcessJob{Version: order.ProcessJobVersion, EventID: fmt.Sprintf("evt_benchenqueue%08d", i),
 		EventType: order.EventCompleted, SessionID: fmt.Sprintf("cs_test_benchenqueue%08d", i),
 		Created: time.Now().Unix(), Trigger: order.TriggerWebhook})
 	return b

@@ -190,7 +190,7 @@ var errUncertain = errors.New("outcome unknown")
 // with back-off under the same Operation-Id.
 func (c *Client) Send(ctx context.Context, m mail.Message) (string, error) {
 	id, err := c.sendAttempts(ctx, m)
-	if errors.Is(err, errUncertain) && order.Classify(err) == order.Retryable {
+	if errors.Is(err, errUncertain) && order.Classify(err) == order.ClassRetryable {
 		err = order.Transient(err)
 	}
 	return id, err

@@ -444,8 +444,8 @@ func TestSendCustomerName(t *testing.T) {
 			opts.PollAttempts = -1
 			c, err := acs.NewWithKey(srv.URL, testKey, opts)
 			require.NoError(t, err)
-			m, err := r.Render(order.MailMessage{
-				Version: order.MailMessageVersion, Kind: order.MailPaymentFailed, SessionID: "cs_test_a1", Generation: 1,
+			m, err := r.Render(order.MailJob{
+				Version: order.MailJobVersion, Kind: order.MailPaymentFailed, SessionID: "cs_test_a1", Generation: 1,
 				Customer: order.Customer{Email: "zoe@customer.example", Name: tt.in},
 			}, time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC))
 			require.NoError(t, err)
@@ -556,7 +556,7 @@ func TestSendEntraRefused(t *testing.T) {
 	setting, ok := order.MisconfiguredSetting(err)
 	require.True(t, ok, "%v", err)
 	require.Equal(t, acs.CredentialSetting, setting)
-	require.Equal(t, order.Hold, order.Classify(err))
+	require.Equal(t, order.ClassMisconfigured, order.Classify(err))
 }
 
 func TestSendEntraRefusesHTTP(t *testing.T) {

@@ -96,7 +96,7 @@ func TestSendToAMissingFolder(t *testing.T) {
 	require.NoError(t, os.Remove(dir))
 	_, err = o.Send(context.Background(), testMessage())
 	require.Error(t, err)
-	require.Equal(t, order.Retryable, order.Classify(err))
+	require.Equal(t, order.ClassRetryable, order.Classify(err))
 }
 
 func TestNew(t *testing.T) {
@@ -128,8 +128,8 @@ func TestSendCustomerName(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			o, err := outbox.New(t.TempDir())
 			require.NoError(t, err)
-			rendered, err := r.Render(order.MailMessage{
-				Version: order.MailMessageVersion, Kind: order.MailPaymentFailed, SessionID: "cs_test_a1", Generation: 1,
+			rendered, err := r.Render(order.MailJob{
+				Version: order.MailJobVersion, Kind: order.MailPaymentFailed, SessionID: "cs_test_a1", Generation: 1,
 				Customer: order.Customer{Email: "ada@customer.example", Name: tt.in},
 			}, time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC))
 			require.NoError(t, err)

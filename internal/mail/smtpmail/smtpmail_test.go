@@ -421,8 +421,8 @@ func TestSendCustomerName(t *testing.T) {
 			})
 			require.NoError(t, err)
 
-			rendered, err := r.Render(order.MailMessage{
-				Version: order.MailMessageVersion, Kind: order.MailPaymentFailed, SessionID: "cs_test_a1", Generation: 1,
+			rendered, err := r.Render(order.MailJob{
+				Version: order.MailJobVersion, Kind: order.MailPaymentFailed, SessionID: "cs_test_a1", Generation: 1,
 				Customer: order.Customer{Email: "zoe@customer.example", Name: tt.in},
 			}, time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC))
 			require.NoError(t, err)

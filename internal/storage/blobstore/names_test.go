@@ -1,4 +1,4 @@
-package blobsas_test
+package blobstore_test
 
 import (
 	"strings"
@@ -6,7 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/filedrop/filedrop/internal/storage/blobsas"
+	"github.com/filedrop/filedrop/internal/storage/blobstore"
 )
 
 func TestValidateName(t *testing.T) {
@@ -40,12 +40,12 @@ func TestValidateName(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name[:min(len(tt.name), 30)], func(t *testing.T) {
-			err := blobsas.ValidateName(tt.name)
+			err := blobstore.ValidateName(tt.name)
 			if tt.problem == "" {
 				require.NoError(t, err)
 				return
 			}
-			require.ErrorIs(t, err, blobsas.ErrInvalidName)
+			require.ErrorIs(t, err, blobstore.ErrInvalidName)
 			require.ErrorContains(t, err, tt.problem)
 		})
 	}
@@ -68,7 +68,7 @@ func TestContentDisposition(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
-			require.Equal(t, tt.want, blobsas.ContentDisposition(tt.in))
+			require.Equal(t, tt.want, blobstore.ContentDisposition(tt.in))
 		})
 	}
 }

@@ -1,4 +1,4 @@
-package blobsas_test
+package blobstore_test
 
 import (
 	"context"
@@ -21,7 +21,7 @@ import (
 
 	"github.com/filedrop/filedrop/internal/order"
 	"github.com/filedrop/filedrop/internal/storage"
-	"github.com/filedrop/filedrop/internal/storage/blobsas"
+	"github.com/filedrop/filedrop/internal/storage/blobstore"
 )
 
 // Azurite cannot validate the SDK's user delegation SAS (it signs fields
@@ -112,7 +112,7 @@ func (c *clock) add(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-func identityOriginals(t *testing.T, ttl time.Duration) (*blobsas.Originals, *fakeBlobService, *clock) {
+func identityOriginals(t *testing.T, ttl time.Duration) (*blobstore.Originals, *fakeBlobService, *clock) {
 	t.Helper()
 	svc := &fakeBlobService{blobs: map[string]bool{"/originals/landscapes%2Fsunset.jpg": true}}
 	acct := storage.Account{
@@ -122,7 +122,7 @@ func identityOriginals(t *testing.T, ttl time.Duration) (*blobsas.Originals, *fa
 		Transport:  svc,
 	}
 	c := &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
-	o, err := blobsas.New(acct, blobsas.Options{Container: "originals", TTL: ttl}, c.now)
+	o, err := blobstore.New(acct, blobstore.Options{Container: "originals", TTL: ttl}, c.now)
 	require.NoError(t, err)
 	return o, svc, c
 }
@@ -136,8 +136,8 @@ func TestUserDelegationLink(t *testing.T) {
 	require.Equal(t, 1, svc.keyFetches())
 	kr := svc.requests[0]
 	require.Equal(t, "Bearer fake-token", kr.Authorization)
-	require.Equal(t, c.now().Add(-blobsas.ClockSkew), kr.Start)
-	require.Equal(t, c.now().Add(blobsas.MaxKeyLifetime), kr.Expiry)
+	require.Equal(t, c.now().Add(-blobstore.ClockSkew), kr.Start)
+	require.Equal(t, c.now().Add(blobstore.MaxKeyLifetime), kr.Expiry)
 	require.Less(t, kr.Expiry.Sub(c.now()), 7*24*time.Hour, "the service refuses keys over 7 days")
 
 	u, err := url.Parse(link.URL)
@@ -156,7 +156,7 @@ func TestUserDelegationLink(t *testing.T) {
 	require.Equal(t, kr.Expiry.Format(time.RFC3339), q.Get("ske"))
 	require.Equal(t, "b", q.Get("sks"))
 	require.Equal(t, "2025-11-05", q.Get("skv"))
-	require.Equal(t, blobsas.ContentDisposition("Zürich – Nacht.jpg"), q.Get("rscd"))
+	require.Equal(t, blobstore.ContentDisposition("Zürich – Nacht.jpg"), q.Get("rscd"))
 
 	// The signature is an HMAC, with the key the service handed out, over
 	// the user-delegation string-to-sign of the blob's canonical name: the
@@ -213,11 +213,11 @@ func TestUserDelegationKeyIsCached(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 2, svc.keyFetches(), "after 6 days a new key is fetched")
 	require.Equal(t, c.now().Add(24*time.Hour), link.ExpiresAt)
-	require.Equal(t, c.now().Add(-blobsas.ClockSkew), svc.requests[1].Start)
+	require.Equal(t, c.now().Add(-blobstore.ClockSkew), svc.requests[1].Start)
 }
 
 func TestUserDelegationLinkNearSevenDays(t *testing.T) {
-	o, svc, c := identityOriginals(t, blobsas.MaxDelegatedLinkTTL)
+	o, svc, c := identityOriginals(t, blobstore.MaxDelegatedLinkTTL)
 	ctx := context.Background()
 	first, err := o.Link(ctx, "a.jpg", "a.jpg")
 	require.NoError(t, err)
@@ -230,12 +230,12 @@ func TestUserDelegationLinkNearSevenDays(t *testing.T) {
 	require.Equal(t, 1, svc.keyFetches(), "a key serves at least MinKeyReuse")
 	require.Equal(t, keyExpiry, second.ExpiresAt)
 
-	c.add(blobsas.MinKeyReuse)
+	c.add(blobstore.MinKeyReuse)
 	third, err := o.Link(ctx, "a.jpg", "a.jpg")
 	require.NoError(t, err)
 	require.Equal(t, 2, svc.keyFetches())
 	require.Equal(t, svc.requests[1].Expiry, third.ExpiresAt)
-	require.Greater(t, third.ExpiresAt.Sub(c.now()), blobsas.MaxDelegatedLinkTTL-blobsas.MinKeyReuse-blobsas.ClockSkew-time.Minute)
+	require.Greater(t, third.ExpiresAt.Sub(c.now()), blobstore.MaxDelegatedLinkTTL-blobstore.MinKeyReuse-blobstore.ClockSkew-time.Minute)
 }
 
 func TestUserDelegationKeyRefused(t *testing.T) {
@@ -243,14 +243,14 @@ func TestUserDelegationKeyRefused(t *testing.T) {
 	svc.fail = http.StatusForbidden
 	_, err := o.Link(context.Background(), "a.jpg", "a.jpg")
 	require.Error(t, err)
-	require.Equal(t, order.Retryable, order.Classify(err), "role assignments take minutes to apply: %v", err)
+	require.Equal(t, order.ClassRetryable, order.Classify(err), "role assignments take minutes to apply: %v", err)
 	require.ErrorContains(t, err, "Storage Blob Data Reader")
 
 	svc.fail = http.StatusServiceUnavailable
 	_, err = o.Link(context.Background(), "a.jpg", "a.jpg")
 	after, throttled := order.RetryAfter(err)
 	require.True(t, throttled, "%v", err)
-	require.Equal(t, blobsas.ThrottledRetryAfter, after)
+	require.Equal(t, blobstore.ThrottledRetryAfter, after)
 
 	svc.fail = 0
 	_, err = o.Link(context.Background(), "a.jpg", "a.jpg")
@@ -259,7 +259,7 @@ func TestUserDelegationKeyRefused(t *testing.T) {
 
 func TestNewRefusesLongDelegatedTTL(t *testing.T) {
 	acct := storage.Account{Options: storage.Options{AccountName: "acct", BlobURL: "https://acct.blob.core.windows.net", Identity: true}, Credential: fakeToken{}}
-	_, err := blobsas.New(acct, blobsas.Options{Container: "originals", TTL: 169 * time.Hour}, time.Now)
+	_, err := blobstore.New(acct, blobstore.Options{Container: "originals", TTL: 169 * time.Hour}, time.Now)
 	require.ErrorContains(t, err, "over the 168h0m0s a user delegation key lives")
 }
 
@@ -267,7 +267,7 @@ func TestSharedKeyLinkOverHTTPS(t *testing.T) {
 	acct := storage.Account{Options: storage.Options{AccountName: "acct", AccountKey: storage.NewKey(base64.StdEncoding.EncodeToString([]byte("k"))),
 		BlobURL: "https://acct.blob.core.windows.net"}}
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	o, err := blobsas.New(acct, blobsas.Options{Container: "originals", TTL: 720 * time.Hour, BaseURL: "https://downloads.example.com/o"}, func() time.Time { return now })
+	o, err := blobstore.New(acct, blobstore.Options{Container: "originals", TTL: 720 * time.Hour, BaseURL: "https://downloads.example.com/o"}, func() time.Time { return now })
 	require.NoError(t, err)
 	link, err := o.Link(context.Background(), "landscapes/sunset harbour.jpg", "sunset harbour.jpg")
 	require.NoError(t, err)

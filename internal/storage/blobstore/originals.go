@@ -1,4 +1,4 @@
-// Package blobsas is filedrop's adapter to the originals: the private blob
+// Package blobstore is filedrop's adapter to the originals: the private blob
 // container that holds the purchased files. It checks that an original
 // exists and mints time-limited, read-only download links for it (shared
 // access signatures for one blob), and it uploads originals for setup and
@@ -12,7 +12,7 @@
 // Storage errors are translated into the domain's: a missing original is
 // reported by Exists, a missing container or a refused account key is
 // permanent, throttling is order.Throttled, anything else is retryable.
-package blobsas
+package blobstore
 
 import (
 	"context"

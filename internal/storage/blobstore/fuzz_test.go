@@ -1,4 +1,4 @@
-package blobsas_test
+package blobstore_test
 
 import (
 	"mime"
@@ -9,7 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/filedrop/filedrop/internal/storage/blobsas"
+	"github.com/filedrop/filedrop/internal/storage/blobstore"
 )
 
 // FuzzContentDisposition checks that any file name gives a header value of
@@ -19,7 +19,7 @@ import (
 // removed (cleaned). The seeds are in testdata/fuzz/FuzzContentDisposition.
 func FuzzContentDisposition(f *testing.F) {
 	f.Fuzz(func(t *testing.T, fileName string) {
-		cd := blobsas.ContentDisposition(fileName)
+		cd := blobstore.ContentDisposition(fileName)
 		for i := 0; i < len(cd); i++ {
 			require.True(t, cd[i] >= ' ' && cd[i] <= '~', "byte %d of %q", i, cd)
 		}

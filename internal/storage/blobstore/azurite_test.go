@@ -1,4 +1,4 @@
-package blobsas_test
+package blobstore_test
 
 import (
 	"bytes"
@@ -16,7 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/filedrop/filedrop/internal/order"
-	"github.com/filedrop/filedrop/internal/storage/blobsas"
+	"github.com/filedrop/filedrop/internal/storage/blobstore"
 	"github.com/filedrop/filedrop/internal/testenv"
 )
 
@@ -27,8 +27,8 @@ func TestOriginalsAgainstAzurite(t *testing.T) {
 	az := testenv.StartAzurite(t)
 	acct := az.Account(t)
 	ctx := context.Background()
-	cfg := blobsas.Options{Container: "originals", TTL: time.Hour}
-	o, err := blobsas.New(acct, cfg, time.Now)
+	cfg := blobstore.Options{Container: "originals", TTL: time.Hour}
+	o, err := blobstore.New(acct, cfg, time.Now)
 	require.NoError(t, err)
 
 	created, err := o.CreateContainer(ctx)
@@ -59,9 +59,9 @@ func TestOriginalsAgainstAzurite(t *testing.T) {
 
 		_, err = o.Exists(ctx, "../escape.jpg")
 		require.True(t, order.IsPermanent(err), "%v", err)
-		require.ErrorIs(t, err, blobsas.ErrInvalidName)
+		require.ErrorIs(t, err, blobstore.ErrInvalidName)
 
-		other, err := blobsas.New(acct, blobsas.Options{Container: "not-created", TTL: time.Hour}, time.Now)
+		other, err := blobstore.New(acct, blobstore.Options{Container: "not-created", TTL: time.Hour}, time.Now)
 		require.NoError(t, err)
 		_, err = other.Exists(ctx, "sunset.jpg")
 		require.True(t, order.IsPermanent(err), "a missing container is permanent: %v", err)
@@ -79,7 +79,7 @@ func TestOriginalsAgainstAzurite(t *testing.T) {
 			resp := get(t, link.URL)
 			require.Equal(t, http.StatusOK, resp.status, name)
 			require.Equal(t, data, resp.body, name)
-			require.Equal(t, blobsas.ContentDisposition(fileName), resp.header.Get("Content-Disposition"))
+			require.Equal(t, blobstore.ContentDisposition(fileName), resp.header.Get("Content-Disposition"))
 		}
 	})
 
@@ -97,7 +97,7 @@ func TestOriginalsAgainstAzurite(t *testing.T) {
 		require.NoError(t, err)
 		other, err := o.Link(ctx, "fern.jpg", "fern.jpg")
 		require.NoError(t, err)
-		expiredO, err := blobsas.New(acct, cfg, func() time.Time { return time.Now().Add(-2 * time.Hour) })
+		expiredO, err := blobstore.New(acct, cfg, func() time.Time { return time.Now().Add(-2 * time.Hour) })
 		require.NoError(t, err)
 		expired, err := expiredO.Link(ctx, "landscapes/sunset.jpg", "sunset.jpg")
 		require.NoError(t, err)
@@ -149,7 +149,7 @@ func TestOriginalsAgainstAzurite(t *testing.T) {
 			r.Out.URL.Path, _ = url.PathUnescape(r.Out.URL.RawPath)
 		}})
 		defer front.Close()
-		fo, err := blobsas.New(acct, blobsas.Options{Container: "originals", TTL: time.Hour, BaseURL: front.URL + "/downloads"}, time.Now)
+		fo, err := blobstore.New(acct, blobstore.Options{Container: "originals", TTL: time.Hour, BaseURL: front.URL + "/downloads"}, time.Now)
 		require.NoError(t, err)
 		link, err := fo.Link(ctx, "städte/Zürich – Nacht.jpg", "Zürich – Nacht.jpg")
 		require.NoError(t, err)

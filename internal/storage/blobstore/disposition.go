@@ -1,4 +1,4 @@
-package blobsas
+package blobstore
 
 import (
 	"strings"
