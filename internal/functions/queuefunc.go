@@ -173,7 +173,7 @@ func (q QueueRoute) classify(ctx context.Context, log *slog.Logger, inv Invocati
 		return http.StatusOK, nil
 	case order.ClassMisconfigured:
 		return q.hold(ctx, log, inv, err)
-	case order.TransientClass:
+	case order.ClassTransient:
 		return q.retry(ctx, log, inv, plan, err)
 	default:
 		log.Error("failed; the host will retry", "err", err, "dequeue_count", inv.DequeueCount)

@@ -123,11 +123,11 @@ const (
 	// acknowledged, as for ClassThrottled, and a person is told which setting to
 	// fix.
 	ClassMisconfigured
-	// TransientClass failures (Transient) re-schedule the same message with
+	// ClassTransient failures (Transient) re-schedule the same message with
 	// exponential back-off (Backoff), counted in the message, and
 	// acknowledge the current delivery; once the retry budget is spent the
 	// order needs attention and the message goes to the poison queue.
-	TransientClass
+	ClassTransient
 )
 
 // Classify tells how err is to be handled. It is called once, at the edge.
@@ -140,7 +140,7 @@ func Classify(err error) Class {
 	case func() bool { _, ok := RetryAfter(err); return ok }():
 		return ClassThrottled // honours Retry-After, even for a transient fault
 	case IsTransient(err):
-		return TransientClass
+		return ClassTransient
 	default:
 		return ClassRetryable
 	}

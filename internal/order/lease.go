@@ -97,7 +97,7 @@ func RecordFailureOf(ctx context.Context, recs Records, held Order, d Delivery, 
 			wait, _ := RetryAfter(cause)
 			o.ThrottledUntil, o.LastError = now.Add(wait), cause.Error()
 			o.Release()
-		case TransientClass:
+		case ClassTransient:
 			if p := d.Retry; p.Exhausted {
 				o.NeedAttention(fmt.Sprintf("gave up after %d transient failures since %s: %v", p.Next.N,
 					p.Next.First.UTC().Format(time.RFC3339), cause), now)

@@ -132,7 +132,7 @@ func TestRecordFailure(t *testing.T) {
 		{
 			name: "transient: an attempt, waiting until the plan's time", cause: order.Transient(errors.New("stripe answered 503")),
 			plan:    order.RetryPlan{Next: order.Retry{N: 3, First: leaseNow.Add(-time.Minute)}, Delay: 4 * time.Second, At: leaseNow.Add(4 * time.Second)},
-			wantErr: "stripe answered 503", wantClass: order.TransientClass,
+			wantErr: "stripe answered 503", wantClass: order.ClassTransient,
 			check: func(t *testing.T, o order.Order) {
 				require.Equal(t, order.StateLinksReady, o.State)
 				require.Equal(t, "stripe answered 503", o.LastError)
@@ -146,7 +146,7 @@ func TestRecordFailure(t *testing.T) {
 			name: "transient, budget spent: needs attention with the last error", cause: order.Transient(errors.New("acs down")),
 			edit:    func(o *order.Order) { o.RetryAt = leaseNow },
 			plan:    order.RetryPlan{Next: order.Retry{N: 90, First: leaseNow.Add(-25 * time.Hour)}, Exhausted: true},
-			wantErr: "acs down", wantClass: order.TransientClass,
+			wantErr: "acs down", wantClass: order.ClassTransient,
 			check: func(t *testing.T, o order.Order) {
 				require.Equal(t, order.StateNeedsAttention, o.State)
 				require.Equal(t, "gave up after 90 transient failures since 2025-03-13T08:00:00Z: acs down", o.Reason)

@@ -18,7 +18,7 @@ func TestClassifyTransient(t *testing.T) {
 		err  error
 		want order.Class
 	}{
-		{"transient", fmt.Errorf("fetch: %w", order.Transient(errors.New("EOF"))), order.TransientClass},
+		{"transient", fmt.Errorf("fetch: %w", order.Transient(errors.New("EOF"))), order.ClassTransient},
 		{"unclassified stays the host's", errors.New("panic: boom"), order.ClassRetryable},
 		{"throttled wins: Retry-After is honoured", order.Throttled(order.Transient(errors.New("429")), time.Second), order.ClassThrottled},
 		{"permanent wins", order.Permanent(order.Transient(errors.New("x"))), order.ClassPermanent},

@@ -227,7 +227,7 @@ func (s *Stage) work(ctx context.Context, log *slog.Logger, msg order.ProcessJob
 // it wrote the record: the route's line for the returned error cannot know.
 func (s *Stage) fail(ctx context.Context, log *slog.Logger, d order.Delivery, msg order.ProcessJob, rec order.Order, owner string, cause error) error {
 	recorded, err := order.RecordFailureOf(ctx, s.records, rec, d, owner, cause, s.now(), nil)
-	if c := order.Classify(cause); recorded && (c == order.ClassPermanent || c == order.TransientClass && d.Retry.Exhausted) {
+	if c := order.Classify(cause); recorded && (c == order.ClassPermanent || c == order.ClassTransient && d.Retry.Exhausted) {
 		log.Info("failure recorded; the order needs attention", "state", string(order.StateNeedsAttention))
 	}
 	return fmt.Errorf("order %s: %w", msg.SessionID, err)

@@ -151,7 +151,7 @@ func TestSessionErrors(t *testing.T) {
 			after, throttled := order.RetryAfter(err)
 			require.Equal(t, tt.throttle != 0, throttled, "throttled? %v", err)
 			require.Equal(t, tt.throttle, after)
-			require.Equal(t, tt.transient, order.Classify(err) == order.TransientClass, "transient? %v", err)
+			require.Equal(t, tt.transient, order.Classify(err) == order.ClassTransient, "transient? %v", err)
 			require.Len(t, srv.Requests(), tt.requests)
 			require.NotContains(t, err.Error(), stripetest.Key)
 			require.Contains(t, err.Error(), "get checkout session "+id)
@@ -173,7 +173,7 @@ func TestSessionNetworkFaultIsTransient(t *testing.T) {
 	defer ts.Close()
 	_, err := newClient(ts.URL).Session(context.Background(), stripetest.SessionID)
 	require.Error(t, err)
-	require.Equal(t, order.TransientClass, order.Classify(err), "%v", err)
+	require.Equal(t, order.ClassTransient, order.Classify(err), "%v", err)
 }
 
 func TestSessionHonoursContext(t *testing.T) {
@@ -182,7 +182,7 @@ func TestSessionHonoursContext(t *testing.T) {
 	cancel()
 	_, err := newClient(srv.URL).Session(ctx, stripetest.SessionID)
 	require.ErrorIs(t, err, context.Canceled)
-	require.Equal(t, order.TransientClass, order.Classify(err))
+	require.Equal(t, order.ClassTransient, order.Classify(err))
 	require.Empty(t, srv.Requests())
 }
 
