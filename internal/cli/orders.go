@@ -82,10 +82,11 @@ func listFilter(rest []string, status string, since time.Duration, email string,
 	case limit < 1:
 		return f, usageErr("--limit must be at least 1")
 	}
-	f = ledger.Filter{State: order.State(status), Email: email, Limit: ledger.MaxList}
+	state := order.State(status)
 	if status == heldStatus || status == waitingStatus { // any state: the list keeps the held or waiting ones
-		f.State = ""
+		state = ""
 	}
+	f = ledger.Filter{State: state, Email: email, Limit: ledger.MaxList}
 	if since > 0 {
 		f.Since = time.Now().Add(-since)
 	}

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"github.com/filedrop/filedrop/internal/order"
 	"net/url"
 	"strings"
 	"unicode"
@@ -127,12 +128,5 @@ func stripeKeyBody(body string) bool {
 	return true
 }
 
-// Mode names the key's mode for messages: "live" or "test".
-func (s Stripe) Mode() string { return modeName(s.Livemode) }
-
-func modeName(live bool) string {
-	if live {
-		return "live"
-	}
-	return "test"
-}
+// Mode names the key's mode for messages: "live" or "test" (order.Mode).
+func (s Stripe) Mode() string { return order.Mode(s.Livemode) }

@@ -22,16 +22,17 @@ type Sender interface {
 // message's bytes.
 type HandlerFunc func(ctx context.Context, d order.Delivery, data []byte) error
 
-// Message is a decoded queue message that names itself in logs.
-type Message interface {
+// Job is a decoded queue message, the work it asks for, that names itself
+// in logs (order.ProcessJob, order.MailJob).
+type Job interface {
 	LogAttrs() []any
 }
 
-// Decoded adapts a stage that takes a typed message. A message that decode
+// Decoded adapts a stage that takes a typed job. A message that decode
 // rejects can never be handled: the route moves it to the poison queue.
 // The route's closing line names the message with its LogAttrs (the stage
 // adds them to its own lines).
-func Decoded[M Message](decode func([]byte) (M, error), handle func(context.Context, order.Delivery, M) error) HandlerFunc {
+func Decoded[J Job](decode func([]byte) (J, error), handle func(context.Context, order.Delivery, J) error) HandlerFunc {
 	return func(ctx context.Context, d order.Delivery, data []byte) error {
 		m, err := decode(data)
 		if err != nil {
