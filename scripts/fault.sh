@@ -15,6 +15,7 @@
 #   scripts/fault.sh                                  # CI size: 100 orders, 2 kills, plus a short ACS phase
 #   scripts/fault.sh --orders 1000 --kills 5          # the full run
 #   scripts/fault.sh --mode burst --orders 500 --rate 30   # 500 mails through 30 a minute (about 17 minutes)
+#   scripts/fault.sh --mode outage --orders 200       # outages longer than the host's retries (about 4 minutes)
 #
 # Logs, the outbox and each phase's report.txt are kept in .run/fault/.
 set -euo pipefail
@@ -22,7 +23,7 @@ cd "$(dirname "$0")/.."
 
 usage() {
   cat <<'USAGE'
-Usage: scripts/fault.sh [--orders N] [--kills K] [--mode all|outbox|acs|burst] [--rate R]
+Usage: scripts/fault.sh [--orders N] [--kills K] [--mode all|outbox|acs|burst|outage] [--rate R]
                         [--window D] [--acs-orders N] [--azurite-restarts N] [--seed S]
                         [--settle D] [--timeout D]
 
@@ -30,7 +31,12 @@ Usage: scripts/fault.sh [--orders N] [--kills K] [--mode all|outbox|acs|burst] [
   --kills K             SIGKILLs of the handler per phase; default 2 (burst: 0)
   --mode M              all: an outbox phase and, beside it, an ACS phase of --acs-orders orders
                         with at most one kill (default); outbox; acs; burst (paid orders only,
-                        against a fake ACS that accepts --rate sends per minute)
+                        against a fake ACS that accepts --rate sends per minute); outage (paid orders
+                        only: Stripe down for a "15-minute" window, ACS down for an "hour", storage
+                        answering 503 ServerBusy in bursts, 10% of the webhooks never delivered; the
+                        back-off and the Reconcile schedule are compressed in time; checks that the
+                        pipeline heals with no operator and that the scheduled Reconcile queued
+                        exactly the never-delivered sessions)
   --rate R              sends per minute the fake ACS accepts; default 60 (burst: 30)
   --window D            the sliding window the rate is enforced over; default 10s (burst: 1m)
   --acs-orders N        paid orders of the ACS phase in mode all; default 40

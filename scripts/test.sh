@@ -39,4 +39,7 @@ scripts/bench.sh -quick
 step "fault test (small)"
 if [ -x scripts/fault.sh ]; then scripts/fault.sh --orders "${FAULT_ORDERS:-100}" --kills "${FAULT_KILLS:-2}"; else echo "skipped: scripts/fault.sh not present"; fi
 
+step "fault test: outages heal themselves (small)"
+if [ -x scripts/fault.sh ]; then scripts/fault.sh --mode outage --orders "${OUTAGE_ORDERS:-30}"; else echo "skipped: scripts/fault.sh not present"; fi
+
 printf '\nall checks passed\n'

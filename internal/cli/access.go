@@ -45,9 +45,6 @@ func accessViewOf(o order.Order, now time.Time, window time.Duration, limit int)
 	v := &accessView{State: string(o.Access(now, window)), Ends: jsonTime(o.AccessEnds(window)), RevokedBy: o.RevokedBy,
 		Reason: o.RevokeReason, RevokedAt: jsonTime(o.RevokedAt), PaymentIntent: o.PaymentIntent,
 		RefundedAmount: o.RefundedAmount, Dispute: o.Dispute}
-	if o.Suspended() {
-		v.State = "suspended"
-	}
 	for _, f := range o.Files {
 		fv := fileView{Title: f.Title, FileName: f.FileName, Size: f.Size, Downloads: f.Downloads, Left: f.Remaining(limit)}
 		for _, at := range f.DownloadedAt {

@@ -22,10 +22,11 @@ const readyLine = "Press Ctrl-C to stop."
 // webhook on http://127.0.0.1:<port>/api/CheckoutComplete as func start
 // serves it, and the queue functions driven by an emulation of the host.
 func runLocal(ctx context.Context, env Env, args []string) error {
-	fs := flags(env, "local", "local [--port 7071] [--hold 1m]\n\nRuns the pipeline locally against the configured storage (Azurite by default):\nthe webhook as func start serves it, and the queue functions with the host's semantics.")
+	fs := flags(env, "local", "local [--port 7071] [--hold 1m] [--now Reconcile]\n\nRuns the pipeline locally against the configured storage (Azurite by default):\nthe webhook as func start serves it, the queue functions with the host's semantics,\nand the timer functions (Reconcile) on their schedules (RECONCILE_SCHEDULE).")
 	port := fs.Int("port", 7071, "port of the webhook endpoint on 127.0.0.1")
 	hold := fs.Duration("hold", time.Minute, "how long a message stays invisible while its invocation runs (renewed); after a crash it reappears this much later")
 	only := fs.String("functions", "", "comma-separated functions to run (as func start --functions); default all")
+	now := fs.String("now", "", "run this timer function (Reconcile) once as soon as the handler serves, besides its schedule")
 	if done, err := parse(fs, args); done {
 		return err
 	}
@@ -33,9 +34,12 @@ func runLocal(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return describeConfigError(err)
 	}
-	runApp, err := selectFunctions(app, *only)
+	runApp, err := selectFunctions(withSchedules(app, cfg), *only)
 	if err != nil {
 		return err
+	}
+	if f, ok := runApp.Functions[*now]; *now != "" && (!ok || f.Trigger != "timerTrigger") {
+		return usageErr("--now: no timer function named %q (have %s)", *now, strings.Join(timerNames(runApp), ", "))
 	}
 	log := newLogger(cfg, env.Stderr)
 	p, err := newPipeline(cfg, app, log)
@@ -90,12 +94,26 @@ func runLocal(ctx context.Context, env Env, args []string) error {
 	for _, fn := range runApp.QueueFunctions() {
 		fmt.Fprintf(env.Stdout, "%s: queueTrigger on %s (poison: %s)\n", fn.Name, fn.Queue, fn.PoisonQueue())
 	}
+	for _, fn := range runApp.TimerFunctions() {
+		fmt.Fprintf(env.Stdout, "%s: timerTrigger on %q (UTC)\n", fn.Name, fn.Schedule)
+	}
 	// The last line says the handler is ready; scripts/run.sh waits for it.
 	fmt.Fprintf(env.Stdout, "Stripe mode: %s.\n%s\n", stripeMode(cfg.Stripe), readyLine)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return serveHTTP(gctx, handlerLn, h, log, hostLimits()) })
 	g.Go(func() error { return serveHTTP(gctx, frontLn, front, log, hostLimits()) })
 	g.Go(func() error { return emu.Run(gctx) })
+	if *now != "" {
+		g.Go(func() error {
+			if err := waitServing(gctx, emu.Handler); err != nil {
+				return nil // stopping
+			}
+			if err := emu.RunNow(gctx, *now); err != nil {
+				log.Warn("--now run failed", "function", *now, "err", err)
+			}
+			return nil
+		})
+	}
 	return g.Wait()
 }
 
@@ -115,6 +133,35 @@ func selectFunctions(app functions.App, only string) (functions.App, error) {
 		sel.Functions[name] = f
 	}
 	return sel, nil
+}
+
+func timerNames(app functions.App) []string {
+	var names []string
+	for _, f := range app.TimerFunctions() {
+		names = append(names, f.Name)
+	}
+	return names
+}
+
+// waitServing polls the handler's readiness route, as the host does, for
+// up to 30 s.
+func waitServing(ctx context.Context, base string) error {
+	for range 300 {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/", nil)
+		if err != nil {
+			return err
+		}
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("the handler at %s did not answer", base)
 }
 
 func functionNames(app functions.App) []string {

@@ -25,8 +25,8 @@ func runOrders(ctx context.Context, env Env, args []string) error {
 const defaultListLimit = 100
 
 func runOrdersList(ctx context.Context, env Env, args []string) error {
-	op := newOperation(env, "orders list", "orders list [--status S] [--since 72h] [--email E] [--limit N] [--local] [--json]\n\nLists the orders of the ledger updated or created within --since, newest first.\nStates: "+stateNames()+".\nAn order whose message the host gave up on shows as poisoned, one that has not\nmoved for "+operator.StallAfter.String()+" as stalled, each with the command that moves it again;\nheld: waiting for a refused setting to be fixed.", true)
-	status := op.fs.String("status", "", "only orders in this state, or held")
+	op := newOperation(env, "orders list", "orders list [--status S] [--since 72h] [--email E] [--limit N] [--local] [--json]\n\nLists the orders of the ledger updated or created within --since, newest first.\nStates: "+stateNames()+".\nAn order whose message the host gave up on shows as poisoned, one that has not\nmoved for "+operator.StallAfter.String()+" as stalled, each with the command that moves it again;\nheld: waiting for a refused setting to be fixed; waiting: for a dependency that\nfailed transiently (network, 5xx, timeout), with the next attempt and the last error.", true)
+	status := op.fs.String("status", "", "only orders in this state, or held, or waiting")
 	since := op.fs.Duration("since", 72*time.Hour, "only orders updated or created within this long (0: all)")
 	email := op.fs.String("email", "", "only orders of this customer email (any letter case)")
 	limit := op.fs.Int("limit", defaultListLimit, "print at most this many orders")
@@ -42,6 +42,9 @@ func runOrdersList(ctx context.Context, env Env, args []string) error {
 		}
 		if *status == heldStatus {
 			recs = slices.DeleteFunc(recs, func(o order.Order) bool { return !o.Held() })
+		}
+		if *status == waitingStatus {
+			recs = slices.DeleteFunc(recs, func(o order.Order) bool { return !o.Waiting() })
 		}
 		slices.SortStableFunc(recs, func(a, b order.Order) int { return latest(b).Compare(latest(a)) })
 		total := len(recs)
@@ -72,17 +75,18 @@ func listFilter(rest []string, status string, since time.Duration, email string,
 	switch {
 	case len(rest) > 0:
 		return f, usageErr("orders list takes no arguments, got %q", rest)
-	case status != "" && status != heldStatus && !slices.Contains(order.States, order.State(status)):
-		return f, usageErr("--status %q is not a state; states: %s, or %s", status, stateNames(), heldStatus)
+	case status != "" && status != heldStatus && status != waitingStatus && !slices.Contains(order.States, order.State(status)):
+		return f, usageErr("--status %q is not a state; states: %s, or %s, or %s", status, stateNames(), heldStatus, waitingStatus)
 	case since < 0:
 		return f, usageErr("--since must not be negative")
 	case limit < 1:
 		return f, usageErr("--limit must be at least 1")
 	}
-	f = ledger.Filter{State: order.State(status), Email: email, Limit: ledger.MaxList}
-	if status == heldStatus { // any state: the list keeps the held ones
-		f.State = ""
+	state := order.State(status)
+	if status == heldStatus || status == waitingStatus { // any state: the list keeps the held or waiting ones
+		state = ""
 	}
+	f = ledger.Filter{State: state, Email: email, Limit: ledger.MaxList}
 	if since > 0 {
 		f.Since = time.Now().Add(-since)
 	}
@@ -172,6 +176,9 @@ func printOrder(w io.Writer, v orderView) {
 	}
 	if v.ThrottledUntil != nil {
 		row("Throttled until", stamp(*v.ThrottledUntil))
+	}
+	if v.RetryAt != nil && v.Waiting {
+		row("Waiting", fmt.Sprintf("a dependency failed transiently %s (see Last error); next attempt %s", plural(v.Attempts, "time"), stamp(*v.RetryAt)))
 	}
 	if v.Holds > 0 {
 		row("Held", fmt.Sprintf("%d times in a row, a setting was refused (see Last error); next attempt %s", v.Holds, stamp(deref(v.HeldUntil))))

@@ -260,3 +260,53 @@ func TestOrdersHeld(t *testing.T) {
 		require.Equal(t, next, *got[0].HeldUntil)
 	})
 }
+
+// TestOrdersWaiting: an order whose dependency failed transiently reads
+// "waiting" in orders list with its next attempt and the last error,
+// --status waiting lists only those, and orders show says so.
+func TestOrdersWaiting(t *testing.T) {
+	o := newOps(t, nil)
+	now := time.Now().UTC().Truncate(time.Second)
+	next := now.Add(4 * time.Minute)
+	o.seed(t,
+		order.Order{SessionID: "cs_test_waiting", State: order.StateLinksReady, RetryAt: next, Attempts: 7,
+			LastError: "acs: send: outcome unknown: acs answered 503", CreatedAt: now.Add(-time.Hour), UpdatedAt: now},
+		order.Order{SessionID: "cs_test_sent", State: order.StateMailSent, MailKind: order.MailDownloadLinks, SentGeneration: 1,
+			CreatedAt: now.Add(-2 * time.Minute), UpdatedAt: now.Add(-2 * time.Minute)},
+	)
+	tests := []struct {
+		name    string
+		args    []string
+		want    []string // in this order
+		notWant []string
+	}{
+		{name: "list shows waiting", args: []string{"orders", "list"},
+			want: []string{"cs_test_waiting", "waiting", "next attempt " + stamp(next) + ": acs: send: outcome unkno", "cs_test_sent", "mail_sent"}},
+		{name: "list only the waiting", args: []string{"orders", "list", "--status", "waiting"},
+			want: []string{"cs_test_waiting", "1 order"}, notWant: []string{"cs_test_sent"}},
+		{name: "show", args: []string{"orders", "show", "cs_test_waiting"},
+			want: []string{"State", "links_ready", "Last error", "acs answered 503", "Waiting", "7 times", "next attempt " + stamp(next)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, stderr, err := o.run(t, tt.args...)
+			require.NoError(t, err, stderr)
+			rest := out
+			for _, w := range tt.want {
+				i := strings.Index(rest, w)
+				require.GreaterOrEqual(t, i, 0, "want %q after what came before in:\n%s", w, out)
+				rest = rest[i+len(w):]
+			}
+			for _, w := range tt.notWant {
+				require.NotContains(t, out, w)
+			}
+		})
+	}
+	out, _, err := o.run(t, "orders", "list", "--status", "waiting", "--json")
+	require.NoError(t, err)
+	var got []orderView
+	require.NoError(t, json.Unmarshal([]byte(out), &got))
+	require.Len(t, got, 1)
+	require.True(t, got[0].Waiting)
+	require.Equal(t, next, *got[0].RetryAt)
+}

@@ -45,6 +45,11 @@ type orderView struct {
 	Holds     int        `json:"holds,omitempty"`
 	HeldUntil *time.Time `json:"held_until,omitempty"`
 
+	// Waiting and RetryAt: a dependency failed transiently, and the order's
+	// message comes back at RetryAt (see LastError).
+	Waiting bool       `json:"waiting,omitempty"`
+	RetryAt *time.Time `json:"retry_at,omitempty"`
+
 	// Mail is the last queued mail (orders show only).
 	Mail *mailView `json:"mail,omitempty"`
 
@@ -78,6 +83,7 @@ func viewOf(o order.Order) orderView {
 		OperationID: o.OperationID, LeaseOwner: o.LeaseOwner,
 		LeaseUntil: jsonTime(o.LeaseUntil), ThrottledUntil: jsonTime(o.ThrottledUntil),
 		Holds: o.Holds, HeldUntil: jsonTime(o.HeldUntil),
+		Waiting: o.Waiting(), RetryAt: jsonTime(o.RetryAt),
 		CreatedAt: jsonTime(o.CreatedAt), PaidAt: jsonTime(o.PaidAt), LinksReadyAt: jsonTime(o.LinksReadyAt),
 		MailSentAt: jsonTime(o.MailSentAt), PaymentFailedAt: jsonTime(o.PaymentFailedAt),
 		AttentionAt: jsonTime(o.AttentionAt), UpdatedAt: jsonTime(o.UpdatedAt),
@@ -109,6 +115,10 @@ func mailViewFrom(m order.MailJob) mailView {
 // heldStatus is what orders list calls an order held by a refused setting.
 const heldStatus = "held"
 
+// waitingStatus is what orders list calls an order waiting for a
+// transient fault to pass (order.Order.Waiting).
+const waitingStatus = "waiting"
+
 // problem is what went wrong last, if anything; for a held order, with
 // its next attempt.
 func (v orderView) problem() string {
@@ -117,6 +127,8 @@ func (v orderView) problem() string {
 		return v.Reason
 	case v.Holds > 0:
 		return "next attempt " + stamp(deref(v.HeldUntil)) + ": " + v.LastError
+	case v.Waiting:
+		return "next attempt " + stamp(deref(v.RetryAt)) + ": " + v.LastError
 	}
 	if s := v.Stuck; s != nil && s.Condition == "poisoned" {
 		return fmt.Sprintf("after %s: %s", plural(s.Attempts, "attempt"), dash(v.LastError))
@@ -132,6 +144,8 @@ func (v orderView) state() string {
 		return v.Stuck.Condition
 	case v.Holds > 0:
 		return heldStatus
+	case v.Waiting:
+		return waitingStatus
 	}
 	return v.State
 }

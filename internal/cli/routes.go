@@ -14,12 +14,13 @@ import (
 //	GET, POST /api/download/... the order page (Download), forwarded as it arrived
 //	POST /ProcessOrder          queue invocation
 //	POST /SendLink              queue invocation
+//	POST /Reconcile             timer invocation (the scheduled sweep)
 //
 // Function routes match case-insensitively, as the host's do.
 // A nil page (no ORDER_LINK_SECRET) leaves /api/download/ unanswered.
-func newServer(webhook, page http.Handler, queueRoutes map[string]http.Handler) http.Handler {
+func newServer(webhook, page http.Handler, functionRoutes map[string]http.Handler) http.Handler {
 	routes := map[string]http.Handler{"/api/checkoutcomplete": webhook}
-	for name, h := range queueRoutes {
+	for name, h := range functionRoutes {
 		routes["/"+strings.ToLower(name)] = h
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

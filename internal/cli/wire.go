@@ -117,10 +117,18 @@ func (p *pipeline) handler(stderr interface{ Write([]byte) (int, error) }) (http
 			Requeue:  q,
 			Poison:   p.queues.Queue(fn.PoisonQueue()),
 			Timeout:  budget.Invocation,
+			Backoff:  p.backoff(),
 			Alarms:   alarms,
 			Log:      p.log,
 			Stderr:   stderr,
 		}
+	}
+	for _, fn := range p.app.TimerFunctions() {
+		run, err := p.timer(fn.Name)
+		if err != nil {
+			return nil, err
+		}
+		routes[fn.Name] = functions.TimerRoute{Function: fn, Run: run, Timeout: budget.Invocation, Log: p.log, Stderr: stderr}
 	}
 	page, err := p.downloadHandler()
 	if err != nil {

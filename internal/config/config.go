@@ -28,6 +28,9 @@ type Config struct {
 	Download Download
 	Mail     Mail
 	Ledger   Ledger
+	// Retry and Reconcile are how the pipeline heals after an outage.
+	Retry     Retry
+	Reconcile Reconcile
 	// LogLevel is LOG_LEVEL: debug, info (default), warn or error.
 	LogLevel string
 	// LogFormat is LOG_FORMAT: text (default) or json.
@@ -64,6 +67,8 @@ func loadAll(get Getenv) (Config, *loader) {
 	c.Download = loadDownload(l, c.Storage)
 	c.Mail = loadMail(l)
 	c.Ledger = loadLedger(l)
+	c.Retry = loadRetry(l)
+	c.Reconcile = loadReconcile(l)
 	c.LogLevel = l.oneOf("LOG_LEVEL", "info", "debug", "info", "warn", "error")
 	c.LogFormat = l.oneOf("LOG_FORMAT", "text", "text", "json")
 	return c, l

@@ -59,6 +59,12 @@ func TestDefaults(t *testing.T) {
 		"SUPPORT_EMAIL":       "shop@example.com",
 		"LEDGER_TABLE":        "orders",
 		"LOG_FORMAT":          "text",
+		"RETRY_BUDGET":        "24h",
+		"RETRY_MIN":           "1s",
+		"RETRY_MAX":           "15m",
+		"RECONCILE_SCHEDULE":  "0 */15 * * * *",
+		"RECONCILE_WINDOW":    "72h",
+		"RECONCILE_GRACE":     "10m",
 		"MAIL_RATE_LIMIT":     "0",
 	}, Defaults(func(k string) string { return env[k] }))
 

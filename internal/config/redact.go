@@ -70,6 +70,12 @@ var settingKinds = map[string]settingKind{
 	"EMAIL_OUTBOX_DIR":                      plainSetting,
 	"LOG_LEVEL":                             plainSetting,
 	"LOG_FORMAT":                            plainSetting,
+	"RETRY_BUDGET":                          plainSetting,
+	"RETRY_MIN":                             plainSetting,
+	"RETRY_MAX":                             plainSetting,
+	"RECONCILE_SCHEDULE":                    plainSetting,
+	"RECONCILE_WINDOW":                      plainSetting,
+	"RECONCILE_GRACE":                       plainSetting,
 }
 
 // secretName matches the names of settings this program does not read that

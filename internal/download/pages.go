@@ -79,7 +79,7 @@ func (h *Handler) orderView(rec order.Order, now time.Time) view {
 		v.Kind = kindPending
 	case order.AccessPaymentFailed:
 		v.Kind = kindPaymentFailed
-	case order.AccessRevoked:
+	case order.AccessRevoked, order.AccessSuspended:
 		v.Kind = kindRevoked
 	case order.AccessExpired:
 		v.Kind = kindExpired

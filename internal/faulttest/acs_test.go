@@ -31,6 +31,9 @@ type acsFaults struct {
 	// limit sends are accepted per window (sliding); 0: no limit.
 	limit  int
 	window time.Duration
+	// downFrom and downUntil (from the epoch) are an outage: every send
+	// and lookup is answered 503.
+	downFrom, downUntil time.Duration
 }
 
 // acsOp is an accepted send operation.
@@ -64,6 +67,8 @@ type acsFake struct {
 	accepted []time.Time // every acceptance, in order
 	recent   []time.Time // acceptances inside the current window
 
+	epoch                               time.Time
+	downAnswers                         int
 	posts, gets, conflicts              int
 	injected500, accepted500, random429 int
 	limited429, authFailures, bad       int
@@ -83,7 +88,32 @@ func (a *acsFake) connectionString() string {
 	return "endpoint=" + a.URL + "/;accesskey=" + acsKey
 }
 
+// begin sets the epoch of the outage window.
+func (a *acsFake) begin(epoch time.Time) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.epoch = epoch
+}
+
+// isDown reports whether the outage is on now, and counts the answer.
+func (a *acsFake) isDown() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.epoch.IsZero() || a.faults.downUntil <= 0 {
+		return false
+	}
+	if at := time.Since(a.epoch); at >= a.faults.downFrom && at < a.faults.downUntil {
+		a.downAnswers++
+		return true
+	}
+	return false
+}
+
 func (a *acsFake) serve(w http.ResponseWriter, r *http.Request) {
+	if a.isDown() {
+		acsError(w, http.StatusServiceUnavailable, "ServiceUnavailable")
+		return
+	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	if err != nil {
 		acsError(w, http.StatusBadRequest, "BadRequest")
@@ -255,6 +285,7 @@ type acsStats struct {
 	posts, gets, conflicts              int
 	injected500, accepted500, random429 int
 	limited429, authFailures, bad       int
+	down                                int // answered 503 during the outage
 }
 
 func (a *acsFake) stats() acsStats {
@@ -262,7 +293,7 @@ func (a *acsFake) stats() acsStats {
 	defer a.mu.Unlock()
 	s := acsStats{accepted: slices.Clone(a.accepted), posts: a.posts, gets: a.gets, conflicts: a.conflicts,
 		injected500: a.injected500, accepted500: a.accepted500, random429: a.random429,
-		limited429: a.limited429, authFailures: a.authFailures, bad: a.bad}
+		limited429: a.limited429, authFailures: a.authFailures, bad: a.bad, down: a.downAnswers}
 	for _, op := range a.ops {
 		s.ops = append(s.ops, *op)
 	}

@@ -25,7 +25,7 @@ import (
 var (
 	flagOrders    = flag.Int("fault.orders", 0, "paid orders of the (first) phase, plus a tenth as many unpaid and failed ones each; 0 skips the fault test")
 	flagKills     = flag.Int("fault.kills", -1, "SIGKILLs of the handler per phase (-1: 2, in burst mode 0)")
-	flagMode      = flag.String("fault.mode", "all", "all (an outbox phase and, beside it, a short ACS phase with at most one kill), outbox, acs or burst")
+	flagMode      = flag.String("fault.mode", "all", "all (an outbox phase and, beside it, a short ACS phase with at most one kill), outbox, acs, burst or outage")
 	flagACSOrders = flag.Int("fault.acs-orders", 40, "paid orders of the ACS phase in mode all")
 	flagRate      = flag.Int("fault.rate", 0, "sends per minute the fake ACS accepts (0: 60, in burst mode 30)")
 	flagWindow    = flag.Duration("fault.window", 0, "the sliding window the rate is enforced over (0: 10s, in burst mode 1m)")
@@ -59,6 +59,9 @@ type phase struct {
 	stripe500, stripe429 float64
 	settle               time.Duration
 	burst                bool // report and check the drain rate
+	// outage: dependencies down for long, webhooks never delivered, and
+	// the handler's back-off compressed in time (mode outage).
+	outage *outage
 }
 
 func TestFault(t *testing.T) {
@@ -134,8 +137,10 @@ func phasesFromFlags() ([]phase, error) {
 		sh.delayed, sh.unpaid, sh.failed, sh.refunds = 0, 0, 0, 0
 		return []phase{{name: "burst", shape: sh, transport: "acs", kills: or(*flagKills, 0), restarts: or(*flagAzurite, 0),
 			acs: f, burst: true, settle: settleTimeout(4*time.Minute + mailTime(n, f))}}, nil
+	case "outage":
+		return []phase{outagePhase(n, or(*flagKills, 0), or(*flagAzurite, 0))}, nil
 	}
-	return nil, fmt.Errorf("-fault.mode %q: want all, outbox, acs or burst", *flagMode)
+	return nil, fmt.Errorf("-fault.mode %q: want all, outbox, acs, burst or outage", *flagMode)
 }
 
 // shape is the default mix for n paid orders: a fifth of them with a
@@ -176,6 +181,7 @@ type rig struct {
 	handler *handlerProc
 	webhook string
 	probe   *downloadProbe // presses the refunded orders' download buttons
+	proxy   *storageProxy // mode outage: storage as the handler sees it
 
 	ledger *ledger.Ledger
 	queues *storage.Queues
@@ -200,6 +206,7 @@ func runPhase(t *testing.T, bin string, ph phase, seed uint64, logs string) {
 	r.startRefunds(t, tr)
 	trafficDone := make(chan struct{})
 	start := time.Now()
+	r.begin(start)
 	go func() { defer close(trafficDone); tr.run(trafficCtx) }()
 	t.Cleanup(func() { cancel(); <-trafficDone })
 
@@ -257,9 +264,13 @@ func newRig(t *testing.T, bin string, ph phase, p *plan, seed uint64, logs strin
 		}
 	}
 	r.stripe = startStripe(t, p, ph.stripe500, ph.stripe429, seed)
+	storageConn := r.az.ConnectionString
+	if ph.outage != nil {
+		r.proxy, storageConn = startStorageProxy(t, r.az, ph.outage.burst, ph.outage.period)
+	}
 	env := []string{
 		"PATH=" + os.Getenv("PATH"), "HOME=" + appDir, "TMPDIR=" + os.TempDir(),
-		"AzureWebJobsStorage=" + r.az.ConnectionString,
+		"AzureWebJobsStorage=" + storageConn,
 		"STRIPE_API_KEY=" + stripeKey, "STRIPE_API_URL=" + r.stripe.URL, "STRIPE_WEBHOOK_SECRET=" + webhookSecret,
 		"EMAIL_SENDER=Fault shop <shop@filedrop.localhost>", "SHOP_NAME=Fault shop",
 		// The fault run checks every mailed link against the originals:
@@ -268,6 +279,10 @@ func newRig(t *testing.T, bin string, ph phase, p *plan, seed uint64, logs strin
 		"LOG_FORMAT=json", "LOG_LEVEL=info",
 	}
 	env = append(env, orderPageEnv()...) // the refunded orders' page (refundprobe_test.go)
+	if ph.outage != nil {
+		r.stripe.downFrom, r.stripe.downUntil = ph.outage.stripeFrom, ph.outage.stripeUntil
+		env = append(env, ph.outage.settings...)
+	}
 	if ph.transport == "acs" {
 		r.acs = startACS(t, ph.acs, seed)
 		env = append(env, "ACS_CONNECTION_STRING="+r.acs.connectionString())
@@ -283,6 +298,17 @@ func newRig(t *testing.T, bin string, ph phase, p *plan, seed uint64, logs strin
 		t.Fatal(err)
 	}
 	return r
+}
+
+// begin starts the clocks of the fakes' outages: the traffic starts now.
+func (r *rig) begin(start time.Time) {
+	r.stripe.begin(start)
+	if r.acs != nil {
+		r.acs.begin(start)
+	}
+	if r.proxy != nil {
+		r.proxy.begin(start)
+	}
 }
 
 func (r *rig) transportName() string {

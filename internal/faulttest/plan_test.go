@@ -54,10 +54,16 @@ type session struct {
 	refund   refundTiming // a paid session refunded in full, and when
 	// refundDelay: refundAfter's refund comes this long after fulfilment.
 	refundDelay time.Duration
+	// lost: Stripe never delivers the session's webhooks (an endpoint it
+	// gave up on); only the scheduled Reconcile can find it.
+	lost bool
 }
 
 // deliveries counts the webhook deliveries the session's steps make.
 func (s *session) deliveries() int {
+	if s.lost {
+		return 0
+	}
 	n := 0
 	for _, st := range s.steps {
 		switch {
@@ -112,6 +118,9 @@ type planShape struct {
 	maxGap          time.Duration // the longest pause between two steps of a session
 	productsInStock int
 	refunds         float64 // share of paid sessions refunded in full (see planRefunds)
+	// lost is the share of the paid sessions (without a delayed payment)
+	// whose webhooks are never delivered; at least one when it is not 0.
+	lost float64
 }
 
 // newPlan draws a plan from rng.
@@ -144,6 +153,18 @@ func newPlan(sh planShape, rng *rand.Rand) *plan {
 		add(kindFailed, i+1, false)
 	}
 	planRefunds(p, sh, rng)
+	if sh.lost > 0 { // a share of the paid sessions, at least one
+		var paid []*session
+		for _, s := range p.sessions {
+			if s.kind == kindPaid && !s.delayed && s.refund == refundNone {
+				paid = append(paid, s)
+			}
+		}
+		rng.Shuffle(len(paid), func(i, j int) { paid[i], paid[j] = paid[j], paid[i] })
+		for _, s := range paid[:min(len(paid), max(1, int(float64(len(paid))*sh.lost+0.5)))] {
+			s.lost = true
+		}
+	}
 	for i, s := range p.sessions { // event ids, unique in the plan
 		for j := range s.steps {
 			if !s.steps[j].pay {
@@ -193,6 +214,17 @@ func (p *plan) deliveries() int {
 		n += s.deliveries()
 	}
 	return n
+}
+
+// lost returns the ids of the sessions whose webhooks are never delivered.
+func (p *plan) lost() []string {
+	var ids []string
+	for _, s := range p.sessions {
+		if s.lost {
+			ids = append(ids, s.id)
+		}
+	}
+	return ids
 }
 
 // count returns how many sessions are of kind.

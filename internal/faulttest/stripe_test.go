@@ -8,8 +8,10 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
+	"time"
 )
 
 // stripeKey is the API key the fixture server accepts.
@@ -56,6 +58,12 @@ type stripeFake struct {
 	injected int // 500s and 429s answered on purpose
 	// refunds serves the charges and sessions that refunds look up.
 	refunds *refundFake
+	// epoch is when the traffic began: a session is created at epoch plus
+	// its start, and listed from then on. downFrom and downUntil (from
+	// epoch) are an outage: every request fails, as during an incident.
+	epoch               time.Time
+	downFrom, downUntil time.Duration
+	lists, down         int
 }
 
 var (
@@ -85,10 +93,40 @@ func (s *stripeFake) counts() (gets, injected int) {
 	return s.gets, s.injected
 }
 
+// begin sets the epoch: the traffic starts now.
+func (s *stripeFake) begin(epoch time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.epoch = epoch
+}
+
+// isDown reports whether the outage is on now, and counts the request.
+func (s *stripeFake) isDown() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.epoch.IsZero() || s.downUntil <= 0 {
+		return false
+	}
+	at := time.Since(s.epoch)
+	if at >= s.downFrom && at < s.downUntil {
+		s.down++
+		return true
+	}
+	return false
+}
+
 func (s *stripeFake) serve(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Stripe-Version", stripeAPIVersion)
-	if s.servePayment(w, r) {
+	if s.isDown() {
+		writeJSON(w, http.StatusServiceUnavailable, stripeError("api_error", "", "fault test: Stripe is down"))
+		return
+	}
+	if s.servePayment(w, r) { // charges, and sessions listed by payment intent
+		return
+	}
+	if r.Method == http.MethodGet && r.URL.Path == "/v1/checkout/sessions" {
+		s.list(w, r)
 		return
 	}
 	m := stripeSessionPath.FindStringSubmatch(r.URL.Path)
@@ -139,6 +177,57 @@ func (s *stripeFake) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	s.trap.spring("ProcessOrder fetching " + sess.id)
 	writeJSON(w, http.StatusOK, sessionJSON(sess, paid))
+}
+
+// list answers GET /v1/checkout/sessions as the scheduled Reconcile asks
+// it (created[gte], limit, starting_after): the sessions created so far,
+// newest first, without line items.
+func (s *stripeFake) list(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if r.Header.Get("Authorization") != "Bearer "+stripeKey {
+		s.refuse(w, http.StatusUnauthorized, "wrong API key")
+		return
+	}
+	gte, _ := strconv.ParseInt(q.Get("created[gte]"), 10, 64)
+	limit, err := strconv.Atoi(q.Get("limit"))
+	if err != nil || limit < 1 || limit > 100 {
+		limit = 10
+	}
+	s.mu.Lock()
+	s.lists++
+	type listed struct {
+		sess    *session
+		created time.Time
+		paid    bool
+	}
+	var all []listed
+	for _, sess := range s.plan.sessions {
+		created := s.epoch.Add(sess.start)
+		if s.epoch.IsZero() || created.After(time.Now()) || created.Unix() < gte {
+			continue
+		}
+		all = append(all, listed{sess, created, sess.kind == kindPaid && (!sess.delayed || s.paid[sess.id])})
+	}
+	s.mu.Unlock()
+	slices.SortFunc(all, func(a, b listed) int { return b.created.Compare(a.created) })
+	if after := q.Get("starting_after"); after != "" {
+		for i, l := range all {
+			if l.sess.id == after {
+				all = all[i+1:]
+				break
+			}
+		}
+	}
+	more := len(all) > limit
+	all = all[:min(limit, len(all))]
+	data := make([]any, 0, len(all))
+	for _, l := range all {
+		obj := sessionJSON(l.sess, l.paid)
+		delete(obj, "line_items")
+		obj["created"] = l.created.Unix()
+		data = append(data, obj)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"object": "list", "data": data, "has_more": more, "url": "/v1/checkout/sessions"})
 }
 
 // refuse answers a request the pipeline should never send, and fails the test.

@@ -62,7 +62,7 @@ func (tr *traffic) run(ctx context.Context) {
 }
 
 func (tr *traffic) session(ctx context.Context, wg *sync.WaitGroup, start time.Time, s *session) {
-	if !sleepUntil(ctx, start.Add(s.start)) {
+	if s.lost || !sleepUntil(ctx, start.Add(s.start)) {
 		return
 	}
 	for _, st := range s.steps {

@@ -68,6 +68,9 @@ func (r *rig) verify(ctx context.Context, tr *traffic, faults faultLog, settled 
 	}
 	r.notePoison(ctx, rep, snap)
 	r.checkLog(rep)
+	if r.ph.outage != nil {
+		r.checkOutage(ctx, rep, snap)
+	}
 	return rep
 }
 

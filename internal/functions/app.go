@@ -41,7 +41,8 @@ type QueueSettings struct {
 // Function is one function folder's function.json.
 type Function struct {
 	Name string
-	// Trigger is the trigger binding's type: httpTrigger or queueTrigger.
+	// Trigger is the trigger binding's type: httpTrigger, queueTrigger or
+	// timerTrigger.
 	Trigger string
 	// Binding is the trigger binding's name (the key under Data).
 	Binding string
@@ -58,6 +59,14 @@ type Function struct {
 	Route string
 	// Bindings counts all bindings (forwarding needs exactly two).
 	Bindings int
+	// Schedule is a timer trigger's NCRONTAB schedule, resolved when it
+	// names a setting (%Setting%) that getenv knows; ScheduleSetting is that
+	// setting's name ("" for a literal schedule), so that the caller can
+	// apply the setting's default when it is unset.
+	Schedule        string
+	ScheduleSetting string
+	// RunOnStartup is a timer trigger's runOnStartup.
+	RunOnStartup bool
 }
 
 // PoisonQueue returns the queue a message goes to after maxDequeueCount
@@ -74,6 +83,18 @@ func (a App) QueueFunctions() []Function {
 	var fns []Function
 	for _, f := range a.Functions {
 		if f.Trigger == "queueTrigger" {
+			fns = append(fns, f)
+		}
+	}
+	sort.Slice(fns, func(i, j int) bool { return fns[i].Name < fns[j].Name })
+	return fns
+}
+
+// TimerFunctions returns the timer-triggered functions, sorted by name.
+func (a App) TimerFunctions() []Function {
+	var fns []Function
+	for _, f := range a.Functions {
+		if f.Trigger == "timerTrigger" {
 			fns = append(fns, f)
 		}
 	}
@@ -183,6 +204,10 @@ func loadFunction(fsys fs.FS, file string, getenv func(string) string) (Function
 			DataType   string   `json:"dataType"`
 			Methods    []string `json:"methods"`
 			Route      string   `json:"route"`
+			Schedule   string   `json:"schedule"`
+			// RunOnStartup is for local debugging only; the handler
+			// refuses it (see loadFunction).
+			RunOnStartup bool `json:"runOnStartup"`
 		} `json:"bindings"`
 	}
 	b, err := fs.ReadFile(fsys, file)
@@ -201,6 +226,13 @@ func loadFunction(fsys fs.FS, file string, getenv func(string) string) (Function
 		for _, m := range bd.Methods {
 			f.Methods = append(f.Methods, strings.ToLower(m))
 		}
+		f.Schedule, f.RunOnStartup = bd.Schedule, bd.RunOnStartup
+		if setting, ok := settingRef(f.Schedule); ok {
+			f.ScheduleSetting = setting
+			if v := getenv(setting); v != "" {
+				f.Schedule = v
+			}
+		}
 		f.Queue, f.Route = bd.QueueName, strings.Trim(bd.Route, "/")
 		if strings.HasPrefix(f.Queue, "%") && strings.HasSuffix(f.Queue, "%") && len(f.Queue) > 2 {
 			setting := strings.Trim(f.Queue, "%")
@@ -212,10 +244,21 @@ func loadFunction(fsys fs.FS, file string, getenv func(string) string) (Function
 	if f.Trigger == "" {
 		return Function{}, fmt.Errorf("%s: no trigger binding", file)
 	}
+	if f.Trigger == "timerTrigger" && f.Schedule == "" {
+		return Function{}, fmt.Errorf("%s: a timerTrigger needs a schedule", file)
+	}
 	if f.Trigger == "queueTrigger" && !validQueueName(f.Queue) {
 		return Function{}, fmt.Errorf("%s: queueName %q is not a valid queue name (3-63 lower-case letters, digits and single hyphens)", file, f.Queue)
 	}
 	return f, nil
+}
+
+// settingRef reports whether v names an app setting, %Setting%, and which.
+func settingRef(v string) (string, bool) {
+	if len(v) > 2 && strings.HasPrefix(v, "%") && strings.HasSuffix(v, "%") {
+		return strings.Trim(v, "%"), true
+	}
+	return "", false
 }
 
 // MatchRoute reports whether path (as the host receives it, /api/...) is

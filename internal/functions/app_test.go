@@ -30,6 +30,23 @@ func TestLoadAppFromTheShippedFiles(t *testing.T) {
 		require.Equal(t, f.Queue+"-poison", f.PoisonQueue())
 	}
 	require.Len(t, app.QueueFunctions(), 2)
+
+	rc := app.Functions["Reconcile"]
+	require.Equal(t, "timerTrigger", rc.Trigger)
+	require.Equal(t, "timer", rc.Binding)
+	require.Equal(t, "%RECONCILE_SCHEDULE%", rc.Schedule, "unset: left for the caller's default")
+	require.Equal(t, "RECONCILE_SCHEDULE", rc.ScheduleSetting)
+	require.False(t, rc.RunOnStartup, "runOnStartup is for local debugging only")
+	require.Equal(t, []Function{rc}, app.TimerFunctions())
+
+	app, err = LoadApp(filedrop.AppFiles, func(k string) string {
+		if k == "RECONCILE_SCHEDULE" {
+			return "0 */5 * * * *"
+		}
+		return ""
+	})
+	require.NoError(t, err)
+	require.Equal(t, "0 */5 * * * *", app.Functions["Reconcile"].Schedule)
 }
 
 func TestLoadAppErrors(t *testing.T) {

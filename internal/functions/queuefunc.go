@@ -70,6 +70,10 @@ type QueueRoute struct {
 	// Timeout bounds one invocation (order.Budget.Invocation); shorter than host.json functionTimeout,
 	// because on a timeout the host restarts the whole handler.
 	Timeout time.Duration
+	// Backoff is the policy for transient failures (order.Transient): the
+	// message is re-scheduled with its delay, counted in the message, until
+	// its budget is spent. The zero value is order.DefaultBackoff().
+	Backoff order.Backoff
 	// Alarms limits the loud line about a refused setting (order.ClassMisconfigured);
 	// the wiring shares one among the routes. Nil: every time.
 	Alarms *Alarms
@@ -89,6 +93,10 @@ type QueueRoute struct {
 //     asked for, then 200, so throttling spends none of the host's attempts;
 //   - held (a setting of the deployment was refused): as throttled, and a
 //     loud line naming the setting, at most once per Alarms interval;
+//   - transient (a dependency is down): a copy of the message counting one
+//     more failure is put back on the queue with Backoff's delay, then 200;
+//     once the budget is spent (the stage has recorded the order as needing
+//     attention) the message is moved to the poison queue instead;
 //   - anything else: 500, so the host retries and, after maxDequeueCount,
 //     moves the message to the poison queue.
 func (q QueueRoute) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -109,11 +117,16 @@ func (q QueueRoute) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	cell := &logCell{log: log}
 	ctx = context.WithValue(ctx, logCellKey{}, cell)
-	d := order.Delivery{InvocationID: inv.ID, MessageID: inv.MessageID, DequeueCount: inv.DequeueCount, Log: log}
+	retry := order.RetryOf(inv.Data)
+	d := order.Delivery{InvocationID: inv.ID, MessageID: inv.MessageID, DequeueCount: inv.DequeueCount, Log: log,
+		Continues: retry.Owner, Retry: q.backoffPolicy().Plan(retry, time.Now())}
+	if d.Retry.Next.Owner == "" {
+		d.Retry.Next.Owner = d.Owner() // a copy continues this delivery
+	}
 	start := time.Now()
 	err = q.run(ctx, d, inv.Data)
 	log = cell.log
-	status, answer := q.classify(ctx, log, inv, err)
+	status, answer := q.classify(ctx, log, inv, d.Retry, err)
 	log.Debug("invocation done", "status", status, "ms", time.Since(start).Milliseconds())
 	resp := Response{Logs: lines.take()}
 	if status != http.StatusOK {
@@ -134,7 +147,7 @@ func (q QueueRoute) run(ctx context.Context, d order.Delivery, data []byte) (err
 }
 
 // classify decides the answer for the stage's error; it logs the outcome once.
-func (q QueueRoute) classify(ctx context.Context, log *slog.Logger, inv Invocation, err error) (int, error) {
+func (q QueueRoute) classify(ctx context.Context, log *slog.Logger, inv Invocation, plan order.RetryPlan, err error) (int, error) {
 	var undecodable *undecodableError
 	switch {
 	case err == nil:
@@ -161,6 +174,8 @@ func (q QueueRoute) classify(ctx context.Context, log *slog.Logger, inv Invocati
 		return http.StatusOK, nil
 	case order.ClassMisconfigured:
 		return q.hold(ctx, log, inv, err)
+	case order.ClassTransient:
+		return q.retry(ctx, log, inv, plan, err)
 	default:
 		log.Error("failed; the host will retry", "err", err, "dequeue_count", inv.DequeueCount)
 		return http.StatusInternalServerError, err

@@ -62,17 +62,44 @@ func NewReconciler(stripe SessionLister, records Reader, orders Sender, livemode
 // ProcessOrder fulfils an order once however often it is queued, so a run
 // may be repeated at any time.
 func (r *Reconciler) Reconcile(ctx context.Context, since time.Time, dryRun bool, step func(Summary)) (Summary, error) {
+	return r.reconcile(ctx, since, dryRun, 0, step)
+}
+
+// Patient is Reconcile as the scheduled Reconcile function runs it: it
+// also leaves alone what the pipeline is still working on, so that it
+// queues only what would otherwise never move. A session created within
+// grace may still get its webhook; an order changed within grace, or
+// waiting for its retry, its hold, its throttling or a lease, is on its
+// way; an order that needs attention waits for a person. Everything else
+// not fulfilled is queued, as Reconcile does. A session whose record
+// cannot be read (storage is busy) is skipped rather than stopping the
+// run: the next run looks at it again.
+func (r *Reconciler) Patient(ctx context.Context, since time.Time, grace time.Duration) (Summary, error) {
+	return r.reconcile(ctx, since, false, max(grace, time.Nanosecond), nil)
+}
+
+// reconcile is Reconcile, patient when grace > 0.
+func (r *Reconciler) reconcile(ctx context.Context, since time.Time, dryRun bool, grace time.Duration, step func(Summary)) (Summary, error) {
 	sum := Summary{Since: since, DryRun: dryRun, QueuedSessions: []string{}, Skipped: map[string]int{}}
+	now := r.now()
 	err := r.stripe.ListSessions(ctx, since, func(s stripeapi.ListedSession) error {
 		sum.Seen++
 		if step != nil {
 			defer func() { step(sum) }()
 		}
 		rec, err := r.records.Get(ctx, s.ID) // not found: the zero Order
-		if err != nil && !errors.Is(err, order.ErrNotFound) {
+		switch {
+		case err != nil && !errors.Is(err, order.ErrNotFound) && grace > 0:
+			// A scheduled run goes on: the next one looks at it again.
+			sum.Skipped["ledger unreadable: tried again next run"]++
+			return nil
+		case err != nil && !errors.Is(err, order.ErrNotFound):
 			return err
 		}
 		v := judge(s, rec, r.livemode)
+		if grace > 0 && !v.fulfilled && v.skip == "" {
+			v.skip = busy(s, rec, now, grace)
+		}
 		switch {
 		case v.fulfilled:
 			sum.Fulfilled++
@@ -126,6 +153,28 @@ func judge(s stripeapi.ListedSession, rec order.Order, livemode bool) verdict {
 		return verdict{eventType: order.EventAsyncPaymentSucceeded}
 	}
 	return verdict{eventType: order.EventCompleted}
+}
+
+// busy says why the scheduled run leaves a session it would queue alone,
+// or "": see Patient.
+func busy(s stripeapi.ListedSession, rec order.Order, now time.Time, grace time.Duration) string {
+	switch {
+	case now.Sub(s.Created) < grace:
+		return "created within the grace period: its webhook may be on its way"
+	case rec.ETag == "":
+		return ""
+	case rec.State == order.StateNeedsAttention:
+		return "needs attention: see orders list --status needs_attention"
+	case now.Before(rec.RetryAt.Add(grace)):
+		return "in progress: waiting for a retry after a transient failure"
+	case now.Before(rec.HeldUntil.Add(grace)):
+		return "in progress: held until a refused setting is fixed"
+	case now.Before(rec.ThrottledUntil.Add(grace)), now.Before(rec.LeaseUntil):
+		return "in progress"
+	case now.Sub(rec.UpdatedAt) < grace:
+		return "in progress: changed within the grace period"
+	}
+	return ""
 }
 
 // message is the order message reconcile queues for a session.

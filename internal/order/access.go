@@ -45,6 +45,8 @@ const (
 	AccessPaymentFailed Access = "payment_failed"
 	// AccessRevoked: a refund, a dispute or an operator ended access.
 	AccessRevoked Access = "revoked"
+	// AccessSuspended: closed by a dispute still open (won restores it).
+	AccessSuspended Access = "suspended"
 	// AccessExpired: the download window is over.
 	AccessExpired Access = "expired"
 )
@@ -77,6 +79,8 @@ func (o *Order) AccessEnds(window time.Duration) time.Time {
 // Access says what the order page may offer at now.
 func (o *Order) Access(now time.Time, window time.Duration) Access {
 	switch {
+	case o.Suspended():
+		return AccessSuspended
 	case o.RevokedBy != "":
 		return AccessRevoked
 	case o.State == StatePaymentFailed:
@@ -134,7 +138,7 @@ func accessError(a Access) error {
 		return nil
 	case AccessPaymentFailed:
 		return ErrPaymentFailed
-	case AccessRevoked:
+	case AccessRevoked, AccessSuspended:
 		return ErrAccessRevoked
 	case AccessExpired:
 		return ErrAccessExpired

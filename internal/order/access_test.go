@@ -97,7 +97,7 @@ func TestRefundsAndDisputes(t *testing.T) {
 			require.NoError(t, o.ApplyRefund(2000, 2000, now))
 			require.NoError(t, o.ApplyRefund(500, 2000, now))
 		}, want: order.AccessRevoked, by: order.RevokedByRefund},
-		{name: "dispute suspends", apply: func(o *order.Order) { o.ApplyDispute("needs_response", now) }, want: order.AccessRevoked, by: order.RevokedByDispute},
+		{name: "dispute suspends", apply: func(o *order.Order) { o.ApplyDispute("needs_response", now) }, want: order.AccessSuspended, by: order.RevokedByDispute},
 		{name: "dispute won restores", apply: func(o *order.Order) {
 			o.ApplyDispute("needs_response", now)
 			o.ApplyDispute(order.DisputeWon, now)

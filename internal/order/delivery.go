@@ -21,6 +21,16 @@ type Delivery struct {
 	// the host's Logs for the invocation. It already carries the function name
 	// and invocation id. Nil: the stage's own logger.
 	Log *slog.Logger
+	// Retry is what happens if this delivery fails transiently (Transient):
+	// when the message comes back and whether the retry budget is spent.
+	// RecordFailure records it; the route acts on it. The zero plan (a
+	// test, a stage called directly) records a transient failure as any
+	// other.
+	Retry RetryPlan
+	// Continues is the lease owner of the delivery this one continues: a
+	// re-scheduled copy carries its first delivery's (Retry.Owner). Empty
+	// for a message that has not failed transiently.
+	Continues string
 }
 
 // Owner names the holder of the ledger leases this delivery takes: the
@@ -28,8 +38,13 @@ type Delivery struct {
 // of the same message takes its lease over at once instead of waiting for
 // it to expire, while any other message still waits. Without a message id
 // it is the invocation; without either, "" (the stage makes one up).
+//
+// A re-scheduled copy of a message (Continues) is the same delivery going
+// on, and owns what its first delivery owned.
 func (d Delivery) Owner() string {
 	switch {
+	case d.Continues != "":
+		return d.Continues
 	case d.MessageID != "":
 		return "message:" + d.MessageID
 	case d.InvocationID != "":

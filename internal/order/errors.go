@@ -123,6 +123,11 @@ const (
 	// acknowledged, as for ClassThrottled, and a person is told which setting to
 	// fix.
 	ClassMisconfigured
+	// ClassTransient failures (Transient) re-schedule the same message with
+	// exponential back-off (Backoff), counted in the message, and
+	// acknowledge the current delivery; once the retry budget is spent the
+	// order needs attention and the message goes to the poison queue.
+	ClassTransient
 )
 
 // Classify tells how err is to be handled. It is called once, at the edge.
@@ -133,7 +138,9 @@ func Classify(err error) Class {
 	case IsPermanent(err):
 		return ClassPermanent
 	case func() bool { _, ok := RetryAfter(err); return ok }():
-		return ClassThrottled
+		return ClassThrottled // honours Retry-After, even for a transient fault
+	case IsTransient(err):
+		return ClassTransient
 	default:
 		return ClassRetryable
 	}

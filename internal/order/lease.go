@@ -67,6 +67,14 @@ func (o *Order) Busy(now time.Time, maxWait time.Duration) error {
 // permanent failure that could not be recorded is retried rather than
 // acknowledged and forgotten.
 func RecordFailure(ctx context.Context, recs Records, held Order, owner string, cause error, now time.Time, settled func(*Order) bool) (recorded bool, err error) {
+	return RecordFailureOf(ctx, recs, held, Delivery{}, owner, cause, now, settled)
+}
+
+// RecordFailureOf is RecordFailure for the delivery d: a transient failure
+// (Transient) is recorded with d.Retry, the route's plan for it: the order
+// waits until the plan's At (RetryAt, LastError, Attempts), or, when the
+// plan's budget is spent, needs attention with the last error.
+func RecordFailureOf(ctx context.Context, recs Records, held Order, d Delivery, owner string, cause error, now time.Time, settled func(*Order) bool) (recorded bool, err error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), RecordTimeout)
 	defer cancel()
 	class := Classify(cause)
@@ -86,9 +94,17 @@ func RecordFailure(ctx context.Context, recs Records, held Order, owner string, 
 		case ClassPermanent:
 			o.NeedAttention(cause.Error(), now)
 		case ClassThrottled:
-			d, _ := RetryAfter(cause)
-			o.ThrottledUntil, o.LastError = now.Add(d), cause.Error()
+			wait, _ := RetryAfter(cause)
+			o.ThrottledUntil, o.LastError = now.Add(wait), cause.Error()
 			o.Release()
+		case ClassTransient:
+			if p := d.Retry; p.Exhausted {
+				o.NeedAttention(fmt.Sprintf("gave up after %d transient failures since %s: %v", p.Next.N,
+					p.Next.First.UTC().Format(time.RFC3339), cause), now)
+			} else {
+				o.Fail(cause)
+				o.RetryAt = p.At // zero without a plan
+			}
 		default:
 			o.Fail(cause)
 		}

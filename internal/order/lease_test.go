@@ -79,6 +79,7 @@ func TestRecordFailure(t *testing.T) {
 		settled func(*order.Order) bool
 		ctx     func() context.Context
 		write   error // every write fails with it
+		plan    order.RetryPlan
 
 		wantErr   string
 		wantClass order.Class
@@ -126,6 +127,31 @@ func TestRecordFailure(t *testing.T) {
 				require.Equal(t, "connection reset", o.LastError)
 				require.Equal(t, 2, o.Attempts)
 				require.Empty(t, o.LeaseOwner)
+			},
+		},
+		{
+			name: "transient: an attempt, waiting until the plan's time", cause: order.Transient(errors.New("stripe answered 503")),
+			plan:    order.RetryPlan{Next: order.Retry{N: 3, First: leaseNow.Add(-time.Minute)}, Delay: 4 * time.Second, At: leaseNow.Add(4 * time.Second)},
+			wantErr: "stripe answered 503", wantClass: order.ClassTransient,
+			check: func(t *testing.T, o order.Order) {
+				require.Equal(t, order.StateLinksReady, o.State)
+				require.Equal(t, "stripe answered 503", o.LastError)
+				require.Equal(t, 2, o.Attempts)
+				require.Equal(t, leaseNow.Add(4*time.Second), o.RetryAt)
+				require.True(t, o.Waiting())
+				require.Empty(t, o.LeaseOwner)
+			},
+		},
+		{
+			name: "transient, budget spent: needs attention with the last error", cause: order.Transient(errors.New("acs down")),
+			edit:    func(o *order.Order) { o.RetryAt = leaseNow },
+			plan:    order.RetryPlan{Next: order.Retry{N: 90, First: leaseNow.Add(-25 * time.Hour)}, Exhausted: true},
+			wantErr: "acs down", wantClass: order.ClassTransient,
+			check: func(t *testing.T, o order.Order) {
+				require.Equal(t, order.StateNeedsAttention, o.State)
+				require.Equal(t, "gave up after 90 transient failures since 2025-03-13T08:00:00Z: acs down", o.Reason)
+				require.True(t, o.RetryAt.IsZero())
+				require.False(t, o.Waiting())
 			},
 		},
 		{
@@ -192,7 +218,7 @@ func TestRecordFailure(t *testing.T) {
 				ctx = tt.ctx()
 			}
 
-			_, err = order.RecordFailure(ctx, recs, held, "me", tt.cause, leaseNow, tt.settled)
+			_, err = order.RecordFailureOf(ctx, recs, held, order.Delivery{Retry: tt.plan}, "me", tt.cause, leaseNow, tt.settled)
 
 			require.ErrorContains(t, err, tt.wantErr)
 			require.Equal(t, tt.wantClass, order.Classify(err), "class of %v", err)

@@ -86,6 +86,9 @@ type ProcessJob struct {
 	// ProcessOrder re-fetches.
 	PaymentIntent string `json:"payment_intent,omitempty"`
 	ObjectID      string `json:"object_id,omitempty"`
+	// Retry counts the message's transient failures (see Retry); nil for a
+	// message that has not failed. The route sets it on re-scheduled copies.
+	Retry *Retry `json:"retry,omitempty"`
 }
 
 // MailKinds name the mails SendLink sends.
@@ -120,6 +123,9 @@ type MailJob struct {
 	// Receipt is what the customer bought and paid, for the mail to show;
 	// nil in messages queued before it existed, or when it did not fit.
 	Receipt *Receipt `json:"receipt,omitempty"`
+	// Retry counts the message's transient failures (see Retry); nil for a
+	// message that has not failed. The route sets it on re-scheduled copies.
+	Retry *Retry `json:"retry,omitempty"`
 }
 
 // Receipt is the order summary a mail shows: when the customer ordered,
@@ -248,6 +254,9 @@ func (m ProcessJob) Validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("trigger %s is unknown", clip(m.Trigger)))
 	}
+	if err := m.Retry.validate(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 
@@ -303,6 +312,9 @@ func (m MailJob) Validate() error {
 	}
 	if m.Customer.Email == "" {
 		errs = append(errs, errors.New("customer email is empty"))
+	}
+	if err := m.Retry.validate(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

@@ -100,6 +100,10 @@ type Order struct {
 	// succeeds clears them (Unhold).
 	Holds     int
 	HeldUntil time.Time
+	// RetryAt is when the message of a step that failed transiently comes
+	// back (Backoff); LastError says what failed and Attempts how often. A
+	// step that succeeds clears it (Unhold), as does NeedAttention.
+	RetryAt time.Time
 
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
@@ -145,6 +149,7 @@ func (o *Order) Release() { o.LeaseOwner, o.LeaseUntil = "", time.Time{} }
 // NeedAttention moves the order to StateNeedsAttention with the reason.
 func (o *Order) NeedAttention(reason string, now time.Time) {
 	o.State, o.Reason, o.AttentionAt = StateNeedsAttention, reason, now
+	o.RetryAt = time.Time{}
 	o.Release()
 }
 
@@ -159,8 +164,12 @@ func (o *Order) Fail(err error) {
 // be fixed.
 func (o *Order) Held() bool { return o.Holds > 0 }
 
-// Unhold clears the hold, after a step succeeded.
-func (o *Order) Unhold() { o.Holds, o.HeldUntil = 0, time.Time{} }
+// Unhold clears the hold and any scheduled retry, after a step succeeded.
+func (o *Order) Unhold() { o.Holds, o.HeldUntil, o.RetryAt = 0, time.Time{}, time.Time{} }
+
+// Waiting reports whether the order waits for a transient fault to pass:
+// a step failed and its message comes back at RetryAt.
+func (o *Order) Waiting() bool { return !o.RetryAt.IsZero() && !o.Final() }
 
 // Final reports whether the order rests: nothing more will happen without a
 // new event or an operator.

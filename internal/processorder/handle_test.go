@@ -495,3 +495,40 @@ func TestRefusedKeyHoldsTheOrder(t *testing.T) {
 	require.Empty(t, rec.LastError)
 	require.Len(t, h.queue.sent, 1)
 }
+
+// Two overlapping scheduled Reconcile runs queue the same session twice,
+// with different event ids; handled at once, the ledger's claim lets one
+// work while the other is throttled, and its redelivery queues the same
+// generation again at most: SendLink sends one mail.
+func TestOverlappingReconcilesQueueOneMail(t *testing.T) {
+	recs := ordertest.NewLedger()
+	h := newHarness(recs, false, func() (stripeapi.Session, error) { return paidSession(), nil })
+	msgs := make([]order.ProcessJob, 2)
+	for i := range msgs {
+		msgs[i] = message(order.EventCompleted)
+		msgs[i].EventID, msgs[i].Trigger = fmt.Sprintf("evt_reconcile_run%d", i), order.TriggerReconcile
+	}
+	errs := make(chan error, len(msgs))
+	for i, m := range msgs {
+		go func() {
+			errs <- h.stage.Handle(context.Background(), order.Delivery{MessageID: fmt.Sprint("msg-", i)}, m)
+		}()
+	}
+	var busy []order.ProcessJob
+	for range msgs {
+		if err := <-errs; err != nil {
+			require.True(t, errors.Is(err, order.ErrBusy), "only the lease may turn one away: %v", err)
+			busy = append(busy, msgs[0])
+		}
+	}
+	for _, m := range busy { // re-scheduled: comes back once the lease is gone
+		require.NoError(t, h.stage.Handle(context.Background(), order.Delivery{MessageID: "msg-late"}, m))
+	}
+	mails := h.mails(t)
+	require.NotEmpty(t, mails)
+	for _, m := range mails {
+		require.Equal(t, mails[0].Key(), m.Key(), "one generation, one idempotency key: one mail")
+		require.Equal(t, 1, m.Generation)
+	}
+	require.Equal(t, order.StateLinksReady, recs.Record(t, sessionID).State)
+}

@@ -174,7 +174,7 @@ func TestAgainstAzurite(t *testing.T) {
 			checkOrder: func(t *testing.T, rec order.Order) { require.False(t, rec.ThrottledUntil.IsZero()) }},
 		{name: "stripe fails with 500",
 			fail:  func(s *stripetest.Server) { s.Fail(http.StatusInternalServerError, "", nil) },
-			class: order.ClassRetryable, state: order.StateReceived,
+			class: order.ClassTransient, state: order.StateReceived,
 			checkOrder: func(t *testing.T, rec order.Order) {
 				require.Equal(t, 1, rec.Attempts)
 				require.Contains(t, rec.LastError, "stripe answered 500")

@@ -90,7 +90,7 @@ func TestPaymentEvents(t *testing.T) {
 			return stripeapi.Charge{ID: id, PaymentIntent: paymentIntent, Amount: 2000, Refunded: true}, nil
 		}}, msg: refund, access: order.AccessRevoked, by: order.RevokedByRefund, refunded: 2000},
 		{name: "dispute suspends", payments: fakePayments{DisputeFunc: dispute("needs_response")}, msg: disputed,
-			access: order.AccessRevoked, by: order.RevokedByDispute},
+			access: order.AccessSuspended, by: order.RevokedByDispute},
 		{name: "dispute won restores", before: func(o *order.Order) { o.ApplyDispute("needs_response", t0) },
 			payments: fakePayments{DisputeFunc: dispute(order.DisputeWon)}, msg: closed, access: order.AccessOpen},
 		{name: "dispute lost keeps access revoked", before: func(o *order.Order) { o.ApplyDispute("under_review", t0) },

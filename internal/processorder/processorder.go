@@ -133,7 +133,7 @@ func (s *Stage) Handle(ctx context.Context, d order.Delivery, msg order.ProcessJ
 		return nil
 	}
 	if err := s.work(ctx, log, msg, rec, owner); err != nil {
-		return s.fail(ctx, log, msg, rec, owner, err)
+		return s.fail(ctx, log, d, msg, rec, owner, err)
 	}
 	return nil
 }
@@ -221,12 +221,13 @@ func (s *Stage) work(ctx context.Context, log *slog.Logger, msg order.ProcessJob
 	return order.Permanentf("session %s has payment_status %q, which this version does not know", sess.ID, sess.PaymentStatus)
 }
 
-// fail records cause on rec, the order as claimed, and returns the error
+// fail records cause on rec, the order as claimed (a transient cause with
+// d's retry plan), and returns the error
 // the route acts on. It logs that a permanent failure was recorded only when
 // it wrote the record: the route's line for the returned error cannot know.
-func (s *Stage) fail(ctx context.Context, log *slog.Logger, msg order.ProcessJob, rec order.Order, owner string, cause error) error {
-	recorded, err := order.RecordFailure(ctx, s.records, rec, owner, cause, s.now(), nil)
-	if recorded && order.Classify(cause) == order.ClassPermanent {
+func (s *Stage) fail(ctx context.Context, log *slog.Logger, d order.Delivery, msg order.ProcessJob, rec order.Order, owner string, cause error) error {
+	recorded, err := order.RecordFailureOf(ctx, s.records, rec, d, owner, cause, s.now(), nil)
+	if c := order.Classify(cause); recorded && (c == order.ClassPermanent || c == order.ClassTransient && d.Retry.Exhausted) {
 		log.Info("failure recorded; the order needs attention", "state", string(order.StateNeedsAttention))
 	}
 	return fmt.Errorf("order %s: %w", msg.SessionID, err)

@@ -147,13 +147,13 @@ func (s *Stage) Handle(ctx context.Context, d order.Delivery, msg order.MailJob)
 
 	m, err := s.render.Render(msg, now)
 	if err != nil {
-		return s.failed(ctx, held, msg, owner, order.Permanent(err))
+		return s.failed(ctx, d, held, msg, owner, order.Permanent(err))
 	}
 	sendCtx, cancel := context.WithTimeout(ctx, s.budget.Step)
 	opID, err := s.send.Send(sendCtx, m)
 	cancel()
 	if err != nil {
-		return s.failed(ctx, held, msg, owner, s.paced(key, fmt.Errorf("send mail: %w", err)))
+		return s.failed(ctx, d, held, msg, owner, s.paced(key, fmt.Errorf("send mail: %w", err)))
 	}
 	if s.pacer != nil {
 		s.pacer.Accepted()
@@ -243,9 +243,6 @@ func maxBusyWait(o *order.Order) time.Duration {
 	return order.MaxBusyWait
 }
 
-// failed records the failure of a send that owner held the lease for (on
-// held, the claimed record), unless the mail was handled meanwhile, and
-// returns the error the route acts on.
 // errPaced reports a send held back until its slot under the mail
 // service's quota.
 var errPaced = errors.New("mail paced to the service's quota")
@@ -260,7 +257,10 @@ func (s *Stage) paced(key string, err error) error {
 	return order.Throttled(err, s.pacer.Refused(key, s.now(), after))
 }
 
-func (s *Stage) failed(ctx context.Context, held order.Order, msg order.MailJob, owner string, cause error) error {
-	_, err := order.RecordFailure(ctx, s.recs, held, owner, cause, s.now(), func(o *order.Order) bool { return handled(o, msg) != "" })
+// failed records the failure of a send that owner held the lease for (on
+// held, the claimed record; a transient one with d's retry plan), unless
+// the mail was handled meanwhile, and returns the error the route acts on.
+func (s *Stage) failed(ctx context.Context, d order.Delivery, held order.Order, msg order.MailJob, owner string, cause error) error {
+	_, err := order.RecordFailureOf(ctx, s.recs, held, d, owner, cause, s.now(), func(o *order.Order) bool { return handled(o, msg) != "" })
 	return err
 }

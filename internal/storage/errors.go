@@ -17,9 +17,10 @@ func asResponseError(err error) (*azcore.ResponseError, bool) {
 }
 
 // translate turns an SDK error into the domain's: 404 wraps
-// order.ErrNotFound, 409 and 412 wrap order.ErrConflict, anything else
-// stays retryable (the SDK has already retried it a few times). what names
-// the operation.
+// order.ErrNotFound, 409 and 412 wrap order.ErrConflict, a fault that
+// passes by itself (Transient: no answer, a timeout, 408, 5xx such as 503
+// ServerBusy) is order.Transient, anything else stays retryable (the SDK
+// has already retried it a few times). what names the operation.
 func translate(what string, err error) error {
 	if err == nil {
 		return nil
@@ -30,7 +31,25 @@ func translate(what string, err error) error {
 	case http.StatusConflict, http.StatusPreconditionFailed:
 		return fmt.Errorf("%s: %w: %w", what, order.ErrConflict, err)
 	}
+	if Transient(err) {
+		return order.Transient(fmt.Errorf("%s: %w", what, err))
+	}
 	return fmt.Errorf("%s: %w", what, err)
+}
+
+// Transient reports whether err, from a storage SDK call, is a fault that
+// passes by itself: no answer at all (a network fault, a timeout), 408, or
+// a 5xx answer (503 ServerBusy, 500 OperationTimedOut). A 4xx refusal is
+// not: repeating the request gets the same answer.
+func Transient(err error) bool {
+	if err == nil {
+		return false
+	}
+	re, ok := asResponseError(err)
+	if !ok {
+		return true
+	}
+	return re.StatusCode == http.StatusRequestTimeout || re.StatusCode >= 500
 }
 
 // ErrorCode returns the storage error code of err (e.g. QueueAlreadyExists), or "".

@@ -28,7 +28,8 @@ const maxRetryAfter = 10 * time.Minute
 //   - 429: order.Throttled, with the Retry-After header's pause or
 //     DefaultRetryAfter;
 //   - 409 and 5xx, and any error without an API answer (network faults,
-//     timeouts, a body that is not JSON): retryable;
+//     timeouts, a body that is not JSON): order.Transient, retried with
+//     back-off for as long as Stripe is down;
 //   - 401 and 403 (a bad or revoked key, a missing permission):
 //     order.Misconfigured naming STRIPE_API_KEY, the deployment's fault and
 //     not the order's, so the order is held until the key is fixed;
@@ -40,7 +41,7 @@ const maxRetryAfter = 10 * time.Minute
 func translate(what string, err error) error {
 	var se *stripe.Error
 	if !errors.As(err, &se) {
-		return fmt.Errorf("%s: %w", what, err)
+		return order.Transient(fmt.Errorf("%s: %w", what, err))
 	}
 	desc := describe(se)
 	switch status := se.HTTPStatusCode; {
@@ -49,7 +50,7 @@ func translate(what string, err error) error {
 	case status == http.StatusTooManyRequests:
 		return order.Throttled(fmt.Errorf("%s: throttled: %s", what, desc), retryAfter(se))
 	case status == http.StatusConflict || status >= 500 || status == 0:
-		return fmt.Errorf("%s: %s", what, desc)
+		return order.Transient(fmt.Errorf("%s: %s", what, desc))
 	case status == http.StatusUnauthorized:
 		return order.Misconfigured(fmt.Errorf("%s: Stripe refused STRIPE_API_KEY: %s", what, desc), KeySetting)
 	case status == http.StatusForbidden:

@@ -113,13 +113,14 @@ func TestSessionErrors(t *testing.T) {
 		permanent bool
 		setting   string        // the refused setting of an order.Misconfigured error
 		throttle  time.Duration // 0: not throttled
+		transient bool          // order.Transient: retried with back-off
 		requests  int
 	}{
 		{name: "missing session", id: "cs_test_doesnotexist", permanent: true, requests: 1},
 		{name: "429 with Retry-After", status: 429, code: "rate_limit", header: http.Header{"Retry-After": {"7"}}, throttle: 7 * time.Second, requests: 1},
 		{name: "429 without Retry-After", status: 429, code: "rate_limit", throttle: stripeapi.DefaultRetryAfter, requests: 1},
-		{name: "500 is retried once, then retryable", status: 500, requests: 2},
-		{name: "503 is retried once, then retryable", status: 503, requests: 2},
+		{name: "500 is retried once, then transient", status: 500, transient: true, requests: 2},
+		{name: "503 is retried once, then transient", status: 503, transient: true, requests: 2},
 		{name: "wrong key: the deployment's fault, not the order's", key: "sk_test_wrong", setting: "STRIPE_API_KEY", requests: 1},
 		{name: "403 missing permission: the deployment's fault", status: 403, code: "secret_key_required", setting: "STRIPE_API_KEY", requests: 1},
 		{name: "400 invalid request", status: 400, code: "parameter_unknown", permanent: true, requests: 1},
@@ -150,6 +151,7 @@ func TestSessionErrors(t *testing.T) {
 			after, throttled := order.RetryAfter(err)
 			require.Equal(t, tt.throttle != 0, throttled, "throttled? %v", err)
 			require.Equal(t, tt.throttle, after)
+			require.Equal(t, tt.transient, order.Classify(err) == order.ClassTransient, "transient? %v", err)
 			require.Len(t, srv.Requests(), tt.requests)
 			require.NotContains(t, err.Error(), stripetest.Key)
 			require.Contains(t, err.Error(), "get checkout session "+id)
@@ -160,7 +162,7 @@ func TestSessionErrors(t *testing.T) {
 	}
 }
 
-func TestSessionNetworkFaultIsRetryable(t *testing.T) {
+func TestSessionNetworkFaultIsTransient(t *testing.T) {
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hj, ok := w.(http.Hijacker)
 		require.True(t, ok)
@@ -171,7 +173,7 @@ func TestSessionNetworkFaultIsRetryable(t *testing.T) {
 	defer ts.Close()
 	_, err := newClient(ts.URL).Session(context.Background(), stripetest.SessionID)
 	require.Error(t, err)
-	require.Equal(t, order.ClassRetryable, order.Classify(err), "%v", err)
+	require.Equal(t, order.ClassTransient, order.Classify(err), "%v", err)
 }
 
 func TestSessionHonoursContext(t *testing.T) {
@@ -180,7 +182,7 @@ func TestSessionHonoursContext(t *testing.T) {
 	cancel()
 	_, err := newClient(srv.URL).Session(ctx, stripetest.SessionID)
 	require.ErrorIs(t, err, context.Canceled)
-	require.Equal(t, order.ClassRetryable, order.Classify(err))
+	require.Equal(t, order.ClassTransient, order.Classify(err))
 	require.Empty(t, srv.Requests())
 }
 

@@ -57,11 +57,19 @@ type Emulator struct {
 	Hold time.Duration
 }
 
-// Run polls every queue function until ctx is done, then waits for the
+// Run polls every queue function, and runs every timer function on its
+// schedule, until ctx is done, then waits for the
 // invocations in flight (they are not cancelled: like the host, the
 // emulator lets a started invocation finish).
 func (e *Emulator) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
+	for _, fn := range e.App.TimerFunctions() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			e.tick(ctx, fn)
+		}()
+	}
 	for _, fn := range e.App.QueueFunctions() {
 		wg.Add(1)
 		go func() {
@@ -203,7 +211,12 @@ func (e *Emulator) poison(ctx context.Context, log *slog.Logger, fn functions.Fu
 // invoke POSTs the host-shaped invocation and reports whether the answer
 // counts as success (2xx with a JSON body).
 func (e *Emulator) invoke(ctx context.Context, fn functions.Function, m storage.Message) (bool, error) {
-	body := InvocationBody(fn, m.Data, m.DequeueCount, m.ID, m.PopReceipt, m.InsertedAt, m.ExpiresAt, m.NextVisible)
+	return e.post(ctx, fn, InvocationBody(fn, m.Data, m.DequeueCount, m.ID, m.PopReceipt, m.InsertedAt, m.ExpiresAt, m.NextVisible))
+}
+
+// post sends one invocation body to fn's route and reports whether the
+// answer counts as success (2xx with a JSON body).
+func (e *Emulator) post(ctx context.Context, fn functions.Function, body []byte) (bool, error) {
 	cancel := context.CancelFunc(func() {})
 	if e.App.FunctionTimeout > 0 { // 0: unbounded
 		ctx, cancel = context.WithTimeout(ctx, e.App.FunctionTimeout)

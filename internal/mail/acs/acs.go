@@ -185,8 +185,19 @@ var errUncertain = errors.New("outcome unknown")
 // a success; so is one whose outcome was uncertain when the lookup that
 // follows finds the operation. The returned error is order.Throttled for
 // 429, order.Permanent for other 4xx answers and for an operation that
-// failed, and retryable otherwise.
+// failed, and order.Transient for an outcome still unknown after the last
+// attempt (a timeout, a network fault, 5xx: ACS is down), which is retried
+// with back-off under the same Operation-Id.
 func (c *Client) Send(ctx context.Context, m mail.Message) (string, error) {
+	id, err := c.sendAttempts(ctx, m)
+	if errors.Is(err, errUncertain) && order.Classify(err) == order.ClassRetryable {
+		err = order.Transient(err)
+	}
+	return id, err
+}
+
+// sendAttempts is Send without the transient mark.
+func (c *Client) sendAttempts(ctx context.Context, m mail.Message) (string, error) {
 	if err := m.Validate(); err != nil {
 		return "", order.Permanent(fmt.Errorf("acs: %w", err))
 	}

@@ -10,7 +10,8 @@
 // Replies are translated into the domain's errors: a refused login (535,
 // 534, 530, 538, or any 5xx answer to AUTH) is order.Misconfigured naming
 // SMTP_URL, another 5xx reply is order.Permanent, 421, 450, 451 and 452 are
-// order.Throttled, and other 4xx replies and network faults are retryable.
+// order.Throttled, and other 4xx replies and network faults are
+// order.Transient: retried with back-off while the server is down.
 package smtpmail
 
 import (
@@ -241,8 +242,8 @@ func (s *Sender) auth(c *smtp.Client) error {
 	return nil
 }
 
-// classify wraps err from step and marks it permanent, throttled or
-// retryable.
+// classify wraps err from step and marks it permanent, throttled,
+// misconfigured or transient.
 func (s *Sender) classify(step string, err error) error {
 	err = fmt.Errorf("smtp %s: %w", step, err)
 	var se *smtp.SMTPError
@@ -256,11 +257,11 @@ func (s *Sender) classify(step string, err error) error {
 		case se.Code >= 500:
 			return order.Permanent(err)
 		}
-		return err
+		return order.Transient(err)
 	case badCertificate(err):
 		return order.Permanent(err)
 	case isNetwork(err):
-		return err
+		return order.Transient(err)
 	}
 	// The library refused something no retry changes: no STARTTLS, a
 	// protocol it cannot speak, TLS against a plain server.

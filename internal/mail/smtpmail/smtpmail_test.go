@@ -464,7 +464,7 @@ func TestSendConnectionRefused(t *testing.T) {
 	require.NoError(t, err)
 	_, err = s.Send(context.Background(), testMessage())
 	require.ErrorContains(t, err, "smtp connect")
-	require.Equal(t, order.ClassRetryable, order.Classify(err))
+	require.Equal(t, order.ClassTransient, order.Classify(err))
 }
 
 // TestSendSilentServer checks that a server that never answers costs one
@@ -491,7 +491,7 @@ func TestSendSilentServer(t *testing.T) {
 	start := time.Now()
 	_, err = s.Send(context.Background(), testMessage())
 	require.Error(t, err)
-	require.Equal(t, order.ClassRetryable, order.Classify(err), "%v", err)
+	require.Equal(t, order.ClassTransient, order.Classify(err), "%v", err)
 	require.Less(t, time.Since(start), 3*time.Second)
 }
 

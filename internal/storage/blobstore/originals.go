@@ -190,14 +190,15 @@ func (o *Originals) CreateContainer(ctx context.Context) (created bool, err erro
 // wraps order.ErrNotFound; 403 is permanent with an account key (a wrong key
 // or a firewall does not fix itself) and retryable with an identity (new
 // role assignments take minutes to apply); 429 and 503 are throttling;
-// anything else is retryable.
+// no answer, 408 and other 5xx are order.Transient; anything else is
+// retryable.
 func translate(what string, err error, identity bool) error {
 	if err == nil {
 		return nil
 	}
 	var re *azcore.ResponseError
 	if !errors.As(err, &re) {
-		return fmt.Errorf("%s: %w", what, err)
+		return order.Transient(fmt.Errorf("%s: %w", what, err))
 	}
 	answer := fmt.Sprintf("storage answered %d %s", re.StatusCode, re.ErrorCode)
 	switch re.StatusCode {
@@ -210,6 +211,9 @@ func translate(what string, err error, identity bool) error {
 		return order.Permanentf("%s: %s: the account refused the key, or its firewall refused this app: check %s", what, answer, ConnectionSetting)
 	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
 		return order.Throttled(fmt.Errorf("%s: %s", what, answer), ThrottledRetryAfter)
+	}
+	if storage.Transient(err) {
+		return order.Transient(fmt.Errorf("%s: %s", what, answer))
 	}
 	return fmt.Errorf("%s: %s", what, answer)
 }

@@ -46,6 +46,7 @@ const (
 	propThrottledUntil  = "ThrottledUntil"
 	propHolds           = "Holds"
 	propHeldUntil       = "HeldUntil"
+	propRetryAt         = "RetryAt"
 	propCreatedAt       = "CreatedAt"
 	propUpdatedAt       = "UpdatedAt"
 	propPaidAt          = "PaidAt"
@@ -106,6 +107,7 @@ func times(o *order.Order) []timeField {
 		{propLeaseUntil, &o.LeaseUntil},
 		{propThrottledUntil, &o.ThrottledUntil},
 		{propHeldUntil, &o.HeldUntil},
+		{propRetryAt, &o.RetryAt},
 		{propCreatedAt, &o.CreatedAt},
 		{propUpdatedAt, &o.UpdatedAt},
 		{propPaidAt, &o.PaidAt},

@@ -152,12 +152,12 @@ func prepare(o order.Order) (order.Order, []byte, error) {
 // error of its own (never order.ErrNotFound, which would have Mutate insert
 // into a table that is not there); 404 wraps order.ErrNotFound; 409 and 412
 // wrap order.ErrConflict; 400 and 413, a request the service will never
-// accept, are permanent; anything else stays retryable. what names the
-// operation.
+// accept, are permanent; no answer, 408 and 5xx are order.Transient;
+// anything else stays retryable. what names the operation.
 func (l *Ledger) translate(what string, err error) error {
 	re, ok := asResponseError(err)
 	if !ok {
-		return fmt.Errorf("%s: %w", what, err)
+		return order.Transient(fmt.Errorf("%s: %w", what, err))
 	}
 	switch {
 	case re.ErrorCode == string(aztables.TableNotFound):
@@ -168,6 +168,8 @@ func (l *Ledger) translate(what string, err error) error {
 		return fmt.Errorf("%s: %w: %w", what, order.ErrConflict, err)
 	case re.StatusCode == http.StatusBadRequest, re.StatusCode == http.StatusRequestEntityTooLarge:
 		return order.Permanent(fmt.Errorf("%s: %w", what, err))
+	case storage.Transient(err):
+		return order.Transient(fmt.Errorf("%s: %w", what, err))
 	}
 	return fmt.Errorf("%s: %w", what, err)
 }

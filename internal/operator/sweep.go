@@ -1,0 +1,119 @@
+package operator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"time"
+
+	"github.com/filedrop/filedrop/internal/order"
+)
+
+// PoisonedQueue is a queue function's poison queue, whose messages a sweep
+// moves back to the function's queue.
+type PoisonedQueue struct {
+	// Function names the queue function; Carries is its queue's message.
+	Function string
+	Carries  Carries
+	// Poison is the function's poison queue; Queue the function's queue.
+	Poison Receiver
+	Queue  Sender
+}
+
+// Sweep is one run of the scheduled Reconcile function: the pipeline
+// healing itself with no operator. It queues for ProcessOrder the paid
+// Checkout Sessions of the window that would otherwise never get their
+// mail (Reconciler.Patient) and moves the messages of the poison queues
+// back to their queues, each at most order.MaxRedrives times, counted in
+// the message, so a message whose cause is gone succeeds and a truly bad
+// one stays; a message that does not decode is never moved.
+//
+// Two sweeps that overlap double nothing: a redriven message is hidden
+// from the other sweep while it is moved, and a session both queue is
+// fulfilled once by ProcessOrder, whose ledger claim deduplicates it,
+// with one mail generation whose idempotency key SendLink sends once.
+type Sweep struct {
+	Reconciler *Reconciler
+	Poison     []PoisonedQueue
+	// Window is how far back sessions are looked at (RECONCILE_WINDOW);
+	// Grace what is left alone as still on its way (RECONCILE_GRACE).
+	Window, Grace time.Duration
+	Now           func() time.Time
+}
+
+// SweepSummary is what a sweep found and did.
+type SweepSummary struct {
+	Reconcile Summary
+	// Redriven counts the messages moved back to their queues.
+	Redriven int
+	// Skipped counts what was left alone, by reason: the sessions
+	// reconcile skipped and the poisoned messages left where they are.
+	Skipped map[string]int
+}
+
+// Run sweeps once. The reconcile and each poison queue are tried even when
+// another fails (Stripe down does not stop a redrive); the errors are
+// joined, with the summary of what was done.
+func (s *Sweep) Run(ctx context.Context) (SweepSummary, error) {
+	began := s.Now()
+	var errs []error
+	rec, err := s.Reconciler.Patient(ctx, began.Add(-s.Window).UTC().Truncate(time.Second), s.Grace)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("reconcile: %w", err))
+	}
+	sum := SweepSummary{Reconcile: rec, Skipped: maps.Clone(rec.Skipped)}
+	if sum.Skipped == nil {
+		sum.Skipped = map[string]int{}
+	}
+	for _, p := range s.Poison {
+		n, err := redriveCounted(ctx, p, began, sum.Skipped)
+		sum.Redriven += n
+		if err != nil {
+			errs = append(errs, fmt.Errorf("redrive %s's poison queue: %w", p.Function, err))
+		}
+	}
+	return sum, errors.Join(errs...)
+}
+
+// redriveCounted moves p's poisoned messages back to p's queue, each with
+// its redrive counted and a fresh retry budget, and counts those it leaves
+// in skipped. Messages poisoned after began are left for the next sweep.
+func redriveCounted(ctx context.Context, p PoisonedQueue, began time.Time, skipped map[string]int) (int, error) {
+	moved := 0
+	for range MaxRedrive / PeekMax {
+		msgs, err := p.Poison.Receive(ctx, PeekMax, redriveHold)
+		if errors.Is(err, order.ErrNotFound) || (err == nil && len(msgs) == 0) {
+			return moved, nil // no poison queue, or nothing (visible) left
+		}
+		if err != nil {
+			return moved, err
+		}
+		for _, m := range msgs {
+			if m.InsertedAt.After(began) {
+				continue // hidden until after this sweep
+			}
+			if Inspect(m, p.Function, p.Carries).Problem != nil {
+				skipped["poisoned message that does not decode: see poison show"]++
+				continue
+			}
+			r := order.RetryOf(m.Data)
+			if r.Redrives >= order.MaxRedrives {
+				skipped[fmt.Sprintf("poisoned message redriven %d times already: see poison show", r.Redrives)]++
+				continue
+			}
+			data, err := order.WithRetry(m.Data, order.Retry{Redrives: r.Redrives + 1})
+			if err != nil {
+				return moved, err
+			}
+			if err := p.Queue.Send(ctx, data, 0); err != nil {
+				return moved, err
+			}
+			if err := p.Poison.Delete(ctx, m); err != nil {
+				return moved, err
+			}
+			moved++
+		}
+	}
+	return moved, fmt.Errorf("stopped after %d batches", MaxRedrive/PeekMax)
+}

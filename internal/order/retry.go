@@ -1,0 +1,179 @@
+package order
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+)
+
+// transientError marks an error of a dependency that is down or failing
+// for a while: a network fault, a timeout, a 5xx answer.
+type transientError struct{ err error }
+
+func (e *transientError) Error() string { return e.err.Error() }
+func (e *transientError) Unwrap() error { return e.err }
+
+// Transient marks err as a transient fault of a dependency (a network
+// error, a timeout, a 5xx answer of Stripe, ACS, SMTP or storage) that the
+// adapter knows will pass by itself. A stage's transient failure is
+// retried with exponential back-off (Backoff) by re-scheduling the same
+// message, spending none of the host's delivery attempts, for as long as
+// the retry budget lasts; the host's attempts count only crashes and
+// failures nobody classified. Transient(nil) is nil.
+func Transient(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &transientError{err: err}
+}
+
+// IsTransient reports whether err, or any error it wraps, was marked
+// Transient.
+func IsTransient(err error) bool {
+	var t *transientError
+	return errors.As(err, &t)
+}
+
+// Retry is a message's record of its transient failures, carried in the
+// message itself (the "retry" field of ProcessJob and MailJob) so that
+// a re-scheduled copy knows how long its order has waited. The JSON names
+// are a stable contract; a message without the field has never failed.
+type Retry struct {
+	// N counts the transient failures of the message so far.
+	N int `json:"n"`
+	// First is when the message first failed transiently: the retry budget
+	// runs from it.
+	First time.Time `json:"first"`
+	// Redrives counts how often the scheduled Reconcile moved the message
+	// back from its poison queue; it stops at MaxRedrives.
+	Redrives int `json:"redrives,omitempty"`
+	// Owner is the lease owner of the delivery that first failed (see
+	// Delivery.Owner): the re-scheduled copies continue that delivery, so
+	// a copy takes over a lease its predecessor could not release (the
+	// failure record was lost to the same outage) instead of waiting for
+	// it to expire.
+	Owner string `json:"owner,omitempty"`
+}
+
+// MaxRedrives is how often the scheduled Reconcile moves one message back
+// from a poison queue: a message whose cause is gone succeeds, and a truly
+// bad one stays poisoned after that many tries.
+const MaxRedrives = 3
+
+// validate checks the retry record of a message.
+func (r *Retry) validate() error {
+	if r == nil {
+		return nil
+	}
+	if r.N < 0 || r.Redrives < 0 {
+		return fmt.Errorf("retry counts n=%d, redrives=%d are negative", r.N, r.Redrives)
+	}
+	return nil
+}
+
+// RetryOf reads the retry record of a queue message (either kind): the
+// zero Retry when it has none or is not a JSON object.
+func RetryOf(data []byte) Retry {
+	var m struct {
+		Retry *Retry `json:"retry"`
+	}
+	if json.Unmarshal(data, &m) != nil || m.Retry == nil {
+		return Retry{}
+	}
+	return *m.Retry
+}
+
+// WithRetry returns the message data with its retry record set to r, every
+// other field kept as it is (a field this version does not know, too).
+func WithRetry(data []byte, r Retry) ([]byte, error) {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(data, &fields); err != nil {
+		return nil, fmt.Errorf("set retry record: %w", err)
+	}
+	if fields == nil {
+		return nil, errors.New("set retry record: the message is not a JSON object")
+	}
+	rb, err := json.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	fields["retry"] = rb
+	return json.Marshal(fields)
+}
+
+// Backoff is the policy for transient failures: the delay after the n-th
+// failure in a row is Min doubling up to Max, less up to a quarter of it
+// at random (jitter, so that the orders failing in one outage do not all
+// come back at once); once Budget has passed since the message first
+// failed, it is given up.
+type Backoff struct {
+	Min, Max, Budget time.Duration
+}
+
+// Backoff's defaults: RETRY_BUDGET and the delays it scales.
+const (
+	DefaultRetryMin    = time.Second
+	DefaultRetryMax    = 15 * time.Minute
+	DefaultRetryBudget = 24 * time.Hour
+)
+
+// DefaultBackoff is 1 s doubling to 15 minutes, for 24 hours.
+func DefaultBackoff() Backoff {
+	return Backoff{Min: DefaultRetryMin, Max: DefaultRetryMax, Budget: DefaultRetryBudget}
+}
+
+// RetryPlan is what happens when a delivery fails transiently. The route
+// computes it once, before the stage runs, and passes it in the Delivery,
+// so that the record RecordFailure writes and the copy the route
+// re-schedules agree.
+type RetryPlan struct {
+	// Next is the retry record of the re-scheduled copy.
+	Next Retry
+	// Delay is how long the copy stays invisible; At is when it comes back.
+	Delay time.Duration
+	At    time.Time
+	// Exhausted reports that the budget is spent: the order is recorded
+	// needs_attention and the message moved to the poison queue.
+	Exhausted bool
+}
+
+// Plan returns the plan for a transient failure at now of a message that
+// carries r.
+func (b Backoff) Plan(r Retry, now time.Time) RetryPlan {
+	next := Retry{N: r.N + 1, First: r.First, Redrives: r.Redrives, Owner: r.Owner}
+	if next.First.IsZero() {
+		next.First = now.UTC()
+	}
+	d := b.delay(next.N)
+	return RetryPlan{Next: next, Delay: d, At: now.Add(d), Exhausted: now.Sub(next.First) >= b.Budget}
+}
+
+// delay is the jittered delay after the n-th failure in a row.
+func (b Backoff) delay(n int) time.Duration {
+	lo, hi := max(b.Min, time.Second), max(b.Max, b.Min, time.Second)
+	d := hi
+	if n < 1 {
+		n = 1
+	}
+	if n <= 40 { // beyond, lo<<(n-1) overflows and hi caps it anyway
+		if s := lo << (n - 1); s > 0 && s < hi {
+			d = s
+		}
+	}
+	return max(d-rand.N(d/4+1), time.Second) // a queue delays by whole seconds, at least one
+}
+
+// Validate reports a policy whose parts do not fit together.
+func (b Backoff) Validate() error {
+	switch {
+	case b.Min < time.Second:
+		return fmt.Errorf("the first retry delay %s is under a second, the least a queue message can wait", b.Min)
+	case b.Max < b.Min:
+		return fmt.Errorf("the longest retry delay %s is shorter than the first, %s", b.Max, b.Min)
+	case b.Budget < b.Max:
+		return fmt.Errorf("the retry budget %s is shorter than one retry delay, %s", b.Budget, b.Max)
+	}
+	return nil
+}
