@@ -181,7 +181,7 @@ type rig struct {
 	handler *handlerProc
 	webhook string
 	probe   *downloadProbe // presses the refunded orders' download buttons
-	proxy   *storageProxy // mode outage: storage as the handler sees it
+	proxy   *storageProxy  // mode outage: storage as the handler sees it
 
 	ledger *ledger.Ledger
 	queues *storage.Queues
