@@ -8,10 +8,10 @@
 // is the configured rate's (New(perMinute)); without one, the Pacer lets
 // everything through until the service refuses a call (Refused), and then
 // learns a spacing from the calls it let through recently and the pause
-// the service asks for: n calls let through (and not refused) since t, and
-// no more until now+after, make a quota of about n per (now+after-t). Calls
-// still in flight count: at the first refusal of a burst, most of the
-// accepted calls have not been answered yet. Without a pause to go by, the
+// the service asks for: n calls let through (and not refused) since t, one
+// pause back, and no more until now+after, make a quota of about n per
+// (now+after-t). Calls still in flight count: at the first refusal of a
+// burst, most of the accepted calls have not been answered yet. Without a pause to go by, the
 // spacing doubles (at most once per spacing). Each accepted call shrinks a
 // learnt spacing by a hundredth, so that a quota that grew is found again.
 // A refusal's Retry-After pushes every later slot behind it, and a spacing
@@ -140,12 +140,22 @@ func (p *Pacer) learn(now time.Time, after time.Duration) {
 		i++
 	}
 	p.starts = p.starts[i:]
-	if n := len(p.starts); after > 0 && n > 0 {
-		// n calls went through from the first on, and none will until
+	if after > 0 {
+		// The calls that can have counted towards this refusal: those of
+		// the pause's length back (a sliding window's pause ends when its
+		// oldest call leaves it), or of ten spacings, at least a second.
+		// n of them went through from the first on, and none will until
 		// now+after: about one per (now+after-first)/n.
-		est := now.Add(after).Sub(p.starts[0]) / time.Duration(n)
-		p.spacing = min(max(est, p.floor), MaxSpacing)
-		return
+		back := now.Add(-max(after, 10*p.spacing, time.Second))
+		j := len(p.starts)
+		for j > 0 && !p.starts[j-1].Before(back) {
+			j--
+		}
+		if n := len(p.starts) - j; n > 0 {
+			est := now.Add(after).Sub(p.starts[j]) / time.Duration(n)
+			p.spacing = min(max(est, p.floor), MaxSpacing)
+			return
+		}
 	}
 	if now.Sub(p.widened) >= p.spacing {
 		p.spacing = min(max(2*p.spacing, firstSpacing, p.floor), MaxSpacing)

@@ -191,3 +191,27 @@ func TestBurstMeetsTheQuota(t *testing.T) {
 		})
 	}
 }
+
+// TestAShortPauseLooksBackShortly: a refusal with a one-second pause after a
+// slow trickle of calls says the service's window is short; the trickle's
+// own pace is no measure of the quota, so a burst after it is not slowed to
+// the trickle's pace.
+func TestAShortPauseLooksBackShortly(t *testing.T) {
+	p := New(0)
+	for i := range 10 { // one call every 3 s
+		require.Zero(t, p.Reserve(fmt.Sprint("slow", i), t0.Add(time.Duration(i)*3*time.Second)))
+	}
+	now := t0.Add(30 * time.Second)
+	require.Zero(t, p.Reserve("burst0", now))
+	p.Refused("burst0", now, time.Second)
+	require.Less(t, p.spacing, time.Second, "learnt from the second before the refusal, not the half minute")
+
+	// A pause of a minute after the same trickle looks back a minute.
+	p = New(0)
+	for i := range 10 {
+		require.Zero(t, p.Reserve(fmt.Sprint("slow", i), t0.Add(time.Duration(i)*3*time.Second)))
+	}
+	require.Zero(t, p.Reserve("burst0", now))
+	p.Refused("burst0", now, time.Minute)
+	require.Equal(t, (90*time.Second)/10, p.spacing, "10 calls from t0, none until 90 s")
+}
