@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -126,6 +127,42 @@ func waitHTTP(t *testing.T, p *program, url string) {
 	}
 }
 
+// listening waits until the program's output names the address it listens
+// on (pattern's first group), and returns it. The program binds a port the
+// OS picks (0), so that no other test's server can take it in between.
+func listening(t *testing.T, p *program, out func() string, pattern string) string {
+	t.Helper()
+	re := regexp.MustCompile(pattern)
+	var addr string
+	assert.Eventually(t, func() bool {
+		select {
+		case err := <-p.done:
+			p.done <- err
+			return true
+		default:
+		}
+		if m := re.FindStringSubmatch(out()); m != nil {
+			addr = m[1]
+			return true
+		}
+		return false
+	}, 20*time.Second, 20*time.Millisecond, "the program says where it listens")
+	if addr == "" {
+		t.Fatalf("the program did not say where it listens (or exited)\nstdout: %s\nstderr: %s", p.stdout.String(), p.stderr.String())
+	}
+	return addr
+}
+
+// startLocal runs handler local with args on a port the OS picks, and
+// returns it with its base URL (http://127.0.0.1:<port>) once it answers.
+func startLocal(t *testing.T, settings map[string]string, args ...string) (*program, string) {
+	t.Helper()
+	p := start(t, settings, append([]string{"local", "--port", "0"}, args...)...)
+	base := listening(t, p, p.stdout.String, `CheckoutComplete: \[POST\] (http://127\.0\.0\.1:\d+)/api/CheckoutComplete`)
+	waitHTTP(t, p, base+"/api/CheckoutComplete")
+	return p, base
+}
+
 func signedEvent(t *testing.T, id, typ, session string) ([]byte, string) {
 	t.Helper()
 	body := fmt.Appendf(nil, `{"id":%q,"object":"event","api_version":"2023-10-16","created":%d,"livemode":false,"type":%q,"data":{"object":{"id":%q,"object":"checkout.session"}}}`,
@@ -136,10 +173,9 @@ func signedEvent(t *testing.T, id, typ, session string) ([]byte, string) {
 func TestServeUnderTheHost(t *testing.T) {
 	az := testenv.StartAzurite(t)
 	settings := baseSettings(az.ConnectionString, t.TempDir())
-	port := testenv.FreePort(t)
-	settings["FUNCTIONS_CUSTOMHANDLER_PORT"] = port
+	settings["FUNCTIONS_CUSTOMHANDLER_PORT"] = "0" // the host gives a port; here the OS picks one
 	p := start(t, settings)
-	base := "http://127.0.0.1:" + port
+	base := "http://" + listening(t, p, p.stdout.String, `custom handler listening.*addr=(127\.0\.0\.1:\d+)`)
 	waitHTTP(t, p, base+"/")
 
 	resp, err := http.Get(base + "/")
@@ -176,11 +212,9 @@ func TestServeUnderTheHost(t *testing.T) {
 
 func TestLocalWebhookQueuesExactlyOneMessage(t *testing.T) {
 	az := testenv.StartAzurite(t)
-	port := testenv.FreePort(t)
 	// Only the webhook runs, so the message stays on the queue to be looked at.
-	p := start(t, baseSettings(az.ConnectionString, t.TempDir()), "local", "--port", port, "--functions", "CheckoutComplete")
-	url := "http://127.0.0.1:" + port + "/api/CheckoutComplete"
-	waitHTTP(t, p, url)
+	p, base := startLocal(t, baseSettings(az.ConnectionString, t.TempDir()), "--functions", "CheckoutComplete")
+	url := base + "/api/CheckoutComplete"
 
 	body, sig := signedEvent(t, "evt_local_1", order.EventCompleted, "cs_test_local1")
 	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))

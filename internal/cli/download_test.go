@@ -20,7 +20,6 @@ import (
 	"github.com/filedrop/filedrop/internal/order"
 	"github.com/filedrop/filedrop/internal/storage/blobstore"
 	"github.com/filedrop/filedrop/internal/stripeapi/stripetest"
-	"github.com/filedrop/filedrop/internal/testenv"
 )
 
 // orderLink finds the order page's link in the text part of a mail.
@@ -41,10 +40,8 @@ func TestOrderPageEndToEnd(t *testing.T) {
 	for _, name := range fixtureOriginals {
 		require.NoError(t, originals.Upload(ctx, name, []byte("\xff\xd8\xff "+name)))
 	}
-	port := testenv.FreePort(t)
-	local := start(t, o.settings, "local", "--port", port)
-	webhook := "http://127.0.0.1:" + port + "/api/CheckoutComplete"
-	waitHTTP(t, local, webhook)
+	local, base := startLocal(t, o.settings)
+	webhook := base + "/api/CheckoutComplete"
 	_, stderr, err := o.run(t, "simulate", "checkout", "--session", stripetest.SessionID, "--url", webhook)
 	require.NoError(t, err, stderr)
 	waitFor(t, local, "the mail", func() bool { return o.sent(t, stripetest.SessionID) == 1 })
@@ -55,7 +52,7 @@ func TestOrderPageEndToEnd(t *testing.T) {
 	require.NoError(t, err)
 	page := orderLink.FindString(string(eml))
 	require.NotEmpty(t, page, "the mail links to the order page:\n%s", eml)
-	require.True(t, strings.HasPrefix(page, "http://127.0.0.1:"+port+"/api/download/"+stripetest.SessionID+"."), page)
+	require.True(t, strings.HasPrefix(page, base+"/api/download/"+stripetest.SessionID+"."), page)
 	require.NotContains(t, string(eml), "sig=", "no file link in page mode")
 
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}

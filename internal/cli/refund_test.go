@@ -20,7 +20,6 @@ import (
 	"github.com/filedrop/filedrop/internal/storage/blobstore"
 	"github.com/filedrop/filedrop/internal/stripeapi"
 	"github.com/filedrop/filedrop/internal/stripeapi/stripetest"
-	"github.com/filedrop/filedrop/internal/testenv"
 )
 
 // shop is handler local on Azurite with the test Stripe and the order page:
@@ -44,12 +43,9 @@ func newShop(t *testing.T) *shop {
 	for _, name := range fixtureOriginals {
 		require.NoError(t, originals.Upload(ctx, name, []byte("\xff\xd8\xff "+name)))
 	}
-	port := testenv.FreePort(t)
-	s := &shop{ops: o, srv: srv, local: start(t, o.settings, "local", "--port", port),
-		webhook: "http://127.0.0.1:" + port + "/api/CheckoutComplete",
-		client:  &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
-	waitHTTP(t, s.local, s.webhook)
-	return s
+	local, base := startLocal(t, o.settings)
+	return &shop{ops: o, srv: srv, local: local, webhook: base + "/api/CheckoutComplete",
+		client: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
 // buy has the test Stripe serve a paid session with the id and payment

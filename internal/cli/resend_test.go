@@ -14,7 +14,6 @@ import (
 	"github.com/filedrop/filedrop/internal/order"
 	"github.com/filedrop/filedrop/internal/storage/blobstore"
 	"github.com/filedrop/filedrop/internal/stripeapi/stripetest"
-	"github.com/filedrop/filedrop/internal/testenv"
 )
 
 func TestResend(t *testing.T) {
@@ -134,10 +133,8 @@ func TestResendProducesExactlyOneNewMail(t *testing.T) {
 	for _, name := range fixtureOriginals {
 		require.NoError(t, originals.Upload(ctx, name, []byte("\xff\xd8\xff "+name)))
 	}
-	port := testenv.FreePort(t)
-	local := start(t, o.settings, "local", "--port", port)
-	url := "http://127.0.0.1:" + port + "/api/CheckoutComplete"
-	waitHTTP(t, local, url)
+	local, base := startLocal(t, o.settings)
+	url := base + "/api/CheckoutComplete"
 	_, stderr, err := o.run(t, "simulate", "checkout", "--session", stripetest.SessionID, "--url", url)
 	require.NoError(t, err, stderr)
 

@@ -75,7 +75,7 @@ func TestStripeMode(t *testing.T) {
 func TestLocalSaysDemoMode(t *testing.T) {
 	az := testenv.StartAzurite(t)
 	p := start(t, map[string]string{"AzureWebJobsStorage": az.ConnectionString, "EMAIL_OUTBOX_DIR": t.TempDir()},
-		"local", "--port", testenv.FreePort(t), "--functions", "CheckoutComplete")
+		"local", "--port", "0", "--functions", "CheckoutComplete")
 	require.Eventually(t, func() bool { return strings.Contains(p.stdout.String(), "Press Ctrl-C") }, 20*time.Second, 50*time.Millisecond,
 		"local starts; stderr: %s", p.stderr)
 	require.Contains(t, p.stdout.String(), "Stripe mode: demo mode (stripe-mock at "+DemoStripeURL)
