@@ -82,7 +82,9 @@ func (s *Signer) Parse(ref string) (string, error) {
 	if !ok || len(token) != tokenLen || !order.ValidSessionID(id) {
 		return "", ErrInvalid
 	}
-	got, err := base64.RawURLEncoding.DecodeString(token)
+	// Strict: the last character's unused low bits must be zero, so that
+	// each token has exactly one spelling.
+	got, err := base64.RawURLEncoding.Strict().DecodeString(token)
 	if err != nil || len(got) != TokenBytes {
 		return "", ErrInvalid
 	}

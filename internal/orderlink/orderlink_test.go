@@ -84,3 +84,19 @@ func TestNewRefusesShortSecrets(t *testing.T) {
 	_, err = orderlink.New("https://shop.example", nil)
 	require.Error(t, err)
 }
+
+// The token's last character carries 4 unused bits: a lenient decoder would
+// accept 16 spellings of one token.
+func TestParseAcceptsOneSpellingPerToken(t *testing.T) {
+	s := signer(t, secretA)
+	ref := s.Ref(session)
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	var accepted []string
+	for _, c := range alphabet {
+		alt := ref[:len(ref)-1] + string(c)
+		if _, err := s.Parse(alt); err == nil {
+			accepted = append(accepted, alt)
+		}
+	}
+	require.Equal(t, []string{ref}, accepted, "only the link as signed is accepted")
+}
