@@ -3,6 +3,7 @@ package order
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -18,7 +19,15 @@ type File struct {
 	// DownloadedAt are the times of the newest MaxDownloadTimes downloads,
 	// oldest first.
 	DownloadedAt []time.Time `json:"downloaded_at,omitempty"`
+	// Clicks are the ids of the newest MaxClicks recorded downloads,
+	// oldest first (see RecordClick).
+	Clicks []string `json:"clicks,omitempty"`
 }
+
+// MaxClicks bounds File.Clicks. A click id is looked up only by the write
+// that recorded it, seconds later, so a few are plenty; it keeps the record
+// small.
+const MaxClicks = 4
 
 // MaxDownloadTimes bounds File.DownloadedAt, so that an unlimited file's
 // record stays small.
@@ -53,12 +62,15 @@ const (
 
 // Why a download is refused. A page names each in words a customer can act on.
 var (
-	ErrAccessPending  = errors.New("the order is not ready for download")
-	ErrPaymentFailed  = errors.New("the payment failed")
-	ErrAccessRevoked  = errors.New("access to the order was revoked")
-	ErrAccessExpired  = errors.New("the download window is over")
-	ErrLimitReached   = errors.New("the file's download limit is reached")
-	ErrNoSuchFile     = errors.New("the order has no such file")
+	ErrAccessPending = errors.New("the order is not ready for download")
+	ErrPaymentFailed = errors.New("the payment failed")
+	ErrAccessRevoked = errors.New("access to the order was revoked")
+	ErrAccessExpired = errors.New("the download window is over")
+	ErrLimitReached  = errors.New("the file's download limit is reached")
+	ErrNoSuchFile    = errors.New("the order has no such file")
+	// ErrClickRecorded is no refusal: the click's download is recorded
+	// already (see RecordClick).
+	ErrClickRecorded  = errors.New("the click's download is recorded already")
 	errInvalidRefund  = errors.New("refund amounts must not be negative")
 	errInvalidGrantAt = errors.New("grant needs a fulfilled order")
 )
@@ -127,6 +139,29 @@ func (o *Order) RecordDownload(i int, now time.Time, window time.Duration, limit
 	f.DownloadedAt = append(f.DownloadedAt, now)
 	if n := len(f.DownloadedAt); n > MaxDownloadTimes {
 		f.DownloadedAt = f.DownloadedAt[n-MaxDownloadTimes:]
+	}
+	return nil
+}
+
+// RecordClick is RecordDownload for one click, identified by click (unique
+// per click; "" records like RecordDownload). A click already recorded
+// returns ErrClickRecorded and changes nothing: a write whose answer was
+// lost and that conflicts on its retry re-reads the record and finds its own
+// click there, and must not count it twice.
+func (o *Order) RecordClick(i int, click string, now time.Time, window time.Duration, limit int) error {
+	if click != "" && i >= 0 && i < len(o.Files) && slices.Contains(o.Files[i].Clicks, click) {
+		return ErrClickRecorded
+	}
+	if err := o.RecordDownload(i, now, window, limit); err != nil {
+		return err
+	}
+	if click == "" {
+		return nil
+	}
+	f := &o.Files[i]
+	f.Clicks = append(f.Clicks, click)
+	if n := len(f.Clicks); n > MaxClicks {
+		f.Clicks = f.Clicks[n-MaxClicks:]
 	}
 	return nil
 }
@@ -233,7 +268,7 @@ func (o *Order) RecordFiles(files []File) {
 	out := make([]File, len(files))
 	for i, f := range files {
 		if prev, ok := old[f.Blob]; ok {
-			f.Downloads, f.DownloadedAt = prev.Downloads, prev.DownloadedAt
+			f.Downloads, f.DownloadedAt, f.Clicks = prev.Downloads, prev.DownloadedAt, prev.Clicks
 		}
 		out[i] = f
 	}

@@ -1,6 +1,7 @@
 package order_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -77,6 +78,47 @@ func TestDownloadTimesAreBounded(t *testing.T) {
 	require.Len(t, o.Files[0].DownloadedAt, order.MaxDownloadTimes)
 	require.Equal(t, order.MaxDownloadTimes+5, o.Files[0].Downloads)
 	require.Equal(t, paidAt.Add(time.Duration(order.MaxDownloadTimes+4)*time.Minute), o.Files[0].DownloadedAt[order.MaxDownloadTimes-1])
+}
+
+func TestRecordClickCountsOnce(t *testing.T) {
+	at := paidAt.Add(time.Hour)
+	tests := []struct {
+		name   string
+		clicks []string
+		limit  int
+		want   []error
+		count  int
+	}{
+		{name: "a click recorded again", clicks: []string{"a", "a"}, want: []error{nil, order.ErrClickRecorded}, count: 1},
+		{name: "two clicks", clicks: []string{"a", "b"}, want: []error{nil, nil}, count: 2},
+		{name: "the last download, then its retry", clicks: []string{"a", "a"}, limit: 1, want: []error{nil, order.ErrClickRecorded}, count: 1},
+		{name: "the last download, then another click", clicks: []string{"a", "b"}, limit: 1, want: []error{nil, order.ErrLimitReached}, count: 1},
+		{name: "no click id counts every time", clicks: []string{"", ""}, want: []error{nil, nil}, count: 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := fulfilled()
+			for i, c := range tt.clicks {
+				err := o.RecordClick(0, c, at, window, tt.limit)
+				if tt.want[i] == nil {
+					require.NoError(t, err)
+				} else {
+					require.ErrorIs(t, err, tt.want[i])
+				}
+			}
+			require.Equal(t, tt.count, o.Files[0].Downloads)
+		})
+	}
+}
+
+func TestClicksAreBounded(t *testing.T) {
+	o := fulfilled()
+	for i := range order.MaxClicks + 3 {
+		require.NoError(t, o.RecordClick(0, fmt.Sprint("click-", i), paidAt.Add(time.Minute), window, 0))
+	}
+	require.Len(t, o.Files[0].Clicks, order.MaxClicks)
+	require.Equal(t, fmt.Sprint("click-", order.MaxClicks+2), o.Files[0].Clicks[order.MaxClicks-1])
+	require.Equal(t, order.MaxClicks+3, o.Files[0].Downloads)
 }
 
 func TestRefundsAndDisputes(t *testing.T) {

@@ -185,7 +185,7 @@ func sample(sessionID string) order.Order {
 		LinksReadyAt:   at.Add(time.Second),
 		Files: []order.File{
 			{Title: "Harbour at dawn", Blob: "photos/harbour.jpg", FileName: "harbour.jpg", Size: 5_000_000_000, Downloads: 2,
-				DownloadedAt: []time.Time{at.Add(time.Minute), at.Add(2 * time.Minute)}},
+				DownloadedAt: []time.Time{at.Add(time.Minute), at.Add(2 * time.Minute)}, Clicks: []string{"click-1", "click-2"}},
 			{Title: "Ünïcode", Blob: "b.png", FileName: "b.png", Size: 1},
 		},
 		PaymentIntent:  "pi_123",

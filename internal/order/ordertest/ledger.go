@@ -162,6 +162,7 @@ func clone(o order.Order) order.Order {
 	o.Files = cloneSlice(o.Files)
 	for i := range o.Files {
 		o.Files[i].DownloadedAt = cloneSlice(o.Files[i].DownloadedAt)
+		o.Files[i].Clicks = cloneSlice(o.Files[i].Clicks)
 	}
 	return o
 }

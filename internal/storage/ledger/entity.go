@@ -163,6 +163,10 @@ func normalize(o order.Order) (order.Order, error) {
 			f.DownloadedAt = nil
 		}
 		f.DownloadedAt = slices.Clone(f.DownloadedAt)
+		if len(f.Clicks) == 0 {
+			f.Clicks = nil
+		}
+		f.Clicks = slices.Clone(f.Clicks)
 		for j, t := range f.DownloadedAt {
 			f.DownloadedAt[j] = t.UTC().Truncate(Resolution)
 		}
