@@ -15,7 +15,7 @@ func TestDownloadFunctionLoads(t *testing.T) {
 	f, ok := app.Functions["Download"]
 	require.True(t, ok)
 	require.Equal(t, "httpTrigger", f.Trigger)
-	require.Equal(t, []string{"get", "post"}, f.Methods)
+	require.Equal(t, []string{"get", "head", "post"}, f.Methods, "HEAD renders the page like GET, without counting")
 	require.Equal(t, "download/{*rest}", f.Route)
 	require.Equal(t, 2, f.Bindings, "exactly one httpTrigger and one http output, so the host forwards the request")
 	require.NotContains(t, app.QueueFunctions(), f)
