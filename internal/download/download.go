@@ -1,7 +1,8 @@
 // Package download is the Download function: the customer's order page.
 //
 // Input: a request forwarded by the Functions host to
-// /api/download/<session id>.<token> (function.json route download/{*rest}).
+// /api/download/<session id>.<token> (function.json route download/{*rest},
+// methods get, head, post).
 // The token is checked first (package orderlink), in constant time; a
 // forged or altered link is refused with a 403 page before any storage call.
 //
@@ -13,14 +14,19 @@
 // link: mail scanners open GET links.
 //
 // POST (a button) checks the entitlement (fulfilled, not revoked, inside
-// the window, under the file's limit), mints a read-only link valid for a
-// few minutes, records the download with a conditional write (of two clicks
-// racing for the last download exactly one is recorded) and answers 303 to
-// the link. A per-order rate limit blunts mass sharing of a leaked link.
+// the window, under the file's limit), checks that the original is there,
+// mints a read-only link valid for a few minutes, records the download with
+// a conditional write (of two clicks racing for the last download exactly
+// one is recorded; a click whose write landed but whose answer was lost is
+// recorded once, by its click id) and answers 303 to the link. A per-order
+// rate limit blunts mass sharing of a leaked link.
 //
-// Nothing is retried here: a storage failure answers a 503 page and the
-// customer clicks again. A click whose record failed counts nothing and
-// gives no link. Neither the token nor a link's signature is ever logged.
+// Nothing is retried here: a transient storage failure answers a 503 page
+// and the customer clicks again; a missing original or a permanent signing
+// error answers a 500 page naming the support address. A click whose write
+// failed gives no link; it counted nothing unless the write landed unseen
+// (a timeout), which its page does not rule out. Neither the token nor a
+// link's signature is ever logged.
 package download
 
 import (
@@ -48,8 +54,10 @@ type refs interface {
 	Parse(ref string) (string, error)
 }
 
-// linker mints a short-lived read-only link to one original.
+// linker checks that an original is there and mints a short-lived
+// read-only link to it.
 type linker interface {
+	Stat(ctx context.Context, blobName string) (size int64, exists bool, err error)
 	Link(ctx context.Context, blobName, fileName string) (blobstore.Link, error)
 }
 
@@ -68,13 +76,17 @@ type Settings struct {
 	Window time.Duration
 	// Limit is the downloads per file; 0 is unlimited.
 	Limit int
-	// Rate is how many requests per minute one order's page serves (POST
-	// counts RateCost); 0 means DefaultRate.
+	// Rate is how many units per minute one order's page may spend (a GET
+	// or HEAD costs 1, a POST RateCost); 0 means DefaultRate.
 	Rate int
 }
 
 // DefaultRate is Settings.Rate's default: plenty for a customer clicking
-// through a cart, little for a link posted on a forum.
+// through a cart, little for a link posted on a forum. With RateCost 2, a
+// customer who opens the page and downloads every file of a 25-file cart
+// within one minute spends 1 + 25*2 = 51 units; a leaked link gets at most
+// 30 downloads a minute per handler instance, each still under the file's
+// download limit.
 const DefaultRate = 60
 
 // Handler is the Download function. It is safe for concurrent use.
@@ -157,12 +169,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusOK, h.orderView(rec, h.now()))
 		return
 	}
-	h.download(ctx, w, r, log, rec)
+	h.download(ctx, w, r, log, rec, uuid.NewString())
 }
 
-// RateCost is what a POST costs in the rate limit: a download is worth
-// several page views.
-const RateCost = 5
+// RateCost is what a POST costs in the rate limit: a download (a storage
+// read, a signature, a conditional write) is worth two page views. See
+// DefaultRate for what the numbers allow.
+const RateCost = 2
 
 // refOf returns the <session id>.<token> of an order page's path.
 func refOf(path string) (string, bool) {
@@ -176,8 +189,12 @@ func refOf(path string) (string, bool) {
 	return ref, true
 }
 
-// download handles a Download button: entitlement, link, record, 303.
-func (h *Handler) download(ctx context.Context, w http.ResponseWriter, r *http.Request, log *slog.Logger, rec order.Order) {
+// download handles a Download button: entitlement, original, link, record,
+// 303. click identifies this click in the record, so that a write whose
+// answer was lost and whose retry conflicts is not counted twice. It is
+// random, not the invocation id: that header can come from the client, and
+// a click id the record knows already is a download not counted.
+func (h *Handler) download(ctx context.Context, w http.ResponseWriter, r *http.Request, log *slog.Logger, rec order.Order, click string) {
 	i, err := fileIndex(r)
 	if err != nil {
 		h.render(w, r, http.StatusBadRequest, h.orderView(rec, h.now()))
@@ -193,24 +210,44 @@ func (h *Handler) download(ctx context.Context, w http.ResponseWriter, r *http.R
 		return
 	}
 	f := rec.Files[i]
-	link, err := h.links.Link(ctx, f.Blob, f.FileName)
-	if err != nil {
-		log.Error("download: cannot sign a link", "blob", f.Blob, "err", err)
+	_, exists, err := h.links.Stat(ctx, f.Blob)
+	if err == nil && !exists {
+		log.Error("download: the original is missing from the originals container; nothing counted", "blob", f.Blob, "file", f.FileName)
+		h.render(w, r, http.StatusInternalServerError, h.view(kindMissing))
+		return
+	}
+	var link blobstore.Link
+	if err == nil {
+		link, err = h.links.Link(ctx, f.Blob, f.FileName)
+	}
+	switch {
+	case order.IsPermanent(err):
+		log.Error("download: cannot check or sign the original, and retrying will not help", "blob", f.Blob, "err", err)
+		h.render(w, r, http.StatusInternalServerError, h.view(kindFault))
+		return
+	case err != nil:
+		log.Error("download: cannot check or sign the original", "blob", f.Blob, "err", err)
 		h.render(w, r, http.StatusServiceUnavailable, h.view(kindUnavailable))
 		return
 	}
 	var refused error
 	saved, err := order.MutateFrom(ctx, h.records, rec, now, func(o *order.Order) error {
-		refused = o.RecordDownload(i, now, h.set.Window, h.set.Limit)
-		if refused != nil {
+		refused = o.RecordClick(i, click, now, h.set.Window, h.set.Limit)
+		switch {
+		case errors.Is(refused, order.ErrClickRecorded):
+			refused = nil // this click's own write landed, its answer was lost
+			return order.ErrUnchanged
+		case refused != nil:
 			return order.ErrUnchanged
 		}
 		return nil
 	})
 	switch {
 	case err != nil:
+		// The write may have landed (a timeout, a lost answer): the page
+		// does not say that nothing was counted.
 		log.Error("download: cannot record it", "err", err)
-		h.render(w, r, http.StatusServiceUnavailable, h.view(kindUnavailable))
+		h.render(w, r, http.StatusServiceUnavailable, h.view(kindUnrecorded))
 		return
 	case refused != nil:
 		h.refuse(w, r, log, saved, refused)

@@ -2,6 +2,8 @@ package download_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -36,11 +38,25 @@ var (
 type links struct {
 	mu    sync.Mutex
 	blobs []string
+	// missing says the original is not there; statErr and linkErr fail
+	// Stat and Link.
+	missing          bool
+	statErr, linkErr error
+}
+
+func (l *links) Stat(context.Context, string) (int64, bool, error) {
+	if l.statErr != nil {
+		return 0, false, l.statErr
+	}
+	return 512, !l.missing, nil
 }
 
 func (l *links) Link(_ context.Context, blob, fileName string) (blobstore.Link, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.linkErr != nil {
+		return blobstore.Link{}, l.linkErr
+	}
 	l.blobs = append(l.blobs, blob)
 	return blobstore.Link{URL: "https://acct.blob.example/originals/" + blob + "?sig=SECRETSIG&rscd=" + url.QueryEscape(fileName), ExpiresAt: now.Add(10 * time.Minute)}, nil
 }
@@ -296,4 +312,134 @@ func TestRateLimit(t *testing.T) {
 		}
 	}
 	require.Equal(t, map[int]int{200: 10, 429: 10}, codes)
+}
+
+// A write the service applied but whose answer was lost: the SDK's retry of
+// the same conditional write gets 412 (ErrConflict), and the re-read record
+// already holds the click. It is counted once, and at the limit the
+// customer still gets the link.
+func TestLostWriteAnswerCountsTheClickOnce(t *testing.T) {
+	tests := []struct {
+		name   string
+		before int
+		limit  int
+	}{
+		{name: "under the limit", before: 0, limit: 3},
+		{name: "the last download", before: 2, limit: 3},
+		{name: "unlimited", before: 7, limit: 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := paidOrder()
+			o.Files[0].Downloads = tt.before
+			f := newFixture(t, tt.limit, o)
+			f.ledger.BeforeWrite = func(n int, o order.Order) error {
+				if n == 1 {
+					f.ledger.Put(o)                                               // applied server-side ...
+					return fmt.Errorf("update order: 412: %w", order.ErrConflict) // ... but the retry sees 412
+				}
+				return nil
+			}
+			w := f.do(http.MethodPost, f.page(session), url.Values{"file": {"0"}})
+			require.Equal(t, http.StatusSeeOther, w.Code, w.Body.String())
+			rec := f.ledger.Record(t, session)
+			require.Equal(t, tt.before+1, rec.Files[0].Downloads, "one click, one download")
+			require.Len(t, rec.Files[0].Clicks, 1)
+		})
+	}
+}
+
+// A write whose outcome is unknown (a timeout) may have counted the click:
+// the page must not say that nothing was counted.
+func TestUnrecordedDownloadDoesNotClaimNothingCounted(t *testing.T) {
+	f := newFixture(t, 3, paidOrder())
+	f.ledger.BeforeWrite = func(int, order.Order) error { return fmt.Errorf("update order: %w", context.DeadlineExceeded) }
+	w := f.do(http.MethodPost, f.page(session), url.Values{"file": {"0"}})
+	require.Equal(t, http.StatusServiceUnavailable, w.Code)
+	require.NotContains(t, w.Body.String(), "nothing was counted")
+	require.Contains(t, w.Body.String(), "if this click was counted, it shows there")
+	require.Empty(t, w.Header().Get("Location"))
+}
+
+// Before counting, the original is checked and the link signed; a failure
+// that retrying will not fix is a support page, one that may pass is a 503.
+// Either way nothing is counted.
+func TestDownloadOriginalFailures(t *testing.T) {
+	tests := []struct {
+		name             string
+		missing          bool
+		statErr, linkErr error
+		status           int
+		want             string
+		log              string
+	}{
+		{name: "original missing", missing: true, status: http.StatusInternalServerError,
+			want: "The file is missing on our side, and nothing was counted. Please write to support at help@lumen.example", log: "level=ERROR msg=\"download: the original is missing"},
+		{name: "permanent signing error", linkErr: order.Permanentf("sign link to harbour.jpg: %w", errors.New("account key refused")), status: http.StatusInternalServerError,
+			want: "Something on our side needs fixing, and nothing was counted. Please write to support at help@lumen.example", log: "level=ERROR msg=\"download: cannot check or sign the original, and retrying will not help"},
+		{name: "permanent stat error", statErr: order.Permanentf("container gone"), status: http.StatusInternalServerError,
+			want: "Please write to support at help@lumen.example", log: "level=ERROR"},
+		{name: "retryable signing error", linkErr: errors.New("sign link: 503 server busy"), status: http.StatusServiceUnavailable,
+			want: "Please try again in a minute; nothing was counted.", log: "level=ERROR msg=\"download: cannot check or sign the original\""},
+		{name: "retryable stat error", statErr: errors.New("check original: 500"), status: http.StatusServiceUnavailable,
+			want: "Please try again in a minute; nothing was counted.", log: "level=ERROR"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, 3, paidOrder())
+			f.links.missing, f.links.statErr, f.links.linkErr = tt.missing, tt.statErr, tt.linkErr
+			before := f.ledger.Record(t, session)
+			w := f.do(http.MethodPost, f.page(session), url.Values{"file": {"0"}})
+			require.Equal(t, tt.status, w.Code)
+			require.Contains(t, w.Body.String(), tt.want)
+			require.Empty(t, w.Header().Get("Location"))
+			require.Equal(t, before, f.ledger.Record(t, session), "nothing counted")
+			require.Contains(t, f.logs.String(), tt.log)
+		})
+	}
+}
+
+// The default rate lets a customer download a whole cart in a minute; a
+// flood of clicks is still refused.
+func TestDefaultRateLetsACartThrough(t *testing.T) {
+	signer, err := orderlink.New("https://shop.example", []string{secret})
+	require.NoError(t, err)
+	h, err := download.New(signer, ordertest.NewLedger(paidOrder()), &links{}, download.Settings{Window: window},
+		func() time.Time { return now }, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	serve := func(method string) int {
+		var body io.Reader
+		if method == http.MethodPost {
+			body = strings.NewReader("file=0")
+		}
+		r := httptest.NewRequest(method, orderlink.Path+signer.Ref(session), body)
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w.Code
+	}
+	require.Equal(t, http.StatusOK, serve(http.MethodGet))
+	for i := range 20 {
+		require.Equal(t, http.StatusSeeOther, serve(http.MethodPost), "download %d of a 20-file cart", i+1)
+	}
+	require.Equal(t, http.StatusOK, serve(http.MethodGet), "the page still opens")
+	refused := false
+	for range download.DefaultRate {
+		if serve(http.MethodPost) == http.StatusTooManyRequests {
+			refused = true
+			break
+		}
+	}
+	require.True(t, refused, "a flood of clicks is refused within the minute")
+}
+
+// HEAD is GET without a body: it never counts and never mints a link.
+func TestHeadNeverCounts(t *testing.T) {
+	f := newFixture(t, 3, paidOrder())
+	w := f.do(http.MethodHead, f.page(session), nil)
+	require.Equal(t, http.StatusOK, w.Code)
+	require.Zero(t, w.Body.Len())
+	require.Equal(t, "no-store", w.Header().Get("Cache-Control"))
+	require.Zero(t, f.links.count())
+	require.Equal(t, paidOrder().Files, f.ledger.Record(t, session).Files)
 }

@@ -32,6 +32,12 @@ const (
 	kindInvalid       = "invalid"
 	kindBusy          = "busy"
 	kindUnavailable   = "unavailable"
+	// kindUnrecorded: the write of a download failed; it may have landed.
+	kindUnrecorded = "unrecorded"
+	// kindMissing: the file's original is not in the store.
+	kindMissing = "missing"
+	// kindFault: a fault on the shop's side that retrying does not fix.
+	kindFault = "fault"
 )
 
 type pages struct{ t *template.Template }
