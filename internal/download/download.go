@@ -31,6 +31,8 @@ package download
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -169,7 +171,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusOK, h.orderView(rec, h.now()))
 		return
 	}
-	h.download(ctx, w, r, log, rec, uuid.NewString())
+	h.download(ctx, w, r, log, rec, clickID())
+}
+
+// clickID returns a random id for one click: 12 bytes, 16 characters, short
+// because the record keeps a few per file (order.MaxClicks).
+func clickID() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b) // never fails (crypto/rand)
+	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 // RateCost is what a POST costs in the rate limit: a download (a storage

@@ -65,8 +65,8 @@ const (
 )
 
 // MaxFilesBytes bounds Order.Files as stored (JSON in a string property,
-// which holds at most 64 KiB, 32 Ki UTF-16 characters): about a hundred
-// files with their download times.
+// which holds at most 64 KiB, 32 Ki UTF-16 characters): about sixty files
+// with their newest download times and click ids (some 500 bytes each).
 const MaxFilesBytes = 32 * 1024
 
 // MaxMailBytes is the largest Order.Mail the ledger stores: the service's
