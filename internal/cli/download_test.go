@@ -27,7 +27,7 @@ var orderLink = regexp.MustCompile(`http://127\.0\.0\.1:\d+/api/download/cs_[A-Z
 
 // TestOrderPageEndToEnd runs handler local (the host emulator forwarding
 // /api/download/... as the host does) on Azurite with the test Stripe: the
-// mail links to the order page, a GET shows it without counting, a POST
+// mail links to the order page, a GET (or HEAD) shows it without counting, a POST
 // redirects to a short-lived link whose bytes are the original, and
 // parallel clicks at the limit give exactly one more download.
 func TestOrderPageEndToEnd(t *testing.T) {
@@ -65,6 +65,11 @@ func TestOrderPageEndToEnd(t *testing.T) {
 	rec := o.record(t, stripetest.SessionID)
 	require.Len(t, rec.Files, len(fixtureOriginals))
 	require.Zero(t, rec.Files[0].Downloads, "GET counts nothing")
+	resp, err = client.Head(page)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode, "the host routes HEAD to the page")
+	require.Zero(t, o.record(t, stripetest.SessionID).Files[0].Downloads, "HEAD counts nothing")
 	require.Equal(t, int64(len("\xff\xd8\xff "+fixtureOriginals[0])), rec.Files[0].Size)
 
 	post := func() *http.Response {
