@@ -24,7 +24,7 @@ func (s *Stage) fulfil(ctx context.Context, log *slog.Logger, msg order.ProcessJ
 	}
 	gen := max(rec.MailGeneration, 1)
 	if msg.NewLinks {
-		gen = rec.NextGeneration()
+		gen = rec.NewLinksGeneration(msg.EventID)
 	}
 	err = s.queueMail(ctx, msg, rec, sess, order.MailDownloadLinks, gen, items, owner, func(o *order.Order, now time.Time) {
 		o.Items = len(items)
@@ -160,6 +160,9 @@ func (s *Stage) queueMail(ctx context.Context, msg order.ProcessJob, rec order.O
 	now := s.now()
 	_, err = order.MutateFrom(ctx, s.records, rec, now, func(o *order.Order) error {
 		o.Livemode, o.CustomerEmail, o.MailKind = sess.Livemode, sess.CustomerEmail, kind
+		if gen > o.MailGeneration {
+			o.MailEventID = msg.EventID // this message minted gen
+		}
 		if gen >= o.MailGeneration {
 			o.MailGeneration, o.Mail = gen, data
 		}

@@ -179,6 +179,9 @@ func skipReason(o *order.Order, msg order.ProcessJob) string {
 		if !msg.NewLinks {
 			return "duplicate: the download mail was sent"
 		}
+		if msg.EventID != "" && msg.EventID == o.MailEventID && o.SentGeneration >= o.MailGeneration {
+			return "duplicate: the new links this message asked for were sent"
+		}
 	case order.StatePaymentFailed:
 		return "the payment failed and the customer is told"
 	case order.StateNeedsAttention:
