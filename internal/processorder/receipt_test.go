@@ -99,7 +99,9 @@ func mailOfSize(t *testing.T, size int) order.MailJob {
 		require.NoError(t, err)
 		return len(data)
 	}
-	line := func(desc string) order.ReceiptLine { return order.ReceiptLine{Description: desc, Quantity: 1, AmountTotal: 1} }
+	line := func(desc string) order.ReceiptLine {
+		return order.ReceiptLine{Description: desc, Quantity: 1, AmountTotal: 1}
+	}
 	for range 1000 { // bounded: 48 KiB of lines of about 150 bytes is about 330
 		if size-length() <= 220 {
 			break
