@@ -39,7 +39,10 @@ if [ "${1:-all}" = all ] && ! command -v chromium >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "tools: installing chromium with apt-get for the mail layout test (about 1-2 minutes) ..." >&2
     start=$SECONDS
-    apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >&2
+    if ! { apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >&2; }; then
+      echo "tools: installing chromium with apt-get failed (see above)" >&2
+      exit 1
+    fi
     echo "tools: chromium installed ($((SECONDS - start)) s)" >&2
   else
     echo "tools: chromium is missing: the mail layout and order page browser tests will skip (install it: sudo apt-get install chromium)" >&2

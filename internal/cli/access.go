@@ -101,10 +101,13 @@ type accessChange struct {
 func runRevoke(ctx context.Context, env Env, args []string) error {
 	op := newOperation(env, "revoke", "revoke <session> --reason R [--local] [--json]\n\nEnds the order's access to the order page: its page says access has ended and\nno download works. An order already revoked (by a refund, a dispute or an\noperator) keeps its first cause. Undo with grant.\nExits 2 without --reason, 4 when the ledger has no such order.", true)
 	reason := op.fs.String("reason", "", "why, for the next operator and support (required)")
-	return op.runOrder(ctx, env, args, func(p *pipeline, out printer, rec order.Order) error {
+	op.vet = func() error {
 		if strings.TrimSpace(*reason) == "" {
 			return usageErr("revoke needs --reason: say why, for the next operator and support")
 		}
+		return nil
+	}
+	return op.runOrder(ctx, env, args, func(p *pipeline, out printer, rec order.Order) error {
 		o, changed, err := operator.NewAccess(p.ledger, p.cfg.Download.Window, time.Now).Revoke(ctx, rec, *reason)
 		if err != nil {
 			return err
@@ -126,10 +129,13 @@ func runGrant(ctx context.Context, env Env, args []string) error {
 	op := newOperation(env, "grant", "grant <session> [--extend 720h] [--reset-downloads] [--local] [--json]\n\nReopens the order's access to the order page, whoever closed it (an operator,\na refund, a dispute), and optionally extends its window from its end or from\nnow, whichever is later, and starts every file's download count again.\nExits 1 for an order without files yet, 4 when the ledger has no such order.", true)
 	extend := op.fs.Duration("extend", 0, "extend access by this long from its end or from now, whichever is later (0: leave the end)")
 	reset := op.fs.Bool("reset-downloads", false, "start every file's download count again")
-	return op.runOrder(ctx, env, args, func(p *pipeline, out printer, rec order.Order) error {
+	op.vet = func() error {
 		if *extend < 0 {
 			return usageErr("--extend must not be negative")
 		}
+		return nil
+	}
+	return op.runOrder(ctx, env, args, func(p *pipeline, out printer, rec order.Order) error {
 		o, lifted, err := operator.NewAccess(p.ledger, p.cfg.Download.Window, time.Now).Grant(ctx, rec, *extend, *reset)
 		if err != nil {
 			return err

@@ -51,6 +51,7 @@ func TestRevokeAndGrant(t *testing.T) {
 		{name: "show: revoked", args: []string{"orders", "show", "cs_test_open"},
 			want: []string{"Access", "revoked (by operator", "shared on a forum"}},
 		{name: "revoke without a reason", args: []string{"revoke", "cs_test_open"}, code: ExitUsage},
+		{name: "revoke of an unknown order without a reason is a usage error first", args: []string{"revoke", "cs_test_unknown"}, code: ExitUsage},
 		{name: "revoke of an unknown order", args: []string{"revoke", "cs_test_unknown", "--reason", "x"}, code: ExitNotFound},
 		{name: "grant lifts a dispute", args: []string{"grant", "cs_test_disputed"},
 			want: []string{"granted access to cs_test_disputed until " + stamp(paid.Add(720*time.Hour)), "lifted a revocation by dispute"}},

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -66,27 +67,49 @@ func DemoMode(get func(string) string) bool { return get("STRIPE_API_KEY") == ""
 const LocalSecretFile = "order-link-secret"
 
 // localSecret reads the secret in path, making it (32 random bytes,
-// base64url, readable by the owner only) when the file does not exist.
+// base64url, readable by the owner only) when the file does not exist. The
+// file appears whole or not at all (written aside, then linked into place),
+// so two commands starting at once agree on one secret.
 func localSecret(path string) (string, error) {
-	b, err := os.ReadFile(path)
-	if err == nil && len(strings.TrimSpace(string(b))) >= 32 {
-		return strings.TrimSpace(string(b)), nil
+	for range 3 {
+		b, err := os.ReadFile(path)
+		if err == nil && len(strings.TrimSpace(string(b))) >= 32 {
+			return strings.TrimSpace(string(b)), nil
+		}
+		if err == nil {
+			return "", fmt.Errorf("%s holds no usable secret: delete it and a new one is made", path)
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return "", err
+		}
+		key := make([]byte, 32)
+		if _, err := rand.Read(key); err != nil {
+			return "", err
+		}
+		secret := base64.RawURLEncoding.EncodeToString(key)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return "", err
+		}
+		tmp, err := os.CreateTemp(filepath.Dir(path), ".order-link-secret-*")
+		if err != nil {
+			return "", err
+		}
+		_, werr := tmp.WriteString(secret + "\n")
+		cerr := tmp.Close()
+		if err := errors.Join(werr, cerr, os.Chmod(tmp.Name(), 0o600)); err != nil {
+			os.Remove(tmp.Name())
+			return "", err
+		}
+		err = os.Link(tmp.Name(), path) // fails if another command made it first
+		os.Remove(tmp.Name())
+		if err == nil {
+			return secret, nil
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return "", err
+		}
 	}
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return "", err
-	}
-	key := make([]byte, 32)
-	if _, err := rand.Read(key); err != nil {
-		return "", err
-	}
-	secret := base64.RawURLEncoding.EncodeToString(key)
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return "", err
-	}
-	if err := os.WriteFile(path, []byte(secret+"\n"), 0o600); err != nil {
-		return "", err
-	}
-	return secret, nil
+	return "", fmt.Errorf("could not read or make %s", path)
 }
 
 // stripeMode names the Stripe the settings talk to, for people: the demo

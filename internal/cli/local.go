@@ -85,6 +85,8 @@ func runLocal(ctx context.Context, env Env, args []string) error {
 	}
 	front, err := emu.Front()
 	if err != nil {
+		handlerLn.Close()
+		frontLn.Close()
 		return err
 	}
 	fmt.Fprintf(env.Stdout, "CheckoutComplete: [POST] http://%s/api/CheckoutComplete\n", frontLn.Addr())

@@ -40,6 +40,9 @@ type operation struct {
 	// anywhere lets flags follow the positional arguments ("orders show
 	// cs_test_1 --json"); otherwise the first argument ends the flags.
 	anywhere bool
+	// vet, when set, checks the command's own flags before anything is
+	// opened, so that a usage error exits 2 whatever the storage's state.
+	vet func() error
 }
 
 // newOperation returns the operation of the command name, which prints
@@ -82,8 +85,13 @@ func (op *operation) run(env Env, args []string, check func(rest []string) error
 func (op *operation) runOrder(ctx context.Context, env Env, args []string, do func(p *pipeline, out printer, rec order.Order) error) error {
 	var id string
 	check := func(rest []string) (err error) {
-		id, err = sessionArg(op.fs.Name(), rest)
-		return err
+		if id, err = sessionArg(op.fs.Name(), rest); err != nil {
+			return err
+		}
+		if op.vet != nil {
+			return op.vet()
+		}
+		return nil
 	}
 	return op.run(env, args, check, func(p *pipeline, out printer) error {
 		rec, err := getOrder(ctx, p, id)

@@ -40,6 +40,7 @@ func runOrdersList(ctx context.Context, env Env, args []string) error {
 		if err != nil {
 			return err
 		}
+		read := len(recs) // the ledger reads at most ledger.MaxList
 		if *status == heldStatus {
 			recs = slices.DeleteFunc(recs, func(o order.Order) bool { return !o.Held() })
 		}
@@ -62,6 +63,9 @@ func runOrdersList(ctx context.Context, env Env, args []string) error {
 			printOrderTable(w, views)
 			if total > len(recs) {
 				fmt.Fprintf(w, "(the newest %d of %d; use --limit or narrow the filter)\n", len(recs), total)
+			}
+			if read >= ledger.MaxList {
+				fmt.Fprintf(w, "(the ledger holds more than the %d orders one listing reads within --since; narrow --since or --email to see the rest)\n", ledger.MaxList)
 			}
 			printStuck(w, views, stuck.index.Unseen)
 		})

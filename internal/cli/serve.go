@@ -90,11 +90,12 @@ func hostLimits() connLimits {
 		// 20 KiB/s. Well inside the 2-minute route timeout, so a dripping
 		// client never outlasts an invocation.
 		read: 30 * time.Second,
-		// Longer than the gap between invocations of a busy host (its
-		// queue polls back off to maxPollingInterval, 2 s in host.json),
-		// so connections are reused under load; an idle host redials on
-		// loopback, which costs nothing.
-		idle: 30 * time.Second,
+		// Longer than the host's own HTTP client keeps an idle pooled
+		// connection (.NET's SocketsHttpHandler: PooledConnectionIdleTimeout,
+		// 1 minute), so the host, not the handler, closes an idle
+		// connection, and a request never lands on one the handler is
+		// closing; still a bound, so idle connections do not pile up.
+		idle: 90 * time.Second,
 		// The host's headers and Stripe's (Stripe-Signature included) are
 		// a few KiB; net/http's default is 1 MiB.
 		maxHeaderBytes: 64 << 10,

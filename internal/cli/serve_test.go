@@ -137,7 +137,8 @@ func TestServerRefusesHugeHeaders(t *testing.T) {
 
 // TestHostLimits pins the deployed limits against host.json: every read
 // limit is set and well inside the route timeout wire.go derives from
-// functionTimeout, and the idle one outlasts the queue polling interval.
+// functionTimeout, and the idle one outlasts the queue polling interval and
+// the host client's own idle timeout.
 func TestHostLimits(t *testing.T) {
 	app, err := functions.LoadApp(filedrop.AppFiles, func(string) string { return "" })
 	require.NoError(t, err)
@@ -147,6 +148,7 @@ func TestHostLimits(t *testing.T) {
 	require.LessOrEqual(t, lim.readHeader, lim.read)
 	require.Less(t, lim.read, route/2, "a dripping request must not outlast an invocation")
 	require.Greater(t, lim.idle, app.Queues.MaxPollingInterval, "busy connections are reused")
+	require.Greater(t, lim.idle, time.Minute, "the host's client (.NET, 1 minute) drops an idle connection first")
 	require.Less(t, lim.idle, route)
 	require.Greater(t, lim.maxHeaderBytes, 8<<10)
 	require.Less(t, lim.maxHeaderBytes, http.DefaultMaxHeaderBytes)

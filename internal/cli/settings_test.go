@@ -3,7 +3,10 @@ package cli
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -80,4 +83,32 @@ func TestLocalSaysDemoMode(t *testing.T) {
 		"local starts; stderr: %s", p.stderr)
 	require.Contains(t, p.stdout.String(), "Stripe mode: demo mode (stripe-mock at "+DemoStripeURL)
 	require.NotContains(t, p.stdout.String(), "Stripe mode: test")
+}
+
+// TestLocalSecretIsOneSecret: commands starting at once on a fresh run
+// folder agree on one ORDER_LINK_SECRET, and later ones read it back.
+func TestLocalSecretIsOneSecret(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "run", LocalSecretFile)
+	const n = 8
+	got := make([]string, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { got[i], errs[i] = localSecret(path) })
+	}
+	wg.Wait()
+	for i := range n {
+		require.NoError(t, errs[i])
+		require.Equal(t, got[0], got[i], "one secret for every command")
+	}
+	require.GreaterOrEqual(t, len(got[0]), 32)
+	again, err := localSecret(path)
+	require.NoError(t, err)
+	require.Equal(t, got[0], again)
+	info, err := os.Stat(path)
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o600), info.Mode().Perm())
+	entries, err := os.ReadDir(filepath.Dir(path))
+	require.NoError(t, err)
+	require.Len(t, entries, 1, "no temporary file is left behind")
 }

@@ -84,7 +84,7 @@ var secretName = regexp.MustCompile(`(?i)(SECRET|KEY|PASSWORD|PASSWD|PWD|TOKEN|C
 
 // credentialValue matches values that carry a credential whatever their
 // setting: user info in a URL, or a key, signature or password pair.
-var credentialValue = regexp.MustCompile(`(?i)(://[^/?#]*@|(accountkey|accesskey|sharedaccesssignature|sig|signature|password|pwd|secret|token|key)=)`)
+var credentialValue = regexp.MustCompile(`(?i)(://[^/?#]*@|(accountkey|accesskey|sharedaccesssignature|sig|signature|password|pwd|secret|token|key)=|\b(sk|rk)_(test|live)_|\bwhsec_)`)
 
 func kindOf(name string) settingKind {
 	if k, ok := settingKinds[name]; ok {
@@ -143,8 +143,16 @@ func Printable(name, value string) bool {
 func cleanURL(raw string) bool {
 	u, err := url.Parse(raw)
 	return err == nil && u.Opaque == "" && u.User == nil && u.RawQuery == "" && !u.ForceQuery &&
-		u.Fragment == "" && !strings.ContainsAny(raw, "@?#")
+		u.Fragment == "" && !strings.ContainsAny(raw, "@?#") && !strings.ContainsAny(u.Path, "=;,") &&
+		redactURL(raw) == raw
 }
+
+// queryName is what a query parameter's name looks like; anything else in
+// its place is masked with its value, and so is a name shaped like a key.
+var keyShaped = regexp.MustCompile(`(?i)^((sk|rk)_(test|live)_|whsec_)`)
+
+// queryName is what a query parameter's name looks like.
+var queryName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_.-]{0,31}$`)
 
 // redactURL masks the password of a URL (a user name alone is masked too:
 // it may be a token), every query value but starttls and insecure, and any
@@ -181,9 +189,15 @@ func redactURL(raw string) string {
 			if i > 0 {
 				b.WriteString("&")
 			}
-			k, _, _ := strings.Cut(pair, "=")
-			if name, err := url.QueryUnescape(k); err == nil && (name == "starttls" || name == "insecure") {
+			k, _, found := strings.Cut(pair, "=")
+			if name, err := url.QueryUnescape(k); err == nil && found && (name == "starttls" || name == "insecure") {
 				b.WriteString(pair)
+				continue
+			}
+			if !found || !queryName.MatchString(k) || keyShaped.MatchString(k) {
+				// No name=value pair, or a name that does not look like
+				// one: the whole part may be the credential.
+				b.WriteString(Masked)
 				continue
 			}
 			b.WriteString(k + "=" + Masked)

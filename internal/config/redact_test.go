@@ -175,3 +175,28 @@ func TestProblemsNeverQuoteCredentials(t *testing.T) {
 		})
 	}
 }
+
+// TestRedactFailsClosedOnOddQueries: a query part that is no name=value
+// pair, or whose name looks like a credential, is masked whole; and
+// config --get never prints what config masks.
+func TestRedactFailsClosedOnOddQueries(t *testing.T) {
+	tests := []struct {
+		name, setting, value string
+		secret               string // must not show
+	}{
+		{"a bare query part", "STRIPE_API_URL", "http://127.0.0.1:12111/?sk_test_51Hsecret", "sk_test_51Hsecret"},
+		{"a key named like a Stripe key", "STRIPE_API_URL", "http://127.0.0.1:12111/?sk_live_x=1", "sk_live_x"},
+		{"a bare part beside a pair", "PUBLIC_BASE_URL", "https://shop.example/?a=1&hunter2", "hunter2"},
+		{"a path holding pairs", "PUBLIC_BASE_URL", "https://shop.example/x;sig=abc123", "abc123"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Redact(tt.setting, tt.value)
+			require.NotContains(t, got, tt.secret)
+			require.False(t, Printable(tt.setting, tt.value), "config --get must not print %q", tt.value)
+		})
+	}
+	require.True(t, Printable("PUBLIC_BASE_URL", "https://shop.example"), "a clean URL prints")
+	require.False(t, Printable("SOME_OTHER_SETTING", "sk_live_51Habc"), "an unknown setting holding a Stripe key does not print")
+	require.Equal(t, "smtp://mail.example:587?starttls=false", Redact("SMTP_URL", "smtp://mail.example:587?starttls=false"))
+}
