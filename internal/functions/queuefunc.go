@@ -166,7 +166,7 @@ func (q QueueRoute) classify(ctx context.Context, log *slog.Logger, inv Invocati
 	case order.ClassThrottled:
 		delay, _ := order.RetryAfter(err)
 		delay = max(delay, time.Second)
-		if rerr := q.Requeue.Send(ctx, inv.Data, delay); rerr != nil {
+		if rerr := q.Requeue.Send(ctx, pausedCopy(inv.Data, 0), delay); rerr != nil {
 			log.Error("throttled, and re-scheduling failed; the host will retry", "err", rerr, "cause", err)
 			return http.StatusInternalServerError, fmt.Errorf("re-schedule after throttling: %w", rerr)
 		}
@@ -183,12 +183,20 @@ func (q QueueRoute) classify(ctx context.Context, log *slog.Logger, inv Invocati
 }
 
 // hold re-schedules a message whose order is held because a setting was
-// refused, and says so loudly, once per Alarms interval and setting.
+// refused, and says so loudly, once per Alarms interval and setting. The
+// delay is the one the stage asked for (it counted the holds on the order's
+// record); without one, the route counts the holds in the message and waits
+// order.HoldDelay, so that a held message is not re-scheduled every second.
 func (q QueueRoute) hold(ctx context.Context, log *slog.Logger, inv Invocation, err error) (int, error) {
 	setting, _ := order.MisconfiguredSetting(err)
 	delay, _ := order.RetryAfter(err)
+	holds := 0
+	if delay <= 0 {
+		holds = order.RetryOf(inv.Data).Holds + 1
+		delay = order.HoldDelay(holds)
+	}
 	delay = max(delay, time.Second)
-	if rerr := q.Requeue.Send(ctx, inv.Data, delay); rerr != nil {
+	if rerr := q.Requeue.Send(ctx, pausedCopy(inv.Data, holds), delay); rerr != nil {
 		log.Error("held, and re-scheduling failed; the host will retry", "err", rerr, "cause", err)
 		return http.StatusInternalServerError, fmt.Errorf("re-schedule held order: %w", rerr)
 	}
@@ -200,4 +208,21 @@ func (q QueueRoute) hold(ctx context.Context, log *slog.Logger, inv Invocation, 
 	log.Error(msg, "setting", setting, "delay", delay.String(), "err", err)
 	fmt.Fprintf(q.Stderr, "%s %s: %s: %v\n", q.Function.Name, inv.ID, msg, err)
 	return http.StatusOK, nil
+}
+
+// pausedCopy is the message data to re-schedule after a throttle or a hold:
+// its retry record keeps the redrives and the lease owner, counts holds, and
+// drops the transient failures (n, first), so that a transient failure
+// after the pause gets a fresh retry budget instead of one spent waiting.
+// Data without a retry record is returned as is when holds is 0.
+func pausedCopy(data []byte, holds int) []byte {
+	r := order.RetryOf(data)
+	if r == (order.Retry{}) && holds == 0 {
+		return data
+	}
+	out, err := order.WithRetry(data, order.Retry{Redrives: r.Redrives, Owner: r.Owner, Holds: holds})
+	if err != nil { // a stage that decoded the message failed: cannot happen
+		return data
+	}
+	return out
 }

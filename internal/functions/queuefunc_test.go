@@ -281,3 +281,93 @@ func TestQueueRouteHoldsARefusedSetting(t *testing.T) {
 		})
 	}
 }
+
+// serve runs route on one queue message and returns the answer's status.
+func serve(t *testing.T, route QueueRoute, msg []byte) int {
+	t.Helper()
+	body := fmt.Sprintf(`{"Data":{"msg":%q},"Metadata":{"DequeueCount":"1","Id":"\"m1\""}}`, base64.StdEncoding.EncodeToString(msg))
+	rec := httptest.NewRecorder()
+	route.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/ProcessOrder", strings.NewReader(body)))
+	return rec.Code
+}
+
+func TestQueueRouteHoldWithoutADelayGrows(t *testing.T) {
+	var requeued []sent
+	route := QueueRoute{
+		Function: Function{Name: "ProcessOrder", Binding: "msg", DataType: "binary", Queue: "process-order"},
+		Handle: func(context.Context, order.Delivery, []byte) error {
+			// as a refund message's Stripe call answers: no order record counts the holds
+			return order.Misconfigured(errors.New("stripe answered 401"), "STRIPE_API_KEY")
+		},
+		Requeue: sendFunc(func(_ context.Context, d []byte, delay time.Duration) error {
+			requeued = append(requeued, sent{string(d), delay})
+			return nil
+		}),
+		Timeout: 5 * time.Second, Alarms: NewAlarms(time.Minute, time.Now),
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Stderr: io.Discard,
+	}
+	msg := []byte(`{"v":1,"session_id":"cs_test_1"}`)
+	const holds = 6
+	for i := range holds {
+		require.Equal(t, http.StatusOK, serve(t, route, msg))
+		require.Len(t, requeued, i+1)
+		msg = []byte(requeued[i].data) // the copy comes back
+		require.Equal(t, i+1, order.RetryOf(msg).Holds)
+		if i > 0 {
+			require.Greater(t, requeued[i].delay, requeued[i-1].delay, "hold %d waits longer than the one before", i+1)
+		}
+	}
+	require.GreaterOrEqual(t, requeued[holds-1].delay, 3*order.HoldDelay(holds)/4, "a growing delay, not a second forever")
+	require.Greater(t, requeued[holds-1].delay, 16*time.Second)
+}
+
+func TestQueueRoutePauseStartsAFreshRetryBudget(t *testing.T) {
+	first := time.Now().UTC().Add(-3 * time.Hour).Truncate(time.Second)
+	policy := order.Backoff{Min: time.Second, Max: 8 * time.Second, Budget: 2 * time.Hour}
+	spent := fmt.Sprintf(`{"v":1,"session_id":"cs_test_1","retry":{"n":5,"first":%q,"redrives":1,"owner":"message:first"}}`, first.Format(time.RFC3339))
+	refused := order.Misconfigured(errors.New("stripe answered 401"), "STRIPE_API_KEY")
+	tests := []struct {
+		name      string
+		pause     error
+		wantHolds int
+	}{
+		{name: "throttled", pause: order.Throttled(errors.New("stripe answered 429"), 3*time.Second)},
+		{name: "held with the order's delay", pause: order.Throttled(refused, 4*time.Second)},
+		{name: "held without a delay", pause: refused, wantHolds: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var requeued [][]byte
+			var plan order.RetryPlan
+			fail := tt.pause
+			route := QueueRoute{
+				Function: Function{Name: "ProcessOrder", Binding: "msg", DataType: "binary", Queue: "process-order"},
+				Handle: func(_ context.Context, d order.Delivery, _ []byte) error {
+					plan = d.Retry
+					return fail
+				},
+				Requeue: sendFunc(func(_ context.Context, d []byte, _ time.Duration) error {
+					requeued = append(requeued, d)
+					return nil
+				}),
+				Poison:  sendFunc(func(context.Context, []byte, time.Duration) error { t.Error("poisoned"); return nil }),
+				Backoff: policy, Timeout: 5 * time.Second, Alarms: NewAlarms(time.Minute, time.Now),
+				Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Stderr: io.Discard,
+			}
+			require.Equal(t, http.StatusOK, serve(t, route, []byte(spent)))
+			require.Len(t, requeued, 1)
+			require.Equal(t, order.Retry{Redrives: 1, Owner: "message:first", Holds: tt.wantHolds}, order.RetryOf(requeued[0]),
+				"the pause drops the transient failures and keeps the rest")
+			var fields map[string]any
+			require.NoError(t, json.Unmarshal(requeued[0], &fields))
+			require.Equal(t, "cs_test_1", fields["session_id"], "every other field is kept")
+
+			// The copy fails transiently once the pause is over: a fresh budget.
+			fail = order.Transient(errors.New("stripe answered 503"))
+			require.Equal(t, http.StatusOK, serve(t, route, requeued[0]))
+			require.False(t, plan.Exhausted, "the time spent paused is not the transient fault's")
+			require.Equal(t, 1, plan.Next.N)
+			require.Len(t, requeued, 2)
+		})
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/filedrop/filedrop/internal/order"
+	"github.com/filedrop/filedrop/internal/storage"
 )
 
 // PoisonedQueue is a queue function's poison queue, whose messages a sweep
@@ -76,11 +77,23 @@ func (s *Sweep) Run(ctx context.Context) (SweepSummary, error) {
 	return sum, errors.Join(errs...)
 }
 
+// unmovable is the skipped reason of a poisoned message that could not be
+// moved back; Run's error says why.
+const unmovable = "poisoned message that could not be moved back: see poison show"
+
 // redriveCounted moves p's poisoned messages back to p's queue, each with
 // its redrive counted and a fresh retry budget, and counts those it leaves
-// in skipped. Messages poisoned after began are left for the next sweep.
-func redriveCounted(ctx context.Context, p PoisonedQueue, began time.Time, skipped map[string]int) (int, error) {
-	moved := 0
+// in skipped. Messages poisoned after began are left for the next sweep. A
+// message that cannot be moved (its queue refuses it, or it cannot be
+// deleted from the poison queue) is counted as unmovable and the others
+// are still moved; the error names how many and the first cause.
+func redriveCounted(ctx context.Context, p PoisonedQueue, began time.Time, skipped map[string]int) (moved int, err error) {
+	failed, firstErr := 0, error(nil)
+	defer func() {
+		if failed > 0 {
+			err = errors.Join(err, fmt.Errorf("%d poisoned messages could not be moved back; the first: %w", failed, firstErr))
+		}
+	}()
 	for range MaxRedrive / PeekMax {
 		msgs, err := p.Poison.Receive(ctx, PeekMax, redriveHold)
 		if errors.Is(err, order.ErrNotFound) || (err == nil && len(msgs) == 0) {
@@ -102,18 +115,34 @@ func redriveCounted(ctx context.Context, p PoisonedQueue, began time.Time, skipp
 				skipped[fmt.Sprintf("poisoned message redriven %d times already: see poison show", r.Redrives)]++
 				continue
 			}
-			data, err := order.WithRetry(m.Data, order.Retry{Redrives: r.Redrives + 1})
-			if err != nil {
-				return moved, err
-			}
-			if err := p.Queue.Send(ctx, data, 0); err != nil {
-				return moved, err
-			}
-			if err := p.Poison.Delete(ctx, m); err != nil {
-				return moved, err
+			if err := redriveOne(ctx, p, m, r); err != nil {
+				skipped[unmovable]++
+				if failed++; firstErr == nil {
+					firstErr = fmt.Errorf("message %s: %w", m.ID, err)
+				}
+				if ctx.Err() != nil {
+					return moved, ctx.Err()
+				}
+				continue
 			}
 			moved++
 		}
 	}
 	return moved, fmt.Errorf("stopped after %d batches", MaxRedrive/PeekMax)
+}
+
+// redriveOne moves m, whose retry record is r, from p's poison queue back to
+// p's queue with its redrive counted.
+func redriveOne(ctx context.Context, p PoisonedQueue, m storage.Message, r order.Retry) error {
+	data, err := order.WithRetry(m.Data, order.Retry{Redrives: r.Redrives + 1})
+	if err != nil {
+		return err
+	}
+	if err := p.Queue.Send(ctx, data, 0); err != nil {
+		return fmt.Errorf("move back: %w", err)
+	}
+	if err := p.Poison.Delete(ctx, m); err != nil {
+		return fmt.Errorf("delete from the poison queue (it was moved back, and may come back twice): %w", err)
+	}
+	return nil
 }

@@ -175,6 +175,50 @@ func TestSweepGoesOnWhenStripeIsDown(t *testing.T) {
 	require.Equal(t, 2, sum.Redriven, "the poison queue is redriven all the same")
 }
 
+// refusing is a queue that refuses the messages refuse picks, as a queue
+// refuses one over its size limit, and takes the others.
+type refusing struct {
+	Sender
+	refuse func(data []byte) error
+}
+
+func (q refusing) Send(ctx context.Context, data []byte, delay time.Duration) error {
+	if err := q.refuse(data); err != nil {
+		return err
+	}
+	return q.Sender.Send(ctx, data, delay)
+}
+
+func TestSweepSkipsAPoisonedMessageItCannotMove(t *testing.T) {
+	tooBig := errors.New("send to process-order: message of 49153 bytes is over the 49152-byte limit")
+	tests := []struct {
+		name      string
+		sendErr   func(data []byte) error
+		redriven  int
+		unmovable int
+	}{
+		{name: "the queue refuses one message", redriven: 1, unmovable: 1, sendErr: func(data []byte) error {
+			if m, _ := order.DecodeProcessJob(data); m.SessionID == "cs_test_crashed" {
+				return tooBig
+			}
+			return nil
+		}},
+		{name: "the queue refuses every message", redriven: 0, unmovable: 2, sendErr: func([]byte) error { return tooBig }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newSweepWorld()
+			sw := w.sweep()
+			sw.Poison[0].Queue = refusing{Sender: w.orders, refuse: tt.sendErr}
+			sum, err := sw.Run(context.Background())
+			require.ErrorIs(t, err, tooBig, "the run says what it could not move")
+			require.Equal(t, tt.redriven, sum.Redriven, "the others are moved all the same")
+			require.Equal(t, tt.unmovable, sum.Skipped["poisoned message that could not be moved back: see poison show"])
+			require.Equal(t, 2, sum.Reconcile.Queued)
+		})
+	}
+}
+
 // Two scheduled runs that overlap (a past-due run beside the next, two
 // instances) double nothing: each poisoned message is moved once, and a
 // session both queue is queued with the same trigger, which ProcessOrder

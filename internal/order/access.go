@@ -190,22 +190,30 @@ func (o *Order) Revoke(by, reason string, now time.Time) {
 	o.RevokedBy, o.RevokeReason, o.RevokedAt = by, reason, now
 }
 
-// restore reopens access that by revoked; another cause's revocation stays.
+// restore reopens access that by revoked; another cause's revocation, and
+// a full refund, stay.
 func (o *Order) restore(by string) {
-	if o.RevokedBy == by {
+	if o.RevokedBy == by && !o.FullyRefunded {
 		o.RevokedBy, o.RevokeReason, o.RevokedAt = "", "", time.Time{}
 	}
 }
 
 // ApplyRefund records the charge's refunds: refunded of amount. A full
-// refund revokes access; a partial one is recorded and access stays.
+// refund revokes access for good (FullyRefunded): it becomes the cause of a
+// revocation a dispute made, so that the dispute closing does not reopen
+// access. A partial refund is recorded and access stays.
 func (o *Order) ApplyRefund(refunded, amount int64, now time.Time) error {
 	if refunded < 0 || amount < 0 {
 		return errInvalidRefund
 	}
 	o.RefundedAmount = max(o.RefundedAmount, refunded)
 	if amount > 0 && o.RefundedAmount >= amount {
-		o.Revoke(RevokedByRefund, fmt.Sprintf("refunded in full (%d of %d)", o.RefundedAmount, amount), now)
+		o.FullyRefunded = true
+		reason := fmt.Sprintf("refunded in full (%d of %d)", o.RefundedAmount, amount)
+		if o.RevokedBy == RevokedByDispute {
+			o.RevokedBy, o.RevokeReason = RevokedByRefund, reason // keeps RevokedAt
+		}
+		o.Revoke(RevokedByRefund, reason, now)
 	}
 	return nil
 }
@@ -219,7 +227,8 @@ const (
 
 // ApplyDispute records the status of the payment's dispute: an open dispute
 // suspends access, one won (or an inquiry closed) restores what the dispute
-// suspended, one lost keeps access revoked.
+// suspended unless the charge was refunded in full meanwhile, one lost keeps
+// access revoked.
 func (o *Order) ApplyDispute(status string, now time.Time) {
 	o.Dispute = status
 	switch status {

@@ -152,6 +152,25 @@ func TestRefundsAndDisputes(t *testing.T) {
 			require.NoError(t, o.ApplyRefund(2000, 2000, now))
 			o.ApplyDispute(order.DisputeWon, now)
 		}, want: order.AccessRevoked, by: order.RevokedByRefund},
+		{name: "full refund during a dispute won stays revoked", apply: func(o *order.Order) {
+			o.ApplyDispute("needs_response", now)
+			require.NoError(t, o.ApplyRefund(2000, 2000, now))
+			o.ApplyDispute(order.DisputeWon, now)
+		}, want: order.AccessRevoked, by: order.RevokedByRefund},
+		{name: "full refund during an inquiry closed stays revoked", apply: func(o *order.Order) {
+			o.ApplyDispute("warning_needs_response", now)
+			require.NoError(t, o.ApplyRefund(2000, 2000, now))
+			o.ApplyDispute(order.DisputeWarningClosed, now)
+		}, want: order.AccessRevoked, by: order.RevokedByRefund},
+		{name: "full refund during a dispute is the cause while it is open", apply: func(o *order.Order) {
+			o.ApplyDispute("needs_response", now)
+			require.NoError(t, o.ApplyRefund(2000, 2000, now))
+		}, want: order.AccessRevoked, by: order.RevokedByRefund},
+		{name: "partial refund during a dispute won restores", apply: func(o *order.Order) {
+			o.ApplyDispute("needs_response", now)
+			require.NoError(t, o.ApplyRefund(500, 2000, now))
+			o.ApplyDispute(order.DisputeWon, now)
+		}, want: order.AccessOpen},
 		{name: "dispute won does not undo an operator", apply: func(o *order.Order) {
 			o.Revoke(order.RevokedByOperator, "abuse", now)
 			o.ApplyDispute(order.DisputeWon, now)

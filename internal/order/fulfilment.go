@@ -13,12 +13,23 @@ func (o *Order) Fulfilled() bool {
 // from every earlier mail's and SendLink sends it once.
 func (o *Order) NextGeneration() int { return max(o.MailGeneration, o.SentGeneration) + 1 }
 
+// NewLinksGeneration is the generation of the download mail that the
+// request for fresh links eventID queues: the generation it already minted
+// when eventID minted MailGeneration (a redelivery of the same request, which
+// SendLink then sends once), else NextGeneration.
+func (o *Order) NewLinksGeneration(eventID string) int {
+	if eventID != "" && eventID == o.MailEventID && o.MailGeneration > 0 {
+		return o.MailGeneration
+	}
+	return o.NextGeneration()
+}
+
 // Resend records m, a new generation of the order's last mail queued again as
 // data (m's JSON), as the order's last mail: the order is links_ready again
 // for a download mail and payment_failed for the notice, and its last failure
 // is cleared. SendLink records the send as for any other generation.
 func (o *Order) Resend(m MailJob, data []byte) {
-	o.MailKind, o.MailGeneration, o.Mail = m.Kind, m.Generation, data
+	o.MailKind, o.MailGeneration, o.Mail, o.MailEventID = m.Kind, m.Generation, data, ""
 	if m.Kind == MailDownloadLinks {
 		o.State = StateLinksReady
 	} else {

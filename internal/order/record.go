@@ -60,6 +60,11 @@ type Order struct {
 	MailKind string
 	// MailGeneration is the generation of the most recently queued mail.
 	MailGeneration int
+	// MailEventID is the event id of the message that minted MailGeneration
+	// ("" when an operator's resend did), so that a redelivery of that
+	// message queues the same generation again instead of minting another
+	// (see NewLinksGeneration).
+	MailEventID string
 	// SentGeneration is the highest generation sent (0: none).
 	SentGeneration int
 	// OperationID is the idempotency key of the last mail sent.
@@ -85,6 +90,10 @@ type Order struct {
 	// RefundedAmount is the amount refunded so far, in the currency's
 	// smallest unit (a partial refund leaves access open).
 	RefundedAmount int64
+	// FullyRefunded is set once the charge was refunded in full. It is
+	// never cleared by Stripe's events: a dispute closing in the merchant's
+	// favour does not reopen a refunded order (only an operator's Grant does).
+	FullyRefunded bool
 	// Dispute is the status of the payment's latest dispute, "" if none.
 	Dispute string
 

@@ -55,6 +55,12 @@ type Retry struct {
 	// failure record was lost to the same outage) instead of waiting for
 	// it to expire.
 	Owner string `json:"owner,omitempty"`
+	// Holds counts the times in a row the message was held because a
+	// setting of the deployment was refused (Misconfigured) without the
+	// stage naming a delay: the route waits HoldDelay(Holds) before the
+	// next. A throttled or held copy starts N and First again: time spent
+	// waiting for a setting or a throttle is no transient fault's.
+	Holds int `json:"holds,omitempty"`
 }
 
 // MaxRedrives is how often the scheduled Reconcile moves one message back
@@ -67,8 +73,8 @@ func (r *Retry) validate() error {
 	if r == nil {
 		return nil
 	}
-	if r.N < 0 || r.Redrives < 0 {
-		return fmt.Errorf("retry counts n=%d, redrives=%d are negative", r.N, r.Redrives)
+	if r.N < 0 || r.Redrives < 0 || r.Holds < 0 {
+		return fmt.Errorf("retry counts n=%d, redrives=%d, holds=%d are negative", r.N, r.Redrives, r.Holds)
 	}
 	return nil
 }

@@ -13,8 +13,13 @@ import (
 )
 
 // fulfil mints a link per purchased product, queues the download mail and
-// records the order as links_ready.
+// records the order as links_ready. An order whose access was revoked
+// already (a refund or dispute that overtook the Checkout event, or an
+// operator) gets no links and no mail: see revoked.
 func (s *Stage) fulfil(ctx context.Context, log *slog.Logger, msg order.ProcessJob, rec order.Order, sess stripeapi.Session, owner string) error {
+	if rec.RevokedBy != "" {
+		return s.revoked(ctx, log, rec, sess, owner)
+	}
 	if sess.CustomerEmail == "" {
 		return order.Permanentf("session %s has no customer email: there is nobody to send the links to", sess.ID)
 	}
@@ -24,7 +29,7 @@ func (s *Stage) fulfil(ctx context.Context, log *slog.Logger, msg order.ProcessJ
 	}
 	gen := max(rec.MailGeneration, 1)
 	if msg.NewLinks {
-		gen = rec.NextGeneration()
+		gen = rec.NewLinksGeneration(msg.EventID)
 	}
 	err = s.queueMail(ctx, msg, rec, sess, order.MailDownloadLinks, gen, items, owner, func(o *order.Order, now time.Time) {
 		o.Items = len(items)
@@ -51,6 +56,36 @@ func (s *Stage) fulfil(ctx context.Context, log *slog.Logger, msg order.ProcessJ
 	}
 	log.Info("download links queued", "files", len(items), "line_items", len(sess.Items), "generation", gen)
 	log.Debug("download links", "links", redacted)
+	return nil
+}
+
+// revoked records that rec, claimed for fulfilment, had its access revoked
+// before: no link is minted and no mail queued, and the order needs
+// attention with the reason, so that an operator sees why the customer got
+// no mail and reconcile does not queue it again. It is acknowledged, not a
+// failure: the pipeline did what the refund asked.
+func (s *Stage) revoked(ctx context.Context, log *slog.Logger, rec order.Order, sess stripeapi.Session, owner string) error {
+	reason := fmt.Sprintf("access was revoked by %s (%s) before the download links were queued: none minted, no mail sent; "+
+		"handler resend %s --new-links fulfils it once access is restored", rec.RevokedBy, rec.RevokeReason, rec.SessionID)
+	_, err := order.MutateFrom(ctx, s.records, rec, s.now(), func(o *order.Order) error {
+		o.Livemode = sess.Livemode
+		if o.CustomerEmail == "" {
+			o.CustomerEmail = sess.CustomerEmail
+		}
+		if o.PaymentIntent == "" {
+			o.PaymentIntent = sess.PaymentIntent
+		}
+		o.Unhold()
+		o.LastError, o.Attempts = "", 0
+		o.NeedAttention(reason, s.now())
+		release(o, owner)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("record revoked before fulfilment: %w", err)
+	}
+	log.Warn("not fulfilled: access was revoked before the links were queued; no mail sent", "revoked_by", rec.RevokedBy,
+		"state", string(order.StateNeedsAttention))
 	return nil
 }
 
@@ -160,6 +195,9 @@ func (s *Stage) queueMail(ctx context.Context, msg order.ProcessJob, rec order.O
 	now := s.now()
 	_, err = order.MutateFrom(ctx, s.records, rec, now, func(o *order.Order) error {
 		o.Livemode, o.CustomerEmail, o.MailKind = sess.Livemode, sess.CustomerEmail, kind
+		if gen > o.MailGeneration {
+			o.MailEventID = msg.EventID // this message minted gen
+		}
 		if gen >= o.MailGeneration {
 			o.MailGeneration, o.Mail = gen, data
 		}

@@ -373,6 +373,57 @@ func TestRedeliveryAfterCrashQueuesTheSameGeneration(t *testing.T) {
 	require.Equal(t, order.StateLinksReady, recs.Record(t, sessionID).State)
 }
 
+// One operator "resend --new-links" message, delivered again (the host
+// redelivers it after the handler died between recording and answering),
+// queues its one new generation again at most: SendLink sends it once.
+func TestNewLinksRedeliveryQueuesOneGeneration(t *testing.T) {
+	sent := func(o *order.Order) { o.State, o.SentGeneration = order.StateMailSent, o.MailGeneration } // as SendLink records it
+	tests := []struct {
+		name     string
+		between  func(o *order.Order) // what happens to the record between the deliveries
+		second   string               // the second delivery's event id
+		wantGens []int                // the generations queued, in order
+		state    order.State
+	}{
+		{name: "redelivered before SendLink ran", between: func(*order.Order) {}, second: "evt_resend_x",
+			wantGens: []int{2, 2}, state: order.StateLinksReady},
+		{name: "redelivered after SendLink sent it", between: sent, second: "evt_resend_x",
+			wantGens: []int{2}, state: order.StateMailSent},
+		{name: "redelivered after the lease was lost and SendLink sent it", between: func(o *order.Order) {
+			sent(o)
+			o.State = order.StateLinksReady // a slow first delivery recorded after SendLink
+		}, second: "evt_resend_x", wantGens: []int{2, 2}, state: order.StateMailSent},
+		{name: "a second resend request mints the next generation", between: sent, second: "evt_resend_y",
+			wantGens: []int{2, 3}, state: order.StateLinksReady},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			recs := ordertest.NewLedger()
+			recs.Put(order.Order{SessionID: sessionID, CreatedAt: t0.Add(-time.Hour), State: order.StateMailSent,
+				MailKind: order.MailDownloadLinks, MailGeneration: 1, SentGeneration: 1, PaidAt: t0.Add(-24 * time.Hour)})
+			h := newHarness(recs, false, func() (stripeapi.Session, error) { return paidSession(), nil })
+			msg := message(order.EventCompleted)
+			msg.Trigger, msg.NewLinks, msg.EventID = order.TriggerOperator, true, "evt_resend_x"
+			require.NoError(t, h.handle(msg))
+
+			o := recs.Record(t, sessionID)
+			tt.between(&o)
+			recs.Put(o)
+			msg.EventID = tt.second
+			require.NoError(t, h.handle(msg))
+
+			var gens []int
+			for _, m := range h.mails(t) {
+				gens = append(gens, m.Generation)
+			}
+			require.Equal(t, tt.wantGens, gens)
+			rec := recs.Record(t, sessionID)
+			require.Equal(t, tt.state, rec.State)
+			require.Equal(t, tt.wantGens[len(tt.wantGens)-1], rec.MailGeneration)
+		})
+	}
+}
+
 func TestMaxMailBytesMatchesQueue(t *testing.T) {
 	// encodeMail relies on storage.MaxMessageBytes; SendLink's queue is the
 	// same storage.Queue, which refuses anything larger.

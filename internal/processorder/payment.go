@@ -41,7 +41,7 @@ func (s *Stage) WithPayments(p payments) *Stage {
 // fulfilment's own conditional write re-reads the record and keeps the
 // revocation. A revocation for an order the ledger does not know yet (the
 // refund overtook its Checkout event) creates the record, so that the
-// fulfilment that follows can never open access; a partial refund or a
+// fulfilment that follows mints no links and mails nothing (fulfil); a partial refund or a
 // closed dispute of an unknown order is only logged.
 func (s *Stage) payment(ctx context.Context, log *slog.Logger, msg order.ProcessJob) error {
 	if s.payments == nil {
@@ -94,7 +94,7 @@ func (s *Stage) payment(ctx context.Context, log *slog.Logger, msg order.Process
 	case unknown && rec.ETag == "":
 		log.Info("acknowledged: the ledger has no order for this session", "change", what)
 	case unknown:
-		log.Warn("access revoked before the order was fulfilled: the ledger had no order yet; its fulfilment will keep access closed",
+		log.Warn("access revoked before the order was fulfilled: the ledger had no order yet; its fulfilment will mail nothing",
 			"change", what, "revoked_by", rec.RevokedBy)
 	default:
 		log.Info("payment change recorded", "change", what, "revoked_by", rec.RevokedBy, "refunded", rec.RefundedAmount, "dispute", rec.Dispute)

@@ -161,20 +161,59 @@ func TestPaymentEvents(t *testing.T) {
 	}
 }
 
-func TestRefundBeforeFulfilmentKeepsAccessClosed(t *testing.T) {
-	recs := ordertest.NewLedger()
-	h := newHarness(recs, false, func() (stripeapi.Session, error) {
-		s := paidSession()
-		s.PaymentIntent = paymentIntent
-		return s, nil
-	})
-	h.stage.WithPayments(&fakePayments{ChargeFunc: charge(2000, 2000)})
-	require.NoError(t, h.handle(paymentMessage(order.EventChargeRefunded, "ch_1")))
-	require.NoError(t, h.handle(message(order.EventCompleted)))
-	rec := recs.Record(t, sessionID)
-	require.Equal(t, order.StateLinksReady, rec.State, "the order is fulfilled")
-	require.Equal(t, order.AccessRevoked, rec.Access(t0, 720*time.Hour), "and its access stays closed")
-	require.Equal(t, order.RevokedByRefund, rec.RevokedBy)
+// A refund, dispute or operator that revoked access before ProcessOrder
+// fulfils the order (the refund overtook the Checkout event) leaves it
+// needing attention: no link is minted, no mail queued, and neither the
+// webhook's redelivery nor reconcile's repair mails it later.
+func TestRevokedBeforeFulfilmentMailsNothing(t *testing.T) {
+	tests := []struct {
+		name   string
+		revoke func(t *testing.T, h *harness, recs *ordertest.Ledger)
+		by     string
+	}{
+		{name: "refunded in full", by: order.RevokedByRefund, revoke: func(t *testing.T, h *harness, _ *ordertest.Ledger) {
+			h.stage.WithPayments(&fakePayments{ChargeFunc: charge(2000, 2000)})
+			require.NoError(t, h.handle(paymentMessage(order.EventChargeRefunded, "ch_1")))
+		}},
+		{name: "disputed", by: order.RevokedByDispute, revoke: func(t *testing.T, h *harness, _ *ordertest.Ledger) {
+			h.stage.WithPayments(&fakePayments{DisputeFunc: dispute("needs_response")})
+			require.NoError(t, h.handle(paymentMessage(order.EventDisputeCreated, "dp_1")))
+		}},
+		{name: "revoked by an operator", by: order.RevokedByOperator, revoke: func(_ *testing.T, _ *harness, recs *ordertest.Ledger) {
+			o := order.Order{SessionID: sessionID, CreatedAt: t0.Add(-time.Minute)}
+			o.Revoke(order.RevokedByOperator, "fraud", t0)
+			recs.Put(o)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			recs := ordertest.NewLedger()
+			h := newHarness(recs, false, func() (stripeapi.Session, error) {
+				s := paidSession()
+				s.PaymentIntent = paymentIntent
+				return s, nil
+			})
+			tt.revoke(t, h, recs)
+			require.Equal(t, tt.by, recs.Record(t, sessionID).RevokedBy)
+
+			require.NoError(t, h.handle(message(order.EventCompleted)), "acknowledged: nothing to retry")
+			require.NoError(t, h.handle(message(order.EventCompleted)), "and the webhook's redelivery")
+			repair := message(order.EventCompleted)
+			repair.EventID, repair.Trigger = "evt_reconcile_1", order.TriggerReconcile
+			require.NoError(t, h.handle(repair), "and a reconcile")
+
+			require.Empty(t, h.queue.sent, "no mail: a revoked order gets no download links")
+			require.Zero(t, h.orig.links, "no link is even minted")
+			rec := recs.Record(t, sessionID)
+			require.Equal(t, order.StateNeedsAttention, rec.State)
+			require.Contains(t, rec.Reason, "no mail sent")
+			require.Equal(t, tt.by, rec.RevokedBy)
+			require.Equal(t, "jane@example.com", rec.CustomerEmail, "an operator can find it by the customer")
+			require.Empty(t, rec.LeaseOwner)
+			require.True(t, rec.Final(), "reconcile leaves it alone")
+			require.Contains(t, h.logs.String(), "no mail sent")
+		})
+	}
 }
 
 func TestPaymentEventRedelivered(t *testing.T) {

@@ -57,6 +57,17 @@ import (
 // Timeout bounds one Handle; the budget's Step may bound it shorter.
 const Timeout = 60 * time.Second
 
+// RetryHeadroom is the room a mail message leaves in its queue message for
+// the retry record (order.Retry, about 130 bytes with a message id as its
+// owner) that the route adds when SendLink fails transiently or is held: a
+// mail that fits when queued must still fit when re-scheduled. 512 bytes
+// leave room for longer ids and fields to come.
+const RetryHeadroom = 512
+
+// MaxMailBytes is the largest mail message the stage queues: one queue
+// message (storage.MaxMessageBytes) less RetryHeadroom.
+const MaxMailBytes = storage.MaxMessageBytes - RetryHeadroom
+
 // sessions fetches a Checkout Session with its line items.
 type sessions interface {
 	Session(ctx context.Context, id string) (stripeapi.Session, error)
@@ -179,6 +190,9 @@ func skipReason(o *order.Order, msg order.ProcessJob) string {
 		if !msg.NewLinks {
 			return "duplicate: the download mail was sent"
 		}
+		if msg.EventID != "" && msg.EventID == o.MailEventID && o.SentGeneration >= o.MailGeneration {
+			return "duplicate: the new links this message asked for were sent"
+		}
 	case order.StatePaymentFailed:
 		return "the payment failed and the customer is told"
 	case order.StateNeedsAttention:
@@ -250,9 +264,9 @@ func encodeMail(m order.MailJob) ([]byte, error) {
 	if err != nil {
 		return nil, order.Permanentf("encode mail message: %w", err)
 	}
-	if len(data) > storage.MaxMessageBytes {
-		return nil, order.Permanentf("the mail for %d files is %d bytes, over the %d bytes one queue message holds: the cart is too big for one mail",
-			len(m.Items), len(data), storage.MaxMessageBytes)
+	if len(data) > MaxMailBytes {
+		return nil, order.Permanentf("the mail for %d files is %d bytes, over the %d bytes one queue message holds with its retry record: the cart is too big for one mail",
+			len(m.Items), len(data), MaxMailBytes)
 	}
 	return data, nil
 }

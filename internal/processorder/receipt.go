@@ -5,7 +5,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/filedrop/filedrop/internal/order"
-	"github.com/filedrop/filedrop/internal/storage"
 	"github.com/filedrop/filedrop/internal/stripeapi"
 )
 
@@ -28,7 +27,7 @@ func receipt(sess stripeapi.Session) *order.Receipt {
 }
 
 // fitReceipt drops the receipt's lines, then the receipt, when the message
-// would not fit one queue message with them: the summary is a courtesy,
+// would not fit MaxMailBytes with them: the summary is a courtesy,
 // the links are the delivery.
 func fitReceipt(m order.MailJob) order.MailJob {
 	for range 2 {
@@ -36,7 +35,7 @@ func fitReceipt(m order.MailJob) order.MailJob {
 			return m
 		}
 		data, err := json.Marshal(m)
-		if err != nil || len(data) <= storage.MaxMessageBytes {
+		if err != nil || len(data) <= MaxMailBytes {
 			return m
 		}
 		if len(m.Receipt.Lines) > 0 {

@@ -1,6 +1,7 @@
 package processorder_test
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/filedrop/filedrop/internal/order"
 	"github.com/filedrop/filedrop/internal/order/ordertest"
+	"github.com/filedrop/filedrop/internal/processorder"
 	"github.com/filedrop/filedrop/internal/storage"
 	"github.com/filedrop/filedrop/internal/stripeapi"
 )
@@ -77,9 +79,75 @@ func TestReceiptNeverStopsTheMail(t *testing.T) {
 	})
 	require.NoError(t, h.handle(message(order.EventCompleted)))
 	require.Len(t, h.queue.sent, 1)
-	require.LessOrEqual(t, len(h.queue.sent[0]), storage.MaxMessageBytes)
+	require.LessOrEqual(t, len(h.queue.sent[0]), processorder.MaxMailBytes)
 	m := h.mails(t)[0]
 	require.NotNil(t, m.Receipt, "the summary stays")
 	require.Empty(t, m.Receipt.Lines, "the lines go")
 	require.Equal(t, int64(999), m.Receipt.AmountTotal)
+}
+
+// mailOfSize is a download mail whose JSON is size bytes, made up by
+// receipt lines.
+func mailOfSize(t *testing.T, size int) order.MailJob {
+	t.Helper()
+	m := order.MailJob{Version: order.MailJobVersion, Kind: order.MailDownloadLinks, SessionID: sessionID, EventID: "evt_1", Generation: 1,
+		Customer: order.Customer{Email: "jane@example.com"},
+		Items:    []order.Item{{Title: "Fern", FileName: "fern.jpg", URL: "https://files.example.com/fern.jpg?sig=x", ExpiresAt: linkExpiry}},
+		Receipt:  &order.Receipt{Currency: "eur", AmountTotal: 999}}
+	length := func() int {
+		data, err := json.Marshal(m)
+		require.NoError(t, err)
+		return len(data)
+	}
+	line := func(desc string) order.ReceiptLine {
+		return order.ReceiptLine{Description: desc, Quantity: 1, AmountTotal: 1}
+	}
+	for range 1000 { // bounded: 48 KiB of lines of about 150 bytes is about 330
+		if size-length() <= 220 {
+			break
+		}
+		m.Receipt.Lines = append(m.Receipt.Lines, line(strings.Repeat("x", 100)))
+	}
+	m.Receipt.Lines = append(m.Receipt.Lines, line("x")) // then made as long as the size asks
+	last := &m.Receipt.Lines[len(m.Receipt.Lines)-1]
+	n := len(last.Description) + size - length()
+	require.True(t, n >= 1 && n <= order.MaxReceiptDescription, "description of %d bytes", n)
+	last.Description = strings.Repeat("x", n)
+	require.Equal(t, size, length())
+	return m
+}
+
+// TestQueuedMailLeavesRoomForTheRetryRecord: a mail that fits when
+// ProcessOrder queues it still fits one queue message when the route adds
+// its retry record (SendLink failed transiently or was held).
+func TestQueuedMailLeavesRoomForTheRetryRecord(t *testing.T) {
+	// The largest record the route writes: every count set, a message id
+	// (a GUID) as the owner, a time with nanoseconds.
+	worst := order.Retry{N: 1 << 30, First: time.Date(2025, 12, 31, 23, 59, 59, 999_999_999, time.UTC), Redrives: order.MaxRedrives,
+		Holds: 1 << 30, Owner: "message:0f8fad5b-d9cb-469f-a165-70867728950e"}
+	tests := []struct {
+		name      string
+		size      int
+		wantLines bool
+	}{
+		{name: "well under: as it is", size: processorder.MaxMailBytes / 2, wantLines: true},
+		{name: "at the limit: as it is", size: processorder.MaxMailBytes, wantLines: true},
+		{name: "a byte over: without the receipt lines", size: processorder.MaxMailBytes + 1},
+		{name: "exactly one queue message: without the receipt lines", size: storage.MaxMessageBytes},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			data, err := processorder.EncodeMail(mailOfSize(t, tt.size))
+			require.NoError(t, err)
+			require.LessOrEqual(t, len(data), processorder.MaxMailBytes)
+			m, err := order.DecodeMailJob(data)
+			require.NoError(t, err)
+			require.NotNil(t, m.Receipt)
+			require.Equal(t, tt.wantLines, len(m.Receipt.Lines) > 0)
+
+			requeued, err := order.WithRetry(data, worst)
+			require.NoError(t, err)
+			require.LessOrEqual(t, len(requeued), storage.MaxMessageBytes, "the re-scheduled copy fits one queue message")
+		})
+	}
 }

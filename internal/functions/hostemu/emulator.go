@@ -148,6 +148,9 @@ func (e *Emulator) deliver(ctx context.Context, log *slog.Logger, fn functions.F
 		return
 	}
 	var mu sync.Mutex // guards m's pop receipt while the hold is renewed
+	// The invocation gets its own copy, taken before the renewal may write
+	// m: it needs the message as delivered, not the renewed pop receipt.
+	delivered := m
 	stop := make(chan struct{})
 	renewed := make(chan struct{})
 	go func() {
@@ -167,7 +170,7 @@ func (e *Emulator) deliver(ctx context.Context, log *slog.Logger, fn functions.F
 			}
 		}
 	}()
-	ok, err := e.invoke(ctx, fn, m)
+	ok, err := e.invoke(ctx, fn, delivered)
 	close(stop)
 	<-renewed
 	switch {

@@ -101,6 +101,56 @@ func TestEmulatorDeliversLikeTheHost(t *testing.T) {
 	require.Contains(t, meta, "sys")
 }
 
+// TestEmulatorRenewsTheHoldOfALongInvocation: an invocation longer than
+// the emulator's hold keeps its message hidden (the renewal runs beside
+// the invocation, which gets its own copy of the message) and the message
+// is delivered once, then deleted with the renewed pop receipt.
+func TestEmulatorRenewsTheHoldOfALongInvocation(t *testing.T) {
+	az := testenv.StartAzurite(t)
+	qs := az.Queues(t)
+	ctx := context.Background()
+	fn := functions.Function{Name: "SendLink", Trigger: "queueTrigger", Binding: "msg", Queue: "mails", DataType: "binary"}
+	_, err := qs.Create(ctx, "mails")
+	require.NoError(t, err)
+
+	const hold = 3 * time.Second // renewed every second
+	var mu sync.Mutex
+	var invocations int
+	handler := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		invocations++
+		mu.Unlock()
+		select { // a slow invocation: longer than the hold, so it must be renewed
+		case <-time.After(hold + time.Second):
+		case <-r.Context().Done():
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"Outputs":{},"Logs":[]}`))
+	}))
+	defer handler.Close()
+
+	emu := &Emulator{
+		App: functions.App{FunctionTimeout: time.Minute, Functions: map[string]functions.Function{fn.Name: fn},
+			Queues: functions.QueueSettings{MaxDequeueCount: 5, MaxPollingInterval: 200 * time.Millisecond, BatchSize: 4}},
+		Queues: qs, Handler: handler.URL, Client: handler.Client(),
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Hold: hold,
+	}
+	mails := qs.Queue("mails")
+	require.NoError(t, mails.Send(ctx, []byte("slow"), 0))
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { _ = emu.Run(runCtx); close(done) }()
+	require.Eventually(t, func() bool {
+		n, err := mails.Count(ctx)
+		return err == nil && n == 0
+	}, 30*time.Second, 100*time.Millisecond, "the message is deleted after its invocation")
+	cancel()
+	<-done
+	mu.Lock()
+	defer mu.Unlock()
+	require.Equal(t, 1, invocations, "the renewed hold kept the message from a second delivery")
+}
+
 func jsonReader(b []byte) io.Reader { return &byteReader{b: b} }
 
 type byteReader struct {

@@ -174,6 +174,7 @@ func sample(sessionID string) order.Order {
 		Items:          3,
 		MailKind:       order.MailDownloadLinks,
 		MailGeneration: 1,
+		MailEventID:    "evt_2",
 		OperationID:    "op-1",
 		Mail:           []byte(`{"mail":1}`),
 		LeaseOwner:     "invocation:inv-1",
@@ -194,6 +195,7 @@ func sample(sessionID string) order.Order {
 		RevokeReason:   "the payment is disputed",
 		RevokedAt:      at.Add(time.Hour),
 		RefundedAmount: 1 << 40,
+		FullyRefunded:  true,
 		Dispute:        "needs_response",
 	}
 }

@@ -62,6 +62,8 @@ const (
 	propRevokedAt       = "RevokedAt"
 	propRefundedAmount  = "RefundedAmount"
 	propDispute         = "Dispute"
+	propMailEventID     = "MailEventID"
+	propFullyRefunded   = "FullyRefunded"
 )
 
 // MaxFilesBytes bounds Order.Files as stored (JSON in a string property,
@@ -262,10 +264,13 @@ func encode(o order.Order) ([]byte, error) {
 	// The download page's properties are left out while empty: most
 	// records never need them.
 	for name, v := range map[string]string{propFiles: files, propPaymentIntent: o.PaymentIntent,
-		propRevokedBy: o.RevokedBy, propRevokeReason: o.RevokeReason, propDispute: o.Dispute} {
+		propRevokedBy: o.RevokedBy, propRevokeReason: o.RevokeReason, propDispute: o.Dispute, propMailEventID: o.MailEventID} {
 		if v != "" {
 			e[name] = v
 		}
+	}
+	if o.FullyRefunded {
+		e[propFullyRefunded] = true
 	}
 	if o.RefundedAmount != 0 {
 		e[propRefundedAmount] = strconv.FormatInt(o.RefundedAmount, 10)
@@ -313,6 +318,8 @@ func decode(data []byte) (order.Order, error) {
 		RevokedBy:     d.str(propRevokedBy),
 		RevokeReason:  d.str(propRevokeReason),
 		Dispute:       d.str(propDispute),
+		MailEventID:   d.str(propMailEventID),
+		FullyRefunded: d.boolean(propFullyRefunded),
 		Files:         d.files(propFiles),
 	}
 	o.RefundedAmount = int64(d.integer(propRefundedAmount))

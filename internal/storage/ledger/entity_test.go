@@ -36,6 +36,7 @@ func fullOrder(id string) order.Order {
 		Items:           2,
 		MailKind:        order.MailDownloadLinks,
 		MailGeneration:  2,
+		MailEventID:     "evt_resend_1",
 		SentGeneration:  1,
 		OperationID:     order.MailKey(id, order.MailDownloadLinks, 1),
 		Mail:            mail,
@@ -60,6 +61,7 @@ func fullOrder(id string) order.Order {
 		RevokeReason:   "refunded in full (100 of 100)",
 		RevokedAt:      base.Add(7 * time.Second),
 		RefundedAmount: 100,
+		FullyRefunded:  true,
 		Dispute:        "won",
 	}
 }
@@ -111,6 +113,7 @@ func TestEncodeWritesTheContract(t *testing.T) {
 		"Items":                      2.0,
 		"MailKind":                   "download_links",
 		"MailGeneration":             2.0,
+		"MailEventID":                "evt_resend_1",
 		"SentGeneration":             1.0,
 		"OperationID":                order.MailKey("cs_test_full", order.MailDownloadLinks, 1),
 		"Mail":                       "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0+P0BBQkNERUZHSElKS0xNTk9QUVJTVFVWV1hZWltcXV5fYGFiY2RlZmdoaWprbG1ub3BxcnN0dXZ3eHl6e3x9fn+AgYKDhIWGh4iJiouMjY6PkJGSk5SVlpeYmZqbnJ2en6ChoqOkpaanqKmqq6ytrq+wsbKztLW2t7i5uru8vb6/wMHCw8TFxsfIycrLzM3Oz9DR0tPU1dbX2Nna29zd3t/g4eLj5OXm5+jp6uvs7e7v8PHy8/T19vf4+fr7/P3+/w==",
@@ -149,6 +152,7 @@ func TestEncodeWritesTheContract(t *testing.T) {
 		"RevokedAt@odata.type":       "Edm.DateTime",
 		"RefundedAmount":             "100",
 		"RefundedAmount@odata.type":  "Edm.Int64",
+		"FullyRefunded":              true,
 		"Dispute":                    "won",
 	}, got)
 }
