@@ -439,7 +439,10 @@ func (d *decoder) stringList(name string) []string {
 }
 
 // encodeFiles returns o.Files as the JSON the Files property holds ("" for
-// none), or a permanent error when it is over MaxFilesBytes.
+// none). When the files with their download history are over
+// MaxFilesBytes, the history is shortened (the oldest download times and
+// click ids first; the counts stay), so that a big cart downloaded often
+// stays writable; a permanent error only when the files alone do not fit.
 func encodeFiles(o order.Order) (string, error) {
 	if len(o.Files) == 0 {
 		return "", nil
@@ -448,10 +451,28 @@ func encodeFiles(o order.Order) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	for keep := max(order.MaxDownloadTimes, order.MaxClicks) - 1; len(b) > MaxFilesBytes && keep >= 0; keep-- {
+		files := slices.Clone(o.Files) // the caller's record is not changed
+		for i := range files {
+			files[i].DownloadedAt = newest(files[i].DownloadedAt, keep)
+			files[i].Clicks = newest(files[i].Clicks, max(keep, 1)) // the newest click keeps a retried write idempotent
+		}
+		if b, err = json.Marshal(files); err != nil {
+			return "", err
+		}
+	}
 	if len(b) > MaxFilesBytes {
 		return "", order.Permanentf("order %s: its %d files take %d bytes, over the ledger's %d-byte limit", o.SessionID, len(o.Files), len(b), MaxFilesBytes)
 	}
 	return string(b), nil
+}
+
+// newest returns the last n of s (s itself when it is no longer).
+func newest[S ~[]E, E any](s S, n int) S {
+	if len(s) <= n {
+		return s
+	}
+	return s[len(s)-n:]
 }
 
 func (d *decoder) files(name string) []order.File {

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"reflect"
 	"slices"
@@ -257,4 +258,49 @@ func TestTruncateKeepsShortText(t *testing.T) {
 	require.Equal(t, "abc", truncate("abc", 3))
 	require.Equal(t, "a…", truncate("abcdef", 4))
 	require.Equal(t, "…", truncate("ééé", 4)) // no whole é fits beside the ellipsis
+}
+
+// TestBigCartDownloadedOftenStaysWritable: files whose download history
+// would overflow the Files property keep their counts and lose their oldest
+// history instead, so that a click never meets a record it cannot write;
+// files that do not fit even without history are refused as before.
+func TestBigCartDownloadedOftenStaysWritable(t *testing.T) {
+	at := time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)
+	cart := func(n, downloads int) order.Order {
+		o := order.Order{SessionID: "cs_test_bigcart", State: order.StateMailSent}
+		for i := range n {
+			f := order.File{Title: fmt.Sprintf("Photo %03d of the harbour at dawn", i), Blob: fmt.Sprintf("2025/harbour/photo-%03d.jpg", i),
+				FileName: fmt.Sprintf("photo-%03d.jpg", i), Size: 12 << 20, Downloads: downloads}
+			for j := range downloads {
+				f.DownloadedAt = append(f.DownloadedAt, at.Add(time.Duration(j)*time.Minute))
+				f.Clicks = append(f.Clicks, fmt.Sprintf("click%011d", i*100+j))
+			}
+			f.DownloadedAt = f.DownloadedAt[max(0, len(f.DownloadedAt)-order.MaxDownloadTimes):]
+			f.Clicks = f.Clicks[max(0, len(f.Clicks)-order.MaxClicks):]
+			o.Files = append(o.Files, f)
+		}
+		return o
+	}
+	o := cart(80, 10)
+	full, err := json.Marshal(o.Files)
+	require.NoError(t, err)
+	require.Greater(t, len(full), MaxFilesBytes, "the test's cart overflows with its whole history")
+
+	data, err := encode(o)
+	require.NoError(t, err, "a big cart downloaded often is still writable")
+	got, err := decode(data)
+	require.NoError(t, err)
+	require.Len(t, got.Files, 80)
+	for i, f := range got.Files {
+		require.Equal(t, 10, f.Downloads, "file %d keeps its count", i)
+		require.NotEmpty(t, f.Clicks, "file %d keeps its newest click id", i)
+		require.Equal(t, o.Files[i].Clicks[len(o.Files[i].Clicks)-1], f.Clicks[len(f.Clicks)-1])
+		if len(f.DownloadedAt) > 0 {
+			require.Equal(t, o.Files[i].DownloadedAt[len(o.Files[i].DownloadedAt)-1], f.DownloadedAt[len(f.DownloadedAt)-1], "the newest times stay")
+		}
+	}
+	require.Len(t, o.Files[0].DownloadedAt, 10, "the caller's record is not changed")
+
+	_, err = encode(cart(400, 0))
+	require.True(t, order.IsPermanent(err), "files that do not fit without history are refused: %v", err)
 }
