@@ -7,12 +7,28 @@ import (
 	"github.com/filedrop/filedrop/internal/order"
 )
 
+// refundedBeforeLinks are the refunded sessions whose refund was recorded
+// before their download links were queued: ProcessOrder mints nothing and
+// mails nothing for them, and leaves them needing attention (a restored
+// access is repaired with resend --new-links).
+func (r *rig) refundedBeforeLinks(snap snapshot) map[*session]bool {
+	out := map[*session]bool{}
+	for _, s := range r.plan.sessions {
+		o, ok := snap.orders[s.id]
+		if ok && s.refund != refundNone && o.State == order.StateNeedsAttention && o.RevokedBy == order.RevokedByRefund &&
+			o.MailGeneration == 0 && o.SentGeneration == 0 {
+			out[s] = true
+		}
+	}
+	return out
+}
+
 // checkRefunds checks the refunded orders: each record ends revoked by its
-// refund (and mailed, as every paid order is), no other record is revoked,
+// refund (and mailed, or not at all when the refund came first), no other record is revoked,
 // no download succeeded once the ledger showed the revoke, and after
 // settling each refunded order's download is refused while a paid order's
 // still works.
-func (r *rig) checkRefunds(rep *report, snap snapshot) {
+func (r *rig) checkRefunds(rep *report, snap snapshot, unmailed map[*session]bool) {
 	refunded, by := r.plan.refunded()
 	if len(refunded) == 0 {
 		return
@@ -30,7 +46,7 @@ func (r *rig) checkRefunds(rep *report, snap snapshot) {
 		switch {
 		case !ok:
 		case s.refund != refundNone:
-			if o.RevokedBy == order.RevokedByRefund && o.RefundedAmount == s.amount() && o.State == order.StateMailSent {
+			if o.RevokedBy == order.RevokedByRefund && o.RefundedAmount == s.amount() && (o.State == order.StateMailSent || unmailed[s]) {
 				revoked++
 			} else {
 				problems = append(problems, fmt.Sprintf("%s (refund %s): revoked by %q, refunded %d of %d, state %s",
@@ -41,7 +57,15 @@ func (r *rig) checkRefunds(rep *report, snap snapshot) {
 			problems = append(problems, fmt.Sprintf("%s (%s, no refund): revoked by %q: %s", s.id, s.kind, o.RevokedBy, o.RevokeReason))
 		}
 	}
-	rep.expect("refunds: refunded orders revoked by the refund, mail sent", len(refunded), revoked)
+	rep.expect("refunds: refunded orders revoked by the refund, mail sent or none", len(refunded), revoked)
+	late := 0
+	for s := range unmailed {
+		if s.refund == refundAfter {
+			late++ // its links were queued before the refund: it had its mail
+		}
+	}
+	rep.info("refunds: refunded before their links were queued, so no mail (needs attention)", "%d", len(unmailed))
+	rep.expect("refunds: refunded after fulfilment yet without a mail", 0, late)
 	rep.expect("refunds: orders revoked that nobody refunded", 0, strays)
 
 	p := r.probe

@@ -57,7 +57,8 @@ type pacer interface {
 var _ pacer = (*pace.Pacer)(nil)
 
 // WithPacer makes the stage space its sends with p: a message whose slot
-// has not come is re-scheduled for it before any ledger call or send, and a
+// has not come is re-scheduled for it before it claims the order or sends
+// (one ledger read), and a
 // throttled send waits for a slot p gives it rather than only for the
 // service's Retry-After, so that a burst of mails meets the quota with about
 // one send request per mail. It returns s.
@@ -115,12 +116,6 @@ func (s *Stage) Handle(ctx context.Context, d order.Delivery, msg order.MailJob)
 	}
 
 	now := s.now()
-	if s.pacer != nil {
-		if wait := s.pacer.Reserve(key, now); wait > 0 {
-			log.Debug("mail paced to the quota", "wait", wait.String())
-			return order.Throttled(fmt.Errorf("%w: the next send slot is in %s", errPaced, wait.Round(time.Second)), wait)
-		}
-	}
 	rec, err := s.recs.Get(ctx, msg.SessionID)
 	switch {
 	case errors.Is(err, order.ErrNotFound):
@@ -134,6 +129,16 @@ func (s *Stage) Handle(ctx context.Context, d order.Delivery, msg order.MailJob)
 	}
 	if rec.Leased(owner, now) {
 		return rec.Busy(now, maxBusyWait(&rec))
+	}
+	// Paced after the record is read: a delivery that already holds the
+	// order's lease (its invocation died mid-send) goes on at once, as the
+	// crash's send took its slot; a paced copy would be another message,
+	// waiting out the lease.
+	if s.pacer != nil && (rec.LeaseOwner != owner || !now.Before(rec.LeaseUntil)) {
+		if wait := s.pacer.Reserve(key, now); wait > 0 {
+			log.Debug("mail paced to the quota", "wait", wait.String())
+			return order.Throttled(fmt.Errorf("%w: the next send slot is in %s", errPaced, wait.Round(time.Second)), wait)
+		}
 	}
 
 	held, err := s.claim(ctx, rec, msg, owner, now)

@@ -668,12 +668,12 @@ func TestPacedSends(t *testing.T) {
 	ctx := context.Background()
 
 	require.NoError(t, stage.Handle(ctx, delivery(log, "inv-1"), first))
-	gets := recs.Gets()
+	before := recs.Record(t, second.SessionID)
 	err := stage.Handle(ctx, delivery(log, "inv-2"), second)
 	require.Equal(t, order.ClassThrottled, order.Classify(err), "%v", err)
 	wait, _ := order.RetryAfter(err)
 	require.Equal(t, 2*time.Second, wait)
-	require.Equal(t, gets, recs.Gets(), "a paced mail reads no record")
+	require.Equal(t, before, recs.Record(t, second.SessionID), "a paced mail claims nothing")
 	require.Equal(t, 1, sent.count(), "nor sends")
 
 	clock = clock.Add(wait)
@@ -696,4 +696,22 @@ func TestPacedSends(t *testing.T) {
 	wait, _ = order.RetryAfter(err)
 	require.GreaterOrEqual(t, wait, 5*time.Second)
 	require.Equal(t, clock.Add(wait), recs.Record(t, third.SessionID).ThrottledUntil, "the record says when it is tried again")
+}
+
+// TestPacingLetsACrashedSendGoOn: the redelivery of a message whose
+// invocation died mid-send holds the order's lease; it sends at once
+// instead of being paced into a copy that would wait out its own lease.
+func TestPacingLetsACrashedSendGoOn(t *testing.T) {
+	log := slog.New(slog.DiscardHandler)
+	rec := linksReady()
+	rec.Lease("message:m-1", now.Add(-10*time.Second), budget.Lease) // the crashed invocation's claim
+	recs := ordertest.NewLedger(rec)
+	var sent sentMails
+	p := pace.New(30)
+	require.Zero(t, p.Reserve("another mail", now)) // the next slot is 2 s away
+	stage := sendlink.New(sent.sender(nil), recs, renderer(t), budget, func() time.Time { return now }, log).WithPacer(p)
+	d := order.Delivery{InvocationID: "inv-2", MessageID: "m-1", DequeueCount: 2, Log: log}
+	require.NoError(t, stage.Handle(context.Background(), d, message()))
+	require.Equal(t, 1, sent.count(), "sent at once, not paced")
+	require.Equal(t, order.StateMailSent, recs.Record(t, session).State)
 }
