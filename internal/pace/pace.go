@@ -11,9 +11,10 @@
 // the service asks for: n calls let through (and not refused) since t, one
 // pause back, and no more until now+after, make a quota of about n per
 // (now+after-t). Calls still in flight count: at the first refusal of a
-// burst, most of the accepted calls have not been answered yet. Without a pause to go by, the
-// spacing doubles (at most once per spacing). Each accepted call shrinks a
-// learnt spacing by a hundredth, so that a quota that grew is found again.
+// burst, most of the accepted calls have not been answered yet. Without a
+// pause to go by, the spacing doubles (at most once per spacing). Each
+// accepted call shrinks a learnt spacing by a hundredth, so that a quota
+// that grew is found again.
 // A refusal's Retry-After pushes every later slot behind it, and a spacing
 // that widens forgets the slots handed out at the narrower one.
 //
@@ -38,7 +39,7 @@ const (
 	// forgotten first (their messages then reserve again).
 	maxSlots = 10000
 	// forgetAfter is how long a slot nobody came for is remembered, and how
-	// far back accepted calls count when a spacing is learnt.
+	// long the calls let through are.
 	forgetAfter = 10 * time.Minute
 	// maxStarts bounds the calls let through that are remembered.
 	maxStarts = 4096
