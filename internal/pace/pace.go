@@ -16,7 +16,7 @@
 // accepted call shrinks a learnt spacing by a hundredth, so that a quota
 // that grew is found again.
 // A refusal's Retry-After pushes every later slot behind it, and a spacing
-// that widens forgets the slots handed out at the narrower one.
+// that at least doubles forgets the slots handed out at the narrower one.
 //
 // The Pacer is per process: with several instances, each paces its own
 // sends, so a configured rate is per instance.
@@ -118,10 +118,13 @@ func (p *Pacer) Refused(key string, now time.Time, after time.Duration) time.Dur
 	was := p.spacing
 	p.learn(now, after)
 	resume := now.Add(max(after, p.spacing)) // no sooner than one spacing
-	if p.spacing > was {
-		// The slots handed out were too close: forget them, so that each
-		// call reserves again, in the order it comes back, at the new
-		// spacing (a call that comes back early only waits again).
+	if p.spacing > 0 && p.spacing >= 2*was {
+		// The slots handed out were far too close (the first refusal of a
+		// burst, or a quota that halved): forget them, so that each call
+		// reserves again, in the order it comes back, at the new spacing.
+		// A smaller correction keeps them: forgetting slots at every
+		// refusal would push the calls already waiting back again and
+		// again.
 		clear(p.slots)
 		p.next = resume
 	}
