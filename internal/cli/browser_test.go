@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,30 +15,16 @@ import (
 
 	"github.com/filedrop/filedrop/internal/order"
 	"github.com/filedrop/filedrop/internal/stripeapi/stripetest"
+	"github.com/filedrop/filedrop/internal/testenv"
 )
-
-// chromium returns the Chromium binary the browser test drives, or skips
-// the test saying how to get one: FILEDROP_CHROMIUM, else chromium on the
-// PATH (the Debian package installs /usr/bin/chromium).
-func chromium(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("FILEDROP_CHROMIUM"); p != "" {
-		return p
-	}
-	p, err := exec.LookPath("chromium")
-	if err != nil {
-		t.Skip("no chromium on the PATH: scripts/tools.sh installs it (apt-get install chromium) when run as root, " +
-			"or set FILEDROP_CHROMIUM to a Chromium or Chrome binary")
-	}
-	return p
-}
 
 // newBrowser starts a headless Chromium for the test, bounded by timeout,
 // and returns its context; it is stopped when the test ends.
 func newBrowser(t *testing.T, timeout time.Duration) context.Context {
 	t.Helper()
+	exe := testenv.Chromium(t)
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium(t)),
+		chromedp.ExecPath(exe),
 		chromedp.Headless,
 		chromedp.DisableGPU,
 		chromedp.Flag("disable-dev-shm-usage", true), // a container's /dev/shm is small
@@ -53,7 +38,7 @@ func newBrowser(t *testing.T, timeout time.Duration) context.Context {
 	t.Cleanup(cancelAlloc)
 	bctx, cancelBrowser := chromedp.NewContext(alloc)
 	t.Cleanup(cancelBrowser)
-	require.NoError(t, chromedp.Do(bctx), "start %s", chromium(t))
+	require.NoError(t, chromedp.Do(bctx), "start %s", exe)
 	return bctx
 }
 
@@ -85,7 +70,7 @@ func waitForFile(t *testing.T, dir, name string, size int) []byte {
 // through the real endpoint, the reloaded page says access has ended and
 // offers no button.
 func TestBrowserDownloadsAndRefund(t *testing.T) {
-	chromium(t) // skip before starting anything
+	testenv.Chromium(t) // skip before starting anything
 	s := newShop(t)
 	page := s.buy(t, stripetest.SessionID, stripetest.PaymentIntent)
 	ctx := newBrowser(t, 3*time.Minute)

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -24,19 +23,10 @@ import (
 
 	"github.com/filedrop/filedrop/internal/mail"
 	"github.com/filedrop/filedrop/internal/order"
+	"github.com/filedrop/filedrop/internal/testenv"
 )
 
 var screenshots = flag.String("screenshots", "", "write PNG screenshots of the mails rendered in Chromium into this folder")
-
-// chromium returns the path of a Chromium or Chrome on PATH, or "".
-func chromium() string {
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	return ""
-}
 
 // layout is what the browser measured of a rendered mail.
 type layout struct {
@@ -72,14 +62,7 @@ const measure = `(() => {
 // scrolls sideways and nothing in the mail is wider than 600 px. With
 // -screenshots DIR it also writes what the browser showed, light and dark.
 func TestRenderInBrowser(t *testing.T) {
-	exe := chromium()
-	if exe == "" {
-		t.Skip("no Chromium on PATH (chromium, chromium-browser or google-chrome): install it to check the mails' layout " +
-			"(apt-get install chromium, or scripts/tools.sh as root)")
-	}
-	if testing.Short() {
-		t.Skip("starts a browser; run without -short")
-	}
+	exe := testenv.Chromium(t)
 
 	var mu sync.Mutex
 	pages := map[string]string{}

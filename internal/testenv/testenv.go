@@ -292,3 +292,25 @@ func (a *Azurite) Queues(tb testing.TB) *storage.Queues {
 	}
 	return qs
 }
+
+// Chromium returns the Chromium (or Chrome) binary the browser tests drive:
+// FILEDROP_CHROMIUM when set, else the first of chromium, chromium-browser,
+// google-chrome and google-chrome-stable on the PATH. Without one, or under
+// -short, it skips the test saying how to get one.
+func Chromium(tb testing.TB) string {
+	tb.Helper()
+	if testing.Short() {
+		tb.Skip("starts a browser; run without -short")
+	}
+	if p := os.Getenv("FILEDROP_CHROMIUM"); p != "" {
+		return p
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	tb.Skip("no Chromium on the PATH: scripts/tools.sh installs it (apt-get install chromium) when run as root, " +
+		"or set FILEDROP_CHROMIUM to a Chromium or Chrome binary")
+	return ""
+}
