@@ -65,7 +65,8 @@ type Function struct {
 	// apply the setting's default when it is unset.
 	Schedule        string
 	ScheduleSetting string
-	// RunOnStartup is a timer trigger's runOnStartup.
+	// RunOnStartup is a timer trigger's runOnStartup: run once when the
+	// host starts (Reconcile's is false).
 	RunOnStartup bool
 }
 
@@ -79,22 +80,16 @@ func (f Function) PoisonQueue() string {
 }
 
 // QueueFunctions returns the queue-triggered functions, sorted by name.
-func (a App) QueueFunctions() []Function {
-	var fns []Function
-	for _, f := range a.Functions {
-		if f.Trigger == "queueTrigger" {
-			fns = append(fns, f)
-		}
-	}
-	sort.Slice(fns, func(i, j int) bool { return fns[i].Name < fns[j].Name })
-	return fns
-}
+func (a App) QueueFunctions() []Function { return a.triggeredBy("queueTrigger") }
 
 // TimerFunctions returns the timer-triggered functions, sorted by name.
-func (a App) TimerFunctions() []Function {
+func (a App) TimerFunctions() []Function { return a.triggeredBy("timerTrigger") }
+
+// triggeredBy returns the functions whose trigger is trigger, sorted by name.
+func (a App) triggeredBy(trigger string) []Function {
 	var fns []Function
 	for _, f := range a.Functions {
-		if f.Trigger == "timerTrigger" {
+		if f.Trigger == trigger {
 			fns = append(fns, f)
 		}
 	}
@@ -196,18 +191,16 @@ func LoadApp(fsys fs.FS, getenv func(string) string) (App, error) {
 func loadFunction(fsys fs.FS, file string, getenv func(string) string) (Function, error) {
 	var doc struct {
 		Bindings []struct {
-			Type       string   `json:"type"`
-			Direction  string   `json:"direction"`
-			Name       string   `json:"name"`
-			QueueName  string   `json:"queueName"`
-			Connection string   `json:"connection"`
-			DataType   string   `json:"dataType"`
-			Methods    []string `json:"methods"`
-			Route      string   `json:"route"`
-			Schedule   string   `json:"schedule"`
-			// RunOnStartup is for local debugging only; the handler
-			// refuses it (see loadFunction).
-			RunOnStartup bool `json:"runOnStartup"`
+			Type         string   `json:"type"`
+			Direction    string   `json:"direction"`
+			Name         string   `json:"name"`
+			QueueName    string   `json:"queueName"`
+			Connection   string   `json:"connection"`
+			DataType     string   `json:"dataType"`
+			Methods      []string `json:"methods"`
+			Route        string   `json:"route"`
+			Schedule     string   `json:"schedule"`
+			RunOnStartup bool     `json:"runOnStartup"`
 		} `json:"bindings"`
 	}
 	b, err := fs.ReadFile(fsys, file)
@@ -234,8 +227,7 @@ func loadFunction(fsys fs.FS, file string, getenv func(string) string) (Function
 			}
 		}
 		f.Queue, f.Route = bd.QueueName, strings.Trim(bd.Route, "/")
-		if strings.HasPrefix(f.Queue, "%") && strings.HasSuffix(f.Queue, "%") && len(f.Queue) > 2 {
-			setting := strings.Trim(f.Queue, "%")
+		if setting, ok := settingRef(f.Queue); ok {
 			if f.Queue = getenv(setting); f.Queue == "" {
 				return Function{}, fmt.Errorf("%s: queueName refers to setting %s, which is not set", file, setting)
 			}

@@ -25,6 +25,9 @@ func (e *Emulator) tick(ctx context.Context, fn functions.Function) {
 		return
 	}
 	last := time.Now()
+	if fn.RunOnStartup { // as the host does when the function asks for it
+		e.runTimer(ctx, log, fn, s, last, last, false)
+	}
 	for ctx.Err() == nil {
 		next := s.Next(last)
 		if next.IsZero() {

@@ -3,6 +3,7 @@ package hostemu
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http/httptest"
@@ -53,4 +54,35 @@ func TestTimerOnSchedule(t *testing.T) {
 	}
 	cancel()
 	<-done
+}
+
+// TestTimerRunOnStartup: a timer function with runOnStartup runs once when
+// the emulator starts, before its schedule (yearly here) falls due; one
+// without it does not.
+func TestTimerRunOnStartup(t *testing.T) {
+	for _, onStartup := range []bool{true, false} {
+		t.Run(fmt.Sprint("runOnStartup ", onStartup), func(t *testing.T) {
+			fn := functions.Function{Name: "Reconcile", Trigger: "timerTrigger", Binding: "timer", Schedule: "0 0 0 1 1 *", RunOnStartup: onStartup}
+			runs := make(chan struct{}, 10)
+			route := functions.TimerRoute{Function: fn, Timeout: time.Minute, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Stderr: &bytes.Buffer{},
+				Run: func(context.Context, *slog.Logger, functions.Timer) error { runs <- struct{}{}; return nil }}
+			srv := httptest.NewServer(route)
+			t.Cleanup(srv.Close)
+			e := &Emulator{App: functions.App{Functions: map[string]functions.Function{"Reconcile": fn}}, Handler: srv.URL,
+				Client: srv.Client(), Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan struct{})
+			go func() { defer close(done); e.tick(ctx, fn) }()
+			if onStartup {
+				select {
+				case <-runs:
+				case <-time.After(10 * time.Second):
+					t.Fatal("the timer did not run on start-up")
+				}
+			}
+			cancel()
+			<-done
+			require.Empty(t, runs, "no (further) run before the schedule")
+		})
+	}
 }
