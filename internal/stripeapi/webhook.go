@@ -4,7 +4,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -72,43 +71,32 @@ func VerifyEvent(payload []byte, header string, secrets []string, now time.Time)
 	if !slices.ContainsFunc(secrets, func(s string) bool { return sig.signedWith(payload, s) }) {
 		return Event{}, ErrNoValidSig
 	}
-	var raw struct {
-		ID         string `json:"id"`
-		Object     string `json:"object"`
-		Type       string `json:"type"`
-		Livemode   bool   `json:"livemode"`
-		Created    int64  `json:"created"`
-		APIVersion string `json:"api_version"`
-		Data       struct {
-			Object struct {
-				ID            string          `json:"id"`
-				Object        string          `json:"object"`
-				PaymentIntent json.RawMessage `json:"payment_intent"`
-			} `json:"object"`
-		} `json:"data"`
+	return parseEvent(payload)
+}
+
+// parseEvent decodes a verified payload's ids and types (decodeEvent) and
+// checks them as VerifyEvent says.
+func parseEvent(payload []byte) (Event, error) {
+	raw, err := decodeEvent(payload)
+	if err != nil {
+		return Event{}, err
 	}
-	if err := json.Unmarshal(payload, &raw); err != nil {
-		return Event{}, fmt.Errorf("%w: %v", ErrMalformedEvent, err)
-	}
-	if raw.Object != "event" || !strings.HasPrefix(raw.ID, "evt_") || raw.Type == "" {
+	if raw.object != "event" || !strings.HasPrefix(raw.id, "evt_") || raw.typ == "" {
 		return Event{}, fmt.Errorf("%w: want an object \"event\" with an evt_ id and a type", ErrMalformedEvent)
 	}
-	if !order.ValidEventID(raw.ID) {
+	if !order.ValidEventID(raw.id) {
 		return Event{}, fmt.Errorf("%w: the id is not evt_ and up to %d letters, digits and underscores", ErrMalformedEvent, order.MaxIDBytes)
 	}
-	var pi string
-	if p := raw.Data.Object.PaymentIntent; len(p) > 0 && string(p) != "null" {
-		if err := json.Unmarshal(p, &pi); err != nil {
-			return Event{}, fmt.Errorf("%w: data.object.payment_intent is not an id", ErrMalformedEvent)
-		}
+	if raw.badPaymentIntent {
+		return Event{}, fmt.Errorf("%w: data.object.payment_intent is not an id", ErrMalformedEvent)
 	}
-	for _, v := range []string{raw.Type, raw.APIVersion, raw.Data.Object.ID, raw.Data.Object.Object, pi} {
+	for _, v := range []string{raw.typ, raw.apiVersion, raw.objectID, raw.objectType, raw.paymentIntent} {
 		if len(v) > order.MaxIDBytes {
 			return Event{}, fmt.Errorf("%w: a type, version, object or payment intent id is over %d bytes", ErrMalformedEvent, order.MaxIDBytes)
 		}
 	}
-	return Event{ID: raw.ID, Type: raw.Type, Livemode: raw.Livemode, Created: raw.Created,
-		ObjectID: raw.Data.Object.ID, ObjectType: raw.Data.Object.Object, APIVersion: raw.APIVersion, PaymentIntent: pi}, nil
+	return Event{ID: raw.id, Type: raw.typ, Livemode: raw.livemode, Created: raw.created,
+		ObjectID: raw.objectID, ObjectType: raw.objectType, APIVersion: raw.apiVersion, PaymentIntent: raw.paymentIntent}, nil
 }
 
 // signature is a parsed Stripe-Signature header.
