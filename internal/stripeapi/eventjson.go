@@ -226,8 +226,9 @@ func (s *eventScanner) skip(depth int) error {
 	var buf [64]bool
 	inObject := buf[:0] // per container opened here: an object, or an array
 	for {
-		switch c := s.peek(); {
-		case c == '{' || c == '[':
+		var err error
+		switch c := s.peek(); c {
+		case '{', '[':
 			if depth+len(inObject) >= maxDepth {
 				return fmt.Errorf("nested deeper than %d", maxDepth)
 			}
@@ -244,26 +245,19 @@ func (s *eventScanner) skip(depth int) error {
 				}
 			}
 			continue
-		case c == '"':
-			if _, _, err := s.str(); err != nil {
-				return err
-			}
-		case c == 't':
-			if err := s.literal("true"); err != nil {
-				return err
-			}
-		case c == 'f':
-			if err := s.literal("false"); err != nil {
-				return err
-			}
-		case c == 'n':
-			if err := s.literal("null"); err != nil {
-				return err
-			}
+		case '"':
+			_, _, err = s.str()
+		case 't':
+			err = s.literal("true")
+		case 'f':
+			err = s.literal("false")
+		case 'n':
+			err = s.literal("null")
 		default:
-			if _, err := s.number(); err != nil {
-				return err
-			}
+			_, err = s.number()
+		}
+		if err != nil {
+			return err
 		}
 		// After a value: close containers up to a comma, or the end.
 		for {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -149,6 +150,7 @@ var decodeCases = []struct {
 	{name: "payment intent a number", payload: `{"data":{"object":{"payment_intent":12}}}`, want: eventFields{badPaymentIntent: true}},
 	{name: "payment intent an object", payload: `{"data":{"object":{"payment_intent":{"id":"pi_1"}}}}`, want: eventFields{badPaymentIntent: true}},
 	{name: "payment intent an array", payload: `{"data":{"object":{"payment_intent":["pi_1"]}}}`, want: eventFields{badPaymentIntent: true}},
+	{name: "payment intent false", payload: `{"data":{"object":{"payment_intent":false}}}`, want: eventFields{badPaymentIntent: true}},
 	{name: "payment intent true", payload: `{"data":{"object":{"payment_intent":true}}}`, want: eventFields{badPaymentIntent: true}},
 	{name: "depth 10000", payload: `{` + nest(9999) + `}`},
 	{name: "depth 10000 under data.object", payload: `{"data":{"object":{` + nest(9997) + `}}}`},
@@ -264,34 +266,130 @@ func TestDecodeEventKeysExactly(t *testing.T) {
 // FuzzEventDecode holds decodeEvent and parseEvent to what encoding/json
 // gave for every payload without a key variant (hasKeyVariant): the same
 // success or failure, the same fields, and past the decode the same error.
-// The seeds are decodeCases; testdata/fuzz/FuzzEventDecode has whole events.
+// Each input is checked twice: as the payload, and as the choices of
+// fromChoices, which makes nearly every input an event-like document and
+// so reaches combinations of kept keys, nesting and types that byte
+// mutations of a payload seldom do. The seeds are decodeCases;
+// testdata/fuzz/FuzzEventDecode has whole events.
 func FuzzEventDecode(f *testing.F) {
 	for _, tc := range decodeCases {
 		if len(tc.payload) < 4<<10 { // the fuzzer mutates large seeds slowly
 			f.Add([]byte(tc.payload))
 		}
 	}
-	f.Fuzz(func(t *testing.T, payload []byte) {
-		got, err := decodeEvent(payload)
-		if err != nil {
-			require.ErrorIs(t, err, ErrMalformedEvent)
-			require.Less(t, len(err.Error()), 80, "the reason quotes none of the payload: %v", err)
-		}
-		if hasKeyVariant(payload) {
-			t.Skip("keys in other case: decodeEvent differs from json.Unmarshal by design")
-		}
-		want, wantErr := referenceDecode(payload)
-		require.Equal(t, wantErr == nil, err == nil, "json.Unmarshal: %v; decodeEvent: %v", wantErr, err)
-		require.Equal(t, want, got)
-
-		ev, evErr := parseEvent(payload)
-		wantEv, wantEvErr := referenceParseEvent(payload)
-		require.Equal(t, wantEv, ev)
-		require.Equal(t, wantEvErr == nil, evErr == nil, "before: %v; now: %v", wantEvErr, evErr)
-		if wantErr == nil && wantEvErr != nil {
-			require.Equal(t, wantEvErr.Error(), evErr.Error(), "past the decode, the reasons are as before")
+	f.Fuzz(func(t *testing.T, input []byte) {
+		for _, payload := range [][]byte{input, fromChoices(input)} {
+			if !hasKeyVariant(payload) {
+				checkDecodeEvent(t, payload)
+			}
 		}
 	})
+}
+
+// Pieces of fromChoices' documents: per depth, keys (mostly the ones kept
+// there, some kept elsewhere, escaped, other and in other case), and
+// scalars of each type at their edges, a few not JSON.
+var (
+	fuzzKeys = [][]string{
+		1: {`"id"`, `"object"`, `"type"`, `"livemode"`, `"created"`, `"api_version"`, `"data"`, `"data"`, `"payment_intent"`, `"\u0069d"`, `"x"`, `"ID"`},
+		2: {`"object"`, `"object"`, `"object"`, `"id"`, `"x"`, `"Object"`},
+		3: {`"id"`, `"object"`, `"payment_intent"`, `"payment_intent"`, `"data"`, `"\u0069d"`, `"x"`, `"Payment_intent"`},
+		4: {`"id"`, `"object"`, `"data"`, `"payment_intent"`, `"x"`},
+	}
+	fuzzStrings = []string{`"evt_1"`, `"pi_1"`, `"event"`, `""`, `"evt_\u0031"`, `"\ud800"`, "\"\xff\"", `"\""`, "null"}
+	fuzzBools   = []string{"true", "false", "null"}
+	fuzzInts    = []string{"0", "-0", "1", "9223372036854775807", "-9223372036854775808", "null"}
+	fuzzScalars = slices.Concat(fuzzStrings, fuzzBools, fuzzInts,
+		[]string{"1.5", "1e3", "-2E-2", "9223372036854775808", "-9223372036854775809", "01", "tru", `"\x"`})
+)
+
+// fromChoices builds a JSON document, an object at the top, taking one
+// byte of choices per decision (0 once they run out, which ends it). A
+// kept key's value is mostly of the type it wants, so that the decode gets
+// as far as the members after it.
+func fromChoices(choices []byte) []byte {
+	var b []byte
+	choose := func(n int) int {
+		if len(choices) == 0 {
+			return 0
+		}
+		c := int(choices[0]) % n
+		choices = choices[1:]
+		return c
+	}
+	pick := func(from []string) { b = append(b, from[choose(len(from))]...) }
+	var value func(depth int, key string)
+	container := func(depth int, open, close byte, object bool) {
+		b = append(b, open)
+		for i := range choose(6) {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			key := ""
+			if object {
+				keys := fuzzKeys[min(depth+1, len(fuzzKeys)-1)]
+				key = keys[choose(len(keys))]
+				b = append(b, key+":"...)
+			}
+			value(depth+1, key)
+		}
+		b = append(b, close)
+	}
+	value = func(depth int, key string) {
+		kind := choose(8)
+		switch {
+		case kind == 0 || key == "": // any value
+		case key == `"data"` || key == `"object"` && depth == 2:
+			container(depth, '{', '}', true)
+			return
+		case key == `"livemode"`:
+			pick(fuzzBools)
+			return
+		case key == `"created"`:
+			pick(fuzzInts)
+			return
+		case key != `"x"`:
+			pick(fuzzStrings)
+			return
+		}
+		switch choose(4) {
+		case 0:
+			if depth < 8 {
+				container(depth, '{', '}', true)
+				return
+			}
+		case 1:
+			if depth < 8 {
+				container(depth, '[', ']', false)
+				return
+			}
+		}
+		pick(fuzzScalars)
+	}
+	container(0, '{', '}', true)
+	return b
+}
+
+// checkDecodeEvent requires decodeEvent and parseEvent to give for
+// payload what they gave with encoding/json.
+func checkDecodeEvent(t *testing.T, payload []byte) {
+	t.Helper()
+	got, err := decodeEvent(payload)
+	want, wantErr := referenceDecode(payload)
+	require.Equal(t, wantErr == nil, err == nil, "%q\njson.Unmarshal: %v; decodeEvent: %v", payload, wantErr, err)
+	require.Equal(t, want, got, "%q", payload)
+	if err != nil {
+		require.ErrorIs(t, err, ErrMalformedEvent)
+		require.Less(t, len(err.Error()), 80, "the reason quotes none of the payload: %v", err)
+	}
+
+	ev, evErr := parseEvent(payload)
+	wantEv, wantEvErr := referenceParseEvent(payload)
+	require.Equal(t, wantEv, ev, "%q", payload)
+	require.Equal(t, wantEvErr == nil, evErr == nil, "%q\nbefore: %v; now: %v", payload, wantEvErr, evErr)
+	if wantErr == nil && wantEvErr != nil {
+		require.Equal(t, wantEvErr.Error(), evErr.Error(), "%q: past the decode, the reasons are as before", payload)
+	}
 }
 
 // BenchmarkEventDecode decodes a checkout.session.completed event as Stripe
