@@ -18,8 +18,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/google/uuid"
@@ -74,9 +76,8 @@ func (h *Stage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if invocation == "" {
 		invocation = uuid.NewString()
 	}
-	// The logger with the event's ids is made once, after verification (a
-	// logger's With formats its attributes: once per webhook, not twice).
-	refusal := func() *slog.Logger { return h.log.With("function", "CheckoutComplete", "invocation_id", invocation) }
+	log := eventLog{log: h.log, ctx: r.Context(),
+		attrs: []slog.Attr{slog.String("function", "CheckoutComplete"), slog.String("invocation_id", invocation)}}
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		functions.WriteJSON(w, http.StatusMethodNotAllowed, answer{Error: "use POST"})
@@ -86,31 +87,67 @@ func (h *Stage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			refusal().Warn("webhook refused: body too large", "limit", MaxBodyBytes)
+			log.line(slog.LevelWarn, "webhook refused: body too large", slog.Int("limit", MaxBodyBytes))
 			functions.WriteJSON(w, http.StatusRequestEntityTooLarge, answer{Error: "body too large"})
 			return
 		}
-		refusal().Warn("webhook refused: body unreadable", "err", err)
+		log.line(slog.LevelWarn, "webhook refused: body unreadable", slog.Any("err", err))
 		functions.WriteJSON(w, http.StatusBadRequest, answer{Error: "body unreadable"})
 		return
 	}
 	ev, err := stripeapi.VerifyEvent(body, r.Header.Get("Stripe-Signature"), h.secrets, h.now())
 	if err != nil {
 		// The reason is ours (never the header or the secret).
-		refusal().Warn("webhook refused", "reason", err.Error())
+		log.line(slog.LevelWarn, "webhook refused", slog.String("reason", err.Error()))
 		functions.WriteJSON(w, http.StatusBadRequest, answer{Error: err.Error()})
 		return
 	}
-	var log *slog.Logger
+	log.attrs = append(log.attrs, slog.String("event_id", ev.ID), slog.String("event_type", ev.Type))
 	if order.AboutPayment(ev.Type) {
-		log = h.log.With("function", "CheckoutComplete", "invocation_id", invocation,
-			"event_id", ev.ID, "event_type", ev.Type, "object_id", ev.ObjectID, "payment_intent", ev.PaymentIntent)
+		log.attrs = append(log.attrs, slog.String("object_id", ev.ObjectID), slog.String("payment_intent", ev.PaymentIntent))
 	} else {
-		log = h.log.With("function", "CheckoutComplete", "invocation_id", invocation,
-			"event_id", ev.ID, "event_type", ev.Type, "session_id", ev.ObjectID)
+		log.attrs = append(log.attrs, slog.String("session_id", ev.ObjectID))
 	}
 	status, a := h.handle(r.Context(), log, ev)
+	if a == queuedAnswer() {
+		writeQueued(w)
+		return
+	}
 	functions.WriteJSON(w, status, a)
+}
+
+// queuedAnswer is the answer to an event queued, the common one:
+// writeQueued writes it without encoding it each time (a test holds the
+// two equal).
+func queuedAnswer() answer { return answer{Received: true, Queued: true} }
+
+// queuedJSON is queuedAnswer as functions.WriteJSON writes it.
+const queuedJSON = `{"received":true,"queued":true}` + "\n"
+
+func writeQueued(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Content-Length", strconv.Itoa(len(queuedJSON)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = io.WriteString(w, queuedJSON)
+}
+
+// eventLog writes the lines of one delivery, each with the same
+// attributes (the function, the invocation and, once verified, the
+// event's ids). They are passed to LogAttrs rather than bound with
+// Logger.With, which would format them into a new handler on every
+// webhook for the one or two lines it writes.
+type eventLog struct {
+	log   *slog.Logger
+	ctx   context.Context
+	attrs []slog.Attr
+}
+
+func (l eventLog) line(level slog.Level, msg string, extra ...slog.Attr) {
+	if !l.log.Enabled(l.ctx, level) {
+		return
+	}
+	l.log.LogAttrs(l.ctx, level, msg, append(l.attrs[:len(l.attrs):len(l.attrs)], extra...)...)
 }
 
 // readBody reads the request's body, at most MaxBodyBytes, into a buffer
@@ -126,37 +163,37 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	return buf.Bytes(), err
 }
 
-func (h *Stage) handle(ctx context.Context, log *slog.Logger, ev stripeapi.Event) (int, answer) {
+func (h *Stage) handle(ctx context.Context, log eventLog, ev stripeapi.Event) (int, answer) {
 	if !order.Handles(ev.Type) {
-		log.Debug("event type ignored")
+		log.line(slog.LevelDebug, "event type ignored")
 		return http.StatusOK, answer{Received: true, Ignored: "event type " + ev.Type + " is not used"}
 	}
 	if ev.Livemode != h.livemode {
-		log.Warn("event ignored: its mode differs from the API key's", "event_livemode", ev.Livemode, "key_livemode", h.livemode)
+		log.line(slog.LevelWarn, "event ignored: its mode differs from the API key's", slog.Bool("event_livemode", ev.Livemode), slog.Bool("key_livemode", h.livemode))
 		return http.StatusOK, answer{Received: true, Ignored: "livemode does not match this deployment"}
 	}
 	msg := order.ProcessJob{Version: order.ProcessJobVersion, EventID: ev.ID, EventType: ev.Type,
 		SessionID: ev.ObjectID, Livemode: ev.Livemode, Created: ev.Created, Trigger: order.TriggerWebhook}
 	if obj := order.EventObject(ev.Type); obj != "" {
 		if ev.PaymentIntent == "" && ev.ObjectType == obj {
-			log.Info("event ignored: the payment has no payment intent, so no Checkout Session")
+			log.line(slog.LevelInfo, "event ignored: the payment has no payment intent, so no Checkout Session")
 			return http.StatusOK, answer{Received: true, Ignored: "the " + obj + " has no payment_intent: not a Checkout payment"}
 		}
 		msg.SessionID, msg.PaymentIntent, msg.ObjectID = "", ev.PaymentIntent, ev.ObjectID
 		if ev.ObjectType != obj || msg.Validate() != nil {
-			log.Warn("webhook refused: the event's object is not a "+obj+" with a payment intent", "object", ev.ObjectType)
+			log.line(slog.LevelWarn, "webhook refused: the event's object is not a "+obj+" with a payment intent", slog.String("object", ev.ObjectType))
 			return http.StatusBadRequest, answer{Error: "data.object is not a " + obj + " with a payment_intent"}
 		}
 	} else if ev.ObjectType != "checkout.session" || msg.Validate() != nil {
-		log.Warn("webhook refused: the event's object is not a Checkout Session", "object", ev.ObjectType)
+		log.line(slog.LevelWarn, "webhook refused: the event's object is not a Checkout Session", slog.String("object", ev.ObjectType))
 		return http.StatusBadRequest, answer{Error: "data.object is not a checkout.session"}
 	}
 	if err := h.Handle(ctx, msg); err != nil {
-		log.Error("event not queued; answering 503 so Stripe retries", "err", err)
+		log.line(slog.LevelError, "event not queued; answering 503 so Stripe retries", slog.Any("err", err))
 		return http.StatusServiceUnavailable, answer{Error: "could not queue the event; retry later"}
 	}
-	log.Info("event queued")
-	return http.StatusOK, answer{Received: true, Queued: true}
+	log.line(slog.LevelInfo, "event queued")
+	return http.StatusOK, queuedAnswer()
 }
 
 // Handle puts msg on the ProcessOrder queue. It returns nil only once the

@@ -30,6 +30,9 @@ func runServe(ctx context.Context, env Env, args []string) error {
 		return describeConfigError(err)
 	}
 	log := newLogger(cfg, env.Stdout)
+	if tuneGC(env.Getenv) {
+		log.Debug("garbage collector tuned for a long-running handler (GOGC or GOMEMLIMIT overrides it)", "GOGC", gcPercent, "GOMEMLIMIT_bytes", gcMemoryLimit)
+	}
 	if err := startPprof(ctx, env.Getenv(pprofSetting), log); err != nil {
 		return err
 	}

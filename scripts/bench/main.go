@@ -51,11 +51,14 @@ type options struct {
 	requests    int
 	enqueue     int
 	concurrency []int
-	isolated    int
-	gap         time.Duration
-	orders      int
-	rate        float64
-	coldStarts  int
+	// rounds is how many interleaved rounds of the enqueue ceiling and
+	// the webhook each level gets.
+	rounds     int
+	isolated   int
+	gap        time.Duration
+	orders     int
+	rate       float64
+	coldStarts int
 	// transactions is how many paid orders the storage transactions
 	// phase counts (0: skip it).
 	transactions int
@@ -97,6 +100,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.gap, "gap", 2500*time.Millisecond, "end to end: pause after each isolated order's mail, so the pollers idle")
 	fs.IntVar(&o.orders, "orders", 300, "end to end: orders in the steady stream (-quick: 20)")
 	fs.Float64Var(&o.rate, "rate", 20, "end to end: orders per second in the stream (-quick: 10)")
+	fs.IntVar(&o.rounds, "rounds", 3, "interleaved rounds of the enqueue ceiling and the webhook per level; ratios are the rounds' median (-quick: 1)")
 	fs.IntVar(&o.coldStarts, "coldstarts", 20, "cold starts to time (-quick: 5)")
 	fs.IntVar(&o.transactions, "transactions", 20, "storage transactions: paid orders counted against an Azurite with --debug, 0 skips (-quick: 3)")
 	fs.IntVar(&o.pageRequests, "page-requests", 400, "order page: GETs and download POSTs per concurrency level, 0 skips (-quick: 100)")
@@ -131,6 +135,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 			"orders":        func() { o.orders = 20 },
 			"rate":          func() { o.rate = 10 },
 			"coldstarts":    func() { o.coldStarts = 5 },
+			"rounds":        func() { o.rounds = 1 },
 			"transactions":  func() { o.transactions = 3 },
 			"page-requests": func() { o.pageRequests = 100 },
 			"timeout":       func() { o.timeout = 2 * time.Minute },
@@ -186,6 +191,8 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 		return o, errors.New("-transactions must be from 0 to 1000")
 	case o.pageRequests < 0 || o.pageRequests > 10_000:
 		return o, errors.New("-page-requests must be from 0 to 10000")
+	case o.rounds < 1 || o.rounds > 20:
+		return o, errors.New("-rounds must be from 1 to 20")
 	case o.coldStarts < 1 || o.coldStarts > 1000:
 		return o, errors.New("-coldstarts must be from 1 to 1000")
 	case o.pprofSeconds < 1 || o.pprofSeconds > 300, o.pprofConcurrency < 1 || o.pprofConcurrency > 512:

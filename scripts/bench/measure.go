@@ -37,6 +37,15 @@ type report struct {
 	pages []pageRun
 	// profile is what -pprof saved; nil without it.
 	profile *profiled
+	// rounds are the interleaved rounds of the enqueue ceiling and the
+	// webhook in serve mode, per concurrency level: rounds[i][r].
+	rounds [][]pair
+}
+
+// pair is one round of one concurrency level: the enqueue ceiling and the
+// webhook (serve mode), measured one right after the other.
+type pair struct {
+	ceiling, webhook level
 }
 
 // bench is one run: the processes it started and what they need.
@@ -71,7 +80,7 @@ func measure(ctx context.Context, o options, work string, cs *children, progress
 		return nil, err
 	}
 	rep.eventBytes = len(b.ev.template)
-	for _, phase := range []func(context.Context, *report) error{b.enqueuePhase, b.webhookPhase, b.e2ePhase, b.coldStartPhase, b.transactionsPhase, b.pagePhase} {
+	for _, phase := range []func(context.Context, *report) error{b.webhookPhase, b.e2ePhase, b.coldStartPhase, b.transactionsPhase, b.pagePhase} {
 		if err := phase(ctx, rep); err != nil {
 			return nil, err
 		}
@@ -134,25 +143,23 @@ func (b *bench) setUp(ctx context.Context, work string) error {
 	return err
 }
 
-// enqueuePhase measures the enqueue ceiling on a queue of its own, and
-// empties it afterwards: Azurite's dequeue scans every message of the
-// account, in any queue, so leftovers would slow the end-to-end phase.
-func (b *bench) enqueuePhase(ctx context.Context, rep *report) error {
-	b.step("1/4 enqueue ceiling: %d messages per level, concurrency %v", b.o.enqueue, b.o.concurrency)
+// webhookPhase measures the enqueue ceiling and the webhook of the
+// handler in serve mode (as the Functions host forwards to it) in
+// interleaved rounds: in each round every concurrency level runs the
+// ceiling and the webhook one right after the other (which goes first
+// alternates), so that a neighbour's burst or Azurite's drift hits both
+// sides of a ratio alike. Both queues are emptied after every level:
+// Azurite's dequeue scans every message of the account, and a growing
+// queue is not what either side should be measured against. Then it loads
+// the webhook through handler local's front, once per level.
+func (b *bench) webhookPhase(ctx context.Context, rep *report) error {
+	b.step("1/3 enqueue ceiling and webhook (serve mode): %d rounds of %d messages and %d signed events per level, concurrency %v",
+		b.o.rounds, b.o.enqueue, b.o.requests, b.o.concurrency)
 	const name = "bench-enqueue"
 	if _, err := b.queues.Create(ctx, name); err != nil {
 		return err
 	}
 	q := b.queues.Queue(name)
-	rep.enqueue = enqueueCeiling(ctx, q, b.o.enqueue, b.o.concurrency, map[string]int{"azurite": b.az.pid(), "bench": os.Getpid()})
-	return q.Clear(ctx)
-}
-
-// webhookPhase loads the webhook of the handler in serve mode, as the
-// Functions host forwards to it, then through handler local's front. The
-// orders it queues are not for the pipeline: it empties their queue.
-func (b *bench) webhookPhase(ctx context.Context, rep *report) error {
-	b.step("2/4 webhook: %d signed events per level, to the handler in serve mode and through handler local", b.o.requests)
 	settings, pprofBase := b.settings, ""
 	if b.o.pprof != "" {
 		port, err := freePort()
@@ -169,11 +176,57 @@ func (b *bench) webhookPhase(ctx context.Context, rep *report) error {
 	if err != nil {
 		return err
 	}
-	rep.webhook = append(rep.webhook, webhookRun{Name: "handler (serve mode), as the Functions host forwards to it",
-		Levels: webhookLoad(ctx, url, b.ev, b.o.requests, b.o.concurrency,
-			map[string]int{"handler": serve.pid(), "azurite": b.az.pid(), "bench": os.Getpid()})})
+	pids := map[string]int{"handler": serve.pid(), "azurite": b.az.pid(), "bench": os.Getpid()}
+	warmUp(ctx, b.o.enqueue, enqueueSender(q, "warm"))
+	warm := webhookClient(4)
+	warmUp(ctx, b.o.requests, webhookSender(warm, url, b.ev, "warm"))
+	warm.CloseIdleConnections()
+	clear := func() error {
+		if err := q.Clear(ctx); err != nil {
+			return err
+		}
+		return b.processOrder.Clear(ctx)
+	}
+	if err := clear(); err != nil {
+		return err
+	}
+	rep.rounds = make([][]pair, len(b.o.concurrency))
+	for r := range b.o.rounds {
+		for i, c := range b.o.concurrency {
+			tag := fmt.Sprintf("r%dc%d", r, c)
+			var p pair
+			ceiling := func() {
+				p.ceiling = enqueueLevel(ctx, q, b.o.enqueue, c, tag, map[string]int{"azurite": b.az.pid(), "bench": os.Getpid()})
+			}
+			webhook := func() { p.webhook = webhookLevel(ctx, url, b.ev, b.o.requests, c, tag, pids) }
+			if (r+i)%2 == 0 {
+				ceiling()
+				webhook()
+			} else {
+				webhook()
+				ceiling()
+			}
+			rep.rounds[i] = append(rep.rounds[i], p)
+			if err := clear(); err != nil {
+				return err
+			}
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+	}
+	serveRun := webhookRun{Name: "handler (serve mode), as the Functions host forwards to it"}
+	for _, rounds := range rep.rounds {
+		var ceilings, webhooks []level
+		for _, p := range rounds {
+			ceilings, webhooks = append(ceilings, p.ceiling), append(webhooks, p.webhook)
+		}
+		rep.enqueue = append(rep.enqueue, merge(ceilings))
+		serveRun.Levels = append(serveRun.Levels, merge(webhooks))
+	}
+	rep.webhook = append(rep.webhook, serveRun)
 	if pprofBase != "" {
-		b.step("2/4 profiling the webhook for %d s at concurrency %d into %s", b.o.pprofSeconds, b.o.pprofConcurrency, b.o.pprof)
+		b.step("1/3 profiling the webhook for %d s at concurrency %d into %s", b.o.pprofSeconds, b.o.pprofConcurrency, b.o.pprof)
 		p, err := profileWebhook(ctx, serve.pid(), pprofBase, url, b.ev, b.o.pprofConcurrency, b.o.pprofSeconds, b.o.pprof)
 		if err != nil {
 			b.cs.stop(serve, 10*time.Second)
@@ -190,6 +243,7 @@ func (b *bench) webhookPhase(ctx context.Context, rep *report) error {
 		return err
 	}
 	sleepCtx(ctx, time.Second)
+	b.step("1/3 webhook through handler local: %d signed events per level", b.o.requests)
 	rep.localIdleRSS, _ = procStatus(local.pid(), "VmRSS")
 	rep.webhook = append(rep.webhook, webhookRun{Name: "handler local --functions CheckoutComplete, through the host emulator's front",
 		Levels: webhookLoad(ctx, url, b.ev, b.o.requests, b.o.concurrency,
@@ -200,7 +254,7 @@ func (b *bench) webhookPhase(ctx context.Context, rep *report) error {
 
 // e2ePhase runs paid orders through the whole pipeline in handler local.
 func (b *bench) e2ePhase(ctx context.Context, rep *report) error {
-	b.step("3/4 end to end: %d orders one at a time, then %d at %.0f/s, through handler local", b.o.isolated, b.o.orders, b.o.rate)
+	b.step("2/3 end to end: %d orders one at a time, then %d at %.0f/s, through handler local", b.o.isolated, b.o.orders, b.o.rate)
 	local, url, err := startLocal(ctx, b.cs, b.o.handler, b.app, filepath.Join(b.logs, "local-e2e.log"), b.settings, "")
 	if err != nil {
 		return err
@@ -226,7 +280,7 @@ func (b *bench) e2ePhase(ctx context.Context, rep *report) error {
 
 // coldStartPhase times the handler's start in serve mode.
 func (b *bench) coldStartPhase(ctx context.Context, rep *report) error {
-	b.step("4/4 cold start: %d execs of the handler in serve mode", b.o.coldStarts)
+	b.step("3/3 cold start: %d execs of the handler in serve mode", b.o.coldStarts)
 	var err error
 	rep.cold, err = coldStarts(ctx, b.cs, b.o.handler, b.app, filepath.Join(b.logs, "serve.log"), b.settings, b.o.coldStarts)
 	return err

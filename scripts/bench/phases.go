@@ -13,6 +13,9 @@ import (
 	"slices"
 	"time"
 
+	"github.com/google/uuid"
+
+	"github.com/filedrop/filedrop/internal/functions/hostemu"
 	"github.com/filedrop/filedrop/internal/order"
 	"github.com/filedrop/filedrop/internal/storage"
 )
@@ -28,33 +31,32 @@ type level struct {
 }
 
 // orderMessage is what the webhook queues for one event: the enqueue
-// ceiling sends the same bytes.
-func orderMessage(i int) []byte {
-	b, _ := json.Marshal(order.ProcessJob{Version: order.ProcessJobVersion, EventID: fmt.Sprintf("evt_benchenqueue%08d", i),
-		EventType: order.EventCompleted, SessionID: fmt.Sprintf("cs_test_benchenqueue%08d", i),
+// ceiling sends the same bytes. tag keeps ids unique across levels and
+// rounds.
+func orderMessage(tag string, i int) []byte {
+	b, _ := json.Marshal(order.ProcessJob{Version: order.ProcessJobVersion, EventID: fmt.Sprintf("evt_benchenqueue%s%08d", tag, i),
+		EventType: order.EventCompleted, SessionID: fmt.Sprintf("cs_test_benchenqueue%s%08d", tag, i),
 		Created: time.Now().Unix(), Trigger: order.TriggerWebhook})
 	return b
 }
 
-// enqueueCeiling puts n base64 messages on q per concurrency level with the
-// storage adapter the webhook uses, after a short warm-up.
-func enqueueCeiling(ctx context.Context, q *storage.Queue, n int, levels []int, pids map[string]int) []level {
-	send := func(ctx context.Context, i int) (time.Duration, error) {
-		data := orderMessage(i)
+// enqueueSender sends the order messages of tag to q with the storage
+// adapter the webhook uses, timing each.
+func enqueueSender(q *storage.Queue, tag string) request {
+	return func(ctx context.Context, i int) (time.Duration, error) {
+		data := orderMessage(tag, i)
 		start := time.Now()
 		err := q.Send(ctx, data, 0)
 		return time.Since(start), err
 	}
-	// Warm-up: connections, and Node's JIT in Azurite, which the first few
-	// hundred requests still speed up.
-	closedLoop(ctx, min(500, n), 4, send)
-	var out []level
-	for _, c := range levels {
-		var r result
-		cpu := measureCPU(pids, func() time.Duration { r = closedLoop(ctx, n, c, send); return r.Elapsed })
-		out = append(out, level{Concurrency: c, result: r, CPU: cpu})
-	}
-	return out
+}
+
+// enqueueLevel puts n base64 messages on q at concurrency c and measures
+// the processes of pids meanwhile.
+func enqueueLevel(ctx context.Context, q *storage.Queue, n, c int, tag string, pids map[string]int) level {
+	var r result
+	cpu := measureCPU(pids, func() time.Duration { r = closedLoop(ctx, n, c, enqueueSender(q, tag)); return r.Elapsed })
+	return level{Concurrency: c, result: r, CPU: cpu}
 }
 
 // webhookClient is a keep-alive client with a connection for every worker,
@@ -78,9 +80,14 @@ func post(ctx context.Context, client *http.Client, url string, body []byte, sig
 	if err != nil {
 		return 0, err
 	}
+	// What Stripe sends, with what the Functions host adds when it forwards
+	// the request (DefaultHttpWorkerService.AddHeaders); handler local's
+	// front sets its own.
 	req.Header.Set("Content-Type", "application/json; charset=utf-8")
 	req.Header.Set("Stripe-Signature", sig)
-	req.Header.Set("User-Agent", "Stripe/1.0 (+https://stripe.com/docs/webhooks) filedrop-bench")
+	req.Header.Set("User-Agent", "Stripe/1.0 (+https://stripe.com/docs/webhooks) filedrop-bench Azure-Functions-Host/"+hostemu.HostVersion)
+	req.Header.Set("X-Azure-Functions-HostVersion", hostemu.HostVersion)
+	req.Header.Set("X-Azure-Functions-InvocationId", uuid.NewString())
 	start := time.Now()
 	resp, err := client.Do(req)
 	if err != nil {
@@ -98,30 +105,76 @@ func post(ctx context.Context, client *http.Client, url string, body []byte, sig
 	return d, nil
 }
 
+// webhookSender signs and posts the events of tag through client.
+func webhookSender(client *http.Client, url string, ev events, tag string) request {
+	return func(ctx context.Context, i int) (time.Duration, error) {
+		id := fmt.Sprintf("%si%07d", tag, i)
+		body, sig := ev.signed("evt_bench"+id, "cs_test_bench"+id, time.Now())
+		return post(ctx, client, url, body, sig)
+	}
+}
+
+// webhookLevel sends n signed events to url at concurrency c, on fresh
+// keep-alive connections, and measures the processes of pids (the
+// "handler" among them) meanwhile.
+func webhookLevel(ctx context.Context, url string, ev events, n, c int, tag string, pids map[string]int) level {
+	client := webhookClient(c)
+	defer client.CloseIdleConnections()
+	rss := sampleRSS(pids["handler"])
+	var r result
+	cpu := measureCPU(pids, func() time.Duration { r = closedLoop(ctx, n, c, webhookSender(client, url, ev, tag)); return r.Elapsed })
+	return level{Concurrency: c, result: r, CPU: cpu, PeakRSS: rss.end()}
+}
+
+// warmUp sends up to 500 requests at concurrency 4: connections, and
+// Node's JIT in Azurite, which the first few hundred requests still speed
+// up.
+func warmUp(ctx context.Context, n int, do request) {
+	closedLoop(ctx, min(500, n), 4, do)
+}
+
 // webhookLoad sends n signed events per concurrency level to url, after a
 // warm-up, and measures the processes of pids (the "handler" among them)
 // meanwhile.
 func webhookLoad(ctx context.Context, url string, ev events, n int, levels []int, pids map[string]int) []level {
+	warm := webhookClient(4)
+	warmUp(ctx, n, webhookSender(warm, url, ev, "warm"))
+	warm.CloseIdleConnections()
 	var out []level
-	for li, c := range append([]int{0}, levels...) {
-		client := webhookClient(max(c, 1))
-		send := func(ctx context.Context, i int) (time.Duration, error) {
-			id := fmt.Sprintf("l%di%07d", li, i)
-			body, sig := ev.signed("evt_bench"+id, "cs_test_bench"+id, time.Now())
-			return post(ctx, client, url, body, sig)
-		}
-		if c == 0 { // warm-up, as for the enqueue ceiling
-			closedLoop(ctx, min(500, n), 4, send)
-			client.CloseIdleConnections()
-			continue
-		}
-		rss := sampleRSS(pids["handler"])
-		var r result
-		cpu := measureCPU(pids, func() time.Duration { r = closedLoop(ctx, n, c, send); return r.Elapsed })
-		out = append(out, level{Concurrency: c, result: r, CPU: cpu, PeakRSS: rss.end()})
-		client.CloseIdleConnections()
+	for _, c := range levels {
+		out = append(out, webhookLevel(ctx, url, ev, n, c, fmt.Sprintf("c%d", c), pids))
 	}
 	return out
+}
+
+// merge pools the rounds of one level: requests, errors and wall time
+// add up, the latencies are pooled (so percentiles are over every
+// request), each process's cores are averaged over the wall time, and the
+// peak RSS is the largest.
+func merge(rounds []level) level {
+	if len(rounds) == 0 {
+		return level{}
+	}
+	m := level{Concurrency: rounds[0].Concurrency, CPU: usage{}}
+	var lat []time.Duration
+	for _, l := range rounds {
+		m.Requests += l.Requests
+		m.Errors += l.Errors
+		m.Elapsed += l.Elapsed
+		lat = append(lat, l.latencies...)
+		if m.FirstError == "" {
+			m.FirstError = l.FirstError
+		}
+		m.PeakRSS = max(m.PeakRSS, l.PeakRSS)
+		for name, cores := range l.CPU {
+			m.CPU[name] += cores * l.Elapsed.Seconds()
+		}
+	}
+	for name := range m.CPU {
+		m.CPU[name] /= m.Elapsed.Seconds()
+	}
+	m.result = newResult(m.Requests, m.Errors, m.Elapsed, lat, m.FirstError)
+	return m
 }
 
 // e2e is one end-to-end run: orders sent, and the time from each webhook to

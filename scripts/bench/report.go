@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 )
@@ -114,17 +115,18 @@ func (r *report) markdown() string {
 	p("- Everything on 127.0.0.1, client and servers on the same %d cores.\n\n", m.cores)
 
 	p("### 1. Enqueue ceiling: storage SDK to Azurite\n\n")
-	p("`storage.Queue.Send` (azqueue, base64) of the webhook's own order message, %d per level, after a warm-up."+
-		" CPU in cores (of %d); *others* is the rest of the machine meanwhile.\n\n", r.opts.enqueue, m.cores)
+	p("`storage.Queue.Send` (azqueue, base64) of the webhook's own order message, %d per level in each of %d rounds"+
+		" interleaved with the serve-mode webhook's (2), after a warm-up; the rounds are pooled here."+
+		" CPU in cores (of %d); *others* is the rest of the machine meanwhile.\n\n", r.opts.enqueue, r.opts.rounds, m.cores)
 	p("| concurrency | msg/s | p50 | p99 | max | errors | Azurite CPU | bench CPU | others |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, l := range r.enqueue {
 		p("| %d | %.0f | %s | %s | %s | %d | %s | %s | %s |\n", l.Concurrency, l.Rate(), ms(l.Pct(50)), ms(l.Pct(99)), ms(l.Max()),
 			l.Errors, cores(l.CPU, "azurite"), cores(l.CPU, "bench"), cores(l.CPU, "others"))
 	}
 	p("\n### 2. Webhook: signed checkout.session.completed\n\n")
-	p("%d events of %.1f KB per level, each unique and signed just before it is sent, POSTed with keep-alive;"+
+	p("%d events of %.1f KB per level (serve mode: in each of %d rounds, pooled), each unique and signed just before it is sent, POSTed with keep-alive;"+
 		" the handler verifies, enqueues (as in 1) and answers 200. *of ceiling* compares req/s with 1 at the same concurrency.\n",
-		r.opts.requests, float64(r.eventBytes)/1000)
+		r.opts.requests, float64(r.eventBytes)/1000, r.opts.rounds)
 	for _, run := range r.webhook {
 		p("\n%s:\n\n", run.Name)
 		p("| concurrency | req/s | p50 | p99 | max | errors | of ceiling | handler CPU | Azurite CPU | bench CPU | others | handler peak RSS |\n")
@@ -354,8 +356,12 @@ func (r *report) targets(p func(format string, args ...any)) {
 		}
 		return "✗"
 	}
-	for _, run := range r.webhook {
+	for ri, run := range r.webhook {
 		p("\n%s:\n\n", run.Name)
+		if ri == 0 && len(r.rounds) > 0 {
+			r.roundTargets(p, mark)
+			continue
+		}
 		p("| concurrency | CPU per webhook | SDK enqueue CPU | webhook − SDK | throughput of ceiling | p99 / ceiling's p99 |\n")
 		p("|---:|---:|---:|---:|---:|---:|\n")
 		for _, l := range run.Levels {
@@ -381,4 +387,51 @@ func (r *report) targets(p func(format string, args ...any)) {
 	p("\nIdle RSS (serve mode, median) %s %s (target ≤ %s); ready (exec to first 200, p50) %s %s (target ≤ %s).\n",
 		mb(c.IdleRSS), mark(c.IdleRSS > 0 && c.IdleRSS <= targetIdleRSS), mb(targetIdleRSS),
 		ms(c.Pct(50)), mark(c.Pct(50) > 0 && c.Pct(50) <= targetReady), ms(targetReady))
+}
+
+// roundTargets prints the serve-mode webhook against the ceiling from the
+// interleaved rounds: each ratio is computed within a round (the ceiling
+// and the webhook measured back to back) and the table shows the rounds'
+// median, then every round's throughput and p99 ratio.
+func (r *report) roundTargets(p func(format string, args ...any), mark func(bool) string) {
+	p("Median of %d interleaved rounds; the last column lists each round's throughput and p99 ratios.\n\n", len(r.rounds[0]))
+	p("| concurrency | CPU per webhook | SDK enqueue CPU | webhook − SDK | throughput of ceiling | p99 / ceiling's p99 | rounds: throughput, p99 ratio |\n")
+	p("|---:|---:|---:|---:|---:|---:|---|\n")
+	for _, rounds := range r.rounds {
+		var cpu, sdk, over, tput, p99 []float64
+		var each []string
+		for _, pr := range rounds {
+			w, e := pr.webhook, pr.ceiling
+			if e.Rate() <= 0 || e.Pct(99) <= 0 || w.Rate() <= 0 {
+				continue
+			}
+			c, s := float64(perOp(w, "handler")), float64(perOp(e, "bench"))
+			t, q := w.Rate()/e.Rate(), float64(w.Pct(99))/float64(e.Pct(99))
+			cpu, sdk, over, tput, p99 = append(cpu, c), append(sdk, s), append(over, c-s), append(tput, t), append(p99, q)
+			each = append(each, fmt.Sprintf("%.0f %%, %.2f", 100*t, q))
+		}
+		if len(cpu) == 0 {
+			p("| %d | - | - | - | - | - | - |\n", rounds[0].webhook.Concurrency)
+			continue
+		}
+		c, s, o := time.Duration(median(cpu)), time.Duration(median(sdk)), time.Duration(median(over))
+		t, q := median(tput), median(p99)
+		p("| %d | %s %s | %s | %s %s | %.0f %% %s | %.2f %s | %s |\n", rounds[0].webhook.Concurrency,
+			ms(c), mark(c <= targetCPUPerWebhook), ms(s), ms(o), mark(o <= targetCPUOverSDK),
+			100*t, mark(t >= targetThroughput), q, mark(q <= targetP99), strings.Join(each, "; "))
+	}
+}
+
+// median is the middle value of xs (the mean of the middle two for an even
+// count); 0 for none.
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if n := len(s); n%2 == 0 {
+		return (s[n/2-1] + s[n/2]) / 2
+	}
+	return s[len(s)/2]
 }
