@@ -33,6 +33,9 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	if tuneGC(env.Getenv) {
 		log.Debug("garbage collector tuned for a long-running handler (GOGC or GOMEMLIMIT overrides it)", "GOGC", gcPercent, "GOMEMLIMIT_bytes", gcMemoryLimit)
 	}
+	if tuneProcs(env.Getenv) {
+		log.Debug("GOMAXPROCS set for serving (the GOMAXPROCS setting overrides it)", "GOMAXPROCS", servingProcs)
+	}
 	if err := startPprof(ctx, env.Getenv(pprofSetting), log); err != nil {
 		return err
 	}

@@ -124,7 +124,7 @@ func (r *report) markdown() string {
 			l.Errors, cores(l.CPU, "azurite"), cores(l.CPU, "bench"), cores(l.CPU, "others"))
 	}
 	p("\n### 2. Webhook: signed checkout.session.completed\n\n")
-	p("%d events of %.1f KB per level (serve mode: in each of %d rounds, pooled), each unique and signed just before it is sent, POSTed with keep-alive;"+
+	p("%d events of %.1f KB per level (serve mode: in each of %d rounds, pooled), each unique and signed just before the level starts (so that signing does not compete with the handler), POSTed with keep-alive;"+
 		" the handler verifies, enqueues (as in 1) and answers 200. *of ceiling* compares req/s with 1 at the same concurrency.\n",
 		r.opts.requests, float64(r.eventBytes)/1000, r.opts.rounds)
 	for _, run := range r.webhook {

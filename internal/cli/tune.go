@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"runtime"
 	"runtime/debug"
 )
 
@@ -29,5 +30,30 @@ func tuneGC(getenv func(string) string) bool {
 	}
 	debug.SetGCPercent(gcPercent)
 	debug.SetMemoryLimit(gcMemoryLimit)
+	return true
+}
+
+// servingProcs is the handler's GOMAXPROCS in serve mode, unless the
+// operator sets GOMAXPROCS.
+//
+// The handler waits far more than it computes: a webhook costs about
+// 0.3 ms of CPU and an order a few ms, around storage, Stripe and mail
+// calls that take milliseconds to seconds. With one P, a single core runs
+// some 3,000 webhooks a second, more than one instance is ever sent (the
+// host forwards 16 HTTP requests at a time per instance by default). With
+// more Ps, every request that wakes the idle process also wakes spare
+// threads that spin looking for work, on cores the Functions host (which
+// forwards every invocation) needs too: on the bench (docs/benchmarks.md)
+// that was a third of the webhook's CPU. handler local keeps the default,
+// as its host emulator runs in the same process.
+const servingProcs = 1
+
+// tuneProcs sets GOMAXPROCS to servingProcs unless GOMAXPROCS is set, and
+// reports whether it did.
+func tuneProcs(getenv func(string) string) bool {
+	if getenv("GOMAXPROCS") != "" {
+		return false
+	}
+	runtime.GOMAXPROCS(servingProcs)
 	return true
 }
