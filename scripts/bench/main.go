@@ -27,6 +27,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -34,6 +35,13 @@ import (
 )
 
 func main() {
+	// The enqueue ceiling's client CPU is the SDK's own cost that the
+	// webhook is compared with: it runs with the handler's serve-mode
+	// GOMAXPROCS (1), so that both sides pay the same runtime. GOMAXPROCS
+	// in the environment overrides it, for a comparison.
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(1)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
@@ -62,6 +70,9 @@ type options struct {
 	// transactions is how many paid orders the storage transactions
 	// phase counts (0: skip it).
 	transactions int
+	// stageOrders is how many orders the stage phase sends through
+	// ProcessOrder and SendLink (0: skip it).
+	stageOrders int
 	// pageRequests is how many order page GETs, and as many download
 	// POSTs, the page phase sends per concurrency level (0: skip it).
 	pageRequests int
@@ -103,6 +114,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.rounds, "rounds", 3, "interleaved rounds of the enqueue ceiling and the webhook per level; ratios are the rounds' median (-quick: 1)")
 	fs.IntVar(&o.coldStarts, "coldstarts", 20, "cold starts to time (-quick: 5)")
 	fs.IntVar(&o.transactions, "transactions", 20, "storage transactions: paid orders counted against an Azurite with --debug, 0 skips (-quick: 3)")
+	fs.IntVar(&o.stageOrders, "stage-orders", 100, "CPU per stage: orders through ProcessOrder and SendLink, each alone in a handler local, 0 skips (-quick: 10)")
 	fs.IntVar(&o.pageRequests, "page-requests", 400, "order page: GETs and download POSTs per concurrency level, 0 skips (-quick: 100)")
 	ports := fs.String("azurite-ports", "0,0,0", "Azurite's blob,queue,table ports on 127.0.0.1; 0 lets the OS choose")
 	fs.DurationVar(&o.timeout, "timeout", 15*time.Minute, "stop everything after this long (-quick: 2m)")
@@ -138,6 +150,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 			"rounds":        func() { o.rounds = 1 },
 			"transactions":  func() { o.transactions = 3 },
 			"page-requests": func() { o.pageRequests = 100 },
+			"stage-orders":  func() { o.stageOrders = 10 },
 			"timeout":       func() { o.timeout = 2 * time.Minute },
 		}
 		for name, apply := range quick {
@@ -189,6 +202,8 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 		return o, errors.New("-rate must be above 0 and at most 1000 orders/s")
 	case o.transactions < 0 || o.transactions > 1000:
 		return o, errors.New("-transactions must be from 0 to 1000")
+	case o.stageOrders < 0 || o.stageOrders > 10_000:
+		return o, errors.New("-stage-orders must be from 0 to 10000")
 	case o.pageRequests < 0 || o.pageRequests > 10_000:
 		return o, errors.New("-page-requests must be from 0 to 10000")
 	case o.rounds < 1 || o.rounds > 20:

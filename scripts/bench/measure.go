@@ -37,6 +37,8 @@ type report struct {
 	pages []pageRun
 	// profile is what -pprof saved; nil without it.
 	profile *profiled
+	// stages is the CPU per order of each queue stage; nil when skipped.
+	stages *stageCPU
 	// rounds are the interleaved rounds of the enqueue ceiling and the
 	// webhook in serve mode, per concurrency level: rounds[i][r].
 	rounds [][]pair
@@ -80,7 +82,7 @@ func measure(ctx context.Context, o options, work string, cs *children, progress
 		return nil, err
 	}
 	rep.eventBytes = len(b.ev.template)
-	for _, phase := range []func(context.Context, *report) error{b.webhookPhase, b.e2ePhase, b.coldStartPhase, b.transactionsPhase, b.pagePhase} {
+	for _, phase := range []func(context.Context, *report) error{b.webhookPhase, b.e2ePhase, b.coldStartPhase, b.transactionsPhase, b.stagePhase, b.pagePhase} {
 		if err := phase(ctx, rep); err != nil {
 			return nil, err
 		}
@@ -162,19 +164,22 @@ func (b *bench) webhookPhase(ctx context.Context, rep *report) error {
 	q := b.queues.Queue(name)
 	settings, pprofBase := b.settings, ""
 	if b.o.pprof != "" {
-		port, err := freePort()
-		if err != nil {
-			return err
-		}
-		settings = map[string]string{"FILEDROP_PPROF": fmt.Sprintf("127.0.0.1:%d", port)}
+		settings = map[string]string{"FILEDROP_PPROF": "127.0.0.1:0"}
 		for k, v := range b.settings {
 			settings[k] = v
 		}
-		pprofBase = fmt.Sprintf("http://127.0.0.1:%d", port)
 	}
 	serve, url, err := startServe(ctx, b.cs, b.o.handler, b.app, filepath.Join(b.logs, "serve-webhook.log"), settings)
 	if err != nil {
 		return err
+	}
+	if b.o.pprof != "" {
+		addr, err := serve.listening(ctx, pprofListenRE, 10*time.Second)
+		if err != nil {
+			b.cs.stop(serve, 10*time.Second)
+			return err
+		}
+		pprofBase = "http://" + addr
 	}
 	pids := map[string]int{"handler": serve.pid(), "azurite": b.az.pid(), "bench": os.Getpid()}
 	warmUp(ctx, b.o.enqueue, enqueueSender(q, "warm"))
@@ -322,11 +327,7 @@ type webhookRun struct {
 // startServe starts the handler in serve mode, as the Functions host does,
 // and returns it with the webhook's URL once GET / answers.
 func startServe(ctx context.Context, cs *children, bin, dir, logPath string, settings map[string]string) (*child, string, error) {
-	port, err := freePort()
-	if err != nil {
-		return nil, "", err
-	}
-	env := map[string]string{"FUNCTIONS_CUSTOMHANDLER_PORT": fmt.Sprint(port)}
+	env := map[string]string{"FUNCTIONS_CUSTOMHANDLER_PORT": "0"}
 	for k, v := range settings {
 		env[k] = v
 	}
@@ -334,21 +335,24 @@ func startServe(ctx context.Context, cs *children, bin, dir, logPath string, set
 	if err != nil {
 		return nil, "", err
 	}
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	addr, err := c.listening(ctx, serveListenRE, 30*time.Second)
+	if err != nil {
+		cs.stop(c, 5*time.Second)
+		return nil, "", err
+	}
+	base := "http://" + addr
 	if err := waitHTTP(ctx, c, base+"/", 30*time.Second); err != nil {
+		cs.stop(c, 5*time.Second)
 		return nil, "", err
 	}
 	return c, base + "/api/CheckoutComplete", nil
 }
 
-// startLocal starts handler local on a free port (only the named functions
-// when only is set) and returns it with the webhook's URL once it answers.
+// startLocal starts handler local on a port the OS chooses (only the named
+// functions when only is set) and returns it with the webhook's URL once it
+// answers.
 func startLocal(ctx context.Context, cs *children, bin, dir, logPath string, settings map[string]string, only string) (*child, string, error) {
-	port, err := freePort()
-	if err != nil {
-		return nil, "", err
-	}
-	args := []string{"local", "--port", fmt.Sprint(port)}
+	args := []string{"local", "--port", "0"}
 	if only != "" {
 		args = append(args, "--functions", only)
 	}
@@ -356,8 +360,14 @@ func startLocal(ctx context.Context, cs *children, bin, dir, logPath string, set
 	if err != nil {
 		return nil, "", err
 	}
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	addr, err := c.listening(ctx, localListenRE, 60*time.Second)
+	if err != nil {
+		cs.stop(c, 5*time.Second)
+		return nil, "", err
+	}
+	base := "http://" + addr
 	if err := waitHTTP(ctx, c, base+"/", 30*time.Second); err != nil {
+		cs.stop(c, 5*time.Second)
 		return nil, "", err
 	}
 	return c, base + "/api/CheckoutComplete", nil

@@ -26,7 +26,10 @@ type child struct {
 	cmd  *exec.Cmd
 	done chan struct{}
 	log  string // its output, for a failure message
-	err  error  // from Wait, once done is closed
+	// offset is where its own output starts in log (children may share
+	// one).
+	offset int64
+	err    error // from Wait, once done is closed
 }
 
 // children are every process the benchmark started and has not stopped yet.
@@ -41,6 +44,10 @@ func (cs *children) start(name, dir, logPath string, env []string, bin string, a
 	if err != nil {
 		return nil, err
 	}
+	var offset int64
+	if fi, err := logf.Stat(); err == nil {
+		offset = fi.Size()
+	}
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = dir
 	cmd.Env = env
@@ -50,7 +57,7 @@ func (cs *children) start(name, dir, logPath string, env []string, bin string, a
 		logf.Close()
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
-	c := &child{name: name, cmd: cmd, done: make(chan struct{}), log: logPath}
+	c := &child{name: name, cmd: cmd, done: make(chan struct{}), log: logPath, offset: offset}
 	go func() {
 		c.err = cmd.Wait()
 		logf.Close()
@@ -197,6 +204,8 @@ func (cs *children) startStripeMock(ctx context.Context, bin, fixtures, dir, log
 }
 
 // freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+// Another process may take it before a child binds it: whoever uses it
+// must start again on another port when the child says so (portTaken).
 func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -205,6 +214,54 @@ func freePort() (int, error) {
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
+
+// portTaken reports whether the child ended because its port was taken.
+func (c *child) portTaken() bool {
+	return c.exited() && strings.Contains(c.output(), "address already in use")
+}
+
+// output is what the child has written so far.
+func (c *child) output() string {
+	f, err := os.Open(c.log)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	if _, err := f.Seek(c.offset, io.SeekStart); err != nil {
+		return ""
+	}
+	b, _ := io.ReadAll(io.LimitReader(f, 1<<20))
+	return string(b)
+}
+
+// listening waits until the child's own output matches re, whose first
+// group is the address it listens on, and returns that address. Children
+// that serve are started on port 0 and say where the OS put them, so that
+// no port is picked here and released for a child to bind later.
+func (c *child) listening(ctx context.Context, re *regexp.Regexp, limit time.Duration) (string, error) {
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		if m := re.FindStringSubmatch(c.output()); m != nil {
+			return m[1], nil
+		}
+		if c.exited() {
+			return "", fmt.Errorf("%s exited: %s", c.name, c.tail(20))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	return "", fmt.Errorf("%s did not say where it listens within %s: %s", c.name, limit, c.tail(20))
+}
+
+// Where the handler says it listens: serve mode's log line (text or JSON
+// logs), the profiler's, and handler local's webhook URL.
+var (
+	serveListenRE = regexp.MustCompile(`custom handler listening.*addr"?[=:]"?(127\.0\.0\.1:[0-9]+)`)
+	pprofListenRE = regexp.MustCompile(`pprof listening.*addr"?[=:]"?(127\.0\.0\.1:[0-9]+)`)
+	localListenRE = regexp.MustCompile(`CheckoutComplete: \[POST\] http://(127\.0\.0\.1:[0-9]+)/`)
+)
 
 // waitHTTP waits until GET url answers at all (any status), as the
 // Functions host's readiness check does.
