@@ -108,6 +108,14 @@ func (o OneWrite) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	body := make([]byte, req.ContentLength)
 	_, err := io.ReadFull(req.Body, body)
+	if err == nil {
+		// As net/http does, refuse a body longer than its length rather
+		// than send part of it.
+		var extra [1]byte
+		if n, _ := req.Body.Read(extra[:]); n > 0 {
+			err = fmt.Errorf("the body is longer than its Content-Length %d", req.ContentLength)
+		}
+	}
 	if closeErr := req.Body.Close(); err == nil {
 		err = closeErr
 	}

@@ -175,19 +175,37 @@ func TestOneWriteSendsASmallRequestInOneWrite(t *testing.T) {
 	}
 }
 
-// TestOneWriteReportsABodyShorterThanItsLength: a body that ends before its
-// Content-Length is an error naming the request, not a truncated send.
-func TestOneWriteReportsABodyShorterThanItsLength(t *testing.T) {
-	rt := storage.OneWrite{Next: roundTripFunc(func(*http.Request) (*http.Response, error) {
-		t.Fatal("a short body was sent")
-		return nil, nil
-	})}
-	req, err := http.NewRequest(http.MethodPut, "http://127.0.0.1:1/q?sig=secret", opaqueBody{strings.NewReader("abc")})
-	require.NoError(t, err)
-	req.ContentLength = 10
-	_, err = rt.RoundTrip(req)
-	require.ErrorIs(t, err, io.ErrUnexpectedEOF)
-	require.NotContains(t, err.Error(), "secret")
+// TestOneWriteRefusesABodyOfAnotherLength: a body shorter or longer than
+// its Content-Length is an error naming the request (never its query),
+// not a truncated send.
+func TestOneWriteRefusesABodyOfAnotherLength(t *testing.T) {
+	for _, tc := range []struct {
+		name, body string
+		length     int64
+		wantIs     error
+		wantText   string
+	}{
+		{"shorter", "abc", 10, io.ErrUnexpectedEOF, "unexpected EOF"},
+		{"longer", "abcdefghijkl", 10, nil, "longer than its Content-Length 10"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rt := storage.OneWrite{Next: roundTripFunc(func(*http.Request) (*http.Response, error) {
+				t.Fatal("a body of another length was sent")
+				return nil, nil
+			})}
+			req, err := http.NewRequest(http.MethodPut, "http://127.0.0.1:1/q?sig=secret", opaqueBody{strings.NewReader(tc.body)})
+			require.NoError(t, err)
+			req.ContentLength = tc.length
+			_, err = rt.RoundTrip(req)
+			require.Error(t, err)
+			if tc.wantIs != nil {
+				require.ErrorIs(t, err, tc.wantIs)
+			}
+			require.Contains(t, err.Error(), tc.wantText)
+			require.Contains(t, err.Error(), "127.0.0.1:1/q")
+			require.NotContains(t, err.Error(), "secret")
+		})
+	}
 }
 
 type roundTripFunc func(*http.Request) (*http.Response, error)
