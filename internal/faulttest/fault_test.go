@@ -291,12 +291,11 @@ func newRig(t *testing.T, bin string, ph phase, p *plan, seed uint64, logs strin
 		env = append(env, "EMAIL_OUTBOX_DIR="+r.outbox)
 	}
 	runOnce(t, bin, appDir, env, "setup", "--originals", originals)
-	port := testenv.FreePort(t)
-	r.webhook = "http://127.0.0.1:" + port + "/api/CheckoutComplete"
-	r.handler = newHandlerProc(t, bin, appDir, env, port, hold, filepath.Join(logs, "handler.log"))
+	r.handler = newHandlerProc(t, bin, appDir, env, hold, filepath.Join(logs, "handler.log"))
 	if err := r.handler.start(); err != nil {
 		t.Fatal(err)
 	}
+	r.webhook = "http://" + r.handler.addr + "/api/CheckoutComplete"
 	return r
 }
 

@@ -4,10 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -47,10 +51,14 @@ func runOnce(t testing.TB, bin, dir string, env []string, args ...string) {
 // it started with it; its output is appended to one log file.
 type handlerProc struct {
 	bin, dir string
-	args     []string
+	hold     time.Duration
 	env      []string
-	addr     string // 127.0.0.1:<port> of the webhook
-	log      *os.File
+	// addr is 127.0.0.1:<port> of the webhook: chosen by the OS at the
+	// first start (--port 0, read back from the handler's output) and kept
+	// for every restart, since the traffic and the mailed links use it.
+	addr    string
+	log     *os.File
+	logPath string
 
 	mu         sync.Mutex
 	cmd        *exec.Cmd
@@ -60,22 +68,54 @@ type handlerProc struct {
 	unexpected []string // exits nobody asked for
 }
 
-func newHandlerProc(t testing.TB, bin, dir string, env []string, port string, hold time.Duration, logPath string) *handlerProc {
+func newHandlerProc(t testing.TB, bin, dir string, env []string, hold time.Duration, logPath string) *handlerProc {
 	t.Helper()
 	f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &handlerProc{bin: bin, dir: dir, env: env, addr: "127.0.0.1:" + port, log: f,
-		args: []string{"local", "--port", port, "--hold", hold.String()}}
+	h := &handlerProc{bin: bin, dir: dir, env: env, hold: hold, log: f, logPath: logPath}
 	t.Cleanup(func() { h.stop(); _ = f.Close() })
 	return h
 }
 
-// start starts the handler and waits until its webhook port accepts
-// connections.
+// webhookLineRE finds the webhook's address in handler local's output.
+var webhookLineRE = regexp.MustCompile(`CheckoutComplete: \[POST\] http://(127\.0\.0\.1:[0-9]+)/api/CheckoutComplete`)
+
+// portTakenRetries bounds how often a restart tries the handler's port
+// again while another process holds it: a killed handler's listener is
+// gone at once, but an outgoing connection may have taken the port as its
+// own local one meanwhile, until it closes.
+const portTakenRetries = 100
+
+// start starts the handler and waits until it says where it listens and
+// that address accepts connections. The first start lets the OS choose the port; a restart
+// binds the same one, and tries again (every 100 ms, bounded) while it is
+// taken.
 func (h *handlerProc) start() error {
-	cmd := exec.Command(h.bin, h.args...)
+	for try := 0; ; try++ {
+		err := h.startOnce()
+		if !errors.Is(err, errPortTaken) || try >= portTakenRetries {
+			return err
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// errPortTaken is a start that failed because the port was in use.
+var errPortTaken = errors.New("the handler's port is taken")
+
+// startOnce starts the handler once (see start).
+func (h *handlerProc) startOnce() error {
+	port := "0"
+	if h.addr != "" {
+		_, port, _ = net.SplitHostPort(h.addr)
+	}
+	var offset int64
+	if fi, err := h.log.Stat(); err == nil {
+		offset = fi.Size()
+	}
+	cmd := exec.Command(h.bin, "local", "--port", port, "--hold", h.hold.String())
 	cmd.Dir, cmd.Env = h.dir, h.env
 	cmd.Stdout, cmd.Stderr = h.log, h.log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -111,8 +151,29 @@ func (h *handlerProc) start() error {
 	for time.Now().Before(deadline) {
 		select {
 		case <-done:
+			if strings.Contains(h.output(offset), "address already in use") {
+				// Not a crash of the run's: the start is tried again.
+				h.mu.Lock()
+				h.unexpected = slices.DeleteFunc(h.unexpected, func(u string) bool { return strings.HasPrefix(u, fmt.Sprintf("handler #%d ", n)) })
+				h.mu.Unlock()
+				return fmt.Errorf("handler #%d: %w", n, errPortTaken)
+			}
 			return fmt.Errorf("handler #%d exited during start-up (see its log)", n)
 		default:
+		}
+		// Ready once this start has said where it listens (it says so
+		// after binding): a connection alone could reach whoever else
+		// holds the port.
+		m := webhookLineRE.FindStringSubmatch(h.output(offset))
+		if m == nil {
+			time.Sleep(20 * time.Millisecond)
+			continue
+		}
+		if h.addr == "" {
+			h.addr = m[1]
+		}
+		if m[1] != h.addr {
+			return fmt.Errorf("handler #%d listens on %s, not on %s", n, m[1], h.addr)
 		}
 		if c, err := net.DialTimeout("tcp", h.addr, 200*time.Millisecond); err == nil {
 			_ = c.Close()
@@ -120,7 +181,21 @@ func (h *handlerProc) start() error {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return fmt.Errorf("handler #%d did not listen on %s within 30s", n, h.addr)
+	return fmt.Errorf("handler #%d did not listen within 30s (address %q)", n, h.addr)
+}
+
+// output is what the handler's log holds from offset on.
+func (h *handlerProc) output(offset int64) string {
+	f, err := os.Open(h.logPath)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	if _, err := f.Seek(offset, io.SeekStart); err != nil {
+		return ""
+	}
+	b, _ := io.ReadAll(io.LimitReader(f, 1<<20))
+	return string(b)
 }
 
 // kill sends SIGKILL to the handler's process group and waits for it to die.

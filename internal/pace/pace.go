@@ -14,7 +14,11 @@
 // burst, most of the accepted calls have not been answered yet. Without a
 // pause to go by, the spacing doubles (at most once per spacing). Each
 // accepted call shrinks a learnt spacing by a hundredth, so that a quota
-// that grew is found again.
+// that grew is found again. Once pacing, a refusal while nobody waits for
+// a slot (calls come slower than the spacing lets them) is not taken for
+// the quota until refusals keep coming (minEvidence): a refusal at random
+// would otherwise set the spacing to the calls' own pace, and every retry
+// would then queue the next calls behind it.
 // A refusal's Retry-After pushes every later slot behind it, and a spacing
 // that at least doubles forgets the slots handed out at the narrower one.
 //
@@ -41,8 +45,15 @@ const (
 	// forgetAfter is how long a slot nobody came for is remembered, and how
 	// long the calls let through are.
 	forgetAfter = 10 * time.Minute
-	// maxStarts bounds the calls let through that are remembered.
+	// maxStarts bounds the calls let through, and the refusals, that are
+	// remembered.
 	maxStarts = 4096
+	// minEvidence is how many refusals a look-back must hold before a
+	// pacer that holds nobody back learns from them. Fewer are taken for
+	// refusals at random: learnt from, a mail every 2 s and a refusal at
+	// random with a 1 s pause made a spacing of 3 s, slower than the
+	// mails came, and the backlog grew without end.
+	minEvidence = 3
 )
 
 // Pacer hands out slots; its zero value is not usable: see New.
@@ -60,6 +71,8 @@ type Pacer struct {
 	// starts are the times the latest calls were let through, oldest
 	// first; a refused call takes its start back.
 	starts []time.Time
+	// refusals are the times of the latest refusals, oldest first.
+	refusals []time.Time
 }
 
 // New returns a Pacer for perMinute calls a minute; 0 or less paces only
@@ -115,6 +128,10 @@ func (p *Pacer) Refused(key string, now time.Time, after time.Duration) time.Dur
 	if n := len(p.starts); n > 0 {
 		p.starts = p.starts[:n-1] // this call did not go through
 	}
+	if len(p.refusals) >= maxStarts {
+		p.refusals = append(p.refusals[:0], p.refusals[len(p.refusals)-maxStarts/2:]...)
+	}
+	p.refusals = append(p.refusals, now)
 	was := p.spacing
 	p.learn(now, after)
 	resume := now.Add(max(after, p.spacing)) // no sooner than one spacing
@@ -144,6 +161,11 @@ func (p *Pacer) learn(now time.Time, after time.Duration) {
 		i++
 	}
 	p.starts = p.starts[i:]
+	i = 0
+	for i < len(p.refusals) && p.refusals[i].Before(cut) {
+		i++
+	}
+	p.refusals = p.refusals[i:]
 	if after > 0 {
 		// The calls that can have counted towards this refusal: those of
 		// the pause's length back (a sliding window's pause ends when its
@@ -154,6 +176,19 @@ func (p *Pacer) learn(now time.Time, after time.Duration) {
 		j := len(p.starts)
 		for j > 0 && !p.starts[j-1].Before(back) {
 			j--
+		}
+		refused := 0
+		for k := len(p.refusals) - 1; k >= 0 && !p.refusals[k].Before(back); k-- {
+			refused++
+		}
+		if held := len(p.slots) > 0; p.spacing > 0 && !held && refused < minEvidence {
+			// Pacing already, nobody held back by it, and a refusal or
+			// two: the calls came slower than the spacing lets them, so
+			// it was not our pace that was refused (a refusal at random,
+			// or another instance's burst). Its pause is honoured
+			// (Refused holds the slots behind it); learning from it would
+			// take our own slower pace for the quota.
+			return
 		}
 		if n := len(p.starts) - j; n > 0 {
 			est := now.Add(after).Sub(p.starts[j]) / time.Duration(n)

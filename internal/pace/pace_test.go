@@ -125,14 +125,23 @@ func TestBurstMeetsTheQuota(t *testing.T) {
 		window    time.Duration
 		latency   time.Duration
 		random    float64 // share of requests refused at random, with a 1 s pause
+		// arrival is the time between two mails' first deliveries (10 ms:
+		// a burst); a trickle under the quota must not be slowed below
+		// its own pace by the random refusals.
+		arrival time.Duration
 	}{
-		{0, 30, time.Minute, 0, 0}, {0, 30, time.Minute, time.Second, 0}, {30, 30, time.Minute, 1500 * time.Millisecond, 0},
-		{0, 5, 10 * time.Second, 500 * time.Millisecond, 0}, {30, 5, 10 * time.Second, 500 * time.Millisecond, 0},
+		{0, 30, time.Minute, 0, 0, 0}, {0, 30, time.Minute, time.Second, 0, 0}, {30, 30, time.Minute, 1500 * time.Millisecond, 0, 0},
+		{0, 5, 10 * time.Second, 500 * time.Millisecond, 0, 0}, {30, 5, 10 * time.Second, 500 * time.Millisecond, 0, 0},
 		// The fault run's fake ACS: 10 per 10 s, and 5 % refused at random.
-		{0, 10, 10 * time.Second, 200 * time.Millisecond, 0.05}, {0, 10, 10 * time.Second, 200 * time.Millisecond, 0.15},
+		{0, 10, 10 * time.Second, 200 * time.Millisecond, 0.05, 0}, {0, 10, 10 * time.Second, 200 * time.Millisecond, 0.15, 0},
+		// A trickle at half the quota (one mail every 2 s against 60 a
+		// minute), 5 and 15 % refused at random.
+		{0, 10, 10 * time.Second, 200 * time.Millisecond, 0.05, 2 * time.Second},
+		{0, 10, 10 * time.Second, 200 * time.Millisecond, 0.15, 2 * time.Second},
 	}
 	for _, c := range cases {
-		t.Run(fmt.Sprintf("configured %d, service %d per %s answering in %s, %.0f%% refused at random", c.perMinute, c.limit, c.window, c.latency, 100*c.random), func(t *testing.T) {
+		arrival := max(c.arrival, 10*time.Millisecond)
+		t.Run(fmt.Sprintf("configured %d, service %d per %s answering in %s, %.0f%% refused at random, a mail every %s", c.perMinute, c.limit, c.window, c.latency, 100*c.random, arrival), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(1, 2))
 			const mails = 300
 			type answer struct {
@@ -145,7 +154,7 @@ func TestBurstMeetsTheQuota(t *testing.T) {
 			var answers []answer
 			due := map[string]time.Time{} // mail -> when it is delivered (again)
 			for i := range mails {
-				due[fmt.Sprint("m", i)] = t0.Add(time.Duration(i) * 10 * time.Millisecond)
+				due[fmt.Sprint("m", i)] = t0.Add(time.Duration(i) * arrival)
 			}
 			requests, done := 0, 0
 			for now := t0; done < mails && now.Before(t0.Add(2*time.Hour)); now = now.Add(100 * time.Millisecond) {
@@ -195,8 +204,8 @@ func TestBurstMeetsTheQuota(t *testing.T) {
 			drain := accepted[len(accepted)-1].Sub(t0)
 			t.Logf("%d requests for %d mails (%.2f each), drained in %s", requests, mails, perMail, drain)
 			require.LessOrEqual(t, perMail, 1.5+2*c.random)
-			ideal := time.Duration(mails/c.limit-1) * c.window
-			require.Less(t, drain, ideal+ideal/4+c.window, "about the quota's pace")
+			ideal := max(time.Duration(mails/c.limit-1)*c.window, time.Duration(mails-1)*arrival)
+			require.Less(t, drain, ideal+ideal/4+c.window, "about the quota's pace, or the mails' own")
 		})
 	}
 }
@@ -223,4 +232,39 @@ func TestAShortPauseLooksBackShortly(t *testing.T) {
 	require.Zero(t, p.Reserve("burst0", now))
 	p.Refused("burst0", now, time.Minute)
 	require.Equal(t, (90*time.Second)/10, p.spacing, "10 calls from t0, none until 90 s")
+}
+
+// TestARefusalAtRandomIsNotAQuota: pacing already, with nobody waiting for
+// a slot, one refusal with a short pause leaves the spacing as it was (the
+// calls came slower than it lets them: the service did not refuse our
+// pace); refusals that keep coming are learnt from again.
+func TestARefusalAtRandomIsNotAQuota(t *testing.T) {
+	p := New(0)
+	now := t0
+	for i := range 5 { // a burst, refused: pacing starts
+		require.Zero(t, p.Reserve(fmt.Sprint("b", i), now))
+	}
+	p.Refused("b4", now, time.Second)
+	learnt := p.spacing
+	require.Positive(t, learnt)
+	p.Reserve("b4", now.Add(time.Second)) // it comes back at its slot
+	delete(p.slots, "b4")
+
+	// A trickle, one call every 2 s, far slower than the spacing.
+	for i := range 10 {
+		now = t0.Add(10*time.Second + time.Duration(i)*2*time.Second)
+		require.Zero(t, p.Reserve(fmt.Sprint("t", i), now))
+	}
+	require.Empty(t, p.slots, "nobody waits")
+	p.Refused("t9", now, time.Second)
+	require.Equal(t, learnt, p.spacing, "one refusal of a trickle is not its quota")
+
+	// Refusals that keep coming are.
+	for i := range minEvidence {
+		now = now.Add(100 * time.Millisecond)
+		key := fmt.Sprint("r", i)
+		p.Reserve(key, now)
+		p.Refused(key, now, time.Second)
+	}
+	require.NotEqual(t, learnt, p.spacing, "refusals that keep coming are learnt from")
 }
