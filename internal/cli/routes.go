@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/filedrop/filedrop/internal/functions"
+	"github.com/filedrop/filedrop/internal/orderlink"
 )
 
 // newServer is the custom handler's HTTP surface, every route in one place:
@@ -28,11 +29,12 @@ func newServer(webhook, page http.Handler, functionRoutes map[string]http.Handle
 			functions.WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 			return
 		}
-		if page != nil && strings.HasPrefix(strings.ToLower(r.URL.Path), "/api/download/") {
+		path := strings.ToLower(r.URL.Path)
+		if page != nil && strings.HasPrefix(path, orderlink.Path) {
 			page.ServeHTTP(w, r)
 			return
 		}
-		if h, ok := routes[strings.ToLower(r.URL.Path)]; ok {
+		if h, ok := routes[path]; ok {
 			h.ServeHTTP(w, r)
 			return
 		}

@@ -35,9 +35,14 @@ type level struct {
 // rounds.
 func orderMessage(tag string, i int) []byte {
 	b, _ := json.Marshal(order.ProcessJob{Version: order.ProcessJobVersion, EventID: fmt.Sprintf("evt_benchenqueue%s%08d", tag, i),
-		EventType: order.EventCompleted, SessionID: fmt.Sprintf("cs_test_benchenqueue%s%08d", tag, i),
+		EventType: order.EventCompleted, SessionID: enqueuedSession(tag, i),
 		Created: time.Now().Unix(), Trigger: order.TriggerWebhook})
 	return b
+}
+
+// enqueuedSession is the session id of orderMessage(tag, i).
+func enqueuedSession(tag string, i int) string {
+	return fmt.Sprintf("cs_test_benchenqueue%s%08d", tag, i)
 }
 
 // enqueueSender sends the order messages of tag to q with the storage

@@ -58,7 +58,7 @@ func (b *bench) stagePhase(ctx context.Context, rep *report) error {
 	}
 	deadline := start.Add(time.Duration(n)*200*time.Millisecond + 30*time.Second)
 	for i := 0; i < n; {
-		if _, err := os.Stat(mailPath(b.outbox, fmt.Sprintf("cs_test_benchenqueue%s%08d", tag, i))); err == nil {
+		if _, err := os.Stat(mailPath(b.outbox, enqueuedSession(tag, i))); err == nil {
 			i++
 			continue
 		}
@@ -76,7 +76,7 @@ func (b *bench) stagePhase(ctx context.Context, rep *report) error {
 	}
 	s.ProcessOrder, s.SendLink = procAfter-procBefore, sendAfter-sendBefore
 	for i := range n {
-		if _, err := os.Stat(mailPath(b.outbox, fmt.Sprintf("cs_test_benchenqueue%s%08d", tag, i))); err == nil {
+		if _, err := os.Stat(mailPath(b.outbox, enqueuedSession(tag, i))); err == nil {
 			s.Mails++
 		}
 	}
