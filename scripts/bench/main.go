@@ -111,7 +111,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.gap, "gap", 2500*time.Millisecond, "end to end: pause after each isolated order's mail, so the pollers idle")
 	fs.IntVar(&o.orders, "orders", 300, "end to end: orders in the steady stream (-quick: 20)")
 	fs.Float64Var(&o.rate, "rate", 20, "end to end: orders per second in the stream (-quick: 10)")
-	fs.IntVar(&o.rounds, "rounds", 3, "interleaved rounds of the enqueue ceiling and the webhook per level; ratios are the rounds' median (-quick: 1)")
+	fs.IntVar(&o.rounds, "rounds", 5, "interleaved rounds of the enqueue ceiling and the webhook per level; the targets pool every round's requests (-quick: 1)")
 	fs.IntVar(&o.coldStarts, "coldstarts", 20, "cold starts to time (-quick: 5)")
 	fs.IntVar(&o.transactions, "transactions", 20, "storage transactions: paid orders counted against an Azurite with --debug, 0 skips (-quick: 3)")
 	fs.IntVar(&o.stageOrders, "stage-orders", 100, "CPU per stage: orders through ProcessOrder and SendLink, each alone in a handler local, 0 skips (-quick: 10)")

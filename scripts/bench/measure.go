@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"time"
@@ -169,8 +170,13 @@ func (b *bench) webhookPhase(ctx context.Context, rep *report) error {
 			settings[k] = v
 		}
 	}
-	serve, url, err := startServe(ctx, b.cs, b.o.handler, b.app, filepath.Join(b.logs, "serve-webhook.log"), settings)
+	serve, endpoint, err := startServe(ctx, b.cs, b.o.handler, b.app, filepath.Join(b.logs, "serve-webhook.log"), settings)
 	if err != nil {
+		return err
+	}
+	target, err := url.Parse(endpoint)
+	if err != nil {
+		b.cs.stop(serve, 10*time.Second)
 		return err
 	}
 	if b.o.pprof != "" {
@@ -183,9 +189,7 @@ func (b *bench) webhookPhase(ctx context.Context, rep *report) error {
 	}
 	pids := map[string]int{"handler": serve.pid(), "azurite": b.az.pid(), "bench": os.Getpid()}
 	warmUp(ctx, b.o.enqueue, enqueueSender(q, "warm"))
-	warm := webhookClient(4)
-	warmUp(ctx, b.o.requests, webhookSender(warm, url, b.ev, "warm"))
-	warm.CloseIdleConnections()
+	warmWebhook(ctx, target, b.ev, b.o.requests)
 	clear := func() error {
 		if err := q.Clear(ctx); err != nil {
 			return err
@@ -203,7 +207,7 @@ func (b *bench) webhookPhase(ctx context.Context, rep *report) error {
 			ceiling := func() {
 				p.ceiling = enqueueLevel(ctx, q, b.o.enqueue, c, tag, map[string]int{"azurite": b.az.pid(), "bench": os.Getpid()})
 			}
-			webhook := func() { p.webhook = webhookLevel(ctx, url, b.ev, b.o.requests, c, tag, pids) }
+			webhook := func() { p.webhook = webhookLevel(ctx, target, b.ev, b.o.requests, c, tag, pids) }
 			if (r+i)%2 == 0 {
 				ceiling()
 				webhook()
@@ -232,7 +236,7 @@ func (b *bench) webhookPhase(ctx context.Context, rep *report) error {
 	rep.webhook = append(rep.webhook, serveRun)
 	if pprofBase != "" {
 		b.step("1/3 profiling the webhook for %d s at concurrency %d into %s", b.o.pprofSeconds, b.o.pprofConcurrency, b.o.pprof)
-		p, err := profileWebhook(ctx, serve.pid(), pprofBase, url, b.ev, b.o.pprofConcurrency, b.o.pprofSeconds, b.o.pprof)
+		p, err := profileWebhook(ctx, serve.pid(), pprofBase, target, b.ev, b.o.pprofConcurrency, b.o.pprofSeconds, b.o.pprof)
 		if err != nil {
 			b.cs.stop(serve, 10*time.Second)
 			return err
@@ -243,15 +247,19 @@ func (b *bench) webhookPhase(ctx context.Context, rep *report) error {
 	if err := b.processOrder.Clear(ctx); err != nil {
 		return err
 	}
-	local, url, err := startLocal(ctx, b.cs, b.o.handler, b.app, filepath.Join(b.logs, "local-webhook.log"), b.settings, "CheckoutComplete")
+	local, endpoint, err := startLocal(ctx, b.cs, b.o.handler, b.app, filepath.Join(b.logs, "local-webhook.log"), b.settings, "CheckoutComplete")
 	if err != nil {
+		return err
+	}
+	if target, err = url.Parse(endpoint); err != nil {
+		b.cs.stop(local, 10*time.Second)
 		return err
 	}
 	sleepCtx(ctx, time.Second)
 	b.step("1/3 webhook through handler local: %d signed events per level", b.o.requests)
 	rep.localIdleRSS, _ = procStatus(local.pid(), "VmRSS")
 	rep.webhook = append(rep.webhook, webhookRun{Name: "handler local --functions CheckoutComplete, through the host emulator's front",
-		Levels: webhookLoad(ctx, url, b.ev, b.o.requests, b.o.concurrency,
+		Levels: webhookLoad(ctx, target, b.ev, b.o.requests, b.o.concurrency,
 			map[string]int{"handler": local.pid(), "azurite": b.az.pid(), "bench": os.Getpid()})})
 	b.cs.stop(local, 10*time.Second)
 	return b.processOrder.Clear(ctx)

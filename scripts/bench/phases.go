@@ -8,14 +8,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
 	"time"
 
-	"github.com/google/uuid"
-
-	"github.com/filedrop/filedrop/internal/functions/hostemu"
 	"github.com/filedrop/filedrop/internal/order"
 	"github.com/filedrop/filedrop/internal/storage"
 )
@@ -68,7 +66,7 @@ func enqueueLevel(ctx context.Context, q *storage.Queue, n, c int, tag string, p
 // as a busy sender keeps them.
 func webhookClient(concurrency int) *http.Client {
 	return &http.Client{
-		Timeout: 15 * time.Second,
+		Timeout: requestTimeout,
 		Transport: &http.Transport{
 			MaxIdleConns:        concurrency,
 			MaxIdleConnsPerHost: concurrency,
@@ -85,14 +83,7 @@ func post(ctx context.Context, client *http.Client, url string, body []byte, sig
 	if err != nil {
 		return 0, err
 	}
-	// What Stripe sends, with what the Functions host adds when it forwards
-	// the request (DefaultHttpWorkerService.AddHeaders); handler local's
-	// front sets its own.
-	req.Header.Set("Content-Type", "application/json; charset=utf-8")
-	req.Header.Set("Stripe-Signature", sig)
-	req.Header.Set("User-Agent", "Stripe/1.0 (+https://stripe.com/docs/webhooks) filedrop-bench Azure-Functions-Host/"+hostemu.HostVersion)
-	req.Header.Set("X-Azure-Functions-HostVersion", hostemu.HostVersion)
-	req.Header.Set("X-Azure-Functions-InvocationId", uuid.NewString())
+	req.Header = forwarded(sig)
 	start := time.Now()
 	resp, err := client.Do(req)
 	if err != nil {
@@ -110,51 +101,52 @@ func post(ctx context.Context, client *http.Client, url string, body []byte, sig
 	return d, nil
 }
 
-// webhookSender signs and posts the events of tag through client.
-func webhookSender(client *http.Client, url string, ev events, tag string) request {
+// signedRequest is the POST of event i of tag to u, signed at now.
+func signedRequest(u *url.URL, ev events, tag string, i int, now time.Time) []byte {
+	id := fmt.Sprintf("%si%07d", tag, i)
+	body, sig := ev.signed("evt_bench"+id, "cs_test_bench"+id, now)
+	return rawRequest(u, body, sig)
+}
+
+// webhookSender signs and posts the events of tag through p.
+func webhookSender(p *rawPoster, u *url.URL, ev events, tag string) request {
 	return func(ctx context.Context, i int) (time.Duration, error) {
-		id := fmt.Sprintf("%si%07d", tag, i)
-		body, sig := ev.signed("evt_bench"+id, "cs_test_bench"+id, time.Now())
-		return post(ctx, client, url, body, sig)
+		return p.post(ctx, signedRequest(u, ev, tag, i, time.Now()))
 	}
 }
 
 // maxPresigned bounds how many events a level signs before it starts
-// (about 3 KB each); a level with more signs the rest as it goes.
+// (about 3.5 KB each); a level with more signs the rest as it goes.
 const maxPresigned = 20_000
 
-// presignedSender signs the first maxPresigned of n events of tag before
-// the level starts, so that the load generator's own HMAC and templating
-// do not compete for the cores with the handler and Azurite while the
-// level is measured (Stripe signs on its own machines). Signatures stay
-// valid for Stripe's 5-minute tolerance, far longer than a level takes.
-func presignedSender(client *http.Client, url string, ev events, tag string, n int) request {
-	type delivery struct {
-		body []byte
-		sig  string
-	}
+// presignedSender signs the first maxPresigned of n events of tag, and
+// writes out their requests, before the level starts, so that the load
+// generator's own HMAC and templating do not compete for the cores with
+// the handler and Azurite while the level is measured (Stripe signs on its
+// own machines). Signatures stay valid for Stripe's 5-minute tolerance,
+// far longer than a level takes.
+func presignedSender(p *rawPoster, u *url.URL, ev events, tag string, n int) request {
 	now := time.Now()
-	signed := make([]delivery, min(n, maxPresigned))
+	signed := make([][]byte, min(n, maxPresigned))
 	for i := range signed {
-		id := fmt.Sprintf("%si%07d", tag, i)
-		signed[i].body, signed[i].sig = ev.signed("evt_bench"+id, "cs_test_bench"+id, now)
+		signed[i] = signedRequest(u, ev, tag, i, now)
 	}
-	inline := webhookSender(client, url, ev, tag)
+	inline := webhookSender(p, u, ev, tag)
 	return func(ctx context.Context, i int) (time.Duration, error) {
 		if i < len(signed) {
-			return post(ctx, client, url, signed[i].body, signed[i].sig)
+			return p.post(ctx, signed[i])
 		}
 		return inline(ctx, i)
 	}
 }
 
-// webhookLevel sends n signed events to url at concurrency c, on fresh
+// webhookLevel sends n signed events to u at concurrency c, on fresh
 // keep-alive connections, and measures the processes of pids (the
 // "handler" among them) meanwhile.
-func webhookLevel(ctx context.Context, url string, ev events, n, c int, tag string, pids map[string]int) level {
-	client := webhookClient(c)
-	defer client.CloseIdleConnections()
-	send := presignedSender(client, url, ev, tag, n)
+func webhookLevel(ctx context.Context, u *url.URL, ev events, n, c int, tag string, pids map[string]int) level {
+	p := newRawPoster(u, c)
+	defer p.close()
+	send := presignedSender(p, u, ev, tag, n)
 	rss := sampleRSS(pids["handler"])
 	var r result
 	cpu := measureCPU(pids, func() time.Duration { r = closedLoop(ctx, n, c, send); return r.Elapsed })
@@ -168,16 +160,21 @@ func warmUp(ctx context.Context, n int, do request) {
 	closedLoop(ctx, min(500, n), 4, do)
 }
 
-// webhookLoad sends n signed events per concurrency level to url, after a
+// warmWebhook warms up the webhook at u (see warmUp).
+func warmWebhook(ctx context.Context, u *url.URL, ev events, n int) {
+	p := newRawPoster(u, 4)
+	defer p.close()
+	warmUp(ctx, n, webhookSender(p, u, ev, "warm"))
+}
+
+// webhookLoad sends n signed events per concurrency level to u, after a
 // warm-up, and measures the processes of pids (the "handler" among them)
 // meanwhile.
-func webhookLoad(ctx context.Context, url string, ev events, n int, levels []int, pids map[string]int) []level {
-	warm := webhookClient(4)
-	warmUp(ctx, n, webhookSender(warm, url, ev, "warm"))
-	warm.CloseIdleConnections()
+func webhookLoad(ctx context.Context, u *url.URL, ev events, n int, levels []int, pids map[string]int) []level {
+	warmWebhook(ctx, u, ev, n)
 	var out []level
 	for _, c := range levels {
-		out = append(out, webhookLevel(ctx, url, ev, n, c, fmt.Sprintf("c%d", c), pids))
+		out = append(out, webhookLevel(ctx, u, ev, n, c, fmt.Sprintf("c%d", c), pids))
 	}
 	return out
 }

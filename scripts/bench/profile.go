@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"time"
@@ -31,7 +32,7 @@ type profiled struct {
 // and the allocation profile before and after. The files go to dir. The
 // load is separate from the measured levels, so the profiler's own cost is
 // in none of the tables.
-func profileWebhook(ctx context.Context, pid int, pprofBase, url string, ev events, concurrency, seconds int, dir string) (profiled, error) {
+func profileWebhook(ctx context.Context, pid int, pprofBase string, target *url.URL, ev events, concurrency, seconds int, dir string) (profiled, error) {
 	p := profiled{Concurrency: concurrency, Seconds: seconds,
 		CPU:          filepath.Join(dir, fmt.Sprintf("webhook-c%d.cpu.pprof", concurrency)),
 		AllocsBefore: filepath.Join(dir, fmt.Sprintf("webhook-c%d.allocs-before.pprof", concurrency)),
@@ -45,13 +46,9 @@ func profileWebhook(ctx context.Context, pid int, pprofBase, url string, ev even
 	}
 	lctx, stop := context.WithCancel(ctx)
 	defer stop()
-	client := webhookClient(concurrency)
-	defer client.CloseIdleConnections()
-	send := func(ctx context.Context, i int) (time.Duration, error) {
-		id := fmt.Sprintf("prof%08d", i)
-		body, sig := ev.signed("evt_bench"+id, "cs_test_bench"+id, time.Now())
-		return post(ctx, client, url, body, sig)
-	}
+	poster := newRawPoster(target, concurrency)
+	defer poster.close()
+	send := webhookSender(poster, target, ev, "prof")
 	done := make(chan result, 1)
 	cpuBefore, _ := cpuTime(pid)
 	go func() { done <- closedLoop(lctx, 1_000_000, concurrency, send) }()

@@ -367,29 +367,28 @@ func (r *report) targets(p func(format string, args ...any)) {
 	}
 	for ri, run := range r.webhook {
 		p("\n%s:\n\n", run.Name)
-		if ri == 0 && len(r.rounds) > 0 {
-			r.roundTargets(p, mark)
-			continue
+		rounds := ri == 0 && len(r.rounds) == len(run.Levels)
+		if rounds {
+			p("Every request of the %d interleaved rounds: throughput is all of a level's requests over all its time, p99 is over all of them;"+
+				" the last column lists each round's own throughput and p99 ratios, to show the spread.\n\n", len(r.rounds[0]))
+			p("| concurrency | CPU per webhook | SDK enqueue CPU | webhook − SDK | throughput of ceiling | p99 / ceiling's p99 | rounds: throughput, p99 ratio |\n")
+			p("|---:|---:|---:|---:|---:|---:|---|\n")
+		} else {
+			p("| concurrency | CPU per webhook | SDK enqueue CPU | webhook − SDK | throughput of ceiling | p99 / ceiling's p99 |\n")
+			p("|---:|---:|---:|---:|---:|---:|\n")
 		}
-		p("| concurrency | CPU per webhook | SDK enqueue CPU | webhook − SDK | throughput of ceiling | p99 / ceiling's p99 |\n")
-		p("|---:|---:|---:|---:|---:|---:|\n")
-		for _, l := range run.Levels {
+		for i, l := range run.Levels {
 			var e *level
-			for i := range r.enqueue {
-				if r.enqueue[i].Concurrency == l.Concurrency {
-					e = &r.enqueue[i]
+			for j := range r.enqueue {
+				if r.enqueue[j].Concurrency == l.Concurrency {
+					e = &r.enqueue[j]
 				}
 			}
-			cpu := perOp(l, "handler")
-			if e == nil || e.Rate() <= 0 || e.Pct(99) <= 0 {
-				p("| %d | %s %s | - | - | - | - |\n", l.Concurrency, ms(cpu), mark(cpu <= targetCPUPerWebhook))
-				continue
+			cells := targetCells(l, e, mark)
+			if rounds {
+				cells += " " + roundRatios(r.rounds[i]) + " |"
 			}
-			sdk := perOp(*e, "bench")
-			tput, p99 := l.Rate()/e.Rate(), float64(l.Pct(99))/float64(e.Pct(99))
-			p("| %d | %s %s | %s | %s %s | %.0f %% %s | %.2f %s |\n", l.Concurrency,
-				ms(cpu), mark(cpu <= targetCPUPerWebhook), ms(sdk), ms(cpu-sdk), mark(cpu-sdk <= targetCPUOverSDK),
-				100*tput, mark(tput >= targetThroughput), p99, mark(p99 <= targetP99))
+			p("| %d | %s\n", l.Concurrency, cells)
 		}
 	}
 	c := r.cold
@@ -398,37 +397,34 @@ func (r *report) targets(p func(format string, args ...any)) {
 		ms(c.Pct(50)), mark(c.Pct(50) > 0 && c.Pct(50) <= targetReady), ms(targetReady))
 }
 
-// roundTargets prints the serve-mode webhook against the ceiling from the
-// interleaved rounds: each ratio is computed within a round (the ceiling
-// and the webhook measured back to back) and the table shows the rounds'
-// median, then every round's throughput and p99 ratio.
-func (r *report) roundTargets(p func(format string, args ...any), mark func(bool) string) {
-	p("Median of %d interleaved rounds; the last column lists each round's throughput and p99 ratios.\n\n", len(r.rounds[0]))
-	p("| concurrency | CPU per webhook | SDK enqueue CPU | webhook − SDK | throughput of ceiling | p99 / ceiling's p99 | rounds: throughput, p99 ratio |\n")
-	p("|---:|---:|---:|---:|---:|---:|---|\n")
-	for _, rounds := range r.rounds {
-		var cpu, sdk, over, tput, p99 []float64
-		var each []string
-		for _, pr := range rounds {
-			w, e := pr.webhook, pr.ceiling
-			if e.Rate() <= 0 || e.Pct(99) <= 0 || w.Rate() <= 0 {
-				continue
-			}
-			c, s := float64(perOp(w, "handler")), float64(perOp(e, "bench"))
-			t, q := w.Rate()/e.Rate(), float64(w.Pct(99))/float64(e.Pct(99))
-			cpu, sdk, over, tput, p99 = append(cpu, c), append(sdk, s), append(over, c-s), append(tput, t), append(p99, q)
-			each = append(each, fmt.Sprintf("%.0f %%, %.2f", 100*t, q))
-		}
-		if len(cpu) == 0 {
-			p("| %d | - | - | - | - | - | - |\n", rounds[0].webhook.Concurrency)
+// targetCells are the target columns of webhook level l against the
+// enqueue ceiling e at the same concurrency (nil: not measured), each
+// cell followed by its " |".
+func targetCells(l level, e *level, mark func(bool) string) string {
+	cpu := perOp(l, "handler")
+	if e == nil || e.Rate() <= 0 || e.Pct(99) <= 0 {
+		return fmt.Sprintf("%s %s | - | - | - | - |", ms(cpu), mark(cpu <= targetCPUPerWebhook))
+	}
+	sdk := perOp(*e, "bench")
+	tput, p99 := l.Rate()/e.Rate(), float64(l.Pct(99))/float64(e.Pct(99))
+	return fmt.Sprintf("%s %s | %s | %s %s | %.0f %% %s | %.2f %s |",
+		ms(cpu), mark(cpu <= targetCPUPerWebhook), ms(sdk), ms(cpu-sdk), mark(cpu-sdk <= targetCPUOverSDK),
+		100*tput, mark(tput >= targetThroughput), p99, mark(p99 <= targetP99))
+}
+
+// roundRatios lists each round's throughput and p99 ratio, the ceiling
+// and the webhook measured back to back within it.
+func roundRatios(rounds []pair) string {
+	var each []string
+	for _, pr := range rounds {
+		w, e := pr.webhook, pr.ceiling
+		if e.Rate() <= 0 || e.Pct(99) <= 0 {
+			each = append(each, "-")
 			continue
 		}
-		c, s, o := time.Duration(median(cpu)), time.Duration(median(sdk)), time.Duration(median(over))
-		t, q := median(tput), median(p99)
-		p("| %d | %s %s | %s | %s %s | %.0f %% %s | %.2f %s | %s |\n", rounds[0].webhook.Concurrency,
-			ms(c), mark(c <= targetCPUPerWebhook), ms(s), ms(o), mark(o <= targetCPUOverSDK),
-			100*t, mark(t >= targetThroughput), q, mark(q <= targetP99), strings.Join(each, "; "))
+		each = append(each, fmt.Sprintf("%.0f %%, %.2f", 100*w.Rate()/e.Rate(), float64(w.Pct(99))/float64(e.Pct(99))))
 	}
+	return strings.Join(each, "; ")
 }
 
 // median is the middle value of xs (the mean of the middle two for an even
