@@ -11,13 +11,13 @@ import (
 )
 
 // TestWriteQueuedEqualsTheEncodedAnswer holds the queued answer's
-// pre-encoded bytes to what functions.WriteJSON writes for it: status,
-// headers and body.
+// pre-encoded bytes, as functions.WriteEncodedJSON writes them, to what
+// functions.WriteJSON writes for it: status, headers and body.
 func TestWriteQueuedEqualsTheEncodedAnswer(t *testing.T) {
 	want := httptest.NewRecorder()
 	functions.WriteJSON(want, http.StatusOK, queuedAnswer())
 	got := httptest.NewRecorder()
-	writeQueued(got)
+	functions.WriteEncodedJSON(got, http.StatusOK, queuedJSON)
 	require.Equal(t, want.Code, got.Code)
 	require.Equal(t, want.Body.String(), got.Body.String())
 	for _, h := range []string{"Content-Type", "X-Content-Type-Options"} {

@@ -18,10 +18,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/google/uuid"
@@ -110,27 +108,19 @@ func (h *Stage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	status, a := h.handle(r.Context(), log, ev)
 	if a == queuedAnswer() {
-		writeQueued(w)
+		functions.WriteEncodedJSON(w, http.StatusOK, queuedJSON)
 		return
 	}
 	functions.WriteJSON(w, status, a)
 }
 
-// queuedAnswer is the answer to an event queued, the common one:
-// writeQueued writes it without encoding it each time (a test holds the
+// queuedAnswer is the answer to an event queued, the common one: it is
+// written as queuedJSON, without encoding it each time (a test holds the
 // two equal).
 func queuedAnswer() answer { return answer{Received: true, Queued: true} }
 
-// queuedJSON is queuedAnswer as functions.WriteJSON writes it.
+// queuedJSON is queuedAnswer as functions.WriteJSON encodes it.
 const queuedJSON = `{"received":true,"queued":true}` + "\n"
-
-func writeQueued(w http.ResponseWriter) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.Header().Set("Content-Length", strconv.Itoa(len(queuedJSON)))
-	w.WriteHeader(http.StatusOK)
-	_, _ = io.WriteString(w, queuedJSON)
-}
 
 // eventLog writes the lines of one delivery, each with the same
 // attributes (the function, the invocation and, once verified, the

@@ -42,9 +42,7 @@ func runLocal(ctx context.Context, env Env, args []string) error {
 		return usageErr("--now: no timer function named %q (have %s)", *now, strings.Join(timerNames(runApp), ", "))
 	}
 	log := newLogger(cfg, env.Stderr)
-	if tuneGC(env.Getenv) {
-		log.Debug("garbage collector tuned for a long-running handler (GOGC or GOMEMLIMIT overrides it)", "GOGC", gcPercent, "GOMEMLIMIT_bytes", gcMemoryLimit)
-	}
+	tuneGC(env.Getenv, log)
 	p, err := newPipeline(cfg, app, log)
 	if err != nil {
 		return err

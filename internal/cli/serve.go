@@ -30,12 +30,8 @@ func runServe(ctx context.Context, env Env, args []string) error {
 		return describeConfigError(err)
 	}
 	log := newLogger(cfg, env.Stdout)
-	if tuneGC(env.Getenv) {
-		log.Debug("garbage collector tuned for a long-running handler (GOGC or GOMEMLIMIT overrides it)", "GOGC", gcPercent, "GOMEMLIMIT_bytes", gcMemoryLimit)
-	}
-	if tuneProcs(env.Getenv) {
-		log.Debug("GOMAXPROCS set for serving (the GOMAXPROCS setting overrides it)", "GOMAXPROCS", servingProcs)
-	}
+	tuneGC(env.Getenv, log)
+	tuneProcs(env.Getenv, log)
 	if err := startPprof(ctx, env.Getenv(pprofSetting), log); err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"log/slog"
 	"runtime"
 	"runtime/debug"
 )
@@ -23,13 +24,14 @@ const (
 
 // tuneGC applies gcPercent and gcMemoryLimit unless GOGC or GOMEMLIMIT is
 // set (the runtime has then applied the operator's choice), and reports
-// whether it did.
-func tuneGC(getenv func(string) string) bool {
+// whether it did, to the caller and in a debug line of log.
+func tuneGC(getenv func(string) string, log *slog.Logger) bool {
 	if getenv("GOGC") != "" || getenv("GOMEMLIMIT") != "" {
 		return false
 	}
 	debug.SetGCPercent(gcPercent)
 	debug.SetMemoryLimit(gcMemoryLimit)
+	log.Debug("garbage collector tuned for a long-running handler (GOGC or GOMEMLIMIT overrides it)", "GOGC", gcPercent, "GOMEMLIMIT_bytes", gcMemoryLimit)
 	return true
 }
 
@@ -49,11 +51,12 @@ func tuneGC(getenv func(string) string) bool {
 const servingProcs = 1
 
 // tuneProcs sets GOMAXPROCS to servingProcs unless GOMAXPROCS is set, and
-// reports whether it did.
-func tuneProcs(getenv func(string) string) bool {
+// reports whether it did, to the caller and in a debug line of log.
+func tuneProcs(getenv func(string) string, log *slog.Logger) bool {
 	if getenv("GOMAXPROCS") != "" {
 		return false
 	}
 	runtime.GOMAXPROCS(servingProcs)
+	log.Debug("GOMAXPROCS set for serving (the GOMAXPROCS setting overrides it)", "GOMAXPROCS", servingProcs)
 	return true
 }

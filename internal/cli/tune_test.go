@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"log/slog"
 	"math"
 	"runtime"
 	"runtime/debug"
@@ -27,7 +28,7 @@ func TestTuneGCLeavesTheOperatorsChoice(t *testing.T) {
 				debug.SetGCPercent(percent)
 				debug.SetMemoryLimit(limit)
 			})
-			require.Equal(t, tc.wantTuned, tuneGC(func(k string) string { return tc.env[k] }))
+			require.Equal(t, tc.wantTuned, tuneGC(func(k string) string { return tc.env[k] }, slog.New(slog.DiscardHandler)))
 			wantPercent, wantLimit := 100, int64(math.MaxInt64)
 			if tc.wantTuned {
 				wantPercent, wantLimit = gcPercent, gcMemoryLimit
@@ -50,7 +51,7 @@ func TestTuneProcsLeavesTheOperatorsChoice(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			procs := runtime.GOMAXPROCS(3)
 			t.Cleanup(func() { runtime.GOMAXPROCS(procs) })
-			require.Equal(t, tc.wantTuned, tuneProcs(func(k string) string { return tc.env[k] }))
+			require.Equal(t, tc.wantTuned, tuneProcs(func(k string) string { return tc.env[k] }, slog.New(slog.DiscardHandler)))
 			want := 3
 			if tc.wantTuned {
 				want = servingProcs

@@ -70,9 +70,9 @@ const IdleConnsPerHost = 64
 // It deliberately leaves net/http to write a request's headers and body in
 // two writes (azcore's bodies are not a type net/http knows to be in
 // memory). Sending both in one write saved a syscall a call, no CPU this
-// machine could measure, and made Azurite corrupt table writes: Azurite
-// 3.37 joins a body's chunks as strings, so a UTF-8 character split across
-// two reads becomes two U+FFFD (docs/reference-notes.md).
+// machine could measure, and Azurite 3.37 then corrupted table writes now
+// and then (a UTF-8 character came back as two U+FFFD); the cause is not
+// confirmed (docs/reference-notes.md).
 func NewHTTPClient() *http.Client {
 	return &http.Client{Transport: &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
