@@ -10,5 +10,7 @@ command -v func >/dev/null || { echo "publish: Azure Functions Core Tools (func)
 GOOS=linux GOARCH=amd64 CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o handler ./cmd/handler
 echo "built ./handler ($(du -h handler | cut -f1)), publishing to $app"
 func azure functionapp publish "$app"
-echo "published. Check that the app settings include RECONCILE_SCHEDULE (the host schedules Reconcile from it)"
-echo "and PUBLIC_BASE_URL + ORDER_LINK_SECRET (or DOWNLOAD_LINKS=direct); then run ./handler setup once."
+if [ -z "${FILEDROP_SETTINGS_FROM_TEMPLATE:-}" ]; then # scripts/deploy.sh sets them through infra/azuredeploy.json
+	echo "published. Check that the app settings include RECONCILE_SCHEDULE (the host schedules Reconcile from it)"
+	echo "and PUBLIC_BASE_URL + ORDER_LINK_SECRET (or DOWNLOAD_LINKS=direct); then run ./handler setup once."
+fi

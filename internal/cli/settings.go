@@ -16,11 +16,20 @@ import (
 // wins), validates every setting, and loads the app's function files. With
 // local set, handler local's embedded defaults fill what neither sets.
 func loadSettings(env Env, local bool) (config.Config, functions.App, config.Getenv, error) {
+	return loadSettingsWith(env, local, config.Load)
+}
+
+// loader is config.Load or config.LoadStorage.
+type loader func(config.Getenv) (config.Config, error)
+
+// loadSettingsWith is loadSettings with the settings read and validated by
+// load.
+func loadSettingsWith(env Env, local bool, load loader) (config.Config, functions.App, config.Getenv, error) {
 	get, err := settingsGetter(env, local)
 	if err != nil {
 		return config.Config{}, functions.App{}, nil, err
 	}
-	cfg, err := config.Load(get)
+	cfg, err := load(get)
 	if err != nil {
 		return cfg, functions.App{}, get, &ExitError{Code: ExitConfig, Err: err}
 	}
@@ -73,6 +82,12 @@ func describeConfigError(err error) error {
 // --local: run without it, and with settings that handler local's defaults
 // would make valid, the error ends with the hint to add --local.
 func describeConfigErrorLocal(env Env, local bool, err error) error {
+	return describeConfigErrorLocalWith(env, local, err, config.Load)
+}
+
+// describeConfigErrorLocalWith is describeConfigErrorLocal for a command
+// whose settings load reads and validates.
+func describeConfigErrorLocalWith(env Env, local bool, err error, load loader) error {
 	described := describeConfigError(err)
 	var ce *config.Error
 	if local || !errors.As(err, &ce) {
@@ -82,7 +97,7 @@ func describeConfigErrorLocal(env Env, local bool, err error) error {
 	if gerr != nil {
 		return described
 	}
-	if _, lerr := config.Load(get); lerr != nil {
+	if _, lerr := load(get); lerr != nil {
 		return described
 	}
 	return &ExitError{Code: ExitConfig, Err: fmt.Errorf("%w\nOn this machine, add --local to use handler local's defaults (Azurite, the outbox, the demo Stripe) for the unset settings", described)}

@@ -7,20 +7,24 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+
+	"github.com/filedrop/filedrop/internal/config"
 )
 
 // runSetup creates what the pipeline needs and is missing, and can upload
 // originals from a folder.
 func runSetup(ctx context.Context, env Env, args []string) error {
-	fs := flags(env, "setup", "setup [--local] [--originals DIR]\n\nCreates the queues, their poison queues, the originals container (private) and\nthe ledger table when missing. Idempotent: says what it created. With\n--originals, uploads every file of DIR that the container does not have yet.")
+	fs := flags(env, "setup", "setup [--local] [--originals DIR]\n\nCreates the queues, their poison queues, the originals container (private) and\nthe ledger table when missing. Idempotent: says what it created. With\n--originals, uploads every file of DIR that the container does not have yet.\nNeeds only the storage settings: with AzureWebJobsStorage__accountName and no\n__credential or __clientId, your own Azure CLI login is used.")
 	local := fs.Bool("local", false, "use handler local's defaults (Azurite, the demo Stripe) for unset settings")
 	dir := fs.String("originals", "", "folder of originals to upload (files already in the container are left alone)")
 	if done, err := parse(fs, args); done {
 		return err
 	}
-	cfg, app, _, err := loadSettings(env, *local)
+	// Setup needs only the storage settings, so that an operator can run it
+	// with nothing but the account's name and an Azure CLI login.
+	cfg, app, _, err := loadSettingsWith(env, *local, config.LoadStorage)
 	if err != nil {
-		return describeConfigErrorLocal(env, *local, err)
+		return describeConfigErrorLocalWith(env, *local, err, config.LoadStorage)
 	}
 	p, err := newPipeline(cfg, app, newLogger(cfg, env.Stderr))
 	if err != nil {

@@ -44,10 +44,23 @@ type Getenv func(string) string
 // still holds local.settings.json.example's placeholder counts as unset.
 func Load(get Getenv) (Config, error) {
 	c, l := loadAll(get)
-	if len(l.errs) > 0 {
-		return c, &Error{Problems: l.errs}
-	}
-	return c, nil
+	return c, l.err()
+}
+
+// LoadStorage reads and validates only the settings of the storage account
+// and of what lives in it (AzureWebJobsStorage and its identity settings,
+// ORIGINALS_CONTAINER, DOWNLOAD_LINK_TTL, DOWNLOAD_BASE_URL, LEDGER_TABLE)
+// and the log settings. It is for commands that touch nothing else, such as
+// handler setup run from an operator's machine that holds none of the app's
+// secrets. The fields of the other concerns are left zero.
+func LoadStorage(get Getenv) (Config, error) {
+	l := newLoader(get)
+	var c Config
+	c.Storage = loadStorage(l)
+	c.Links = loadLinks(l, c.Storage)
+	c.Ledger = loadLedger(l)
+	c.loadLogging(l)
+	return c, l.err()
 }
 
 // Defaults returns, for every setting get leaves unset that has a built-in
@@ -59,7 +72,7 @@ func Defaults(get Getenv) map[string]string {
 }
 
 func loadAll(get Getenv) (Config, *loader) {
-	l := &loader{get: get, defaults: map[string]string{}}
+	l := newLoader(get)
 	var c Config
 	c.Stripe = loadStripe(l)
 	c.Storage = loadStorage(l)
@@ -69,9 +82,14 @@ func loadAll(get Getenv) (Config, *loader) {
 	c.Ledger = loadLedger(l)
 	c.Retry = loadRetry(l)
 	c.Reconcile = loadReconcile(l)
+	c.loadLogging(l)
+	return c, l
+}
+
+// loadLogging reads LOG_LEVEL and LOG_FORMAT.
+func (c *Config) loadLogging(l *loader) {
 	c.LogLevel = l.oneOf("LOG_LEVEL", "info", "debug", "info", "warn", "error")
 	c.LogFormat = l.oneOf("LOG_FORMAT", "text", "text", "json")
-	return c, l
 }
 
 // Error lists every problem found in the settings.
@@ -96,6 +114,18 @@ type loader struct {
 	get      Getenv
 	errs     []error
 	defaults map[string]string
+}
+
+func newLoader(get Getenv) *loader {
+	return &loader{get: get, defaults: map[string]string{}}
+}
+
+// err returns every problem found, or nil.
+func (l *loader) err() error {
+	if len(l.errs) > 0 {
+		return &Error{Problems: l.errs}
+	}
+	return nil
 }
 
 // str returns the trimmed setting or def. A placeholder counts as unset.

@@ -86,6 +86,13 @@ var secretName = regexp.MustCompile(`(?i)(SECRET|KEY|PASSWORD|PASSWD|PWD|TOKEN|C
 // setting: user info in a URL, or a key, signature or password pair.
 var credentialValue = regexp.MustCompile(`(?i)(://[^/?#]*@|(accountkey|accesskey|sharedaccesssignature|sig|signature|password|pwd|secret|token|key)=|\b(sk|rk)_(test|live)_|\bwhsec_)`)
 
+// Known reports whether name is a setting this program reads, so that a
+// deployment's settings can be checked against the program's own table.
+func Known(name string) bool {
+	_, ok := settingKinds[name]
+	return ok
+}
+
 func kindOf(name string) settingKind {
 	if k, ok := settingKinds[name]; ok {
 		return k

@@ -7,11 +7,15 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/stretchr/testify/require"
 
 	"github.com/filedrop/filedrop/internal/storage"
@@ -93,4 +97,39 @@ func TestNewAccountUsesTheSizedClient(t *testing.T) {
 	require.True(t, ok)
 	require.Equal(t, storage.IdleConnsPerHost, tr.MaxIdleConnsPerHost)
 	require.Same(t, c, a.ClientOptions().Transport, "every client of the account shares it")
+}
+
+// TestIdentityWithoutManagedIdentityUsesTheAzureCLI: an identity-based
+// account with neither AzureWebJobsStorage__credential nor __clientId (how
+// scripts/deploy.sh runs handler setup on an operator's machine) takes its
+// tokens from the default Azure credential, which reaches the operator's own
+// Azure CLI login. The az on PATH is a stand-in that records its arguments
+// and prints a token as the real one does.
+func TestIdentityWithoutManagedIdentityUsesTheAzureCLI(t *testing.T) {
+	dir := t.TempDir()
+	record := filepath.Join(dir, "az.args")
+	script := "#!/bin/sh\necho \"$@\" >> " + record + "\n" +
+		`echo '{"accessToken":"token-from-the-cli","expiresOn":"2099-01-02 03:04:05.000000","expires_on":4070919845}'` + "\n"
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "az"), []byte(script), 0o755))
+	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	t.Setenv("AZURE_TOKEN_CREDENTIALS", "AzureCLICredential") // as deploy.sh sets it: no managed-identity probe
+	for _, k := range []string{"AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_CLIENT_SECRET", "AZURE_FEDERATED_TOKEN_FILE"} {
+		t.Setenv(k, "")
+	}
+	a, err := storage.NewAccount(storage.Options{AccountName: "shop", Identity: true})
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	tok, err := a.Credential.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{"https://storage.azure.com/.default"}})
+	require.NoError(t, err)
+	require.Equal(t, "token-from-the-cli", tok.Token)
+	args, err := os.ReadFile(record)
+	require.NoError(t, err)
+	require.Contains(t, string(args), "account get-access-token")
+	require.Contains(t, string(args), "--resource https://storage.azure.com")
+
+	// With a client id the managed identity is used, never the CLI.
+	mi, err := storage.NewAccount(storage.Options{AccountName: "shop", Identity: true, ClientID: "00000000-0000-0000-0000-000000000001"})
+	require.NoError(t, err)
+	require.IsType(t, &azidentity.ManagedIdentityCredential{}, mi.Credential)
 }
