@@ -48,8 +48,12 @@ type acsOp struct {
 // acsFake plays the Email REST API of Azure Communication Services as the
 // pipeline relies on it: it verifies every request's HMAC signature, keeps
 // the operations it accepted, answers 409 to a repeated Operation-Id (so a
-// repeat is never a second mail), answers GET /emails/operations/{id} for
-// accepted ids, and injects 500s, 429s and a sliding-window rate limit.
+// repeat is never a second mail), and injects 500s, 429s and a
+// sliding-window rate limit. It answers an accepted send as the real service
+// does, 202 with an absolute Operation-Location (with its double slash and
+// api-version) and retry-after, and moves each operation on by one status
+// per lookup, NotStarted, Running, then Succeeded, at that location or at
+// GET /emails/operations/{id}.
 type acsFake struct {
 	URL string
 
@@ -69,7 +73,7 @@ type acsFake struct {
 
 	epoch                               time.Time
 	downAnswers                         int
-	posts, gets, conflicts              int
+	posts, gets, located, conflicts     int
 	injected500, accepted500, random429 int
 	limited429, authFailures, bad       int
 }
@@ -130,8 +134,11 @@ func (a *acsFake) serve(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.Method == http.MethodPost && r.URL.Path == "/emails:send":
 		a.send(w, r, body)
+	case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "//emails/operations/"):
+		// The Operation-Location of a 202.
+		a.lookup(w, strings.TrimPrefix(r.URL.Path, "//emails/operations/"), true)
 	case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/emails/operations/"):
-		a.lookup(w, strings.TrimPrefix(r.URL.Path, "/emails/operations/"))
+		a.lookup(w, strings.TrimPrefix(r.URL.Path, "/emails/operations/"), false)
 	default:
 		a.mu.Lock()
 		a.bad++
@@ -196,10 +203,9 @@ func (a *acsFake) send(w http.ResponseWriter, r *http.Request, body []byte) {
 	switch status {
 	case http.StatusAccepted:
 		a.trap.spring("SendLink sending " + id + " to " + req.Recipients.To[0].Address)
-		w.Header().Set("Operation-Location", "http://"+r.Host+"/emails/operations/"+id+"?api-version=2025-09-01")
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusAccepted)
-		fmt.Fprintf(w, `{"id":%q,"status":"Running"}`, id)
+		w.Header().Set("Operation-Location", "http://"+r.Host+"//emails/operations/"+id+"?api-version=2025-09-01")
+		w.Header().Set("retry-after", "1")
+		writeJSON(w, http.StatusAccepted, map[string]string{"id": id, "status": "NotStarted"})
 	case http.StatusTooManyRequests:
 		w.Header().Set("Retry-After", fmt.Sprint(int((retryAfter+time.Second-1)/time.Second)))
 		acsError(w, status, "TooManyRequests")
@@ -265,17 +271,26 @@ func (a *acsFake) admit(now time.Time) (time.Duration, bool) {
 	return a.recent[0].Add(a.faults.window).Sub(now), false
 }
 
-func (a *acsFake) lookup(w http.ResponseWriter, id string) {
+// lookup answers GET of operation id, at its Operation-Location or not.
+func (a *acsFake) lookup(w http.ResponseWriter, id string, atLocation bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.gets++
+	if atLocation {
+		a.located++
+	}
 	op, ok := a.ops[id]
 	if !ok {
 		acsError(w, http.StatusNotFound, "NotFound")
 		return
 	}
 	op.polls++
-	writeJSON(w, http.StatusOK, map[string]string{"id": id, "status": "Succeeded"})
+	status := "Succeeded"
+	if op.polls == 1 {
+		status = "Running"
+		w.Header().Set("retry-after", "1")
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"id": id, "status": status})
 }
 
 // acsStats is what the fake saw.
@@ -283,6 +298,7 @@ type acsStats struct {
 	ops                                 []acsOp
 	accepted                            []time.Time
 	posts, gets, conflicts              int
+	located                             int // lookups at an Operation-Location
 	injected500, accepted500, random429 int
 	limited429, authFailures, bad       int
 	down                                int // answered 503 during the outage
@@ -291,7 +307,7 @@ type acsStats struct {
 func (a *acsFake) stats() acsStats {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	s := acsStats{accepted: slices.Clone(a.accepted), posts: a.posts, gets: a.gets, conflicts: a.conflicts,
+	s := acsStats{accepted: slices.Clone(a.accepted), posts: a.posts, gets: a.gets, located: a.located, conflicts: a.conflicts,
 		injected500: a.injected500, accepted500: a.accepted500, random429: a.random429,
 		limited429: a.limited429, authFailures: a.authFailures, bad: a.bad, down: a.downAnswers}
 	for _, op := range a.ops {

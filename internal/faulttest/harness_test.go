@@ -53,12 +53,15 @@ func TestPlanIsDeterministicAndShaped(t *testing.T) {
 	require.Equal(t, events+twice, a.deliveries())
 }
 
-// The fake ACS must behave as the real client expects of ACS: a repeated
+// The fake ACS must behave as the real client expects of ACS: an accepted
+// send is polled at its Operation-Location until it succeeds, a repeated
 // Operation-Id is not a second mail, and the rate limit is a 429 that the
 // client turns into order.Throttled with the fake's Retry-After.
 func TestFakeACSAgainstTheRealClient(t *testing.T) {
 	fake := startACS(t, acsFaults{limit: 2, window: time.Minute}, 1)
-	c, err := acs.NewWithKey(fake.URL, acsKey, &acs.Options{PollInterval: time.Millisecond})
+	// The client's pauses between polls pass at once.
+	noPause := func(ctx context.Context, _ time.Duration) error { return ctx.Err() }
+	c, err := acs.NewWithKey(fake.URL, acsKey, &acs.Options{Sleep: noPause})
 	require.NoError(t, err)
 	msg := func(session string) mail.Message {
 		return mail.Message{Key: order.MailKey(session, order.MailDownloadLinks, 1), Date: time.Now(),
@@ -67,9 +70,9 @@ func TestFakeACSAgainstTheRealClient(t *testing.T) {
 	}
 	ctx := context.Background()
 
-	id, err := c.Send(ctx, msg("cs_test_a"))
+	r, err := c.Send(ctx, msg("cs_test_a"))
 	require.NoError(t, err)
-	require.Equal(t, msg("cs_test_a").Key, id)
+	require.Equal(t, mail.Receipt{OperationID: msg("cs_test_a").Key, Status: mail.Sent}, r)
 	_, err = c.Send(ctx, msg("cs_test_a"))
 	require.NoError(t, err, "a repeat is answered 409, which counts as sent")
 	_, err = c.Send(ctx, msg("cs_test_b"))
@@ -82,6 +85,8 @@ func TestFakeACSAgainstTheRealClient(t *testing.T) {
 	st := fake.stats()
 	require.Len(t, st.ops, 2, "two mails, whatever the repeats")
 	require.Equal(t, 1, st.conflicts)
+	require.Equal(t, 4, st.located, "each accepted send polled twice at its Operation-Location")
+	require.Equal(t, 5, st.gets, "and the repeat looked up once")
 	require.Equal(t, 1, st.limited429)
 	require.Zero(t, st.authFailures)
 	require.Equal(t, 2, maxInWindow(st.accepted, time.Minute))

@@ -258,7 +258,7 @@ func (r *rig) checkACS(rep *report, st acsStats) {
 	rep.expect("ACS: malformed requests", 0, st.bad)
 	rep.info("ACS: sends / accepted / 409 repeats", "%d/%d/%d", st.posts, len(st.ops), st.conflicts)
 	rep.info("ACS: 500 / accepted-then-500 / random 429", "%d/%d/%d", st.injected500, st.accepted500, st.random429)
-	rep.info("ACS: lookups (GET operation)", "%d", st.gets)
+	rep.info("ACS: lookups (GET operation) / at an Operation-Location", "%d/%d", st.gets, st.located)
 	f := r.ph.acs
 	if f.limit <= 0 {
 		return

@@ -139,6 +139,14 @@ func TestOverlongIDsArePoisoned(t *testing.T) {
 	mailStage := Decoded(order.DecodeMailJob, func(context.Context, order.Delivery, order.MailJob) error {
 		return errors.New("the stage must not run")
 	})
+	reportStage := Decoded(order.DecodeDeliveryReport, func(context.Context, order.Delivery, order.DeliveryReport) error {
+		return errors.New("the stage must not run")
+	})
+	report := func(messageID, statusMessage string) string {
+		return `{"id":"5f04f77c-2a6a-43bd-9b74-576a64c01f9e","subject":"sender/a@shop.example/message/x",` +
+			`"data":{"messageId":"` + messageID + `","status":"Bounced","deliveryStatusDetails":{"statusMessage":"` + statusMessage + `"}},` +
+			`"eventType":"Microsoft.Communication.EmailDeliveryReportReceived","dataVersion":"1.0","metadataVersion":"1","eventTime":"2025-03-14T09:00:00Z"}`
+	}
 	tests := []struct {
 		name  string
 		stage HandlerFunc
@@ -152,6 +160,8 @@ func TestOverlongIDsArePoisoned(t *testing.T) {
 			`{"v":1,"kind":"payment_failed","session_id":"cs_test_a1","event_id":"evt_` + long + `","generation":1,"customer":{"email":"a@example.com"}}`},
 		{"mail message, session id of 40 KB", mailStage,
 			`{"v":1,"kind":"payment_failed","session_id":"cs_test_` + long + `","event_id":"evt_1","generation":1,"customer":{"email":"a@example.com"}}`},
+		{"delivery report, messageId of 30 KB", reportStage, report(long[:30<<10], "")},
+		{"delivery report of 40 KB", reportStage, report("950850f5-bcdf-4315-b77a-6447cf56fac9", long)},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

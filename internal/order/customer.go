@@ -12,15 +12,25 @@ import (
 // queue message.
 const MaxCustomerName = 200
 
-// CustomerName returns name as a mail may show it: control characters (NUL,
-// line breaks, tabs, DEL, C1), bidirectional embedding, override and isolate
-// controls (U+202A-U+202E, U+2066-U+2069) and bytes that are not UTF-8
-// removed, runs of white space collapsed into single spaces. A name that is
-// still longer than MaxCustomerName characters is dropped: CustomerName
-// returns "", and the mail greets without a name rather than not at all.
+// CustomerName returns name as a mail may show it: cleanLine(name), or ""
+// if that is still longer than MaxCustomerName characters: the mail then
+// greets without a name rather than not at all.
 func CustomerName(name string) string {
+	s := cleanLine(name)
+	if utf8.RuneCountInString(s) > MaxCustomerName {
+		return ""
+	}
+	return s
+}
+
+// cleanLine returns s as one line of text that is safe to show: control
+// characters (NUL, line breaks, tabs, DEL, C1), bidirectional embedding,
+// override and isolate controls (U+202A-U+202E, U+2066-U+2069) and bytes
+// that are not UTF-8 removed, runs of white space collapsed into single
+// spaces.
+func cleanLine(s string) string {
 	var b strings.Builder
-	for _, r := range strings.ToValidUTF8(name, "") {
+	for _, r := range strings.ToValidUTF8(s, "") {
 		switch {
 		case unicode.IsSpace(r):
 			b.WriteByte(' ')
@@ -29,11 +39,7 @@ func CustomerName(name string) string {
 			b.WriteRune(r)
 		}
 	}
-	s := strings.Join(strings.Fields(b.String()), " ")
-	if utf8.RuneCountInString(s) > MaxCustomerName {
-		return ""
-	}
-	return s
+	return strings.Join(strings.Fields(b.String()), " ")
 }
 
 // isBidiControl reports the explicit bidirectional formatting characters

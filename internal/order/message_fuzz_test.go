@@ -2,7 +2,12 @@ package order_test
 
 import (
 	"encoding/json"
+	"errors"
+	"strings"
 	"testing"
+	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
 
@@ -68,4 +73,38 @@ func utcItems(m order.MailJob) order.MailJob {
 	}
 	m.Items = items
 	return m
+}
+
+// FuzzDecodeDeliveryReport: whatever Event Grid or anyone else puts on the
+// delivery report queue, DecodeDeliveryReport never panics, fails only
+// permanently, and what it accepts carries bounded, clean values.
+func FuzzDecodeDeliveryReport(f *testing.F) {
+	for _, seed := range []string{eventGridReport, cloudEventsReport, learnReport} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r, err := order.DecodeDeliveryReport(data)
+		if err != nil {
+			require.True(t, order.IsPermanent(err), "the same bytes never decode: %v", err)
+			if errors.Is(err, order.ErrOtherEventType) {
+				require.NotEmpty(t, r.EventID)
+				require.LessOrEqual(t, len(r.EventType), order.MaxIDBytes)
+			}
+			return
+		}
+		require.Equal(t, order.EventEmailDeliveryReport, r.EventType)
+		require.NotEmpty(t, r.EventID)
+		require.LessOrEqual(t, len(r.EventID), order.MaxIDBytes)
+		require.True(t, order.ValidOperationID(r.OperationID), "%q", r.OperationID)
+		require.Equal(t, strings.ToLower(r.OperationID), r.OperationID)
+		require.NotEmpty(t, r.Status)
+		require.LessOrEqual(t, utf8.RuneCountInString(string(r.Status)), 64)
+		require.LessOrEqual(t, utf8.RuneCountInString(r.StatusMessage), order.MaxStatusMessage)
+		require.LessOrEqual(t, len(r.Recipient), 254)
+		for _, s := range []string{string(r.Status), r.StatusMessage, r.Recipient} {
+			require.True(t, utf8.ValidString(s), "%q", s)
+			require.False(t, strings.ContainsFunc(s, unicode.IsControl), "%q", s)
+		}
+		require.Equal(t, time.UTC, r.AttemptedAt.Location())
+	})
 }

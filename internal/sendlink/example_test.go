@@ -28,9 +28,9 @@ func ExampleStage_Handle() {
 		MailGeneration: 1,
 	})
 	// A transport: acs.Client, smtpmail.Sender or outbox.Outbox in the program.
-	send := sendlink.SenderFunc(func(_ context.Context, m mail.Message) (string, error) {
+	send := sendlink.SenderFunc(func(_ context.Context, m mail.Message) (mail.Receipt, error) {
 		fmt.Printf("send %q to %s under key %s\n", m.Subject, m.To[0].Email, m.Key)
-		return m.Key, nil
+		return mail.Receipt{OperationID: m.Key, Status: mail.Sent}, nil
 	})
 	clock := func() time.Time { return time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC) }
 	stage := sendlink.New(send, recs, render, order.BudgetFor(5*time.Minute), clock, slog.New(slog.DiscardHandler))

@@ -21,17 +21,18 @@ import (
 
 // Sender carries a rendered mail: ACS (acs.Client), SMTP (smtpmail.Sender)
 // or the local outbox (outbox.Outbox). It sends m under m.Key, the mail's
-// idempotency key, and returns the provider's operation id. Its errors are
-// classified: order.Permanent, order.Throttled or retryable.
+// idempotency key, and returns the provider's operation id and whether the
+// mail was sent or only accepted. Its errors are classified:
+// order.Permanent, order.Throttled or retryable.
 type Sender interface {
-	Send(ctx context.Context, m mail.Message) (operationID string, err error)
+	Send(ctx context.Context, m mail.Message) (mail.Receipt, error)
 }
 
 // SenderFunc adapts a function to a Sender.
-type SenderFunc func(ctx context.Context, m mail.Message) (string, error)
+type SenderFunc func(ctx context.Context, m mail.Message) (mail.Receipt, error)
 
 // Send calls f(ctx, m).
-func (f SenderFunc) Send(ctx context.Context, m mail.Message) (string, error) { return f(ctx, m) }
+func (f SenderFunc) Send(ctx context.Context, m mail.Message) (mail.Receipt, error) { return f(ctx, m) }
 
 // errDone stops a claim: the mail was sent or superseded meanwhile.
 var errDone = errors.New("mail already handled")
@@ -155,7 +156,7 @@ func (s *Stage) Handle(ctx context.Context, d order.Delivery, msg order.MailJob)
 		return s.failed(ctx, d, held, msg, owner, order.Permanent(err))
 	}
 	sendCtx, cancel := context.WithTimeout(ctx, s.budget.Step)
-	opID, err := s.send.Send(sendCtx, m)
+	receipt, err := s.send.Send(sendCtx, m)
 	cancel()
 	if err != nil {
 		return s.failed(ctx, d, held, msg, owner, s.paced(key, fmt.Errorf("send mail: %w", err)))
@@ -163,7 +164,9 @@ func (s *Stage) Handle(ctx context.Context, d order.Delivery, msg order.MailJob)
 	if s.pacer != nil {
 		s.pacer.Accepted()
 	}
-	if err := s.sent(ctx, held, msg, owner, opID); err != nil {
+	// Accepted or sent, the mail is the transport's now: it is recorded as
+	// sent either way.
+	if err := s.sent(ctx, held, msg, owner, receipt.OperationID); err != nil {
 		// Retryable: the redelivery sends again under the same key, which
 		// the transports make harmless, and records it then.
 		return fmt.Errorf("record sent mail %s: %w", key, err)
@@ -172,7 +175,8 @@ func (s *Stage) Handle(ctx context.Context, d order.Delivery, msg order.MailJob)
 	for i, it := range msg.Items {
 		links[i] = it.Redacted()
 	}
-	log.Info("mail sent", "kind", msg.Kind, "generation", msg.Generation, "operation_id", opID, "links", links)
+	log.Info("mail sent", "kind", msg.Kind, "generation", msg.Generation, "operation_id", receipt.OperationID,
+		"send_status", receipt.Status, "links", links)
 	return nil
 }
 

@@ -28,14 +28,16 @@ type sentMails struct {
 }
 
 func (s *sentMails) sender(err error) sendlink.SenderFunc {
-	return func(_ context.Context, m mail.Message) (string, error) {
+	return func(_ context.Context, m mail.Message) (mail.Receipt, error) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		s.mails = append(s.mails, m)
 		if err != nil {
-			return "", err
+			return mail.Receipt{}, err
 		}
-		return m.Key, nil
+		// Accepted, as SMTP, the outbox and an ACS operation still running
+		// report it: the stage records the mail as sent all the same.
+		return mail.Receipt{OperationID: m.Key, Status: mail.Accepted}, nil
 	}
 }
 
@@ -441,7 +443,7 @@ func TestHandleConcurrent(t *testing.T) {
 			secondSend := make(chan struct{})
 			var sends sync.Mutex
 			n := 0
-			send := func(ctx context.Context, m mail.Message) (string, error) {
+			send := func(ctx context.Context, m mail.Message) (mail.Receipt, error) {
 				sends.Lock()
 				n++
 				first := n == 1
@@ -589,10 +591,10 @@ func TestHandleRecordsAFailureAfterTheDeadline(t *testing.T) {
 			led := ordertest.NewLedger(linksReady())
 			ctx, cancel := context.WithCancelCause(context.Background())
 			defer cancel(nil)
-			send := func(sendCtx context.Context, _ mail.Message) (string, error) {
+			send := func(sendCtx context.Context, _ mail.Message) (mail.Receipt, error) {
 				cancel(context.DeadlineExceeded) // the invocation's time is up
 				<-sendCtx.Done()
-				return "", fmt.Errorf("send: %w", tt.sendErr(sendCtx))
+				return mail.Receipt{}, fmt.Errorf("send: %w", tt.sendErr(sendCtx))
 			}
 			log := slog.New(slog.DiscardHandler)
 			stage := sendlink.New(sendlink.SenderFunc(send), deadlineRecords{led}, renderer(t), budget, func() time.Time { return now }, log)
@@ -615,10 +617,10 @@ func TestRefusedCredentialHoldsTheOrder(t *testing.T) {
 	recs := ordertest.NewLedger(linksReady())
 	refusals := 2
 	var sent sentMails
-	send := func(ctx context.Context, m mail.Message) (string, error) {
+	send := func(ctx context.Context, m mail.Message) (mail.Receipt, error) {
 		if refusals > 0 {
 			refusals--
-			return "", order.Misconfigured(errors.New("acs: send: ACS_CONNECTION_STRING refused: 401 Unauthorized: Denied"), "ACS_CONNECTION_STRING")
+			return mail.Receipt{}, order.Misconfigured(errors.New("acs: send: ACS_CONNECTION_STRING refused: 401 Unauthorized: Denied"), "ACS_CONNECTION_STRING")
 		}
 		return sent.sender(nil)(ctx, m)
 	}
@@ -688,8 +690,8 @@ func TestPacedSends(t *testing.T) {
 	rec3.SessionID, rec3.CustomerEmail = third.SessionID, third.Customer.Email
 	recs.Put(rec3)
 	clock = clock.Add(10 * time.Second)
-	throttling := sendlink.New(sendlink.SenderFunc(func(context.Context, mail.Message) (string, error) {
-		return "", order.Throttled(errors.New("acs answered 429"), 5*time.Second)
+	throttling := sendlink.New(sendlink.SenderFunc(func(context.Context, mail.Message) (mail.Receipt, error) {
+		return mail.Receipt{}, order.Throttled(errors.New("acs answered 429"), 5*time.Second)
 	}), recs, renderer(t), budget, func() time.Time { return clock }, log).WithPacer(pace.New(30))
 	err = throttling.Handle(ctx, delivery(log, "inv-4"), third)
 	require.Equal(t, order.ClassThrottled, order.Classify(err), "%v", err)

@@ -9,13 +9,20 @@
 // with the server's Retry-After, 401 and 403 are order.Misconfigured naming
 // the credential's setting, any other 4xx is order.Permanent with the ACS
 // error code, and 5xx and network faults are left retryable.
+//
+// A send ACS accepted is followed to its final status: the client polls the
+// Operation-Location of the 202 answer (only if it is on the configured
+// endpoint) as often as its retry-after asks. Succeeded is mail.Sent; Failed
+// and Canceled are errors, permanent or transient by the ACS error code; an
+// operation still NotStarted or Running when the time for polling is up is
+// mail.Accepted, for the caller to record and learn the rest from the
+// delivery report.
 package acs
 
 import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -65,29 +72,33 @@ type Options struct {
 	MaxAttempts int
 	// RetryDelay is the pause before a repeated send; default 1s.
 	RetryDelay time.Duration
-	// PollAttempts bounds how often Send polls the operation after 202 to
-	// see it succeed or fail; default 3; negative: not at all. An operation
-	// still running after that counts as sent.
-	PollAttempts int
-	// PollInterval is the pause before each poll, unless the answer asked
-	// for a longer one (up to 5s); default 1s.
+	// PollTime bounds how long Send follows an accepted send operation to
+	// its final status, within the context's deadline; default 1 minute.
+	// Negative: Send does not poll, and reports the mail accepted.
+	PollTime time.Duration
+	// PollInterval is the least pause before a poll, and the pause when the
+	// answer asks for none; default 1s.
 	PollInterval time.Duration
-	// Now is the clock of the x-ms-date header and of Retry-After dates;
-	// default time.Now.
+	// Now is the clock of the x-ms-date header, of Retry-After dates and of
+	// the polling deadline; default time.Now.
 	Now func() time.Time
+	// Sleep pauses for d, or until ctx is done and then returns its error;
+	// default a timer. A test gives its fake clock's, with Now.
+	Sleep func(ctx context.Context, d time.Duration) error
 }
 
 // Client sends mail through one Communication Services resource. It is safe
 // for concurrent use.
 type Client struct {
-	endpoint     string
+	endpoint     *url.URL
 	pipeline     runtime.Pipeline
 	timeout      time.Duration
 	maxAttempts  int
 	retryDelay   time.Duration
-	pollAttempts int
+	pollTime     time.Duration
 	pollInterval time.Duration
 	now          func() time.Time
+	sleep        func(ctx context.Context, d time.Duration) error
 	// setting names the credential in order.Misconfigured errors.
 	setting string
 }
@@ -128,17 +139,17 @@ func withDefaults(opts *Options) Options {
 	if o.RetryDelay <= 0 {
 		o.RetryDelay = time.Second
 	}
-	switch {
-	case o.PollAttempts == 0:
-		o.PollAttempts = 3
-	case o.PollAttempts < 0:
-		o.PollAttempts = 0
+	if o.PollTime == 0 {
+		o.PollTime = time.Minute
 	}
 	if o.PollInterval <= 0 {
 		o.PollInterval = time.Second
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Sleep == nil {
+		o.Sleep = sleep
 	}
 	return o
 }
@@ -148,6 +159,7 @@ func newClient(endpoint string, auth policy.Policy, o Options, setting string) (
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return nil, fmt.Errorf("acs: endpoint %q is not an https URL", endpoint)
 	}
+	u.Path, u.RawPath = strings.TrimSuffix(u.Path, "/"), ""
 	copts := &policy.ClientOptions{
 		// Send retries itself: it must look an operation up before it
 		// repeats a send.
@@ -158,14 +170,15 @@ func newClient(endpoint string, auth policy.Policy, o Options, setting string) (
 		copts.Transport = o.HTTPClient
 	}
 	return &Client{
-		endpoint:     strings.TrimSuffix(u.String(), "/"),
+		endpoint:     u,
 		pipeline:     runtime.NewPipeline("filedrop/acs", "v1", runtime.PipelineOptions{PerRetry: []policy.Policy{auth}}, copts),
 		timeout:      o.Timeout,
 		maxAttempts:  o.MaxAttempts,
 		retryDelay:   o.RetryDelay,
-		pollAttempts: o.PollAttempts,
+		pollTime:     o.PollTime,
 		pollInterval: o.PollInterval,
 		now:          o.Now,
+		sleep:        o.Sleep,
 		setting:      setting,
 	}, nil
 }
@@ -173,87 +186,94 @@ func newClient(endpoint string, auth policy.Policy, o Options, setting string) (
 // AttemptTime is the longest one attempt of Send may take: the send request
 // and the lookup that follows an uncertain outcome, Options.Timeout each. A
 // caller that bounds Send by less cuts every slow attempt short, before it
-// can learn whether ACS accepted the mail.
+// can learn whether ACS accepted the mail. Following an accepted operation
+// is not part of it: that stops at the context's deadline.
 func (c *Client) AttemptTime() time.Duration { return 2 * c.timeout }
 
 // errUncertain marks a send whose outcome is unknown: a timeout, a network
 // fault or a 5xx answer. ACS may have accepted it.
 var errUncertain = errors.New("outcome unknown")
 
-// Send sends m with m.Key as the Operation-Id and returns the operation id.
-// A send that ACS accepted (202, or 409 for an Operation-Id it has seen) is
-// a success; so is one whose outcome was uncertain when the lookup that
-// follows finds the operation. The returned error is order.Throttled for
-// 429, order.Permanent for other 4xx answers and for an operation that
-// failed, and order.Transient for an outcome still unknown after the last
-// attempt (a timeout, a network fault, 5xx: ACS is down), which is retried
-// with back-off under the same Operation-Id.
-func (c *Client) Send(ctx context.Context, m mail.Message) (string, error) {
-	id, err := c.sendAttempts(ctx, m)
+// errExists marks a send answered 409: ACS has an operation with its
+// Operation-Id, a send of the same mail before.
+var errExists = errors.New("operation exists")
+
+// Send sends m with m.Key as the Operation-Id and follows the operation ACS
+// accepted (202, or 409 for an Operation-Id it has seen) to its final
+// status: the receipt is mail.Sent once it Succeeded, mail.Accepted while it
+// has not finished when the time for polling (Options.PollTime, the context's
+// deadline) is up or a poll fails. A send whose outcome was uncertain is
+// looked up before it is sent again, and followed the same way if ACS has it.
+//
+// The returned error is order.Throttled for 429, order.Misconfigured for 401
+// and 403, order.Permanent for other 4xx answers and for an operation that
+// failed with a code no retry can change (a suppressed or invalid
+// recipient), and order.Transient for an operation that failed otherwise and
+// for an outcome still unknown after the last attempt (a timeout, a network
+// fault, 5xx: ACS is down), which is retried with back-off under the same
+// Operation-Id.
+func (c *Client) Send(ctx context.Context, m mail.Message) (mail.Receipt, error) {
+	r, err := c.sendAttempts(ctx, m)
 	if errors.Is(err, errUncertain) && order.Classify(err) == order.ClassRetryable {
 		err = order.Transient(err)
 	}
-	return id, err
+	return r, err
 }
 
 // sendAttempts is Send without the transient mark.
-func (c *Client) sendAttempts(ctx context.Context, m mail.Message) (string, error) {
+func (c *Client) sendAttempts(ctx context.Context, m mail.Message) (mail.Receipt, error) {
 	if err := m.Validate(); err != nil {
-		return "", order.Permanent(fmt.Errorf("acs: %w", err))
+		return mail.Receipt{}, order.Permanent(fmt.Errorf("acs: %w", err))
 	}
 	body, err := encodeRequest(m)
 	if err != nil {
-		return "", order.Permanent(fmt.Errorf("acs: encode request: %w", err))
+		return mail.Receipt{}, order.Permanent(fmt.Errorf("acs: encode request: %w", err))
 	}
 	var sendErr error
 	for attempt := 1; attempt <= c.maxAttempts; attempt++ {
 		if attempt > 1 {
-			if err := sleep(ctx, c.retryDelay); err != nil {
-				return "", fmt.Errorf("acs: send %s: %w (after %w)", m.Key, err, sendErr)
+			if err := c.sleep(ctx, c.retryDelay); err != nil {
+				return mail.Receipt{}, fmt.Errorf("acs: send %s: %w (after %w)", m.Key, err, sendErr)
 			}
 		}
 		var op operation
 		op, sendErr = c.send(ctx, m.Key, body)
-		if sendErr == nil {
-			return c.poll(ctx, op)
-		}
-		if !errors.Is(sendErr, errUncertain) || ctx.Err() != nil {
-			return "", sendErr
-		}
-		// Before anything is sent again: did ACS accept the send anyway?
-		op, found, err := c.operation(ctx, m.Key)
+		exists := errors.Is(sendErr, errExists)
 		switch {
+		case sendErr == nil:
+			return c.poll(ctx, op)
+		case !exists && (!errors.Is(sendErr, errUncertain) || ctx.Err() != nil):
+			return mail.Receipt{}, sendErr
+		}
+		// Before anything is sent again: does ACS have the operation?
+		op, found, err := c.lookup(ctx, operation{ID: m.Key, location: c.operationURL(m.Key)})
+		switch {
+		case found:
+			return c.poll(ctx, op)
+		case exists:
+			// The 409 said ACS has it; the lookup could not say how it fares.
+			return mail.Receipt{OperationID: m.Key, Status: mail.Accepted}, nil
 		case err != nil:
 			// Unknown either way; the redelivery sends again with the
 			// same Operation-Id.
-			return "", fmt.Errorf("%w; look up the operation: %w", sendErr, err)
-		case found:
-			return op.accepted()
+			return mail.Receipt{}, fmt.Errorf("%w; look up the operation: %w", sendErr, err)
 		}
 	}
-	return "", sendErr
+	return mail.Receipt{}, sendErr
 }
 
-// send posts one send request.
+// send posts one send request and returns the operation ACS accepted.
 func (c *Client) send(ctx context.Context, key string, body []byte) (operation, error) {
-	u, err := c.url("emails:send")
-	if err != nil {
-		return operation{}, order.Permanent(err)
-	}
-	resp, data, err := c.do(ctx, http.MethodPost, u, key, body)
+	resp, data, err := c.do(ctx, http.MethodPost, c.url("emails:send"), key, body)
 	if err != nil {
 		return operation{}, fmt.Errorf("acs: send %s: %w: %w", key, errUncertain, err)
 	}
 	switch code := resp.StatusCode; {
 	case code == http.StatusConflict:
-		return operation{ID: key, Status: "Running"}, nil
+		return operation{}, fmt.Errorf("acs: send %s: %w", key, errExists)
 	case code >= 200 && code < 300:
-		var op operation
-		_ = json.Unmarshal(data, &op) // the 202 is what counts; the body is a courtesy
-		if op.ID == "" {
-			op.ID = key
-		}
-		op.retryAfter = retryAfter(resp.Header, c.now(), 0)
+		op := c.answer(resp, data, key)
+		op.location = c.pollURL(resp.Header.Get("Operation-Location"), op.ID)
 		return op, nil
 	case code == http.StatusTooManyRequests:
 		err := fmt.Errorf("acs: send %s: %s", key, describe(resp, data))
@@ -299,12 +319,10 @@ func (c *Client) do(ctx context.Context, method, u, operationID string, body []b
 }
 
 // url returns the endpoint's URL of the path elements, with the api-version.
-func (c *Client) url(elem ...string) (string, error) {
-	u, err := url.JoinPath(c.endpoint, elem...)
-	if err != nil {
-		return "", fmt.Errorf("acs: url: %w", err)
-	}
-	return u + "?api-version=" + APIVersion, nil
+func (c *Client) url(elem ...string) string {
+	u := c.endpoint.JoinPath(elem...)
+	u.RawQuery = url.Values{"api-version": {APIVersion}}.Encode()
+	return u.String()
 }
 
 // sleep waits for d or until ctx is done.

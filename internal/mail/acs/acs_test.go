@@ -11,8 +11,10 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -32,10 +34,15 @@ var _ sendlink.Sender = (*acs.Client)(nil)
 // testKey is the base64 access key of the fake resource.
 const testKey = "c2VjcmV0LWtleS1vZi10aGUtZmFrZS1hY3MtcmVzb3VyY2U="
 
-// fakeACS plays the Email REST API. It checks every request's HMAC
-// signature with its own implementation, keeps the operations it accepted,
+// fakeACS plays the Email REST API as the 2025-09-01 specification
+// describes it. It checks every request's HMAC signature with its own
+// implementation (or the bearer token), keeps the operations it accepted,
 // answers 409 to a repeated Operation-Id, and lets a test script the answer
-// to each POST.
+// to each POST. A 202 answer carries an absolute Operation-Location with the
+// double slash and the api-version the real service writes, and
+// retry-after; each poll moves the operation on through its statuses
+// (NotStarted, Running, Succeeded unless scripted otherwise), with
+// retry-after while it is not final and the error object once it failed.
 type fakeACS struct {
 	t   *testing.T
 	key []byte // nil: expect a bearer token instead
@@ -43,24 +50,42 @@ type fakeACS struct {
 	mu      sync.Mutex
 	posts   int
 	gets    int
-	ops     map[string][]string // operation id -> statuses the lookups report, the last one sticks
+	ops     map[string][]string // operation id -> statuses the 202 and each lookup report, the last one sticks
 	opIDs   []string            // Operation-Id of every POST
+	getURIs []string            // the request target of every GET
 	bodies  [][]byte
 	onPost  func(n int, w http.ResponseWriter, r *http.Request, f *fakeACS) bool // true: answered
 	opError map[string]string                                                    // operation id -> error code of a failed operation
+	// retryAfter is the retry-after of an answer whose operation is not
+	// final ("" for none); location, when set, makes the Operation-Location
+	// of a 202 ("-" for none) from the request and the operation id.
+	retryAfter string
+	location   func(r *http.Request, id string) string
+	// statuses are those of the next accepted operation; nil: the default.
+	statuses []string
 }
 
 func newFakeACS(t *testing.T, key []byte) *fakeACS {
-	return &fakeACS{t: t, key: key, ops: map[string][]string{}, opError: map[string]string{}}
+	return &fakeACS{t: t, key: key, ops: map[string][]string{}, opError: map[string]string{}, retryAfter: "2"}
 }
 
-// accept records operation id as accepted, with the statuses its lookups
-// report (default Running then Succeeded). f.mu must be held.
+// accept records operation id as accepted, with the statuses the 202 and
+// its lookups report (default NotStarted, Running, Succeeded). f.mu must be
+// held.
 func (f *fakeACS) accept(id string, statuses ...string) {
 	if len(statuses) == 0 {
-		statuses = []string{"Running", "Succeeded"}
+		statuses = []string{"NotStarted", "Running", "Succeeded"}
 	}
 	f.ops[id] = statuses
+}
+
+// next returns the status of operation id and moves it on. f.mu must be held.
+func (f *fakeACS) next(id string) string {
+	statuses := f.ops[id]
+	if len(statuses) > 1 {
+		f.ops[id] = statuses[1:]
+	}
+	return statuses[0]
 }
 
 func (f *fakeACS) counts() (posts, gets, accepted int) {
@@ -113,6 +138,9 @@ func (f *fakeACS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if got := r.URL.Query().Get("api-version"); got != "2025-09-01" {
 		f.t.Errorf("%s %s: api-version %q", r.Method, r.RequestURI, got)
 	}
+	// The Operation-Location's path starts with "//"; the documented one
+	// with "/".
+	path := "/" + strings.TrimLeft(r.URL.Path, "/")
 	f.mu.Lock()
 	switch {
 	case r.Method == http.MethodPost && r.URL.Path == "/emails:send":
@@ -131,33 +159,88 @@ func (f *fakeACS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusConflict, "OperationIdAlreadyExists")
 			return
 		}
-		f.accept(id)
-		w.Header().Set("Operation-Location", "http://"+r.Host+"/emails/operations/"+id+"?api-version=2025-09-01")
-		w.WriteHeader(http.StatusAccepted)
-		fmt.Fprintf(w, `{"id":%q,"status":"Running"}`, id)
-	case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/emails/operations/"):
+		f.accept(id, f.statuses...)
+		f.answer(w, r, http.StatusAccepted, id)
+	case r.Method == http.MethodGet && strings.HasPrefix(path, "/emails/operations/"):
 		defer f.mu.Unlock()
 		f.gets++
-		id := strings.TrimPrefix(r.URL.Path, "/emails/operations/")
-		statuses, ok := f.ops[id]
-		if !ok {
+		f.getURIs = append(f.getURIs, r.RequestURI)
+		id := strings.TrimPrefix(path, "/emails/operations/")
+		if _, ok := f.ops[id]; !ok {
 			writeError(w, http.StatusNotFound, "NotFound")
 			return
 		}
-		status := statuses[0]
-		if len(statuses) > 1 {
-			f.ops[id] = statuses[1:]
-		}
-		op := map[string]any{"id": id, "status": status}
-		if code := f.opError[id]; code != "" {
-			op["error"] = map[string]string{"code": code, "message": "all recipients are suppressed"}
-		}
-		require.NoError(f.t, json.NewEncoder(w).Encode(op))
+		f.answer(w, r, http.StatusOK, id)
 	default:
 		f.mu.Unlock()
 		f.t.Errorf("unexpected %s %s", r.Method, r.RequestURI)
 		writeError(w, http.StatusNotFound, "NotFound")
 	}
+}
+
+// answer writes the operation id's next status as an EmailSendResult, with
+// status code (202 for the send, 200 for a lookup). f.mu must be held.
+func (f *fakeACS) answer(w http.ResponseWriter, r *http.Request, code int, id string) {
+	status := f.next(id)
+	op := map[string]any{"id": id, "status": status}
+	final := status == "Succeeded" || status == "Failed" || status == "Canceled"
+	if code := f.opError[id]; code != "" && final && status != "Succeeded" {
+		op["error"] = map[string]string{"code": code, "message": "Message dropped because all recipients were suppressed"}
+	}
+	if !final && f.retryAfter != "" {
+		w.Header().Set("retry-after", f.retryAfter)
+	}
+	if code == http.StatusAccepted {
+		scheme := "http"
+		if r.TLS != nil {
+			scheme = "https"
+		}
+		loc := scheme + "://" + r.Host + "//emails/operations/" + id + "?api-version=2025-09-01"
+		if f.location != nil {
+			loc = f.location(r, id)
+		}
+		if loc != "-" {
+			w.Header().Set("Operation-Location", loc)
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	require.NoError(f.t, json.NewEncoder(w).Encode(op))
+}
+
+// fakeClock is the client's clock and sleep: a pause moves the clock on at
+// once and is recorded; onSleep, if set, runs at each.
+type fakeClock struct {
+	mu      sync.Mutex
+	now     time.Time
+	slept   []time.Duration
+	onSleep func(n int)
+}
+
+func newFakeClock(start time.Time) *fakeClock { return &fakeClock{now: start} }
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
+	c.mu.Lock()
+	c.slept = append(c.slept, d)
+	c.now = c.now.Add(d)
+	n, on := len(c.slept), c.onSleep
+	c.mu.Unlock()
+	if on != nil {
+		on(n)
+	}
+	return ctx.Err()
+}
+
+func (c *fakeClock) pauses() []time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.slept)
 }
 
 func writeError(w http.ResponseWriter, status int, code string) {
@@ -181,13 +264,20 @@ func testMessage() mail.Message {
 	}
 }
 
-// fastOptions keep the tests' pauses short.
+// fastOptions keep the tests' pauses short: a fake clock, and short real
+// pauses where the client cannot use it.
 func fastOptions() *acs.Options {
-	return &acs.Options{Timeout: 2 * time.Second, RetryDelay: time.Millisecond, PollInterval: time.Millisecond}
+	return clockOptions(newFakeClock(time.Now()))
+}
+
+func clockOptions(clock *fakeClock) *acs.Options {
+	return &acs.Options{Timeout: 2 * time.Second, RetryDelay: time.Millisecond, PollInterval: time.Second, Now: clock.Now, Sleep: clock.Sleep}
 }
 
 func TestSend(t *testing.T) {
-	clock := time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)
+	// The fake clock starts now, so that the test's context deadline, on
+	// the real time line, is on the fake clock's too.
+	start := time.Now().Truncate(time.Second)
 	key := testMessage().Key
 	respond := func(status int, headers map[string]string, body string) func(int, http.ResponseWriter, *http.Request, *fakeACS) bool {
 		return func(_ int, w http.ResponseWriter, _ *http.Request, _ *fakeACS) bool {
@@ -199,47 +289,142 @@ func TestSend(t *testing.T) {
 			return true
 		}
 	}
+	// The request targets of polls at the Operation-Location, with its
+	// double slash, and at the operation's documented URL.
+	atLocation := "//emails/operations/" + key + "?api-version=2025-09-01"
+	atURL := "/emails/operations/" + key + "?api-version=2025-09-01"
 	tests := []struct {
 		name   string
 		onPost func(n int, w http.ResponseWriter, r *http.Request, f *fakeACS) bool
 		before func(f *fakeACS)
 		opts   func(o *acs.Options)
 
-		wantErr       string        // "" for success
-		wantPermanent bool          // the error is order.Permanent
-		wantSetting   string        // the error is order.Misconfigured naming this setting
-		wantThrottle  time.Duration // the error is order.Throttled with this pause
+		wantStatus    mail.SendStatus // the receipt's, when there is no error
+		wantErr       string          // "" for success
+		wantPermanent bool            // the error is order.Permanent
+		wantTransient bool            // the error is order.Transient
+		wantSetting   string          // the error is order.Misconfigured naming this setting
+		wantThrottle  time.Duration   // the error is order.Throttled with this pause
 		wantPosts     int
 		wantGets      int
 		wantAccepted  int
+		wantGetURIs   []string        // nil: not checked
+		wantPauses    []time.Duration // nil: not checked
 	}{
 		{
-			name:      "accepted, then polled until it succeeds",
-			wantPosts: 1, wantGets: 2, wantAccepted: 1,
+			name:       "accepted, then polled at the Operation-Location as retry-after asks until it succeeds",
+			wantStatus: mail.Sent, wantPosts: 1, wantGets: 2, wantAccepted: 1,
+			wantGetURIs: []string{atLocation, atLocation}, wantPauses: []time.Duration{2 * time.Second, 2 * time.Second},
 		},
 		{
-			name:      "accepted without polling",
-			opts:      func(o *acs.Options) { o.PollAttempts = -1 },
-			wantPosts: 1, wantGets: 0, wantAccepted: 1,
+			name:       "a long retry-after is waited out",
+			before:     func(f *fakeACS) { f.retryAfter = "20" },
+			wantStatus: mail.Sent, wantPosts: 1, wantGets: 2, wantAccepted: 1,
+			wantPauses: []time.Duration{20 * time.Second, 20 * time.Second},
 		},
 		{
-			name:      "a redelivery gets 409 and counts as sent",
-			before:    func(f *fakeACS) { f.accept(key, "Succeeded") },
+			name:       "a retry-after shorter than PollInterval waits PollInterval",
+			before:     func(f *fakeACS) { f.retryAfter = "0" },
+			opts:       func(o *acs.Options) { o.PollInterval = 3 * time.Second },
+			wantStatus: mail.Sent, wantPosts: 1, wantGets: 2, wantAccepted: 1,
+			wantPauses: []time.Duration{3 * time.Second, 3 * time.Second},
+		},
+		{
+			name:       "no retry-after: PollInterval",
+			before:     func(f *fakeACS) { f.retryAfter = "" },
+			wantStatus: mail.Sent, wantPosts: 1, wantGets: 2, wantAccepted: 1,
+			wantPauses: []time.Duration{time.Second, time.Second},
+		},
+		{
+			name: "no Operation-Location: polled at the operation's URL",
+			before: func(f *fakeACS) {
+				f.location = func(*http.Request, string) string { return "-" }
+			},
+			wantStatus: mail.Sent, wantPosts: 1, wantGets: 2, wantAccepted: 1,
+			wantGetURIs: []string{atURL, atURL},
+		},
+		{
+			name: "an Operation-Location without api-version gets it",
+			before: func(f *fakeACS) {
+				f.location = func(r *http.Request, id string) string { return "http://" + r.Host + "/emails/operations/" + id }
+			},
+			wantStatus: mail.Sent, wantPosts: 1, wantGets: 2, wantAccepted: 1,
+			wantGetURIs: []string{atURL, atURL},
+		},
+		{
+			name:       "accepted without polling",
+			opts:       func(o *acs.Options) { o.PollTime = -1 },
+			wantStatus: mail.Accepted, wantPosts: 1, wantGets: 0, wantAccepted: 1,
+		},
+		{
+			name:       "a redelivery gets 409, looks the operation up and follows it",
+			before:     func(f *fakeACS) { f.accept(key, "Running", "Succeeded") },
+			wantStatus: mail.Sent, wantPosts: 1, wantGets: 2, wantAccepted: 1,
+			wantGetURIs: []string{atURL, atURL}, wantPauses: []time.Duration{2 * time.Second},
+		},
+		{
+			name:       "still running after three polls is not sent: the fourth sees it succeed",
+			before:     func(f *fakeACS) { f.statuses = []string{"Running", "Running", "Running", "Running", "Succeeded"} },
+			wantStatus: mail.Sent, wantPosts: 1, wantGets: 4, wantAccepted: 1,
+		},
+		{
+			name:    "still running after three polls is not sent: the fourth sees it fail",
+			before:  func(f *fakeACS) { f.statuses = []string{"Running", "Running", "Running", "Running", "Failed"} },
+			wantErr: "acs: operation " + key + " failed", wantTransient: true,
+			wantPosts: 1, wantGets: 4, wantAccepted: 1,
+		},
+		{
+			name:       "still running when the context's deadline comes: accepted",
+			before:     func(f *fakeACS) { f.statuses = []string{"Running"}; f.retryAfter = "20" },
+			opts:       func(o *acs.Options) { o.PollTime = time.Hour }, // the test's context ends after 70 s
+			wantStatus: mail.Accepted, wantPosts: 1, wantGets: 3, wantAccepted: 1,
+			wantPauses: []time.Duration{20 * time.Second, 20 * time.Second, 20 * time.Second},
+		},
+		{
+			name:       "still running when PollTime is up: accepted",
+			before:     func(f *fakeACS) { f.statuses = []string{"NotStarted"} },
+			opts:       func(o *acs.Options) { o.PollTime = 5 * time.Second },
+			wantStatus: mail.Accepted, wantPosts: 1, wantGets: 2, wantAccepted: 1,
+			wantPauses: []time.Duration{2 * time.Second, 2 * time.Second},
+		},
+		{
+			name: "a poll that fails leaves the mail accepted",
+			before: func(f *fakeACS) {
+				f.location = func(r *http.Request, id string) string {
+					return "http://" + r.Host + "//emails/operations/" + id + "x?api-version=2025-09-01"
+				}
+			},
+			wantStatus: mail.Accepted, wantPosts: 1, wantGets: 1, wantAccepted: 1,
+		},
+		{
+			name: "the operation fails while polled: a suppressed recipient is permanent",
+			before: func(f *fakeACS) {
+				f.statuses = []string{"Running", "Failed"}
+				f.opError[key] = "EmailDroppedAllRecipientsSuppressed"
+			},
+			wantErr: "acs: operation " + key + " failed: EmailDroppedAllRecipientsSuppressed: Message dropped", wantPermanent: true,
 			wantPosts: 1, wantGets: 1, wantAccepted: 1,
 		},
 		{
-			name:   "the operation fails while polled",
-			before: func(f *fakeACS) { f.opError[key] = "EmailDroppedAllRecipientsSuppressed" },
-			onPost: func(_ int, w http.ResponseWriter, _ *http.Request, f *fakeACS) bool {
-				f.mu.Lock()
-				defer f.mu.Unlock()
-				f.accept(key, "Running", "Failed")
-				w.WriteHeader(http.StatusAccepted)
-				fmt.Fprintf(w, `{"id":%q,"status":"Running"}`, key)
-				return true
+			name: "the operation fails with a code of no known meaning: transient",
+			before: func(f *fakeACS) {
+				f.statuses = []string{"NotStarted", "Running", "Failed"}
+				f.opError[key] = "InternalFailure"
 			},
-			wantErr: "EmailDroppedAllRecipientsSuppressed", wantPermanent: true,
+			wantErr: "failed: InternalFailure", wantTransient: true,
 			wantPosts: 1, wantGets: 2, wantAccepted: 1,
+		},
+		{
+			name:    "a canceled operation without an error object: transient",
+			before:  func(f *fakeACS) { f.statuses = []string{"Running", "Canceled"} },
+			wantErr: "acs: operation " + key + " canceled", wantTransient: true,
+			wantPosts: 1, wantGets: 1, wantAccepted: 1,
+		},
+		{
+			name:    "a 202 that says it failed already is not polled",
+			before:  func(f *fakeACS) { f.statuses = []string{"Failed"}; f.opError[key] = "EmailDropped" },
+			wantErr: "failed: EmailDropped", wantPermanent: true,
+			wantPosts: 1, wantGets: 0, wantAccepted: 1,
 		},
 		{
 			name:    "429 with Retry-After in seconds",
@@ -248,7 +433,7 @@ func TestSend(t *testing.T) {
 		},
 		{
 			name:    "429 with Retry-After as an HTTP date",
-			onPost:  respond(http.StatusTooManyRequests, map[string]string{"Retry-After": clock.Add(30 * time.Second).Format(http.TimeFormat)}, ""),
+			onPost:  respond(http.StatusTooManyRequests, map[string]string{"Retry-After": start.Add(30 * time.Second).Format(http.TimeFormat)}, ""),
 			wantErr: "429", wantThrottle: 30 * time.Second, wantPosts: 1,
 		},
 		{
@@ -285,19 +470,20 @@ func TestSend(t *testing.T) {
 				}
 				return false
 			},
-			opts:      func(o *acs.Options) { o.PollAttempts = -1 },
-			wantPosts: 2, wantGets: 1, wantAccepted: 1,
+			opts:       func(o *acs.Options) { o.PollTime = -1 },
+			wantStatus: mail.Accepted, wantPosts: 2, wantGets: 1, wantAccepted: 1,
 		},
 		{
-			name: "500 after ACS accepted it: the lookup finds it, no resend",
+			name: "500 after ACS accepted it: the lookup finds it running and follows it, no resend",
 			onPost: func(_ int, w http.ResponseWriter, _ *http.Request, f *fakeACS) bool {
 				f.mu.Lock()
-				f.accept(key, "Succeeded")
+				f.accept(key, "Running", "Running", "Succeeded")
 				f.mu.Unlock()
 				writeError(w, http.StatusBadGateway, "BadGateway")
 				return true
 			},
-			wantPosts: 1, wantGets: 1, wantAccepted: 1,
+			wantStatus: mail.Sent, wantPosts: 1, wantGets: 3, wantAccepted: 1,
+			wantGetURIs: []string{atURL, atURL, atURL},
 		},
 		{
 			name: "a timeout after ACS accepted it: the lookup finds it, no resend",
@@ -313,7 +499,7 @@ func TestSend(t *testing.T) {
 				w.WriteHeader(http.StatusAccepted)
 				return true
 			},
-			wantPosts: 1, wantGets: 1, wantAccepted: 1,
+			wantStatus: mail.Sent, wantPosts: 1, wantGets: 1, wantAccepted: 1,
 		},
 		{
 			name: "a dropped connection, the lookup finds nothing, the resend is accepted",
@@ -326,13 +512,13 @@ func TestSend(t *testing.T) {
 				conn.Close()
 				return true
 			},
-			opts:      func(o *acs.Options) { o.PollAttempts = -1 },
-			wantPosts: 2, wantGets: 1, wantAccepted: 1,
+			wantStatus: mail.Sent, wantPosts: 2, wantGets: 3, wantAccepted: 1,
+			wantGetURIs: []string{atURL, atLocation, atLocation},
 		},
 		{
 			name:    "503 on every attempt stays retryable",
 			onPost:  respond(http.StatusServiceUnavailable, map[string]string{"x-ms-error-code": "ServiceUnavailable"}, ""),
-			wantErr: "503 Service Unavailable: ServiceUnavailable", wantPosts: 3, wantGets: 3,
+			wantErr: "503 Service Unavailable: ServiceUnavailable", wantTransient: true, wantPosts: 3, wantGets: 3,
 		},
 	}
 	for _, tt := range tests {
@@ -347,21 +533,25 @@ func TestSend(t *testing.T) {
 			srv := httptest.NewServer(f)
 			t.Cleanup(srv.Close)
 
-			opts := fastOptions()
-			opts.Now = func() time.Time { return clock }
+			clock := newFakeClock(start)
+			opts := clockOptions(clock)
 			if tt.opts != nil {
 				tt.opts(opts)
 			}
 			c, err := acs.NewWithKey(srv.URL+"/", testKey, opts)
 			require.NoError(t, err)
-			id, err := c.Send(context.Background(), testMessage())
+			// The step's deadline, on the fake clock's time line.
+			ctx, cancel := context.WithDeadline(context.Background(), start.Add(70*time.Second))
+			defer cancel()
+			r, err := c.Send(ctx, testMessage())
 
 			if tt.wantErr == "" {
 				require.NoError(t, err)
-				require.Equal(t, key, id)
+				require.Equal(t, mail.Receipt{OperationID: key, Status: tt.wantStatus}, r)
 			} else {
 				require.ErrorContains(t, err, tt.wantErr)
 				require.Equal(t, tt.wantPermanent, order.IsPermanent(err), "permanent: %v", err)
+				require.Equal(t, tt.wantTransient, order.Classify(err) == order.ClassTransient, "transient: %v", err)
 				setting, _ := order.MisconfiguredSetting(err)
 				require.Equal(t, tt.wantSetting, setting, "misconfigured: %v", err)
 				d, throttled := order.RetryAfter(err)
@@ -375,8 +565,92 @@ func TestSend(t *testing.T) {
 			for _, opID := range f.opIDs {
 				require.Equal(t, key, opID, "every send carries the deterministic Operation-Id")
 			}
+			if tt.wantGetURIs != nil {
+				require.Equal(t, tt.wantGetURIs, f.getURIs)
+			}
+			if tt.wantPauses != nil {
+				require.Equal(t, tt.wantPauses, clock.pauses())
+			}
 		})
 	}
+}
+
+// TestSendFollowsOnlyTheEndpoint: an Operation-Location that is not on the
+// configured endpoint is not followed, so that no signed request goes
+// elsewhere; the operation is polled at its URL on the endpoint instead.
+func TestSendFollowsOnlyTheEndpoint(t *testing.T) {
+	var elsewhere atomic.Int32
+	foreign := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		elsewhere.Add(1)
+		w.WriteHeader(http.StatusOK)
+		io.WriteString(w, `{"id":"x","status":"Succeeded"}`)
+	}))
+	t.Cleanup(foreign.Close)
+	key := testMessage().Key
+	tests := []struct {
+		name     string
+		location func(host string) string
+	}{
+		{"another host", func(string) string { return foreign.URL + "//emails/operations/" + key + "?api-version=2025-09-01" }},
+		{"another name of the host", func(host string) string {
+			return "http://localhost:" + strings.Split(host, ":")[1] + "//emails/operations/" + key + "?api-version=2025-09-01"
+		}},
+		{"another scheme", func(host string) string {
+			return "https://" + host + "//emails/operations/" + key + "?api-version=2025-09-01"
+		}},
+		{"user info", func(host string) string {
+			return "http://user:pass@" + host + "//emails/operations/" + key + "?api-version=2025-09-01"
+		}},
+		{"no scheme", func(string) string { return "//emails/operations/" + key + "?api-version=2025-09-01" }},
+		{"not a URL", func(string) string { return "http://[::1/emails" }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			keyBytes, err := base64.StdEncoding.DecodeString(testKey)
+			require.NoError(t, err)
+			f := newFakeACS(t, keyBytes)
+			f.location = func(r *http.Request, _ string) string { return tt.location(r.Host) }
+			srv := httptest.NewServer(f)
+			t.Cleanup(srv.Close)
+			c, err := acs.NewWithKey(srv.URL, testKey, fastOptions())
+			require.NoError(t, err)
+
+			r, err := c.Send(context.Background(), testMessage())
+			require.NoError(t, err)
+			require.Equal(t, mail.Receipt{OperationID: key, Status: mail.Sent}, r)
+			want := "/emails/operations/" + key + "?api-version=2025-09-01"
+			require.Equal(t, []string{want, want}, f.getURIs, "polled on the endpoint")
+			require.Zero(t, elsewhere.Load(), "nothing sent elsewhere")
+		})
+	}
+}
+
+// TestSendContextEnds: the context ends while the client waits to poll an
+// operation that is still running: the mail is accepted, not sent, and no
+// error.
+func TestSendContextEnds(t *testing.T) {
+	keyBytes, err := base64.StdEncoding.DecodeString(testKey)
+	require.NoError(t, err)
+	f := newFakeACS(t, keyBytes)
+	f.statuses = []string{"Running"}
+	srv := httptest.NewServer(f)
+	t.Cleanup(srv.Close)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	clock := newFakeClock(time.Now())
+	clock.onSleep = func(n int) {
+		if n == 2 {
+			cancel()
+		}
+	}
+	c, err := acs.NewWithKey(srv.URL, testKey, clockOptions(clock))
+	require.NoError(t, err)
+
+	r, err := c.Send(ctx, testMessage())
+	require.NoError(t, err)
+	require.Equal(t, mail.Receipt{OperationID: testMessage().Key, Status: mail.Accepted}, r)
+	_, gets, _ := f.counts()
+	require.Equal(t, 1, gets, "one poll before the context ended")
 }
 
 // TestSendBody checks what is sent: the JSON fields, the HTML not escaped
@@ -388,7 +662,7 @@ func TestSendBody(t *testing.T) {
 	srv := httptest.NewServer(f)
 	t.Cleanup(srv.Close)
 	opts := fastOptions()
-	opts.PollAttempts = -1
+	opts.PollTime = -1
 	c, err := acs.NewWithKey(srv.URL, testKey, opts)
 	require.NoError(t, err)
 	_, err = c.Send(context.Background(), testMessage())
@@ -441,7 +715,7 @@ func TestSendCustomerName(t *testing.T) {
 			srv := httptest.NewServer(f)
 			t.Cleanup(srv.Close)
 			opts := fastOptions()
-			opts.PollAttempts = -1
+			opts.PollTime = -1
 			c, err := acs.NewWithKey(srv.URL, testKey, opts)
 			require.NoError(t, err)
 			m, err := r.Render(order.MailJob{
@@ -526,9 +800,9 @@ func TestSendEntra(t *testing.T) {
 	require.NoError(t, err)
 
 	for range 2 { // the second is a redelivery: 409, still sent
-		id, err := c.Send(context.Background(), testMessage())
+		r, err := c.Send(context.Background(), testMessage())
 		require.NoError(t, err)
-		require.Equal(t, testMessage().Key, id)
+		require.Equal(t, mail.Receipt{OperationID: testMessage().Key, Status: mail.Sent}, r)
 	}
 	posts, gets, accepted := f.counts()
 	require.Equal(t, 2, posts)

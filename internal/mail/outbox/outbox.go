@@ -36,17 +36,18 @@ func New(dir string) (*Outbox, error) {
 // Path returns the file of the mail with key.
 func (o *Outbox) Path(key string) string { return filepath.Join(o.dir, key+".eml") }
 
-// Send writes m to Path(m.Key) and returns m.Key as the operation id.
-func (o *Outbox) Send(ctx context.Context, m mail.Message) (string, error) {
+// Send writes m to Path(m.Key) and returns m.Key as the operation id. The
+// mail is accepted: an outbox has nothing more to report.
+func (o *Outbox) Send(ctx context.Context, m mail.Message) (mail.Receipt, error) {
 	if err := ctx.Err(); err != nil {
-		return "", err
+		return mail.Receipt{}, err
 	}
 	if err := m.Validate(); err != nil {
-		return "", order.Permanent(fmt.Errorf("outbox: %w", err))
+		return mail.Receipt{}, order.Permanent(fmt.Errorf("outbox: %w", err))
 	}
 	f, err := os.CreateTemp(o.dir, "."+m.Key+"-*.tmp")
 	if err != nil {
-		return "", fmt.Errorf("outbox: %w", err)
+		return mail.Receipt{}, fmt.Errorf("outbox: %w", err)
 	}
 	tmp := f.Name()
 	defer os.Remove(tmp) // after a successful rename: nothing to remove
@@ -64,7 +65,7 @@ func (o *Outbox) Send(ctx context.Context, m mail.Message) (string, error) {
 		err = os.Rename(tmp, o.Path(m.Key))
 	}
 	if err != nil {
-		return "", fmt.Errorf("outbox: write %s: %w", m.Key, err)
+		return mail.Receipt{}, fmt.Errorf("outbox: write %s: %w", m.Key, err)
 	}
-	return m.Key, nil
+	return mail.Receipt{OperationID: m.Key, Status: mail.Accepted}, nil
 }

@@ -41,9 +41,9 @@ func TestSend(t *testing.T) {
 	m := testMessage()
 	for i, subject := range []string{"first", "redelivered"} {
 		m.Subject = subject
-		id, err := o.Send(context.Background(), m)
+		r, err := o.Send(context.Background(), m)
 		require.NoError(t, err, "send %d", i)
-		require.Equal(t, m.Key, id)
+		require.Equal(t, mail.Receipt{OperationID: m.Key, Status: mail.Accepted}, r)
 	}
 
 	entries, err := os.ReadDir(dir)

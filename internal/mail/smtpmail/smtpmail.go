@@ -136,46 +136,47 @@ func New(c Config) (*Sender, error) {
 // that bounds Send by less cuts a slow server's every attempt short.
 func (s *Sender) AttemptTime() time.Duration { return s.timeout }
 
-// Send submits m to the server and returns m.Key as the operation id.
-func (s *Sender) Send(ctx context.Context, m mail.Message) (string, error) {
+// Send submits m to the server and returns m.Key as the operation id. The
+// mail is accepted: whether the server relays it, SMTP does not report.
+func (s *Sender) Send(ctx context.Context, m mail.Message) (mail.Receipt, error) {
 	var msg bytes.Buffer
 	if _, err := m.WriteTo(&msg); err != nil {
-		return "", order.Permanent(fmt.Errorf("smtp: %w", err))
+		return mail.Receipt{}, order.Permanent(fmt.Errorf("smtp: %w", err))
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 
 	c, err := s.connect(ctx)
 	if err != nil {
-		return "", err
+		return mail.Receipt{}, err
 	}
 	defer c.Close()
 	if s.username != "" {
 		if err := s.auth(c); err != nil {
-			return "", err
+			return mail.Receipt{}, err
 		}
 	}
 	if err := c.Mail(m.From.Email, nil); err != nil {
-		return "", s.classify("mail from", err)
+		return mail.Receipt{}, s.classify("mail from", err)
 	}
 	for _, rcpt := range m.Recipients() {
 		if err := c.Rcpt(rcpt, nil); err != nil {
-			return "", s.classify("rcpt to "+rcpt, err)
+			return mail.Receipt{}, s.classify("rcpt to "+rcpt, err)
 		}
 	}
 	w, err := c.Data()
 	if err != nil {
-		return "", s.classify("data", err)
+		return mail.Receipt{}, s.classify("data", err)
 	}
 	if _, err := w.Write(msg.Bytes()); err != nil {
-		return "", s.classify("data", err)
+		return mail.Receipt{}, s.classify("data", err)
 	}
 	if err := w.Close(); err != nil {
-		return "", s.classify("data", err)
+		return mail.Receipt{}, s.classify("data", err)
 	}
 	// The server has taken the mail; a failing QUIT changes nothing.
 	_ = c.Quit()
-	return m.Key, nil
+	return mail.Receipt{OperationID: m.Key, Status: mail.Accepted}, nil
 }
 
 // connect dials the server, secures the connection as configured and says

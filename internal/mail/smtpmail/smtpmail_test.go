@@ -333,7 +333,7 @@ func TestSend(t *testing.T) {
 			s, err := smtpmail.New(cfg)
 			require.NoError(t, err)
 			m := testMessage()
-			id, err := s.Send(context.Background(), m)
+			r, err := s.Send(context.Background(), m)
 
 			if tt.wantErr != "" {
 				require.ErrorContains(t, err, tt.wantErr)
@@ -348,7 +348,7 @@ func TestSend(t *testing.T) {
 				return
 			}
 			require.NoError(t, err)
-			require.Equal(t, m.Key, id)
+			require.Equal(t, mail.Receipt{OperationID: m.Key, Status: mail.Accepted}, r)
 			got := ts.got()
 			require.Len(t, got, 1)
 			d := got[0]
