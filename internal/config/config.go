@@ -31,6 +31,9 @@ type Config struct {
 	// Retry and Reconcile are how the pipeline heals after an outage.
 	Retry     Retry
 	Reconcile Reconcile
+	// Events are the order events and their sinks (signed webhooks,
+	// Dataverse); off when no sink is configured.
+	Events Events
 	// LogLevel is LOG_LEVEL: debug, info (default), warn or error.
 	LogLevel string
 	// LogFormat is LOG_FORMAT: text (default) or json.
@@ -69,6 +72,7 @@ func loadAll(get Getenv) (Config, *loader) {
 	c.Ledger = loadLedger(l)
 	c.Retry = loadRetry(l)
 	c.Reconcile = loadReconcile(l)
+	c.Events = loadEvents(l)
 	c.LogLevel = l.oneOf("LOG_LEVEL", "info", "debug", "info", "warn", "error")
 	c.LogFormat = l.oneOf("LOG_FORMAT", "text", "text", "json")
 	return c, l
