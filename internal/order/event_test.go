@@ -98,6 +98,9 @@ func TestEventGolden(t *testing.T) {
 	got, err := order.DecodeEvent(want)
 	require.NoError(t, err, "the golden file decodes")
 	require.Equal(t, e, got)
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "order-events.md"))
+	require.NoError(t, err)
+	require.Contains(t, string(doc), "```json\n"+string(want)+"```", "docs/order-events.md shows testdata/event.json")
 }
 
 // TestNewEventID: the same change gets the same id on every run; another
