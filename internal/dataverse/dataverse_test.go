@@ -17,6 +17,7 @@ import (
 	"github.com/filedrop/filedrop/internal/dataverse"
 	"github.com/filedrop/filedrop/internal/dataverse/dataversetest"
 	"github.com/filedrop/filedrop/internal/order"
+	"github.com/filedrop/filedrop/internal/order/ordertest"
 )
 
 const orders = "cr1a2_orders"
@@ -441,18 +442,9 @@ func TestErrors(t *testing.T) {
 			}
 			ev := event(order.TypeRefunded, email, "Ada", t0)
 			err := e.client.Deliver(t.Context(), ev)
-			require.Error(t, err)
-			require.Equal(t, tt.class, order.Classify(err), "%v", err)
+			ordertest.RequireClass(t, err, tt.class, tt.setting, tt.retryAfter)
 			require.NotContains(t, err.Error(), "secret.customer")
 			require.Contains(t, err.Error(), tt.text)
-			switch tt.class {
-			case order.ClassMisconfigured:
-				setting, _ := order.MisconfiguredSetting(err)
-				require.Equal(t, tt.setting, setting)
-			case order.ClassThrottled:
-				after, _ := order.RetryAfter(err)
-				require.Equal(t, tt.retryAfter, after)
-			}
 			if tt.token != "" {
 				require.Equal(t, 2, e.cred.calls, "a refused token is fetched again once")
 			}

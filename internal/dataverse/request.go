@@ -8,15 +8,14 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"regexp"
 	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/streaming"
 
+	"github.com/filedrop/filedrop/internal/httpfault"
 	"github.com/filedrop/filedrop/internal/order"
-	"github.com/filedrop/filedrop/internal/retryafter"
 )
 
 // answer is a response with its body read.
@@ -116,7 +115,7 @@ func (c *Client) send(ctx context.Context, r request, body []byte) (answer, erro
 // failed classifies a request that got no answer: a token that cannot be
 // had, a timeout, a network fault, or the caller giving up.
 func (c *Client) failed(ctx context.Context, r request, err error) error {
-	err = fmt.Errorf("%s %s: %w", r.method, r.what(), scrub(err))
+	err = fmt.Errorf("%s %s: %w", r.method, r.what(), httpfault.WithoutURL(err))
 	var te *tokenError
 	switch {
 	case ctx.Err() != nil:
@@ -145,7 +144,7 @@ func (c *Client) fail(r request, a answer, setting string) error {
 	case a.status == http.StatusForbidden:
 		return order.Misconfigured(fmt.Errorf("%w: the app's application user lacks a privilege; give its security role create, read and write on Contact and the order table", err), URLSetting)
 	case a.status == http.StatusTooManyRequests:
-		return order.Throttled(err, retryafter.Parse(a.header, c.now(), DefaultRetryAfter))
+		return order.Throttled(err, httpfault.RetryAfter(a.header, c.now(), DefaultRetryAfter))
 	case a.status == http.StatusRequestTimeout || a.status >= 500:
 		return order.Transient(err)
 	case a.status == http.StatusNotFound && e.Code == codeNotFoundSegment:
@@ -185,16 +184,6 @@ func describe(status int, e apiError) string {
 		s += ": " + msg
 	}
 	return s
-}
-
-// scrub drops the URL from a *url.Error, whose text quotes it whole, an
-// alternate key's email address included.
-func scrub(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
 }
 
 // literal returns s as an OData string literal for a URL (filter-rows): in

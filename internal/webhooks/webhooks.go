@@ -33,8 +33,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/filedrop/filedrop/internal/httpfault"
 	"github.com/filedrop/filedrop/internal/order"
-	"github.com/filedrop/filedrop/internal/retryafter"
 )
 
 // The settings a Sender's failures name (order.Misconfigured).
@@ -84,11 +84,11 @@ type Sender struct {
 	now      func() time.Time
 }
 
-// CheckURL reports whether raw may receive webhooks: an absolute https URL,
+// checkURL reports whether raw may receive webhooks: an absolute https URL,
 // or http to a loopback address (127.0.0.1, ::1, localhost) for local
 // receivers and tests, with no user info or fragment. A query is allowed:
 // some receivers (Power Automate) carry their credential in it.
-func CheckURL(raw string) error {
+func checkURL(raw string) error {
 	u, err := url.Parse(raw)
 	switch {
 	case err != nil || u.Host == "" || u.Opaque != "":
@@ -99,7 +99,7 @@ func CheckURL(raw string) error {
 		return errors.New("a URL with a fragment")
 	case u.Scheme == "https":
 		return nil
-	case u.Scheme == "http" && Loopback(u.Hostname()):
+	case u.Scheme == "http" && loopback(u.Hostname()):
 		return nil
 	case u.Scheme == "http":
 		return errors.New("plain http to a host that is not a loopback address (use https)")
@@ -107,8 +107,8 @@ func CheckURL(raw string) error {
 	return errors.New("not an https URL")
 }
 
-// Loopback reports whether host is localhost or a loopback IP address.
-func Loopback(host string) bool {
+// loopback reports whether host is localhost or a loopback IP address.
+func loopback(host string) bool {
 	if strings.EqualFold(host, "localhost") {
 		return true
 	}
@@ -116,10 +116,10 @@ func Loopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// New returns a Sender that posts to endpoint (see CheckURL), signed with
+// New returns a Sender that posts to endpoint (see checkURL), signed with
 // secrets (whsec_..., newest first).
 func New(endpoint string, secrets []string, opts *Options) (*Sender, error) {
-	if err := CheckURL(endpoint); err != nil {
+	if err := checkURL(endpoint); err != nil {
 		return nil, fmt.Errorf("webhooks: %s: %w", Redact(endpoint), err)
 	}
 	signer, err := NewSigner(secrets)
@@ -179,7 +179,7 @@ func (s *Sender) Send(ctx context.Context, id string, body []byte) error {
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url, bytes.NewReader(body))
 	if err != nil {
-		return order.Permanentf("webhooks: post %s to %s: %w", id, s.redacted, scrub(err))
+		return order.Permanentf("webhooks: post %s to %s: %w", id, s.redacted, httpfault.WithoutURL(err))
 	}
 	now := s.now()
 	req.Header.Set("Content-Type", "application/json")
@@ -190,12 +190,12 @@ func (s *Sender) Send(ctx context.Context, id string, body []byte) error {
 	resp, err := s.client.Do(req)
 	if err != nil {
 		if parent.Err() != nil {
-			return fmt.Errorf("webhooks: post %s to %s: %w", id, s.redacted, scrub(err)) // the caller gave up, not the receiver
+			return fmt.Errorf("webhooks: post %s to %s: %w", id, s.redacted, httpfault.WithoutURL(err)) // the caller gave up, not the receiver
 		}
 		if errors.Is(err, context.DeadlineExceeded) {
 			return order.Transient(fmt.Errorf("webhooks: post %s to %s: no answer within %s", id, s.redacted, s.timeout))
 		}
-		return order.Transient(fmt.Errorf("webhooks: post %s to %s: %w", id, s.redacted, scrub(err)))
+		return order.Transient(fmt.Errorf("webhooks: post %s to %s: %w", id, s.redacted, httpfault.WithoutURL(err)))
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxAnswer))
@@ -218,7 +218,7 @@ func (s *Sender) classify(id string, resp *http.Response) error {
 		return order.Misconfigured(fmt.Errorf("%w: a redirect%s, which is not followed: set %s to the address that answers",
 			err, to, URLSetting), URLSetting)
 	case code == http.StatusTooManyRequests:
-		return order.Throttled(err, retryafter.Parse(resp.Header, s.now(), DefaultRetryAfter))
+		return order.Throttled(err, httpfault.RetryAfter(resp.Header, s.now(), DefaultRetryAfter))
 	case code == http.StatusUnauthorized || code == http.StatusForbidden:
 		return order.Misconfigured(fmt.Errorf("%w: the receiver refused the request; check that it verifies with a secret of %s and that %s is its address",
 			err, SecretSetting, URLSetting), SecretSetting)
@@ -244,16 +244,6 @@ func Redact(raw string) string {
 		out += "/…"
 	}
 	return out
-}
-
-// scrub drops the URL from a *url.Error, whose text quotes it whole, query
-// and all.
-func scrub(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
 }
 
 // validID reports an id of 1 to 255 letters, digits, underscores and

@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/filedrop/filedrop/internal/order"
+	"github.com/filedrop/filedrop/internal/order/ordertest"
 	"github.com/filedrop/filedrop/internal/webhooks"
 )
 
@@ -219,18 +220,9 @@ func TestDeliverAnswers(t *testing.T) {
 				require.NoError(t, err)
 				return
 			}
-			require.Error(t, err)
-			require.Equal(t, tt.class, order.Classify(err), "%v", err)
+			ordertest.RequireClass(t, err, tt.class, tt.setting, tt.retryAfter)
 			require.Contains(t, err.Error(), strconv.Itoa(tt.status))
 			require.NotContains(t, err.Error(), secretMark)
-			switch tt.class {
-			case order.ClassMisconfigured:
-				setting, _ := order.MisconfiguredSetting(err)
-				require.Equal(t, tt.setting, setting)
-			case order.ClassThrottled:
-				after, _ := order.RetryAfter(err)
-				require.Equal(t, tt.retryAfter, after)
-			}
 		})
 	}
 }
