@@ -31,6 +31,9 @@ type Config struct {
 	// Retry and Reconcile are how the pipeline heals after an outage.
 	Retry     Retry
 	Reconcile Reconcile
+	// Events are the order events and their sinks (signed webhooks,
+	// Dataverse); off when no sink is configured.
+	Events Events
 	// LogLevel is LOG_LEVEL: debug, info (default), warn or error.
 	LogLevel string
 	// LogFormat is LOG_FORMAT: text (default) or json.
@@ -82,6 +85,7 @@ func loadAll(get Getenv) (Config, *loader) {
 	c.Ledger = loadLedger(l)
 	c.Retry = loadRetry(l)
 	c.Reconcile = loadReconcile(l)
+	c.Events = loadEvents(l)
 	c.loadLogging(l)
 	return c, l
 }

@@ -13,7 +13,7 @@ import (
 // options: no adapter package, nor its tests, depends on this package.
 func TestNoAdapterImportsConfig(t *testing.T) {
 	const module = "github.com/filedrop/filedrop/internal/"
-	adapters := []string{module + "storage/...", module + "stripeapi/...", module + "mail/..."}
+	adapters := []string{module + "storage/...", module + "stripeapi/...", module + "mail/...", module + "webhooks/...", module + "dataverse/..."}
 	args := append([]string{"list", "-f", "{{.ImportPath}}:{{range .Deps}} {{.}}{{end}}{{range .TestImports}} {{.}}{{end}}{{range .XTestImports}} {{.}}{{end}}"}, adapters...)
 	out, err := exec.CommandContext(t.Context(), "go", args...).CombinedOutput()
 	require.NoError(t, err, string(out))
@@ -26,7 +26,7 @@ func TestNoAdapterImportsConfig(t *testing.T) {
 			require.NotEqual(t, module+"config", dep, "adapter %s depends on internal/config", pkg)
 		}
 	}
-	for _, pkg := range []string{"storage", "storage/blobstore", "storage/ledger", "stripeapi", "mail", "mail/acs", "mail/smtpmail", "mail/outbox"} {
+	for _, pkg := range []string{"storage", "storage/blobstore", "storage/ledger", "stripeapi", "mail", "mail/acs", "mail/smtpmail", "mail/outbox", "webhooks", "dataverse", "dataverse/dataversetest"} {
 		require.True(t, listed[module+pkg], "go list listed %s", pkg)
 	}
 }

@@ -29,6 +29,10 @@ const (
 	// connectionString is Key=Value pairs separated by ; with credentials in
 	// some of the values (AccountKey, SharedAccessSignature, accesskey).
 	connectionString
+	// endpointList is URLs separated by commas whose path or query may be
+	// a credential (a webhook receiver's: Zapier's path, Power Automate's
+	// sig=): only each one's scheme and host are shown.
+	endpointList
 )
 
 // settingKinds classifies every setting Load reads (a test keeps it
@@ -76,6 +80,12 @@ var settingKinds = map[string]settingKind{
 	"RECONCILE_SCHEDULE":                    plainSetting,
 	"RECONCILE_WINDOW":                      plainSetting,
 	"RECONCILE_GRACE":                       plainSetting,
+	"ORDER_EVENTS_URL":                      endpointList,
+	"ORDER_EVENTS_SECRET":                   secretSetting,
+	"ORDER_EVENTS_INCLUDE_LINK":             plainSetting,
+	"DATAVERSE_URL":                         urlSetting,
+	"DATAVERSE_CLIENT_ID":                   plainSetting,
+	"DATAVERSE_ORDER_TABLE":                 plainSetting,
 }
 
 // secretName matches the names of settings this program does not read that
@@ -120,6 +130,12 @@ func Redact(name, value string) string {
 		return redactURL(value)
 	case connectionString:
 		return redactConnectionString(value)
+	case endpointList:
+		parts := strings.Split(value, ",")
+		for i, p := range parts {
+			parts[i] = redactEndpoint(strings.TrimSpace(p))
+		}
+		return strings.Join(parts, ",")
 	}
 	if _, known := settingKinds[name]; !known && credentialValue.MatchString(value) {
 		return Masked
@@ -134,7 +150,7 @@ func Redact(name, value string) string {
 // when neither its name nor its value looks like a credential.
 func Printable(name, value string) bool {
 	switch kindOf(name) {
-	case secretSetting, credentialURL, connectionString:
+	case secretSetting, credentialURL, connectionString, endpointList:
 		return false
 	case urlSetting:
 		return value == "" || cleanURL(value)
