@@ -33,6 +33,11 @@ func Listed(id string, created time.Time, status, paymentStatus string) map[stri
 func (s *Server) AddSessions(sessions ...map[string]any) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.addListed(sessions...)
+}
+
+// addListed adds sessions to those listed, newest first; s.mu is held.
+func (s *Server) addListed(sessions ...map[string]any) {
 	s.listed = append(s.listed, sessions...)
 	slices.SortStableFunc(s.listed, func(a, b map[string]any) int { return created(b) - created(a) })
 }
