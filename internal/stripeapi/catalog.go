@@ -105,21 +105,14 @@ type NewPaymentLink struct {
 }
 
 // ListProducts calls fn for every product of the account, active or
-// archived. Errors are translated as CreateProduct's are.
+// archived. Errors are translated as CreateProduct's are; an error from fn
+// stops the listing and is returned as it is.
 func (c *Client) ListProducts(ctx context.Context, fn func(Product) error) error {
 	p := &stripe.ProductListParams{}
 	p.Context = ctx
 	p.Limit = stripe.Int64(catalogPage)
 	it := c.products().List(p)
-	for n := 0; it.Next(); n++ {
-		if n == MaxListedCatalog {
-			return fmt.Errorf("list products: more than %d", MaxListedCatalog)
-		}
-		if err := fn(productOf(it.Product())); err != nil {
-			return err
-		}
-	}
-	return catalogError("list products", it.Err())
+	return each("list products", it.Next, it.Product, it.Err, productOf, fn)
 }
 
 // ListActivePrices calls fn for every active price of the account.
@@ -128,15 +121,7 @@ func (c *Client) ListActivePrices(ctx context.Context, fn func(Price) error) err
 	p.Context = ctx
 	p.Limit = stripe.Int64(catalogPage)
 	it := c.prices().List(p)
-	for n := 0; it.Next(); n++ {
-		if n == MaxListedCatalog {
-			return fmt.Errorf("list prices: more than %d active", MaxListedCatalog)
-		}
-		if err := fn(priceOf(it.Price())); err != nil {
-			return err
-		}
-	}
-	return catalogError("list prices", it.Err())
+	return each("list prices", it.Next, it.Price, it.Err, priceOf, fn)
 }
 
 // ListPaymentLinks calls fn for every payment link of the account, active
@@ -147,15 +132,21 @@ func (c *Client) ListPaymentLinks(ctx context.Context, fn func(PaymentLink) erro
 	p.Limit = stripe.Int64(catalogPage)
 	p.AddExpand("data.line_items")
 	it := c.paymentLinks().List(p)
-	for n := 0; it.Next(); n++ {
+	return each("list payment links", it.Next, it.PaymentLink, it.Err, linkOf, fn)
+}
+
+// each calls fn with every object a list iterator (next, current, err)
+// pages through, shaped by shape, and stops after MaxListedCatalog.
+func each[S, T any](what string, next func() bool, current func() S, err func() error, shape func(S) T, fn func(T) error) error {
+	for n := 0; next(); n++ {
 		if n == MaxListedCatalog {
-			return fmt.Errorf("list payment links: more than %d", MaxListedCatalog)
+			return fmt.Errorf("%s: more than %d", what, MaxListedCatalog)
 		}
-		if err := fn(linkOf(it.PaymentLink())); err != nil {
+		if err := fn(shape(current())); err != nil {
 			return err
 		}
 	}
-	return catalogError("list payment links", it.Err())
+	return catalogError(what, err())
 }
 
 // CreateProduct creates a product with the fields, under the idempotency

@@ -231,14 +231,6 @@ func noSuch(kind, id string) map[string]any {
 // Payment links must be listed with their line items expanded: the
 // catalog cannot tell what a link sells otherwise.
 func (s *Server) serveCatalogList(w http.ResponseWriter, kind string, q url.Values) {
-	limit := 10
-	if v := q.Get("limit"); v != "" {
-		var err error
-		if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > 100 {
-			s.refuse(w, http.StatusBadRequest, "limit "+v+" is not 1..100")
-			return
-		}
-	}
 	var expand []string
 	for k, v := range q {
 		if expandKey.MatchString(k) {
@@ -266,19 +258,12 @@ func (s *Server) serveCatalogList(w http.ResponseWriter, kind string, q url.Valu
 		}
 		all = append(all, obj)
 	}
-	start := 0
-	if after := q.Get("starting_after"); after != "" {
-		start = slices.IndexFunc(all, func(v any) bool { return v.(map[string]any)["id"] == after }) + 1
-		if start == 0 {
-			s.refuse(w, http.StatusBadRequest, "starting_after "+after+" is not a listed object")
-			return
-		}
+	data, more, problem := page(all, q.Get("starting_after"), q.Get("limit"), 100)
+	if problem != "" {
+		s.refuse(w, http.StatusBadRequest, problem)
+		return
 	}
-	end := min(len(all), start+limit)
-	if all == nil {
-		all = []any{}
-	}
-	s.answer(w, http.StatusOK, map[string]any{"object": "list", "data": all[start:end], "has_more": end < len(all), "url": "/v1/" + kind})
+	s.answer(w, http.StatusOK, map[string]any{"object": "list", "data": data, "has_more": more, "url": "/v1/" + kind})
 }
 
 // linkItems is a payment link's line items as Stripe embeds them.

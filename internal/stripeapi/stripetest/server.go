@@ -29,7 +29,6 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -243,23 +242,11 @@ func (s *Server) sessionPage(sess map[string]any) map[string]any {
 }
 
 func (s *Server) lineItemPage(sess map[string]any, after, limit string) (map[string]any, string) {
-	all := items(sess)
-	n, err := strconv.Atoi(limit)
-	if limit != "" && (err != nil || n < 1 || n > 100) {
-		return nil, "limit " + limit + " is not 1..100"
+	data, more, problem := page(items(sess), after, limit, s.PageSize)
+	if problem != "" {
+		return nil, problem
 	}
-	if limit == "" {
-		n = 10
-	}
-	start := 0
-	if after != "" {
-		start = slices.IndexFunc(all, func(li any) bool { return li.(map[string]any)["id"] == after }) + 1
-		if start == 0 {
-			return nil, "starting_after " + after + " is not a line item of the session"
-		}
-	}
-	end := min(len(all), start+min(n, s.PageSize))
-	return map[string]any{"object": "list", "data": all[start:end], "has_more": end < len(all),
+	return map[string]any{"object": "list", "data": data, "has_more": more,
 		"url": "/v1/checkout/sessions/" + sess["id"].(string) + "/line_items"}, ""
 }
 
