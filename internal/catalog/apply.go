@@ -64,6 +64,9 @@ func (s *Syncer) apply(ctx context.Context, fsys fs.FS, it *Item, st *Step) erro
 	case OpCreatePrice:
 		np := stripeapi.NewPrice{Product: it.Product, Currency: it.Price.Currency, UnitAmount: it.Price.Amount,
 			LookupKey: lookupKey(it.Product), Metadata: map[string]string{stripeapi.OriginalKey: it.File}}
+		if st.Target != "" {
+			np.Metadata[ReplacesKey] = st.Target
+		}
 		pr, err := s.stripe.CreatePrice(ctx, np, idempotencyKey("price-create", np.Product, np.Currency,
 			strconv.FormatInt(np.UnitAmount, 10), np.LookupKey, it.File, st.Target))
 		it.PriceID = pr.ID

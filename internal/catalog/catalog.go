@@ -15,10 +15,11 @@
 // a product sells. A file renamed in the folder keeps its product, price and
 // link when its content matches the original of exactly one product whose
 // file is gone. Prices cannot change in Stripe: a new price is a new Price,
-// which takes over the product's lookup key ("filedrop:<product id>") and
-// becomes its default price, a new payment link sells it, and the old link
-// is deactivated and the old price archived. A link is reused while its
-// price stands. Products whose file left the folder are listed, and with
+// which takes over the product's lookup key ("filedrop:<product id>"),
+// names the price it replaces in its metadata and becomes the default price
+// where the old one was; a new payment link sells it, and the old link is
+// deactivated and the old price archived. A link is reused while its price
+// stands. Products whose file left the folder are listed, and with
 // ArchiveMissing archived with their links deactivated.
 //
 // Every Stripe write carries an idempotency key derived from what it writes

@@ -43,8 +43,10 @@ func planFile(e Entry, prod *stripeapi.Product, renamedFrom string, st state) *I
 		it.add(Step{Op: OpCreatePrice, Target: target, Say: say})
 	}
 	for _, p := range st.prices[prod.ID] {
-		if p.ID != it.PriceID && p.Metadata[stripeapi.OriginalKey] != "" {
-			archive[p.ID] = p // a price of the catalog's that an interrupted run left active
+		// A price of the catalog's other than the current one, or the one
+		// the current one replaced: left active by an interrupted run.
+		if p.ID != it.PriceID && (p.Metadata[stripeapi.OriginalKey] != "" || cur != nil && p.ID == cur.Metadata[ReplacesKey]) {
+			archive[p.ID] = p
 		}
 	}
 	_, defaultArchived := archive[prod.DefaultPrice]
@@ -84,6 +86,11 @@ func planBlob(it *Item, blobs map[string]blobstore.Blob) {
 			"uploading it again records one", f.Path)})
 	}
 }
+
+// ReplacesKey is the metadata key of a price the catalog creates that names
+// the price it replaces, so that a run interrupted before archiving that one
+// still finds it, whoever made it.
+const ReplacesKey = "replaces"
 
 // currentPrice is the price the catalog sells prod at: its active price
 // with the catalog's lookup key, else its default price when that is an

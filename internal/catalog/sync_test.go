@@ -361,47 +361,110 @@ func testRefusesABadFolder(t *testing.T, az *testenv.Azurite) {
 	}))
 }
 
-// testInterruptedAndRepeated interrupts a first sync after each of its
-// Stripe writes in turn, as a crash right after Stripe applied the write
-// would (the answer never arrives, and nothing more does), then runs it
-// again: the repeated run finishes the work, and the catalog it leaves is
-// the one an uninterrupted run leaves, with no object made twice.
+// testInterruptedAndRepeated interrupts a sync after each of its Stripe
+// writes in turn, as a crash right after Stripe applied the write would (the
+// answer never arrives, and nothing more does), then runs it again: the
+// repeated run finishes the work, and the catalog it leaves is the one an
+// uninterrupted run leaves, with no object made twice. It does so for a
+// first sync, and for a sync that changes a price, reprices a product made
+// by hand, and archives a product whose file left the folder.
 func testInterruptedAndRepeated(t *testing.T, az *testenv.Azurite) {
-	files := map[string]string{"a.jpg": "a", "b.jpg": "b", "catalog.csv": "file,name,price,currency\na.jpg,A,5.00,usd\nb.jpg,B,7.00,usd\n"}
-	whole := newRig(t, az)
-	whole.write(t, files)
-	whole.run(t, catalog.Options{})
-	writes := whole.srv.Writes()
-	require.Equal(t, 6, writes, "a product, a price and a link per file")
-
-	for n := 1; n <= writes; n++ {
-		t.Run(fmt.Sprintf("after write %d", n), func(t *testing.T) {
-			r := newRig(t, az)
-			r.write(t, files)
-			r.srv.LoseAnswer(n, true)
-			p, err := r.plan(catalog.Options{})
-			require.NoError(t, err)
-			require.Error(t, r.sync.Apply(context.Background(), os.DirFS(r.dir), p, nil))
-			r.srv.Up()
-			r.run(t, catalog.Options{})
-			require.Zero(t, r.run(t, catalog.Options{}).Changes())
-			for _, kind := range []string{"products", "prices", "payment_links"} {
-				require.Len(t, r.srv.Objects(kind), 2, kind)
-				require.Len(t, r.active(kind), 2, kind)
+	first := map[string]string{"a.jpg": "a", "b.jpg": "b", "catalog.csv": "file,name,price,currency\na.jpg,A,5.00,usd\nb.jpg,B,7.00,usd\n"}
+	scenarios := []struct {
+		name   string
+		before func(t *testing.T, r *rig)
+		files  map[string]string
+		opts   catalog.Options
+		writes int
+	}{
+		{name: "a first sync", files: first, writes: 6},
+		{name: "a repricing sync",
+			before: func(t *testing.T, r *rig) {
+				r.srv.AddProduct("IMG_1", "By hand", nil, 1200, "eur")
+				r.write(t, first)
+				r.write(t, map[string]string{"IMG_1.jpg": "i"})
+				r.run(t, catalog.Options{Default: eur})
+			},
+			files: map[string]string{"b.jpg": "", "catalog.csv": "file,name,price,currency\na.jpg,A,6.00,usd\n"},
+			opts:  catalog.Options{Default: &catalog.Money{Amount: 1500, Currency: "eur"}, ArchiveMissing: true}, writes: 11},
+	}
+	setUp := func(t *testing.T, sc int) *rig {
+		r := newRig(t, az)
+		if scenarios[sc].before != nil {
+			scenarios[sc].before(t, r)
+		}
+		r.write(t, scenarios[sc].files)
+		return r
+	}
+	for sc, s := range scenarios {
+		t.Run(s.name, func(t *testing.T) {
+			whole := setUp(t, sc)
+			before := whole.srv.Writes()
+			whole.run(t, s.opts)
+			require.Equal(t, s.writes, whole.srv.Writes()-before)
+			want := shape(t, whole)
+			for n := 1; n <= s.writes; n++ {
+				r := setUp(t, sc)
+				r.srv.LoseAnswer(n, true)
+				p, err := r.plan(s.opts)
+				require.NoError(t, err)
+				require.Error(t, r.sync.Apply(context.Background(), os.DirFS(r.dir), p, nil), "after write %d", n)
+				r.srv.Up()
+				r.run(t, s.opts)
+				require.Zero(t, r.run(t, s.opts).Changes(), "after write %d", n)
+				require.Equal(t, want, shape(t, r), "after write %d", n)
 			}
 		})
 	}
 
 	t.Run("a lost answer is asked again under the same key", func(t *testing.T) {
-		r := newRig(t, az)
-		r.write(t, files)
+		r := setUp(t, 0)
 		r.srv.LoseAnswer(2, false) // the first price: stripe-go asks again, and Stripe answers from the key
 		r.run(t, catalog.Options{})
-		require.Equal(t, writes, r.srv.Writes(), "the repeat was answered from its idempotency key, not applied again")
+		require.Equal(t, 6, r.srv.Writes(), "the repeat was answered from its idempotency key, not applied again")
 		keys := r.srv.IdempotencyKeys()
-		require.Len(t, keys, writes+1)
+		require.Len(t, keys, 7)
 		require.Equal(t, keys[1], keys[2], "the repeat carried the same key")
 	})
+}
+
+// shape is the catalog of r as a seller sees it, by original: whether the
+// product is active, the prices it is sold at, its default price, and what
+// its active links sell; and how many objects of each kind exist.
+func shape(t *testing.T, r *rig) map[string]string {
+	t.Helper()
+	prices := map[string]map[string]any{}
+	for _, p := range r.srv.Objects("prices") {
+		prices[p["id"].(string)] = p
+	}
+	money := func(id any) string {
+		if p, ok := prices[fmt.Sprint(id)]; ok {
+			return fmt.Sprintf("%v %v active=%v", p["unit_amount"], p["currency"], p["active"])
+		}
+		return "none"
+	}
+	out := map[string]string{}
+	for _, kind := range []string{"products", "prices", "payment_links"} {
+		out[kind] = fmt.Sprint(len(r.srv.Objects(kind)))
+	}
+	for _, p := range r.srv.Objects("products") {
+		var sold, links []string
+		for id, pr := range prices {
+			if pr["product"] == p["id"] && pr["active"] == true {
+				sold = append(sold, money(id))
+			}
+		}
+		for _, l := range r.srv.Objects("payment_links") {
+			if items := l["items"].([]map[string]any); l["active"] == true && prices[items[0]["price"].(string)]["product"] == p["id"] {
+				links = append(links, money(items[0]["price"]))
+			}
+		}
+		slices.Sort(sold)
+		slices.Sort(links)
+		named := fmt.Sprint(p["metadata"].(map[string]any)[stripeapi.OriginalKey])
+		out[named] = fmt.Sprintf("active=%v sold at %v, default %s, links sell %v", p["active"], sold, money(p["default_price"]), links)
+	}
+	return out
 }
 
 // testKeysComeFromWhatIsWritten: two runs that write the same
