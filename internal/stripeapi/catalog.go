@@ -260,6 +260,9 @@ func catalogError(what string, err error) error {
 		return order.Misconfigured(fmt.Errorf("%s: STRIPE_API_KEY lacks a permission: give the restricted key %s: %s",
 			what, CatalogPermissions, describe(se)), KeySetting)
 	}
+	if errors.As(err, &se) && se.LastResponse != nil && se.LastResponse.Header.Get("Idempotent-Replayed") == "true" {
+		what += " (Stripe answers this write as it did the first time for 24 hours: its idempotency key is derived from what it writes)"
+	}
 	return markUnreachable(translate(what, err))
 }
 
