@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/filedrop/filedrop/internal/catalog"
+	"github.com/filedrop/filedrop/internal/order"
 )
 
 // newCatalog builds the catalog from the settings: the Stripe client and
@@ -86,7 +87,7 @@ func runCatalogSync(ctx context.Context, env Env, args []string) error {
 			return &ExitError{Code: ExitUsage, Err: fmt.Errorf("catalog sync %s: %w", dir, err)}
 		}
 		if err != nil {
-			return fmt.Errorf("catalog sync: %w", err)
+			return catalogFailure(fmt.Errorf("catalog sync: %w", err))
 		}
 		res := &syncOutput{StripeMode: stripeMode(p.cfg.Stripe), Container: sy.Container(), DryRun: *dryRun, Changes: plan.Changes(), Plan: plan}
 		if !*dryRun && res.Changes > 0 {
@@ -107,12 +108,21 @@ func runCatalogSync(ctx context.Context, env Env, args []string) error {
 		}
 		switch {
 		case err != nil:
-			return fmt.Errorf("catalog sync: %w\n(run it again to finish: nothing done is done twice)", err)
+			return catalogFailure(fmt.Errorf("catalog sync: %w\n(run it again to finish: nothing done is done twice)", err))
 		case *dryRun && res.Changes > 0:
 			return &ExitError{Code: ExitMismatch, Err: fmt.Errorf("dry run: %s to make; run without --dry-run to make them", plural(res.Changes, "change"))}
 		}
 		return nil
 	})
+}
+
+// catalogFailure is err as the command's failure: a Stripe key that is
+// refused, or lacks a permission, is the settings' fault (ExitConfig).
+func catalogFailure(err error) error {
+	if _, ok := order.MisconfiguredSetting(err); ok {
+		return &ExitError{Code: ExitConfig, Err: err}
+	}
+	return err
 }
 
 // defaultPrice is --price in --currency, or nil when neither is given.
@@ -236,7 +246,7 @@ func runCatalogCheck(ctx context.Context, env Env, args []string) error {
 		sy := newCatalog(p)
 		rep, err := sy.Check(ctx)
 		if err != nil {
-			return fmt.Errorf("catalog check: %w", err)
+			return catalogFailure(fmt.Errorf("catalog check: %w", err))
 		}
 		res := checkOutput{StripeMode: stripeMode(p.cfg.Stripe), Container: sy.Container(), Report: rep}
 		if err := out.print(res, func(w io.Writer) { printCheck(w, res) }); err != nil {

@@ -149,6 +149,16 @@ func TestCatalogCommands(t *testing.T) {
 		require.Empty(t, rep.Unsold)
 	})
 
+	t.Run("a refused key is the settings' fault", func(t *testing.T) {
+		wrong := &ops{settings: maps.Clone(o.settings), dir: o.dir}
+		wrong.settings["STRIPE_API_KEY"] = "sk_test_NotTheFixtureKey"
+		for _, cmd := range [][]string{{"catalog", "sync", dir}, {"catalog", "check"}} {
+			_, _, err := wrong.run(t, cmd...)
+			require.Equal(t, ExitConfig, exitCode(err), "%v", err)
+			require.ErrorContains(t, err, "Stripe refused STRIPE_API_KEY")
+		}
+	})
+
 	t.Run("the demo Stripe is refused", func(t *testing.T) {
 		demo := &ops{settings: maps.Clone(o.settings), dir: o.dir}
 		demo.settings["STRIPE_API_KEY"], demo.settings["STRIPE_API_URL"] = DemoStripeKey, DemoStripeURL
