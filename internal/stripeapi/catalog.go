@@ -154,6 +154,9 @@ func each[S, T any](what string, next func() bool, current func() S, err func() 
 // permission names CatalogPermissions.
 func (c *Client) CreateProduct(ctx context.Context, f ProductFields, key string) (Product, error) {
 	p := productParams(ctx, f, key)
+	if f.Description != nil && *f.Description == "" {
+		p.Description = nil // Stripe refuses to "unset" what a new product does not have
+	}
 	pr, err := c.products().New(p)
 	if err != nil {
 		return Product{}, catalogError("create product for "+f.Original, err)

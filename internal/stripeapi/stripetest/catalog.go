@@ -347,6 +347,9 @@ func (s *Server) writeProduct(id string, p params) (int, map[string]any) {
 	if id == "" && strings.TrimSpace(f.Get("name")) == "" {
 		return invalid("name", "Missing required param: name.")
 	}
+	if id == "" && f.Has("description") && f.Get("description") == "" {
+		return invalid("description", "You passed an empty string for 'description'. We assume empty values are an attempt to unset a parameter; however 'description' cannot be unset. You should remove 'description' from your request or supply a non-empty value.")
+	}
 	if dp := f.Get("default_price"); dp != "" {
 		price, ok := s.cat.objects[dp]
 		switch {
