@@ -74,7 +74,7 @@ func Load(fsys fs.FS, def *Money) ([]Entry, error) {
 	}
 	switch {
 	case len(files) == 0 && len(problems) == 0:
-		problems = append(problems, Problem{Text: errNoFiles.Error()})
+		problems = append(problems, Problem{Text: "no files to sell in the folder"})
 	case !hasSheet && def == nil && len(files) > 0:
 		problems = append(problems, Problem{Text: "no " + SheetName + " and no default price: give the files a price"})
 	}
