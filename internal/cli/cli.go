@@ -71,6 +71,7 @@ func commands() []command {
 		{"grant", "reopen an order's access, optionally extended or with downloads reset", runGrant},
 		{"poison", "show poisoned queue messages, or move them back (poison list, poison redrive)", runPoison},
 		{"reconcile", "queue the paid Checkout Sessions that have no mail yet (the webhook safety net)", runReconcile},
+		{"catalog", "sell a folder of originals through Stripe payment links, or check the catalog (catalog sync, catalog check)", runCatalog},
 	}
 }
 

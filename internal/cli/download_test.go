@@ -22,6 +22,24 @@ import (
 	"github.com/filedrop/filedrop/internal/stripeapi/stripetest"
 )
 
+// downloadFirst presses the order page's first Download button, which must
+// answer 303 to a link to the file, and downloads the file.
+func downloadFirst(t *testing.T, page string) (*http.Response, []byte) {
+	t.Helper()
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.PostForm(page, url.Values{"file": {"0"}})
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	file, err := http.Get(resp.Header.Get("Location"))
+	require.NoError(t, err)
+	got, err := io.ReadAll(file.Body)
+	file.Body.Close()
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, file.StatusCode)
+	return file, got
+}
+
 // orderLink finds the order page's link in the text part of a mail.
 var orderLink = regexp.MustCompile(`http://127\.0\.0\.1:\d+/api/download/cs_[A-Za-z0-9_]+\.[A-Za-z0-9_-]+`)
 
@@ -79,13 +97,7 @@ func TestOrderPageEndToEnd(t *testing.T) {
 		resp.Body.Close()
 		return resp
 	}
-	resp = post()
-	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
-	file, err := http.Get(resp.Header.Get("Location"))
-	require.NoError(t, err)
-	got, _ := io.ReadAll(file.Body)
-	file.Body.Close()
-	require.Equal(t, http.StatusOK, file.StatusCode)
+	_, got := downloadFirst(t, page)
 	require.Equal(t, "\xff\xd8\xff "+fixtureOriginals[0], string(got), "the downloaded bytes are the original")
 	require.Equal(t, 1, o.record(t, stripetest.SessionID).Files[0].Downloads)
 	require.Equal(t, http.StatusSeeOther, post().StatusCode)

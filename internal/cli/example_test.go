@@ -36,6 +36,7 @@ func ExampleRun() {
 	//   grant      reopen an order's access, optionally extended or with downloads reset
 	//   poison     show poisoned queue messages, or move them back (poison list, poison redrive)
 	//   reconcile  queue the paid Checkout Sessions that have no mail yet (the webhook safety net)
+	//   catalog    sell a folder of originals through Stripe payment links, or check the catalog (catalog sync, catalog check)
 	//
 	// Run 'handler <command> --help' for a command's flags.
 	// error: <nil>

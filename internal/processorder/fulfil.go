@@ -104,10 +104,7 @@ func (s *Stage) items(ctx context.Context, sess stripeapi.Session) ([]order.Item
 			continue
 		}
 		seen[li.ProductID] = true
-		blob := li.Original
-		if blob == "" {
-			blob = li.ProductID + ".jpg"
-		}
+		blob := order.OriginalOf(li.ProductID, li.Original)
 		what := fmt.Sprintf("original %q for product %s (%q)", blob, li.ProductID, li.ProductName)
 		if err := blobstore.ValidateName(blob); err != nil {
 			return nil, nil, order.Permanentf("%s: %w: fix the product's metadata %q in Stripe, then run handler resend %s --new-links",

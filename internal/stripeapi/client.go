@@ -1,8 +1,10 @@
 // Package stripeapi is filedrop's adapter to Stripe: it verifies webhook
-// deliveries and reads Checkout Sessions through the API with stripe-go, and
-// it is the only package that imports stripe-go. What it returns is shaped
-// for the domain (Event, Session); Stripe's errors are translated into the
-// domain's (order.Permanent, order.Throttled, or retryable).
+// deliveries and reads Checkout Sessions through the API with stripe-go,
+// reads and writes the catalog (products, prices, payment links) for the
+// catalog commands, and it is the only package that imports stripe-go. What
+// it returns is shaped for the domain (Event, Session, Product); Stripe's
+// errors are translated into the domain's (order.Permanent, order.Throttled,
+// or retryable).
 package stripeapi
 
 import (

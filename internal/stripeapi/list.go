@@ -66,8 +66,11 @@ func (c *Client) ListSessions(ctx context.Context, since time.Time, fn func(List
 }
 
 // listError translates a list failure, marking one without an answer.
-func listError(err error) error {
-	err = translate("list checkout sessions", err)
+func listError(err error) error { return markUnreachable(translate("list checkout sessions", err)) }
+
+// markUnreachable wraps a translated error that got no answer from Stripe
+// at all (a network error) with ErrUnreachable.
+func markUnreachable(err error) error {
 	var ne net.Error
 	if errors.As(err, &ne) {
 		return fmt.Errorf("%w: %w", ErrUnreachable, err)

@@ -33,6 +33,11 @@ func Listed(id string, created time.Time, status, paymentStatus string) map[stri
 func (s *Server) AddSessions(sessions ...map[string]any) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.addListed(sessions...)
+}
+
+// addListed adds sessions to those listed, newest first; s.mu is held.
+func (s *Server) addListed(sessions ...map[string]any) {
 	s.listed = append(s.listed, sessions...)
 	slices.SortStableFunc(s.listed, func(a, b map[string]any) int { return created(b) - created(a) })
 }
@@ -54,27 +59,43 @@ func (s *Server) serveList(w http.ResponseWriter, q url.Values) {
 		s.refuse(w, http.StatusBadRequest, "sessions listed without created[gte]: the pipeline lists a window, never the whole account")
 		return
 	}
-	limit := 10
-	if v := q.Get("limit"); v != "" {
-		if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > 100 {
-			s.refuse(w, http.StatusBadRequest, "limit "+v+" is not 1..100")
-			return
-		}
-	}
 	var window []any
 	for _, sess := range s.listed {
 		if created(sess) >= gte {
 			window = append(window, sess)
 		}
 	}
-	start := 0
-	if after := q.Get("starting_after"); after != "" {
-		start = slices.IndexFunc(window, func(v any) bool { return v.(map[string]any)["id"] == after }) + 1
-		if start == 0 {
-			s.refuse(w, http.StatusBadRequest, "starting_after "+after+" is not a listed session")
-			return
+	data, more, problem := page(window, q.Get("starting_after"), q.Get("limit"), s.ListPageSize)
+	if problem != "" {
+		s.refuse(w, http.StatusBadRequest, problem)
+		return
+	}
+	s.answer(w, http.StatusOK, map[string]any{"object": "list", "data": data, "has_more": more, "url": listPath})
+}
+
+// page is the page of a list of objects (decoded JSON, each with an id):
+// those after the one with id after ("": from the first), at most limit
+// (Stripe's 1..100, 10 when "") and at most most; more reports whether
+// any follow. problem says what is wrong with the request, or is "".
+func page(all []any, after, limit string, most int) (data []any, more bool, problem string) {
+	n := 10
+	if limit != "" {
+		var err error
+		if n, err = strconv.Atoi(limit); err != nil || n < 1 || n > 100 {
+			return nil, false, "limit " + limit + " is not 1..100"
 		}
 	}
-	end := min(len(window), start+min(limit, s.ListPageSize))
-	s.answer(w, http.StatusOK, map[string]any{"object": "list", "data": window[start:end], "has_more": end < len(window), "url": listPath})
+	start := 0
+	if after != "" {
+		start = slices.IndexFunc(all, func(v any) bool { return v.(map[string]any)["id"] == after }) + 1
+		if start == 0 {
+			return nil, false, "starting_after " + after + " is not one of the objects listed"
+		}
+	}
+	end := min(len(all), start+min(n, most))
+	data = all[start:end]
+	if data == nil {
+		data = []any{}
+	}
+	return data, end < len(all), ""
 }

@@ -8,20 +8,27 @@
 // parameters, the Authorization and Stripe-Version headers. A request that
 // fails a check fails the test.
 //
+// It also keeps a catalog as Stripe does (catalog.go): products, prices and
+// payment links, created, changed and listed through the API, every write
+// with its Idempotency-Key checked and answered again on a repeat; and a
+// payment link's url completes a paid Checkout Session for what it sells
+// (Buy), which the session endpoints then serve.
+//
 // stripe-mock proves that requests are valid API calls, but its session is
-// always unpaid; this server drives the paid path and the failures (404,
-// 429, 5xx) that stripe-mock cannot produce.
+// always unpaid and it keeps nothing; this server drives the paid path, the
+// catalog's state, and the failures (404, 429, 5xx, a lost answer) that
+// stripe-mock cannot produce.
 package stripetest
 
 import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -58,6 +65,9 @@ type Server struct {
 	requests []string
 	// charges and disputes are served by id (see SetCharge, SetDispute).
 	charges, disputes map[string]map[string]any
+	// cat is the catalog: products, prices, payment links, and the
+	// sessions bought through them (see catalog.go and buy.go).
+	cat catalog
 }
 
 type failure struct {
@@ -136,6 +146,14 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Request-Id", fmt.Sprintf("req_fixture%04d", len(s.requests)))
 	w.Header().Set("Stripe-Version", APIVersion)
+	if s.cat.down {
+		drop(w)
+		return
+	}
+	if strings.HasPrefix(r.URL.Path, buyPrefix) { // a customer on a payment link's page: no API key
+		s.serveBuy(w, r)
+		return
+	}
 	if problem := checkHeaders(r); problem != "" {
 		s.refuse(w, http.StatusBadRequest, problem)
 		return
@@ -150,6 +168,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		w.WriteHeader(s.fail.status)
 		_, _ = w.Write(s.fail.body)
+		return
+	}
+	if s.serveCatalog(w, r) {
+		return
+	}
+	if r.Method != http.MethodGet {
+		s.refuse(w, http.StatusBadRequest, "method "+r.Method+", want GET")
 		return
 	}
 	q := r.URL.Query()
@@ -171,22 +196,24 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			s.refuse(w, http.StatusBadRequest, fmt.Sprintf("session fetched with expand %v: want line_items and line_items.data.price.product", expand))
 			return
 		}
-		if id != s.session["id"] {
+		sess := s.sessionByID(id)
+		if sess == nil {
 			s.answer(w, http.StatusNotFound, missing(id))
 			return
 		}
-		s.answer(w, http.StatusOK, s.sessionPage())
+		s.answer(w, http.StatusOK, s.sessionPage(sess))
 	case lineItemsPath.MatchString(r.URL.Path):
 		id := lineItemsPath.FindStringSubmatch(r.URL.Path)[1]
 		if !slices.Contains(expand, "data.price.product") {
 			s.refuse(w, http.StatusBadRequest, fmt.Sprintf("line items listed with expand %v: want data.price.product", expand))
 			return
 		}
-		if id != s.session["id"] {
+		sess := s.sessionByID(id)
+		if sess == nil {
 			s.answer(w, http.StatusNotFound, missing(id))
 			return
 		}
-		page, problem := s.lineItemPage(q.Get("starting_after"), q.Get("limit"))
+		page, problem := s.lineItemPage(sess, q.Get("starting_after"), q.Get("limit"))
 		if problem != "" {
 			s.refuse(w, http.StatusBadRequest, problem)
 			return
@@ -198,51 +225,33 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 }
 
 func checkHeaders(r *http.Request) string {
-	switch {
-	case r.Method != http.MethodGet:
-		return "method " + r.Method + ", want GET"
-	case r.Header.Get("Stripe-Version") != APIVersion:
+	if r.Header.Get("Stripe-Version") != APIVersion {
 		return fmt.Sprintf("Stripe-Version %q, want %q", r.Header.Get("Stripe-Version"), APIVersion)
 	}
 	return ""
 }
 
 // sessionPage is the session with its first page of line items.
-func (s *Server) sessionPage() map[string]any {
-	out := make(map[string]any, len(s.session))
-	for k, v := range s.session {
-		out[k] = v
-	}
-	all := s.items()
+func (s *Server) sessionPage(sess map[string]any) map[string]any {
+	out := maps.Clone(sess)
+	all := items(sess)
 	n := min(len(all), s.PageSize)
 	out["line_items"] = map[string]any{"object": "list", "data": all[:n], "has_more": n < len(all),
-		"url": "/v1/checkout/sessions/" + s.session["id"].(string) + "/line_items"}
+		"url": "/v1/checkout/sessions/" + sess["id"].(string) + "/line_items"}
 	return out
 }
 
-func (s *Server) lineItemPage(after, limit string) (map[string]any, string) {
-	all := s.items()
-	n, err := strconv.Atoi(limit)
-	if limit != "" && (err != nil || n < 1 || n > 100) {
-		return nil, "limit " + limit + " is not 1..100"
+func (s *Server) lineItemPage(sess map[string]any, after, limit string) (map[string]any, string) {
+	data, more, problem := page(items(sess), after, limit, s.PageSize)
+	if problem != "" {
+		return nil, problem
 	}
-	if limit == "" {
-		n = 10
-	}
-	start := 0
-	if after != "" {
-		start = slices.IndexFunc(all, func(li any) bool { return li.(map[string]any)["id"] == after }) + 1
-		if start == 0 {
-			return nil, "starting_after " + after + " is not a line item of the session"
-		}
-	}
-	end := min(len(all), start+min(n, s.PageSize))
-	return map[string]any{"object": "list", "data": all[start:end], "has_more": end < len(all),
-		"url": "/v1/checkout/sessions/" + s.session["id"].(string) + "/line_items"}, ""
+	return map[string]any{"object": "list", "data": data, "has_more": more,
+		"url": "/v1/checkout/sessions/" + sess["id"].(string) + "/line_items"}, ""
 }
 
-func (s *Server) items() []any {
-	return s.session["line_items"].(map[string]any)["data"].([]any)
+func items(sess map[string]any) []any {
+	return sess["line_items"].(map[string]any)["data"].([]any)
 }
 
 func (s *Server) answer(w http.ResponseWriter, status int, v any) {
