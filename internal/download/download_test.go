@@ -141,7 +141,7 @@ func TestStatusPages(t *testing.T) {
 			want: []string{"Your payment is being confirmed", "check back later", "help@lumen.example"}},
 		{name: "payment failed", edit: func(o *order.Order) { o.State, o.Files, o.PaidAt = order.StatePaymentFailed, nil, time.Time{} }, status: 200,
 			want: []string{"The payment did not go through", "place the order again"}},
-		{name: "revoked", edit: func(o *order.Order) { o.Revoke(order.RevokedByRefund, "refunded", now) }, status: 200,
+		{name: "revoked", edit: func(o *order.Order) { _, _ = o.ApplyRefund("evt_r", "ch_1", 5, 5, now) }, status: 200,
 			want: []string{"Access to this order has ended", "refunded or disputed", "help@lumen.example"}},
 		{name: "expired", edit: func(o *order.Order) { o.PaidAt = paid.Add(-window) }, status: 200,
 			want: []string{"The download period is over", "until 1 March 2025 at 12:00 UTC"}},
@@ -206,7 +206,9 @@ func TestDownloadRefused(t *testing.T) {
 		want   string
 	}{
 		{name: "limit reached", edit: func(o *order.Order) { o.Files[0].Downloads = 3 }, file: "0", status: 403, want: "You have used every download of this file."},
-		{name: "revoked", edit: func(o *order.Order) { o.ApplyDispute("needs_response", now) }, file: "0", status: 403, want: "Access to this order has ended"},
+		{name: "revoked", edit: func(o *order.Order) {
+			o.ApplyDispute("evt_d", order.Dispute{ID: "dp_1", Status: "needs_response"}, now)
+		}, file: "0", status: 403, want: "Access to this order has ended"},
 		{name: "expired", edit: func(o *order.Order) { o.PaidAt = paid.Add(-window) }, file: "0", status: 403, want: "The download period is over"},
 		{name: "no such file", file: "7", status: 400, want: "Your downloads"},
 		{name: "not a number", file: "x", status: 400, want: "Your downloads"},

@@ -19,8 +19,19 @@ const MaxCustomerName = 200
 // still longer than MaxCustomerName characters is dropped: CustomerName
 // returns "", and the mail greets without a name rather than not at all.
 func CustomerName(name string) string {
+	s := cleanText(name)
+	if utf8.RuneCountInString(s) > MaxCustomerName {
+		return ""
+	}
+	return s
+}
+
+// cleanText removes from s what must not reach a mail, a header, a log or
+// a line of output: control characters, bidirectional controls and bytes
+// that are not UTF-8; runs of white space become single spaces.
+func cleanText(s string) string {
 	var b strings.Builder
-	for _, r := range strings.ToValidUTF8(name, "") {
+	for _, r := range strings.ToValidUTF8(s, "") {
 		switch {
 		case unicode.IsSpace(r):
 			b.WriteByte(' ')
@@ -29,11 +40,7 @@ func CustomerName(name string) string {
 			b.WriteRune(r)
 		}
 	}
-	s := strings.Join(strings.Fields(b.String()), " ")
-	if utf8.RuneCountInString(s) > MaxCustomerName {
-		return ""
-	}
-	return s
+	return strings.Join(strings.Fields(b.String()), " ")
 }
 
 // isBidiControl reports the explicit bidirectional formatting characters

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -81,21 +82,18 @@ type Order struct {
 	// AccessUntil, when set, ends access instead of PaidAt plus the
 	// download window (an operator's grant --extend).
 	AccessUntil time.Time
-	// RevokedBy says who ended access (RevokedByRefund, RevokedByDispute,
-	// RevokedByOperator); "" while access is open.
-	RevokedBy string
-	// RevokeReason says why, for the operator.
-	RevokeReason string
-	RevokedAt    time.Time
+	// AccessHolds are what closes the order page, each with who placed it,
+	// when and why (see Hold); nil while access is open. The window's end
+	// is not among them (see HoldsAt).
+	AccessHolds []Hold
 	// RefundedAmount is the amount refunded so far, in the currency's
 	// smallest unit (a partial refund leaves access open).
 	RefundedAmount int64
-	// FullyRefunded is set once the charge was refunded in full. It is
-	// never cleared by Stripe's events: a dispute closing in the merchant's
-	// favour does not reopen a refunded order (only an operator's Grant does).
-	FullyRefunded bool
-	// Dispute is the status of the payment's latest dispute, "" if none.
-	Dispute string
+	// Disputes are the payment's disputes as last read from Stripe.
+	Disputes []Dispute
+	// Granted is what the operator's last grant acknowledged; the zero
+	// Grant before any.
+	Granted Grant
 
 	// LeaseOwner holds the invocation that works on the record until
 	// LeaseUntil; others wait instead of doing the same work at once.
@@ -126,15 +124,16 @@ type Order struct {
 // MaxEventIDs bounds Order.EventIDs.
 const MaxEventIDs = 20
 
+// SawEvent reports whether the event id is recorded (see SeeEvent).
+func (o *Order) SawEvent(id string) bool { return id != "" && slices.Contains(o.EventIDs, id) }
+
 // SeeEvent records an event id, once, keeping the newest MaxEventIDs.
 func (o *Order) SeeEvent(id string) {
 	if id == "" {
 		return
 	}
-	for _, e := range o.EventIDs {
-		if e == id {
-			return
-		}
+	if o.SawEvent(id) {
+		return
 	}
 	o.EventIDs = append(o.EventIDs, id)
 	if n := len(o.EventIDs); n > MaxEventIDs {

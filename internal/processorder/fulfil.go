@@ -13,11 +13,11 @@ import (
 )
 
 // fulfil mints a link per purchased product, queues the download mail and
-// records the order as links_ready. An order whose access was revoked
-// already (a refund or dispute that overtook the Checkout event, or an
-// operator) gets no links and no mail: see revoked.
+// records the order as links_ready. An order whose access a hold closes (a
+// refund or dispute that overtook the Checkout event, or an operator) gets
+// no links and no mail, unless an operator forced new links: see revoked.
 func (s *Stage) fulfil(ctx context.Context, log *slog.Logger, msg order.ProcessJob, rec order.Order, sess stripeapi.Session, owner string) error {
-	if rec.RevokedBy != "" {
+	if rec.Revoked() && !msg.Force {
 		return s.revoked(ctx, log, rec, sess, owner)
 	}
 	if sess.CustomerEmail == "" {
@@ -59,14 +59,18 @@ func (s *Stage) fulfil(ctx context.Context, log *slog.Logger, msg order.ProcessJ
 	return nil
 }
 
-// revoked records that rec, claimed for fulfilment, had its access revoked
-// before: no link is minted and no mail queued, and the order needs
-// attention with the reason, so that an operator sees why the customer got
-// no mail and reconcile does not queue it again. It is acknowledged, not a
-// failure: the pipeline did what the refund asked.
+// revoked handles rec, claimed for fulfilment, whose access a hold closes:
+// no link is minted and no mail queued. An order that never had its links
+// queued needs attention, with the holds as the reason, so that an
+// operator sees why the customer got no mail and reconcile does not queue
+// it again; one that had (an operator's resend --new-links raced a revoke)
+// keeps its state. It is acknowledged, not a failure: the pipeline did
+// what the hold asked.
 func (s *Stage) revoked(ctx context.Context, log *slog.Logger, rec order.Order, sess stripeapi.Session, owner string) error {
-	reason := fmt.Sprintf("access was revoked by %s (%s) before the download links were queued: none minted, no mail sent; "+
-		"handler resend %s --new-links fulfils it once access is restored", rec.RevokedBy, rec.RevokeReason, rec.SessionID)
+	holds := order.DescribeHolds(rec.AccessHolds)
+	before := rec.LinksReadyAt.IsZero() && rec.MailGeneration == 0
+	reason := fmt.Sprintf("access was closed by %s before the download links were queued: none minted, no mail sent; "+
+		"handler grant %s reopens it, then handler resend %s --new-links fulfils it", holds, rec.SessionID, rec.SessionID)
 	_, err := order.MutateFrom(ctx, s.records, rec, s.now(), func(o *order.Order) error {
 		o.Livemode = sess.Livemode
 		if o.CustomerEmail == "" {
@@ -77,14 +81,20 @@ func (s *Stage) revoked(ctx context.Context, log *slog.Logger, rec order.Order, 
 		}
 		o.Unhold()
 		o.LastError, o.Attempts = "", 0
-		o.NeedAttention(reason, s.now())
+		if before {
+			o.NeedAttention(reason, s.now())
+		}
 		release(o, owner)
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("record revoked before fulfilment: %w", err)
 	}
-	log.Warn("not fulfilled: access was revoked before the links were queued; no mail sent", "revoked_by", rec.RevokedBy,
+	if !before {
+		log.Warn("no new links: access is closed; handler grant reopens it", "holds", holds, "state", string(rec.State))
+		return nil
+	}
+	log.Warn("not fulfilled: access was closed before the links were queued; no mail sent", "holds", holds,
 		"state", string(order.StateNeedsAttention))
 	return nil
 }
