@@ -111,6 +111,12 @@ type Order struct {
 	// back (Backoff); LastError says what failed and Attempts how often. A
 	// step that succeeds clears it (Unhold), as does NeedAttention.
 	RetryAt time.Time
+	// BudgetSpent is set while the order needs attention only because the
+	// retry budget of a transient failure was spent (GiveUp): nothing
+	// needs a person, only the dependency back, and the next message for
+	// the order (the Reconcile's redrive of its poisoned message) works on
+	// it again.
+	BudgetSpent bool
 
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
@@ -154,11 +160,31 @@ func (o *Order) Lease(owner string, now time.Time, d time.Duration) {
 // Release drops the lease.
 func (o *Order) Release() { o.LeaseOwner, o.LeaseUntil = "", time.Time{} }
 
-// NeedAttention moves the order to StateNeedsAttention with the reason.
+// NeedAttention moves the order to StateNeedsAttention with the reason: a
+// permanent problem that a person repairs.
 func (o *Order) NeedAttention(reason string, now time.Time) {
 	o.State, o.Reason, o.AttentionAt = StateNeedsAttention, reason, now
-	o.RetryAt = time.Time{}
+	o.RetryAt, o.BudgetSpent = time.Time{}, false
 	o.Release()
+}
+
+// GiveUp moves the order to StateNeedsAttention with the reason because the
+// retry budget of a transient failure is spent. Unlike NeedAttention, the
+// order waits for no person: the next message for it is worked on (see
+// BudgetSpent), with a fresh budget.
+func (o *Order) GiveUp(reason string, now time.Time) {
+	o.NeedAttention(reason, now)
+	o.BudgetSpent = true
+}
+
+// Resume ends the attention a spent retry budget asked for (GiveUp) once a
+// step succeeded after all: the order is in state, without the reason.
+// Attention for any other cause stays.
+func (o *Order) Resume(state State) {
+	if o.State == StateNeedsAttention && o.BudgetSpent {
+		o.State, o.Reason = state, ""
+	}
+	o.BudgetSpent = false
 }
 
 // Fail records a retryable failure.
@@ -172,8 +198,11 @@ func (o *Order) Fail(err error) {
 // be fixed.
 func (o *Order) Held() bool { return o.Holds > 0 }
 
-// Unhold clears the hold and any scheduled retry, after a step succeeded.
-func (o *Order) Unhold() { o.Holds, o.HeldUntil, o.RetryAt = 0, time.Time{}, time.Time{} }
+// Unhold clears the hold, any scheduled retry and a spent retry budget,
+// after a step succeeded.
+func (o *Order) Unhold() {
+	o.Holds, o.HeldUntil, o.RetryAt, o.BudgetSpent = 0, time.Time{}, time.Time{}, false
+}
 
 // Waiting reports whether the order waits for a transient fault to pass:
 // a step failed and its message comes back at RetryAt.

@@ -213,7 +213,10 @@ func (s *Stage) sent(ctx context.Context, held order.Order, msg order.MailJob, o
 		}
 		o.OperationID, o.MailSentAt = opID, now
 		if msg.Kind == order.MailDownloadLinks {
+			o.Resume(order.StateMailSent)
 			o.State = order.StateMailSent
+		} else {
+			o.Resume(order.StatePaymentFailed)
 		}
 		o.LastError, o.Attempts, o.ThrottledUntil = "", 0, time.Time{}
 		o.Unhold()

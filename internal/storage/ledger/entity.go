@@ -62,6 +62,7 @@ const (
 	propDisputes        = "Disputes"
 	propGranted         = "Granted"
 	propMailEventID     = "MailEventID"
+	propBudgetSpent     = "BudgetSpent"
 )
 
 // The properties of records written before access was kept as holds: read
@@ -300,6 +301,9 @@ func encode(o order.Order) ([]byte, error) {
 			e[name] = v
 		}
 	}
+	if o.BudgetSpent {
+		e[propBudgetSpent] = true
+	}
 	if o.RefundedAmount != 0 {
 		e[propRefundedAmount] = strconv.FormatInt(o.RefundedAmount, 10)
 		e[propRefundedAmount+"@odata.type"] = "Edm.Int64"
@@ -344,6 +348,7 @@ func decode(data []byte) (order.Order, error) {
 		EventIDs:      d.stringList(propEventIDs),
 		PaymentIntent: d.str(propPaymentIntent),
 		MailEventID:   d.str(propMailEventID),
+		BudgetSpent:   d.boolean(propBudgetSpent),
 		Files:         d.files(propFiles),
 	}
 	o.RefundedAmount = int64(d.integer(propRefundedAmount))
