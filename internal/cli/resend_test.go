@@ -230,3 +230,44 @@ func TestResendAfterRotationMailsTheNewLink(t *testing.T) {
 	require.Contains(t, string(eml), fresh.URL(session), "the link is signed with the first secret")
 	require.NotContains(t, string(eml), old.URL(session), "not with the one it was queued with")
 }
+
+// TestResendOfARevokedOrder: resend, and resend --new-links, of an order
+// whose access a hold closes are refused with a message that names grant
+// (exit 1), and queue nothing; --force sends anyway, with a warning
+// (issue 21, item 5).
+func TestResendOfARevokedOrder(t *testing.T) {
+	o := newOps(t, nil)
+	const session = "cs_test_revoked"
+	now := time.Now().UTC()
+	o.seed(t, order.Order{SessionID: session, State: order.StateMailSent, MailKind: order.MailDownloadLinks, MailGeneration: 1, SentGeneration: 1,
+		Mail: downloadMail(t, session, 1, now.Add(24*time.Hour)), PaidAt: now, CreatedAt: now, LinksReadyAt: now,
+		Files:       []order.File{{Title: "Harbour", Blob: "harbour.jpg", FileName: "harbour.jpg", Size: 5, Downloads: 2}},
+		AccessHolds: []order.Hold{{Kind: order.HoldRefund, Ref: "ch_1", Event: "evt_r", At: now, Reason: "refunded in full (2000 of 2000)"}}})
+
+	for _, args := range [][]string{{"resend", session}, {"resend", session, "--new-links"}} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			_, _, err := o.run(t, args...)
+			require.Equal(t, ExitFailure, exitCode(err), "%v", err)
+			require.ErrorContains(t, err, "handler grant "+session)
+			require.ErrorContains(t, err, "refund of ch_1")
+			require.Empty(t, o.peek(t, "send-link"))
+			require.Empty(t, o.peek(t, "process-order"))
+			rec := o.record(t, session)
+			require.Equal(t, order.StateMailSent, rec.State)
+			require.Equal(t, 1, rec.MailGeneration)
+		})
+	}
+	t.Run("--force", func(t *testing.T) {
+		out, stderr, err := o.run(t, "resend", session, "--force")
+		require.NoError(t, err, stderr)
+		require.Contains(t, out, "warning: access to "+session+" is closed by refund of ch_1")
+		require.Len(t, o.peek(t, "send-link"), 1)
+	})
+	t.Run("--new-links --force", func(t *testing.T) {
+		_, stderr, err := o.run(t, "resend", session, "--new-links", "--force")
+		require.NoError(t, err, stderr)
+		msgs := o.orderMessages(t)
+		require.Len(t, msgs, 1)
+		require.True(t, msgs[0].Force, "ProcessOrder mints links although access is closed")
+	})
+}

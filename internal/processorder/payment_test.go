@@ -3,6 +3,7 @@ package processorder_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -357,4 +358,38 @@ func TestOperatorRevokeOutlivesADisputeWon(t *testing.T) {
 	require.Len(t, rec.AccessHolds, 1)
 	require.Equal(t, order.HoldOperator, rec.AccessHolds[0].Kind)
 	require.Equal(t, []order.Dispute{{ID: "dp_1", Status: order.DisputeWon}}, rec.Disputes)
+}
+
+// TestNewLinksOfARevokedOrder: an operator's new links for an order that
+// was mailed and then revoked mint nothing and keep the order's state (no
+// false "before the links were queued"), unless forced (issue 21, item 5).
+func TestNewLinksOfARevokedOrder(t *testing.T) {
+	for _, force := range []bool{false, true} {
+		t.Run(fmt.Sprint("force=", force), func(t *testing.T) {
+			o := fulfilledOrder()
+			o.MailGeneration, o.SentGeneration, o.LinksReadyAt, o.CustomerEmail = 1, 1, t0.Add(-time.Hour), "jane@example.com"
+			o.Revoke("fraud confirmed", t0.Add(-time.Minute))
+			recs := ordertest.NewLedger(o)
+			h := newHarness(recs, false, func() (stripeapi.Session, error) {
+				s := paidSession()
+				s.PaymentIntent = paymentIntent
+				return s, nil
+			})
+			msg := message(order.EventCompleted)
+			msg.EventID, msg.Trigger, msg.NewLinks, msg.Force = "evt_resend_1", order.TriggerOperator, true, force
+			require.NoError(t, h.handle(msg))
+			rec := recs.Record(t, sessionID)
+			require.Empty(t, rec.LeaseOwner)
+			require.True(t, rec.Revoked(), "the operator's hold stands either way")
+			if !force {
+				require.Empty(t, h.queue.sent, "no mail")
+				require.Equal(t, order.StateMailSent, rec.State, "the order keeps its state")
+				require.Empty(t, rec.Reason)
+				require.Contains(t, h.logs.String(), "handler grant reopens it")
+				return
+			}
+			require.Len(t, h.queue.sent, 1, "forced: the new links are mailed")
+			require.Equal(t, 2, rec.MailGeneration)
+		})
+	}
 }
