@@ -90,8 +90,8 @@ func (h *Handler) orderView(rec order.Order, now time.Time) view {
 	case order.AccessExpired:
 		v.Kind = kindExpired
 	}
-	if !rec.CreatedAt.IsZero() {
-		v.OrderDate = rec.CreatedAt.UTC().Format(DateLayout)
+	if !rec.PaidAt.IsZero() { // when the customer paid: the date the mail shows too
+		v.OrderDate = rec.PaidAt.UTC().Format(DateLayout)
 	}
 	if end := rec.AccessEnds(h.set.Window); !end.IsZero() {
 		v.Ends = end.UTC().Format(EndLayout)

@@ -1,6 +1,7 @@
 package processorder
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -31,7 +32,13 @@ func (s *Stage) fulfil(ctx context.Context, log *slog.Logger, msg order.ProcessJ
 	if msg.NewLinks {
 		gen = rec.NewLinksGeneration(msg.EventID)
 	}
-	err = s.queueMail(ctx, msg, rec, sess, order.MailDownloadLinks, gen, items, owner, func(o *order.Order, now time.Time) {
+	// When the customer paid is recorded once, from Stripe, and the mail
+	// and the order page both show that one date.
+	paidAt := rec.PaidAt
+	if paidAt.IsZero() {
+		paidAt = cmp.Or(sess.PaidAt, s.now().UTC())
+	}
+	err = s.queueMail(ctx, msg, rec, sess, order.MailDownloadLinks, gen, items, paidAt, owner, func(o *order.Order, now time.Time) {
 		o.Items = len(items)
 		o.RecordFiles(files)
 		if sess.PaymentIntent != "" {
@@ -43,7 +50,7 @@ func (s *Stage) fulfil(ctx context.Context, log *slog.Logger, msg order.ProcessJ
 			o.State = order.StateMailSent // a fast SendLink already sent it: never regress
 		}
 		if o.PaidAt.IsZero() {
-			o.PaidAt = now
+			o.PaidAt = paidAt
 		}
 		o.LinksReadyAt = now
 	})
@@ -167,7 +174,7 @@ func (s *Stage) paymentFailed(ctx context.Context, log *slog.Logger, msg order.P
 		return order.Permanentf("session %s has no customer email: there is nobody to tell that the payment failed", sess.ID)
 	}
 	gen := max(rec.MailGeneration, 1)
-	err := s.queueMail(ctx, msg, rec, sess, order.MailPaymentFailed, gen, nil, owner, func(o *order.Order, now time.Time) {
+	err := s.queueMail(ctx, msg, rec, sess, order.MailPaymentFailed, gen, nil, sess.Created, owner, func(o *order.Order, now time.Time) {
 		o.State, o.PaymentFailedAt = order.StatePaymentFailed, now
 	})
 	if err != nil {
@@ -178,12 +185,12 @@ func (s *Stage) paymentFailed(ctx context.Context, log *slog.Logger, msg order.P
 }
 
 // queueMail queues the mail of kind and generation gen for the session,
-// then records it on rec (the record as claimed) with record's changes on top, clearing the
-// last failure and releasing owner's lease. The mail is queued first: if the
-// record fails, the redelivery queues the same generation again, which
-// SendLink sends once.
+// dated date, then records it on rec (the record as claimed) with record's
+// changes on top, clearing the last failure and releasing owner's lease.
+// The mail is queued first: if the record fails, the redelivery queues the
+// same generation again, which SendLink sends once.
 func (s *Stage) queueMail(ctx context.Context, msg order.ProcessJob, rec order.Order, sess stripeapi.Session, kind string, gen int,
-	items []order.Item, owner string, record func(o *order.Order, now time.Time)) error {
+	items []order.Item, date time.Time, owner string, record func(o *order.Order, now time.Time)) error {
 	data, err := encodeMail(fitReceipt(order.MailJob{
 		Version:    order.MailJobVersion,
 		Kind:       kind,
@@ -193,7 +200,7 @@ func (s *Stage) queueMail(ctx context.Context, msg order.ProcessJob, rec order.O
 		Customer:   order.Customer{Email: sess.CustomerEmail, Name: order.CustomerName(sess.CustomerName)},
 		Locale:     sess.Locale,
 		Items:      items,
-		Receipt:    receipt(sess),
+		Receipt:    receipt(sess, date),
 		OrderURL:   s.orderURL(kind, msg.SessionID),
 	}))
 	if err != nil {
