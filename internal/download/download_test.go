@@ -138,8 +138,8 @@ func TestStatusPages(t *testing.T) {
 			want: []string{`<html lang="en">`, "Your downloads", "Order placed on 1 March 2025", "Harbour at dawn", "harbour.jpg", "2.5 MB", "512 bytes",
 				"downloads left: 10 of 10", "31 March 2025 at 12:00 UTC", "Night &lt;market&gt;", `aria-label="Download Harbour at dawn`, "help@lumen.example"}},
 		{name: "the order date is when the customer paid, not when the record was made", status: 200, button: true,
-			edit: func(o *order.Order) { o.CreatedAt = paid.Add(-48 * time.Hour) }, // a reconcile that picked up a lost webhook days later, or earlier
-			want: []string{"Order placed on 1 March 2025"}},
+			edit: func(o *order.Order) { o.OrderedAt, o.CreatedAt = paid.Add(-48*time.Hour), paid }, // a lost webhook, fulfilled two days later
+			want: []string{"Order placed on 27 February 2025"}},
 		{name: "pending", edit: func(o *order.Order) { o.State, o.Files, o.PaidAt = order.StateAwaitingPayment, nil, time.Time{} }, status: 200,
 			want: []string{"Your payment is being confirmed", "check back later", "help@lumen.example"}},
 		{name: "payment failed", edit: func(o *order.Order) { o.State, o.Files, o.PaidAt = order.StatePaymentFailed, nil, time.Time{} }, status: 200,

@@ -2,6 +2,7 @@ package download
 
 import (
 	"bytes"
+	"cmp"
 	"embed"
 	"fmt"
 	"html/template"
@@ -90,8 +91,9 @@ func (h *Handler) orderView(rec order.Order, now time.Time) view {
 	case order.AccessExpired:
 		v.Kind = kindExpired
 	}
-	if !rec.PaidAt.IsZero() { // when the customer paid: the date the mail shows too
-		v.OrderDate = rec.PaidAt.UTC().Format(DateLayout)
+	// When the customer paid: the date the mail shows too.
+	if at := cmp.Or(rec.OrderedAt, rec.PaidAt); !at.IsZero() {
+		v.OrderDate = at.UTC().Format(DateLayout)
 	}
 	if end := rec.AccessEnds(h.set.Window); !end.IsZero() {
 		v.Ends = end.UTC().Format(EndLayout)

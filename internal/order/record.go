@@ -118,9 +118,16 @@ type Order struct {
 	// it again.
 	BudgetSpent bool
 
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
-	PaidAt          time.Time
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	// PaidAt is when the ledger recorded the payment (the order's
+	// fulfilment): the download window runs from it (see AccessEnds).
+	PaidAt time.Time
+	// OrderedAt is when the customer paid, as Stripe says (the payment
+	// intent's latest charge), recorded once at fulfilment: the order's
+	// date that the mail and the order page show. Zero in records kept
+	// before it was, whose page shows PaidAt.
+	OrderedAt       time.Time
 	LinksReadyAt    time.Time
 	MailSentAt      time.Time
 	PaymentFailedAt time.Time

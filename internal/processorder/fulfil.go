@@ -34,11 +34,11 @@ func (s *Stage) fulfil(ctx context.Context, log *slog.Logger, msg order.ProcessJ
 	}
 	// When the customer paid is recorded once, from Stripe, and the mail
 	// and the order page both show that one date.
-	paidAt := rec.PaidAt
-	if paidAt.IsZero() {
-		paidAt = cmp.Or(sess.PaidAt, s.now().UTC())
+	orderedAt := rec.OrderedAt
+	if orderedAt.IsZero() {
+		orderedAt = cmp.Or(sess.PaidAt, s.now().UTC())
 	}
-	err = s.queueMail(ctx, msg, rec, sess, order.MailDownloadLinks, gen, items, paidAt, owner, func(o *order.Order, now time.Time) {
+	err = s.queueMail(ctx, msg, rec, sess, order.MailDownloadLinks, gen, items, orderedAt, owner, func(o *order.Order, now time.Time) {
 		o.Items = len(items)
 		o.RecordFiles(files)
 		if sess.PaymentIntent != "" {
@@ -50,7 +50,10 @@ func (s *Stage) fulfil(ctx context.Context, log *slog.Logger, msg order.ProcessJ
 			o.State = order.StateMailSent // a fast SendLink already sent it: never regress
 		}
 		if o.PaidAt.IsZero() {
-			o.PaidAt = paidAt
+			o.PaidAt = now
+		}
+		if o.OrderedAt.IsZero() {
+			o.OrderedAt = orderedAt
 		}
 		o.LinksReadyAt = now
 	})

@@ -69,7 +69,7 @@ func TestMailCarriesTheReceipt(t *testing.T) {
 }
 
 // TestMailAndLedgerShareThePaymentDate: the mail's date and the ledger's
-// PaidAt, which the order page shows, are one value: when the customer
+// OrderedAt, which the order page shows, are one value: when the customer
 // paid as Stripe says (the payment intent's latest charge), recorded once;
 // without it, when the order was fulfilled. Never the session's creation,
 // which Checkout sets before the customer pays (issue 21, item 6).
@@ -85,16 +85,17 @@ func TestMailAndLedgerShareThePaymentDate(t *testing.T) {
 			})
 			require.NoError(t, h.handle(message(order.EventCompleted)))
 			rec := recs.Record(t, sessionID)
-			require.Equal(t, rec.PaidAt, h.mails(t)[0].Receipt.OrderedAt)
+			require.Equal(t, rec.OrderedAt, h.mails(t)[0].Receipt.OrderedAt)
 			if !paid.IsZero() {
-				require.Equal(t, paid, rec.PaidAt)
+				require.Equal(t, paid, rec.OrderedAt)
 			}
+			require.Equal(t, t0, rec.PaidAt, "the download window runs from the fulfilment")
 
 			again := message(order.EventCompleted)
 			again.EventID, again.Trigger, again.NewLinks = "evt_resend_1", order.TriggerOperator, true
 			require.NoError(t, h.handle(again))
-			require.Equal(t, rec.PaidAt, recs.Record(t, sessionID).PaidAt, "recorded once")
-			require.Equal(t, rec.PaidAt, h.mails(t)[1].Receipt.OrderedAt, "and every mail shows it")
+			require.Equal(t, rec.OrderedAt, recs.Record(t, sessionID).OrderedAt, "recorded once")
+			require.Equal(t, rec.OrderedAt, h.mails(t)[1].Receipt.OrderedAt, "and every mail shows it")
 		})
 	}
 }

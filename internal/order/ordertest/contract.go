@@ -194,6 +194,7 @@ func sample(sessionID string) order.Order {
 		CreatedAt:      at,
 		UpdatedAt:      at.Add(time.Second),
 		PaidAt:         at,
+		OrderedAt:      at.Add(-time.Minute),
 		LinksReadyAt:   at.Add(time.Second),
 		Files: []order.File{
 			{Title: "Harbour at dawn", Blob: "photos/harbour.jpg", FileName: "harbour.jpg", Size: 5_000_000_000, Downloads: 2,

@@ -50,6 +50,7 @@ const (
 	propCreatedAt       = "CreatedAt"
 	propUpdatedAt       = "UpdatedAt"
 	propPaidAt          = "PaidAt"
+	propOrderedAt       = "OrderedAt"
 	propLinksReadyAt    = "LinksReadyAt"
 	propMailSentAt      = "MailSentAt"
 	propPaymentFailedAt = "PaymentFailedAt"
@@ -123,6 +124,7 @@ func times(o *order.Order) []timeField {
 		{propCreatedAt, &o.CreatedAt},
 		{propUpdatedAt, &o.UpdatedAt},
 		{propPaidAt, &o.PaidAt},
+		{propOrderedAt, &o.OrderedAt},
 		{propLinksReadyAt, &o.LinksReadyAt},
 		{propMailSentAt, &o.MailSentAt},
 		{propPaymentFailedAt, &o.PaymentFailedAt},
