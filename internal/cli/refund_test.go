@@ -144,7 +144,7 @@ func TestRefundsAndDisputesEndToEnd(t *testing.T) {
 	ended := func(t *testing.T, page string) {
 		t.Helper()
 		html := s.view(t, page)
-		require.Contains(t, html, "Access to this order has ended")
+		require.Contains(t, html, "Der Zugang zu dieser Bestellung ist beendet", "in the mail's language (the session's locale is de)")
 		require.NotContains(t, html, "<button")
 		require.Equal(t, http.StatusForbidden, s.click(t, page))
 	}

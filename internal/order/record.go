@@ -2,6 +2,7 @@ package order
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -319,4 +320,20 @@ func mutate(ctx context.Context, recs Records, sessionID string, start *Order, n
 		lastErr = err
 	}
 	return Order{}, fmt.Errorf("write order %s: gave up after %d conflicting writers: %w", sessionID, MaxMutateAttempts, lastErr)
+}
+
+// MailLocale returns the Checkout locale the order's last queued mail was
+// written for ("" for Checkout's automatic one) and whether a mail was
+// queued: the order page speaks the language the mail did.
+func (o *Order) MailLocale() (string, bool) {
+	if len(o.Mail) == 0 {
+		return "", false
+	}
+	var m struct {
+		Locale string `json:"locale"`
+	}
+	if json.Unmarshal(o.Mail, &m) != nil {
+		return "", false
+	}
+	return m.Locale, true
 }
