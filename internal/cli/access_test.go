@@ -128,3 +128,22 @@ func TestRevokeAndGrant(t *testing.T) {
 		require.Equal(t, []time.Time{paid.Add(time.Minute), paid.Add(2 * time.Minute)}, v.Access.Files[0].DownloadedAt)
 	})
 }
+
+// TestRevokeCleansTheReason: a reason with line breaks or control
+// characters is stored and printed cleaned, as customer names are, so it
+// cannot forge a line of output (issue 21, item 8).
+func TestRevokeCleansTheReason(t *testing.T) {
+	o := newOps(t, nil)
+	now := time.Now().UTC()
+	o.seed(t, order.Order{SessionID: "cs_test_reason", State: order.StateMailSent, PaidAt: now, CreatedAt: now,
+		Files: []order.File{{Title: "Harbour", Blob: "harbour.jpg", FileName: "harbour.jpg", Size: 5}}})
+	out, stderr, err := o.run(t, "revoke", "cs_test_reason", "--reason", "chargeback\r\nState\tmail_sent\x1b[2J\u202e")
+	require.NoError(t, err, stderr)
+	require.Equal(t, "revoked access to cs_test_reason: chargeback State mail_sent[2J\n", out)
+	out, stderr, err = o.run(t, "orders", "show", "cs_test_reason")
+	require.NoError(t, err, stderr)
+	require.Contains(t, out, "chargeback State mail_sent[2J")
+	require.NotContains(t, out, "\r")
+	require.NotContains(t, out, "\x1b")
+	require.NotContains(t, out, "\nState\tmail_sent")
+}

@@ -69,9 +69,9 @@ func (s *shop) buy(t *testing.T, session, paymentIntent string) string {
 	return page
 }
 
-// pay sends a signed refund or dispute webhook through the real endpoint
-// and waits until ProcessOrder has recorded it on the session's order.
-func (s *shop) pay(t *testing.T, session, eventID, eventType, objectID, paymentIntent string) {
+// send sends a signed refund or dispute webhook through the real endpoint
+// and returns its answer, which must be 200.
+func (s *shop) send(t *testing.T, eventID, eventType, objectID, paymentIntent string) string {
 	t.Helper()
 	body, header, err := stripeapi.SimulatedPaymentEvent(eventID, eventType, objectID, paymentIntent, false, testSecret, time.Now())
 	require.NoError(t, err)
@@ -83,7 +83,14 @@ func (s *shop) pay(t *testing.T, session, eventID, eventType, objectID, paymentI
 	answer, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", answer)
-	require.Contains(t, string(answer), `"queued":true`)
+	return string(answer)
+}
+
+// pay sends a signed refund or dispute webhook through the real endpoint
+// and waits until ProcessOrder has recorded it on the session's order.
+func (s *shop) pay(t *testing.T, session, eventID, eventType, objectID, paymentIntent string) {
+	t.Helper()
+	require.Contains(t, s.send(t, eventID, eventType, objectID, paymentIntent), `"queued":true`)
 	waitFor(t, s.local, eventType+" "+eventID, func() bool {
 		return slices.Contains(s.record(t, session).EventIDs, eventID)
 	})
@@ -94,15 +101,7 @@ func (s *shop) pay(t *testing.T, session, eventID, eventType, objectID, paymentI
 // it (the process-order queue is empty again).
 func (s *shop) redeliver(t *testing.T, eventID, eventType, objectID, paymentIntent string) {
 	t.Helper()
-	body, header, err := stripeapi.SimulatedPaymentEvent(eventID, eventType, objectID, paymentIntent, false, testSecret, time.Now())
-	require.NoError(t, err)
-	req, err := http.NewRequest(http.MethodPost, s.webhook, bytes.NewReader(body))
-	require.NoError(t, err)
-	req.Header.Set("Stripe-Signature", header)
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	resp.Body.Close()
-	require.Equal(t, http.StatusOK, resp.StatusCode)
+	s.send(t, eventID, eventType, objectID, paymentIntent)
 	waitFor(t, s.local, "the redelivery of "+eventID+" to be handled", func() bool {
 		n, err := s.queues.Queue("process-order").Count(context.Background())
 		return err == nil && n == 0
@@ -241,15 +240,7 @@ func TestRefundsAndDisputesEndToEnd(t *testing.T) {
 
 	t.Run("a refund of a payment that is no order of this shop is acknowledged", func(t *testing.T) {
 		s.srv.SetCharge("ch_Elsewhere", "pi_Elsewhere", 900, 900)
-		body, header, err := stripeapi.SimulatedPaymentEvent("evt_elsewhere", order.EventChargeRefunded, "ch_Elsewhere", "pi_Elsewhere", false, testSecret, time.Now())
-		require.NoError(t, err)
-		req, err := http.NewRequest(http.MethodPost, s.webhook, bytes.NewReader(body))
-		require.NoError(t, err)
-		req.Header.Set("Stripe-Signature", header)
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		resp.Body.Close()
-		require.Equal(t, http.StatusOK, resp.StatusCode)
+		s.send(t, "evt_elsewhere", order.EventChargeRefunded, "ch_Elsewhere", "pi_Elsewhere")
 		waitFor(t, s.local, "the refund to be acknowledged", func() bool {
 			return strings.Contains(s.local.stderr.String(), "no Checkout Session has this payment intent")
 		})
