@@ -68,11 +68,6 @@ func (h Hold) Who() string {
 	return what
 }
 
-// String is the hold as orders show prints it.
-func (h Hold) String() string {
-	return fmt.Sprintf("%s %s: %s", h.Who(), h.At.UTC().Format(time.RFC3339), h.Reason)
-}
-
 // Dispute is a dispute of the order's payment as last read from Stripe.
 // The JSON names are stored in the ledger: a stable contract.
 type Dispute struct {
