@@ -36,6 +36,7 @@ cleanup() {
     kill -KILL "$pid" 2>/dev/null || true
   done
   scripts/azurite.sh stop >/dev/null || true
+  rm -f "$run/stripe-mock.url"
   echo "stopped"
 }
 trap cleanup INT TERM EXIT
@@ -88,6 +89,9 @@ if ! "$run/handler" config --has STRIPE_API_KEY 2>/dev/null; then
   ready stripe-mock $! "$run/stripe-mock.log" '^Listening for HTTP at address: '
   mock_addr=$(sed -n 's/^Listening for HTTP at address: //p' "$run/stripe-mock.log" | head -n 1)
   export STRIPE_API_URL=http://$mock_addr
+  # handler's --local commands in another terminal read it from here, as
+  # they read Azurite's ports from azurite.ports.
+  echo "$STRIPE_API_URL" >"$run/stripe-mock.url"
   echo "no STRIPE_API_KEY configured: demo mode, stripe-mock on $mock_addr with demo/stripe-fixtures.json"
 fi
 
@@ -106,6 +110,10 @@ webhook=$(sed -n 's/^CheckoutComplete: \[POST\] //p' "$run/handler.out" | head -
 port=${webhook#http://127.0.0.1:} port=${port%%/*}
 
 outbox=$("$run/handler" config --local --get EMAIL_OUTBOX_DIR)
+# The commands below work in any terminal: the --local ones find Azurite's
+# and stripe-mock's ports in the run folder.
+handler=$run/handler
+if [ "$run" != "$root/.run" ]; then handler="RUN_DIR=$run $run/handler"; fi
 cat <<MSG
 
 filedrop is running: webhook at $webhook
@@ -114,13 +122,20 @@ if $demo; then
 cat <<MSG
 Demo mode (no Stripe account needed). In another terminal, buy the demo photo:
 
-  $run/handler simulate checkout --session cs_test_demo_harbour --url $webhook
+  $handler simulate checkout --session cs_test_demo_harbour --url $webhook
 
 The mail lands in $outbox as an .eml file within seconds; its link opens the
 order page, whose Download button fetches demo/originals/harbour-at-dawn.jpg
 from Azurite. See the order with:
 
-  $run/handler orders show cs_test_demo_harbour --local
+  $handler orders show cs_test_demo_harbour --local
+
+Refund it, or dispute it, and watch the order page close; reopen it:
+
+  $handler simulate refund --url $webhook
+  $handler grant cs_test_demo_harbour --local
+  $handler simulate dispute --url $webhook
+  $handler simulate dispute --status won --url $webhook
 MSG
 else
 cat <<MSG

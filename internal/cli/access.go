@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -14,17 +15,53 @@ import (
 // accessView is an order's access to the order page as orders show, revoke
 // and grant print it. The JSON names are a stable contract.
 type accessView struct {
-	// State is open, revoked, suspended (a dispute is open), expired,
-	// pending or payment_failed.
-	State          string     `json:"state"`
-	Ends           *time.Time `json:"ends,omitempty"`
-	RevokedBy      string     `json:"revoked_by,omitempty"`
-	Reason         string     `json:"reason,omitempty"`
-	RevokedAt      *time.Time `json:"revoked_at,omitempty"`
-	PaymentIntent  string     `json:"payment_intent,omitempty"`
-	RefundedAmount int64      `json:"refunded_amount,omitempty"`
-	Dispute        string     `json:"dispute,omitempty"`
-	Files          []fileView `json:"files,omitempty"`
+	// State is open, revoked, suspended (only open disputes hold it),
+	// expired, pending or payment_failed.
+	State string     `json:"state"`
+	Ends  *time.Time `json:"ends,omitempty"`
+	// Holds are what closes access now, each with who, when and why; the
+	// window's end is one once it has passed.
+	Holds []holdView `json:"holds,omitempty"`
+	// RevokedBy, Reason and RevokedAt are the first hold's, for scripts
+	// written when access had one cause.
+	RevokedBy      string          `json:"revoked_by,omitempty"`
+	Reason         string          `json:"reason,omitempty"`
+	RevokedAt      *time.Time      `json:"revoked_at,omitempty"`
+	PaymentIntent  string          `json:"payment_intent,omitempty"`
+	RefundedAmount int64           `json:"refunded_amount,omitempty"`
+	Disputes       []order.Dispute `json:"disputes,omitempty"`
+	// Dispute is the latest dispute's status, for the same scripts.
+	Dispute string `json:"dispute,omitempty"`
+	// Granted is the last grant and what it acknowledged.
+	Granted *grantView `json:"granted,omitempty"`
+	Files   []fileView `json:"files,omitempty"`
+}
+
+// holdView is one hold on an order's access.
+type holdView struct {
+	// Kind is operator, refund, dispute, dispute_lost or window.
+	Kind string `json:"kind"`
+	// Who says who placed it, for people ("refund of ch_1").
+	Who    string    `json:"who"`
+	Ref    string    `json:"ref,omitempty"`
+	Event  string    `json:"event,omitempty"`
+	At     time.Time `json:"at"`
+	Reason string    `json:"reason"`
+}
+
+// grantView is what the last grant acknowledged.
+type grantView struct {
+	At       *time.Time      `json:"at,omitempty"`
+	Refunded int64           `json:"refunded,omitempty"`
+	Disputes []order.Dispute `json:"disputes,omitempty"`
+}
+
+func holdViews(holds []order.Hold) []holdView {
+	var out []holdView
+	for _, h := range holds {
+		out = append(out, holdView{Kind: string(h.Kind), Who: h.Who(), Ref: h.Ref, Event: h.Event, At: h.At.UTC(), Reason: h.Reason})
+	}
+	return out
 }
 
 // fileView is one file of the order page and its downloads.
@@ -42,9 +79,19 @@ type fileView struct {
 // accessViewOf is o's access at now under DOWNLOAD_WINDOW window and
 // DOWNLOAD_LIMIT limit.
 func accessViewOf(o order.Order, now time.Time, window time.Duration, limit int) *accessView {
-	v := &accessView{State: string(o.Access(now, window)), Ends: jsonTime(o.AccessEnds(window)), RevokedBy: o.RevokedBy,
-		Reason: o.RevokeReason, RevokedAt: jsonTime(o.RevokedAt), PaymentIntent: o.PaymentIntent,
-		RefundedAmount: o.RefundedAmount, Dispute: o.Dispute}
+	var first order.Hold
+	if len(o.AccessHolds) > 0 {
+		first = o.AccessHolds[0]
+	}
+	v := &accessView{State: string(o.Access(now, window)), Ends: jsonTime(o.AccessEnds(window)), Holds: holdViews(o.HoldsAt(now, window)),
+		RevokedBy: string(first.Kind), Reason: first.Reason, RevokedAt: jsonTime(first.At),
+		PaymentIntent: o.PaymentIntent, RefundedAmount: o.RefundedAmount, Disputes: o.Disputes}
+	if n := len(o.Disputes); n > 0 {
+		v.Dispute = o.Disputes[n-1].Status
+	}
+	if g := o.Granted; !g.At.IsZero() || g.Refunded != 0 || len(g.Disputes) > 0 {
+		v.Granted = &grantView{At: jsonTime(g.At), Refunded: g.Refunded, Disputes: g.Disputes}
+	}
 	for _, f := range o.Files {
 		fv := fileView{Title: f.Title, FileName: f.FileName, Size: f.Size, Downloads: f.Downloads, Left: f.Remaining(limit)}
 		for _, at := range f.DownloadedAt {
@@ -58,11 +105,10 @@ func accessViewOf(o order.Order, now time.Time, window time.Duration, limit int)
 // printAccess writes the access rows of orders show.
 func printAccess(w io.Writer, a *accessView) {
 	row := func(k, val string) { fmt.Fprintf(w, "%s\t%s\n", k, val) }
-	state := a.State
-	if a.RevokedBy != "" {
-		state = fmt.Sprintf("%s (by %s %s: %s)", a.State, a.RevokedBy, stamp(deref(a.RevokedAt)), dash(a.Reason))
+	row("Access", a.State)
+	for _, h := range a.Holds {
+		row("  Hold", fmt.Sprintf("%s since %s: %s", h.Who, stamp(h.At), dash(h.Reason)))
 	}
-	row("Access", state)
 	row("Access ends", stamp(deref(a.Ends)))
 	if a.PaymentIntent != "" {
 		row("Payment", a.PaymentIntent)
@@ -70,8 +116,11 @@ func printAccess(w io.Writer, a *accessView) {
 	if a.RefundedAmount > 0 {
 		row("Refunded", fmt.Sprintf("%d (smallest currency unit)", a.RefundedAmount))
 	}
-	if a.Dispute != "" {
-		row("Dispute", a.Dispute)
+	for _, d := range a.Disputes {
+		row("Dispute", strings.TrimSpace(d.ID+" "+d.Status))
+	}
+	if g := a.Granted; g != nil {
+		row("Granted", fmt.Sprintf("%s, acknowledging %s", stamp(deref(g.At)), acknowledged(g)))
 	}
 	for _, f := range a.Files {
 		left := "unlimited"
@@ -86,23 +135,32 @@ func printAccess(w io.Writer, a *accessView) {
 	}
 }
 
+// acknowledged says what a grant saw: "refunded 2000, dispute dp_1 needs_response".
+func acknowledged(g *grantView) string {
+	parts := []string{fmt.Sprintf("refunded %d", g.Refunded)}
+	for _, d := range g.Disputes {
+		parts = append(parts, strings.TrimSpace("dispute "+d.ID+" "+d.Status))
+	}
+	return strings.Join(parts, ", ")
+}
+
 // accessChange is what revoke and grant print.
 type accessChange struct {
 	SessionID string `json:"session_id"`
-	// Changed is false when the order already was as asked (revoke of a
-	// revoked order).
+	// Changed is false when the order already was as asked (revoke of an
+	// order an operator's hold closes already).
 	Changed bool `json:"changed"`
-	// Lifted is the cause of the revocation a grant lifted.
-	Lifted string      `json:"lifted,omitempty"`
+	// Lifted are the holds a grant lifted.
+	Lifted []holdView  `json:"lifted,omitempty"`
 	Access *accessView `json:"access"`
 }
 
 // runRevoke ends an order's access to the order page.
 func runRevoke(ctx context.Context, env Env, args []string) error {
-	op := newOperation(env, "revoke", "revoke <session> --reason R [--local] [--json]\n\nEnds the order's access to the order page: its page says access has ended and\nno download works. An order already revoked (by a refund, a dispute or an\noperator) keeps its first cause. Undo with grant.\nExits 2 without --reason, 4 when the ledger has no such order.", true)
-	reason := op.fs.String("reason", "", "why, for the next operator and support (required)")
+	op := newOperation(env, "revoke", "revoke <session> --reason R [--local] [--json]\n\nEnds the order's access to the order page with an operator's hold: its page says\naccess has ended and no download works. The hold stands beside any refund or\ndispute that closes the order too, and only grant lifts it: a dispute won does\nnot. An order an operator revoked already keeps that first hold.\nExits 2 without --reason, 4 when the ledger has no such order.", true)
+	reason := op.fs.String("reason", "", "why, for the next operator and support (required; line breaks and control characters are removed)")
 	op.vet = func() error {
-		if strings.TrimSpace(*reason) == "" {
+		if order.CleanReason(*reason) == "" {
 			return usageErr("revoke needs --reason: say why, for the next operator and support")
 		}
 		return nil
@@ -114,10 +172,16 @@ func runRevoke(ctx context.Context, env Env, args []string) error {
 		}
 		c := accessChange{SessionID: o.SessionID, Changed: changed, Access: accessViewOf(o, time.Now(), p.cfg.Download.Window, p.cfg.Download.Limit)}
 		return out.print(c, func(w io.Writer) {
-			if changed {
-				fmt.Fprintf(w, "revoked access to %s: %s\n", c.SessionID, c.Access.Reason)
-			} else {
-				fmt.Fprintf(w, "%s was already revoked by %s (%s); nothing changed\n", c.SessionID, c.Access.RevokedBy, dash(c.Access.Reason))
+			mine := slices.IndexFunc(c.Access.Holds, func(h holdView) bool { return h.Kind == string(order.HoldOperator) })
+			if !changed {
+				fmt.Fprintf(w, "%s was already revoked by an operator (%s); nothing changed\n", c.SessionID, dash(c.Access.Holds[mine].Reason))
+				return
+			}
+			fmt.Fprintf(w, "revoked access to %s: %s\n", c.SessionID, c.Access.Holds[mine].Reason)
+			for _, h := range c.Access.Holds {
+				if h.Kind != string(order.HoldOperator) {
+					fmt.Fprintf(w, "also closed by %s (%s); grant lifts every hold\n", h.Who, h.Reason)
+				}
 			}
 		})
 	})
@@ -126,7 +190,7 @@ func runRevoke(ctx context.Context, env Env, args []string) error {
 // runGrant reopens an order's access, optionally extending it and
 // resetting its download counts.
 func runGrant(ctx context.Context, env Env, args []string) error {
-	op := newOperation(env, "grant", "grant <session> [--extend 720h] [--reset-downloads] [--local] [--json]\n\nReopens the order's access to the order page, whoever closed it (an operator,\na refund, a dispute), and optionally extends its window from its end or from\nnow, whichever is later, and starts every file's download count again.\nExits 1 for an order without files yet, 4 when the ledger has no such order.", true)
+	op := newOperation(env, "grant", "grant <session> [--extend 720h] [--reset-downloads] [--local] [--json]\n\nReopens the order's access to the order page, whoever closed it (an operator,\na refund, a dispute): it lifts every hold that stands and records what it\nacknowledged, so that the same refund or dispute read again from Stripe closes\nnothing, while a new refund or dispute (or the dispute lost) closes access again.\nOptionally extends the window from its end or from now, whichever is later\n(an order whose window is over stays expired without --extend), and starts\nevery file's download count again.\nExits 1 for an order without files yet, 4 when the ledger has no such order.", true)
 	extend := op.fs.Duration("extend", 0, "extend access by this long from its end or from now, whichever is later (0: leave the end)")
 	reset := op.fs.Bool("reset-downloads", false, "start every file's download count again")
 	op.vet = func() error {
@@ -140,16 +204,19 @@ func runGrant(ctx context.Context, env Env, args []string) error {
 		if err != nil {
 			return err
 		}
-		c := accessChange{SessionID: o.SessionID, Changed: true, Lifted: lifted, Access: accessViewOf(o, time.Now(), p.cfg.Download.Window, p.cfg.Download.Limit)}
+		c := accessChange{SessionID: o.SessionID, Changed: true, Lifted: holdViews(lifted), Access: accessViewOf(o, time.Now(), p.cfg.Download.Window, p.cfg.Download.Limit)}
 		return out.print(c, func(w io.Writer) {
 			fmt.Fprintf(w, "granted access to %s until %s", c.SessionID, stamp(deref(c.Access.Ends)))
-			if lifted != "" {
-				fmt.Fprintf(w, " (lifted a revocation by %s)", lifted)
+			if len(lifted) > 0 {
+				fmt.Fprintf(w, " (lifted: %s)", order.DescribeHolds(lifted))
 			}
 			if *reset {
 				fmt.Fprint(w, "; download counts reset")
 			}
 			fmt.Fprintln(w)
+			if c.Access.State == string(order.AccessExpired) {
+				fmt.Fprintf(w, "access stays expired: the download window ended %s; grant --extend reopens it\n", stamp(deref(c.Access.Ends)))
+			}
 		})
 	})
 }

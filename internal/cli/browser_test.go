@@ -89,7 +89,7 @@ func TestBrowserDownloadsAndRefund(t *testing.T) {
 		chromedp.Navigate(page)))
 	heading, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("h1")))
 	require.NoError(t, err)
-	require.Equal(t, "Your downloads", strings.TrimSpace(heading))
+	require.Equal(t, "Ihre Downloads", strings.TrimSpace(heading), "the page speaks the mail's language: the session's locale is de")
 	offered, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("form button").length`))
 	require.NoError(t, err)
 	require.Equal(t, len(fixtureOriginals), offered, "a Download button per file")
@@ -122,7 +122,7 @@ func TestBrowserDownloadsAndRefund(t *testing.T) {
 	require.NoError(t, err)
 	buttons, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("button, form").length`))
 	require.NoError(t, err)
-	require.Contains(t, text, "Access to this order has ended")
+	require.Contains(t, text, "Der Zugang zu dieser Bestellung ist beendet")
 	require.Zero(t, buttons, "no Download button after the refund")
 	s.local.stop(t)
 }

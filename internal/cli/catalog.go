@@ -89,7 +89,7 @@ func runCatalogSync(ctx context.Context, env Env, args []string) error {
 		if err != nil {
 			return catalogFailure(fmt.Errorf("catalog sync: %w", err))
 		}
-		res := &syncOutput{StripeMode: stripeMode(p.cfg.Stripe), Container: sy.Container(), DryRun: *dryRun, Changes: plan.Changes(), Plan: plan}
+		res := &syncOutput{StripeMode: stripeMode(p.cfg.Stripe, false), Container: sy.Container(), DryRun: *dryRun, Changes: plan.Changes(), Plan: plan}
 		if !*dryRun && res.Changes > 0 {
 			prog := newProgress(env.Stderr)
 			n := 0
@@ -248,7 +248,7 @@ func runCatalogCheck(ctx context.Context, env Env, args []string) error {
 		if err != nil {
 			return catalogFailure(fmt.Errorf("catalog check: %w", err))
 		}
-		res := checkOutput{StripeMode: stripeMode(p.cfg.Stripe), Container: sy.Container(), Report: rep}
+		res := checkOutput{StripeMode: stripeMode(p.cfg.Stripe, false), Container: sy.Container(), Report: rep}
 		if err := out.print(res, func(w io.Writer) { printCheck(w, res) }); err != nil {
 			return err
 		}

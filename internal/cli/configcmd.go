@@ -62,7 +62,11 @@ func runConfig(ctx context.Context, env Env, args []string) error {
 		}
 		return get(k)
 	}
-	_, loadErr := config.Load(recording)
+	cfg, loadErr := config.Load(recording)
+	var warnings []string
+	if loadErr == nil {
+		warnings = cfg.Warnings()
+	}
 	builtin := config.Defaults(get)
 	type row struct {
 		Name   string `json:"name"`
@@ -94,7 +98,7 @@ func runConfig(ctx context.Context, env Env, args []string) error {
 		rows = append(rows, r)
 	}
 	if *asJSON {
-		out := map[string]any{"settings": rows, "valid": loadErr == nil}
+		out := map[string]any{"settings": rows, "valid": loadErr == nil, "warnings": warnings}
 		if loadErr != nil {
 			out["error"] = loadErr.Error()
 		}
@@ -122,6 +126,9 @@ func runConfig(ctx context.Context, env Env, args []string) error {
 	}
 	if !*asJSON {
 		fmt.Fprintln(env.Stdout, "\nThe settings are valid.")
+		for _, w := range warnings {
+			fmt.Fprintln(env.Stdout, "Warning: "+w)
+		}
 	}
 	return nil
 }

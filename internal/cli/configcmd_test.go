@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -149,7 +151,7 @@ func TestConfigShowsBuiltInDefaults(t *testing.T) {
 		`ALLOW_LIVE_MODE +unset +false \(default\)\n`,
 		`STRIPE_API_URL +unset +https://api.stripe.com \(default\)\n`,
 		`SHOP_NAME +unset +Our shop \(default\)\n`,
-		`SUPPORT_EMAIL +unset +shop@example.com \(default\)\n`,
+		`SUPPORT_EMAIL +unset +\n`, // no default without EMAIL_REPLY_TO: the sender is no address to write to
 		`LOG_LEVEL +unset +info \(default\)\n`,
 		`LOG_FORMAT +unset +text \(default\)\n`,
 		`EMAIL_OUTBOX_DIR +environment +/tmp/outbox\n`,
@@ -218,4 +220,33 @@ func TestCopiedExampleRunsTheDemo(t *testing.T) {
 
 	_, _, err = runConfigCmd(t, map[string]string{"STRIPE_API_KEY": "sk_test_1"}, example, "--has", "STRIPE_API_KEY")
 	require.NoError(t, err, "a key that is not the placeholder counts as set")
+}
+
+// TestConfigWarnsWithoutASupportAddress: with neither SUPPORT_EMAIL nor
+// EMAIL_REPLY_TO the mails would name the sender, often a DoNotReply@
+// address, so they name none and handler config says so (issue 21, item 8).
+func TestConfigWarnsWithoutASupportAddress(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		extra map[string]string
+		warns bool
+	}{
+		{name: "no support address", warns: true},
+		{name: "SUPPORT_EMAIL", extra: map[string]string{"SUPPORT_EMAIL": "help@shop.example"}},
+		{name: "EMAIL_REPLY_TO", extra: map[string]string{"EMAIL_REPLY_TO": "help@shop.example"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			env := map[string]string{"EMAIL_SENDER": "DoNotReply@shop.example"}
+			maps.Copy(env, tt.extra)
+			stdout, _, err := runConfigCmd(t, env, nil, "--local")
+			require.NoError(t, err, stdout)
+			require.Contains(t, stdout, "The settings are valid.")
+			require.Equal(t, tt.warns, strings.Contains(stdout, "Warning: SUPPORT_EMAIL and EMAIL_REPLY_TO are unset"), stdout)
+			stdout, _, err = runConfigCmd(t, env, nil, "--local", "--json")
+			require.NoError(t, err)
+			var out struct{ Warnings []string }
+			require.NoError(t, json.Unmarshal([]byte(stdout), &out))
+			require.Equal(t, tt.warns, len(out.Warnings) == 1, "%v", out.Warnings)
+		})
+	}
 }

@@ -8,9 +8,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/filedrop/filedrop/internal/config"
+	"github.com/filedrop/filedrop/internal/stripeapi/demostripe"
 )
 
 // Demo settings: what handler local uses when no Stripe key is configured.
@@ -22,6 +25,31 @@ const (
 	DemoStripeKey     = "sk_test_filedropdemo" // stripe-mock wants letters and digits after sk_test_
 	DemoWebhookSecret = "whsec_filedrop_local_demo"
 	DemoSession       = "cs_test_demo_harbour"
+	// The demo order's payment intent, charge and dispute, as the fixtures
+	// have them; handler local's demo Stripe keeps the charge's refunds and
+	// the dispute's status (see demoCharge).
+	DemoPaymentIntent = "pi_demo_harbour"
+	DemoCharge        = "ch_demo_harbour"
+	DemoDispute       = "dp_demo_harbour"
+	// DemoStripePath is where handler local serves the demo Stripe in demo
+	// mode, on its own port: stripe-mock's answers, and the demo order's
+	// charge and disputes with state.
+	DemoStripePath = "/demo/stripe"
+)
+
+// demoCharge is the demo order's charge as the fixtures have it: 15.00 EUR,
+// paid 90 s after the session was created.
+func demoCharge() demostripe.Charge {
+	return demostripe.Charge{ID: DemoCharge, PaymentIntent: DemoPaymentIntent, Amount: 1500, Currency: "eur", Created: time.Unix(1763900090, 0).UTC()}
+}
+
+// The files scripts/run.sh and scripts/azurite.sh write to the run folder:
+// the ports Azurite listens on and stripe-mock's URL, which handler local's
+// defaults use, so that the --local commands reach what the script started
+// wherever it started it.
+const (
+	azuritePortsFile  = "azurite.ports"
+	stripeMockURLFile = "stripe-mock.url"
 )
 
 // localDefaults are handler local's embedded defaults, used for settings
@@ -29,14 +57,14 @@ const (
 // storage, the outbox for mail (unless another transport is configured) and,
 // without a Stripe key, the demo Stripe (stripe-mock).
 func localDefaults(dir string, get func(string) string) map[string]string {
-	d := map[string]string{
-		"AzureWebJobsStorage": "UseDevelopmentStorage=true",
-		"EMAIL_SENDER":        "shop@filedrop.localhost",
-		"SHOP_NAME":           "filedrop demo shop",
-	}
 	run := get("RUN_DIR") // scripts/run.sh's folder of run-time files
 	if run == "" {
 		run = filepath.Join(dir, ".run")
+	}
+	d := map[string]string{
+		"AzureWebJobsStorage": localStorage(run),
+		"EMAIL_SENDER":        "shop@filedrop.localhost",
+		"SHOP_NAME":           "filedrop demo shop",
 	}
 	if get("ACS_CONNECTION_STRING") == "" && get("ACS_ENDPOINT") == "" && get("SMTP_URL") == "" {
 		d["EMAIL_OUTBOX_DIR"] = filepath.Join(run, "outbox")
@@ -53,9 +81,34 @@ func localDefaults(dir string, get func(string) string) map[string]string {
 	if DemoMode(get) {
 		d["STRIPE_API_KEY"] = DemoStripeKey
 		d["STRIPE_API_URL"] = DemoStripeURL
+		if b, err := os.ReadFile(filepath.Join(run, stripeMockURLFile)); err == nil && strings.HasPrefix(string(b), "http://127.0.0.1:") {
+			d["STRIPE_API_URL"] = strings.TrimSpace(string(b))
+		}
 		d["STRIPE_WEBHOOK_SECRET"] = DemoWebhookSecret
 	}
 	return d
+}
+
+// localStorage is Azurite's connection string: on the ports
+// scripts/azurite.sh wrote to the run folder (it may have moved them), else
+// on its default ports.
+func localStorage(run string) string {
+	b, err := os.ReadFile(filepath.Join(run, azuritePortsFile))
+	if err != nil {
+		return "UseDevelopmentStorage=true"
+	}
+	ports := map[string]int{}
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, _ := strings.Cut(strings.TrimSpace(line), "=")
+		if n, err := strconv.Atoi(v); err == nil && n > 0 && n < 65536 {
+			ports[k] = n
+		}
+	}
+	blob, queue, table := ports["AZURITE_BLOB_PORT"], ports["AZURITE_QUEUE_PORT"], ports["AZURITE_TABLE_PORT"]
+	if blob == 0 || queue == 0 || table == 0 {
+		return "UseDevelopmentStorage=true"
+	}
+	return config.DevelopmentStorageOn(blob, queue, table)
 }
 
 // DemoMode reports whether no Stripe key is configured, so that a local run
@@ -113,11 +166,13 @@ func localSecret(path string) (string, error) {
 }
 
 // stripeMode names the Stripe the settings talk to, for people: the demo
-// (stripe-mock with the project's fixtures) when they are handler local's
-// demo settings, else the key's mode, "test" or "live".
-func stripeMode(s config.Stripe) string {
-	if s.APIKey.Reveal() == DemoStripeKey && s.APIURL == DemoStripeURL {
-		return "demo mode (stripe-mock at " + DemoStripeURL + ", demo/stripe-fixtures.json: session " + DemoSession + ")"
+// (stripe-mock with the project's fixtures, wherever it runs) when demo,
+// that is when no Stripe key is configured and handler local's demo
+// settings stand in, else the key's mode, "test" or "live".
+func stripeMode(s config.Stripe, demo bool) string {
+	if demo {
+		return "demo mode (stripe-mock at " + s.APIURL + ", demo/stripe-fixtures.json: session " + DemoSession +
+			"; simulate refund and simulate dispute change its charge)"
 	}
 	return s.Mode()
 }

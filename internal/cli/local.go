@@ -13,6 +13,7 @@ import (
 
 	"github.com/filedrop/filedrop/internal/functions"
 	"github.com/filedrop/filedrop/internal/functions/hostemu"
+	"github.com/filedrop/filedrop/internal/stripeapi/demostripe"
 )
 
 // readyLine is the last line handler local prints once it serves.
@@ -66,9 +67,24 @@ func runLocal(ctx context.Context, env Env, args []string) error {
 		handlerLn.Close()
 		return fmt.Errorf("listen on 127.0.0.1:%d (is func start or another handler local running?): %w", *port, err)
 	}
-	if set, _ := settingsGetter(env, false); set != nil && set("PUBLIC_BASE_URL") == "" {
+	own, _ := settingsGetter(env, false)
+	if own != nil && own("PUBLIC_BASE_URL") == "" {
 		// The order links point at this run's own port.
 		p.cfg.Download.PublicBaseURL = "http://" + frontLn.Addr().String()
+	}
+	// Demo mode is decided by what stands in, not by where stripe-mock
+	// runs: no Stripe key is configured, so the demo's settings are used.
+	demo := own != nil && DemoMode(own)
+	var demoStripe http.Handler
+	if demo {
+		ds, err := demostripe.New(cfg.Stripe.APIURL, demoCharge(), time.Now)
+		if err != nil {
+			handlerLn.Close()
+			frontLn.Close()
+			return err
+		}
+		demoStripe = http.StripPrefix(DemoStripePath, ds)
+		p.cfg.Stripe.APIURL = "http://" + frontLn.Addr().String() + DemoStripePath
 	}
 	h, err := p.handler(env.Stderr)
 	if err != nil {
@@ -90,7 +106,12 @@ func runLocal(ctx context.Context, env Env, args []string) error {
 		frontLn.Close()
 		return err
 	}
-	fmt.Fprintf(env.Stdout, "CheckoutComplete: [POST] http://%s/api/CheckoutComplete\n", frontLn.Addr())
+	if demoStripe != nil {
+		front = withDemoStripe(front, demoStripe)
+	}
+	if _, ok := runApp.Functions[fnCheckoutComplete]; ok {
+		fmt.Fprintf(env.Stdout, "CheckoutComplete: [POST] http://%s/api/CheckoutComplete\n", frontLn.Addr())
+	}
 	if _, ok := runApp.Functions[fnDownload]; ok && p.cfg.Download.PublicBaseURL != "" {
 		fmt.Fprintf(env.Stdout, "Download: [GET,POST] http://%s/api/download/{*rest}\n", frontLn.Addr())
 	}
@@ -101,7 +122,10 @@ func runLocal(ctx context.Context, env Env, args []string) error {
 		fmt.Fprintf(env.Stdout, "%s: timerTrigger on %q (UTC)\n", fn.Name, fn.Schedule)
 	}
 	// The last line says the handler is ready; scripts/run.sh waits for it.
-	fmt.Fprintf(env.Stdout, "Stripe mode: %s.\n%s\n", stripeMode(cfg.Stripe), readyLine)
+	if demoStripe != nil {
+		fmt.Fprintf(env.Stdout, "Demo Stripe: http://%s%s (the demo order's charge and disputes; the rest from stripe-mock)\n", frontLn.Addr(), DemoStripePath)
+	}
+	fmt.Fprintf(env.Stdout, "Stripe mode: %s.\n%s\n", stripeMode(cfg.Stripe, demo), readyLine)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return serveHTTP(gctx, handlerLn, h, log, hostLimits()) })
 	g.Go(func() error { return serveHTTP(gctx, frontLn, front, log, hostLimits()) })
@@ -118,6 +142,19 @@ func runLocal(ctx context.Context, env Env, args []string) error {
 		})
 	}
 	return g.Wait()
+}
+
+// withDemoStripe serves the demo Stripe (demo mode) beside the host's
+// routes: under DemoStripePath, where simulate refund and simulate dispute
+// find it from the webhook's address.
+func withDemoStripe(front, demoStripe http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, DemoStripePath+"/") {
+			demoStripe.ServeHTTP(w, r)
+			return
+		}
+		front.ServeHTTP(w, r)
+	})
 }
 
 // selectFunctions keeps the named functions of app (all when only is empty).

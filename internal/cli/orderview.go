@@ -27,9 +27,11 @@ type orderView struct {
 	OperationID    string   `json:"operation_id,omitempty"`
 	LeaseOwner     string   `json:"lease_owner,omitempty"`
 
-	LeaseUntil      *time.Time `json:"lease_until,omitempty"`
-	ThrottledUntil  *time.Time `json:"throttled_until,omitempty"`
-	CreatedAt       *time.Time `json:"created_at,omitempty"`
+	LeaseUntil     *time.Time `json:"lease_until,omitempty"`
+	ThrottledUntil *time.Time `json:"throttled_until,omitempty"`
+	CreatedAt      *time.Time `json:"created_at,omitempty"`
+	// OrderedAt is when the customer paid, as Stripe says: the order's date.
+	OrderedAt       *time.Time `json:"ordered_at,omitempty"`
 	PaidAt          *time.Time `json:"paid_at,omitempty"`
 	LinksReadyAt    *time.Time `json:"links_ready_at,omitempty"`
 	MailSentAt      *time.Time `json:"mail_sent_at,omitempty"`
@@ -84,7 +86,7 @@ func viewOf(o order.Order) orderView {
 		LeaseUntil: jsonTime(o.LeaseUntil), ThrottledUntil: jsonTime(o.ThrottledUntil),
 		Holds: o.Holds, HeldUntil: jsonTime(o.HeldUntil),
 		Waiting: o.Waiting(), RetryAt: jsonTime(o.RetryAt),
-		CreatedAt: jsonTime(o.CreatedAt), PaidAt: jsonTime(o.PaidAt), LinksReadyAt: jsonTime(o.LinksReadyAt),
+		CreatedAt: jsonTime(o.CreatedAt), OrderedAt: jsonTime(o.OrderedAt), PaidAt: jsonTime(o.PaidAt), LinksReadyAt: jsonTime(o.LinksReadyAt),
 		MailSentAt: jsonTime(o.MailSentAt), PaymentFailedAt: jsonTime(o.PaymentFailedAt),
 		AttentionAt: jsonTime(o.AttentionAt), UpdatedAt: jsonTime(o.UpdatedAt),
 	}
@@ -159,7 +161,7 @@ type step struct {
 // steps are the order's times in pipeline order.
 func (v orderView) steps() []step {
 	return []step{
-		{"Created", v.CreatedAt}, {"Paid", v.PaidAt}, {"Links ready", v.LinksReadyAt}, {"Mail sent", v.MailSentAt},
+		{"Ordered (paid in Stripe)", v.OrderedAt}, {"Created", v.CreatedAt}, {"Paid", v.PaidAt}, {"Links ready", v.LinksReadyAt}, {"Mail sent", v.MailSentAt},
 		{"Payment failed", v.PaymentFailedAt}, {"Needs attention", v.AttentionAt}, {"Updated", v.UpdatedAt},
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"maps"
 	"mime/quotedprintable"
 	"net/http"
 	"net/url"
@@ -44,6 +45,8 @@ func newShop(t *testing.T) *shop {
 		require.NoError(t, originals.Upload(ctx, name, []byte("\xff\xd8\xff "+name)))
 	}
 	local, base := startLocal(t, o.settings)
+	o.settings = maps.Clone(o.settings)  // the running handler keeps its own
+	o.settings["PUBLIC_BASE_URL"] = base // for the operator's commands
 	return &shop{ops: o, srv: srv, local: local, webhook: base + "/api/CheckoutComplete",
 		client: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
@@ -66,9 +69,9 @@ func (s *shop) buy(t *testing.T, session, paymentIntent string) string {
 	return page
 }
 
-// pay sends a signed refund or dispute webhook through the real endpoint
-// and waits until ProcessOrder has recorded it on the session's order.
-func (s *shop) pay(t *testing.T, session, eventID, eventType, objectID, paymentIntent string) {
+// send sends a signed refund or dispute webhook through the real endpoint
+// and returns its answer, which must be 200.
+func (s *shop) send(t *testing.T, eventID, eventType, objectID, paymentIntent string) string {
 	t.Helper()
 	body, header, err := stripeapi.SimulatedPaymentEvent(eventID, eventType, objectID, paymentIntent, false, testSecret, time.Now())
 	require.NoError(t, err)
@@ -80,9 +83,28 @@ func (s *shop) pay(t *testing.T, session, eventID, eventType, objectID, paymentI
 	answer, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", answer)
-	require.Contains(t, string(answer), `"queued":true`)
+	return string(answer)
+}
+
+// pay sends a signed refund or dispute webhook through the real endpoint
+// and waits until ProcessOrder has recorded it on the session's order.
+func (s *shop) pay(t *testing.T, session, eventID, eventType, objectID, paymentIntent string) {
+	t.Helper()
+	require.Contains(t, s.send(t, eventID, eventType, objectID, paymentIntent), `"queued":true`)
 	waitFor(t, s.local, eventType+" "+eventID, func() bool {
 		return slices.Contains(s.record(t, session).EventIDs, eventID)
+	})
+}
+
+// redeliver sends the signed refund or dispute webhook of eventID again,
+// as Stripe redelivers an event, and waits until ProcessOrder has handled
+// it (the process-order queue is empty again).
+func (s *shop) redeliver(t *testing.T, eventID, eventType, objectID, paymentIntent string) {
+	t.Helper()
+	s.send(t, eventID, eventType, objectID, paymentIntent)
+	waitFor(t, s.local, "the redelivery of "+eventID+" to be handled", func() bool {
+		n, err := s.queues.Queue("process-order").Count(context.Background())
+		return err == nil && n == 0
 	})
 }
 
@@ -121,7 +143,7 @@ func TestRefundsAndDisputesEndToEnd(t *testing.T) {
 	ended := func(t *testing.T, page string) {
 		t.Helper()
 		html := s.view(t, page)
-		require.Contains(t, html, "Access to this order has ended")
+		require.Contains(t, html, "Der Zugang zu dieser Bestellung ist beendet", "in the mail's language (the session's locale is de)")
 		require.NotContains(t, html, "<button")
 		require.Equal(t, http.StatusForbidden, s.click(t, page))
 	}
@@ -135,13 +157,13 @@ func TestRefundsAndDisputesEndToEnd(t *testing.T) {
 		s.pay(t, session, "evt_partial1", order.EventChargeRefunded, "ch_Refund1", pi)
 		rec := s.record(t, session)
 		require.Equal(t, int64(500), rec.RefundedAmount)
-		require.Empty(t, rec.RevokedBy)
+		require.Empty(t, rec.AccessHolds)
 		open(t, page)
 
 		s.srv.SetCharge("ch_Refund1", pi, 2000, 2000)
 		s.pay(t, session, "evt_full1", order.EventChargeRefunded, "ch_Refund1", pi)
 		rec = s.record(t, session)
-		require.Equal(t, order.RevokedByRefund, rec.RevokedBy)
+		require.Equal(t, []order.Hold{{Kind: order.HoldRefund, Ref: "ch_Refund1", Event: "evt_full1", At: rec.AccessHolds[0].At, Reason: "refunded in full (2000 of 2000)"}}, rec.AccessHolds)
 		require.Equal(t, int64(2000), rec.RefundedAmount)
 		ended(t, page)
 		require.Equal(t, 2, rec.Files[0].Downloads, "the refused click is not counted")
@@ -152,14 +174,14 @@ func TestRefundsAndDisputesEndToEnd(t *testing.T) {
 		page := s.buy(t, session, pi)
 		s.srv.SetDispute("dp_Won1", "ch_Dispute1", pi, "needs_response")
 		s.pay(t, session, "evt_dispute1", order.EventDisputeCreated, "dp_Won1", pi)
-		require.Equal(t, order.RevokedByDispute, s.record(t, session).RevokedBy)
+		require.Equal(t, order.HoldDispute, s.record(t, session).AccessHolds[0].Kind)
 		ended(t, page)
 
 		s.srv.SetDispute("dp_Won1", "ch_Dispute1", pi, order.DisputeWon)
 		s.pay(t, session, "evt_won1", order.EventDisputeClosed, "dp_Won1", pi)
 		rec := s.record(t, session)
-		require.Empty(t, rec.RevokedBy)
-		require.Equal(t, order.DisputeWon, rec.Dispute)
+		require.Empty(t, rec.AccessHolds)
+		require.Equal(t, []order.Dispute{{ID: "dp_Won1", Status: order.DisputeWon}}, rec.Disputes)
 		open(t, page)
 	})
 
@@ -172,22 +194,53 @@ func TestRefundsAndDisputesEndToEnd(t *testing.T) {
 		s.srv.SetDispute("du_Lost2", "ch_Dispute2", pi, order.DisputeLost)
 		s.pay(t, session, "evt_lost2", order.EventDisputeClosed, "du_Lost2", pi)
 		rec := s.record(t, session)
-		require.Equal(t, order.RevokedByDispute, rec.RevokedBy)
-		require.Equal(t, order.DisputeLost, rec.Dispute)
+		require.Equal(t, order.HoldDisputeLost, rec.AccessHolds[0].Kind)
+		require.Equal(t, []order.Dispute{{ID: "du_Lost2", Status: order.DisputeLost}}, rec.Disputes)
 		ended(t, page)
+	})
+
+	// Issue 21: a redelivered refund, or a later event of the same charge,
+	// does not undo an operator's grant; a refund the grant did not see
+	// does close access again.
+	t.Run("grant is not undone by the refund read again", func(t *testing.T) {
+		const session, pi = "cs_test_granted1", "pi_Granted1"
+		page := s.buy(t, session, pi)
+		s.srv.SetCharge("ch_Granted1", pi, 2000, 2000)
+		s.pay(t, session, "evt_refund_g1", order.EventChargeRefunded, "ch_Granted1", pi)
+		ended(t, page)
+		_, stderr, err := s.run(t, "grant", session)
+		require.NoError(t, err, stderr)
+		open(t, page)
+
+		s.redeliver(t, "evt_refund_g1", order.EventChargeRefunded, "ch_Granted1", pi)
+		open(t, page)
+		s.pay(t, session, "evt_refund_g1_later", order.EventChargeRefunded, "ch_Granted1", pi)
+		open(t, page)
+	})
+
+	// Issue 21: an operator's revoke during an open dispute stands when the
+	// dispute is won.
+	t.Run("an operator's revoke during a dispute outlives the dispute won", func(t *testing.T) {
+		const session, pi = "cs_test_fraud1", "pi_Fraud1"
+		page := s.buy(t, session, pi)
+		s.srv.SetDispute("dp_Fraud1", "ch_Fraud1", pi, "needs_response")
+		s.pay(t, session, "evt_dispute_f1", order.EventDisputeCreated, "dp_Fraud1", pi)
+		ended(t, page)
+		out, stderr, err := s.run(t, "revoke", session, "--reason", "fraud confirmed")
+		require.NoError(t, err, stderr)
+		require.Contains(t, out, "revoked access to "+session)
+
+		s.srv.SetDispute("dp_Fraud1", "ch_Fraud1", pi, order.DisputeWon)
+		s.pay(t, session, "evt_won_f1", order.EventDisputeClosed, "dp_Fraud1", pi)
+		ended(t, page)
+		out, stderr, err = s.run(t, "orders", "show", session)
+		require.NoError(t, err, stderr)
+		require.Contains(t, out, "fraud confirmed")
 	})
 
 	t.Run("a refund of a payment that is no order of this shop is acknowledged", func(t *testing.T) {
 		s.srv.SetCharge("ch_Elsewhere", "pi_Elsewhere", 900, 900)
-		body, header, err := stripeapi.SimulatedPaymentEvent("evt_elsewhere", order.EventChargeRefunded, "ch_Elsewhere", "pi_Elsewhere", false, testSecret, time.Now())
-		require.NoError(t, err)
-		req, err := http.NewRequest(http.MethodPost, s.webhook, bytes.NewReader(body))
-		require.NoError(t, err)
-		req.Header.Set("Stripe-Signature", header)
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		resp.Body.Close()
-		require.Equal(t, http.StatusOK, resp.StatusCode)
+		s.send(t, "evt_elsewhere", order.EventChargeRefunded, "ch_Elsewhere", "pi_Elsewhere")
 		waitFor(t, s.local, "the refund to be acknowledged", func() bool {
 			return strings.Contains(s.local.stderr.String(), "no Checkout Session has this payment intent")
 		})

@@ -19,23 +19,30 @@ type resent struct {
 	Mail *mailView `json:"mail,omitempty"`
 	// EventID is the id of the order message queued with --new-links.
 	EventID string `json:"event_id,omitempty"`
+	// Closed names the holds that close the order's access, when --force
+	// sent it anyway.
+	Closed string `json:"closed,omitempty"`
 }
 
 // runResend sends an order's mail again.
 func runResend(ctx context.Context, env Env, args []string) error {
-	op := newOperation(env, "resend", "resend <session> [--new-links] [--local] [--json]\n\nSends the order's last mail again as a new mail generation, so that it is not\ndeduplicated away, and records it in the ledger. With --new-links, queues the\norder for ProcessOrder instead, which mints fresh links and mails them (needed\nonce the links have expired). Exits 4 when the ledger has no such order.", true)
+	op := newOperation(env, "resend", "resend <session> [--new-links] [--force] [--local] [--json]\n\nSends the order's last mail again as a new mail generation, so that it is not\ndeduplicated away, and records it in the ledger. With --new-links, queues the\norder for ProcessOrder instead, which mints fresh links and mails them (needed\nonce the links have expired). An order whose access is closed (revoke, a refund,\na dispute) is refused: grant reopens it first, or --force sends anyway.\nExits 1 when refused, 4 when the ledger has no such order.", true)
 	newLinks := op.fs.Bool("new-links", false, "mint fresh download links (through ProcessOrder) instead of resending the last mail")
+	force := op.fs.Bool("force", false, "send even though the order's access is closed (its page says access has ended)")
 	return op.runOrder(ctx, env, args, func(p *pipeline, out printer, rec order.Order) error {
 		rs := operator.NewResender(p.ledger, p.mails, p.orders, time.Now)
 		r := resent{SessionID: rec.SessionID}
+		if *force && rec.Revoked() {
+			r.Closed = order.DescribeHolds(rec.AccessHolds)
+		}
 		if *newLinks {
-			msg, err := rs.NewLinks(ctx, rec)
+			msg, err := rs.NewLinks(ctx, rec, *force)
 			if err != nil {
 				return err
 			}
 			r.Queue, r.EventID = p.orders.Name, msg.EventID
 		} else {
-			msg, err := rs.Mail(ctx, rec)
+			msg, err := rs.Mail(ctx, rec, *force)
 			if err != nil {
 				return err
 			}
@@ -47,6 +54,9 @@ func runResend(ctx context.Context, env Env, args []string) error {
 }
 
 func printResent(w io.Writer, r resent) {
+	if r.Closed != "" {
+		fmt.Fprintf(w, "warning: access to %s is closed by %s: its order page says access has ended (handler grant reopens it)\n", r.SessionID, r.Closed)
+	}
 	if m := r.Mail; m != nil {
 		fmt.Fprintf(w, "queued %s mail generation %d for %s to %s on %s (mail key %s)\n", m.Kind, m.Generation, r.SessionID, m.To, r.Queue, m.Key)
 		return

@@ -1,8 +1,12 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"mime/quotedprintable"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -12,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/filedrop/filedrop/internal/order"
+	"github.com/filedrop/filedrop/internal/orderlink"
 	"github.com/filedrop/filedrop/internal/storage/blobstore"
 	"github.com/filedrop/filedrop/internal/stripeapi/stripetest"
 )
@@ -193,4 +198,76 @@ func mails(t *testing.T, dir string) []string {
 		names[i] = filepath.Base(n)
 	}
 	return names
+}
+
+// TestResendAfterRotationMailsTheNewLink: with ORDER_LINK_SECRET="NEW,OLD",
+// a resent mail carries a link signed with NEW, the first secret when it
+// is sent, not the link signed with OLD that was queued before the
+// rotation (issue 21, item 4).
+func TestResendAfterRotationMailsTheNewLink(t *testing.T) {
+	const rotated = "rotated-order-link-secret-0123456789abcdef"
+	o := newOps(t, map[string]string{"ORDER_LINK_SECRET": rotated + "," + testOrderLinkSecret})
+	const session = "cs_test_rotated"
+	old, err := orderlink.New("https://shop.example", []string{testOrderLinkSecret})
+	require.NoError(t, err)
+	fresh, err := orderlink.New("https://shop.example", []string{rotated})
+	require.NoError(t, err)
+	mail, err := json.Marshal(order.MailJob{Version: 1, Kind: order.MailDownloadLinks, SessionID: session, EventID: "evt_rotated", Generation: 1,
+		Customer: order.Customer{Email: "jane@example.com"}, Items: []order.Item{{Title: "Harbour", FileName: "harbour.jpg"}}, OrderURL: old.URL(session)})
+	require.NoError(t, err)
+	now := time.Now().UTC()
+	o.seed(t, order.Order{SessionID: session, State: order.StateMailSent, MailKind: order.MailDownloadLinks, MailGeneration: 1, SentGeneration: 1,
+		Mail: mail, PaidAt: now, CreatedAt: now, Files: []order.File{{Title: "Harbour", Blob: "harbour.jpg", FileName: "harbour.jpg", Size: 5}}})
+
+	_, stderr, err := o.run(t, "resend", session)
+	require.NoError(t, err, stderr)
+	local, _ := startLocal(t, o.settings)
+	waitFor(t, local, "the resent mail", func() bool { return o.sent(t, session) == 2 })
+	raw, err := os.ReadFile(filepath.Join(o.settings["EMAIL_OUTBOX_DIR"], order.MailKey(session, order.MailDownloadLinks, 2)+".eml"))
+	require.NoError(t, err)
+	eml, err := io.ReadAll(quotedprintable.NewReader(bytes.NewReader(raw)))
+	require.NoError(t, err)
+	require.Contains(t, string(eml), fresh.URL(session), "the link is signed with the first secret")
+	require.NotContains(t, string(eml), old.URL(session), "not with the one it was queued with")
+}
+
+// TestResendOfARevokedOrder: resend, and resend --new-links, of an order
+// whose access a hold closes are refused with a message that names grant
+// (exit 1), and queue nothing; --force sends anyway, with a warning
+// (issue 21, item 5).
+func TestResendOfARevokedOrder(t *testing.T) {
+	o := newOps(t, nil)
+	const session = "cs_test_revoked"
+	now := time.Now().UTC()
+	o.seed(t, order.Order{SessionID: session, State: order.StateMailSent, MailKind: order.MailDownloadLinks, MailGeneration: 1, SentGeneration: 1,
+		Mail: downloadMail(t, session, 1, now.Add(24*time.Hour)), PaidAt: now, CreatedAt: now, LinksReadyAt: now,
+		Files:       []order.File{{Title: "Harbour", Blob: "harbour.jpg", FileName: "harbour.jpg", Size: 5, Downloads: 2}},
+		AccessHolds: []order.Hold{{Kind: order.HoldRefund, Ref: "ch_1", Event: "evt_r", At: now, Reason: "refunded in full (2000 of 2000)"}}})
+
+	for _, args := range [][]string{{"resend", session}, {"resend", session, "--new-links"}} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			_, _, err := o.run(t, args...)
+			require.Equal(t, ExitFailure, exitCode(err), "%v", err)
+			require.ErrorContains(t, err, "handler grant "+session)
+			require.ErrorContains(t, err, "refund of ch_1")
+			require.Empty(t, o.peek(t, "send-link"))
+			require.Empty(t, o.peek(t, "process-order"))
+			rec := o.record(t, session)
+			require.Equal(t, order.StateMailSent, rec.State)
+			require.Equal(t, 1, rec.MailGeneration)
+		})
+	}
+	t.Run("--force", func(t *testing.T) {
+		out, stderr, err := o.run(t, "resend", session, "--force")
+		require.NoError(t, err, stderr)
+		require.Contains(t, out, "warning: access to "+session+" is closed by refund of ch_1")
+		require.Len(t, o.peek(t, "send-link"), 1)
+	})
+	t.Run("--new-links --force", func(t *testing.T) {
+		_, stderr, err := o.run(t, "resend", session, "--new-links", "--force")
+		require.NoError(t, err, stderr)
+		msgs := o.orderMessages(t)
+		require.Len(t, msgs, 1)
+		require.True(t, msgs[0].Force, "ProcessOrder mints links although access is closed")
+	})
 }

@@ -2,7 +2,10 @@ package cli
 
 import (
 	"bytes"
+	"cmp"
 	"context"
+	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -58,31 +61,44 @@ func TestStripeMode(t *testing.T) {
 	tests := []struct {
 		name string
 		s    config.Stripe
+		demo bool
 		want string
 	}{
-		{"demo", config.Stripe{APIKey: DemoStripeKey, APIURL: DemoStripeURL},
-			"demo mode (stripe-mock at " + DemoStripeURL + ", demo/stripe-fixtures.json: session " + DemoSession + ")"},
-		{"test", config.Stripe{APIKey: "sk_test_123"}, "test"},
-		{"a test key against stripe-mock", config.Stripe{APIKey: "sk_test_123", APIURL: DemoStripeURL}, "test"},
-		{"live", config.Stripe{APIKey: "sk_live_123", Livemode: true}, "live"},
+		{"demo", config.Stripe{APIKey: DemoStripeKey, APIURL: DemoStripeURL}, true,
+			"demo mode (stripe-mock at " + DemoStripeURL + ", demo/stripe-fixtures.json: session " + DemoSession},
+		{"demo with stripe-mock on another port", config.Stripe{APIKey: DemoStripeKey, APIURL: "http://127.0.0.1:40111"}, true,
+			"demo mode (stripe-mock at http://127.0.0.1:40111, demo/stripe-fixtures.json"},
+		{"test", config.Stripe{APIKey: "sk_test_123"}, false, "test"},
+		{"a test key against stripe-mock", config.Stripe{APIKey: "sk_test_123", APIURL: DemoStripeURL}, false, "test"},
+		{"live", config.Stripe{APIKey: "sk_live_123", Livemode: true}, false, "live"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			require.Equal(t, tt.want, stripeMode(tt.s))
+			require.True(t, strings.HasPrefix(stripeMode(tt.s, tt.demo), tt.want), stripeMode(tt.s, tt.demo))
 		})
 	}
 }
 
 // TestLocalSaysDemoMode: handler local without a Stripe key says it runs
-// the demo, not "Stripe mode: test".
+// the demo, not "Stripe mode: test", wherever stripe-mock runs (scripts/run.sh
+// moves it off its default port when that is taken); it lists only the
+// functions it runs.
 func TestLocalSaysDemoMode(t *testing.T) {
 	az := testenv.StartAzurite(t)
-	p := start(t, map[string]string{"AzureWebJobsStorage": az.ConnectionString, "EMAIL_OUTBOX_DIR": t.TempDir()},
-		"local", "--port", "0", "--functions", "CheckoutComplete")
-	require.Eventually(t, func() bool { return strings.Contains(p.stdout.String(), "Press Ctrl-C") }, 20*time.Second, 50*time.Millisecond,
-		"local starts; stderr: %s", p.stderr)
-	require.Contains(t, p.stdout.String(), "Stripe mode: demo mode (stripe-mock at "+DemoStripeURL)
-	require.NotContains(t, p.stdout.String(), "Stripe mode: test")
+	for _, url := range []string{"", "http://127.0.0.1:40111"} {
+		t.Run("stripe-mock at "+url, func(t *testing.T) {
+			p := start(t, map[string]string{"AzureWebJobsStorage": az.ConnectionString, "EMAIL_OUTBOX_DIR": t.TempDir(), "STRIPE_API_URL": url},
+				"local", "--port", "0", "--functions", "Download")
+			require.Eventually(t, func() bool { return strings.Contains(p.stdout.String(), "Press Ctrl-C") }, 20*time.Second, 50*time.Millisecond,
+				"local starts; stderr: %s", p.stderr)
+			out := p.stdout.String()
+			require.Contains(t, out, "Stripe mode: demo mode (stripe-mock at "+cmp.Or(url, DemoStripeURL))
+			require.NotContains(t, out, "Stripe mode: test")
+			require.Contains(t, out, "Download: [GET,POST] http://127.0.0.1:")
+			require.NotContains(t, out, "CheckoutComplete", "--functions Download serves no webhook: its route is not listed")
+			p.stop(t)
+		})
+	}
 }
 
 // TestLocalSecretIsOneSecret: commands starting at once on a fresh run
@@ -111,4 +127,28 @@ func TestLocalSecretIsOneSecret(t *testing.T) {
 	entries, err := os.ReadDir(filepath.Dir(path))
 	require.NoError(t, err)
 	require.Len(t, entries, 1, "no temporary file is left behind")
+}
+
+// TestLocalCommandsFindMovedAzurite: the --local commands that
+// scripts/run.sh prints reach Azurite on the ports scripts/azurite.sh
+// wrote to the run folder, whatever they are, with nothing else set
+// (issue 21, item 8).
+func TestLocalCommandsFindMovedAzurite(t *testing.T) {
+	az := testenv.StartAzurite(t)
+	run := t.TempDir()
+	port := func(raw string) string {
+		u, err := url.Parse(raw)
+		require.NoError(t, err)
+		return u.Port()
+	}
+	ports := fmt.Sprintf("AZURITE_BLOB_PORT=%s\nAZURITE_QUEUE_PORT=%s\nAZURITE_TABLE_PORT=%s\n", port(az.BlobURL), port(az.QueueURL), port(az.TableURL))
+	require.NoError(t, os.WriteFile(filepath.Join(run, "azurite.ports"), []byte(ports), 0o644))
+	settings := map[string]string{"RUN_DIR": run}
+	run1 := func(args ...string) error {
+		var stdout, stderr bytes.Buffer
+		return Run(context.Background(), Env{Args: args, Getenv: func(k string) string { return settings[k] }, Stdout: &stdout, Stderr: &stderr, Dir: t.TempDir()})
+	}
+	require.NoError(t, run1("setup", "--local"))
+	err := run1("orders", "show", "cs_test_nobody", "--local")
+	require.Equal(t, ExitNotFound, exitCode(err), "Azurite answered: %v", err)
 }

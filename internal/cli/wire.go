@@ -147,12 +147,12 @@ func (p *pipeline) stage(name string, budget order.Budget) (functions.HandlerFun
 		stripe := newStripe(p.cfg.Stripe, p.log)
 		st := processorder.New(stripe, p.originals, p.mails, p.ledger,
 			p.cfg.Stripe.Livemode, budget, time.Now, p.log).WithPayments(stripe)
-		if p.cfg.Download.Page() {
-			signer, err := orderLinks(p.cfg.Download)
-			if err != nil {
-				return nil, err
-			}
-			st.WithOrderPage(signer.URL)
+		page, err := p.orderPage()
+		if err != nil {
+			return nil, err
+		}
+		if page != nil {
+			st.WithOrderPage(page)
 		}
 		return functions.Decoded(order.DecodeProcessJob, st.Handle), nil
 	case fnSendLink:
@@ -172,9 +172,30 @@ func (p *pipeline) stage(name string, budget order.Budget) (functions.HandlerFun
 			return nil, err
 		}
 		st := sendlink.New(sender, p.ledger, render, budget, time.Now, p.log).WithPacer(pace.New(p.cfg.Mail.RateLimit))
+		page, err := p.orderPage()
+		if err != nil {
+			return nil, err
+		}
+		if page != nil {
+			st.WithOrderPage(page)
+		}
 		return functions.Decoded(order.DecodeMailJob, st.Handle), nil
 	}
 	return nil, fmt.Errorf("function %s has a function.json but no stage in this binary", name)
+}
+
+// orderPage gives the order page's link of a session, signed with the first
+// ORDER_LINK_SECRET; nil when the mails link to each file instead
+// (DOWNLOAD_LINKS=direct).
+func (p *pipeline) orderPage() (func(sessionID string) string, error) {
+	if !p.cfg.Download.Page() {
+		return nil, nil
+	}
+	signer, err := orderLinks(p.cfg.Download)
+	if signer == nil || err != nil {
+		return nil, err
+	}
+	return signer.URL, nil
 }
 
 // checkBudget refuses a host.json functionTimeout whose budget does not fit

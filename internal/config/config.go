@@ -66,6 +66,17 @@ func LoadStorage(get Getenv) (Config, error) {
 	return c, l.err()
 }
 
+// Warnings says what valid settings c still leave wanting, for handler
+// config to show: nothing stops the program, but a customer would notice.
+func (c Config) Warnings() []string {
+	var w []string
+	if c.Mail.Sender != "" && c.Mail.Support == "" {
+		w = append(w, "SUPPORT_EMAIL and EMAIL_REPLY_TO are unset: the mails and the order page name no address a customer can write to "+
+			"(EMAIL_SENDER is often a DoNotReply@ address nobody reads); set SUPPORT_EMAIL to your support address")
+	}
+	return w
+}
+
 // Defaults returns, for every setting get leaves unset that has a built-in
 // default, the value Load uses in its place, written as a person would set
 // it (720h, not 720h0m0s).

@@ -50,8 +50,9 @@ type Mail struct {
 	// commas) that get a blind copy of every mail, such as the shop's
 	// support; empty for none.
 	Bcc []string
-	// Support is SUPPORT_EMAIL: the bare address the mails tell the customer
-	// to write to; default the address of ReplyTo, else of Sender.
+	// Support is SUPPORT_EMAIL: the bare address the mails and the order
+	// page tell the customer to write to; default the address of ReplyTo,
+	// else none (the sender is often a DoNotReply@ address: see Warnings).
 	Support string
 	// LogoURL is SHOP_LOGO_URL: the https URL of the logo atop the mails;
 	// empty for the shop's name in its place.
@@ -115,7 +116,7 @@ func loadMail(l *loader) Mail {
 	loadMailStyle(l, &m)
 
 	sender := l.required("EMAIL_SENDER", "the From address of the mails, such as DoNotReply@<your verified domain>")
-	senderAddr := mailAddress(l, "EMAIL_SENDER", sender)
+	mailAddress(l, "EMAIL_SENDER", sender)
 	m.Sender = sender
 	m.ReplyTo = l.str("EMAIL_REPLY_TO", "")
 	replyAddr := mailAddress(l, "EMAIL_REPLY_TO", m.ReplyTo)
@@ -133,9 +134,6 @@ func loadMail(l *loader) Mail {
 		m.Support = mailAddress(l, "SUPPORT_EMAIL", m.Support)
 	} else if replyAddr != "" {
 		m.Support = replyAddr
-		l.defaulted("SUPPORT_EMAIL", m.Support)
-	} else {
-		m.Support = senderAddr
 		l.defaulted("SUPPORT_EMAIL", m.Support)
 	}
 

@@ -23,7 +23,7 @@ func TestLoadMail(t *testing.T) {
 		delete(env, "EMAIL_OUTBOX_DIR")
 		return env
 	}
-	outbox := Mail{ShopName: "Our shop", AccentColor: DefaultAccentColor, Sender: "DoNotReply@shop.example", Support: "DoNotReply@shop.example", Transport: MailOutbox, OutboxDir: "./outbox"}
+	outbox := Mail{ShopName: "Our shop", AccentColor: DefaultAccentColor, Sender: "DoNotReply@shop.example", Transport: MailOutbox, OutboxDir: "./outbox"}
 	with := func(edit func(m *Mail)) Mail {
 		m := outbox
 		edit(&m)

@@ -56,7 +56,6 @@ func TestDefaults(t *testing.T) {
 		"DOWNLOAD_SAS_TTL":          "10m",
 		"SHOP_ACCENT_COLOR":         "#1a56db",
 		"SHOP_NAME":                 "Our shop",
-		"SUPPORT_EMAIL":             "shop@example.com",
 		"LEDGER_TABLE":              "orders",
 		"LOG_FORMAT":                "text",
 		"RETRY_BUDGET":              "24h",

@@ -2,6 +2,7 @@ package config
 
 import (
 	"encoding/base64"
+	"fmt"
 	"net/url"
 	"strings"
 )
@@ -13,9 +14,20 @@ const StorageConnection = "AzureWebJobsStorage"
 // DevelopmentStorage is the explicit form of UseDevelopmentStorage=true
 // (Azurite on its default ports); the Go SDKs reject the short form.
 const DevelopmentStorage = "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;" +
-	"AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;" +
+	"AccountKey=" + developmentKey + ";" +
 	"BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;QueueEndpoint=http://127.0.0.1:10001/devstoreaccount1;" +
 	"TableEndpoint=http://127.0.0.1:10002/devstoreaccount1;"
+
+// DevelopmentStorageOn is DevelopmentStorage with Azurite's blob, queue and
+// table services on the given ports.
+func DevelopmentStorageOn(blob, queue, table int) string {
+	return fmt.Sprintf("DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=%s;"+
+		"BlobEndpoint=http://127.0.0.1:%d/devstoreaccount1;QueueEndpoint=http://127.0.0.1:%d/devstoreaccount1;"+
+		"TableEndpoint=http://127.0.0.1:%d/devstoreaccount1;", developmentKey, blob, queue, table)
+}
+
+// developmentKey is Azurite's well-known account key (not a secret).
+const developmentKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 
 // Storage is the storage account behind AzureWebJobsStorage: queues, the
 // originals' blobs and the ledger's table all live in it.

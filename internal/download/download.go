@@ -129,18 +129,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case http.MethodGet, http.MethodHead, http.MethodPost:
 	default:
 		w.Header().Set("Allow", "GET, HEAD, POST")
-		h.render(w, r, http.StatusMethodNotAllowed, h.view(kindInvalid))
+		h.render(w, r, http.StatusMethodNotAllowed, h.view(words(r, nil), kindInvalid))
 		return
 	}
 	ref, ok := refOf(r.URL.EscapedPath())
 	if !ok {
-		h.render(w, r, http.StatusNotFound, h.view(kindInvalid))
+		h.render(w, r, http.StatusNotFound, h.view(words(r, nil), kindInvalid))
 		return
 	}
 	sessionID, err := h.refs.Parse(ref)
 	if err != nil {
 		log.Info("order link refused", "link", orderlink.Redact(ref))
-		h.render(w, r, http.StatusForbidden, h.view(kindInvalid))
+		h.render(w, r, http.StatusForbidden, h.view(words(r, nil), kindInvalid))
 		return
 	}
 	log = log.With("session_id", sessionID)
@@ -151,7 +151,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if wait, ok := h.limit.allow(sessionID, cost, h.now()); !ok {
 		log.Warn("order page rate limited", "method", r.Method)
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Round(time.Second)/time.Second)+1))
-		h.render(w, r, http.StatusTooManyRequests, h.view(kindBusy))
+		h.render(w, r, http.StatusTooManyRequests, h.view(words(r, nil), kindBusy))
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), Timeout)
@@ -160,15 +160,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.Is(err, order.ErrNotFound):
 		log.Info("order page for an order the ledger does not know")
-		h.render(w, r, http.StatusNotFound, h.view(kindUnknown))
+		h.render(w, r, http.StatusNotFound, h.view(words(r, nil), kindUnknown))
 		return
 	case err != nil:
 		log.Error("order page: ledger unreadable", "err", err)
-		h.render(w, r, http.StatusServiceUnavailable, h.view(kindUnavailable))
+		h.render(w, r, http.StatusServiceUnavailable, h.view(words(r, nil), kindUnavailable))
 		return
 	}
 	if r.Method != http.MethodPost {
-		h.render(w, r, http.StatusOK, h.orderView(rec, h.now()))
+		h.render(w, r, http.StatusOK, h.orderView(r, rec, h.now()))
 		return
 	}
 	h.download(ctx, w, r, log, rec, clickID())
@@ -207,7 +207,7 @@ func refOf(path string) (string, bool) {
 func (h *Handler) download(ctx context.Context, w http.ResponseWriter, r *http.Request, log *slog.Logger, rec order.Order, click string) {
 	i, err := fileIndex(r)
 	if err != nil {
-		h.render(w, r, http.StatusBadRequest, h.orderView(rec, h.now()))
+		h.render(w, r, http.StatusBadRequest, h.orderView(r, rec, h.now()))
 		return
 	}
 	now := h.now()
@@ -223,7 +223,7 @@ func (h *Handler) download(ctx context.Context, w http.ResponseWriter, r *http.R
 	_, exists, err := h.links.Stat(ctx, f.Blob)
 	if err == nil && !exists {
 		log.Error("download: the original is missing from the originals container; nothing counted", "blob", f.Blob, "file", f.FileName)
-		h.render(w, r, http.StatusInternalServerError, h.view(kindMissing))
+		h.render(w, r, http.StatusInternalServerError, h.view(words(r, &rec), kindMissing))
 		return
 	}
 	var link blobstore.Link
@@ -233,11 +233,11 @@ func (h *Handler) download(ctx context.Context, w http.ResponseWriter, r *http.R
 	switch {
 	case order.IsPermanent(err):
 		log.Error("download: cannot check or sign the original, and retrying will not help", "blob", f.Blob, "err", err)
-		h.render(w, r, http.StatusInternalServerError, h.view(kindFault))
+		h.render(w, r, http.StatusInternalServerError, h.view(words(r, &rec), kindFault))
 		return
 	case err != nil:
 		log.Error("download: cannot check or sign the original", "blob", f.Blob, "err", err)
-		h.render(w, r, http.StatusServiceUnavailable, h.view(kindUnavailable))
+		h.render(w, r, http.StatusServiceUnavailable, h.view(words(r, &rec), kindUnavailable))
 		return
 	}
 	var refused error
@@ -257,7 +257,7 @@ func (h *Handler) download(ctx context.Context, w http.ResponseWriter, r *http.R
 		// The write may have landed (a timeout, a lost answer): the page
 		// does not say that nothing was counted.
 		log.Error("download: cannot record it", "err", err)
-		h.render(w, r, http.StatusServiceUnavailable, h.view(kindUnrecorded))
+		h.render(w, r, http.StatusServiceUnavailable, h.view(words(r, &rec), kindUnrecorded))
 		return
 	case refused != nil:
 		h.refuse(w, r, log, saved, refused)
@@ -274,13 +274,13 @@ func (h *Handler) download(ctx context.Context, w http.ResponseWriter, r *http.R
 // says why.
 func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, log *slog.Logger, rec order.Order, why error) {
 	log.Info("download refused", "reason", why.Error())
-	v := h.orderView(rec, h.now())
+	v := h.orderView(r, rec, h.now())
 	switch {
 	case errors.Is(why, order.ErrNoSuchFile):
 		h.render(w, r, http.StatusBadRequest, v)
 		return
 	case errors.Is(why, order.ErrLimitReached):
-		v.Notice = "You have used every download of this file."
+		v.Notice = v.T.UsedAll
 	}
 	h.render(w, r, http.StatusForbidden, v)
 }

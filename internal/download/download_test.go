@@ -137,14 +137,17 @@ func TestStatusPages(t *testing.T) {
 		{name: "open", status: 200, button: true,
 			want: []string{`<html lang="en">`, "Your downloads", "Order placed on 1 March 2025", "Harbour at dawn", "harbour.jpg", "2.5 MB", "512 bytes",
 				"downloads left: 10 of 10", "31 March 2025 at 12:00 UTC", "Night &lt;market&gt;", `aria-label="Download Harbour at dawn`, "help@lumen.example"}},
+		{name: "the order date is when the customer paid, not when the record was made", status: 200, button: true,
+			edit: func(o *order.Order) { o.OrderedAt, o.CreatedAt = paid.Add(-48*time.Hour), paid }, // a lost webhook, fulfilled two days later
+			want: []string{"Order placed on 27 February 2025"}},
 		{name: "pending", edit: func(o *order.Order) { o.State, o.Files, o.PaidAt = order.StateAwaitingPayment, nil, time.Time{} }, status: 200,
 			want: []string{"Your payment is being confirmed", "check back later", "help@lumen.example"}},
 		{name: "payment failed", edit: func(o *order.Order) { o.State, o.Files, o.PaidAt = order.StatePaymentFailed, nil, time.Time{} }, status: 200,
 			want: []string{"The payment did not go through", "place the order again"}},
-		{name: "revoked", edit: func(o *order.Order) { o.Revoke(order.RevokedByRefund, "refunded", now) }, status: 200,
+		{name: "revoked", edit: func(o *order.Order) { _, _ = o.ApplyRefund("evt_r", "ch_1", 5, 5, now) }, status: 200,
 			want: []string{"Access to this order has ended", "refunded or disputed", "help@lumen.example"}},
 		{name: "expired", edit: func(o *order.Order) { o.PaidAt = paid.Add(-window) }, status: 200,
-			want: []string{"The download period is over", "until 1 March 2025 at 12:00 UTC"}},
+			want: []string{"The download period is over", "until Saturday, 1 March 2025 at 12:00 UTC"}},
 		{name: "limit reached", edit: func(o *order.Order) { o.Files[0].Downloads, o.Files[1].Downloads = 10, 10 }, status: 200,
 			want: []string{"Download limit reached", "You have used every download of this file.", "downloads left: 0 of 10"}},
 		{name: "unknown order", path: func(f fixture) string { return f.page("cs_test_nobody") }, status: 404,
@@ -206,7 +209,9 @@ func TestDownloadRefused(t *testing.T) {
 		want   string
 	}{
 		{name: "limit reached", edit: func(o *order.Order) { o.Files[0].Downloads = 3 }, file: "0", status: 403, want: "You have used every download of this file."},
-		{name: "revoked", edit: func(o *order.Order) { o.ApplyDispute("needs_response", now) }, file: "0", status: 403, want: "Access to this order has ended"},
+		{name: "revoked", edit: func(o *order.Order) {
+			o.ApplyDispute("evt_d", order.Dispute{ID: "dp_1", Status: "needs_response"}, now)
+		}, file: "0", status: 403, want: "Access to this order has ended"},
 		{name: "expired", edit: func(o *order.Order) { o.PaidAt = paid.Add(-window) }, file: "0", status: 403, want: "The download period is over"},
 		{name: "no such file", file: "7", status: 400, want: "Your downloads"},
 		{name: "not a number", file: "x", status: 400, want: "Your downloads"},
@@ -374,11 +379,11 @@ func TestDownloadOriginalFailures(t *testing.T) {
 		log              string
 	}{
 		{name: "original missing", missing: true, status: http.StatusInternalServerError,
-			want: "The file is missing on our side, and nothing was counted. Please write to support at help@lumen.example", log: "level=ERROR msg=\"download: the original is missing"},
+			want: "The file is missing on our side, and nothing was counted. Please write to support and we will send it to you.", log: "level=ERROR msg=\"download: the original is missing"},
 		{name: "permanent signing error", linkErr: order.Permanentf("sign link to harbour.jpg: %w", errors.New("account key refused")), status: http.StatusInternalServerError,
-			want: "Something on our side needs fixing, and nothing was counted. Please write to support at help@lumen.example", log: "level=ERROR msg=\"download: cannot check or sign the original, and retrying will not help"},
+			want: "Something on our side needs fixing, and nothing was counted. Please write to support and we will help.", log: "level=ERROR msg=\"download: cannot check or sign the original, and retrying will not help"},
 		{name: "permanent stat error", statErr: order.Permanentf("container gone"), status: http.StatusInternalServerError,
-			want: "Please write to support at help@lumen.example", log: "level=ERROR"},
+			want: "Please write to support and we will help.", log: "level=ERROR"},
 		{name: "retryable signing error", linkErr: errors.New("sign link: 503 server busy"), status: http.StatusServiceUnavailable,
 			want: "Please try again in a minute; nothing was counted.", log: "level=ERROR msg=\"download: cannot check or sign the original\""},
 		{name: "retryable stat error", statErr: errors.New("check original: 500"), status: http.StatusServiceUnavailable,
@@ -392,6 +397,7 @@ func TestDownloadOriginalFailures(t *testing.T) {
 			w := f.do(http.MethodPost, f.page(session), url.Values{"file": {"0"}})
 			require.Equal(t, tt.status, w.Code)
 			require.Contains(t, w.Body.String(), tt.want)
+			require.Contains(t, w.Body.String(), `Questions? Write to <a href="mailto:help@lumen.example">help@lumen.example</a>.`)
 			require.Empty(t, w.Header().Get("Location"))
 			require.Equal(t, before, f.ledger.Record(t, session), "nothing counted")
 			require.Contains(t, f.logs.String(), tt.log)
@@ -442,4 +448,64 @@ func TestHeadNeverCounts(t *testing.T) {
 	require.Equal(t, "no-store", w.Header().Get("Cache-Control"))
 	require.Zero(t, f.links.count())
 	require.Equal(t, paidOrder().Files, f.ledger.Record(t, session).Files)
+}
+
+// TestPageSpeaksTheMailsLanguage: the order page is in the language of the
+// order's mail, with the mails' phrase tables, dates and numbers; a page
+// for no known order is in the browser's language; without a support
+// address the page names none (issue 21, item 8).
+func TestPageSpeaksTheMailsLanguage(t *testing.T) {
+	mailed := func(locale string) order.Order {
+		o := paidOrder()
+		o.Mail = []byte(`{"v":1,"kind":"download_links","session_id":"` + session + `","generation":1,"customer":{"email":"ada@example.com"},"locale":"` + locale + `"}`)
+		return o
+	}
+	tests := []struct {
+		name   string
+		rec    order.Order
+		path   func(f fixture) string
+		accept string
+		want   []string
+	}{
+		{name: "German mail", rec: mailed("de-CH"), want: []string{`<html lang="de">`, "<h1>Ihre Downloads</h1>", "Bestellt am 1. März 2025.",
+			"Ihre Downloads sind bis <strong>Montag, 31. März 2025 um 12:00 UTC</strong> verfügbar.", "2,5 MB", "verbleibende Downloads: 10 von 10",
+			">Herunterladen</button>", `aria-label="Harbour at dawn herunterladen (harbour.jpg, 2,5 MB)"`, "Fragen? Schreiben Sie an"}},
+		{name: "French mail, whatever the browser says", rec: mailed("fr"), accept: "es", want: []string{`<html lang="fr">`, "Vos téléchargements",
+			"Commande passée le 1 mars 2025.", "2,5 Mo", ">Télécharger</button>"}},
+		{name: "Spanish mail, access ended", rec: func() order.Order { o := mailed("es-419"); o.Revoke("abuse", now); return o }(),
+			want: []string{`<html lang="es">`, "El acceso a este pedido ha terminado"}},
+		{name: "automatic locale: the mail was English", rec: mailed(""), accept: "de", want: []string{`<html lang="en">`, "Your downloads"}},
+		{name: "no mail yet: the browser's language", rec: paidOrder(), accept: "fr-CH, en;q=0.5", want: []string{`<html lang="fr">`, "Vos téléchargements"}},
+		{name: "unknown order: the browser's language", rec: paidOrder(), path: func(f fixture) string { return f.page("cs_test_nobody") }, accept: "es-MX,es;q=0.9",
+			want: []string{`<html lang="es">`, "No encontramos este pedido"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, 10, tt.rec)
+			path := f.page(session)
+			if tt.path != nil {
+				path = tt.path(f)
+			}
+			r := httptest.NewRequest(http.MethodGet, path, nil)
+			r.Header.Set("Accept-Language", tt.accept)
+			w := httptest.NewRecorder()
+			f.h.ServeHTTP(w, r)
+			for _, want := range tt.want {
+				require.Contains(t, w.Body.String(), want)
+			}
+		})
+	}
+
+	t.Run("no support address", func(t *testing.T) {
+		signer, err := orderlink.New("https://shop.example", []string{secret})
+		require.NoError(t, err)
+		h, err := download.New(signer, ordertest.NewLedger(paidOrder()), &links{}, download.Settings{Shop: "Lumen Photo", Window: window, Limit: 3},
+			func() time.Time { return now }, slog.New(slog.DiscardHandler))
+		require.NoError(t, err)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, orderlink.Path+signer.Ref(session), nil))
+		require.Equal(t, http.StatusOK, w.Code)
+		require.NotContains(t, w.Body.String(), "<footer>")
+		require.NotContains(t, w.Body.String(), "mailto:")
+	})
 }

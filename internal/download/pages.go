@@ -2,25 +2,23 @@ package download
 
 import (
 	"bytes"
+	"cmp"
 	"embed"
 	"fmt"
 	"html/template"
 	"net/http"
+	"strings"
 	"time"
 
+	"github.com/filedrop/filedrop/internal/mail"
 	"github.com/filedrop/filedrop/internal/order"
 )
 
 //go:embed templates/page.html.tmpl
 var templates embed.FS
 
-// DateLayout is how the page writes dates (in UTC).
-const DateLayout = "2 January 2006"
-
-// EndLayout is how the page writes when access ends (in UTC).
-const EndLayout = "2 January 2006 at 15:04 MST"
-
-// What a page is about. Each has its heading and advice in the template.
+// What a page is about. Each has its heading and advice in the phrase
+// tables (mail.PagePhrases).
 const (
 	kindOpen          = "open"
 	kindPending       = "pending"
@@ -43,7 +41,8 @@ const (
 type pages struct{ t *template.Template }
 
 func parsePages() (*pages, error) {
-	t, err := template.ParseFS(templates, "templates/page.html.tmpl")
+	t, err := template.New("page.html.tmpl").Funcs(template.FuncMap{"strong": strong, "mailto": mailto}).
+		ParseFS(templates, "templates/page.html.tmpl")
 	if err != nil {
 		return nil, fmt.Errorf("parse order page template: %w", err)
 	}
@@ -52,6 +51,8 @@ func parsePages() (*pages, error) {
 
 // view is what the page template sees.
 type view struct {
+	// T are the words of the customer's language.
+	T       mail.Page
 	Kind    string
 	Shop    string
 	Support string
@@ -68,18 +69,51 @@ type fileView struct {
 	Title    string
 	FileName string
 	Size     string
-	// Left is "unlimited" or how many downloads remain.
+	// Left is unlimited or how many downloads remain, in words.
 	Left        string
 	CanDownload bool
 }
 
-func (h *Handler) view(kind string) view {
-	return view{Kind: kind, Shop: h.set.Shop, Support: h.set.Support}
+// Words are the heading and advice of the page's kind.
+func (v view) Words() mail.PageKind {
+	p := v.T.PagePhrases
+	return map[string]mail.PageKind{
+		kindOpen: p.Open, kindLimit: p.Limit, kindPending: p.Pending, kindPaymentFailed: p.PaymentFailed, kindRevoked: p.Revoked,
+		kindExpired: p.Expired, kindUnknown: p.Unknown, kindBusy: p.Busy, kindUnavailable: p.Unavailable, kindUnrecorded: p.Unrecorded,
+		kindMissing: p.Missing, kindFault: p.Fault, kindInvalid: p.Invalid,
+	}[v.Kind]
 }
 
-// orderView is the page of rec at now.
-func (h *Handler) orderView(rec order.Order, now time.Time) view {
-	v := h.view(kindOpen)
+// Advice is the page's line of advice.
+func (v view) Advice() string {
+	if v.Kind == kindExpired && v.Ends != "" {
+		return fmt.Sprintf(v.T.ExpiredUntil, v.Ends)
+	}
+	if w := v.Words(); w.Advice != "" {
+		return w.Advice
+	}
+	return v.T.Invalid.Advice
+}
+
+// words are the page's words: in the language of the order's mail, or,
+// when the order (nil: not known) has none, of the request's browser.
+func words(r *http.Request, rec *order.Order) mail.Page {
+	if rec != nil {
+		if locale, ok := rec.MailLocale(); ok {
+			return mail.PageFor(locale)
+		}
+	}
+	return mail.PageForRequest(r.Header.Get("Accept-Language"))
+}
+
+// view is a page of kind in the words t.
+func (h *Handler) view(t mail.Page, kind string) view {
+	return view{T: t, Kind: kind, Shop: h.set.Shop, Support: h.set.Support}
+}
+
+// orderView is the page of rec at now, in its words (see words).
+func (h *Handler) orderView(r *http.Request, rec order.Order, now time.Time) view {
+	v := h.view(words(r, &rec), kindOpen)
 	switch rec.Access(now, h.set.Window) {
 	case order.AccessPending:
 		v.Kind = kindPending
@@ -90,26 +124,27 @@ func (h *Handler) orderView(rec order.Order, now time.Time) view {
 	case order.AccessExpired:
 		v.Kind = kindExpired
 	}
-	if !rec.CreatedAt.IsZero() {
-		v.OrderDate = rec.CreatedAt.UTC().Format(DateLayout)
+	// When the customer paid: the date the mail shows too.
+	if at := cmp.Or(rec.OrderedAt, rec.PaidAt); !at.IsZero() {
+		v.OrderDate = v.T.Date(at)
 	}
 	if end := rec.AccessEnds(h.set.Window); !end.IsZero() {
-		v.Ends = end.UTC().Format(EndLayout)
+		v.Ends = v.T.Moment(end)
 	}
 	if v.Kind != kindOpen {
 		return v
 	}
 	left := 0
 	for i, f := range rec.Files {
-		fv := fileView{Index: i, Title: f.Title, FileName: f.FileName, Size: Size(f.Size)}
+		fv := fileView{Index: i, Title: f.Title, FileName: f.FileName, Size: v.T.Size(f.Size)}
 		if fv.Title == "" {
 			fv.Title = f.FileName
 		}
 		switch n := f.Remaining(h.set.Limit); n {
 		case -1:
-			fv.Left, fv.CanDownload = "unlimited", true
+			fv.Left, fv.CanDownload = v.T.Unlimited, true
 		default:
-			fv.Left, fv.CanDownload = fmt.Sprintf("%d of %d", n, h.set.Limit), n > 0
+			fv.Left, fv.CanDownload = fmt.Sprintf(v.T.LeftOf, n, h.set.Limit), n > 0
 		}
 		if fv.CanDownload {
 			left++
@@ -122,18 +157,24 @@ func (h *Handler) orderView(rec order.Order, now time.Time) view {
 	return v
 }
 
-// Size writes a byte count as a person reads it: 512 bytes, 1.5 MB.
-func Size(n int64) string {
-	const unit = 1000
-	if n < unit {
-		return fmt.Sprintf("%d bytes", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit && exp < 4; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %cB", float64(n)/float64(div), "kMGTP"[exp])
+// strong is phrase, a format with one %s, escaped, with s in its place in
+// bold.
+func strong(phrase, s string) template.HTML {
+	return fill(phrase, "<strong>"+template.HTMLEscapeString(s)+"</strong>")
+}
+
+// mailto is phrase, a format with one %s, escaped, with a mail link to addr
+// in its place.
+func mailto(phrase, addr string) template.HTML {
+	esc := template.HTMLEscapeString
+	return fill(phrase, `<a href="mailto:`+esc(addr)+`">`+esc(addr)+`</a>`)
+}
+
+// fill escapes phrase, a format with one %s, and puts the markup html in
+// place of its %s.
+func fill(phrase, html string) template.HTML {
+	before, after, _ := strings.Cut(phrase, "%s")
+	return template.HTML(template.HTMLEscapeString(before) + html + template.HTMLEscapeString(after))
 }
 
 // render writes the page with the headers every page carries: no caching

@@ -96,6 +96,49 @@ func TestDemoRun(t *testing.T) {
 	require.Equal(t, want, got, "the link downloads the demo original")
 	require.Contains(t, resp.Header.Get("Content-Disposition"), `attachment; filename="harbour-at-dawn.jpg"`)
 
+	// A new user refunds the order, watches the page close, reopens it, and
+	// then the same with a dispute, with the commands the script printed,
+	// in a terminal of their own (another folder, none of the script's
+	// settings). The order date is the demo charge's.
+	require.Contains(t, string(body), "Order placed on 23 November 2025")
+	fresh := t.TempDir()
+	runPrinted := func(what string) string {
+		t.Helper()
+		line := find(t, transcript, `(?m)^  (.*handler `+regexp.QuoteMeta(what)+`.*)$`)[0]
+		cmd := exec.Command("bash", "-c", line)
+		cmd.Dir = fresh
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "FUNCTIONS_APP_ROOT_PATH=" + fresh}
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "%s\n%s", line, out)
+		return string(out)
+	}
+	pageSays := func(want string) {
+		t.Helper()
+		var last string
+		ok := assert.Eventually(t, func() bool {
+			resp, err := http.Get(page)
+			if err != nil {
+				return false
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			last = string(b)
+			return strings.Contains(last, want)
+		}, app.Queues.VisibilityTimeout+30*time.Second, 100*time.Millisecond, "the order page says %q", want)
+		require.True(t, ok, "the page:\n%s\ntranscript:\n%s", last, s.transcript.String())
+	}
+	const ended, open = "Access to this order has ended", `<button type="submit"`
+	require.Contains(t, runPrinted("simulate refund"), "charge.refunded")
+	pageSays(ended)
+	show := runPrinted("orders show")
+	require.Contains(t, show, "refund of ch_demo_harbour", "orders show lists the hold:\n%s", show)
+	runPrinted("grant")
+	pageSays(open)
+	require.Contains(t, runPrinted("simulate dispute --url"), "charge.dispute.created")
+	pageSays(ended)
+	require.Contains(t, runPrinted("simulate dispute --status won"), "charge.dispute.closed")
+	pageSays(open)
+
 	// Ctrl-C: the terminal sends SIGINT to the foreground process group.
 	require.NoError(t, syscall.Kill(-s.cmd.Process.Pid, syscall.SIGINT))
 	select {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/filedrop/filedrop/internal/order"
 	"github.com/filedrop/filedrop/internal/orderlink"
 	"github.com/filedrop/filedrop/internal/storage/ledger"
 )
@@ -126,7 +127,7 @@ func (p *downloadProbe) watch(ctx context.Context, sessionID string) {
 		if err != nil {
 			continue // not there yet, or Azurite is restarting
 		}
-		revoked := o.RevokedBy != ""
+		revoked := o.Revoked()
 		switch {
 		case !revoked && len(o.Files) == 0:
 			continue // nothing to download yet
@@ -147,8 +148,8 @@ func (p *downloadProbe) watch(ctx context.Context, sessionID string) {
 			after++
 			p.revoked.add(status)
 			if status == http.StatusSeeOther {
-				p.violations = append(p.violations, fmt.Sprintf("%s: a download (303) after the ledger showed it revoked by %s at %s",
-					sessionID, o.RevokedBy, o.RevokedAt.Format(time.StampMilli)))
+				p.violations = append(p.violations, fmt.Sprintf("%s: a download (303) after the ledger showed it closed by %s",
+					sessionID, order.DescribeHolds(o.AccessHolds)))
 			}
 		} else {
 			p.open.add(status)

@@ -15,12 +15,18 @@ func (r *rig) refundedBeforeLinks(snap snapshot) map[*session]bool {
 	out := map[*session]bool{}
 	for _, s := range r.plan.sessions {
 		o, ok := snap.orders[s.id]
-		if ok && s.refund != refundNone && o.State == order.StateNeedsAttention && o.RevokedBy == order.RevokedByRefund &&
+		if ok && s.refund != refundNone && o.State == order.StateNeedsAttention && refundHeld(o) &&
 			o.MailGeneration == 0 && o.SentGeneration == 0 {
 			out[s] = true
 		}
 	}
 	return out
+}
+
+// refundHeld reports whether o's access is closed by exactly its refund's
+// hold.
+func refundHeld(o order.Order) bool {
+	return len(o.AccessHolds) == 1 && o.AccessHolds[0].Kind == order.HoldRefund
 }
 
 // checkRefunds checks the refunded orders: each record ends revoked by its
@@ -46,15 +52,15 @@ func (r *rig) checkRefunds(rep *report, snap snapshot, unmailed map[*session]boo
 		switch {
 		case !ok:
 		case s.refund != refundNone:
-			if o.RevokedBy == order.RevokedByRefund && o.RefundedAmount == s.amount() && (o.State == order.StateMailSent || unmailed[s]) {
+			if refundHeld(o) && o.RefundedAmount == s.amount() && (o.State == order.StateMailSent || unmailed[s]) {
 				revoked++
 			} else {
-				problems = append(problems, fmt.Sprintf("%s (refund %s): revoked by %q, refunded %d of %d, state %s",
-					s.id, s.refund, o.RevokedBy, o.RefundedAmount, s.amount(), o.State))
+				problems = append(problems, fmt.Sprintf("%s (refund %s): holds %q, refunded %d of %d, state %s",
+					s.id, s.refund, order.DescribeHolds(o.AccessHolds), o.RefundedAmount, s.amount(), o.State))
 			}
-		case o.RevokedBy != "":
+		case o.Revoked():
 			strays++
-			problems = append(problems, fmt.Sprintf("%s (%s, no refund): revoked by %q: %s", s.id, s.kind, o.RevokedBy, o.RevokeReason))
+			problems = append(problems, fmt.Sprintf("%s (%s, no refund): holds %q", s.id, s.kind, order.DescribeHolds(o.AccessHolds)))
 		}
 	}
 	rep.expect("refunds: refunded orders revoked by the refund, mail sent or none", len(refunded), revoked)

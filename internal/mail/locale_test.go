@@ -22,29 +22,57 @@ func TestLanguage(t *testing.T) {
 	}
 }
 
-// TestPhrasesComplete checks every language has every phrase, with the
-// same format verbs as English.
+// TestPhrasesComplete checks every language has every phrase, the order
+// page's too, with the same format verbs as English.
 func TestPhrasesComplete(t *testing.T) {
-	en := reflect.ValueOf(phrasesEN)
 	for _, lang := range Languages() {
-		p := reflect.ValueOf(phrasesFor(lang))
 		require.Equal(t, lang, phrasesFor(lang).Lang)
-		for i := range p.NumField() {
-			name := p.Type().Field(i).Name
-			f := p.Field(i)
-			switch f.Kind() {
-			case reflect.String:
-				require.NotEmpty(t, f.String(), "%s.%s", lang, name)
-				for _, verb := range []string{"%s", "%d"} {
-					require.Equal(t, strings.Count(en.Field(i).String(), verb), strings.Count(f.String(), verb), "%s.%s: %q", lang, name, f.String())
-				}
-			case reflect.Array:
-				for j := range f.Len() {
-					require.NotEmpty(t, f.Index(j).String(), "%s.%s[%d]", lang, name, j)
-				}
+		samePhrases(t, lang, reflect.ValueOf(phrasesEN), reflect.ValueOf(phrasesFor(lang)))
+	}
+}
+
+// samePhrases checks that every string of p, a struct of phrases (with
+// arrays and structs of them), is set and has en's format verbs.
+func samePhrases(t *testing.T, path string, en, p reflect.Value) {
+	for i := range p.NumField() {
+		name := path + "." + p.Type().Field(i).Name
+		f := p.Field(i)
+		switch f.Kind() {
+		case reflect.String:
+			require.NotEmpty(t, f.String(), name)
+			for _, verb := range []string{"%s", "%d"} {
+				require.Equal(t, strings.Count(en.Field(i).String(), verb), strings.Count(f.String(), verb), "%s: %q", name, f.String())
 			}
+		case reflect.Array:
+			for j := range f.Len() {
+				require.NotEmpty(t, f.Index(j).String(), "%s[%d]", name, j)
+			}
+		case reflect.Struct:
+			samePhrases(t, name, en.Field(i), f)
 		}
 	}
+}
+
+func TestPageWords(t *testing.T) {
+	tests := []struct {
+		page       Page
+		lang, size string
+	}{
+		{PageFor("fr-CA"), "fr", "2,5 Mo"},
+		{PageFor(""), "en", "2.5 MB"},
+		{PageFor("pt-BR"), "en", "2.5 MB"},
+		{PageForRequest("pt-BR,de-CH;q=0.9,en;q=0.8"), "de", "2,5 MB"},
+		{PageForRequest("es-419,es;q=0.9"), "es", "2,5 MB"},
+		{PageForRequest("ja, *;q=0.1"), "en", "2.5 MB"},
+		{PageForRequest(""), "en", "2.5 MB"},
+	}
+	for _, tt := range tests {
+		require.Equal(t, tt.lang, tt.page.Lang)
+		require.Equal(t, tt.size, tt.page.Size(2_500_000))
+		require.Equal(t, phrasesFor(tt.lang).Page, tt.page.PagePhrases, "the mails' phrase table")
+	}
+	require.Equal(t, "512 octets", PageFor("fr").Size(512))
+	require.Equal(t, "13. April 2025", PageFor("de").Date(time.Date(2025, 4, 13, 9, 0, 0, 0, time.UTC)))
 }
 
 func TestDates(t *testing.T) {

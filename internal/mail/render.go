@@ -36,7 +36,8 @@ type Settings struct {
 	// Bcc get a blind copy of every mail; optional.
 	Bcc []string
 	// Support is the address the mails tell the customer to write to;
-	// default ReplyTo's address, else From's.
+	// default ReplyTo's address. Without either the mails name no address:
+	// the sender is often one nobody reads (DoNotReply@).
 	Support string
 	// LogoURL is an https URL of the shop's logo, shown atop the HTML part
 	// in place of the shop's name; optional.
@@ -118,8 +119,6 @@ func NewRenderer(s Settings) (*Renderer, error) {
 		r.support = a.Email
 	case len(r.replyTo) > 0:
 		r.support = r.replyTo[0].Email
-	default:
-		r.support = r.from.Email
 	}
 	for _, kind := range []string{order.MailDownloadLinks, order.MailPaymentFailed} {
 		t, err := parseKind(kind)

@@ -255,7 +255,7 @@ func TestNewRenderer(t *testing.T) {
 		wantSupport string
 	}{
 		{"support defaults to the reply-to", mail.Settings{From: "a@shop.example", ReplyTo: "Help <help@shop.example>"}, "", "help@shop.example"},
-		{"support defaults to the sender", mail.Settings{From: "Shop <a@shop.example>"}, "", "a@shop.example"},
+		{"no support address: none named, not the sender", mail.Settings{From: "Shop <DoNotReply@shop.example>"}, "", ""},
 		{"support given", mail.Settings{From: "a@shop.example", Support: "s@shop.example"}, "", "s@shop.example"},
 		{"no sender", mail.Settings{}, "sender", ""},
 		{"bad reply-to", mail.Settings{From: "a@shop.example", ReplyTo: "nope"}, "reply-to", ""},
@@ -272,8 +272,19 @@ func TestNewRenderer(t *testing.T) {
 			require.NoError(t, err)
 			m, err := r.Render(paymentFailedMessage(), testDate)
 			require.NoError(t, err)
-			require.Contains(t, m.Text, "write to "+tt.wantSupport+".")
 			require.Contains(t, m.Subject, "Our shop")
+			if tt.wantSupport == "" {
+				require.NotContains(t, m.Text+m.HTML, "write to", "no address to write to is named")
+				require.NotContains(t, m.Text+m.HTML, "DoNotReply@")
+				for _, msg := range []order.MailJob{downloadMessage(), pageMessage()} {
+					d, err := r.Render(msg, testDate)
+					require.NoError(t, err)
+					require.NotContains(t, d.Text+d.HTML, "write to")
+					require.NotContains(t, d.Text+d.HTML, "DoNotReply@")
+				}
+				return
+			}
+			require.Contains(t, m.Text, "write to "+tt.wantSupport+".")
 		})
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/filedrop/filedrop/internal/order"
@@ -18,14 +17,14 @@ var ErrNoReason = errors.New("a revocation needs a reason")
 // nothing to give access to, and fulfilment opens access by itself.
 var ErrNotFulfilled = errors.New("the order has no files yet")
 
-// MaxReasonBytes bounds a revocation's reason, which the ledger keeps.
-const MaxReasonBytes = 500
-
 // Access opens and closes orders' access to the order page by hand. The
-// rules are the domain's (order.Order.Revoke, order.Order.Grant); each
-// change is one conditional write, so it never undoes a download, refund
-// or dispute recorded meanwhile: a conflicting write re-reads the order and
-// applies the change again.
+// rules are the domain's (order.Order.Revoke, order.Order.Grant): a revoke
+// places the operator's own hold beside any other, and a grant lifts the
+// holds that stand and records what it acknowledged, so that neither
+// undoes nor is undone by a refund or dispute. Each change is one
+// conditional write: a conflicting write re-reads the order and applies
+// the change again, so a download, refund or dispute recorded meanwhile is
+// kept (a refund the grant did not see closes access again).
 type Access struct {
 	records order.Records
 	window  time.Duration
@@ -38,26 +37,26 @@ func NewAccess(records order.Records, window time.Duration, now func() time.Time
 	return &Access{records: records, window: window, now: now}
 }
 
-// Revoke ends rec's access for reason and returns the order as written. An
-// order already revoked keeps its first cause and time (a refund stays a
-// refund), and is returned unchanged with changed false.
+// Revoke ends rec's access for reason (cleaned, order.CleanReason) with
+// an operator's hold and returns the order as written. An operator's hold
+// that stands already keeps its time and reason: the order is returned
+// unchanged with changed false. Holds of refunds and disputes do not
+// matter: the operator's stands beside them, and only a grant lifts it.
 func (a *Access) Revoke(ctx context.Context, rec order.Order, reason string) (o order.Order, changed bool, err error) {
-	reason = strings.TrimSpace(reason)
+	reason = order.CleanReason(reason)
 	switch {
 	case reason == "":
 		return rec, false, ErrNoReason
-	case len(reason) > MaxReasonBytes:
-		return rec, false, fmt.Errorf("the reason is %d bytes, at most %d are kept", len(reason), MaxReasonBytes)
+	case len(reason) > order.MaxReasonBytes:
+		return rec, false, fmt.Errorf("the reason is %d bytes, at most %d are kept", len(reason), order.MaxReasonBytes)
 	}
 	o, err = order.MutateFrom(ctx, a.records, rec, a.now(), func(o *order.Order) error {
 		if err := known(o); err != nil {
 			return err
 		}
-		changed = o.RevokedBy == ""
-		if !changed {
+		if changed = o.Revoke(reason, a.now()); !changed {
 			return order.ErrUnchanged
 		}
-		o.Revoke(order.RevokedByOperator, reason, a.now())
 		return nil
 	})
 	if err != nil {
@@ -67,13 +66,14 @@ func (a *Access) Revoke(ctx context.Context, rec order.Order, reason string) (o 
 }
 
 // Grant reopens rec's access whoever closed it (an operator, a refund, a
-// dispute), extends the window by extend from its end or from now,
-// whichever is later (0: leave it), and with reset starts every file's
-// download count again. It returns the order as written and the cause of
-// the revocation it lifted, "" if none.
-func (a *Access) Grant(ctx context.Context, rec order.Order, extend time.Duration, reset bool) (o order.Order, lifted string, err error) {
+// dispute): it lifts every hold that stands and records what it
+// acknowledged (order.Grant), extends the window by extend from its end or
+// from now, whichever is later (0: leave it), and with reset starts every
+// file's download count again. It returns the order as written and the
+// holds it lifted.
+func (a *Access) Grant(ctx context.Context, rec order.Order, extend time.Duration, reset bool) (o order.Order, lifted []order.Hold, err error) {
 	if extend < 0 {
-		return rec, "", fmt.Errorf("the extension %s is negative", extend)
+		return rec, nil, fmt.Errorf("the extension %s is negative", extend)
 	}
 	o, err = order.MutateFrom(ctx, a.records, rec, a.now(), func(o *order.Order) error {
 		if err := known(o); err != nil {
@@ -82,11 +82,12 @@ func (a *Access) Grant(ctx context.Context, rec order.Order, extend time.Duratio
 		if len(o.Files) == 0 {
 			return fmt.Errorf("order %s (%s): %w", o.SessionID, o.State, ErrNotFulfilled)
 		}
-		lifted = o.RevokedBy
-		return o.Grant(extend, reset, a.now(), a.window)
+		var err error
+		lifted, err = o.Grant(extend, reset, a.now(), a.window)
+		return err
 	})
 	if err != nil {
-		return o, "", fmt.Errorf("grant %s: %w", rec.SessionID, err)
+		return o, nil, fmt.Errorf("grant %s: %w", rec.SessionID, err)
 	}
 	return o, lifted, nil
 }

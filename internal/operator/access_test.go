@@ -37,17 +37,32 @@ func TestAccess(t *testing.T) {
 				return o, err
 			},
 			check: func(t *testing.T, o order.Order) {
-				require.Equal(t, order.RevokedByOperator, o.RevokedBy)
-				require.Equal(t, "shared on a forum", o.RevokeReason)
-				require.Equal(t, now, o.RevokedAt)
+				require.Equal(t, []order.Hold{{Kind: order.HoldOperator, At: now, Reason: "shared on a forum"}}, o.AccessHolds)
 			}},
-		{name: "revoke keeps a refund's cause", rec: fulfilled(func(o *order.Order) { o.Revoke(order.RevokedByRefund, "refunded in full", paid) }),
+		{name: "revoke cleans the reason", rec: fulfilled(nil),
+			do: func(a *Access, rec order.Order) (order.Order, error) {
+				o, _, err := a.Revoke(context.Background(), rec, "line one\r\nFAKE: line two\x1b[31m")
+				return o, err
+			},
+			check: func(t *testing.T, o order.Order) {
+				require.Equal(t, "line one FAKE: line two[31m", o.AccessHolds[0].Reason)
+			}},
+		{name: "revoke beside a refund's hold", rec: fulfilled(func(o *order.Order) { _, _ = o.ApplyRefund("evt_r", "ch_1", 5, 5, paid) }),
 			do: func(a *Access, rec order.Order) (order.Order, error) {
 				o, changed, err := a.Revoke(context.Background(), rec, "abuse")
+				require.True(t, changed)
+				return o, err
+			},
+			check: func(t *testing.T, o order.Order) {
+				require.Equal(t, []order.HoldKind{order.HoldRefund, order.HoldOperator}, []order.HoldKind{o.AccessHolds[0].Kind, o.AccessHolds[1].Kind})
+			}},
+		{name: "revoke again keeps the first", rec: fulfilled(func(o *order.Order) { o.Revoke("abuse", paid) }),
+			do: func(a *Access, rec order.Order) (order.Order, error) {
+				o, changed, err := a.Revoke(context.Background(), rec, "again")
 				require.False(t, changed)
 				return o, err
 			},
-			check: func(t *testing.T, o order.Order) { require.Equal(t, order.RevokedByRefund, o.RevokedBy) }},
+			check: func(t *testing.T, o order.Order) { require.Equal(t, "abuse", o.AccessHolds[0].Reason) }},
 		{name: "revoke without a reason", rec: fulfilled(nil), wantErr: ErrNoReason,
 			do: func(a *Access, rec order.Order) (order.Order, error) {
 				o, _, err := a.Revoke(context.Background(), rec, "  ")
@@ -55,15 +70,16 @@ func TestAccess(t *testing.T) {
 			}},
 		{name: "revoke with a reason too long", rec: fulfilled(nil),
 			do: func(a *Access, rec order.Order) (order.Order, error) {
-				o, _, err := a.Revoke(context.Background(), rec, strings.Repeat("x", MaxReasonBytes+1))
+				o, _, err := a.Revoke(context.Background(), rec, strings.Repeat("x", order.MaxReasonBytes+1))
 				require.ErrorContains(t, err, "at most 500")
 				return o, nil
 			},
-			check: func(t *testing.T, o order.Order) { require.Empty(t, o.RevokedBy) }},
-		{name: "grant lifts a refund, extends from now and resets", rec: fulfilled(func(o *order.Order) { o.Revoke(order.RevokedByRefund, "refunded", paid) }),
+			check: func(t *testing.T, o order.Order) { require.Empty(t, o.AccessHolds) }},
+		{name: "grant lifts a refund, extends from now and resets", rec: fulfilled(func(o *order.Order) { _, _ = o.ApplyRefund("evt_r", "ch_1", 5, 5, paid) }),
 			do: func(a *Access, rec order.Order) (order.Order, error) {
 				o, lifted, err := a.Grant(context.Background(), rec, 72*time.Hour, true)
-				require.Equal(t, order.RevokedByRefund, lifted)
+				require.Len(t, lifted, 1)
+				require.Equal(t, order.HoldRefund, lifted[0].Kind)
 				return o, err
 			},
 			check: func(t *testing.T, o order.Order) {
@@ -122,10 +138,13 @@ func TestAccessKeepsAConcurrentRefund(t *testing.T) {
 	recs := newRecords(rec)
 	stale := recs.get("cs_test_race")
 	_, err := order.Mutate(context.Background(), recs, "cs_test_race", time.Now(), func(o *order.Order) error {
-		return o.ApplyRefund(100, 100, time.Now())
+		_, err := o.ApplyRefund("evt_r", "ch_1", 100, 100, time.Now())
+		return err
 	})
 	require.NoError(t, err)
-	o, _, err := NewAccess(recs, time.Hour, time.Now).Grant(context.Background(), stale, time.Hour, false)
+	o, lifted, err := NewAccess(recs, time.Hour, time.Now).Grant(context.Background(), stale, time.Hour, false)
 	require.NoError(t, err)
 	require.Equal(t, int64(100), o.RefundedAmount, "the grant re-read the record the refund changed")
+	require.Len(t, lifted, 1, "and lifted the refund it saw")
+	require.Equal(t, int64(100), o.Granted.Refunded, "which it acknowledged")
 }

@@ -17,6 +17,11 @@ const MinLinkLife = time.Hour
 // ErrNoMail stops a resend of an order without a mail to resend.
 var ErrNoMail = errors.New("no mail to resend")
 
+// ErrAccessClosed stops a resend of an order whose access a hold closes
+// (a refund, a dispute, an operator): its mail would send the customer to a
+// page that says access has ended. grant reopens it; force sends anyway.
+var ErrAccessClosed = errors.New("access to the order is closed")
+
 // Resender sends an order's mail again.
 type Resender struct {
 	records order.Records
@@ -36,14 +41,18 @@ func NewResender(records order.Records, mails, orders Sender, now func() time.Ti
 // SendLink, and returns it. Its key differs from every earlier generation's,
 // so SendLink sends it once; an earlier generation still queued is
 // superseded. Nothing is recorded when the mail cannot be resent: none was
-// queued, it does not decode, or its links expire within MinLinkLife.
-func (r *Resender) Mail(ctx context.Context, rec order.Order) (order.MailJob, error) {
+// queued, it does not decode, its links expire within MinLinkLife, or a
+// hold closes the order's access (ErrAccessClosed) and force is false.
+func (r *Resender) Mail(ctx context.Context, rec order.Order, force bool) (order.MailJob, error) {
 	now := r.now()
 	var data []byte
 	var msg order.MailJob
 	_, err := order.MutateFrom(ctx, r.records, rec, now, func(o *order.Order) error {
 		m, err := resendable(*o, now)
 		if err != nil {
+			return err
+		}
+		if err := refuseClosed(*o, force, "resend"); err != nil {
 			return err
 		}
 		m.Generation = o.NextGeneration()
@@ -62,6 +71,17 @@ func (r *Resender) Mail(ctx context.Context, rec order.Order) (order.MailJob, er
 			msg.Generation, rec.SessionID, err)
 	}
 	return msg, nil
+}
+
+// refuseClosed refuses what (a command, for the message) on an order whose
+// access a hold closes, unless force.
+func refuseClosed(o order.Order, force bool, what string) error {
+	if !o.Revoked() || force {
+		return nil
+	}
+	return fmt.Errorf("order %s: %w by %s: its mail would send the customer to a page that says access has ended; "+
+		"handler grant %s reopens it first, or %s --force sends it anyway", o.SessionID, ErrAccessClosed,
+		order.DescribeHolds(o.AccessHolds), o.SessionID, what)
 }
 
 // resendable returns the order's last queued mail, or why it cannot be sent
@@ -93,16 +113,21 @@ func resendable(o order.Order, now time.Time) (order.MailJob, error) {
 // NewLinks queues rec for ProcessOrder, which mints fresh links, records
 // them in the ledger and mails them as a new generation, and returns the
 // message queued. An order whose payment failed or is pending has no links
-// to mint.
-func (r *Resender) NewLinks(ctx context.Context, rec order.Order) (order.ProcessJob, error) {
+// to mint; one whose access a hold closes gets none (ErrAccessClosed)
+// unless force, which ProcessOrder then honours too (ProcessJob.Force).
+func (r *Resender) NewLinks(ctx context.Context, rec order.Order, force bool) (order.ProcessJob, error) {
 	switch rec.State {
 	case order.StatePaymentFailed:
 		return order.ProcessJob{}, fmt.Errorf("order %s: the payment failed, so there are no links to mint; resend without --new-links sends the notice again", rec.SessionID)
 	case order.StateAwaitingPayment:
 		return order.ProcessJob{}, fmt.Errorf("order %s awaits its payment; once Stripe shows it paid, handler reconcile queues it", rec.SessionID)
 	}
+	if err := refuseClosed(rec, force, "resend --new-links"); err != nil {
+		return order.ProcessJob{}, err
+	}
 	msg := order.ProcessJob{Version: order.ProcessJobVersion, EventID: "evt_resend_" + randomID(), EventType: order.EventCompleted,
-		SessionID: rec.SessionID, Livemode: rec.Livemode, Created: r.now().Unix(), Trigger: order.TriggerOperator, NewLinks: true}
+		SessionID: rec.SessionID, Livemode: rec.Livemode, Created: r.now().Unix(), Trigger: order.TriggerOperator, NewLinks: true,
+		Force: force && rec.Revoked()}
 	if err := sendOrder(ctx, r.orders, msg); err != nil {
 		return order.ProcessJob{}, err
 	}

@@ -2,7 +2,6 @@ package order
 
 import (
 	"errors"
-	"fmt"
 	"slices"
 	"time"
 )
@@ -33,13 +32,6 @@ const MaxClicks = 4
 // record stays small.
 const MaxDownloadTimes = 10
 
-// Who revoked an order's access (Order.RevokedBy). Stored: a stable contract.
-const (
-	RevokedByRefund   = "refund"
-	RevokedByOperator = "operator"
-	RevokedByDispute  = "dispute"
-)
-
 // Access is what an order page may offer. The values are printed by the
 // CLI: a stable contract.
 type Access string
@@ -52,9 +44,11 @@ const (
 	AccessPending Access = "pending"
 	// AccessPaymentFailed: the payment failed; there is nothing to download.
 	AccessPaymentFailed Access = "payment_failed"
-	// AccessRevoked: a refund, a dispute or an operator ended access.
+	// AccessRevoked: a hold other than an open dispute stands (a refund,
+	// a lost dispute, an operator).
 	AccessRevoked Access = "revoked"
-	// AccessSuspended: closed by a dispute still open (won restores it).
+	// AccessSuspended: the only holds that stand are open disputes (won
+	// lifts them).
 	AccessSuspended Access = "suspended"
 	// AccessExpired: the download window is over.
 	AccessExpired Access = "expired"
@@ -88,12 +82,14 @@ func (o *Order) AccessEnds(window time.Duration) time.Time {
 	return o.PaidAt.Add(window)
 }
 
-// Access says what the order page may offer at now.
+// Access says what the order page may offer at now: open only while no
+// hold stands (see Hold); the holds recorded decide before the payment's
+// state and the window's end.
 func (o *Order) Access(now time.Time, window time.Duration) Access {
 	switch {
-	case o.Suspended():
+	case o.Revoked() && !slices.ContainsFunc(o.AccessHolds, func(h Hold) bool { return !h.Suspends() }):
 		return AccessSuspended
-	case o.RevokedBy != "":
+	case o.Revoked():
 		return AccessRevoked
 	case o.State == StatePaymentFailed:
 		return AccessPaymentFailed
@@ -103,12 +99,6 @@ func (o *Order) Access(now time.Time, window time.Duration) Access {
 		return AccessExpired
 	}
 	return AccessOpen
-}
-
-// Suspended reports whether access is closed by a dispute that is still
-// open: one won restores it, one lost keeps it revoked.
-func (o *Order) Suspended() bool {
-	return o.RevokedBy == RevokedByDispute && o.Dispute != DisputeLost
 }
 
 // Remaining is how many downloads file i has left under limit (0 means
@@ -179,85 +169,6 @@ func accessError(a Access) error {
 		return ErrAccessExpired
 	}
 	return ErrAccessPending
-}
-
-// Revoke ends access; by is RevokedByRefund, RevokedByDispute or
-// RevokedByOperator. A revocation already recorded keeps its cause and time.
-func (o *Order) Revoke(by, reason string, now time.Time) {
-	if o.RevokedBy != "" {
-		return
-	}
-	o.RevokedBy, o.RevokeReason, o.RevokedAt = by, reason, now
-}
-
-// restore reopens access that by revoked; another cause's revocation, and
-// a full refund, stay.
-func (o *Order) restore(by string) {
-	if o.RevokedBy == by && !o.FullyRefunded {
-		o.RevokedBy, o.RevokeReason, o.RevokedAt = "", "", time.Time{}
-	}
-}
-
-// ApplyRefund records the charge's refunds: refunded of amount. A full
-// refund revokes access for good (FullyRefunded): it becomes the cause of a
-// revocation a dispute made, so that the dispute closing does not reopen
-// access. A partial refund is recorded and access stays.
-func (o *Order) ApplyRefund(refunded, amount int64, now time.Time) error {
-	if refunded < 0 || amount < 0 {
-		return errInvalidRefund
-	}
-	o.RefundedAmount = max(o.RefundedAmount, refunded)
-	if amount > 0 && o.RefundedAmount >= amount {
-		o.FullyRefunded = true
-		reason := fmt.Sprintf("refunded in full (%d of %d)", o.RefundedAmount, amount)
-		if o.RevokedBy == RevokedByDispute {
-			o.RevokedBy, o.RevokeReason = RevokedByRefund, reason // keeps RevokedAt
-		}
-		o.Revoke(RevokedByRefund, reason, now)
-	}
-	return nil
-}
-
-// Dispute statuses, Stripe's own names, that this product acts on.
-const (
-	DisputeWon           = "won"
-	DisputeLost          = "lost"
-	DisputeWarningClosed = "warning_closed"
-)
-
-// ApplyDispute records the status of the payment's dispute: an open dispute
-// suspends access, one won (or an inquiry closed) restores what the dispute
-// suspended unless the charge was refunded in full meanwhile, one lost keeps
-// access revoked.
-func (o *Order) ApplyDispute(status string, now time.Time) {
-	o.Dispute = status
-	switch status {
-	case DisputeWon, DisputeWarningClosed:
-		o.restore(RevokedByDispute)
-	case DisputeLost:
-		o.Revoke(RevokedByDispute, "the payment was disputed and the dispute lost", now)
-	default:
-		o.Revoke(RevokedByDispute, "the payment is disputed ("+status+")", now)
-	}
-}
-
-// Grant reopens access an operator or Stripe revoked, extends the window to
-// extend from now (or from its current end, if later) when extend > 0, and
-// with reset starts every file's download count again.
-func (o *Order) Grant(extend time.Duration, reset bool, now time.Time, window time.Duration) error {
-	if len(o.Files) == 0 {
-		return errInvalidGrantAt
-	}
-	o.RevokedBy, o.RevokeReason, o.RevokedAt = "", "", time.Time{}
-	if extend > 0 {
-		o.AccessUntil = later(o.AccessEnds(window), now).Add(extend)
-	}
-	if reset {
-		for i := range o.Files {
-			o.Files[i].Downloads = 0
-		}
-	}
-	return nil
 }
 
 func later(a, b time.Time) time.Time {

@@ -161,8 +161,8 @@ type EventDispute struct {
 	Status string `json:"status"`
 }
 
-// EventAccess says who revoked or restored access (RevokedByRefund,
-// RevokedByDispute, RevokedByOperator) and, from an operator, why.
+// EventAccess says what closed or reopened access (a HoldKind: operator,
+// refund, dispute, dispute_lost, window) and, from an operator, why.
 type EventAccess struct {
 	By     string `json:"by"`
 	Reason string `json:"reason,omitempty"`
@@ -341,7 +341,7 @@ func (d *EventDispute) validate() error {
 func (a *EventAccess) validate() error {
 	var errs []error
 	switch a.By {
-	case RevokedByRefund, RevokedByDispute, RevokedByOperator:
+	case string(HoldOperator), string(HoldRefund), string(HoldDispute), string(HoldDisputeLost), string(HoldWindow):
 	default:
 		errs = append(errs, fmt.Errorf("by %s is unknown", clip(a.By)))
 	}

@@ -44,7 +44,7 @@ func sampleEvent(t order.EventType) order.Event {
 	case order.TypeDisputeOpened, order.TypeDisputeClosed:
 		e.Dispute = &order.EventDispute{Status: "needs_response"}
 	case order.TypeAccessRevoked, order.TypeAccessRestored:
-		e.Access = &order.EventAccess{By: order.RevokedByOperator, Reason: "asked by the customer"}
+		e.Access = &order.EventAccess{By: string(order.HoldOperator), Reason: "asked by the customer"}
 	case order.TypeNeedsAttention:
 		e.Attention = &order.EventAttention{Reason: "the session has no customer email"}
 	}

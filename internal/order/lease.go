@@ -99,7 +99,7 @@ func RecordFailureOf(ctx context.Context, recs Records, held Order, d Delivery, 
 			o.Release()
 		case ClassTransient:
 			if p := d.Retry; p.Exhausted {
-				o.NeedAttention(fmt.Sprintf("gave up after %d transient failures since %s: %v", p.Next.N,
+				o.GiveUp(fmt.Sprintf("gave up after %d transient failures since %s: %v", p.Next.N,
 					p.Next.First.UTC().Format(time.RFC3339), cause), now)
 			} else {
 				o.Fail(cause)

@@ -79,6 +79,10 @@ type ProcessJob struct {
 	// NewLinks asks for fresh links and a new mail generation even when the
 	// order's mail was already sent (handler resend --new-links).
 	NewLinks bool `json:"new_links,omitempty"`
+	// Force, with NewLinks from an operator (handler resend --new-links
+	// --force), mints and mails the links even while a hold closes the
+	// order's access.
+	Force bool `json:"force,omitempty"`
 	// PaymentIntent and ObjectID are set for the payment events
 	// (AboutPayment), whose SessionID is empty: the payment intent the
 	// charge or dispute belongs to, by which ProcessOrder finds the order,
@@ -253,6 +257,9 @@ func (m ProcessJob) Validate() error {
 	case "", TriggerWebhook, TriggerReconcile, TriggerOperator:
 	default:
 		errs = append(errs, fmt.Errorf("trigger %s is unknown", clip(m.Trigger)))
+	}
+	if m.Force && (!m.NewLinks || m.Trigger != TriggerOperator) {
+		errs = append(errs, errors.New("force is only for an operator's new links"))
 	}
 	if err := m.Retry.validate(); err != nil {
 		errs = append(errs, err)

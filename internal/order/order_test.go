@@ -186,6 +186,8 @@ func TestDecodeMessages(t *testing.T) {
 		{"unhandled type", `{"v":1,"event_type":"checkout.session.expired","session_id":"cs_test_a1"}`, "is not handled"},
 		{"unknown trigger", `{"v":1,"event_type":"checkout.session.completed","session_id":"cs_test_a1","trigger":"cron"}`, `trigger "cron"`},
 		{"no event id", `{"v":1,"event_type":"checkout.session.completed","session_id":"cs_test_a1"}`, ""},
+		{"forced new links", `{"v":1,"event_type":"checkout.session.completed","session_id":"cs_test_a1","trigger":"operator","new_links":true,"force":true}`, ""},
+		{"forced webhook", `{"v":1,"event_type":"checkout.session.completed","session_id":"cs_test_a1","force":true}`, "force is only for an operator's new links"},
 		{"event id of 40 KB", `{"v":1,"event_id":"evt_` + strings.Repeat("a", 40<<10) + `","event_type":"checkout.session.completed","session_id":"cs_test_a1"}`, "is not a Stripe event id"},
 		{"event id that is not evt_", `{"v":1,"event_id":"cs_test_a1","event_type":"checkout.session.completed","session_id":"cs_test_a1"}`, "is not a Stripe event id"},
 		{"session id of 40 KB", `{"v":1,"event_id":"evt_1","event_type":"checkout.session.completed","session_id":"cs_test_` + strings.Repeat("a", 40<<10) + `"}`, "not a Checkout Session id"},

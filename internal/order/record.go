@@ -2,8 +2,10 @@ package order
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -81,21 +83,18 @@ type Order struct {
 	// AccessUntil, when set, ends access instead of PaidAt plus the
 	// download window (an operator's grant --extend).
 	AccessUntil time.Time
-	// RevokedBy says who ended access (RevokedByRefund, RevokedByDispute,
-	// RevokedByOperator); "" while access is open.
-	RevokedBy string
-	// RevokeReason says why, for the operator.
-	RevokeReason string
-	RevokedAt    time.Time
+	// AccessHolds are what closes the order page, each with who placed it,
+	// when and why (see Hold); nil while access is open. The window's end
+	// is not among them (see HoldsAt).
+	AccessHolds []Hold
 	// RefundedAmount is the amount refunded so far, in the currency's
 	// smallest unit (a partial refund leaves access open).
 	RefundedAmount int64
-	// FullyRefunded is set once the charge was refunded in full. It is
-	// never cleared by Stripe's events: a dispute closing in the merchant's
-	// favour does not reopen a refunded order (only an operator's Grant does).
-	FullyRefunded bool
-	// Dispute is the status of the payment's latest dispute, "" if none.
-	Dispute string
+	// Disputes are the payment's disputes as last read from Stripe.
+	Disputes []Dispute
+	// Granted is what the operator's last grant acknowledged; the zero
+	// Grant before any.
+	Granted Grant
 
 	// LeaseOwner holds the invocation that works on the record until
 	// LeaseUntil; others wait instead of doing the same work at once.
@@ -113,10 +112,23 @@ type Order struct {
 	// back (Backoff); LastError says what failed and Attempts how often. A
 	// step that succeeds clears it (Unhold), as does NeedAttention.
 	RetryAt time.Time
+	// BudgetSpent is set while the order needs attention only because the
+	// retry budget of a transient failure was spent (GiveUp): nothing
+	// needs a person, only the dependency back, and the next message for
+	// the order (the Reconcile's redrive of its poisoned message) works on
+	// it again.
+	BudgetSpent bool
 
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
-	PaidAt          time.Time
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	// PaidAt is when the ledger recorded the payment (the order's
+	// fulfilment): the download window runs from it (see AccessEnds).
+	PaidAt time.Time
+	// OrderedAt is when the customer paid, as Stripe says (the payment
+	// intent's latest charge), recorded once at fulfilment: the order's
+	// date that the mail and the order page show. Zero in records kept
+	// before it was, whose page shows PaidAt.
+	OrderedAt       time.Time
 	LinksReadyAt    time.Time
 	MailSentAt      time.Time
 	PaymentFailedAt time.Time
@@ -126,15 +138,16 @@ type Order struct {
 // MaxEventIDs bounds Order.EventIDs.
 const MaxEventIDs = 20
 
+// SawEvent reports whether the event id is recorded (see SeeEvent).
+func (o *Order) SawEvent(id string) bool { return id != "" && slices.Contains(o.EventIDs, id) }
+
 // SeeEvent records an event id, once, keeping the newest MaxEventIDs.
 func (o *Order) SeeEvent(id string) {
 	if id == "" {
 		return
 	}
-	for _, e := range o.EventIDs {
-		if e == id {
-			return
-		}
+	if o.SawEvent(id) {
+		return
 	}
 	o.EventIDs = append(o.EventIDs, id)
 	if n := len(o.EventIDs); n > MaxEventIDs {
@@ -155,11 +168,31 @@ func (o *Order) Lease(owner string, now time.Time, d time.Duration) {
 // Release drops the lease.
 func (o *Order) Release() { o.LeaseOwner, o.LeaseUntil = "", time.Time{} }
 
-// NeedAttention moves the order to StateNeedsAttention with the reason.
+// NeedAttention moves the order to StateNeedsAttention with the reason: a
+// permanent problem that a person repairs.
 func (o *Order) NeedAttention(reason string, now time.Time) {
 	o.State, o.Reason, o.AttentionAt = StateNeedsAttention, reason, now
-	o.RetryAt = time.Time{}
+	o.RetryAt, o.BudgetSpent = time.Time{}, false
 	o.Release()
+}
+
+// GiveUp moves the order to StateNeedsAttention with the reason because the
+// retry budget of a transient failure is spent. Unlike NeedAttention, the
+// order waits for no person: the next message for it is worked on (see
+// BudgetSpent), with a fresh budget.
+func (o *Order) GiveUp(reason string, now time.Time) {
+	o.NeedAttention(reason, now)
+	o.BudgetSpent = true
+}
+
+// Resume ends the attention a spent retry budget asked for (GiveUp) once a
+// step succeeded after all: the order is in state, without the reason.
+// Attention for any other cause stays.
+func (o *Order) Resume(state State) {
+	if o.State == StateNeedsAttention && o.BudgetSpent {
+		o.State, o.Reason = state, ""
+	}
+	o.BudgetSpent = false
 }
 
 // Fail records a retryable failure.
@@ -173,8 +206,11 @@ func (o *Order) Fail(err error) {
 // be fixed.
 func (o *Order) Held() bool { return o.Holds > 0 }
 
-// Unhold clears the hold and any scheduled retry, after a step succeeded.
-func (o *Order) Unhold() { o.Holds, o.HeldUntil, o.RetryAt = 0, time.Time{}, time.Time{} }
+// Unhold clears the hold, any scheduled retry and a spent retry budget,
+// after a step succeeded.
+func (o *Order) Unhold() {
+	o.Holds, o.HeldUntil, o.RetryAt, o.BudgetSpent = 0, time.Time{}, time.Time{}, false
+}
 
 // Waiting reports whether the order waits for a transient fault to pass:
 // a step failed and its message comes back at RetryAt.
@@ -284,4 +320,20 @@ func mutate(ctx context.Context, recs Records, sessionID string, start *Order, n
 		lastErr = err
 	}
 	return Order{}, fmt.Errorf("write order %s: gave up after %d conflicting writers: %w", sessionID, MaxMutateAttempts, lastErr)
+}
+
+// MailLocale returns the Checkout locale the order's last queued mail was
+// written for ("" for Checkout's automatic one) and whether a mail was
+// queued: the order page speaks the language the mail did.
+func (o *Order) MailLocale() (string, bool) {
+	if len(o.Mail) == 0 {
+		return "", false
+	}
+	var m struct {
+		Locale string `json:"locale"`
+	}
+	if json.Unmarshal(o.Mail, &m) != nil {
+		return "", false
+	}
+	return m.Locale, true
 }

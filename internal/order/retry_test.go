@@ -111,3 +111,26 @@ func TestRetryInMessages(t *testing.T) {
 	require.Error(t, err)
 	require.Equal(t, order.Retry{}, order.RetryOf([]byte(`not json`)))
 }
+
+// TestGiveUpAndResume: an order that needs attention only because its retry
+// budget was spent goes on once a step succeeds after all; one that needs
+// a person does not.
+func TestGiveUpAndResume(t *testing.T) {
+	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	var spent order.Order
+	spent.GiveUp("gave up after 9 transient failures", now)
+	require.True(t, spent.BudgetSpent)
+	require.Equal(t, order.StateNeedsAttention, spent.State)
+	spent.Resume(order.StatePaymentFailed)
+	require.Equal(t, order.StatePaymentFailed, spent.State)
+	require.Empty(t, spent.Reason)
+	require.False(t, spent.BudgetSpent)
+
+	var permanent order.Order
+	permanent.GiveUp("gave up", now)
+	permanent.NeedAttention("no customer email", now)
+	require.False(t, permanent.BudgetSpent, "a permanent cause needs a person")
+	permanent.Resume(order.StatePaymentFailed)
+	require.Equal(t, order.StateNeedsAttention, permanent.State)
+	require.Equal(t, "no customer email", permanent.Reason)
+}

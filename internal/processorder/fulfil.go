@@ -1,6 +1,7 @@
 package processorder
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -13,11 +14,11 @@ import (
 )
 
 // fulfil mints a link per purchased product, queues the download mail and
-// records the order as links_ready. An order whose access was revoked
-// already (a refund or dispute that overtook the Checkout event, or an
-// operator) gets no links and no mail: see revoked.
+// records the order as links_ready. An order whose access a hold closes (a
+// refund or dispute that overtook the Checkout event, or an operator) gets
+// no links and no mail, unless an operator forced new links: see revoked.
 func (s *Stage) fulfil(ctx context.Context, log *slog.Logger, msg order.ProcessJob, rec order.Order, sess stripeapi.Session, owner string) error {
-	if rec.RevokedBy != "" {
+	if rec.Revoked() && !msg.Force {
 		return s.revoked(ctx, log, rec, sess, owner)
 	}
 	if sess.CustomerEmail == "" {
@@ -31,7 +32,13 @@ func (s *Stage) fulfil(ctx context.Context, log *slog.Logger, msg order.ProcessJ
 	if msg.NewLinks {
 		gen = rec.NewLinksGeneration(msg.EventID)
 	}
-	err = s.queueMail(ctx, msg, rec, sess, order.MailDownloadLinks, gen, items, owner, func(o *order.Order, now time.Time) {
+	// When the customer paid is recorded once, from Stripe, and the mail
+	// and the order page both show that one date.
+	orderedAt := rec.OrderedAt
+	if orderedAt.IsZero() {
+		orderedAt = cmp.Or(sess.PaidAt, s.now().UTC())
+	}
+	err = s.queueMail(ctx, msg, rec, sess, order.MailDownloadLinks, gen, items, orderedAt, owner, func(o *order.Order, now time.Time) {
 		o.Items = len(items)
 		o.RecordFiles(files)
 		if sess.PaymentIntent != "" {
@@ -44,6 +51,9 @@ func (s *Stage) fulfil(ctx context.Context, log *slog.Logger, msg order.ProcessJ
 		}
 		if o.PaidAt.IsZero() {
 			o.PaidAt = now
+		}
+		if o.OrderedAt.IsZero() {
+			o.OrderedAt = orderedAt
 		}
 		o.LinksReadyAt = now
 	})
@@ -59,14 +69,18 @@ func (s *Stage) fulfil(ctx context.Context, log *slog.Logger, msg order.ProcessJ
 	return nil
 }
 
-// revoked records that rec, claimed for fulfilment, had its access revoked
-// before: no link is minted and no mail queued, and the order needs
-// attention with the reason, so that an operator sees why the customer got
-// no mail and reconcile does not queue it again. It is acknowledged, not a
-// failure: the pipeline did what the refund asked.
+// revoked handles rec, claimed for fulfilment, whose access a hold closes:
+// no link is minted and no mail queued. An order that never had its links
+// queued needs attention, with the holds as the reason, so that an
+// operator sees why the customer got no mail and reconcile does not queue
+// it again; one that had (an operator's resend --new-links raced a revoke)
+// keeps its state. It is acknowledged, not a failure: the pipeline did
+// what the hold asked.
 func (s *Stage) revoked(ctx context.Context, log *slog.Logger, rec order.Order, sess stripeapi.Session, owner string) error {
-	reason := fmt.Sprintf("access was revoked by %s (%s) before the download links were queued: none minted, no mail sent; "+
-		"handler resend %s --new-links fulfils it once access is restored", rec.RevokedBy, rec.RevokeReason, rec.SessionID)
+	holds := order.DescribeHolds(rec.AccessHolds)
+	before := rec.LinksReadyAt.IsZero() && rec.MailGeneration == 0
+	reason := fmt.Sprintf("access was closed by %s before the download links were queued: none minted, no mail sent; "+
+		"handler grant %s reopens it, then handler resend %s --new-links fulfils it", holds, rec.SessionID, rec.SessionID)
 	_, err := order.MutateFrom(ctx, s.records, rec, s.now(), func(o *order.Order) error {
 		o.Livemode = sess.Livemode
 		if o.CustomerEmail == "" {
@@ -77,14 +91,20 @@ func (s *Stage) revoked(ctx context.Context, log *slog.Logger, rec order.Order, 
 		}
 		o.Unhold()
 		o.LastError, o.Attempts = "", 0
-		o.NeedAttention(reason, s.now())
+		if before {
+			o.NeedAttention(reason, s.now())
+		}
 		release(o, owner)
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("record revoked before fulfilment: %w", err)
 	}
-	log.Warn("not fulfilled: access was revoked before the links were queued; no mail sent", "revoked_by", rec.RevokedBy,
+	if !before {
+		log.Warn("no new links: access is closed; handler grant reopens it", "holds", holds, "state", string(rec.State))
+		return nil
+	}
+	log.Warn("not fulfilled: access was closed before the links were queued; no mail sent", "holds", holds,
 		"state", string(order.StateNeedsAttention))
 	return nil
 }
@@ -154,7 +174,7 @@ func (s *Stage) paymentFailed(ctx context.Context, log *slog.Logger, msg order.P
 		return order.Permanentf("session %s has no customer email: there is nobody to tell that the payment failed", sess.ID)
 	}
 	gen := max(rec.MailGeneration, 1)
-	err := s.queueMail(ctx, msg, rec, sess, order.MailPaymentFailed, gen, nil, owner, func(o *order.Order, now time.Time) {
+	err := s.queueMail(ctx, msg, rec, sess, order.MailPaymentFailed, gen, nil, sess.Created, owner, func(o *order.Order, now time.Time) {
 		o.State, o.PaymentFailedAt = order.StatePaymentFailed, now
 	})
 	if err != nil {
@@ -165,12 +185,12 @@ func (s *Stage) paymentFailed(ctx context.Context, log *slog.Logger, msg order.P
 }
 
 // queueMail queues the mail of kind and generation gen for the session,
-// then records it on rec (the record as claimed) with record's changes on top, clearing the
-// last failure and releasing owner's lease. The mail is queued first: if the
-// record fails, the redelivery queues the same generation again, which
-// SendLink sends once.
+// dated date, then records it on rec (the record as claimed) with record's
+// changes on top, clearing the last failure and releasing owner's lease.
+// The mail is queued first: if the record fails, the redelivery queues the
+// same generation again, which SendLink sends once.
 func (s *Stage) queueMail(ctx context.Context, msg order.ProcessJob, rec order.Order, sess stripeapi.Session, kind string, gen int,
-	items []order.Item, owner string, record func(o *order.Order, now time.Time)) error {
+	items []order.Item, date time.Time, owner string, record func(o *order.Order, now time.Time)) error {
 	data, err := encodeMail(fitReceipt(order.MailJob{
 		Version:    order.MailJobVersion,
 		Kind:       kind,
@@ -180,7 +200,7 @@ func (s *Stage) queueMail(ctx context.Context, msg order.ProcessJob, rec order.O
 		Customer:   order.Customer{Email: sess.CustomerEmail, Name: order.CustomerName(sess.CustomerName)},
 		Locale:     sess.Locale,
 		Items:      items,
-		Receipt:    receipt(sess),
+		Receipt:    receipt(sess, date),
 		OrderURL:   s.orderURL(kind, msg.SessionID),
 	}))
 	if err != nil {

@@ -35,14 +35,16 @@ func (s *Stage) WithPayments(p payments) *Stage {
 // Session Stripe lists for the payment intent. A payment intent without a
 // session is not an order of this shop: acknowledged and logged.
 //
-// The rules are the domain's (order.ApplyRefund, order.ApplyDispute). The
-// record is changed with one conditional write, not under the lease:
-// revoking must not wait for a fulfilment in progress, and that
-// fulfilment's own conditional write re-reads the record and keeps the
-// revocation. A revocation for an order the ledger does not know yet (the
-// refund overtook its Checkout event) creates the record, so that the
-// fulfilment that follows mints no links and mails nothing (fulfil); a partial refund or a
-// closed dispute of an unknown order is only logged.
+// The rules are the domain's (order.Order.ApplyRefund, ApplyDispute): each
+// event changes only its own hold, and is applied at most once per order
+// (its id is recorded); what an operator's grant acknowledged closes
+// nothing again. The record is changed with one conditional write, not
+// under the lease: closing access must not wait for a fulfilment in
+// progress, and that fulfilment's own conditional write re-reads the
+// record and keeps the hold. A hold for an order the ledger does not know
+// yet (the refund overtook its Checkout event) creates the record, so that
+// the fulfilment that follows mints no links and mails nothing (fulfil); a
+// partial refund or a closed dispute of an unknown order is only logged.
 func (s *Stage) payment(ctx context.Context, log *slog.Logger, msg order.ProcessJob) error {
 	if s.payments == nil {
 		return order.Permanentf("this ProcessOrder reads no charges or disputes (see WithPayments): %s is not handled", msg.EventType)
@@ -65,25 +67,24 @@ func (s *Stage) payment(ctx context.Context, log *slog.Logger, msg order.Process
 		return nil
 	}
 	log = log.With("session_id", sessionID)
-	unknown, now := false, s.now()
+	unknown, seen, now := false, false, s.now()
 	rec, err := order.Mutate(ctx, s.records, sessionID, now, func(o *order.Order) error {
 		unknown = o.ETag == ""
-		before := *o
-		o.SeeEvent(msg.EventID)
 		if o.PaymentIntent == "" {
 			o.PaymentIntent = pi
 		}
-		if err := apply(o, now); err != nil {
+		applied, err := apply(o, msg.EventID, now)
+		if err != nil {
 			return err
 		}
-		if unknown && o.RevokedBy == "" {
+		seen = !applied
+		switch {
+		case seen:
+			return order.ErrUnchanged // this event was applied before
+		case unknown && !o.Revoked():
 			return order.ErrUnchanged // nothing to keep for an order not fulfilled yet
-		}
-		if unknown {
+		case unknown:
 			o.Livemode = msg.Livemode
-		}
-		if sameAccess(before, *o) && len(before.EventIDs) == len(o.EventIDs) {
-			return order.ErrUnchanged
 		}
 		return nil
 	})
@@ -91,20 +92,24 @@ func (s *Stage) payment(ctx context.Context, log *slog.Logger, msg order.Process
 		return fmt.Errorf("order %s: record %s: %w", sessionID, what, err)
 	}
 	switch {
+	case seen:
+		log.Info("acknowledged: this event was applied to the order before", "change", what)
 	case unknown && rec.ETag == "":
 		log.Info("acknowledged: the ledger has no order for this session", "change", what)
 	case unknown:
-		log.Warn("access revoked before the order was fulfilled: the ledger had no order yet; its fulfilment will mail nothing",
-			"change", what, "revoked_by", rec.RevokedBy)
+		log.Warn("access closed before the order was fulfilled: the ledger had no order yet; its fulfilment will mail nothing",
+			"change", what, "holds", order.DescribeHolds(rec.AccessHolds))
 	default:
-		log.Info("payment change recorded", "change", what, "revoked_by", rec.RevokedBy, "refunded", rec.RefundedAmount, "dispute", rec.Dispute)
+		log.Info("payment change recorded", "change", what, "holds", order.DescribeHolds(rec.AccessHolds),
+			"refunded", rec.RefundedAmount)
 	}
 	return nil
 }
 
 // paymentChange re-fetches the message's charge or dispute and returns its
-// payment intent, the change to apply to the order and a word for it.
-func (s *Stage) paymentChange(ctx context.Context, msg order.ProcessJob) (pi string, apply func(*order.Order, time.Time) error, what string, err error) {
+// payment intent, the change to apply to the order for an event (see
+// order.Order.ApplyRefund) and a word for it.
+func (s *Stage) paymentChange(ctx context.Context, msg order.ProcessJob) (pi string, apply func(o *order.Order, event string, now time.Time) (bool, error), what string, err error) {
 	var livemode bool
 	switch msg.EventType {
 	case order.EventChargeRefunded:
@@ -118,15 +123,19 @@ func (s *Stage) paymentChange(ctx context.Context, msg order.ProcessJob) (pi str
 		if ch.Refunded {
 			refunded = max(refunded, amount)
 		}
-		apply = func(o *order.Order, now time.Time) error { return o.ApplyRefund(refunded, amount, now) }
+		apply = func(o *order.Order, event string, now time.Time) (bool, error) {
+			return o.ApplyRefund(event, ch.ID, refunded, amount, now)
+		}
 	default: // a dispute event; Validate lets no other type through
 		dp, err := s.payments.Dispute(ctx, msg.ObjectID)
 		if err != nil {
 			return "", nil, "", err
 		}
-		pi, livemode, what = dp.PaymentIntent, dp.Livemode, "dispute "+dp.Status
-		status := dp.Status
-		apply = func(o *order.Order, now time.Time) error { o.ApplyDispute(status, now); return nil }
+		pi, livemode, what = dp.PaymentIntent, dp.Livemode, "dispute "+dp.ID+" "+dp.Status
+		d := order.Dispute{ID: dp.ID, Status: dp.Status}
+		apply = func(o *order.Order, event string, now time.Time) (bool, error) {
+			return o.ApplyDispute(event, d, now), nil
+		}
 	}
 	switch {
 	case livemode != s.livemode:
@@ -137,11 +146,4 @@ func (s *Stage) paymentChange(ctx context.Context, msg order.ProcessJob) (pi str
 		return "", nil, "", order.Permanentf("%s belongs to payment intent %s in Stripe, not to %s as the event said", msg.ObjectID, pi, msg.PaymentIntent)
 	}
 	return pi, apply, what, nil
-}
-
-// sameAccess reports whether a and b record the same refunds, dispute and
-// revocation.
-func sameAccess(a, b order.Order) bool {
-	return a.RefundedAmount == b.RefundedAmount && a.Dispute == b.Dispute && a.RevokedBy == b.RevokedBy &&
-		a.RevokeReason == b.RevokeReason && a.PaymentIntent == b.PaymentIntent
 }

@@ -3,6 +3,7 @@ package processorder_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -64,6 +65,11 @@ func fulfilledOrder() order.Order {
 		CreatedAt: t0.Add(-time.Hour), Files: []order.File{{Title: "Fern", Blob: "prod_Fern.jpg", FileName: "prod_Fern.jpg", Size: 3}}}
 }
 
+var (
+	refundHold  = []order.HoldKind{order.HoldRefund}
+	disputeHold = []order.HoldKind{order.HoldDispute}
+)
+
 func TestPaymentEvents(t *testing.T) {
 	refund := paymentMessage(order.EventChargeRefunded, "ch_1")
 	disputed := paymentMessage(order.EventDisputeCreated, "dp_1")
@@ -78,30 +84,36 @@ func TestPaymentEvents(t *testing.T) {
 		fails    bool
 		class    order.Class // of the error, when it fails
 		access   order.Access
-		by       string
+		holds    []order.HoldKind
 		refunded int64
 		noRecord bool
 	}{
 		{name: "full refund revokes", payments: fakePayments{ChargeFunc: charge(2000, 2000)}, msg: refund,
-			access: order.AccessRevoked, by: order.RevokedByRefund, refunded: 2000},
+			access: order.AccessRevoked, holds: refundHold, refunded: 2000},
 		{name: "partial refund is recorded, access stays", payments: fakePayments{ChargeFunc: charge(2000, 500)}, msg: refund,
 			access: order.AccessOpen, refunded: 500},
 		{name: "refunded flag without amounts counts as full", payments: fakePayments{ChargeFunc: func(id string) (stripeapi.Charge, error) {
 			return stripeapi.Charge{ID: id, PaymentIntent: paymentIntent, Amount: 2000, Refunded: true}, nil
-		}}, msg: refund, access: order.AccessRevoked, by: order.RevokedByRefund, refunded: 2000},
+		}}, msg: refund, access: order.AccessRevoked, holds: refundHold, refunded: 2000},
 		{name: "dispute suspends", payments: fakePayments{DisputeFunc: dispute("needs_response")}, msg: disputed,
-			access: order.AccessSuspended, by: order.RevokedByDispute},
-		{name: "dispute won restores", before: func(o *order.Order) { o.ApplyDispute("needs_response", t0) },
+			access: order.AccessSuspended, holds: disputeHold},
+		{name: "dispute won restores", before: func(o *order.Order) {
+			o.ApplyDispute("evt_opened", order.Dispute{ID: "dp_1", Status: "needs_response"}, t0)
+		},
 			payments: fakePayments{DisputeFunc: dispute(order.DisputeWon)}, msg: closed, access: order.AccessOpen},
-		{name: "dispute lost keeps access revoked", before: func(o *order.Order) { o.ApplyDispute("under_review", t0) },
-			payments: fakePayments{DisputeFunc: dispute(order.DisputeLost)}, msg: closed, access: order.AccessRevoked, by: order.RevokedByDispute},
+		{name: "dispute lost keeps access revoked", before: func(o *order.Order) {
+			o.ApplyDispute("evt_opened", order.Dispute{ID: "dp_1", Status: "under_review"}, t0)
+		},
+			payments: fakePayments{DisputeFunc: dispute(order.DisputeLost)}, msg: closed, access: order.AccessRevoked, holds: []order.HoldKind{order.HoldDisputeLost}},
 		{name: "a late dispute.created after the dispute was won applies Stripe's current status",
-			before:   func(o *order.Order) { o.ApplyDispute(order.DisputeWon, t0) },
+			before: func(o *order.Order) {
+				o.ApplyDispute("evt_closed", order.Dispute{ID: "dp_1", Status: order.DisputeWon}, t0)
+			},
 			payments: fakePayments{DisputeFunc: dispute(order.DisputeWon)}, msg: disputed, access: order.AccessOpen},
 		{name: "no Checkout Session for the payment intent: acknowledged", payments: fakePayments{ChargeFunc: charge(2000, 2000),
 			SessionFunc: func(string) (string, error) { return "", nil }}, msg: refund, access: order.AccessOpen},
 		{name: "full refund of an order the ledger does not know yet keeps it revoked", existing: []order.Order{},
-			payments: fakePayments{ChargeFunc: charge(2000, 2000)}, msg: refund, access: order.AccessRevoked, by: order.RevokedByRefund, refunded: 2000},
+			payments: fakePayments{ChargeFunc: charge(2000, 2000)}, msg: refund, access: order.AccessRevoked, holds: refundHold, refunded: 2000},
 		{name: "partial refund of an order the ledger does not know: only logged", existing: []order.Order{},
 			payments: fakePayments{ChargeFunc: charge(2000, 500)}, msg: refund, noRecord: true},
 		{name: "live charge, test key", payments: fakePayments{ChargeFunc: func(id string) (stripeapi.Charge, error) {
@@ -151,7 +163,11 @@ func TestPaymentEvents(t *testing.T) {
 				return
 			}
 			require.True(t, ok)
-			require.Equal(t, tt.by, rec.RevokedBy)
+			var holds []order.HoldKind
+			for _, h := range rec.AccessHolds {
+				holds = append(holds, h.Kind)
+			}
+			require.Equal(t, tt.holds, holds)
 			require.Equal(t, tt.refunded, rec.RefundedAmount)
 			if rec.Files != nil {
 				require.Equal(t, tt.access, rec.Access(t0, window))
@@ -169,19 +185,19 @@ func TestRevokedBeforeFulfilmentMailsNothing(t *testing.T) {
 	tests := []struct {
 		name   string
 		revoke func(t *testing.T, h *harness, recs *ordertest.Ledger)
-		by     string
+		by     order.HoldKind
 	}{
-		{name: "refunded in full", by: order.RevokedByRefund, revoke: func(t *testing.T, h *harness, _ *ordertest.Ledger) {
+		{name: "refunded in full", by: order.HoldRefund, revoke: func(t *testing.T, h *harness, _ *ordertest.Ledger) {
 			h.stage.WithPayments(&fakePayments{ChargeFunc: charge(2000, 2000)})
 			require.NoError(t, h.handle(paymentMessage(order.EventChargeRefunded, "ch_1")))
 		}},
-		{name: "disputed", by: order.RevokedByDispute, revoke: func(t *testing.T, h *harness, _ *ordertest.Ledger) {
+		{name: "disputed", by: order.HoldDispute, revoke: func(t *testing.T, h *harness, _ *ordertest.Ledger) {
 			h.stage.WithPayments(&fakePayments{DisputeFunc: dispute("needs_response")})
 			require.NoError(t, h.handle(paymentMessage(order.EventDisputeCreated, "dp_1")))
 		}},
-		{name: "revoked by an operator", by: order.RevokedByOperator, revoke: func(_ *testing.T, _ *harness, recs *ordertest.Ledger) {
+		{name: "revoked by an operator", by: order.HoldOperator, revoke: func(_ *testing.T, _ *harness, recs *ordertest.Ledger) {
 			o := order.Order{SessionID: sessionID, CreatedAt: t0.Add(-time.Minute)}
-			o.Revoke(order.RevokedByOperator, "fraud", t0)
+			o.Revoke("fraud", t0)
 			recs.Put(o)
 		}},
 	}
@@ -194,7 +210,7 @@ func TestRevokedBeforeFulfilmentMailsNothing(t *testing.T) {
 				return s, nil
 			})
 			tt.revoke(t, h, recs)
-			require.Equal(t, tt.by, recs.Record(t, sessionID).RevokedBy)
+			require.Equal(t, tt.by, recs.Record(t, sessionID).AccessHolds[0].Kind)
 
 			require.NoError(t, h.handle(message(order.EventCompleted)), "acknowledged: nothing to retry")
 			require.NoError(t, h.handle(message(order.EventCompleted)), "and the webhook's redelivery")
@@ -207,7 +223,8 @@ func TestRevokedBeforeFulfilmentMailsNothing(t *testing.T) {
 			rec := recs.Record(t, sessionID)
 			require.Equal(t, order.StateNeedsAttention, rec.State)
 			require.Contains(t, rec.Reason, "no mail sent")
-			require.Equal(t, tt.by, rec.RevokedBy)
+			require.Equal(t, tt.by, rec.AccessHolds[0].Kind)
+			require.Contains(t, rec.Reason, "handler grant "+sessionID)
 			require.Equal(t, "jane@example.com", rec.CustomerEmail, "an operator can find it by the customer")
 			require.Empty(t, rec.LeaseOwner)
 			require.True(t, rec.Final(), "reconcile leaves it alone")
@@ -225,7 +242,7 @@ func TestPaymentEventRedelivered(t *testing.T) {
 	first := recs.Record(t, sessionID)
 	require.NoError(t, h.handle(msg))
 	require.Equal(t, first.ETag, recs.Record(t, sessionID).ETag, "a redelivery writes nothing")
-	require.Equal(t, t0, first.RevokedAt)
+	require.Equal(t, t0, first.AccessHolds[0].At)
 }
 
 func TestPaymentEventWithoutPayments(t *testing.T) {
@@ -258,6 +275,121 @@ func TestRefundDuringFulfilment(t *testing.T) {
 	require.NoError(t, h.handle(message(order.EventCompleted)))
 	rec := recs.Record(t, sessionID)
 	require.Equal(t, order.StateLinksReady, rec.State)
-	require.Equal(t, order.RevokedByRefund, rec.RevokedBy, "the fulfilment's write kept the refund")
+	require.Equal(t, refundHold[0], rec.AccessHolds[0].Kind, "the fulfilment's write kept the refund")
 	require.ErrorIs(t, rec.RecordDownload(0, t0, 720*time.Hour, 0), order.ErrAccessRevoked)
+}
+
+// TestGrantRacingARefund: an operator's grant and a refund's event race for
+// the record. Whichever writes second re-reads the record (a conditional
+// write), so a grant that lands first did not see the refund, which then
+// closes access; a refund that lands first is lifted by the grant, which
+// acknowledges it, so that the same refund read again closes nothing.
+func TestGrantRacingARefund(t *testing.T) {
+	window := 720 * time.Hour
+	msg := paymentMessage(order.EventChargeRefunded, "ch_1")
+	grant := func(t *testing.T, recs *ordertest.Ledger) {
+		t.Helper()
+		_, err := order.Mutate(context.Background(), recs, sessionID, t0, func(o *order.Order) error {
+			_, err := o.Grant(0, false, t0, window)
+			return err
+		})
+		require.NoError(t, err)
+	}
+
+	t.Run("the grant lands between the refund's read and write", func(t *testing.T) {
+		recs := ordertest.NewLedger(fulfilledOrder())
+		raced := false
+		recs.BeforeWrite = func(int, order.Order) error {
+			if !raced {
+				raced = true
+				grant(t, recs) // another writer: the refund's write now conflicts
+			}
+			return nil
+		}
+		h := newHarness(recs, false, nil)
+		h.stage.WithPayments(&fakePayments{ChargeFunc: charge(2000, 2000)})
+		require.NoError(t, h.handle(msg))
+		rec := recs.Record(t, sessionID)
+		require.Equal(t, order.AccessRevoked, rec.Access(t0, window), "the grant did not see the refund")
+		require.Equal(t, t0, rec.Granted.At)
+		require.Zero(t, rec.Granted.Refunded)
+	})
+
+	t.Run("the refund lands first, the grant lifts and acknowledges it", func(t *testing.T) {
+		recs := ordertest.NewLedger(fulfilledOrder())
+		h := newHarness(recs, false, nil)
+		h.stage.WithPayments(&fakePayments{ChargeFunc: charge(2000, 2000)})
+		require.NoError(t, h.handle(msg))
+		grant(t, recs)
+		require.NoError(t, h.handle(msg), "Stripe redelivers the event")
+		later := msg
+		later.EventID = "evt_pay_later"
+		require.NoError(t, h.handle(later), "and a later event of the same charge")
+		rec := recs.Record(t, sessionID)
+		require.Equal(t, order.AccessOpen, rec.Access(t0, window))
+		require.Equal(t, []string{"evt_pay", "evt_pay_later"}, rec.EventIDs)
+		require.Contains(t, h.logs.String(), "this event was applied to the order before")
+	})
+}
+
+// TestOperatorRevokeOutlivesADisputeWon: the operator's hold placed during
+// an open dispute stands when Stripe says the dispute was won.
+func TestOperatorRevokeOutlivesADisputeWon(t *testing.T) {
+	window := 720 * time.Hour
+	recs := ordertest.NewLedger(fulfilledOrder())
+	h := newHarness(recs, false, nil)
+	status := "needs_response"
+	h.stage.WithPayments(&fakePayments{DisputeFunc: func(id string) (stripeapi.Dispute, error) { return dispute(status)(id) }})
+	require.NoError(t, h.handle(paymentMessage(order.EventDisputeCreated, "dp_1")))
+	suspended := recs.Record(t, sessionID)
+	require.Equal(t, order.AccessSuspended, suspended.Access(t0, window))
+	_, err := order.Mutate(context.Background(), recs, sessionID, t0, func(o *order.Order) error {
+		o.Revoke("fraud confirmed", t0)
+		return nil
+	})
+	require.NoError(t, err)
+
+	status = order.DisputeWon
+	closed := paymentMessage(order.EventDisputeClosed, "dp_1")
+	closed.EventID = "evt_won"
+	require.NoError(t, h.handle(closed))
+	rec := recs.Record(t, sessionID)
+	require.Equal(t, order.AccessRevoked, rec.Access(t0, window))
+	require.Len(t, rec.AccessHolds, 1)
+	require.Equal(t, order.HoldOperator, rec.AccessHolds[0].Kind)
+	require.Equal(t, []order.Dispute{{ID: "dp_1", Status: order.DisputeWon}}, rec.Disputes)
+}
+
+// TestNewLinksOfARevokedOrder: an operator's new links for an order that
+// was mailed and then revoked mint nothing and keep the order's state (no
+// false "before the links were queued"), unless forced (issue 21, item 5).
+func TestNewLinksOfARevokedOrder(t *testing.T) {
+	for _, force := range []bool{false, true} {
+		t.Run(fmt.Sprint("force=", force), func(t *testing.T) {
+			o := fulfilledOrder()
+			o.MailGeneration, o.SentGeneration, o.LinksReadyAt, o.CustomerEmail = 1, 1, t0.Add(-time.Hour), "jane@example.com"
+			o.Revoke("fraud confirmed", t0.Add(-time.Minute))
+			recs := ordertest.NewLedger(o)
+			h := newHarness(recs, false, func() (stripeapi.Session, error) {
+				s := paidSession()
+				s.PaymentIntent = paymentIntent
+				return s, nil
+			})
+			msg := message(order.EventCompleted)
+			msg.EventID, msg.Trigger, msg.NewLinks, msg.Force = "evt_resend_1", order.TriggerOperator, true, force
+			require.NoError(t, h.handle(msg))
+			rec := recs.Record(t, sessionID)
+			require.Empty(t, rec.LeaseOwner)
+			require.True(t, rec.Revoked(), "the operator's hold stands either way")
+			if !force {
+				require.Empty(t, h.queue.sent, "no mail")
+				require.Equal(t, order.StateMailSent, rec.State, "the order keeps its state")
+				require.Empty(t, rec.Reason)
+				require.Contains(t, h.logs.String(), "handler grant reopens it")
+				return
+			}
+			require.Len(t, h.queue.sent, 1, "forced: the new links are mailed")
+			require.Equal(t, 2, rec.MailGeneration)
+		})
+	}
 }

@@ -196,7 +196,10 @@ func skipReason(o *order.Order, msg order.ProcessJob) string {
 	case order.StatePaymentFailed:
 		return "the payment failed and the customer is told"
 	case order.StateNeedsAttention:
-		if !repair(msg) {
+		// An order that only outlasted its retry budget needs nobody: the
+		// redrive of its poisoned message (or any other) works on it, with
+		// the fresh budget the redrive gives.
+		if !repair(msg) && !o.BudgetSpent {
 			return "the order needs attention; an operator repairs it and runs reconcile or resend"
 		}
 	case order.StateAwaitingPayment:

@@ -2,17 +2,19 @@ package processorder
 
 import (
 	"encoding/json"
+	"time"
 	"unicode/utf8"
 
 	"github.com/filedrop/filedrop/internal/order"
 	"github.com/filedrop/filedrop/internal/stripeapi"
 )
 
-// receipt is the order summary the mail shows, from the session: its
-// date, lines and total. Descriptions are cut to
+// receipt is the order summary the mail shows, from the session: the date
+// given (when the customer paid, as the ledger records it and the order page
+// shows it), the lines and the total. Descriptions are cut to
 // order.MaxReceiptDescription characters.
-func receipt(sess stripeapi.Session) *order.Receipt {
-	r := &order.Receipt{OrderedAt: sess.Created, Currency: sess.Currency, AmountTotal: sess.AmountTotal}
+func receipt(sess stripeapi.Session, date time.Time) *order.Receipt {
+	r := &order.Receipt{OrderedAt: date, Currency: sess.Currency, AmountTotal: sess.AmountTotal}
 	for _, li := range sess.Items {
 		desc := li.Description
 		if desc == "" {

@@ -2,6 +2,7 @@ package processorder_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -15,14 +16,16 @@ import (
 	"github.com/filedrop/filedrop/internal/stripeapi"
 )
 
-// TestMailCarriesTheReceipt checks the queued mail has the session's date,
+// TestMailCarriesTheReceipt checks the queued mail has the order's date
+// (when the customer paid; for a failed payment, the session's creation),
 // lines and total for the mail to show, in both kinds.
 func TestMailCarriesTheReceipt(t *testing.T) {
 	created := time.Date(2026, 3, 1, 11, 58, 0, 0, time.UTC)
+	paid := created.Add(90 * time.Second)
 	session := func(edit func(*stripeapi.Session)) func() (stripeapi.Session, error) {
 		return func() (stripeapi.Session, error) {
 			s := paidSession()
-			s.Created, s.Currency, s.AmountTotal = created, "eur", 4500
+			s.Created, s.PaidAt, s.Currency, s.AmountTotal = created, paid, "eur", 4500
 			s.Items[0].AmountTotal, s.Items[1].AmountTotal, s.Items[2].AmountTotal = 1500, 1800, 1200
 			s.Items[1].Description = ""
 			edit(&s)
@@ -37,7 +40,7 @@ func TestMailCarriesTheReceipt(t *testing.T) {
 		want  *order.Receipt
 	}{
 		{name: "paid", event: order.EventCompleted, edit: func(*stripeapi.Session) {},
-			want: &order.Receipt{OrderedAt: created, Currency: "eur", AmountTotal: 4500, Lines: []order.ReceiptLine{
+			want: &order.Receipt{OrderedAt: paid, Currency: "eur", AmountTotal: 4500, Lines: []order.ReceiptLine{
 				{Description: "Sunset, large", Quantity: 1, AmountTotal: 1500},
 				{Description: "Fern", Quantity: 2, AmountTotal: 1800}, // the product's name when the line has no description
 				{Description: "Sunset, again", Quantity: 1, AmountTotal: 1200},
@@ -49,7 +52,7 @@ func TestMailCarriesTheReceipt(t *testing.T) {
 				{Description: "Sunset, again", Quantity: 1, AmountTotal: 1200},
 			}}},
 		{name: "a long description is cut", event: order.EventCompleted, edit: func(s *stripeapi.Session) { s.Items = s.Items[:1]; s.Items[0].Description = long },
-			want: &order.Receipt{OrderedAt: created, Currency: "eur", AmountTotal: 4500, Lines: []order.ReceiptLine{
+			want: &order.Receipt{OrderedAt: paid, Currency: "eur", AmountTotal: 4500, Lines: []order.ReceiptLine{
 				{Description: strings.Repeat("é", order.MaxReceiptDescription-1) + "…", Quantity: 1, AmountTotal: 1500},
 			}}},
 	}
@@ -61,6 +64,38 @@ func TestMailCarriesTheReceipt(t *testing.T) {
 			require.Len(t, mails, 1)
 			require.Equal(t, tt.want, mails[0].Receipt)
 			require.Equal(t, "fr", mails[0].Locale)
+		})
+	}
+}
+
+// TestMailAndLedgerShareThePaymentDate: the mail's date and the ledger's
+// OrderedAt, which the order page shows, are one value: when the customer
+// paid as Stripe says (the payment intent's latest charge), recorded once;
+// without it, when the order was fulfilled. Never the session's creation,
+// which Checkout sets before the customer pays (issue 21, item 6).
+func TestMailAndLedgerShareThePaymentDate(t *testing.T) {
+	created := t0.Add(-26 * time.Hour) // a webhook lost, the order picked up by reconcile a day later
+	for _, paid := range []time.Time{created.Add(2 * time.Minute), {}} {
+		t.Run(fmt.Sprint("paid ", paid), func(t *testing.T) {
+			recs := ordertest.NewLedger()
+			h := newHarness(recs, false, func() (stripeapi.Session, error) {
+				s := paidSession()
+				s.Created, s.PaidAt = created, paid
+				return s, nil
+			})
+			require.NoError(t, h.handle(message(order.EventCompleted)))
+			rec := recs.Record(t, sessionID)
+			require.Equal(t, rec.OrderedAt, h.mails(t)[0].Receipt.OrderedAt)
+			if !paid.IsZero() {
+				require.Equal(t, paid, rec.OrderedAt)
+			}
+			require.Equal(t, t0, rec.PaidAt, "the download window runs from the fulfilment")
+
+			again := message(order.EventCompleted)
+			again.EventID, again.Trigger, again.NewLinks = "evt_resend_1", order.TriggerOperator, true
+			require.NoError(t, h.handle(again))
+			require.Equal(t, rec.OrderedAt, recs.Record(t, sessionID).OrderedAt, "recorded once")
+			require.Equal(t, rec.OrderedAt, h.mails(t)[1].Receipt.OrderedAt, "and every mail shows it")
 		})
 	}
 }

@@ -44,8 +44,21 @@ type Stage struct {
 	render *mail.Renderer
 	budget order.Budget
 	pacer  pacer
-	now    func() time.Time
-	log    *slog.Logger
+	// orderPage, when set, gives the order page's link for a session, signed
+	// now (see WithOrderPage).
+	orderPage func(sessionID string) string
+	now       func() time.Time
+	log       *slog.Logger
+}
+
+// WithOrderPage makes every mail that links to an order page carry the link
+// that link gives for its session at the time it is sent, in place of the
+// one queued: a link signed with the first ORDER_LINK_SECRET then, so that a
+// mail sent after a rotation (a resend, a retried send) carries no link
+// signed with a retired or leaked secret. It returns s.
+func (s *Stage) WithOrderPage(link func(sessionID string) string) *Stage {
+	s.orderPage = link
+	return s
 }
 
 // pacer spaces sends to the mail service's quota (pace.Pacer).
@@ -114,6 +127,9 @@ func (s *Stage) Handle(ctx context.Context, d order.Delivery, msg order.MailJob)
 	}
 	if err := msg.Validate(); err != nil {
 		return order.Permanent(fmt.Errorf("invalid mail message: %w", err))
+	}
+	if msg.OrderURL != "" && s.orderPage != nil {
+		msg.OrderURL = s.orderPage(msg.SessionID)
 	}
 
 	now := s.now()
@@ -217,7 +233,10 @@ func (s *Stage) sent(ctx context.Context, held order.Order, msg order.MailJob, o
 		}
 		o.OperationID, o.MailSentAt = opID, now
 		if msg.Kind == order.MailDownloadLinks {
+			o.Resume(order.StateMailSent)
 			o.State = order.StateMailSent
+		} else {
+			o.Resume(order.StatePaymentFailed)
 		}
 		o.LastError, o.Attempts, o.ThrottledUntil = "", 0, time.Time{}
 		o.Unhold()

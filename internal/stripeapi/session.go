@@ -40,8 +40,12 @@ type Session struct {
 	// Locale is the locale Checkout showed (such as "fr" or "pt-BR"), or ""
 	// when unknown or "auto".
 	Locale string
-	// Created is when the session was created: the order date.
+	// Created is when the session was created.
 	Created time.Time
+	// PaidAt is when the customer paid: the creation of the payment
+	// intent's latest charge; zero when the session has none (no payment
+	// required).
+	PaidAt time.Time
 	// Currency is the lowercase ISO 4217 code ("eur"); AmountTotal the
 	// total in its minor unit (cents; yen for zero-decimal currencies).
 	Currency    string
@@ -68,13 +72,15 @@ type LineItem struct {
 }
 
 // Session fetches the Checkout Session id with all of its line items and
-// their products. A missing session is permanent and wraps order.ErrNotFound;
+// their products, and its payment intent's latest charge (when the customer
+// paid). A missing session is permanent and wraps order.ErrNotFound;
 // throttling (429) is order.Throttled; network faults and 5xx are retryable.
 func (c *Client) Session(ctx context.Context, id string) (Session, error) {
 	p := &stripe.CheckoutSessionParams{}
 	p.Context = ctx
 	p.AddExpand("line_items")
 	p.AddExpand("line_items.data.price.product")
+	p.AddExpand("payment_intent.latest_charge")
 	cs, err := c.sessions.Get(id, p)
 	if err != nil {
 		return Session{}, translate("get checkout session "+id, err)
@@ -118,8 +124,11 @@ func shape(cs *stripe.CheckoutSession) Session {
 	if cs.Locale != "auto" {
 		s.Locale = cs.Locale
 	}
-	if cs.PaymentIntent != nil {
-		s.PaymentIntent = cs.PaymentIntent.ID
+	if pi := cs.PaymentIntent; pi != nil {
+		s.PaymentIntent = pi.ID
+		if ch := pi.LatestCharge; ch != nil && ch.Created != 0 {
+			s.PaidAt = time.Unix(ch.Created, 0).UTC()
+		}
 	}
 	return s
 }

@@ -34,6 +34,7 @@ func TestSessionPagesThroughLineItems(t *testing.T) {
 	require.Equal(t, "Jane Doe", s.CustomerName)
 	require.Equal(t, "de", s.Locale)
 	require.Equal(t, time.Unix(1706011200, 0).UTC(), s.Created)
+	require.Equal(t, s.Created.Add(stripetest.PaidDelay), s.PaidAt, "when the payment intent's latest charge was created")
 	require.Equal(t, "eur", s.Currency)
 	require.Equal(t, int64(10800), s.AmountTotal)
 	require.Equal(t, []stripeapi.LineItem{

@@ -30,6 +30,7 @@ func TestAgainstStripeMock(t *testing.T) {
 	require.Len(t, s.Items, 1)
 	require.Equal(t, "prod_QXg1hqf4jFNsqG", s.Items[0].ProductID)
 	require.Equal(t, "T-shirt", s.Items[0].ProductName)
+	require.False(t, s.PaidAt.IsZero(), "the payment intent's latest charge is expanded")
 
 	items, err := c.lineItems(ctx, "cs_test_a1filedrop", "li_1Pgc73B7WZ01zgkWx8kcmZPK", 1)
 	require.NoError(t, err)

@@ -75,18 +75,19 @@ func (e *Emulator) runTimer(ctx context.Context, log *slog.Logger, fn functions.
 }
 
 // TimerBody builds the body the real host POSTs for a timer function's
-// run: Data.<binding> holds the timer's status (Schedule, ScheduleStatus,
-// IsPastDue) serialised to a JSON string, as the host serialises every
-// non-HTTP input for a custom handler, and Metadata the sys values.
+// run: Data.<binding> holds the timer's TimerInfo (Schedule,
+// ScheduleStatus, IsPastDue) as a JSON object, as the host serialises a
+// binding value that converts to one (JObject.FromObject; a JSON string only
+// when that fails: docs/healing.md), and Metadata the sys values.
 func TimerBody(fn functions.Function, last, due, next time.Time, pastDue bool) []byte {
 	ts := func(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.0000000+00:00") }
-	info, _ := json.Marshal(map[string]any{
+	info := map[string]any{
 		"Schedule":       map[string]any{"AdjustForDST": true},
 		"ScheduleStatus": map[string]any{"Last": ts(last), "Next": ts(next), "LastUpdated": ts(due)},
 		"IsPastDue":      pastDue,
-	})
+	}
 	body, _ := json.Marshal(map[string]any{
-		"Data": map[string]any{fn.Binding: string(info)},
+		"Data": map[string]any{fn.Binding: info},
 		"Metadata": map[string]any{
 			"sys": map[string]any{"MethodName": fn.Name, "UtcNow": time.Now().UTC().Format(time.RFC3339Nano), "RandGuid": uuid.NewString()},
 		},

@@ -3,6 +3,7 @@ package hostemu
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -29,6 +30,30 @@ func TestRunNow(t *testing.T) {
 	require.NoError(t, e.RunNow(context.Background(), "Reconcile"))
 	require.Equal(t, functions.Timer{IsPastDue: false}, <-runs)
 	require.ErrorContains(t, e.RunNow(context.Background(), "ProcessOrder"), "no timer function")
+}
+
+// TestTimerBodyIsWhatTheHostSends: Data.<binding> is the TimerInfo as a
+// JSON object, as the host's ScriptInvocationContextExtensions serialises
+// it (JObject.FromObject), not a string holding JSON (issue 21, item 9).
+func TestTimerBodyIsWhatTheHostSends(t *testing.T) {
+	fn := functions.Function{Name: "Reconcile", Trigger: "timerTrigger", Binding: "timer", Schedule: "0 */15 * * * *"}
+	at := time.Date(2025, 3, 14, 9, 15, 0, 0, time.UTC)
+	var body struct {
+		Data     map[string]json.RawMessage
+		Metadata map[string]json.RawMessage
+	}
+	require.NoError(t, json.Unmarshal(TimerBody(fn, at.Add(-15*time.Minute), at, at.Add(15*time.Minute), true), &body))
+	var info struct {
+		Schedule       map[string]any
+		ScheduleStatus struct{ Last, Next, LastUpdated string }
+		IsPastDue      bool
+	}
+	require.NoError(t, json.Unmarshal(body.Data["timer"], &info), "an object, not a string: %s", body.Data["timer"])
+	require.True(t, info.IsPastDue)
+	require.Equal(t, "2025-03-14T09:00:00.0000000+00:00", info.ScheduleStatus.Last)
+	require.Equal(t, "2025-03-14T09:30:00.0000000+00:00", info.ScheduleStatus.Next)
+	require.Equal(t, map[string]any{"AdjustForDST": true}, info.Schedule)
+	require.Contains(t, body.Metadata, "sys")
 }
 
 // On its schedule: a schedule every second runs the function again and

@@ -132,6 +132,17 @@ func TestRecords(t *testing.T, open func(t *testing.T) order.Records) {
 			again.EventIDs[0] = "evt_changed"
 			require.Equal(t, "evt_1", get(t, ctx, recs, "cs_test_1").EventIDs[0], "a read is a copy too")
 		}},
+		{"holds, disputes and the grant are copies", func(t *testing.T, ctx context.Context, recs order.Records) {
+			in := sample("cs_test_1")
+			created, err := recs.Create(ctx, in)
+			require.NoError(t, err)
+			in.AccessHolds[0].Reason, in.Disputes[0].Status, in.Granted.Disputes[0].Status = "changed", "changed", "changed"
+			created.AccessHolds[0].Reason, created.Disputes[0].Status = "changed", "changed"
+			got := get(t, ctx, recs, "cs_test_1")
+			require.Equal(t, sample("cs_test_1").AccessHolds, got.AccessHolds)
+			require.Equal(t, sample("cs_test_1").Disputes, got.Disputes)
+			require.Equal(t, sample("cs_test_1").Granted, got.Granted)
+		}},
 		{"empty EventIDs and Mail read back nil", func(t *testing.T, ctx context.Context, recs order.Records) {
 			o := sample("cs_test_1")
 			o.EventIDs, o.Mail = []string{}, []byte{}
@@ -183,20 +194,22 @@ func sample(sessionID string) order.Order {
 		CreatedAt:      at,
 		UpdatedAt:      at.Add(time.Second),
 		PaidAt:         at,
+		OrderedAt:      at.Add(-time.Minute),
 		LinksReadyAt:   at.Add(time.Second),
 		Files: []order.File{
 			{Title: "Harbour at dawn", Blob: "photos/harbour.jpg", FileName: "harbour.jpg", Size: 5_000_000_000, Downloads: 2,
 				DownloadedAt: []time.Time{at.Add(time.Minute), at.Add(2 * time.Minute)}, Clicks: []string{"click-1", "click-2"}},
 			{Title: "Ünïcode", Blob: "b.png", FileName: "b.png", Size: 1},
 		},
-		PaymentIntent:  "pi_123",
-		AccessUntil:    at.Add(720 * time.Hour),
-		RevokedBy:      order.RevokedByDispute,
-		RevokeReason:   "the payment is disputed",
-		RevokedAt:      at.Add(time.Hour),
+		PaymentIntent: "pi_123",
+		AccessUntil:   at.Add(720 * time.Hour),
+		AccessHolds: []order.Hold{
+			{Kind: order.HoldDispute, Ref: "dp_1", Event: "evt_2", At: at.Add(time.Hour), Reason: "the payment is disputed (needs_response)"},
+			{Kind: order.HoldOperator, At: at.Add(2 * time.Hour), Reason: "fraud confirmed"},
+		},
 		RefundedAmount: 1 << 40,
-		FullyRefunded:  true,
-		Dispute:        "needs_response",
+		Disputes:       []order.Dispute{{ID: "dp_1", Status: "needs_response"}},
+		Granted:        order.Grant{At: at.Add(30 * time.Minute), Refunded: 500, Disputes: []order.Dispute{{ID: "dp_0", Status: "won"}}},
 	}
 }
 

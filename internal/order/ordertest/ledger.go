@@ -159,6 +159,9 @@ func (l *Ledger) store(o order.Order) order.Order {
 func clone(o order.Order) order.Order {
 	o.EventIDs = cloneSlice(o.EventIDs)
 	o.Mail = cloneSlice(o.Mail)
+	o.AccessHolds = cloneSlice(o.AccessHolds)
+	o.Disputes = cloneSlice(o.Disputes)
+	o.Granted.Disputes = cloneSlice(o.Granted.Disputes)
 	o.Files = cloneSlice(o.Files)
 	for i := range o.Files {
 		o.Files[i].DownloadedAt = cloneSlice(o.Files[i].DownloadedAt)

@@ -50,6 +50,7 @@ const (
 	propCreatedAt       = "CreatedAt"
 	propUpdatedAt       = "UpdatedAt"
 	propPaidAt          = "PaidAt"
+	propOrderedAt       = "OrderedAt"
 	propLinksReadyAt    = "LinksReadyAt"
 	propMailSentAt      = "MailSentAt"
 	propPaymentFailedAt = "PaymentFailedAt"
@@ -57,13 +58,23 @@ const (
 	propFiles           = "Files"
 	propPaymentIntent   = "PaymentIntent"
 	propAccessUntil     = "AccessUntil"
-	propRevokedBy       = "RevokedBy"
-	propRevokeReason    = "RevokeReason"
-	propRevokedAt       = "RevokedAt"
+	propAccessHolds     = "AccessHolds"
 	propRefundedAmount  = "RefundedAmount"
-	propDispute         = "Dispute"
+	propDisputes        = "Disputes"
+	propGranted         = "Granted"
 	propMailEventID     = "MailEventID"
-	propFullyRefunded   = "FullyRefunded"
+	propBudgetSpent     = "BudgetSpent"
+)
+
+// The properties of records written before access was kept as holds: read
+// (and migrated into holds, order.LegacyAccess), never written. A record's
+// next write replaces the entity, which drops them.
+const (
+	propRevokedBy     = "RevokedBy"
+	propRevokeReason  = "RevokeReason"
+	propRevokedAt     = "RevokedAt"
+	propFullyRefunded = "FullyRefunded"
+	propDispute       = "Dispute"
 )
 
 // MaxFilesBytes bounds Order.Files as stored (JSON in a string property,
@@ -113,12 +124,12 @@ func times(o *order.Order) []timeField {
 		{propCreatedAt, &o.CreatedAt},
 		{propUpdatedAt, &o.UpdatedAt},
 		{propPaidAt, &o.PaidAt},
+		{propOrderedAt, &o.OrderedAt},
 		{propLinksReadyAt, &o.LinksReadyAt},
 		{propMailSentAt, &o.MailSentAt},
 		{propPaymentFailedAt, &o.PaymentFailedAt},
 		{propAttentionAt, &o.AttentionAt},
 		{propAccessUntil, &o.AccessUntil},
-		{propRevokedAt, &o.RevokedAt},
 	}
 }
 
@@ -154,7 +165,26 @@ func normalize(o order.Order) (order.Order, error) {
 	if len(o.Mail) == 0 {
 		o.Mail = nil
 	}
-	o.RevokeReason = truncate(o.RevokeReason, MaxTextBytes)
+	o.AccessHolds = slices.Clone(o.AccessHolds)
+	for i := range o.AccessHolds {
+		h := &o.AccessHolds[i]
+		h.Reason = truncate(h.Reason, MaxTextBytes)
+		h.At = h.At.UTC().Truncate(Resolution)
+	}
+	if len(o.AccessHolds) == 0 {
+		o.AccessHolds = nil
+	}
+	if len(o.Disputes) == 0 {
+		o.Disputes = nil
+	}
+	o.Disputes = slices.Clone(o.Disputes)
+	if len(o.Granted.Disputes) == 0 {
+		o.Granted.Disputes = nil
+	}
+	o.Granted.Disputes = slices.Clone(o.Granted.Disputes)
+	if !o.Granted.At.IsZero() {
+		o.Granted.At = o.Granted.At.UTC().Truncate(Resolution)
+	}
 	if len(o.Files) == 0 {
 		o.Files = nil
 	}
@@ -261,16 +291,20 @@ func encode(o order.Order) ([]byte, error) {
 		propOperationID:   o.OperationID,
 		propLeaseOwner:    o.LeaseOwner,
 	}
+	access, err := encodeAccess(o)
+	if err != nil {
+		return nil, err
+	}
 	// The download page's properties are left out while empty: most
 	// records never need them.
-	for name, v := range map[string]string{propFiles: files, propPaymentIntent: o.PaymentIntent,
-		propRevokedBy: o.RevokedBy, propRevokeReason: o.RevokeReason, propDispute: o.Dispute, propMailEventID: o.MailEventID} {
+	for name, v := range map[string]string{propFiles: files, propPaymentIntent: o.PaymentIntent, propMailEventID: o.MailEventID,
+		propAccessHolds: access.holds, propDisputes: access.disputes, propGranted: access.granted} {
 		if v != "" {
 			e[name] = v
 		}
 	}
-	if o.FullyRefunded {
-		e[propFullyRefunded] = true
+	if o.BudgetSpent {
+		e[propBudgetSpent] = true
 	}
 	if o.RefundedAmount != 0 {
 		e[propRefundedAmount] = strconv.FormatInt(o.RefundedAmount, 10)
@@ -315,11 +349,8 @@ func decode(data []byte) (order.Order, error) {
 		LeaseOwner:    d.str(propLeaseOwner),
 		EventIDs:      d.stringList(propEventIDs),
 		PaymentIntent: d.str(propPaymentIntent),
-		RevokedBy:     d.str(propRevokedBy),
-		RevokeReason:  d.str(propRevokeReason),
-		Dispute:       d.str(propDispute),
 		MailEventID:   d.str(propMailEventID),
-		FullyRefunded: d.boolean(propFullyRefunded),
+		BudgetSpent:   d.boolean(propBudgetSpent),
 		Files:         d.files(propFiles),
 	}
 	o.RefundedAmount = int64(d.integer(propRefundedAmount))
@@ -328,6 +359,20 @@ func decode(data []byte) (order.Order, error) {
 	}
 	for _, f := range times(&o) {
 		*f.t = d.time(f.name)
+	}
+	kept := false
+	for _, p := range []struct {
+		name string
+		v    any
+	}{{propAccessHolds, &o.AccessHolds}, {propDisputes, &o.Disputes}, {propGranted, &o.Granted}} {
+		kept = kept || d.str(p.name) != ""
+		d.jsonValue(p.name, p.v)
+	}
+	utcAccess(&o)
+	legacy := order.LegacyAccess{RevokedBy: d.str(propRevokedBy), RevokeReason: d.str(propRevokeReason), RevokedAt: d.time(propRevokedAt),
+		FullyRefunded: d.boolean(propFullyRefunded), Dispute: d.str(propDispute)}
+	if !kept && legacy.Holds() {
+		legacy.Migrate(&o) // a record written before holds
 	}
 	if d.err != nil {
 		return o, order.Permanentf("decode order %s: %w", e.PartitionKey, d.err)
@@ -436,6 +481,68 @@ func (d *decoder) stringList(name string) []string {
 		return nil
 	}
 	return ids
+}
+
+// accessProps are the JSON of the access properties, "" for each that is
+// empty.
+type accessProps struct{ holds, disputes, granted string }
+
+// MaxAccessBytes bounds the JSON of each access property. The domain
+// bounds them far below (an operator's hold, a refund's, and at most
+// order.MaxDisputes disputes, with reasons of at most MaxTextBytes): a
+// record over it is refused rather than written in part.
+const MaxAccessBytes = 32 * 1024
+
+// encodeAccess returns o's holds, disputes and grant as their properties
+// hold them.
+func encodeAccess(o order.Order) (accessProps, error) {
+	var p accessProps
+	for _, f := range []struct {
+		name  string
+		empty bool
+		v     any
+		dst   *string
+	}{
+		{propAccessHolds, len(o.AccessHolds) == 0, o.AccessHolds, &p.holds},
+		{propDisputes, len(o.Disputes) == 0, o.Disputes, &p.disputes},
+		{propGranted, o.Granted.At.IsZero() && o.Granted.Refunded == 0 && len(o.Granted.Disputes) == 0, o.Granted, &p.granted},
+	} {
+		if f.empty {
+			continue
+		}
+		b, err := json.Marshal(f.v)
+		if err != nil {
+			return p, err
+		}
+		if len(b) > MaxAccessBytes {
+			return p, order.Permanentf("order %s: %s takes %d bytes, over the ledger's %d-byte limit", o.SessionID, f.name, len(b), MaxAccessBytes)
+		}
+		*f.dst = string(b)
+	}
+	return p, nil
+}
+
+// utcAccess puts the times of o's holds and grant in UTC, as the other
+// times are read.
+func utcAccess(o *order.Order) {
+	for i := range o.AccessHolds {
+		o.AccessHolds[i].At = o.AccessHolds[i].At.UTC()
+	}
+	if !o.Granted.At.IsZero() {
+		o.Granted.At = o.Granted.At.UTC()
+	}
+}
+
+// jsonValue reads a property holding JSON into v; a missing or empty one leaves
+// v as it is.
+func (d *decoder) jsonValue(name string, v any) {
+	s := d.str(name)
+	if s == "" {
+		return
+	}
+	if err := json.Unmarshal([]byte(s), v); err != nil && d.err == nil {
+		d.err = fmt.Errorf("property %s is not the JSON it should hold: %w", name, err)
+	}
 }
 
 // encodeFiles returns o.Files as the JSON the Files property holds ("" for

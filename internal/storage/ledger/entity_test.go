@@ -47,9 +47,11 @@ func fullOrder(id string) order.Order {
 		Holds:           4,
 		HeldUntil:       base.Add(7 * time.Minute),
 		RetryAt:         base.Add(8 * time.Minute),
+		BudgetSpent:     true,
 		CreatedAt:       base,
 		UpdatedAt:       base.Add(time.Hour),
 		PaidAt:          base.Add(time.Second),
+		OrderedAt:       base.Add(-time.Minute),
 		LinksReadyAt:    base.Add(2 * time.Second),
 		MailSentAt:      base.Add(3 * time.Second),
 		PaymentFailedAt: base.Add(4 * time.Second),
@@ -58,12 +60,10 @@ func fullOrder(id string) order.Order {
 			Downloads: 1, DownloadedAt: []time.Time{base.Add(6 * time.Second)}, Clicks: []string{"c1"}}},
 		PaymentIntent:  "pi_1",
 		AccessUntil:    base.Add(720 * time.Hour),
-		RevokedBy:      order.RevokedByRefund,
-		RevokeReason:   "refunded in full (100 of 100)",
-		RevokedAt:      base.Add(7 * time.Second),
+		AccessHolds:    []order.Hold{{Kind: order.HoldRefund, Ref: "ch_1", Event: "evt_3", At: base.Add(7 * time.Second), Reason: "refunded in full (100 of 100)"}},
 		RefundedAmount: 100,
-		FullyRefunded:  true,
-		Dispute:        "won",
+		Disputes:       []order.Dispute{{ID: "dp_1", Status: "won"}},
+		Granted:        order.Grant{At: base.Add(8 * time.Second), Refunded: 50, Disputes: []order.Dispute{{ID: "dp_1", Status: "needs_response"}}},
 	}
 }
 
@@ -80,6 +80,13 @@ func stored(o order.Order) order.Order {
 		if !f.t.IsZero() {
 			*f.t = f.t.UTC().Truncate(Resolution)
 		}
+	}
+	o.AccessHolds = slices.Clone(o.AccessHolds)
+	for i := range o.AccessHolds {
+		o.AccessHolds[i].At = o.AccessHolds[i].At.UTC().Truncate(Resolution)
+	}
+	if !o.Granted.At.IsZero() {
+		o.Granted.At = o.Granted.At.UTC().Truncate(Resolution)
 	}
 	return o
 }
@@ -129,12 +136,15 @@ func TestEncodeWritesTheContract(t *testing.T) {
 		"HeldUntil@odata.type":       "Edm.DateTime",
 		"RetryAt":                    "2025-06-01T12:38:45.1234567Z",
 		"RetryAt@odata.type":         "Edm.DateTime",
+		"BudgetSpent":                true,
 		"CreatedAt":                  "2025-06-01T12:30:45.1234567Z",
 		"CreatedAt@odata.type":       "Edm.DateTime",
 		"UpdatedAt":                  "2025-06-01T13:30:45.1234567Z",
 		"UpdatedAt@odata.type":       "Edm.DateTime",
 		"PaidAt":                     "2025-06-01T12:30:46.1234567Z",
 		"PaidAt@odata.type":          "Edm.DateTime",
+		"OrderedAt":                  "2025-06-01T12:29:45.1234567Z",
+		"OrderedAt@odata.type":       "Edm.DateTime",
 		"LinksReadyAt":               "2025-06-01T12:30:47.1234567Z",
 		"LinksReadyAt@odata.type":    "Edm.DateTime",
 		"MailSentAt":                 "2025-06-01T12:30:48.1234567Z",
@@ -147,14 +157,11 @@ func TestEncodeWritesTheContract(t *testing.T) {
 		"PaymentIntent":              "pi_1",
 		"AccessUntil":                "2025-07-01T12:30:45.1234567Z",
 		"AccessUntil@odata.type":     "Edm.DateTime",
-		"RevokedBy":                  "refund",
-		"RevokeReason":               "refunded in full (100 of 100)",
-		"RevokedAt":                  "2025-06-01T12:30:52.1234567Z",
-		"RevokedAt@odata.type":       "Edm.DateTime",
+		"AccessHolds":                `[{"kind":"refund","ref":"ch_1","event":"evt_3","at":"2025-06-01T12:30:52.1234567Z","reason":"refunded in full (100 of 100)"}]`,
 		"RefundedAmount":             "100",
 		"RefundedAmount@odata.type":  "Edm.Int64",
-		"FullyRefunded":              true,
-		"Dispute":                    "won",
+		"Disputes":                   `[{"id":"dp_1","status":"won"}]`,
+		"Granted":                    `{"at":"2025-06-01T12:30:53.1234567Z","refunded":50,"disputes":[{"id":"dp_1","status":"needs_response"}]}`,
 	}, got)
 }
 
@@ -239,6 +246,23 @@ func TestDecode(t *testing.T) {
 		{name: "fraction for an int", json: `{"PartitionKey":"cs_1","RowKey":"order","Items":2.5}`, problem: "property Items is float64, want a whole number"},
 		{name: "untyped time", json: `{"PartitionKey":"cs_1","RowKey":"order","PaidAt":"2025-01-01T00:00:00Z"}`, problem: "property PaidAt is string, want an Edm.DateTime"},
 		{name: "bad event ids", json: `{"PartitionKey":"cs_1","RowKey":"order","EventIDs":"evt_1"}`, problem: "property EventIDs is not a JSON array"},
+		{name: "bad holds", json: `{"PartitionKey":"cs_1","RowKey":"order","AccessHolds":"refund"}`, problem: "property AccessHolds is not the JSON"},
+		{
+			name: "a record written before holds: revoked by a refund during a dispute",
+			json: `{"PartitionKey":"cs_1","RowKey":"order","RevokedBy":"refund","RevokeReason":"refunded in full (100 of 100)",
+				"RevokedAt":"2025-06-01T12:30:52.1234567Z","RevokedAt@odata.type":"Edm.DateTime","FullyRefunded":true,
+				"RefundedAmount":"100","RefundedAmount@odata.type":"Edm.Int64","Dispute":"needs_response"}`,
+			want: order.Order{SessionID: "cs_1", RefundedAmount: 100, Disputes: []order.Dispute{{Status: "needs_response"}},
+				AccessHolds: []order.Hold{
+					{Kind: order.HoldRefund, At: time.Date(2025, 6, 1, 12, 30, 52, 123456700, time.UTC), Reason: "refunded in full (100 of 100)"},
+					{Kind: order.HoldDispute, At: time.Date(2025, 6, 1, 12, 30, 52, 123456700, time.UTC), Reason: "the payment is disputed (needs_response)"},
+				}},
+		},
+		{
+			name: "a record written before holds: granted after a full refund",
+			json: `{"PartitionKey":"cs_1","RowKey":"order","FullyRefunded":true,"RefundedAmount":"100","RefundedAmount@odata.type":"Edm.Int64"}`,
+			want: order.Order{SessionID: "cs_1", RefundedAmount: 100, Granted: order.Grant{Refunded: 100}},
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -281,3 +281,39 @@ func (f tokenFunc) GetToken(context.Context, policy.TokenRequestOptions) (azcore
 type transportFunc func(*http.Request) (*http.Response, error)
 
 func (f transportFunc) Do(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestLegacyRecordMigratesOnRead: a record written when access had one
+// cause (RevokedBy, FullyRefunded, Dispute) reads as holds, and its next
+// write keeps the holds and drops the old properties.
+func TestLegacyRecordMigratesOnRead(t *testing.T) {
+	l, _ := startLedger(t)
+	entity := `{"PartitionKey":"cs_test_legacy","RowKey":"order","State":"mail_sent","RevokedBy":"dispute",
+		"RevokeReason":"the payment is disputed (needs_response)","RevokedAt":"2025-06-01T12:30:52Z","RevokedAt@odata.type":"Edm.DateTime",
+		"Dispute":"needs_response","PaidAt":"2025-06-01T12:00:00Z","PaidAt@odata.type":"Edm.DateTime",
+		"Files":"[{\"title\":\"Harbour\",\"blob\":\"harbour.jpg\",\"file_name\":\"harbour.jpg\",\"size\":12}]"}`
+	_, err := l.c.AddEntity(t.Context(), []byte(entity), nil)
+	require.NoError(t, err)
+
+	o, err := l.Get(t.Context(), "cs_test_legacy")
+	require.NoError(t, err)
+	revokedAt := time.Date(2025, 6, 1, 12, 30, 52, 0, time.UTC)
+	require.Equal(t, []order.Hold{{Kind: order.HoldDispute, At: revokedAt, Reason: "the payment is disputed (needs_response)"}}, o.AccessHolds)
+	require.Equal(t, order.AccessSuspended, o.Access(revokedAt, 720*time.Hour))
+
+	// An operator revokes during the dispute; the dispute is then won.
+	require.True(t, o.Revoke("fraud confirmed", revokedAt.Add(time.Hour)))
+	require.True(t, o.ApplyDispute("evt_won", order.Dispute{ID: "dp_1", Status: order.DisputeWon}, revokedAt.Add(2*time.Hour)))
+	o, err = l.Update(t.Context(), o)
+	require.NoError(t, err)
+	got, err := l.Get(t.Context(), "cs_test_legacy")
+	require.NoError(t, err)
+	requireSameOrder(t, o, got, "the holds are written and read back")
+	require.Equal(t, order.AccessRevoked, got.Access(revokedAt.Add(3*time.Hour), 720*time.Hour), "the operator's hold stands")
+	require.Equal(t, []order.Dispute{{ID: "dp_1", Status: order.DisputeWon}}, got.Disputes, "the event adopted the dispute's id")
+
+	raw, err := l.c.GetEntity(t.Context(), "cs_test_legacy", RowKey, nil)
+	require.NoError(t, err)
+	for _, legacy := range []string{propRevokedBy, propRevokeReason, propRevokedAt, propFullyRefunded, propDispute} {
+		require.NotContains(t, string(raw.Value), `"`+legacy+`"`, "the write drops the old properties")
+	}
+}

@@ -32,6 +32,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // Key is the API key the server accepts.
@@ -201,7 +202,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			s.answer(w, http.StatusNotFound, missing(id))
 			return
 		}
-		s.answer(w, http.StatusOK, s.sessionPage(sess))
+		s.answer(w, http.StatusOK, s.sessionPage(sess, slices.Contains(expand, "payment_intent.latest_charge")))
 	case lineItemsPath.MatchString(r.URL.Path):
 		id := lineItemsPath.FindStringSubmatch(r.URL.Path)[1]
 		if !slices.Contains(expand, "data.price.product") {
@@ -231,9 +232,19 @@ func checkHeaders(r *http.Request) string {
 	return ""
 }
 
-// sessionPage is the session with its first page of line items.
-func (s *Server) sessionPage(sess map[string]any) map[string]any {
+// PaidDelay is how long after the fixture session's creation its payment
+// intent's latest charge was created: when the customer paid.
+const PaidDelay = 90 * time.Second
+
+// sessionPage is the session with its first page of line items, and with
+// its payment intent and that one's latest charge expanded when charge.
+func (s *Server) sessionPage(sess map[string]any, charge bool) map[string]any {
 	out := maps.Clone(sess)
+	if pi, ok := out["payment_intent"].(string); ok && charge {
+		created, _ := out["created"].(float64)
+		out["payment_intent"] = map[string]any{"id": pi, "object": "payment_intent", "latest_charge": map[string]any{
+			"id": "ch_" + strings.TrimPrefix(pi, "pi_"), "object": "charge", "created": int64(created) + int64(PaidDelay/time.Second)}}
+	}
 	all := items(sess)
 	n := min(len(all), s.PageSize)
 	out["line_items"] = map[string]any{"object": "list", "data": all[:n], "has_more": n < len(all),
