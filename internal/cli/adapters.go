@@ -18,7 +18,7 @@ import (
 func storageOptions(s config.Storage) storage.Options {
 	return storage.Options{
 		AccountName:     s.AccountName,
-		AccountKey:      storage.NewKey(s.AccountKey.Reveal()),
+		AccountKey:      s.AccountKey,
 		BlobURL:         s.BlobURL,
 		QueueURL:        s.QueueURL,
 		TableURL:        s.TableURL,

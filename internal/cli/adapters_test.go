@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/filedrop/filedrop/internal/config"
+	"github.com/filedrop/filedrop/internal/secret"
 	"github.com/filedrop/filedrop/internal/storage"
 	"github.com/filedrop/filedrop/internal/storage/blobstore"
 )
@@ -27,8 +28,8 @@ func sameFields(t *testing.T, from, to any) {
 		got := o.FieldByName(name)
 		require.True(t, got.IsValid(), "%s has no field %s: map it, or say here why not", o.Type(), name)
 		want, have := f.Field(i).Interface(), got.Interface()
-		if s, ok := want.(config.Secret); ok {
-			want, have = s.Reveal(), have.(storage.Key).Reveal()
+		if s, ok := want.(secret.Value); ok {
+			want, have = s.Reveal(), have.(secret.Value).Reveal()
 		}
 		require.Equal(t, want, have, "%s.%s", o.Type(), name)
 	}

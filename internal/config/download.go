@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/filedrop/filedrop/internal/secret"
 )
 
 // Order-page defaults.
@@ -39,7 +41,7 @@ type Download struct {
 	PublicBaseURL string
 	// LinkSecrets is ORDER_LINK_SECRET, comma-separated: links are signed
 	// with the first and accepted with any.
-	LinkSecrets []Secret
+	LinkSecrets []secret.Value
 	// Window is DOWNLOAD_WINDOW: how long after the payment the files may
 	// be downloaded (default 720h).
 	Window time.Duration
@@ -106,11 +108,11 @@ func loadDownload(l *loader, st Storage) Download {
 	return d
 }
 
-func splitSecrets(v string) []Secret {
-	var out []Secret
+func splitSecrets(v string) []secret.Value {
+	var out []secret.Value
 	for _, s := range strings.Split(v, ",") {
 		if s = strings.TrimSpace(s); s != "" {
-			out = append(out, Secret(s))
+			out = append(out, secret.Value(s))
 		}
 	}
 	return out

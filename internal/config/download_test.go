@@ -6,14 +6,16 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/filedrop/filedrop/internal/secret"
 )
 
 func TestLoadDownload(t *testing.T) {
-	secret := strings.Repeat("k", 32)
+	linkSecret := strings.Repeat("k", 32)
 	base := map[string]string{
 		"STRIPE_WEBHOOK_SECRET": "whsec_abc", "STRIPE_API_KEY": "sk_test_abc", "AzureWebJobsStorage": "UseDevelopmentStorage=true",
 		"EMAIL_SENDER": "shop@example.com", "EMAIL_OUTBOX_DIR": "/tmp/outbox",
-		"PUBLIC_BASE_URL": "https://shop.example/", "ORDER_LINK_SECRET": secret + ", old" + secret,
+		"PUBLIC_BASE_URL": "https://shop.example/", "ORDER_LINK_SECRET": linkSecret + ", old" + linkSecret,
 	}
 	tests := []struct {
 		name    string
@@ -22,7 +24,7 @@ func TestLoadDownload(t *testing.T) {
 		problem string
 	}{
 		{name: "defaults", want: func(t *testing.T, d Download) {
-			require.Equal(t, Download{Links: LinksPage, PublicBaseURL: "https://shop.example", LinkSecrets: []Secret{Secret(secret), Secret("old" + secret)},
+			require.Equal(t, Download{Links: LinksPage, PublicBaseURL: "https://shop.example", LinkSecrets: []secret.Value{secret.Value(linkSecret), secret.Value("old" + linkSecret)},
 				Window: 720 * time.Hour, Limit: 10, SASTTL: 10 * time.Minute}, d)
 		}},
 		{name: "unlimited", env: map[string]string{"DOWNLOAD_LIMIT": "0"}, want: func(t *testing.T, d Download) { require.Zero(t, d.Limit) }},
@@ -30,7 +32,7 @@ func TestLoadDownload(t *testing.T) {
 			want: func(t *testing.T, d Download) { require.False(t, d.Page()) }},
 		{name: "page needs a base URL", env: map[string]string{"PUBLIC_BASE_URL": ""}, problem: "PUBLIC_BASE_URL is required"},
 		{name: "page needs a secret", env: map[string]string{"ORDER_LINK_SECRET": ""}, problem: "ORDER_LINK_SECRET is required"},
-		{name: "short secret", env: map[string]string{"ORDER_LINK_SECRET": secret + ",short"}, problem: "ORDER_LINK_SECRET secret 2 of 2 is 5 characters"},
+		{name: "short secret", env: map[string]string{"ORDER_LINK_SECRET": linkSecret + ",short"}, problem: "ORDER_LINK_SECRET secret 2 of 2 is 5 characters"},
 		{name: "http base URL", env: map[string]string{"PUBLIC_BASE_URL": "http://shop.example"}, problem: "PUBLIC_BASE_URL must be an https URL"},
 		{name: "base URL with a query", env: map[string]string{"PUBLIC_BASE_URL": "https://shop.example/?code=x"}, problem: "PUBLIC_BASE_URL must have no user, query or fragment"},
 		{name: "negative limit", env: map[string]string{"DOWNLOAD_LIMIT": "-1"}, problem: "DOWNLOAD_LIMIT must be a whole number"},
@@ -50,7 +52,7 @@ func TestLoadDownload(t *testing.T) {
 			c, err := Load(func(k string) string { return env[k] })
 			if tt.problem != "" {
 				require.ErrorContains(t, err, tt.problem)
-				require.NotContains(t, err.Error(), secret, "no message quotes a secret")
+				require.NotContains(t, err.Error(), linkSecret, "no message quotes a secret")
 				return
 			}
 			require.NoError(t, err)

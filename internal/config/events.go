@@ -9,6 +9,8 @@ import (
 	"unicode"
 
 	"github.com/google/uuid"
+
+	"github.com/filedrop/filedrop/internal/secret"
 )
 
 // Events holds the settings of the order events (paid, refunded, ...) and
@@ -19,11 +21,11 @@ type Events struct {
 	// https (http only to a loopback address). Empty for none. They are
 	// Secrets: Zapier's and Slack's hooks carry their credential in the
 	// path, Power Automate's in the query.
-	URLs []Secret
+	URLs []secret.Value
 	// Secrets is ORDER_EVENTS_SECRET: the whsec_ secrets the webhooks are
 	// signed with, newest first (several while one is rotated). Required
 	// with URLs.
-	Secrets []Secret
+	Secrets []secret.Value
 	// IncludeLink is ORDER_EVENTS_INCLUDE_LINK: the events carry the order
 	// page's link, which grants the downloads (default false).
 	IncludeLink bool
@@ -81,14 +83,14 @@ func loadEvents(l *loader) Events {
 // eventURLs checks the comma-separated receivers. Messages show a URL only
 // as its scheme and host: its path or query may be the receiver's
 // credential.
-func eventURLs(l *loader, raw string) []Secret {
+func eventURLs(l *loader, raw string) []secret.Value {
 	const name = "ORDER_EVENTS_URL"
 	parts := strings.Split(raw, ",")
 	if len(parts) > maxEventURLs {
 		l.problem(name, "lists %d URLs; at most %d", len(parts), maxEventURLs)
 		return nil
 	}
-	var urls []Secret
+	var urls []secret.Value
 	seen := map[string]bool{}
 	for i, part := range parts {
 		part = strings.TrimSpace(part)
@@ -105,7 +107,7 @@ func eventURLs(l *loader, raw string) []Secret {
 			l.problem(name, "lists %q twice%s", redactEndpoint(part), entry)
 		default:
 			seen[part] = true
-			urls = append(urls, Secret(part))
+			urls = append(urls, secret.Value(part))
 		}
 	}
 	return urls
@@ -143,10 +145,10 @@ func redactEndpoint(raw string) string {
 
 // eventSecrets checks the comma-separated whsec_ secrets, never quoting
 // one.
-func eventSecrets(l *loader, raw string) []Secret {
+func eventSecrets(l *loader, raw string) []secret.Value {
 	const name = "ORDER_EVENTS_SECRET"
 	parts := strings.Split(raw, ",")
-	var secrets []Secret
+	var secrets []secret.Value
 	for i, part := range parts {
 		part = strings.TrimSpace(part)
 		entry := "entry " + strconv.Itoa(i+1) + " of " + strconv.Itoa(len(parts))
@@ -162,7 +164,7 @@ func eventSecrets(l *loader, raw string) []Secret {
 		case len(key) < minEventSecretBytes || len(key) > maxEventSecretBytes:
 			l.problem(name, "has an %s whose key is %d bytes; it must be %d to %d random bytes (%s)", entry, len(key), minEventSecretBytes, maxEventSecretBytes, eventSecretHint)
 		default:
-			secrets = append(secrets, Secret(part))
+			secrets = append(secrets, secret.Value(part))
 		}
 	}
 	return secrets

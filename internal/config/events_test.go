@@ -6,11 +6,13 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/filedrop/filedrop/internal/secret"
 )
 
 func TestLoadEvents(t *testing.T) {
 	const (
-		secret   = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"             // 24 bytes
+		whsec    = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"             // 24 bytes
 		secret32 = "whsec_AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=" // 32 bytes
 		zap      = "https://hooks.zapier.com/hooks/catch/123/" + mark + "/"
 		flow     = "https://prod-01.westeurope.logic.azure.com:443/workflows/abc/triggers/manual/paths/invoke?api-version=2016-06-01&sig=" + mark
@@ -25,15 +27,15 @@ func TestLoadEvents(t *testing.T) {
 	}{
 		{name: "off by default", env: nil, want: Events{}},
 		{name: "one receiver",
-			env:     map[string]string{"ORDER_EVENTS_URL": "https://receiver.example/filedrop", "ORDER_EVENTS_SECRET": secret},
-			want:    Events{URLs: []Secret{"https://receiver.example/filedrop"}, Secrets: []Secret{secret}},
+			env:     map[string]string{"ORDER_EVENTS_URL": "https://receiver.example/filedrop", "ORDER_EVENTS_SECRET": whsec},
+			want:    Events{URLs: []secret.Value{"https://receiver.example/filedrop"}, Secrets: []secret.Value{whsec}},
 			enabled: true},
 		{name: "receivers with credentials in path and query, two secrets, the link",
-			env:  map[string]string{"ORDER_EVENTS_URL": zap + " , " + flow, "ORDER_EVENTS_SECRET": secret32 + "," + secret, "ORDER_EVENTS_INCLUDE_LINK": "true"},
-			want: Events{URLs: []Secret{zap, flow}, Secrets: []Secret{secret32, secret}, IncludeLink: true}, enabled: true},
+			env:  map[string]string{"ORDER_EVENTS_URL": zap + " , " + flow, "ORDER_EVENTS_SECRET": secret32 + "," + whsec, "ORDER_EVENTS_INCLUDE_LINK": "true"},
+			want: Events{URLs: []secret.Value{zap, flow}, Secrets: []secret.Value{secret32, whsec}, IncludeLink: true}, enabled: true},
 		{name: "a local receiver",
-			env:  map[string]string{"ORDER_EVENTS_URL": "http://127.0.0.1:3000/hook,http://[::1]:3000,http://localhost:3000", "ORDER_EVENTS_SECRET": secret},
-			want: Events{URLs: []Secret{"http://127.0.0.1:3000/hook", "http://[::1]:3000", "http://localhost:3000"}, Secrets: []Secret{secret}}, enabled: true},
+			env:  map[string]string{"ORDER_EVENTS_URL": "http://127.0.0.1:3000/hook,http://[::1]:3000,http://localhost:3000", "ORDER_EVENTS_SECRET": whsec},
+			want: Events{URLs: []secret.Value{"http://127.0.0.1:3000/hook", "http://[::1]:3000", "http://localhost:3000"}, Secrets: []secret.Value{whsec}}, enabled: true},
 		{name: "Dataverse",
 			env:  map[string]string{"DATAVERSE_URL": "https://contoso.crm4.dynamics.com/", "DATAVERSE_CLIENT_ID": clientID, "DATAVERSE_ORDER_TABLE": "cr1a2_orders"},
 			want: Events{Dataverse: Dataverse{URL: "https://contoso.crm4.dynamics.com", ClientID: clientID, OrderTable: "cr1a2_orders"}}, enabled: true},
@@ -42,29 +44,29 @@ func TestLoadEvents(t *testing.T) {
 			want: Events{Dataverse: Dataverse{URL: "https://contoso.api.crm.dynamics.com"}}, enabled: true},
 		{name: "the link alone turns nothing on", env: map[string]string{"ORDER_EVENTS_INCLUDE_LINK": "true"}, want: Events{IncludeLink: true}},
 
-		{name: "a receiver over http", env: map[string]string{"ORDER_EVENTS_URL": "http://receiver.example/" + mark, "ORDER_EVENTS_SECRET": secret},
+		{name: "a receiver over http", env: map[string]string{"ORDER_EVENTS_URL": "http://receiver.example/" + mark, "ORDER_EVENTS_SECRET": whsec},
 			problems: []string{`ORDER_EVENTS_URL must be an https URL (http only to 127.0.0.1, ::1 or localhost, for a local receiver), not "http://receiver.example/****"`}},
-		{name: "a receiver that is no URL", env: map[string]string{"ORDER_EVENTS_URL": "receiver.example", "ORDER_EVENTS_SECRET": secret},
+		{name: "a receiver that is no URL", env: map[string]string{"ORDER_EVENTS_URL": "receiver.example", "ORDER_EVENTS_SECRET": whsec},
 			problems: []string{"ORDER_EVENTS_URL must be an absolute URL"}},
-		{name: "a receiver with a password", env: map[string]string{"ORDER_EVENTS_URL": "https://u:" + mark + "@receiver.example", "ORDER_EVENTS_SECRET": secret},
+		{name: "a receiver with a password", env: map[string]string{"ORDER_EVENTS_URL": "https://u:" + mark + "@receiver.example", "ORDER_EVENTS_SECRET": whsec},
 			problems: []string{`ORDER_EVENTS_URL must have no user info or fragment (a query is fine), not "https://receiver.example/****"`}},
-		{name: "an empty entry", env: map[string]string{"ORDER_EVENTS_URL": "https://a.example,,https://b.example", "ORDER_EVENTS_SECRET": secret},
+		{name: "an empty entry", env: map[string]string{"ORDER_EVENTS_URL": "https://a.example,,https://b.example", "ORDER_EVENTS_SECRET": whsec},
 			problems: []string{"ORDER_EVENTS_URL has an empty entry (entry 2 of 3)"}},
-		{name: "a receiver twice", env: map[string]string{"ORDER_EVENTS_URL": zap + "," + zap, "ORDER_EVENTS_SECRET": secret},
+		{name: "a receiver twice", env: map[string]string{"ORDER_EVENTS_URL": zap + "," + zap, "ORDER_EVENTS_SECRET": whsec},
 			problems: []string{`ORDER_EVENTS_URL lists "https://hooks.zapier.com/****" twice (entry 2 of 2)`}},
-		{name: "too many receivers", env: map[string]string{"ORDER_EVENTS_URL": strings.Repeat("https://a.example,", 10) + "https://b.example", "ORDER_EVENTS_SECRET": secret},
+		{name: "too many receivers", env: map[string]string{"ORDER_EVENTS_URL": strings.Repeat("https://a.example,", 10) + "https://b.example", "ORDER_EVENTS_SECRET": whsec},
 			problems: []string{"ORDER_EVENTS_URL lists 11 URLs; at most 10"}},
 		{name: "no secret", env: map[string]string{"ORDER_EVENTS_URL": "https://receiver.example"},
 			problems: []string{"ORDER_EVENTS_SECRET is required with ORDER_EVENTS_URL: the whsec_ secret the receiver verifies the webhooks with; make one with: echo whsec_$(openssl rand -base64 32)"}},
-		{name: "a secret without receiver", env: map[string]string{"ORDER_EVENTS_SECRET": secret},
+		{name: "a secret without receiver", env: map[string]string{"ORDER_EVENTS_SECRET": whsec},
 			problems: []string{"ORDER_EVENTS_SECRET is set but ORDER_EVENTS_URL is not"}},
 		{name: "a secret without prefix", env: map[string]string{"ORDER_EVENTS_URL": "https://receiver.example", "ORDER_EVENTS_SECRET": "MfKQ9r8GKYqrTwjUPD8ILPZIo2La" + mark},
 			problems: []string{"ORDER_EVENTS_SECRET must be whsec_ secrets separated by commas; entry 1 of 1 does not start with whsec_"}},
-		{name: "a secret not base64", env: map[string]string{"ORDER_EVENTS_URL": "https://receiver.example", "ORDER_EVENTS_SECRET": secret + ",whsec_" + mark + "!"},
+		{name: "a secret not base64", env: map[string]string{"ORDER_EVENTS_URL": "https://receiver.example", "ORDER_EVENTS_SECRET": whsec + ",whsec_" + mark + "!"},
 			problems: []string{"ORDER_EVENTS_SECRET has an entry 2 of 2 that is not whsec_ followed by standard base64"}},
 		{name: "a short secret", env: map[string]string{"ORDER_EVENTS_URL": "https://receiver.example", "ORDER_EVENTS_SECRET": "whsec_AAAAAAAAAAAAAAAAAAAAAA=="},
 			problems: []string{"ORDER_EVENTS_SECRET has an entry 1 of 1 whose key is 16 bytes; it must be 24 to 64 random bytes"}},
-		{name: "an empty secret entry", env: map[string]string{"ORDER_EVENTS_URL": "https://receiver.example", "ORDER_EVENTS_SECRET": secret + ","},
+		{name: "an empty secret entry", env: map[string]string{"ORDER_EVENTS_URL": "https://receiver.example", "ORDER_EVENTS_SECRET": whsec + ","},
 			problems: []string{"ORDER_EVENTS_SECRET has an empty entry 2 of 2"}},
 		{name: "the link not a bool", env: map[string]string{"ORDER_EVENTS_INCLUDE_LINK": "yes please"},
 			problems: []string{`ORDER_EVENTS_INCLUDE_LINK must be true or false, not "yes please"`}},

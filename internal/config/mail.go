@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/filedrop/filedrop/internal/secret"
 )
 
 // MailTransport names the service that carries the mail. Exactly one is
@@ -80,7 +82,7 @@ type ACS struct {
 	Endpoint string
 	// AccessKey is the base64 access key of ACS_CONNECTION_STRING; empty
 	// with ACS_ENDPOINT.
-	AccessKey Secret
+	AccessKey secret.Value
 	// ClientID is ACS_CLIENT_ID, the client id of a user-assigned managed
 	// identity (ACS_ENDPOINT only); empty for the system-assigned identity or
 	// the default credential chain.
@@ -94,7 +96,7 @@ type SMTP struct {
 	// Port defaults to 587 for smtp:// and 465 for smtps://.
 	Port     int
 	Username string
-	Password Secret
+	Password secret.Value
 	// ImplicitTLS is true for smtps://: TLS from the first byte.
 	ImplicitTLS bool
 	// StartTLS is true unless the URL says ?starttls=false: the connection
@@ -219,7 +221,7 @@ func loadACSConnectionString(l *loader, cs string) ACS {
 	} else if _, err := base64.StdEncoding.DecodeString(key); err != nil {
 		l.problem(name, "has an accesskey that is not base64")
 	} else {
-		a.AccessKey = Secret(key)
+		a.AccessKey = secret.Value(key)
 	}
 	return a
 }
@@ -275,7 +277,7 @@ func loadSMTP(l *loader, raw string) SMTP {
 	if u.User != nil {
 		s.Username = u.User.Username()
 		pw, _ := u.User.Password()
-		s.Password = Secret(pw)
+		s.Password = secret.Value(pw)
 		if s.Username == "" || pw == "" {
 			l.problem(name, "must have both a user name and a password, or neither: %q", redactURL(raw))
 		}

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/filedrop/filedrop/internal/secret"
 )
 
 func TestLoadMail(t *testing.T) {
@@ -182,7 +184,7 @@ func TestLoadMail(t *testing.T) {
 func TestMailSecretsDoNotPrint(t *testing.T) {
 	env := map[string]string{"EMAIL_SENDER": "a@shop.example", "SMTP_URL": "smtp://user:hunter2@smtp.example.com"}
 	m := loadMail(&loader{get: func(k string) string { return env[k] }})
-	require.Equal(t, Secret("hunter2"), m.SMTP.Password)
+	require.Equal(t, secret.Value("hunter2"), m.SMTP.Password)
 	for _, s := range []string{fmt.Sprint(m), fmt.Sprintf("%+v", m), fmt.Sprintf("%#v", m)} {
 		require.NotContains(t, s, "hunter2")
 	}

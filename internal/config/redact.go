@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/filedrop/filedrop/internal/secret"
 )
 
 // Masked stands in for a value, or the part of one, that may hold a
@@ -125,7 +127,7 @@ func Redact(name, value string) string {
 	}
 	switch kindOf(name) {
 	case secretSetting:
-		return Secret(value).String()
+		return secret.Value(value).String()
 	case credentialURL, urlSetting:
 		return redactURL(value)
 	case connectionString:

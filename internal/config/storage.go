@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+
+	"github.com/filedrop/filedrop/internal/secret"
 )
 
 // StorageConnection is the name of the connection the functions use
@@ -35,7 +37,7 @@ type Storage struct {
 	AccountName string
 	// AccountKey is set for a connection string with a key; empty for an
 	// identity-based connection.
-	AccountKey Secret
+	AccountKey secret.Value
 	// BlobURL, QueueURL and TableURL are the service endpoints, without a
 	// trailing slash.
 	BlobURL, QueueURL, TableURL string
@@ -118,7 +120,7 @@ func ParseConnectionString(cs string) (s Storage, problem string) {
 		return s, "is not a connection string (expected Key=Value pairs separated by ;)"
 	}
 	s.AccountName = kv["accountname"]
-	s.AccountKey = Secret(kv["accountkey"])
+	s.AccountKey = secret.Value(kv["accountkey"])
 	if s.AccountName == "" || s.AccountKey == "" {
 		return s, "must name AccountName and AccountKey (SAS connection strings cannot sign download links)"
 	}

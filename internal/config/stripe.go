@@ -1,19 +1,21 @@
 package config
 
 import (
-	"github.com/filedrop/filedrop/internal/order"
 	"net/url"
 	"strings"
 	"unicode"
+
+	"github.com/filedrop/filedrop/internal/order"
+	"github.com/filedrop/filedrop/internal/secret"
 )
 
 // Stripe holds the Stripe settings.
 type Stripe struct {
 	// WebhookSecrets are the endpoint secrets (STRIPE_WEBHOOK_SECRET, a
 	// comma-separated list so a secret can be rolled with no downtime).
-	WebhookSecrets []Secret
+	WebhookSecrets []secret.Value
 	// APIKey is STRIPE_API_KEY: sk_test_, rk_test_, sk_live_ or rk_live_.
-	APIKey Secret
+	APIKey secret.Value
 	// Livemode is true for a live key.
 	Livemode bool
 	// AllowLive is ALLOW_LIVE_MODE: a live key is refused without it.
@@ -69,7 +71,7 @@ func loadStripe(l *loader) Stripe {
 			case strings.ContainsFunc(part, unicode.IsSpace):
 				l.problem("STRIPE_WEBHOOK_SECRET", "has an entry (%d of %d) with a space in it; secrets are separated by commas", i+1, len(parts))
 			default:
-				s.WebhookSecrets = append(s.WebhookSecrets, Secret(part))
+				s.WebhookSecrets = append(s.WebhookSecrets, secret.Value(part))
 			}
 		}
 	}
@@ -92,7 +94,7 @@ func loadStripe(l *loader) Stripe {
 	case strings.Contains(prefix, "_live_"):
 		s.Livemode = true
 	}
-	s.APIKey = Secret(key)
+	s.APIKey = secret.Value(key)
 	s.AllowLive = l.boolean("ALLOW_LIVE_MODE", false)
 	if s.Livemode && !s.AllowLive {
 		l.problem("STRIPE_API_KEY", "is a live key; set ALLOW_LIVE_MODE=true to take real payments")

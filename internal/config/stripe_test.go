@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/filedrop/filedrop/internal/secret"
 )
 
 func load(settings map[string]string) func(string) string {
@@ -20,17 +22,17 @@ func TestLoadStripe(t *testing.T) {
 		problems []string // substrings, one per expected problem
 	}{
 		{name: "test key", settings: map[string]string{"STRIPE_WEBHOOK_SECRET": "whsec_a", "STRIPE_API_KEY": "sk_test_1"},
-			want: Stripe{WebhookSecrets: []Secret{"whsec_a"}, APIKey: "sk_test_1"}},
+			want: Stripe{WebhookSecrets: []secret.Value{"whsec_a"}, APIKey: "sk_test_1"}},
 		{name: "restricted test key", settings: map[string]string{"STRIPE_WEBHOOK_SECRET": "whsec_a", "STRIPE_API_KEY": "rk_test_1"},
-			want: Stripe{WebhookSecrets: []Secret{"whsec_a"}, APIKey: "rk_test_1"}},
+			want: Stripe{WebhookSecrets: []secret.Value{"whsec_a"}, APIKey: "rk_test_1"}},
 		{name: "rotated secrets with spaces", settings: map[string]string{"STRIPE_WEBHOOK_SECRET": " whsec_new , whsec_old ", "STRIPE_API_KEY": "sk_test_1"},
-			want: Stripe{WebhookSecrets: []Secret{"whsec_new", "whsec_old"}, APIKey: "sk_test_1"}},
+			want: Stripe{WebhookSecrets: []secret.Value{"whsec_new", "whsec_old"}, APIKey: "sk_test_1"}},
 		{name: "real-shaped key", settings: map[string]string{"STRIPE_WEBHOOK_SECRET": "whsec_a", "STRIPE_API_KEY": "rk_test_51HxYz09AbCdEfGhIjKlMnOpQrStUvWxYz"},
-			want: Stripe{WebhookSecrets: []Secret{"whsec_a"}, APIKey: "rk_test_51HxYz09AbCdEfGhIjKlMnOpQrStUvWxYz"}},
+			want: Stripe{WebhookSecrets: []secret.Value{"whsec_a"}, APIKey: "rk_test_51HxYz09AbCdEfGhIjKlMnOpQrStUvWxYz"}},
 		{name: "live key allowed", settings: map[string]string{"STRIPE_WEBHOOK_SECRET": "whsec_a", "STRIPE_API_KEY": "rk_live_1", "ALLOW_LIVE_MODE": "true"},
-			want: Stripe{WebhookSecrets: []Secret{"whsec_a"}, APIKey: "rk_live_1", Livemode: true, AllowLive: true}},
+			want: Stripe{WebhookSecrets: []secret.Value{"whsec_a"}, APIKey: "rk_live_1", Livemode: true, AllowLive: true}},
 		{name: "API URL", settings: map[string]string{"STRIPE_WEBHOOK_SECRET": "whsec_a", "STRIPE_API_KEY": "sk_test_1", "STRIPE_API_URL": "http://127.0.0.1:12111"},
-			want: Stripe{WebhookSecrets: []Secret{"whsec_a"}, APIKey: "sk_test_1", APIURL: "http://127.0.0.1:12111"}},
+			want: Stripe{WebhookSecrets: []secret.Value{"whsec_a"}, APIKey: "sk_test_1", APIURL: "http://127.0.0.1:12111"}},
 		{name: "nothing set", settings: map[string]string{},
 			problems: []string{"STRIPE_WEBHOOK_SECRET is required", "STRIPE_API_KEY is required"}},
 		{name: "live key refused", settings: map[string]string{"STRIPE_WEBHOOK_SECRET": "whsec_a", "STRIPE_API_KEY": "sk_live_1"},
@@ -94,7 +96,7 @@ func TestLoadStripe(t *testing.T) {
 }
 
 func TestSecretNeverPrints(t *testing.T) {
-	s := Stripe{APIKey: "sk_live_verysecret", WebhookSecrets: []Secret{"whsec_verysecret"}}
+	s := Stripe{APIKey: "sk_live_verysecret", WebhookSecrets: []secret.Value{"whsec_verysecret"}}
 	for _, out := range []string{fmt.Sprint(s), fmt.Sprintf("%v %+v %#v %s", s, s, s, s.APIKey)} {
 		require.NotContains(t, out, "verysecret")
 	}
@@ -111,7 +113,7 @@ func TestLoadStorage(t *testing.T) {
 		problem  string
 	}{
 		{name: "development storage", settings: map[string]string{"AzureWebJobsStorage": "UseDevelopmentStorage=true"},
-			want: Storage{AccountName: "devstoreaccount1", AccountKey: Secret(strings.Split(strings.Split(DevelopmentStorage, "AccountKey=")[1], ";")[0]),
+			want: Storage{AccountName: "devstoreaccount1", AccountKey: secret.Value(strings.Split(strings.Split(DevelopmentStorage, "AccountKey=")[1], ";")[0]),
 				BlobURL: "http://127.0.0.1:10000/devstoreaccount1", QueueURL: "http://127.0.0.1:10001/devstoreaccount1", TableURL: "http://127.0.0.1:10002/devstoreaccount1"}},
 		{name: "account connection string", settings: map[string]string{"AzureWebJobsStorage": "DefaultEndpointsProtocol=https;AccountName=shop;AccountKey=" + key + ";EndpointSuffix=core.windows.net"},
 			want: Storage{AccountName: "shop", AccountKey: key, BlobURL: "https://shop.blob.core.windows.net", QueueURL: "https://shop.queue.core.windows.net", TableURL: "https://shop.table.core.windows.net"}},

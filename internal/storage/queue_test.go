@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/filedrop/filedrop/internal/order"
+	"github.com/filedrop/filedrop/internal/secret"
 	"github.com/filedrop/filedrop/internal/storage"
 	"github.com/filedrop/filedrop/internal/testenv"
 )
@@ -110,7 +111,7 @@ func TestSendSkipsTheAnswer(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			tr := &answers{status: tc.status, body: tc.body}
 			qs, err := storage.NewQueues(storage.Account{Transport: tr,
-				Options: storage.Options{AccountName: "devstoreaccount1", AccountKey: storage.NewKey("a2V5"), QueueURL: "http://127.0.0.1:1/devstoreaccount1"}})
+				Options: storage.Options{AccountName: "devstoreaccount1", AccountKey: secret.Value("a2V5"), QueueURL: "http://127.0.0.1:1/devstoreaccount1"}})
 			require.NoError(t, err)
 			q := qs.Queue("orders")
 			if tc.receive {

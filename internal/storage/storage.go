@@ -20,6 +20,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+
+	"github.com/filedrop/filedrop/internal/secret"
 )
 
 // Options name a storage account and how to authenticate to it, in plain
@@ -28,7 +30,7 @@ type Options struct {
 	AccountName string
 	// AccountKey is set to sign with the account key; zero for an
 	// identity-based account.
-	AccountKey Key
+	AccountKey secret.Value
 	// BlobURL, QueueURL and TableURL are the service endpoints, without a
 	// trailing slash.
 	BlobURL, QueueURL, TableURL string

@@ -24,6 +24,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/filedrop/filedrop/internal/secret"
 	"github.com/filedrop/filedrop/internal/storage"
 )
 
@@ -275,7 +276,7 @@ func FreePort(tb testing.TB) string {
 // Account returns this Azurite's development account, signed with its key.
 func (a *Azurite) Account(tb testing.TB) storage.Account {
 	tb.Helper()
-	acct, err := storage.NewAccount(storage.Options{AccountName: DevAccountName, AccountKey: storage.NewKey(DevAccountKey),
+	acct, err := storage.NewAccount(storage.Options{AccountName: DevAccountName, AccountKey: secret.Value(DevAccountKey),
 		BlobURL: a.BlobURL, QueueURL: a.QueueURL, TableURL: a.TableURL})
 	if err != nil {
 		tb.Fatalf("testenv: %v", err)

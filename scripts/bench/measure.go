@@ -306,7 +306,7 @@ func openQueues(connString string) (*storage.Queues, *storage.Queue, error) {
 	if problem != "" {
 		return nil, nil, fmt.Errorf("connection string: %s", problem)
 	}
-	acct, err := storage.NewAccount(storage.Options{AccountName: st.AccountName, AccountKey: storage.NewKey(st.AccountKey.Reveal()),
+	acct, err := storage.NewAccount(storage.Options{AccountName: st.AccountName, AccountKey: st.AccountKey,
 		BlobURL: st.BlobURL, QueueURL: st.QueueURL, TableURL: st.TableURL})
 	if err != nil {
 		return nil, nil, err

@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/filedrop/filedrop/internal/order"
+	"github.com/filedrop/filedrop/internal/secret"
 	"github.com/filedrop/filedrop/internal/storage"
 	"github.com/filedrop/filedrop/internal/storage/blobstore"
 )
@@ -264,7 +265,7 @@ func TestNewRefusesLongDelegatedTTL(t *testing.T) {
 }
 
 func TestSharedKeyLinkOverHTTPS(t *testing.T) {
-	acct := storage.Account{Options: storage.Options{AccountName: "acct", AccountKey: storage.NewKey(base64.StdEncoding.EncodeToString([]byte("k"))),
+	acct := storage.Account{Options: storage.Options{AccountName: "acct", AccountKey: secret.Value(base64.StdEncoding.EncodeToString([]byte("k"))),
 		BlobURL: "https://acct.blob.core.windows.net"}}
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	o, err := blobstore.New(acct, blobstore.Options{Container: "originals", TTL: 720 * time.Hour, BaseURL: "https://downloads.example.com/o"}, func() time.Time { return now })
