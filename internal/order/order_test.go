@@ -44,6 +44,33 @@ func TestClassify(t *testing.T) {
 	require.True(t, errors.Is(order.Permanent(fmt.Errorf("x: %w", order.ErrNotFound)), order.ErrNotFound), "wrapping keeps the cause")
 }
 
+// TestErrorSaysEverything: the outermost order.Error of a failure marked
+// more than once carries the stronger class and every detail, so one
+// errors.As tells all.
+func TestErrorSaysEverything(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want order.Error
+	}{
+		{"a setting and a held order's delay", fmt.Errorf("send: %w", order.Throttled(fmt.Errorf("login: %w", order.Misconfigured(errors.New("535"), "SMTP_URL")), 4*time.Second)),
+			order.Error{Class: order.ClassMisconfigured, Setting: "SMTP_URL", RetryAfter: 4 * time.Second}},
+		{"the throttle's pause over a passing fault", order.Transient(order.Throttled(errors.New("429"), 9*time.Second)),
+			order.Error{Class: order.ClassThrottled, RetryAfter: 9 * time.Second}},
+		{"a passing fault", order.Transient(errors.New("EOF")), order.Error{Class: order.ClassTransient}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var e *order.Error
+			require.True(t, errors.As(tt.err, &e))
+			require.Equal(t, tt.want.Class, e.Class)
+			require.Equal(t, tt.want.Setting, e.Setting)
+			require.Equal(t, tt.want.RetryAfter, e.RetryAfter)
+			require.Equal(t, tt.want.Class, order.Classify(tt.err))
+		})
+	}
+}
+
 func TestMailKeyIsDeterministicAndDistinct(t *testing.T) {
 	k := order.MailKey("cs_test_1", order.MailDownloadLinks, 1)
 	require.Equal(t, k, order.MailKey("cs_test_1", order.MailDownloadLinks, 1), "same mail, same key on every delivery")

@@ -8,34 +8,6 @@ import (
 	"time"
 )
 
-// transientError marks an error of a dependency that is down or failing
-// for a while: a network fault, a timeout, a 5xx answer.
-type transientError struct{ err error }
-
-func (e *transientError) Error() string { return e.err.Error() }
-func (e *transientError) Unwrap() error { return e.err }
-
-// Transient marks err as a transient fault of a dependency (a network
-// error, a timeout, a 5xx answer of Stripe, ACS, SMTP or storage) that the
-// adapter knows will pass by itself. A stage's transient failure is
-// retried with exponential back-off (Backoff) by re-scheduling the same
-// message, spending none of the host's delivery attempts, for as long as
-// the retry budget lasts; the host's attempts count only crashes and
-// failures nobody classified. Transient(nil) is nil.
-func Transient(err error) error {
-	if err == nil {
-		return nil
-	}
-	return &transientError{err: err}
-}
-
-// IsTransient reports whether err, or any error it wraps, was marked
-// Transient.
-func IsTransient(err error) bool {
-	var t *transientError
-	return errors.As(err, &t)
-}
-
 // Retry is a message's record of its transient failures, carried in the
 // message itself (the "retry" field of ProcessJob and MailJob) so that
 // a re-scheduled copy knows how long its order has waited. The JSON names
