@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/filedrop/filedrop/internal/config"
+	"github.com/filedrop/filedrop/internal/delivery"
 	"github.com/filedrop/filedrop/internal/functions"
 	"github.com/filedrop/filedrop/internal/operator"
-	"github.com/filedrop/filedrop/internal/order"
 )
 
 // fnReconcile is the timer function that heals the pipeline.
@@ -60,8 +60,8 @@ func (p *pipeline) sweep(ctx context.Context, log *slog.Logger, t functions.Time
 }
 
 // backoff is the route's policy for transient failures, from the settings.
-func (p *pipeline) backoff() order.Backoff {
-	return order.Backoff{Min: p.cfg.Retry.Min, Max: p.cfg.Retry.Max, Budget: p.cfg.Retry.Budget}
+func (p *pipeline) backoff() delivery.Backoff {
+	return delivery.Backoff{Min: p.cfg.Retry.Min, Max: p.cfg.Retry.Max, Budget: p.cfg.Retry.Budget}
 }
 
 // withSchedules resolves the timer functions' schedules that name a setting

@@ -8,6 +8,7 @@ import (
 
 	"github.com/filedrop/filedrop/internal/checkoutcomplete"
 	"github.com/filedrop/filedrop/internal/config"
+	"github.com/filedrop/filedrop/internal/delivery"
 	"github.com/filedrop/filedrop/internal/functions"
 	"github.com/filedrop/filedrop/internal/operator"
 	"github.com/filedrop/filedrop/internal/order"
@@ -102,7 +103,7 @@ func (p *pipeline) handler(stderr interface{ Write([]byte) (int, error) }) (http
 		secrets[i] = s.Reveal()
 	}
 	webhook := checkoutcomplete.New(secrets, p.orders, p.cfg.Stripe.Livemode, p.log, time.Now)
-	budget := order.BudgetFor(p.app.FunctionTimeout)
+	budget := delivery.BudgetFor(p.app.FunctionTimeout)
 	alarms := functions.NewAlarms(time.Minute, time.Now) // one loud line a minute per refused setting
 	routes := map[string]http.Handler{}
 	for _, fn := range p.app.QueueFunctions() {
@@ -138,7 +139,7 @@ func (p *pipeline) handler(stderr interface{ Write([]byte) (int, error) }) (http
 }
 
 // stage returns the stage behind a queue function, spending budget.
-func (p *pipeline) stage(name string, budget order.Budget) (functions.HandlerFunc, error) {
+func (p *pipeline) stage(name string, budget delivery.Budget) (functions.HandlerFunc, error) {
 	switch name {
 	case fnProcessOrder:
 		if err := p.checkBudget(budget, 0, ""); err != nil {
@@ -200,14 +201,14 @@ func (p *pipeline) orderPage() (func(sessionID string) string, error) {
 
 // checkBudget refuses a host.json functionTimeout whose budget does not fit
 // a step of minStep (what, for a person: the step that needs it).
-func (p *pipeline) checkBudget(b order.Budget, minStep time.Duration, what string) error {
+func (p *pipeline) checkBudget(b delivery.Budget, minStep time.Duration, what string) error {
 	if err := b.Validate(minStep); err != nil {
 		need := ""
 		if what != "" {
 			need = fmt.Sprintf(" (%s may take %s)", what, minStep)
 		}
 		return &ExitError{Code: ExitConfig, Err: fmt.Errorf("host.json functionTimeout %s is too short: %w%s; set functionTimeout to at least %s",
-			timeSpan(p.app.FunctionTimeout), err, need, timeSpan(order.MinFunctionTimeout(minStep)))}
+			timeSpan(p.app.FunctionTimeout), err, need, timeSpan(delivery.MinFunctionTimeout(minStep)))}
 	}
 	return nil
 }

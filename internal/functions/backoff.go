@@ -7,13 +7,13 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/filedrop/filedrop/internal/order"
+	"github.com/filedrop/filedrop/internal/delivery"
 )
 
 // backoffPolicy is the route's Backoff, or the default.
-func (q QueueRoute) backoffPolicy() order.Backoff {
-	if q.Backoff == (order.Backoff{}) {
-		return order.DefaultBackoff()
+func (q QueueRoute) backoffPolicy() delivery.Backoff {
+	if q.Backoff == (delivery.Backoff{}) {
+		return delivery.DefaultBackoff()
 	}
 	return q.Backoff
 }
@@ -24,7 +24,7 @@ func (q QueueRoute) backoffPolicy() order.Backoff {
 // attempts. A spent budget moves the message to the poison queue (the
 // stage has recorded the order as needing attention). If the copy cannot
 // be queued (storage is down too), the host's retry is the fallback.
-func (q QueueRoute) retry(ctx context.Context, log *slog.Logger, inv Invocation, plan order.RetryPlan, err error) (int, error) {
+func (q QueueRoute) retry(ctx context.Context, log *slog.Logger, inv Invocation, plan delivery.RetryPlan, err error) (int, error) {
 	if plan.Exhausted {
 		log.Error("transient failure outlasted the retry budget; moving the message to the poison queue",
 			"err", err, "failures", plan.Next.N, "first_failure", plan.Next.First.Format(time.RFC3339))
@@ -34,7 +34,7 @@ func (q QueueRoute) retry(ctx context.Context, log *slog.Logger, inv Invocation,
 		fmt.Fprintf(q.Stderr, "%s %s: gave up after %d transient failures: %v\n", q.Function.Name, inv.ID, plan.Next.N, err)
 		return http.StatusOK, nil
 	}
-	data, werr := order.WithRetry(inv.Data, plan.Next)
+	data, werr := delivery.WithRetry(inv.Data, plan.Next)
 	if werr != nil { // a stage that decoded the message failed: cannot happen
 		log.Error("failed; the host will retry", "err", err, "dequeue_count", inv.DequeueCount)
 		return http.StatusInternalServerError, fmt.Errorf("%w (and re-scheduling: %v)", err, werr)

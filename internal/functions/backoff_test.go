@@ -17,12 +17,13 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/filedrop/filedrop/internal/delivery"
 	"github.com/filedrop/filedrop/internal/order"
 )
 
 func TestQueueRouteTransient(t *testing.T) {
 	first := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
-	policy := order.Backoff{Min: time.Second, Max: 8 * time.Second, Budget: 2 * time.Hour}
+	policy := delivery.Backoff{Min: time.Second, Max: 8 * time.Second, Budget: 2 * time.Hour}
 	tests := []struct {
 		name       string
 		msg        string
@@ -59,11 +60,11 @@ func TestQueueRouteTransient(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var requeued, poisoned [][]byte
 			var delays []time.Duration
-			var plan order.RetryPlan
+			var plan delivery.RetryPlan
 			var owner string
 			route := QueueRoute{
 				Function: Function{Name: "ProcessOrder", Binding: "msg", DataType: "binary", Queue: "process-order"},
-				Handle: func(_ context.Context, d order.Delivery, _ []byte) error {
+				Handle: func(_ context.Context, d delivery.Attempt, _ []byte) error {
 					plan, owner = d.Retry, d.Owner()
 					return tc.err
 				},
@@ -90,7 +91,7 @@ func TestQueueRouteTransient(t *testing.T) {
 			require.Equal(t, tc.wantPoison, plan.Exhausted, "the stage saw the same plan the route acted on")
 			if tc.wantOwner != "" {
 				require.Equal(t, tc.wantOwner, owner)
-				require.Equal(t, tc.wantOwner, order.RetryOf(requeued[0]).Owner)
+				require.Equal(t, tc.wantOwner, delivery.RetryOf(requeued[0]).Owner)
 			} else if rec.Code == 200 && !tc.wantPoison {
 				require.Equal(t, "message:m1", owner)
 			}
@@ -110,7 +111,7 @@ func TestQueueRouteTransient(t *testing.T) {
 			require.Equal(t, plan.Delay, delays[0])
 			require.GreaterOrEqual(t, delays[0], time.Second)
 			require.LessOrEqual(t, delays[0], tc.wantMax)
-			r := order.RetryOf(requeued[0])
+			r := delivery.RetryOf(requeued[0])
 			require.Equal(t, tc.wantN, r.N)
 			if tc.wantFirst.IsZero() {
 				require.WithinDuration(t, time.Now(), r.First, time.Minute)

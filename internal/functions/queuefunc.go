@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/filedrop/filedrop/internal/delivery"
 	"github.com/filedrop/filedrop/internal/order"
 )
 
@@ -20,7 +21,7 @@ type Sender interface {
 
 // HandlerFunc is a queue function's stage, taking the delivery and the
 // message's bytes.
-type HandlerFunc func(ctx context.Context, d order.Delivery, data []byte) error
+type HandlerFunc func(ctx context.Context, d delivery.Attempt, data []byte) error
 
 // Job is a decoded queue message, the work it asks for, that names itself
 // in logs (order.ProcessJob, order.MailJob).
@@ -32,8 +33,8 @@ type Job interface {
 // rejects can never be handled: the route moves it to the poison queue.
 // The route's closing line names the message with its LogAttrs (the stage
 // adds them to its own lines).
-func Decoded[J Job](decode func([]byte) (J, error), handle func(context.Context, order.Delivery, J) error) HandlerFunc {
-	return func(ctx context.Context, d order.Delivery, data []byte) error {
+func Decoded[J Job](decode func([]byte) (J, error), handle func(context.Context, delivery.Attempt, J) error) HandlerFunc {
+	return func(ctx context.Context, d delivery.Attempt, data []byte) error {
 		m, err := decode(data)
 		if err != nil {
 			return &undecodableError{err: err}
@@ -47,7 +48,7 @@ func Decoded[J Job](decode func([]byte) (J, error), handle func(context.Context,
 
 // logCell holds an invocation's logger so that Decoded can name the message
 // in the route's closing line too. It carries nothing but log attributes;
-// what a stage acts on travels in its order.Delivery.
+// what a stage acts on travels in its delivery.Attempt.
 type logCell struct{ log *slog.Logger }
 
 type logCellKey struct{}
@@ -67,13 +68,13 @@ type QueueRoute struct {
 	// Poison is the function's poison queue, for messages that can never be
 	// decoded.
 	Poison Sender
-	// Timeout bounds one invocation (order.Budget.Invocation); shorter than host.json functionTimeout,
+	// Timeout bounds one invocation (delivery.Budget.Invocation); shorter than host.json functionTimeout,
 	// because on a timeout the host restarts the whole handler.
 	Timeout time.Duration
 	// Backoff is the policy for transient failures (order.Transient): the
 	// message is re-scheduled with its delay, counted in the message, until
-	// its budget is spent. The zero value is order.DefaultBackoff().
-	Backoff order.Backoff
+	// its budget is spent. The zero value is delivery.DefaultBackoff().
+	Backoff delivery.Backoff
 	// Alarms limits the loud line about a refused setting (order.ClassMisconfigured);
 	// the wiring shares one among the routes. Nil: every time.
 	Alarms *Alarms
@@ -117,14 +118,18 @@ func (q QueueRoute) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	cell := &logCell{log: log}
 	ctx = context.WithValue(ctx, logCellKey{}, cell)
-	retry := order.RetryOf(inv.Data)
-	d := order.Delivery{InvocationID: inv.ID, MessageID: inv.MessageID, DequeueCount: inv.DequeueCount, Log: log,
+	retry, err := delivery.ReadRetry(inv.Data)
+	d := delivery.Attempt{InvocationID: inv.ID, MessageID: inv.MessageID, DequeueCount: inv.DequeueCount, Log: log,
 		Continues: retry.Owner, Retry: q.backoffPolicy().Plan(retry, time.Now())}
 	if d.Retry.Next.Owner == "" {
 		d.Retry.Next.Owner = d.Owner() // a copy continues this delivery
 	}
 	start := time.Now()
-	err = q.run(ctx, d, inv.Data)
+	if err != nil {
+		err = &undecodableError{err: err} // a retry record that is none can never be re-scheduled
+	} else {
+		err = q.run(ctx, d, inv.Data)
+	}
 	log = cell.log
 	status, answer := q.classify(ctx, log, inv, d.Retry, err)
 	log.Debug("invocation done", "status", status, "ms", time.Since(start).Milliseconds())
@@ -137,7 +142,7 @@ func (q QueueRoute) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // run calls the stage, turning a panic into a retryable error.
-func (q QueueRoute) run(ctx context.Context, d order.Delivery, data []byte) (err error) {
+func (q QueueRoute) run(ctx context.Context, d delivery.Attempt, data []byte) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("panic: %v\n%s", p, debug.Stack())
@@ -147,7 +152,7 @@ func (q QueueRoute) run(ctx context.Context, d order.Delivery, data []byte) (err
 }
 
 // classify decides the answer for the stage's error; it logs the outcome once.
-func (q QueueRoute) classify(ctx context.Context, log *slog.Logger, inv Invocation, plan order.RetryPlan, err error) (int, error) {
+func (q QueueRoute) classify(ctx context.Context, log *slog.Logger, inv Invocation, plan delivery.RetryPlan, err error) (int, error) {
 	var undecodable *undecodableError
 	switch {
 	case err == nil:
@@ -186,14 +191,14 @@ func (q QueueRoute) classify(ctx context.Context, log *slog.Logger, inv Invocati
 // refused, and says so loudly, once per Alarms interval and setting. The
 // delay is the one the stage asked for (it counted the holds on the order's
 // record); without one, the route counts the holds in the message and waits
-// order.HoldDelay, so that a held message is not re-scheduled every second.
+// delivery.HoldDelay, so that a held message is not re-scheduled every second.
 func (q QueueRoute) hold(ctx context.Context, log *slog.Logger, inv Invocation, err error) (int, error) {
 	setting, _ := order.MisconfiguredSetting(err)
 	delay, _ := order.RetryAfter(err)
 	holds := 0
 	if delay <= 0 {
-		holds = order.RetryOf(inv.Data).Holds + 1
-		delay = order.HoldDelay(holds)
+		holds = delivery.RetryOf(inv.Data).Holds + 1
+		delay = delivery.HoldDelay(holds)
 	}
 	delay = max(delay, time.Second)
 	if rerr := q.Requeue.Send(ctx, pausedCopy(inv.Data, holds), delay); rerr != nil {
@@ -216,11 +221,11 @@ func (q QueueRoute) hold(ctx context.Context, log *slog.Logger, inv Invocation, 
 // after the pause gets a fresh retry budget instead of one spent waiting.
 // Data without a retry record is returned as is when holds is 0.
 func pausedCopy(data []byte, holds int) []byte {
-	r := order.RetryOf(data)
-	if r == (order.Retry{}) && holds == 0 {
+	r := delivery.RetryOf(data)
+	if r == (delivery.Retry{}) && holds == 0 {
 		return data
 	}
-	out, err := order.WithRetry(data, order.Retry{Redrives: r.Redrives, Owner: r.Owner, Holds: holds})
+	out, err := delivery.WithRetry(data, delivery.Retry{Redrives: r.Redrives, Owner: r.Owner, Holds: holds})
 	if err != nil { // a stage that decoded the message failed: cannot happen
 		return data
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/filedrop/filedrop/internal/delivery"
 	"github.com/filedrop/filedrop/internal/order"
 )
 
@@ -43,26 +44,26 @@ func TestQueueRoute(t *testing.T) {
 		wantLog     string
 		wantNoLog   string
 	}{
-		{name: "success", stage: func(_ context.Context, d order.Delivery, data []byte) error {
+		{name: "success", stage: func(_ context.Context, d delivery.Attempt, data []byte) error {
 			d.Log.Info("did the work", "session_id", "cs_test_1")
 			return nil
 		}, wantStatus: 200, wantLog: "did the work"},
-		{name: "permanent is acknowledged", stage: func(context.Context, order.Delivery, []byte) error {
+		{name: "permanent is acknowledged", stage: func(context.Context, delivery.Attempt, []byte) error {
 			return order.Permanentf("original missing")
 		}, wantStatus: 200, wantLog: "permanent failure", wantNoLog: "recorded"}, // only the stage knows whether it recorded it
-		{name: "throttled is re-scheduled and acknowledged", stage: func(context.Context, order.Delivery, []byte) error {
+		{name: "throttled is re-scheduled and acknowledged", stage: func(context.Context, delivery.Attempt, []byte) error {
 			return fmt.Errorf("send: %w", order.Throttled(errors.New("429"), 42*time.Second))
 		}, wantStatus: 200, wantRequeue: []sent{{`{"v":1}`, 42 * time.Second}}, wantLog: "re-scheduled"},
-		{name: "throttled but re-scheduling fails is retried", stage: func(context.Context, order.Delivery, []byte) error {
+		{name: "throttled but re-scheduling fails is retried", stage: func(context.Context, delivery.Attempt, []byte) error {
 			return order.Throttled(errors.New("429"), time.Second)
 		}, requeueErr: errors.New("queue down"), wantStatus: 500, wantStderr: "re-schedule after throttling"},
-		{name: "retryable fails the invocation", stage: func(context.Context, order.Delivery, []byte) error {
+		{name: "retryable fails the invocation", stage: func(context.Context, delivery.Attempt, []byte) error {
 			return errors.New("stripe unreachable")
 		}, wantStatus: 500, wantStderr: "stripe unreachable"},
-		{name: "panic is retryable", stage: func(context.Context, order.Delivery, []byte) error {
+		{name: "panic is retryable", stage: func(context.Context, delivery.Attempt, []byte) error {
 			panic("boom")
 		}, wantStatus: 500, wantStderr: "panic: boom"},
-		{name: "undecodable goes to poison", stage: Decoded(order.DecodeProcessJob, func(context.Context, order.Delivery, order.ProcessJob) error {
+		{name: "undecodable goes to poison", stage: Decoded(order.DecodeProcessJob, func(context.Context, delivery.Attempt, order.ProcessJob) error {
 			return nil
 		}), wantStatus: 200, wantPoison: []string{`{"v":1}`}, wantLog: "poison"},
 	}
@@ -128,18 +129,52 @@ func toStrings(v any) []string {
 	return out
 }
 
+// TestBadRetryRecordIsPoisoned: a message whose retry record is not one
+// (negative counts, a string) can never be re-scheduled correctly: it is
+// moved to the poison queue before its stage runs, as a message its
+// stage's decoder refuses.
+func TestBadRetryRecordIsPoisoned(t *testing.T) {
+	for _, data := range []string{`{"v":1,"retry":{"n":-1}}`, `{"v":1,"retry":"soon"}`} {
+		t.Run(data, func(t *testing.T) {
+			var poisoned []string
+			ran := false
+			route := QueueRoute{
+				Function: Function{Name: "ProcessOrder", Binding: "msg", DataType: "binary", Queue: "process-order"},
+				Handle: func(context.Context, delivery.Attempt, []byte) error {
+					ran = true
+					return nil
+				},
+				Requeue: sendFunc(func(context.Context, []byte, time.Duration) error { return errors.New("not re-scheduled") }),
+				Poison: sendFunc(func(_ context.Context, d []byte, _ time.Duration) error {
+					poisoned = append(poisoned, string(d))
+					return nil
+				}),
+				Timeout: 5 * time.Second,
+				Log:     slog.New(slog.DiscardHandler),
+				Stderr:  io.Discard,
+			}
+			body := `{"Data":{"msg":"` + base64.StdEncoding.EncodeToString([]byte(data)) + `"},"Metadata":{"DequeueCount":"1","Id":"\"m1\""}}`
+			rec := httptest.NewRecorder()
+			route.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/ProcessOrder", strings.NewReader(body)))
+			require.Equal(t, http.StatusOK, rec.Code)
+			require.False(t, ran, "the stage never sees it")
+			require.Equal(t, []string{data}, poisoned)
+		})
+	}
+}
+
 // TestOverlongIDsArePoisoned: a message whose ids are over order.MaxIDBytes
 // never reaches the stage (nor the ledger, whose properties hold 64 KiB) and
 // is moved to the poison queue, named in the log by its size only.
 func TestOverlongIDsArePoisoned(t *testing.T) {
 	long := strings.Repeat("a", 40<<10)
-	orderStage := Decoded(order.DecodeProcessJob, func(context.Context, order.Delivery, order.ProcessJob) error {
+	orderStage := Decoded(order.DecodeProcessJob, func(context.Context, delivery.Attempt, order.ProcessJob) error {
 		return errors.New("the stage must not run")
 	})
-	mailStage := Decoded(order.DecodeMailJob, func(context.Context, order.Delivery, order.MailJob) error {
+	mailStage := Decoded(order.DecodeMailJob, func(context.Context, delivery.Attempt, order.MailJob) error {
 		return errors.New("the stage must not run")
 	})
-	reportStage := Decoded(order.DecodeDeliveryReport, func(context.Context, order.Delivery, order.DeliveryReport) error {
+	reportStage := Decoded(order.DecodeDeliveryReport, func(context.Context, delivery.Attempt, order.DeliveryReport) error {
 		return errors.New("the stage must not run")
 	})
 	report := func(messageID, statusMessage string) string {
@@ -202,7 +237,7 @@ func TestDecodedNamesTheMessageInEveryLine(t *testing.T) {
 	msg := `{"v":1,"event_id":"evt_9","event_type":"checkout.session.completed","session_id":"cs_test_named","created":1}`
 	route := QueueRoute{
 		Function: Function{Name: "ProcessOrder", Binding: "msg", DataType: "binary"},
-		Handle: Decoded(order.DecodeProcessJob, func(_ context.Context, d order.Delivery, m order.ProcessJob) error {
+		Handle: Decoded(order.DecodeProcessJob, func(_ context.Context, d delivery.Attempt, m order.ProcessJob) error {
 			d.Log.Info("stage line", m.LogAttrs()...)
 			return errors.New("stripe down")
 		}),
@@ -221,10 +256,10 @@ func TestDecodedNamesTheMessageInEveryLine(t *testing.T) {
 }
 
 func TestQueueRoutePassesTheDelivery(t *testing.T) {
-	var got order.Delivery
+	var got delivery.Attempt
 	route := QueueRoute{
 		Function: Function{Name: "SendLink", Binding: "msg", DataType: "binary"},
-		Handle: func(_ context.Context, d order.Delivery, _ []byte) error {
+		Handle: func(_ context.Context, d delivery.Attempt, _ []byte) error {
 			got = d
 			return nil
 		},
@@ -250,7 +285,7 @@ func TestQueueRouteHoldsARefusedSetting(t *testing.T) {
 	var stderr, logs bytes.Buffer
 	route := QueueRoute{
 		Function: Function{Name: "ProcessOrder", Binding: "msg", DataType: "binary", Queue: "process-order"},
-		Handle: func(context.Context, order.Delivery, []byte) error {
+		Handle: func(context.Context, delivery.Attempt, []byte) error {
 			refused := order.Misconfigured(errors.New("Stripe refused STRIPE_API_KEY: stripe answered 401"), "STRIPE_API_KEY")
 			return fmt.Errorf("order cs_1: %w", order.Throttled(refused, 4*time.Second))
 		},
@@ -305,7 +340,7 @@ func TestQueueRouteHoldWithoutADelayGrows(t *testing.T) {
 	var requeued []sent
 	route := QueueRoute{
 		Function: Function{Name: "ProcessOrder", Binding: "msg", DataType: "binary", Queue: "process-order"},
-		Handle: func(context.Context, order.Delivery, []byte) error {
+		Handle: func(context.Context, delivery.Attempt, []byte) error {
 			// as a refund message's Stripe call answers: no order record counts the holds
 			return order.Misconfigured(errors.New("stripe answered 401"), "STRIPE_API_KEY")
 		},
@@ -322,18 +357,18 @@ func TestQueueRouteHoldWithoutADelayGrows(t *testing.T) {
 		require.Equal(t, http.StatusOK, serve(t, route, msg))
 		require.Len(t, requeued, i+1)
 		msg = []byte(requeued[i].data) // the copy comes back
-		require.Equal(t, i+1, order.RetryOf(msg).Holds)
+		require.Equal(t, i+1, delivery.RetryOf(msg).Holds)
 		if i > 0 {
 			require.Greater(t, requeued[i].delay, requeued[i-1].delay, "hold %d waits longer than the one before", i+1)
 		}
 	}
-	require.GreaterOrEqual(t, requeued[holds-1].delay, 3*order.HoldDelay(holds)/4, "a growing delay, not a second forever")
+	require.GreaterOrEqual(t, requeued[holds-1].delay, 3*delivery.HoldDelay(holds)/4, "a growing delay, not a second forever")
 	require.Greater(t, requeued[holds-1].delay, 16*time.Second)
 }
 
 func TestQueueRoutePauseStartsAFreshRetryBudget(t *testing.T) {
 	first := time.Now().UTC().Add(-3 * time.Hour).Truncate(time.Second)
-	policy := order.Backoff{Min: time.Second, Max: 8 * time.Second, Budget: 2 * time.Hour}
+	policy := delivery.Backoff{Min: time.Second, Max: 8 * time.Second, Budget: 2 * time.Hour}
 	spent := fmt.Sprintf(`{"v":1,"session_id":"cs_test_1","retry":{"n":5,"first":%q,"redrives":1,"owner":"message:first"}}`, first.Format(time.RFC3339))
 	refused := order.Misconfigured(errors.New("stripe answered 401"), "STRIPE_API_KEY")
 	tests := []struct {
@@ -348,11 +383,11 @@ func TestQueueRoutePauseStartsAFreshRetryBudget(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var requeued [][]byte
-			var plan order.RetryPlan
+			var plan delivery.RetryPlan
 			fail := tt.pause
 			route := QueueRoute{
 				Function: Function{Name: "ProcessOrder", Binding: "msg", DataType: "binary", Queue: "process-order"},
-				Handle: func(_ context.Context, d order.Delivery, _ []byte) error {
+				Handle: func(_ context.Context, d delivery.Attempt, _ []byte) error {
 					plan = d.Retry
 					return fail
 				},
@@ -366,7 +401,7 @@ func TestQueueRoutePauseStartsAFreshRetryBudget(t *testing.T) {
 			}
 			require.Equal(t, http.StatusOK, serve(t, route, []byte(spent)))
 			require.Len(t, requeued, 1)
-			require.Equal(t, order.Retry{Redrives: 1, Owner: "message:first", Holds: tt.wantHolds}, order.RetryOf(requeued[0]),
+			require.Equal(t, delivery.Retry{Redrives: 1, Owner: "message:first", Holds: tt.wantHolds}, delivery.RetryOf(requeued[0]),
 				"the pause drops the transient failures and keeps the rest")
 			var fields map[string]any
 			require.NoError(t, json.Unmarshal(requeued[0], &fields))

@@ -30,7 +30,7 @@ type TimerFunc func(ctx context.Context, log *slog.Logger, t Timer) error
 type TimerRoute struct {
 	Function Function
 	Run      TimerFunc
-	// Timeout bounds one run (order.Budget.Invocation).
+	// Timeout bounds one run (delivery.Budget.Invocation).
 	Timeout time.Duration
 	Log     *slog.Logger
 	// Stderr receives failures, which the host logs at Error level.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/filedrop/filedrop/internal/delivery"
 	"github.com/filedrop/filedrop/internal/order"
 	"github.com/filedrop/filedrop/internal/storage"
 )
@@ -86,6 +87,9 @@ func Inspect(m storage.Message, function string, c Carries) Inspected {
 		}
 	default:
 		err = fmt.Errorf("%d bytes for %s, which this version does not decode", len(data), function)
+	}
+	if err == nil {
+		_, err = delivery.ReadRetry(data) // the route poisons a message whose retry record is none
 	}
 	in.Problem = err
 	return in

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"time"
 
+	"github.com/filedrop/filedrop/internal/delivery"
 	"github.com/filedrop/filedrop/internal/order"
 	"github.com/filedrop/filedrop/internal/storage"
 )
@@ -26,7 +27,7 @@ type PoisonedQueue struct {
 // healing itself with no operator. It queues for ProcessOrder the paid
 // Checkout Sessions of the window that would otherwise never get their
 // mail (Reconciler.Patient) and moves the messages of the poison queues
-// back to their queues, each at most order.MaxRedrives times, counted in
+// back to their queues, each at most delivery.MaxRedrives times, counted in
 // the message, so a message whose cause is gone succeeds and a truly bad
 // one stays; a message that does not decode is never moved.
 //
@@ -110,8 +111,8 @@ func redriveCounted(ctx context.Context, p PoisonedQueue, began time.Time, skipp
 				skipped["poisoned message that does not decode: see poison show"]++
 				continue
 			}
-			r := order.RetryOf(m.Data)
-			if r.Redrives >= order.MaxRedrives {
+			r := delivery.RetryOf(m.Data)
+			if r.Redrives >= delivery.MaxRedrives {
 				skipped[fmt.Sprintf("poisoned message redriven %d times already: see poison show", r.Redrives)]++
 				continue
 			}
@@ -133,8 +134,8 @@ func redriveCounted(ctx context.Context, p PoisonedQueue, began time.Time, skipp
 
 // redriveOne moves m, whose retry record is r, from p's poison queue back to
 // p's queue with its redrive counted.
-func redriveOne(ctx context.Context, p PoisonedQueue, m storage.Message, r order.Retry) error {
-	data, err := order.WithRetry(m.Data, order.Retry{Redrives: r.Redrives + 1})
+func redriveOne(ctx context.Context, p PoisonedQueue, m storage.Message, r delivery.Retry) error {
+	data, err := delivery.WithRetry(m.Data, delivery.Retry{Redrives: r.Redrives + 1})
 	if err != nil {
 		return err
 	}

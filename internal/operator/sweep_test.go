@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/filedrop/filedrop/internal/delivery"
 	"github.com/filedrop/filedrop/internal/order"
 	"github.com/filedrop/filedrop/internal/stripeapi"
 )
@@ -53,8 +54,11 @@ func newSweepWorld() *sweepWorld {
 			order.Order{SessionID: "cs_test_done", State: order.StateMailSent, MailKind: order.MailDownloadLinks, SentGeneration: 1},
 		),
 	}
-	msg := func(id string, r *order.Retry) string {
-		b, _ := json.Marshal(order.ProcessJob{Version: 1, EventID: "evt_" + id, EventType: order.EventCompleted, SessionID: "cs_test_" + id, Retry: r})
+	msg := func(id string, r *delivery.Retry) string {
+		b, _ := json.Marshal(order.ProcessJob{Version: 1, EventID: "evt_" + id, EventType: order.EventCompleted, SessionID: "cs_test_" + id})
+		if r != nil {
+			b, _ = delivery.WithRetry(b, *r)
+		}
 		return base64.StdEncoding.EncodeToString(b)
 	}
 	long := now.Add(-time.Hour)
@@ -63,8 +67,8 @@ func newSweepWorld() *sweepWorld {
 		want int
 	}{
 		{msg("crashed", nil), 1},
-		{msg("again", &order.Retry{N: 4, First: long, Redrives: 2}), 3},
-		{msg("hopeless", &order.Retry{Redrives: order.MaxRedrives}), -1},
+		{msg("again", &delivery.Retry{N: 4, First: long, Redrives: 2}), 3},
+		{msg("hopeless", &delivery.Retry{Redrives: delivery.MaxRedrives}), -1},
 		{base64.StdEncoding.EncodeToString([]byte(`{"v":1,"session_id":"nonsense"}`)), -1},
 		{"not base64!", -1},
 	} {
@@ -99,9 +103,11 @@ func (w *sweepWorld) check(t *testing.T, runs int) {
 			continue
 		}
 		redriven[m.SessionID]++
-		require.NotNil(t, m.Retry)
-		require.Zero(t, m.Retry.N, "a redrive gets a fresh budget")
-		require.True(t, m.Retry.First.IsZero())
+		r, err := delivery.ReadRetry(data)
+		require.NoError(t, err)
+		require.NotZero(t, r.Redrives, "a redrive is counted")
+		require.Zero(t, r.N, "a redrive gets a fresh budget")
+		require.True(t, r.First.IsZero())
 	}
 	require.ElementsMatch(t, []string{"cs_test_nowebhook", "cs_test_lost"}, keys(queued))
 	for id, n := range queued {
@@ -145,7 +151,7 @@ func TestSweep(t *testing.T) {
 	}, sum.Skipped)
 	for _, data := range w.orders.data() {
 		if m, _ := order.DecodeProcessJob(data); m.SessionID == "cs_test_again" {
-			require.Equal(t, 3, m.Retry.Redrives)
+			require.Equal(t, 3, delivery.RetryOf(data).Redrives)
 		}
 	}
 }

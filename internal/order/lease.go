@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"time"
 )
 
@@ -49,32 +48,46 @@ func (o *Order) Busy(now time.Time, maxWait time.Duration) error {
 	return Throttled(fmt.Errorf("%w until %s", ErrBusy, o.LeaseUntil.UTC().Format(time.RFC3339)), wait)
 }
 
+// Retrying is what the route will do with the message of a step that
+// fails, in the terms the order records (RecordFailure). Package delivery
+// makes it from the route's plan for each delivery (Attempt.Retrying).
+type Retrying struct {
+	// At is when the message of a transient failure comes back; zero
+	// without a plan (a test, a stage called directly): the failure is
+	// then recorded as any other.
+	At time.Time
+	// Exhausted reports that the retry budget is spent: the transient
+	// failure is the Failures-th since First, and the order gives up
+	// (GiveUp).
+	Exhausted bool
+	Failures  int
+	First     time.Time
+	// HoldDelay is how long the holds-th hold in a row of a Misconfigured
+	// failure waits; nil: the order is held without a delay of its own and
+	// the route picks one.
+	HoldDelay func(holds int) time.Duration
+}
+
 // RecordFailure records cause, the failure of a step that owner did while it
 // held the order, on the record: classified once with Classify, a permanent
-// failure moves the order to needs_attention, a throttled one sets
-// ThrottledUntil, a Misconfigured one holds the order (Holds, HeldUntil,
-// LastError; the returned error then asks, as Throttled, for HoldDelay) and
-// any other counts a failed attempt; all release owner's lease. held is the record as owner's claim wrote it (a stale one
-// costs a re-read). Nothing is written when another invocation holds the
-// lease now, or when settled (which may be nil) reports that the step was
-// done meanwhile.
+// failure moves the order to needs_attention; a throttled one sets
+// ThrottledUntil; a Misconfigured one holds the order (Holds, HeldUntil,
+// LastError; the returned error then asks, as Throttled, for r.HoldDelay);
+// a transient one waits until r.At (RetryAt, LastError, Attempts) or, once
+// r is Exhausted, needs attention with the last error (GiveUp); any other
+// counts a failed attempt. All release owner's lease. held is the record as
+// owner's claim wrote it (a stale one costs a re-read). Nothing is written
+// when another invocation holds the lease now, or when settled (which may
+// be nil) reports that the step was done meanwhile.
 //
 // The write runs under context.WithoutCancel(ctx) and RecordTimeout, so a
 // step cut short by the invocation's deadline is still recorded.
 //
 // It reports whether it wrote the record, and returns the error the route
-// acts on: cause when it is recorded (or needs no record), and otherwise a retryable error naming both, so that a
-// permanent failure that could not be recorded is retried rather than
-// acknowledged and forgotten.
-func RecordFailure(ctx context.Context, recs Records, held Order, owner string, cause error, now time.Time, settled func(*Order) bool) (recorded bool, err error) {
-	return RecordFailureOf(ctx, recs, held, Delivery{}, owner, cause, now, settled)
-}
-
-// RecordFailureOf is RecordFailure for the delivery d: a transient failure
-// (Transient) is recorded with d.Retry, the route's plan for it: the order
-// waits until the plan's At (RetryAt, LastError, Attempts), or, when the
-// plan's budget is spent, needs attention with the last error.
-func RecordFailureOf(ctx context.Context, recs Records, held Order, d Delivery, owner string, cause error, now time.Time, settled func(*Order) bool) (recorded bool, err error) {
+// acts on: cause when it is recorded (or needs no record), and otherwise a
+// retryable error naming both, so that a permanent failure that could not
+// be recorded is retried rather than acknowledged and forgotten.
+func RecordFailure(ctx context.Context, recs Records, held Order, r Retrying, owner string, cause error, now time.Time, settled func(*Order) bool) (recorded bool, err error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), RecordTimeout)
 	defer cancel()
 	class := Classify(cause)
@@ -88,7 +101,9 @@ func RecordFailureOf(ctx context.Context, recs Records, held Order, d Delivery, 
 		switch class {
 		case ClassMisconfigured:
 			o.Holds++
-			hold = HoldDelay(o.Holds)
+			if r.HoldDelay != nil {
+				hold = r.HoldDelay(o.Holds)
+			}
 			o.HeldUntil, o.LastError = now.Add(hold), cause.Error()
 			o.Release()
 		case ClassPermanent:
@@ -98,12 +113,12 @@ func RecordFailureOf(ctx context.Context, recs Records, held Order, d Delivery, 
 			o.ThrottledUntil, o.LastError = now.Add(wait), cause.Error()
 			o.Release()
 		case ClassTransient:
-			if p := d.Retry; p.Exhausted {
-				o.GiveUp(fmt.Sprintf("gave up after %d transient failures since %s: %v", p.Next.N,
-					p.Next.First.UTC().Format(time.RFC3339), cause), now)
+			if r.Exhausted {
+				o.GiveUp(fmt.Sprintf("gave up after %d transient failures since %s: %v", r.Failures,
+					r.First.UTC().Format(time.RFC3339), cause), now)
 			} else {
 				o.Fail(cause)
-				o.RetryAt = p.At // zero without a plan
+				o.RetryAt = r.At
 			}
 		default:
 			o.Fail(cause)
@@ -117,25 +132,4 @@ func RecordFailureOf(ctx context.Context, recs Records, held Order, d Delivery, 
 		return recorded, Throttled(cause, hold) // still ClassMisconfigured: the delay the route waits
 	}
 	return recorded, cause
-}
-
-const (
-	// MinHold is the delay after the first hold; each next hold doubles it.
-	MinHold = time.Second
-	// MaxHold caps the delay between two attempts of a held order.
-	MaxHold = 15 * time.Minute
-)
-
-// HoldDelay is how long the holds-th hold in a row waits: MinHold doubling
-// up to MaxHold, less up to a quarter of it at random, so that the orders
-// held by one refused setting do not all come back at once.
-func HoldDelay(holds int) time.Duration {
-	d := MaxHold
-	if holds < 1 {
-		holds = 1
-	}
-	if holds <= 20 { // 2^20 s is beyond MaxHold
-		d = min(MinHold<<(holds-1), MaxHold)
-	}
-	return d - rand.N(d/4+1)
 }

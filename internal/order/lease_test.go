@@ -3,7 +3,6 @@ package order_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"testing"
 	"time"
 
@@ -79,7 +78,7 @@ func TestRecordFailure(t *testing.T) {
 		settled func(*order.Order) bool
 		ctx     func() context.Context
 		write   error // every write fails with it
-		plan    order.RetryPlan
+		retry   order.Retrying
 
 		wantErr   string
 		wantClass order.Class
@@ -110,7 +109,8 @@ func TestRecordFailure(t *testing.T) {
 		{
 			name: "misconfigured: held, not an attempt, re-scheduled after HoldDelay", cause: order.Misconfigured(errors.New("401"), "STRIPE_API_KEY"),
 			edit:    func(o *order.Order) { o.Holds = 3 },
-			wantErr: "401", wantClass: order.ClassMisconfigured, wantDelay: [2]time.Duration{6 * time.Second, 8 * time.Second},
+			retry:   order.Retrying{HoldDelay: func(holds int) time.Duration { return time.Duration(holds) * 2 * time.Second }},
+			wantErr: "401", wantClass: order.ClassMisconfigured, wantDelay: [2]time.Duration{8 * time.Second, 8 * time.Second},
 			check: func(t *testing.T, o order.Order) {
 				require.Equal(t, 4, o.Holds)
 				require.Equal(t, order.StateLinksReady, o.State, "not needs_attention")
@@ -131,7 +131,7 @@ func TestRecordFailure(t *testing.T) {
 		},
 		{
 			name: "transient: an attempt, waiting until the plan's time", cause: order.Transient(errors.New("stripe answered 503")),
-			plan:    order.RetryPlan{Next: order.Retry{N: 3, First: leaseNow.Add(-time.Minute)}, Delay: 4 * time.Second, At: leaseNow.Add(4 * time.Second)},
+			retry:   order.Retrying{Failures: 3, First: leaseNow.Add(-time.Minute), At: leaseNow.Add(4 * time.Second)},
 			wantErr: "stripe answered 503", wantClass: order.ClassTransient,
 			check: func(t *testing.T, o order.Order) {
 				require.Equal(t, order.StateLinksReady, o.State)
@@ -145,7 +145,7 @@ func TestRecordFailure(t *testing.T) {
 		{
 			name: "transient, budget spent: needs attention with the last error", cause: order.Transient(errors.New("acs down")),
 			edit:    func(o *order.Order) { o.RetryAt = leaseNow },
-			plan:    order.RetryPlan{Next: order.Retry{N: 90, First: leaseNow.Add(-25 * time.Hour)}, Exhausted: true},
+			retry:   order.Retrying{Failures: 90, First: leaseNow.Add(-25 * time.Hour), Exhausted: true},
 			wantErr: "acs down", wantClass: order.ClassTransient,
 			check: func(t *testing.T, o order.Order) {
 				require.Equal(t, order.StateNeedsAttention, o.State)
@@ -218,7 +218,7 @@ func TestRecordFailure(t *testing.T) {
 				ctx = tt.ctx()
 			}
 
-			_, err = order.RecordFailureOf(ctx, recs, held, order.Delivery{Retry: tt.plan}, "me", tt.cause, leaseNow, tt.settled)
+			_, err = order.RecordFailure(ctx, recs, held, tt.retry, "me", tt.cause, leaseNow, tt.settled)
 
 			require.ErrorContains(t, err, tt.wantErr)
 			require.Equal(t, tt.wantClass, order.Classify(err), "class of %v", err)
@@ -229,30 +229,6 @@ func TestRecordFailure(t *testing.T) {
 			}
 			if tt.check != nil {
 				tt.check(t, led.Record(t, "cs_1"))
-			}
-		})
-	}
-}
-
-func TestHoldDelay(t *testing.T) {
-	tests := []struct {
-		holds    int
-		min, max time.Duration
-	}{
-		{0, 750 * time.Millisecond, time.Second},
-		{1, 750 * time.Millisecond, time.Second},
-		{2, 1500 * time.Millisecond, 2 * time.Second},
-		{4, 6 * time.Second, 8 * time.Second},
-		{10, 384 * time.Second, 512 * time.Second},
-		{11, order.MaxHold * 3 / 4, order.MaxHold},
-		{64, order.MaxHold * 3 / 4, order.MaxHold},
-		{1 << 30, order.MaxHold * 3 / 4, order.MaxHold},
-	}
-	for _, tt := range tests {
-		t.Run(fmt.Sprint(tt.holds), func(t *testing.T) {
-			for range 50 {
-				d := order.HoldDelay(tt.holds)
-				require.True(t, d >= tt.min && d <= tt.max, "HoldDelay(%d) = %s, want %s..%s", tt.holds, d, tt.min, tt.max)
 			}
 		})
 	}

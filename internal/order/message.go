@@ -64,7 +64,9 @@ const ProcessJobVersion = 1
 
 // ProcessJob is what CheckoutComplete puts on the ProcessOrder queue: just
 // enough to find the session again. Objects are always re-fetched from Stripe,
-// never taken from the event. The JSON names are a stable contract.
+// never taken from the event. The JSON names are a stable contract. A
+// re-scheduled copy also carries the route's retry record (the "retry"
+// field, internal/delivery.Retry), which decoding ignores.
 type ProcessJob struct {
 	Version   int    `json:"v"`
 	EventID   string `json:"event_id"`
@@ -90,9 +92,6 @@ type ProcessJob struct {
 	// ProcessOrder re-fetches.
 	PaymentIntent string `json:"payment_intent,omitempty"`
 	ObjectID      string `json:"object_id,omitempty"`
-	// Retry counts the message's transient failures (see Retry); nil for a
-	// message that has not failed. The route sets it on re-scheduled copies.
-	Retry *Retry `json:"retry,omitempty"`
 }
 
 // MailKinds name the mails SendLink sends.
@@ -106,7 +105,9 @@ const MailJobVersion = 1
 
 // MailJob is what ProcessOrder puts on the SendLink queue: everything the
 // mail needs, so SendLink calls nothing but the mail service. The JSON names
-// are a stable contract.
+// are a stable contract; a re-scheduled copy also carries the route's retry
+// record (the "retry" field, internal/delivery.Retry), which decoding
+// ignores.
 type MailJob struct {
 	Version   int    `json:"v"`
 	Kind      string `json:"kind"` // MailDownloadLinks or MailPaymentFailed
@@ -127,9 +128,6 @@ type MailJob struct {
 	// Receipt is what the customer bought and paid, for the mail to show;
 	// nil in messages queued before it existed, or when it did not fit.
 	Receipt *Receipt `json:"receipt,omitempty"`
-	// Retry counts the message's transient failures (see Retry); nil for a
-	// message that has not failed. The route sets it on re-scheduled copies.
-	Retry *Retry `json:"retry,omitempty"`
 }
 
 // Receipt is the order summary a mail shows: when the customer ordered,
@@ -261,9 +259,6 @@ func (m ProcessJob) Validate() error {
 	if m.Force && (!m.NewLinks || m.Trigger != TriggerOperator) {
 		errs = append(errs, errors.New("force is only for an operator's new links"))
 	}
-	if err := m.Retry.validate(); err != nil {
-		errs = append(errs, err)
-	}
 	return errors.Join(errs...)
 }
 
@@ -319,9 +314,6 @@ func (m MailJob) Validate() error {
 	}
 	if m.Customer.Email == "" {
 		errs = append(errs, errors.New("customer email is empty"))
-	}
-	if err := m.Retry.validate(); err != nil {
-		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

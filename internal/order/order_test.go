@@ -322,3 +322,47 @@ func TestValidSessionID(t *testing.T) {
 		require.Equal(t, want, order.ValidSessionID(id), "%q", id)
 	}
 }
+
+func TestClassifyTransient(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want order.Class
+	}{
+		{"transient", fmt.Errorf("fetch: %w", order.Transient(errors.New("EOF"))), order.ClassTransient},
+		{"unclassified stays the host's", errors.New("panic: boom"), order.ClassRetryable},
+		{"throttled wins: Retry-After is honoured", order.Throttled(order.Transient(errors.New("429")), time.Second), order.ClassThrottled},
+		{"permanent wins", order.Permanent(order.Transient(errors.New("x"))), order.ClassPermanent},
+		{"misconfigured wins", order.Misconfigured(order.Transient(errors.New("401")), "K"), order.ClassMisconfigured},
+		{"nil stays nil", order.Transient(nil), order.ClassRetryable},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			require.Equal(t, tt.want, order.Classify(tt.err))
+		})
+	}
+	require.NoError(t, order.Transient(nil))
+}
+
+// TestGiveUpAndResume: an order that needs attention only because its retry
+// budget was spent goes on once a step succeeds after all; one that needs
+// a person does not.
+func TestGiveUpAndResume(t *testing.T) {
+	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	var spent order.Order
+	spent.GiveUp("gave up after 9 transient failures", now)
+	require.True(t, spent.BudgetSpent)
+	require.Equal(t, order.StateNeedsAttention, spent.State)
+	spent.Resume(order.StatePaymentFailed)
+	require.Equal(t, order.StatePaymentFailed, spent.State)
+	require.Empty(t, spent.Reason)
+	require.False(t, spent.BudgetSpent)
+
+	var permanent order.Order
+	permanent.GiveUp("gave up", now)
+	permanent.NeedAttention("no customer email", now)
+	require.False(t, permanent.BudgetSpent, "a permanent cause needs a person")
+	permanent.Resume(order.StatePaymentFailed)
+	require.Equal(t, order.StateNeedsAttention, permanent.State)
+	require.Equal(t, "no customer email", permanent.Reason)
+}

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/filedrop/filedrop/internal/delivery"
 	"github.com/filedrop/filedrop/internal/order"
 	"github.com/filedrop/filedrop/internal/order/ordertest"
 	"github.com/filedrop/filedrop/internal/processorder"
@@ -25,11 +26,11 @@ func ExampleStage_Handle() {
 	}}
 	mailQueue := &fakeQueue{}
 	ledger := ordertest.NewLedger()
-	stage := processorder.New(stripe, &fakeOriginals{}, mailQueue, ledger, false, order.BudgetFor(5*time.Minute),
+	stage := processorder.New(stripe, &fakeOriginals{}, mailQueue, ledger, false, delivery.BudgetFor(5*time.Minute),
 		func() time.Time { return t0 }, slog.New(slog.DiscardHandler))
 
 	msg := order.ProcessJob{Version: order.ProcessJobVersion, EventID: "evt_1", EventType: order.EventCompleted, SessionID: "cs_test_a1B2c3"}
-	fmt.Println("handled:", stage.Handle(context.Background(), order.Delivery{MessageID: "m-1", DequeueCount: 1}, msg))
+	fmt.Println("handled:", stage.Handle(context.Background(), delivery.Attempt{MessageID: "m-1", DequeueCount: 1}, msg))
 
 	m, _ := order.DecodeMailJob(mailQueue.sent[0])
 	fmt.Println(m.Kind, "generation", m.Generation, "to", m.Customer.Email)
@@ -39,7 +40,7 @@ func ExampleStage_Handle() {
 	rec, _ := ledger.Get(context.Background(), "cs_test_a1B2c3")
 	fmt.Println("order:", rec.State)
 
-	fmt.Println("redelivered:", stage.Handle(context.Background(), order.Delivery{MessageID: "m-1", DequeueCount: 2}, msg), "- mails queued:", len(mailQueue.sent))
+	fmt.Println("redelivered:", stage.Handle(context.Background(), delivery.Attempt{MessageID: "m-1", DequeueCount: 2}, msg), "- mails queued:", len(mailQueue.sent))
 	// Output:
 	// handled: <nil>
 	// download_links generation 1 to jane@example.com

@@ -13,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/filedrop/filedrop/internal/delivery"
 	"github.com/filedrop/filedrop/internal/order"
 	"github.com/filedrop/filedrop/internal/order/ordertest"
 	"github.com/filedrop/filedrop/internal/processorder"
@@ -38,7 +39,7 @@ func newHarness(recs *ordertest.Ledger, livemode bool, session func() (stripeapi
 		logs:     &bytes.Buffer{},
 	}
 	log := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	h.stage = processorder.New(h.sessions, h.orig, h.queue, recs, livemode, order.BudgetFor(5*time.Minute), func() time.Time { return t0 }, log)
+	h.stage = processorder.New(h.sessions, h.orig, h.queue, recs, livemode, delivery.BudgetFor(5*time.Minute), func() time.Time { return t0 }, log)
 	return h
 }
 
@@ -47,7 +48,7 @@ func newHarness(recs *ordertest.Ledger, livemode bool, session func() (stripeapi
 func (h *harness) handle(msg order.ProcessJob) error {
 	log := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})).
 		With("function", "ProcessOrder", "invocation_id", "inv-1")
-	return h.stage.Handle(context.Background(), order.Delivery{InvocationID: "inv-1", MessageID: "msg-1", DequeueCount: 1, Log: log}, msg)
+	return h.stage.Handle(context.Background(), delivery.Attempt{InvocationID: "inv-1", MessageID: "msg-1", DequeueCount: 1, Log: log}, msg)
 }
 
 func (h *harness) mails(t *testing.T) []order.MailJob {
@@ -477,7 +478,7 @@ func TestRecordedIsLoggedOnlyWhenWritten(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			recs := tc.records()
 			h := newHarness(ordertest.NewLedger(), false, noEmail)
-			h.stage = processorder.New(h.sessions, h.orig, h.queue, recs, false, order.BudgetFor(5*time.Minute), func() time.Time { return t0 },
+			h.stage = processorder.New(h.sessions, h.orig, h.queue, recs, false, delivery.BudgetFor(5*time.Minute), func() time.Time { return t0 },
 				slog.New(slog.NewTextHandler(h.logs, nil)))
 			err := h.handle(message(order.EventCompleted))
 			require.True(t, order.IsPermanent(err), "%v", err)
@@ -522,7 +523,7 @@ func TestRefusedKeyHoldsTheOrder(t *testing.T) {
 		require.Equal(t, "STRIPE_API_KEY", setting)
 		delay, ok := order.RetryAfter(err)
 		require.True(t, ok, "the route re-schedules it: %v", err)
-		want := order.MinHold << (hold - 1)
+		want := delivery.MinHold << (hold - 1)
 		require.True(t, delay > want*3/4-time.Nanosecond && delay <= want, "hold %d waits %s, want about %s", hold, delay, want)
 		delays = append(delays, delay)
 
@@ -562,7 +563,7 @@ func TestOverlappingReconcilesQueueOneMail(t *testing.T) {
 	errs := make(chan error, len(msgs))
 	for i, m := range msgs {
 		go func() {
-			errs <- h.stage.Handle(context.Background(), order.Delivery{MessageID: fmt.Sprint("msg-", i)}, m)
+			errs <- h.stage.Handle(context.Background(), delivery.Attempt{MessageID: fmt.Sprint("msg-", i)}, m)
 		}()
 	}
 	var busy []order.ProcessJob
@@ -573,7 +574,7 @@ func TestOverlappingReconcilesQueueOneMail(t *testing.T) {
 		}
 	}
 	for _, m := range busy { // re-scheduled: comes back once the lease is gone
-		require.NoError(t, h.stage.Handle(context.Background(), order.Delivery{MessageID: "msg-late"}, m))
+		require.NoError(t, h.stage.Handle(context.Background(), delivery.Attempt{MessageID: "msg-late"}, m))
 	}
 	mails := h.mails(t)
 	require.NotEmpty(t, mails)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/filedrop/filedrop/internal/delivery"
 	"github.com/filedrop/filedrop/internal/order"
 	"github.com/filedrop/filedrop/internal/order/ordertest"
 	"github.com/filedrop/filedrop/internal/stripeapi"
@@ -41,16 +42,14 @@ func TestRedriveHealsASpentRetryBudget(t *testing.T) {
 			session := tt.first
 			h := newHarness(recs, false, func() (stripeapi.Session, error) { return session() })
 			msg := message(order.EventCompleted)
-			spent := order.Delivery{InvocationID: "inv-1", MessageID: "msg-1", DequeueCount: 1, Log: slog.New(slog.DiscardHandler),
-				Retry: order.RetryPlan{Next: order.Retry{N: 9, First: t0.Add(-25 * time.Hour)}, Exhausted: true}}
+			spent := delivery.Attempt{InvocationID: "inv-1", MessageID: "msg-1", DequeueCount: 1, Log: slog.New(slog.DiscardHandler),
+				Retry: delivery.RetryPlan{Next: delivery.Retry{N: 9, First: t0.Add(-25 * time.Hour)}, Exhausted: true}}
 			require.Error(t, h.stage.Handle(context.Background(), spent, msg), "the route moves the message to the poison queue")
 			require.Equal(t, order.StateNeedsAttention, recs.Record(t, sessionID).State)
 
 			session = func() (stripeapi.Session, error) { return paidSession(), nil } // Stripe is back
-			redriven := msg
-			redriven.Retry = &order.Retry{Redrives: 1}
-			redrive := order.Delivery{InvocationID: "inv-2", MessageID: "msg-2", DequeueCount: 1, Log: slog.New(slog.DiscardHandler)}
-			require.NoError(t, h.stage.Handle(context.Background(), redrive, redriven))
+			redrive := delivery.Attempt{InvocationID: "inv-2", MessageID: "msg-2", DequeueCount: 1, Log: slog.New(slog.DiscardHandler)}
+			require.NoError(t, h.stage.Handle(context.Background(), redrive, msg), "the redriven message")
 
 			rec := recs.Record(t, sessionID)
 			if !tt.healed {

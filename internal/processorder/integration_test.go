@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/filedrop/filedrop/internal/delivery"
 	"github.com/filedrop/filedrop/internal/order"
 	"github.com/filedrop/filedrop/internal/order/ordertest"
 	"github.com/filedrop/filedrop/internal/processorder"
@@ -34,10 +35,10 @@ func TestUnpaidSessionFromStripeMock(t *testing.T) {
 		t.Error("an unpaid order must not touch the originals")
 		return false, nil
 	}}
-	stage := processorder.New(client, orig, queue, recs, false, order.BudgetFor(5*time.Minute), time.Now, quiet)
+	stage := processorder.New(client, orig, queue, recs, false, delivery.BudgetFor(5*time.Minute), time.Now, quiet)
 
 	msg := order.ProcessJob{Version: 1, EventID: "evt_mock", EventType: order.EventCompleted, SessionID: "cs_test_a1filedrop"}
-	require.NoError(t, stage.Handle(context.Background(), order.Delivery{}, msg))
+	require.NoError(t, stage.Handle(context.Background(), delivery.Attempt{}, msg))
 
 	rec := recs.Record(t, msg.SessionID)
 	require.Equal(t, order.StateAwaitingPayment, rec.State)
@@ -79,8 +80,8 @@ func TestAgainstAzurite(t *testing.T) {
 		srv := stripetest.NewServer(t)
 		recs := ordertest.NewLedger()
 		stage := processorder.New(stripeapi.New(stripetest.Key, stripeapi.Options{APIURL: srv.URL}, quiet),
-			originals, sendLink, recs, false, order.BudgetFor(5*time.Minute), time.Now, quiet)
-		require.NoError(t, stage.Handle(ctx, order.Delivery{}, msg))
+			originals, sendLink, recs, false, delivery.BudgetFor(5*time.Minute), time.Now, quiet)
+		require.NoError(t, stage.Handle(ctx, delivery.Attempt{}, msg))
 		require.Len(t, srv.Requests(), 3, "the session, then two more pages of line items")
 
 		got, err := sendLink.Receive(ctx, 32, time.Minute)
@@ -124,7 +125,7 @@ func TestAgainstAzurite(t *testing.T) {
 		require.Equal(t, 4, rec.Items)
 
 		// Stripe delivers the event again: nothing more is queued.
-		require.NoError(t, stage.Handle(ctx, order.Delivery{}, msg))
+		require.NoError(t, stage.Handle(ctx, delivery.Attempt{}, msg))
 		again, err := sendLink.Peek(ctx, 32)
 		require.NoError(t, err)
 		require.Empty(t, again)
@@ -195,9 +196,9 @@ func TestAgainstAzurite(t *testing.T) {
 			}
 			recs, queue := ordertest.NewLedger(), &fakeQueue{}
 			stage := processorder.New(stripeapi.New(stripetest.Key, stripeapi.Options{APIURL: srv.URL}, quiet),
-				originals, queue, recs, false, order.BudgetFor(5*time.Minute), time.Now, quiet)
+				originals, queue, recs, false, delivery.BudgetFor(5*time.Minute), time.Now, quiet)
 
-			err := stage.Handle(ctx, order.Delivery{}, m)
+			err := stage.Handle(ctx, delivery.Attempt{}, m)
 			require.Error(t, err)
 			require.Equal(t, tt.class, order.Classify(err), "%v", err)
 			if tt.class == order.ClassThrottled {

@@ -48,6 +48,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/filedrop/filedrop/internal/delivery"
 	"github.com/filedrop/filedrop/internal/order"
 	"github.com/filedrop/filedrop/internal/storage"
 	"github.com/filedrop/filedrop/internal/storage/blobstore"
@@ -58,7 +59,7 @@ import (
 const Timeout = 60 * time.Second
 
 // RetryHeadroom is the room a mail message leaves in its queue message for
-// the retry record (order.Retry, about 130 bytes with a message id as its
+// the retry record (delivery.Retry, about 130 bytes with a message id as its
 // owner) that the route adds when SendLink fails transiently or is held: a
 // mail that fits when queued must still fit when re-scheduled. 512 bytes
 // leave room for longer ids and fields to come.
@@ -104,23 +105,23 @@ type Stage struct {
 	// payments, when set, reads what refund and dispute messages name (see
 	// WithPayments).
 	payments payments
-	budget   order.Budget
+	budget   delivery.Budget
 	now      func() time.Time
 	log      *slog.Logger
 }
 
 // New returns the stage. livemode is the Stripe key's mode: sessions of the
 // other mode are never fulfilled. b is the invocation's budget (valid, see
-// order.Budget.Validate): a claim holds the order for b.Lease and one
+// delivery.Budget.Validate): a claim holds the order for b.Lease and one
 // Handle works for at most b.Step (and Timeout). log is used for a Delivery
 // without one.
-func New(s sessions, o originals, mail mailQueue, records order.Records, livemode bool, b order.Budget, now func() time.Time, log *slog.Logger) *Stage {
+func New(s sessions, o originals, mail mailQueue, records order.Records, livemode bool, b delivery.Budget, now func() time.Time, log *slog.Logger) *Stage {
 	return &Stage{sessions: s, originals: o, mail: mail, records: records, livemode: livemode, budget: b, now: now, log: log}
 }
 
 // Handle processes one order message, delivered as d; see the package
 // documentation.
-func (s *Stage) Handle(ctx context.Context, d order.Delivery, msg order.ProcessJob) error {
+func (s *Stage) Handle(ctx context.Context, d delivery.Attempt, msg order.ProcessJob) error {
 	if err := msg.Validate(); err != nil {
 		return order.Permanentf("invalid order message: %w", err)
 	}
@@ -242,8 +243,8 @@ func (s *Stage) work(ctx context.Context, log *slog.Logger, msg order.ProcessJob
 // d's retry plan), and returns the error
 // the route acts on. It logs that a permanent failure was recorded only when
 // it wrote the record: the route's line for the returned error cannot know.
-func (s *Stage) fail(ctx context.Context, log *slog.Logger, d order.Delivery, msg order.ProcessJob, rec order.Order, owner string, cause error) error {
-	recorded, err := order.RecordFailureOf(ctx, s.records, rec, d, owner, cause, s.now(), nil)
+func (s *Stage) fail(ctx context.Context, log *slog.Logger, d delivery.Attempt, msg order.ProcessJob, rec order.Order, owner string, cause error) error {
+	recorded, err := order.RecordFailure(ctx, s.records, rec, d.Retrying(), owner, cause, s.now(), nil)
 	if c := order.Classify(cause); recorded && (c == order.ClassPermanent || c == order.ClassTransient && d.Retry.Exhausted) {
 		log.Info("failure recorded; the order needs attention", "state", string(order.StateNeedsAttention))
 	}

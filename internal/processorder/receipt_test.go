@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/filedrop/filedrop/internal/delivery"
 	"github.com/filedrop/filedrop/internal/order"
 	"github.com/filedrop/filedrop/internal/order/ordertest"
 	"github.com/filedrop/filedrop/internal/processorder"
@@ -158,7 +159,7 @@ func mailOfSize(t *testing.T, size int) order.MailJob {
 func TestQueuedMailLeavesRoomForTheRetryRecord(t *testing.T) {
 	// The largest record the route writes: every count set, a message id
 	// (a GUID) as the owner, a time with nanoseconds.
-	worst := order.Retry{N: 1 << 30, First: time.Date(2025, 12, 31, 23, 59, 59, 999_999_999, time.UTC), Redrives: order.MaxRedrives,
+	worst := delivery.Retry{N: 1 << 30, First: time.Date(2025, 12, 31, 23, 59, 59, 999_999_999, time.UTC), Redrives: delivery.MaxRedrives,
 		Holds: 1 << 30, Owner: "message:0f8fad5b-d9cb-469f-a165-70867728950e"}
 	tests := []struct {
 		name      string
@@ -180,7 +181,7 @@ func TestQueuedMailLeavesRoomForTheRetryRecord(t *testing.T) {
 			require.NotNil(t, m.Receipt)
 			require.Equal(t, tt.wantLines, len(m.Receipt.Lines) > 0)
 
-			requeued, err := order.WithRetry(data, worst)
+			requeued, err := delivery.WithRetry(data, worst)
 			require.NoError(t, err)
 			require.LessOrEqual(t, len(requeued), storage.MaxMessageBytes, "the re-scheduled copy fits one queue message")
 		})

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/filedrop/filedrop/internal/delivery"
 	"github.com/filedrop/filedrop/internal/mail"
 	"github.com/filedrop/filedrop/internal/order"
 	"github.com/filedrop/filedrop/internal/order/ordertest"
@@ -33,7 +34,7 @@ func ExampleStage_Handle() {
 		return mail.Receipt{OperationID: m.Key, Status: mail.Sent}, nil
 	})
 	clock := func() time.Time { return time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC) }
-	stage := sendlink.New(send, recs, render, order.BudgetFor(5*time.Minute), clock, slog.New(slog.DiscardHandler))
+	stage := sendlink.New(send, recs, render, delivery.BudgetFor(5*time.Minute), clock, slog.New(slog.DiscardHandler))
 
 	msg := order.MailJob{
 		Version:    order.MailJobVersion,
@@ -48,8 +49,8 @@ func ExampleStage_Handle() {
 			ExpiresAt: clock().Add(30 * 24 * time.Hour),
 		}},
 	}
-	fmt.Println("first delivery:", stage.Handle(context.Background(), order.Delivery{MessageID: "m-1", DequeueCount: 1}, msg))
-	fmt.Println("redelivery:", stage.Handle(context.Background(), order.Delivery{MessageID: "m-1", DequeueCount: 2}, msg))
+	fmt.Println("first delivery:", stage.Handle(context.Background(), delivery.Attempt{MessageID: "m-1", DequeueCount: 1}, msg))
+	fmt.Println("redelivery:", stage.Handle(context.Background(), delivery.Attempt{MessageID: "m-1", DequeueCount: 2}, msg))
 	rec, _ := recs.Get(context.Background(), msg.SessionID)
 	fmt.Println("state:", rec.State, "sent generation:", rec.SentGeneration)
 	// Output:

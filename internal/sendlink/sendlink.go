@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/filedrop/filedrop/internal/delivery"
 	"github.com/filedrop/filedrop/internal/mail"
 	"github.com/filedrop/filedrop/internal/order"
 	"github.com/filedrop/filedrop/internal/pace"
@@ -42,7 +43,7 @@ type Stage struct {
 	send   Sender
 	recs   order.Records
 	render *mail.Renderer
-	budget order.Budget
+	budget delivery.Budget
 	pacer  pacer
 	// orderPage, when set, gives the order page's link for a session, signed
 	// now (see WithOrderPage).
@@ -84,11 +85,11 @@ func (s *Stage) WithPacer(p *pace.Pacer) *Stage {
 }
 
 // New returns the stage. b is the invocation's budget (valid, see
-// order.Budget.Validate): a claim holds the order for b.Lease, longer than
+// delivery.Budget.Validate): a claim holds the order for b.Lease, longer than
 // an invocation, and one send is bounded by b.Step, so that it ends while
 // the lease holds (a send cut short is retryable, and its redelivery carries
 // the same key). now is its clock; log is used for a Delivery without one.
-func New(send Sender, recs order.Records, render *mail.Renderer, b order.Budget, now func() time.Time, log *slog.Logger) *Stage {
+func New(send Sender, recs order.Records, render *mail.Renderer, b delivery.Budget, now func() time.Time, log *slog.Logger) *Stage {
 	return &Stage{send: send, recs: recs, render: render, budget: b, now: now, log: log}
 }
 
@@ -118,7 +119,7 @@ func New(send Sender, recs order.Records, render *mail.Renderer, b order.Budget,
 // deterministic key on every delivery, so ACS deduplicates the Operation-Id,
 // the outbox overwrites the same file and SMTP repeats the same Message-ID;
 // and once the send is recorded, a redelivery sends nothing at all.
-func (s *Stage) Handle(ctx context.Context, d order.Delivery, msg order.MailJob) error {
+func (s *Stage) Handle(ctx context.Context, d delivery.Attempt, msg order.MailJob) error {
 	key := msg.Key()
 	log := cmp.Or(d.Log, s.log).With("session_id", msg.SessionID, "event_id", msg.EventID, "mail_key", key)
 	owner := d.Owner()
@@ -288,7 +289,7 @@ func (s *Stage) paced(key string, err error) error {
 // failed records the failure of a send that owner held the lease for (on
 // held, the claimed record; a transient one with d's retry plan), unless
 // the mail was handled meanwhile, and returns the error the route acts on.
-func (s *Stage) failed(ctx context.Context, d order.Delivery, held order.Order, msg order.MailJob, owner string, cause error) error {
-	_, err := order.RecordFailureOf(ctx, s.recs, held, d, owner, cause, s.now(), func(o *order.Order) bool { return handled(o, msg) != "" })
+func (s *Stage) failed(ctx context.Context, d delivery.Attempt, held order.Order, msg order.MailJob, owner string, cause error) error {
+	_, err := order.RecordFailure(ctx, s.recs, held, d.Retrying(), owner, cause, s.now(), func(o *order.Order) bool { return handled(o, msg) != "" })
 	return err
 }

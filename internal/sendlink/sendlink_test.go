@@ -14,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/filedrop/filedrop/internal/delivery"
 	"github.com/filedrop/filedrop/internal/mail"
 	"github.com/filedrop/filedrop/internal/order"
 	"github.com/filedrop/filedrop/internal/order/ordertest"
@@ -52,7 +53,7 @@ const session = "cs_test_a1B2c3"
 var now = time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)
 
 // budget is the one today's host.json (functionTimeout 5 minutes) gives.
-var budget = order.BudgetFor(5 * time.Minute)
+var budget = delivery.BudgetFor(5 * time.Minute)
 
 func message() order.MailJob {
 	return order.MailJob{
@@ -92,8 +93,8 @@ func renderer(t *testing.T) *mail.Renderer {
 	return r
 }
 
-func delivery(log *slog.Logger, invocation string) order.Delivery {
-	return order.Delivery{InvocationID: invocation, DequeueCount: 1, Log: log}
+func attempt(log *slog.Logger, invocation string) delivery.Attempt {
+	return delivery.Attempt{InvocationID: invocation, DequeueCount: 1, Log: log}
 }
 
 func TestHandle(t *testing.T) {
@@ -351,7 +352,7 @@ func TestHandle(t *testing.T) {
 			log := slog.New(slog.NewTextHandler(&logs, nil))
 			stage := sendlink.New(sent.sender(tt.sendErr), recs, renderer(t), budget, func() time.Time { return now }, log)
 
-			err := stage.Handle(context.Background(), delivery(log, "inv-1"), msg)
+			err := stage.Handle(context.Background(), attempt(log, "inv-1"), msg)
 
 			if tt.wantErr == "" {
 				require.NoError(t, err)
@@ -396,15 +397,15 @@ func TestHandleRedeliveryAfterUnrecordedSend(t *testing.T) {
 	stage := sendlink.New(sent.sender(nil), recs, renderer(t), budget, func() time.Time { return clock }, log)
 	msg := message()
 
-	err := stage.Handle(context.Background(), delivery(log, "inv-1"), msg)
+	err := stage.Handle(context.Background(), attempt(log, "inv-1"), msg)
 	require.Equal(t, order.ClassRetryable, order.Classify(err), "%v", err)
 
-	err = stage.Handle(context.Background(), delivery(log, "inv-2"), msg)
+	err = stage.Handle(context.Background(), attempt(log, "inv-2"), msg)
 	require.ErrorIs(t, err, order.ErrBusy, "the first invocation's lease still holds")
 
 	clock = now.Add(budget.Lease + time.Second)
-	require.NoError(t, stage.Handle(context.Background(), delivery(log, "inv-3"), msg))
-	require.NoError(t, stage.Handle(context.Background(), delivery(log, "inv-4"), msg))
+	require.NoError(t, stage.Handle(context.Background(), attempt(log, "inv-3"), msg))
+	require.NoError(t, stage.Handle(context.Background(), attempt(log, "inv-4"), msg))
 
 	require.Equal(t, 2, sent.count())
 	require.Equal(t, sent.mails[0].Key, sent.mails[1].Key, "the resend carries the same key")
@@ -467,7 +468,7 @@ func TestHandleConcurrent(t *testing.T) {
 			var wg sync.WaitGroup
 			for j := range 2 {
 				wg.Go(func() {
-					errs[j] = stage.Handle(context.Background(), delivery(log, "inv-"+strconv.Itoa(j)), message())
+					errs[j] = stage.Handle(context.Background(), attempt(log, "inv-"+strconv.Itoa(j)), message())
 					returned <- struct{}{}
 				})
 			}
@@ -502,8 +503,8 @@ func TestHandleLogs(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	stage := sendlink.New(sent.sender(nil), recs, renderer(t), budget, func() time.Time { return now }, slog.New(slog.DiscardHandler))
 	msg := message()
-	require.NoError(t, stage.Handle(context.Background(), delivery(log.With("invocation_id", "inv-1"), "inv-1"), msg))
-	require.NoError(t, stage.Handle(context.Background(), delivery(log.With("invocation_id", "inv-2"), "inv-2"), msg))
+	require.NoError(t, stage.Handle(context.Background(), attempt(log.With("invocation_id", "inv-1"), "inv-1"), msg))
+	require.NoError(t, stage.Handle(context.Background(), attempt(log.With("invocation_id", "inv-2"), "inv-2"), msg))
 
 	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
 	require.Len(t, lines, 2)
@@ -529,8 +530,8 @@ func TestHandleRedeliveryOfTheSameMessageTakesItsLeaseOver(t *testing.T) {
 	log := slog.New(slog.DiscardHandler)
 	stage := sendlink.New(sent.sender(nil), recs, renderer(t), budget, func() time.Time { return now }, log)
 	msg := message()
-	deliveryOf := func(messageID string) order.Delivery {
-		return order.Delivery{InvocationID: "inv-" + messageID, MessageID: messageID, DequeueCount: 2, Log: log}
+	deliveryOf := func(messageID string) delivery.Attempt {
+		return delivery.Attempt{InvocationID: "inv-" + messageID, MessageID: messageID, DequeueCount: 2, Log: log}
 	}
 
 	err := stage.Handle(context.Background(), deliveryOf("m-2"), msg)
@@ -599,7 +600,7 @@ func TestHandleRecordsAFailureAfterTheDeadline(t *testing.T) {
 			log := slog.New(slog.DiscardHandler)
 			stage := sendlink.New(sendlink.SenderFunc(send), deadlineRecords{led}, renderer(t), budget, func() time.Time { return now }, log)
 
-			err := stage.Handle(ctx, order.Delivery{InvocationID: "inv-1", MessageID: "m-1", Log: log}, message())
+			err := stage.Handle(ctx, delivery.Attempt{InvocationID: "inv-1", MessageID: "m-1", Log: log}, message())
 
 			require.Error(t, err)
 			require.Equal(t, tt.wantClass, order.Classify(err), "%v", err)
@@ -629,7 +630,7 @@ func TestRefusedCredentialHoldsTheOrder(t *testing.T) {
 
 	var last time.Duration
 	for hold := 1; hold <= 2; hold++ {
-		err := stage.Handle(context.Background(), delivery(log, "inv-"+strconv.Itoa(hold)), message())
+		err := stage.Handle(context.Background(), attempt(log, "inv-"+strconv.Itoa(hold)), message())
 		require.Equal(t, order.ClassMisconfigured, order.Classify(err), "%v", err)
 		delay, ok := order.RetryAfter(err)
 		require.True(t, ok, "%v", err)
@@ -644,7 +645,7 @@ func TestRefusedCredentialHoldsTheOrder(t *testing.T) {
 		require.Empty(t, o.LeaseOwner)
 	}
 
-	require.NoError(t, stage.Handle(context.Background(), delivery(log, "inv-3"), message()))
+	require.NoError(t, stage.Handle(context.Background(), attempt(log, "inv-3"), message()))
 	o := recs.Record(t, session)
 	require.Equal(t, order.StateMailSent, o.State)
 	require.False(t, o.Held())
@@ -669,9 +670,9 @@ func TestPacedSends(t *testing.T) {
 		WithPacer(pace.New(30)) // a slot every 2 s
 	ctx := context.Background()
 
-	require.NoError(t, stage.Handle(ctx, delivery(log, "inv-1"), first))
+	require.NoError(t, stage.Handle(ctx, attempt(log, "inv-1"), first))
 	before := recs.Record(t, second.SessionID)
-	err := stage.Handle(ctx, delivery(log, "inv-2"), second)
+	err := stage.Handle(ctx, attempt(log, "inv-2"), second)
 	require.Equal(t, order.ClassThrottled, order.Classify(err), "%v", err)
 	wait, _ := order.RetryAfter(err)
 	require.Equal(t, 2*time.Second, wait)
@@ -679,7 +680,7 @@ func TestPacedSends(t *testing.T) {
 	require.Equal(t, 1, sent.count(), "nor sends")
 
 	clock = clock.Add(wait)
-	require.NoError(t, stage.Handle(ctx, delivery(log, "inv-3"), second), "its slot has come")
+	require.NoError(t, stage.Handle(ctx, attempt(log, "inv-3"), second), "its slot has come")
 	require.Equal(t, 2, sent.count())
 
 	// The service refuses a third mail and asks for 5 s: the message comes
@@ -693,7 +694,7 @@ func TestPacedSends(t *testing.T) {
 	throttling := sendlink.New(sendlink.SenderFunc(func(context.Context, mail.Message) (mail.Receipt, error) {
 		return mail.Receipt{}, order.Throttled(errors.New("acs answered 429"), 5*time.Second)
 	}), recs, renderer(t), budget, func() time.Time { return clock }, log).WithPacer(pace.New(30))
-	err = throttling.Handle(ctx, delivery(log, "inv-4"), third)
+	err = throttling.Handle(ctx, attempt(log, "inv-4"), third)
 	require.Equal(t, order.ClassThrottled, order.Classify(err), "%v", err)
 	wait, _ = order.RetryAfter(err)
 	require.GreaterOrEqual(t, wait, 5*time.Second)
@@ -712,7 +713,7 @@ func TestPacingLetsACrashedSendGoOn(t *testing.T) {
 	p := pace.New(30)
 	require.Zero(t, p.Reserve("another mail", now)) // the next slot is 2 s away
 	stage := sendlink.New(sent.sender(nil), recs, renderer(t), budget, func() time.Time { return now }, log).WithPacer(p)
-	d := order.Delivery{InvocationID: "inv-2", MessageID: "m-1", DequeueCount: 2, Log: log}
+	d := delivery.Attempt{InvocationID: "inv-2", MessageID: "m-1", DequeueCount: 2, Log: log}
 	require.NoError(t, stage.Handle(context.Background(), d, message()))
 	require.Equal(t, 1, sent.count(), "sent at once, not paced")
 	require.Equal(t, order.StateMailSent, recs.Record(t, session).State)

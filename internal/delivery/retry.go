@@ -1,4 +1,4 @@
-package order
+package delivery
 
 import (
 	"encoding/json"
@@ -9,9 +9,11 @@ import (
 )
 
 // Retry is a message's record of its transient failures, carried in the
-// message itself (the "retry" field of ProcessJob and MailJob) so that
-// a re-scheduled copy knows how long its order has waited. The JSON names
-// are a stable contract; a message without the field has never failed.
+// message itself (the "retry" field beside the fields of order.ProcessJob
+// or order.MailJob, which the jobs' decoders ignore) so that a
+// re-scheduled copy knows how long its order has waited. The route reads
+// and writes it (ReadRetry, WithRetry); the JSON names are a stable
+// contract; a message without the field has never failed.
 type Retry struct {
 	// N counts the transient failures of the message so far.
 	N int `json:"n"`
@@ -22,13 +24,13 @@ type Retry struct {
 	// back from its poison queue; it stops at MaxRedrives.
 	Redrives int `json:"redrives,omitempty"`
 	// Owner is the lease owner of the delivery that first failed (see
-	// Delivery.Owner): the re-scheduled copies continue that delivery, so
+	// Attempt.Owner): the re-scheduled copies continue that delivery, so
 	// a copy takes over a lease its predecessor could not release (the
 	// failure record was lost to the same outage) instead of waiting for
 	// it to expire.
 	Owner string `json:"owner,omitempty"`
 	// Holds counts the times in a row the message was held because a
-	// setting of the deployment was refused (Misconfigured) without the
+	// setting of the deployment was refused (order.Misconfigured) without the
 	// stage naming a delay: the route waits HoldDelay(Holds) before the
 	// next. A throttled or held copy starts N and First again: time spent
 	// waiting for a setting or a throttle is no transient fault's.
@@ -41,26 +43,40 @@ type Retry struct {
 const MaxRedrives = 3
 
 // validate checks the retry record of a message.
-func (r *Retry) validate() error {
-	if r == nil {
-		return nil
-	}
+func (r Retry) validate() error {
 	if r.N < 0 || r.Redrives < 0 || r.Holds < 0 {
 		return fmt.Errorf("retry counts n=%d, redrives=%d, holds=%d are negative", r.N, r.Redrives, r.Holds)
 	}
 	return nil
 }
 
-// RetryOf reads the retry record of a queue message (either kind): the
-// zero Retry when it has none or is not a JSON object.
+// ReadRetry reads the retry record of a queue message (either kind): the
+// zero Retry when it has none or is not a JSON object (its stage's decoder
+// rejects such a message), and an error when the record is there but is
+// not one: a message the route can never re-schedule correctly.
+func ReadRetry(data []byte) (Retry, error) {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(data, &fields) != nil || fields["retry"] == nil {
+		return Retry{}, nil
+	}
+	var r *Retry
+	if err := json.Unmarshal(fields["retry"], &r); err != nil {
+		return Retry{}, fmt.Errorf("retry record: %w", err)
+	}
+	if r == nil {
+		return Retry{}, nil
+	}
+	if err := r.validate(); err != nil {
+		return Retry{}, fmt.Errorf("retry record: %w", err)
+	}
+	return *r, nil
+}
+
+// RetryOf is ReadRetry without its error: the zero Retry for a record that
+// is not one.
 func RetryOf(data []byte) Retry {
-	var m struct {
-		Retry *Retry `json:"retry"`
-	}
-	if json.Unmarshal(data, &m) != nil || m.Retry == nil {
-		return Retry{}
-	}
-	return *m.Retry
+	r, _ := ReadRetry(data)
+	return r
 }
 
 // WithRetry returns the message data with its retry record set to r, every
@@ -103,8 +119,8 @@ func DefaultBackoff() Backoff {
 }
 
 // RetryPlan is what happens when a delivery fails transiently. The route
-// computes it once, before the stage runs, and passes it in the Delivery,
-// so that the record RecordFailure writes and the copy the route
+// computes it once, before the stage runs, and passes it in the Attempt,
+// so that the record order.RecordFailure writes and the copy the route
 // re-schedules agree.
 type RetryPlan struct {
 	// Next is the retry record of the re-scheduled copy.
@@ -154,4 +170,25 @@ func (b Backoff) Validate() error {
 		return fmt.Errorf("the retry budget %s is shorter than one retry delay, %s", b.Budget, b.Max)
 	}
 	return nil
+}
+
+const (
+	// MinHold is the delay after the first hold; each next hold doubles it.
+	MinHold = time.Second
+	// MaxHold caps the delay between two attempts of a held order.
+	MaxHold = 15 * time.Minute
+)
+
+// HoldDelay is how long the holds-th hold in a row waits: MinHold doubling
+// up to MaxHold, less up to a quarter of it at random, so that the orders
+// held by one refused setting do not all come back at once.
+func HoldDelay(holds int) time.Duration {
+	d := MaxHold
+	if holds < 1 {
+		holds = 1
+	}
+	if holds <= 20 { // 2^20 s is beyond MaxHold
+		d = min(MinHold<<(holds-1), MaxHold)
+	}
+	return d - rand.N(d/4+1)
 }

@@ -1,9 +1,11 @@
-package order
+package delivery
 
 import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/filedrop/filedrop/internal/order"
 )
 
 // Budget is the time one queue invocation may take, and how the stages
@@ -33,14 +35,14 @@ const (
 	// to record the outcome.
 	RecordMargin = 20 * time.Second
 	// leaseMargin is how much longer than an invocation a lease lasts: the
-	// failure record (RecordTimeout) may outlive the invocation.
-	leaseMargin = 3 * RecordTimeout
+	// failure record (order.RecordTimeout) may outlive the invocation.
+	leaseMargin = 3 * order.RecordTimeout
 )
 
 // BudgetFor derives the budget from the host's functionTimeout (0 or less:
 // unlimited): an invocation gets four fifths of it, at most MaxInvocation;
 // a step gets the invocation less RecordMargin; a lease lasts the
-// invocation plus three times RecordTimeout. The budget may be invalid
+// invocation plus three times order.RecordTimeout. The budget may be invalid
 // (a functionTimeout too short); see Validate.
 func BudgetFor(functionTimeout time.Duration) Budget {
 	inv := MaxInvocation
@@ -64,8 +66,8 @@ func (b Budget) Validate(minStep time.Duration) error {
 		return fmt.Errorf("%w: a step may take %s but needs at least %s", ErrBudget, b.Step, minStep)
 	case b.Step > b.Invocation-RecordMargin:
 		return fmt.Errorf("%w: a step of %s leaves less than %s of a %s invocation to record its outcome", ErrBudget, b.Step, RecordMargin, b.Invocation)
-	case b.Lease <= b.Invocation+RecordTimeout:
-		return fmt.Errorf("%w: a lease of %s is not longer than a %s invocation and its %s failure record", ErrBudget, b.Lease, b.Invocation, RecordTimeout)
+	case b.Lease <= b.Invocation+order.RecordTimeout:
+		return fmt.Errorf("%w: a lease of %s is not longer than a %s invocation and its %s failure record", ErrBudget, b.Lease, b.Invocation, order.RecordTimeout)
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package order_test
+package delivery_test
 
 import (
 	"testing"
@@ -6,7 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/filedrop/filedrop/internal/order"
+	"github.com/filedrop/filedrop/internal/delivery"
 )
 
 func TestBudgetFor(t *testing.T) {
@@ -14,56 +14,56 @@ func TestBudgetFor(t *testing.T) {
 	tests := []struct {
 		name            string
 		functionTimeout time.Duration
-		want            order.Budget
+		want            delivery.Budget
 		minStep         time.Duration
 		wantErr         string
 	}{
 		{name: "5 min (today's host.json)", functionTimeout: 5 * time.Minute,
-			want: order.Budget{Invocation: 2 * time.Minute, Step: 100 * time.Second, Lease: 150 * time.Second}, minStep: acsAttempt},
+			want: delivery.Budget{Invocation: 2 * time.Minute, Step: 100 * time.Second, Lease: 150 * time.Second}, minStep: acsAttempt},
 		{name: "10 min: capped", functionTimeout: 10 * time.Minute,
-			want: order.Budget{Invocation: 2 * time.Minute, Step: 100 * time.Second, Lease: 150 * time.Second}, minStep: acsAttempt},
+			want: delivery.Budget{Invocation: 2 * time.Minute, Step: 100 * time.Second, Lease: 150 * time.Second}, minStep: acsAttempt},
 		{name: "unlimited (-1)", functionTimeout: 0,
-			want: order.Budget{Invocation: 2 * time.Minute, Step: 100 * time.Second, Lease: 150 * time.Second}, minStep: acsAttempt},
+			want: delivery.Budget{Invocation: 2 * time.Minute, Step: 100 * time.Second, Lease: 150 * time.Second}, minStep: acsAttempt},
 		{name: "1 min: too short for ACS", functionTimeout: time.Minute,
-			want: order.Budget{Invocation: 48 * time.Second, Step: 28 * time.Second, Lease: 78 * time.Second}, minStep: acsAttempt,
+			want: delivery.Budget{Invocation: 48 * time.Second, Step: 28 * time.Second, Lease: 78 * time.Second}, minStep: acsAttempt,
 			wantErr: "a step may take 28s but needs at least 40s"},
 		{name: "1 min: enough for the outbox", functionTimeout: time.Minute,
-			want: order.Budget{Invocation: 48 * time.Second, Step: 28 * time.Second, Lease: 78 * time.Second}},
+			want: delivery.Budget{Invocation: 48 * time.Second, Step: 28 * time.Second, Lease: 78 * time.Second}},
 		{name: "30 s: too short for ACS", functionTimeout: 30 * time.Second,
-			want: order.Budget{Invocation: 24 * time.Second, Step: 4 * time.Second, Lease: 54 * time.Second}, minStep: acsAttempt,
+			want: delivery.Budget{Invocation: 24 * time.Second, Step: 4 * time.Second, Lease: 54 * time.Second}, minStep: acsAttempt,
 			wantErr: "a step may take 4s but needs at least 40s"},
 		{name: "20 s: no step at all", functionTimeout: 20 * time.Second,
-			want:    order.Budget{Invocation: 16 * time.Second, Step: -4 * time.Second, Lease: 46 * time.Second},
+			want:    delivery.Budget{Invocation: 16 * time.Second, Step: -4 * time.Second, Lease: 46 * time.Second},
 			wantErr: "a step may take -4s but needs at least 1s"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b := order.BudgetFor(tt.functionTimeout)
+			b := delivery.BudgetFor(tt.functionTimeout)
 			require.Equal(t, tt.want, b)
 			err := b.Validate(tt.minStep)
 			if tt.wantErr == "" {
 				require.NoError(t, err)
 				return
 			}
-			require.ErrorIs(t, err, order.ErrBudget)
+			require.ErrorIs(t, err, delivery.ErrBudget)
 			require.ErrorContains(t, err, tt.wantErr)
 		})
 	}
 }
 
 func TestBudgetValidate(t *testing.T) {
-	ok := order.BudgetFor(5 * time.Minute)
+	ok := delivery.BudgetFor(5 * time.Minute)
 	tests := []struct {
 		name    string
-		edit    func(b *order.Budget)
+		edit    func(b *delivery.Budget)
 		wantErr string
 	}{
-		{name: "derived", edit: func(*order.Budget) {}},
-		{name: "lease as long as the invocation", edit: func(b *order.Budget) { b.Lease = b.Invocation },
+		{name: "derived", edit: func(*delivery.Budget) {}},
+		{name: "lease as long as the invocation", edit: func(b *delivery.Budget) { b.Lease = b.Invocation },
 			wantErr: "a lease of 2m0s is not longer than a 2m0s invocation"},
-		{name: "step leaves no time to record", edit: func(b *order.Budget) { b.Step = b.Invocation },
+		{name: "step leaves no time to record", edit: func(b *delivery.Budget) { b.Step = b.Invocation },
 			wantErr: "leaves less than 20s of a 2m0s invocation"},
-		{name: "zero", edit: func(b *order.Budget) { *b = order.Budget{} }, wantErr: "a step may take 0s"},
+		{name: "zero", edit: func(b *delivery.Budget) { *b = delivery.Budget{} }, wantErr: "a step may take 0s"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -81,10 +81,10 @@ func TestBudgetValidate(t *testing.T) {
 
 func TestMinFunctionTimeout(t *testing.T) {
 	for _, step := range []time.Duration{0, time.Second, 40 * time.Second, 60 * time.Second, 61500 * time.Millisecond} {
-		d := order.MinFunctionTimeout(step)
+		d := delivery.MinFunctionTimeout(step)
 		require.Zero(t, d%time.Second, "whole seconds")
-		require.NoError(t, order.BudgetFor(d).Validate(step), "%s is enough for %s", d, step)
-		require.Error(t, order.BudgetFor(d-time.Second).Validate(step), "%s is not enough for %s", d-time.Second, step)
+		require.NoError(t, delivery.BudgetFor(d).Validate(step), "%s is enough for %s", d, step)
+		require.Error(t, delivery.BudgetFor(d-time.Second).Validate(step), "%s is not enough for %s", d-time.Second, step)
 	}
-	require.Equal(t, 75*time.Second, order.MinFunctionTimeout(40*time.Second))
+	require.Equal(t, 75*time.Second, delivery.MinFunctionTimeout(40*time.Second))
 }
