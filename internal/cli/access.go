@@ -80,8 +80,8 @@ type fileView struct {
 // DOWNLOAD_LIMIT limit.
 func accessViewOf(o order.Order, now time.Time, window time.Duration, limit int) *accessView {
 	var first order.Hold
-	if len(o.AccessHolds) > 0 {
-		first = o.AccessHolds[0]
+	if len(o.AccessHolds()) > 0 {
+		first = o.AccessHolds()[0]
 	}
 	v := &accessView{State: string(o.Access(now, window)), Ends: jsonTime(o.AccessEnds(window)), Holds: holdViews(o.HoldsAt(now, window)),
 		RevokedBy: string(first.Kind), Reason: first.Reason, RevokedAt: jsonTime(first.At),

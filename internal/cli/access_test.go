@@ -21,14 +21,14 @@ func TestRevokeAndGrant(t *testing.T) {
 	file := order.File{Title: "Harbour", Blob: "harbour.jpg", FileName: "harbour.jpg", Size: 5, Downloads: 2,
 		DownloadedAt: []time.Time{paid.Add(time.Minute), paid.Add(2 * time.Minute)}}
 	o.seed(t,
-		order.Order{SessionID: "cs_test_open", State: order.StateMailSent, PaidAt: paid, CreatedAt: paid, UpdatedAt: paid,
-			PaymentIntent: "pi_Open", Files: []order.File{file}},
-		order.Order{SessionID: "cs_test_disputed", State: order.StateMailSent, PaidAt: paid, CreatedAt: paid, UpdatedAt: paid,
+		order.Restore(order.Snapshot{SessionID: "cs_test_open", State: order.StateMailSent, PaidAt: paid, CreatedAt: paid, UpdatedAt: paid,
+			PaymentIntent: "pi_Open", Files: []order.File{file}}),
+		order.Restore(order.Snapshot{SessionID: "cs_test_disputed", State: order.StateMailSent, PaidAt: paid, CreatedAt: paid, UpdatedAt: paid,
 			AccessHolds: []order.Hold{{Kind: order.HoldDispute, Ref: "dp_1", Event: "evt_d1", At: paid.Add(time.Hour), Reason: "the payment is disputed (needs_response)"}},
-			Disputes:    []order.Dispute{{ID: "dp_1", Status: "needs_response"}}, Files: []order.File{file}},
-		order.Order{SessionID: "cs_test_old", State: order.StateMailSent, PaidAt: now.Add(-800 * time.Hour), CreatedAt: now.Add(-800 * time.Hour),
-			UpdatedAt: paid, Files: []order.File{file}},
-		order.Order{SessionID: "cs_test_unpaid", State: order.StateAwaitingPayment, CreatedAt: paid, UpdatedAt: paid},
+			Disputes:    []order.Dispute{{ID: "dp_1", Status: "needs_response"}}, Files: []order.File{file}}),
+		order.Restore(order.Snapshot{SessionID: "cs_test_old", State: order.StateMailSent, PaidAt: now.Add(-800 * time.Hour), CreatedAt: now.Add(-800 * time.Hour),
+			UpdatedAt: paid, Files: []order.File{file}}),
+		order.Restore(order.Snapshot{SessionID: "cs_test_unpaid", State: order.StateAwaitingPayment, CreatedAt: paid, UpdatedAt: paid}),
 	)
 
 	tests := []struct {
@@ -87,14 +87,14 @@ func TestRevokeAndGrant(t *testing.T) {
 	}
 
 	rec := o.record(t, "cs_test_open")
-	require.Len(t, rec.AccessHolds, 1)
-	require.Equal(t, order.HoldOperator, rec.AccessHolds[0].Kind)
-	require.Equal(t, "shared on a forum", rec.AccessHolds[0].Reason)
+	require.Len(t, rec.AccessHolds(), 1)
+	require.Equal(t, order.HoldOperator, rec.AccessHolds()[0].Kind)
+	require.Equal(t, "shared on a forum", rec.AccessHolds()[0].Reason)
 	rec = o.record(t, "cs_test_old")
 	require.Equal(t, order.AccessOpen, rec.Access(time.Now(), 720*time.Hour))
 	require.Zero(t, rec.Files[0].Downloads)
-	require.WithinDuration(t, time.Now().Add(48*time.Hour), rec.AccessUntil, time.Minute)
-	require.Empty(t, o.record(t, "cs_test_disputed").AccessHolds)
+	require.WithinDuration(t, time.Now().Add(48*time.Hour), rec.AccessUntil(), time.Minute)
+	require.Empty(t, o.record(t, "cs_test_disputed").AccessHolds())
 
 	t.Run("--help documents the flags", func(t *testing.T) {
 		_, stderr, err := o.run(t, "grant", "--help")
@@ -135,8 +135,8 @@ func TestRevokeAndGrant(t *testing.T) {
 func TestRevokeCleansTheReason(t *testing.T) {
 	o := newOps(t, nil)
 	now := time.Now().UTC()
-	o.seed(t, order.Order{SessionID: "cs_test_reason", State: order.StateMailSent, PaidAt: now, CreatedAt: now,
-		Files: []order.File{{Title: "Harbour", Blob: "harbour.jpg", FileName: "harbour.jpg", Size: 5}}})
+	o.seed(t, order.Restore(order.Snapshot{SessionID: "cs_test_reason", State: order.StateMailSent, PaidAt: now, CreatedAt: now,
+		Files: []order.File{{Title: "Harbour", Blob: "harbour.jpg", FileName: "harbour.jpg", Size: 5}}}))
 	out, stderr, err := o.run(t, "revoke", "cs_test_reason", "--reason", "chargeback\r\nState\tmail_sent\x1b[2J\u202e")
 	require.NoError(t, err, stderr)
 	require.Equal(t, "revoked access to cs_test_reason: chargeback State mail_sent[2J\n", out)

@@ -16,18 +16,18 @@ func TestOrders(t *testing.T) {
 	o := newOps(t, nil)
 	now := time.Now().UTC().Truncate(time.Second)
 	o.seed(t,
-		order.Order{SessionID: "cs_test_sent", State: order.StateMailSent, CustomerEmail: "Jane@Example.com", Items: 1,
+		order.Restore(order.Snapshot{SessionID: "cs_test_sent", State: order.StateMailSent, CustomerEmail: "Jane@Example.com", Items: 1,
 			EventIDs: []string{"evt_1"}, MailKind: order.MailDownloadLinks, MailGeneration: 1, SentGeneration: 1,
 			OperationID: "op-4711", Mail: downloadMail(t, "cs_test_sent", 1, now.Add(24*time.Hour)),
 			CreatedAt: now.Add(-3 * time.Hour), PaidAt: now.Add(-3 * time.Hour), LinksReadyAt: now.Add(-3 * time.Hour),
-			MailSentAt: now.Add(-2 * time.Hour), UpdatedAt: now.Add(-2 * time.Hour)},
-		order.Order{SessionID: "cs_test_broken", State: order.StateNeedsAttention, CustomerEmail: "bob@example.com",
+			MailSentAt: now.Add(-2 * time.Hour), UpdatedAt: now.Add(-2 * time.Hour)}),
+		order.Restore(order.Snapshot{SessionID: "cs_test_broken", State: order.StateNeedsAttention, CustomerEmail: "bob@example.com",
 			Reason: `original "a.jpg" is not in container originals`, CreatedAt: now.Add(-time.Hour), AttentionAt: now.Add(-time.Hour),
-			UpdatedAt: now.Add(-time.Hour)},
-		order.Order{SessionID: "cs_test_retrying", State: order.StateReceived, LastError: "stripe answered 500", Attempts: 2,
-			CreatedAt: now.Add(-time.Minute), UpdatedAt: now.Add(-time.Minute)},
-		order.Order{SessionID: "cs_test_lastweek", State: order.StateMailSent, CreatedAt: now.Add(-7 * 24 * time.Hour),
-			UpdatedAt: now.Add(-7 * 24 * time.Hour)},
+			UpdatedAt: now.Add(-time.Hour)}),
+		order.Restore(order.Snapshot{SessionID: "cs_test_retrying", State: order.StateReceived, LastError: "stripe answered 500", Attempts: 2,
+			CreatedAt: now.Add(-time.Minute), UpdatedAt: now.Add(-time.Minute)}),
+		order.Restore(order.Snapshot{SessionID: "cs_test_lastweek", State: order.StateMailSent, CreatedAt: now.Add(-7 * 24 * time.Hour),
+			UpdatedAt: now.Add(-7 * 24 * time.Hour)}),
 	)
 
 	tests := []struct {
@@ -113,14 +113,14 @@ func TestOrdersStuck(t *testing.T) {
 	ctx := context.Background()
 	now := time.Now().UTC().Truncate(time.Second)
 	o.seed(t,
-		order.Order{SessionID: "cs_test_poisoned", State: order.StateReceived, LastError: "stripe answered 500", Attempts: 5,
-			CreatedAt: now.Add(-5 * time.Minute), UpdatedAt: now.Add(-time.Minute)},
-		order.Order{SessionID: "cs_test_mailpoisoned", State: order.StateLinksReady, LastError: "acs answered 503", Attempts: 5,
-			MailKind: order.MailDownloadLinks, MailGeneration: 1, CreatedAt: now.Add(-4 * time.Minute), UpdatedAt: now.Add(-2 * time.Minute)},
-		order.Order{SessionID: "cs_test_stalled", State: order.StateReceived, LastError: "stripe unreachable", Attempts: 2,
-			LeaseOwner: "inv-gone", LeaseUntil: now.Add(-58 * time.Minute), CreatedAt: now.Add(-time.Hour), UpdatedAt: now.Add(-time.Hour)},
-		order.Order{SessionID: "cs_test_retrying", State: order.StateReceived, LastError: "stripe answered 502", Attempts: 1,
-			CreatedAt: now.Add(-30 * time.Second), UpdatedAt: now.Add(-30 * time.Second)},
+		order.Restore(order.Snapshot{SessionID: "cs_test_poisoned", State: order.StateReceived, LastError: "stripe answered 500", Attempts: 5,
+			CreatedAt: now.Add(-5 * time.Minute), UpdatedAt: now.Add(-time.Minute)}),
+		order.Restore(order.Snapshot{SessionID: "cs_test_mailpoisoned", State: order.StateLinksReady, LastError: "acs answered 503", Attempts: 5,
+			MailKind: order.MailDownloadLinks, MailGeneration: 1, CreatedAt: now.Add(-4 * time.Minute), UpdatedAt: now.Add(-2 * time.Minute)}),
+		order.Restore(order.Snapshot{SessionID: "cs_test_stalled", State: order.StateReceived, LastError: "stripe unreachable", Attempts: 2,
+			LeaseOwner: "inv-gone", LeaseUntil: now.Add(-58 * time.Minute), CreatedAt: now.Add(-time.Hour), UpdatedAt: now.Add(-time.Hour)}),
+		order.Restore(order.Snapshot{SessionID: "cs_test_retrying", State: order.StateReceived, LastError: "stripe answered 502", Attempts: 1,
+			CreatedAt: now.Add(-30 * time.Second), UpdatedAt: now.Add(-30 * time.Second)}),
 	)
 	msg, err := json.Marshal(order.ProcessJob{Version: 1, EventID: "evt_p", EventType: order.EventCompleted, SessionID: "cs_test_poisoned",
 		Created: now.Unix(), Trigger: order.TriggerWebhook})
@@ -216,10 +216,10 @@ func TestOrdersHeld(t *testing.T) {
 	now := time.Now().UTC().Truncate(time.Second)
 	next := now.Add(8 * time.Second)
 	o.seed(t,
-		order.Order{SessionID: "cs_test_held", State: order.StateReceived, Holds: 4, HeldUntil: next,
-			LastError: "Stripe refused STRIPE_API_KEY: stripe answered 401", CreatedAt: now.Add(-time.Minute), UpdatedAt: now},
-		order.Order{SessionID: "cs_test_retrying", State: order.StateReceived, LastError: "stripe answered 500", Attempts: 2,
-			CreatedAt: now.Add(-2 * time.Minute), UpdatedAt: now.Add(-2 * time.Minute)},
+		order.Restore(order.Snapshot{SessionID: "cs_test_held", State: order.StateReceived, Holds: 4, HeldUntil: next,
+			LastError: "Stripe refused STRIPE_API_KEY: stripe answered 401", CreatedAt: now.Add(-time.Minute), UpdatedAt: now}),
+		order.Restore(order.Snapshot{SessionID: "cs_test_retrying", State: order.StateReceived, LastError: "stripe answered 500", Attempts: 2,
+			CreatedAt: now.Add(-2 * time.Minute), UpdatedAt: now.Add(-2 * time.Minute)}),
 	)
 	tests := []struct {
 		name    string
@@ -269,10 +269,10 @@ func TestOrdersWaiting(t *testing.T) {
 	now := time.Now().UTC().Truncate(time.Second)
 	next := now.Add(4 * time.Minute)
 	o.seed(t,
-		order.Order{SessionID: "cs_test_waiting", State: order.StateLinksReady, RetryAt: next, Attempts: 7,
-			LastError: "acs: send: outcome unknown: acs answered 503", CreatedAt: now.Add(-time.Hour), UpdatedAt: now},
-		order.Order{SessionID: "cs_test_sent", State: order.StateMailSent, MailKind: order.MailDownloadLinks, SentGeneration: 1,
-			CreatedAt: now.Add(-2 * time.Minute), UpdatedAt: now.Add(-2 * time.Minute)},
+		order.Restore(order.Snapshot{SessionID: "cs_test_waiting", State: order.StateLinksReady, RetryAt: next, Attempts: 7,
+			LastError: "acs: send: outcome unknown: acs answered 503", CreatedAt: now.Add(-time.Hour), UpdatedAt: now}),
+		order.Restore(order.Snapshot{SessionID: "cs_test_sent", State: order.StateMailSent, MailKind: order.MailDownloadLinks, SentGeneration: 1,
+			CreatedAt: now.Add(-2 * time.Minute), UpdatedAt: now.Add(-2 * time.Minute)}),
 	)
 	tests := []struct {
 		name    string

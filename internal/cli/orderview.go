@@ -79,9 +79,9 @@ type linkView struct {
 
 func viewOf(o order.Order) orderView {
 	return orderView{
-		SessionID: o.SessionID, State: string(o.State), Reason: o.Reason, LastError: o.LastError, Attempts: o.Attempts,
+		SessionID: o.SessionID, State: string(o.State()), Reason: o.Reason, LastError: o.LastError, Attempts: o.Attempts,
 		CustomerEmail: o.CustomerEmail, Livemode: o.Livemode, Items: o.Items, EventIDs: o.EventIDs,
-		MailKind: o.MailKind, MailGeneration: o.MailGeneration, SentGeneration: o.SentGeneration,
+		MailKind: o.MailKind, MailGeneration: o.MailGeneration(), SentGeneration: o.SentGeneration(),
 		OperationID: o.OperationID, LeaseOwner: o.LeaseOwner,
 		LeaseUntil: jsonTime(o.LeaseUntil), ThrottledUntil: jsonTime(o.ThrottledUntil),
 		Holds: o.Holds, HeldUntil: jsonTime(o.HeldUntil),

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/filedrop/filedrop/internal/order"
+	"github.com/filedrop/filedrop/internal/order/ordertest"
 	"github.com/filedrop/filedrop/internal/stripeapi"
 	"github.com/filedrop/filedrop/internal/stripeapi/stripetest"
 	"github.com/filedrop/filedrop/internal/testenv"
@@ -38,10 +39,10 @@ func TestReconcile(t *testing.T) {
 		listed("cs_test_lastweek", 7*24*time.Hour, complete, paid),
 	)
 	o.seed(t,
-		order.Order{SessionID: "cs_test_fulfilled", State: order.StateMailSent, MailKind: order.MailDownloadLinks, MailGeneration: 1, SentGeneration: 1},
-		order.Order{SessionID: "cs_test_unpaid", State: order.StateAwaitingPayment},
-		order.Order{SessionID: "cs_test_attention", State: order.StateNeedsAttention, Reason: "original missing"},
-		order.Order{SessionID: "cs_test_asyncpaid", State: order.StateAwaitingPayment},
+		order.Restore(order.Snapshot{SessionID: "cs_test_fulfilled", State: order.StateMailSent, MailKind: order.MailDownloadLinks, MailGeneration: 1, SentGeneration: 1}),
+		order.Restore(order.Snapshot{SessionID: "cs_test_unpaid", State: order.StateAwaitingPayment}),
+		order.Restore(order.Snapshot{SessionID: "cs_test_attention", State: order.StateNeedsAttention, Reason: "original missing"}),
+		order.Restore(order.Snapshot{SessionID: "cs_test_asyncpaid", State: order.StateAwaitingPayment}),
 	)
 	wantQueued := map[string]string{
 		"cs_test_nowebhook": order.EventCompleted,
@@ -102,7 +103,9 @@ func TestReconcile(t *testing.T) {
 	t.Run("a second run after fulfilment queues nothing new", func(t *testing.T) {
 		for id := range wantQueued {
 			_, err := order.Mutate(context.Background(), o.ledger, id, time.Now(), func(r *order.Order) error {
-				r.State, r.MailKind, r.MailGeneration, r.SentGeneration = order.StateMailSent, order.MailDownloadLinks, 1, 1
+				*r = ordertest.Edit(*r, func(s *order.Snapshot) {
+					s.State, s.MailKind, s.MailGeneration, s.SentGeneration = order.StateMailSent, order.MailDownloadLinks, 1, 1
+				})
 				return nil
 			})
 			require.NoError(t, err)

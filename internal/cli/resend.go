@@ -33,7 +33,7 @@ func runResend(ctx context.Context, env Env, args []string) error {
 		rs := operator.NewResender(p.ledger, p.mails, p.orders, time.Now)
 		r := resent{SessionID: rec.SessionID}
 		if *force && rec.Revoked() {
-			r.Closed = order.DescribeHolds(rec.AccessHolds)
+			r.Closed = order.DescribeHolds(rec.AccessHolds())
 		}
 		if *newLinks {
 			msg, err := rs.NewLinks(ctx, rec, *force)

@@ -28,16 +28,16 @@ func TestResend(t *testing.T) {
 		Generation: 1, Customer: order.Customer{Email: "bob@example.com"}})
 	require.NoError(t, err)
 	o.seed(t,
-		order.Order{SessionID: "cs_test_sent", State: order.StateMailSent, MailKind: order.MailDownloadLinks, MailGeneration: 1,
-			SentGeneration: 1, Mail: downloadMail(t, "cs_test_sent", 1, now.Add(24*time.Hour))},
-		order.Order{SessionID: "cs_test_bounced", State: order.StateNeedsAttention, Reason: "the mail service refused the address",
-			MailKind: order.MailDownloadLinks, MailGeneration: 2, SentGeneration: 1, Mail: downloadMail(t, "cs_test_bounced", 2, now.Add(24*time.Hour))},
-		order.Order{SessionID: "cs_test_failed", State: order.StatePaymentFailed, MailKind: order.MailPaymentFailed, MailGeneration: 1,
-			SentGeneration: 1, Mail: failedMail},
-		order.Order{SessionID: "cs_test_expired", State: order.StateMailSent, MailKind: order.MailDownloadLinks, MailGeneration: 1,
-			SentGeneration: 1, Mail: downloadMail(t, "cs_test_expired", 1, now.Add(-time.Hour))},
-		order.Order{SessionID: "cs_test_nomail", State: order.StateNeedsAttention, Reason: "original missing"},
-		order.Order{SessionID: "cs_test_live", State: order.StateNeedsAttention, Livemode: true},
+		order.Restore(order.Snapshot{SessionID: "cs_test_sent", State: order.StateMailSent, MailKind: order.MailDownloadLinks, MailGeneration: 1,
+			SentGeneration: 1, Mail: downloadMail(t, "cs_test_sent", 1, now.Add(24*time.Hour))}),
+		order.Restore(order.Snapshot{SessionID: "cs_test_bounced", State: order.StateNeedsAttention, Reason: "the mail service refused the address",
+			MailKind: order.MailDownloadLinks, MailGeneration: 2, SentGeneration: 1, Mail: downloadMail(t, "cs_test_bounced", 2, now.Add(24*time.Hour))}),
+		order.Restore(order.Snapshot{SessionID: "cs_test_failed", State: order.StatePaymentFailed, MailKind: order.MailPaymentFailed, MailGeneration: 1,
+			SentGeneration: 1, Mail: failedMail}),
+		order.Restore(order.Snapshot{SessionID: "cs_test_expired", State: order.StateMailSent, MailKind: order.MailDownloadLinks, MailGeneration: 1,
+			SentGeneration: 1, Mail: downloadMail(t, "cs_test_expired", 1, now.Add(-time.Hour))}),
+		order.Restore(order.Snapshot{SessionID: "cs_test_nomail", State: order.StateNeedsAttention, Reason: "original missing"}),
+		order.Restore(order.Snapshot{SessionID: "cs_test_live", State: order.StateNeedsAttention, Livemode: true}),
 	)
 
 	tests := []struct {
@@ -71,9 +71,9 @@ func TestResend(t *testing.T) {
 			require.Equal(t, key, got.Key())
 
 			rec := o.record(t, tt.session)
-			require.Equal(t, tt.generation, rec.MailGeneration)
-			require.Equal(t, before.SentGeneration, rec.SentGeneration)
-			require.Equal(t, tt.state, rec.State)
+			require.Equal(t, tt.generation, rec.MailGeneration())
+			require.Equal(t, before.SentGeneration(), rec.SentGeneration())
+			require.Equal(t, tt.state, rec.State())
 			require.Empty(t, rec.Reason)
 			require.JSONEq(t, string(queued[0]), string(rec.Mail), "the ledger holds the mail queued")
 		})
@@ -119,7 +119,7 @@ func TestResend(t *testing.T) {
 			require.Empty(t, o.peek(t, "process-order"), "nothing queued")
 		})
 	}
-	require.Equal(t, 1, o.record(t, "cs_test_expired").MailGeneration, "a refused resend records nothing")
+	require.Equal(t, 1, o.record(t, "cs_test_expired").MailGeneration(), "a refused resend records nothing")
 }
 
 // fixtureOriginals are the files the stripetest session's products name.
@@ -156,8 +156,8 @@ func TestResendProducesExactlyOneNewMail(t *testing.T) {
 	waitFor(t, local, "the resent mail", func() bool { return o.sent(t, stripetest.SessionID) == 2 })
 	require.ElementsMatch(t, []string{first, second}, mails(t, outbox), "exactly one new mail, under a new key")
 	rec := o.record(t, stripetest.SessionID)
-	require.Equal(t, order.StateMailSent, rec.State)
-	require.Equal(t, 2, rec.MailGeneration)
+	require.Equal(t, order.StateMailSent, rec.State())
+	require.Equal(t, 2, rec.MailGeneration())
 	require.Equal(t, strings.TrimSuffix(second, ".eml"), rec.OperationID)
 	require.Empty(t, o.peek(t, "send-link"))
 	local.stop(t)
@@ -170,7 +170,7 @@ func (o *ops) sent(t *testing.T, session string) int {
 	if err != nil {
 		return 0
 	}
-	return rec.SentGeneration
+	return rec.SentGeneration()
 }
 
 // waitFor waits up to 30 s for cond while the program runs.
@@ -216,8 +216,8 @@ func TestResendAfterRotationMailsTheNewLink(t *testing.T) {
 		Customer: order.Customer{Email: "jane@example.com"}, Items: []order.Item{{Title: "Harbour", FileName: "harbour.jpg"}}, OrderURL: old.URL(session)})
 	require.NoError(t, err)
 	now := time.Now().UTC()
-	o.seed(t, order.Order{SessionID: session, State: order.StateMailSent, MailKind: order.MailDownloadLinks, MailGeneration: 1, SentGeneration: 1,
-		Mail: mail, PaidAt: now, CreatedAt: now, Files: []order.File{{Title: "Harbour", Blob: "harbour.jpg", FileName: "harbour.jpg", Size: 5}}})
+	o.seed(t, order.Restore(order.Snapshot{SessionID: session, State: order.StateMailSent, MailKind: order.MailDownloadLinks, MailGeneration: 1, SentGeneration: 1,
+		Mail: mail, PaidAt: now, CreatedAt: now, Files: []order.File{{Title: "Harbour", Blob: "harbour.jpg", FileName: "harbour.jpg", Size: 5}}}))
 
 	_, stderr, err := o.run(t, "resend", session)
 	require.NoError(t, err, stderr)
@@ -239,10 +239,10 @@ func TestResendOfARevokedOrder(t *testing.T) {
 	o := newOps(t, nil)
 	const session = "cs_test_revoked"
 	now := time.Now().UTC()
-	o.seed(t, order.Order{SessionID: session, State: order.StateMailSent, MailKind: order.MailDownloadLinks, MailGeneration: 1, SentGeneration: 1,
+	o.seed(t, order.Restore(order.Snapshot{SessionID: session, State: order.StateMailSent, MailKind: order.MailDownloadLinks, MailGeneration: 1, SentGeneration: 1,
 		Mail: downloadMail(t, session, 1, now.Add(24*time.Hour)), PaidAt: now, CreatedAt: now, LinksReadyAt: now,
 		Files:       []order.File{{Title: "Harbour", Blob: "harbour.jpg", FileName: "harbour.jpg", Size: 5, Downloads: 2}},
-		AccessHolds: []order.Hold{{Kind: order.HoldRefund, Ref: "ch_1", Event: "evt_r", At: now, Reason: "refunded in full (2000 of 2000)"}}})
+		AccessHolds: []order.Hold{{Kind: order.HoldRefund, Ref: "ch_1", Event: "evt_r", At: now, Reason: "refunded in full (2000 of 2000)"}}}))
 
 	for _, args := range [][]string{{"resend", session}, {"resend", session, "--new-links"}} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
@@ -253,8 +253,8 @@ func TestResendOfARevokedOrder(t *testing.T) {
 			require.Empty(t, o.peek(t, "send-link"))
 			require.Empty(t, o.peek(t, "process-order"))
 			rec := o.record(t, session)
-			require.Equal(t, order.StateMailSent, rec.State)
-			require.Equal(t, 1, rec.MailGeneration)
+			require.Equal(t, order.StateMailSent, rec.State())
+			require.Equal(t, 1, rec.MailGeneration())
 		})
 	}
 	t.Run("--force", func(t *testing.T) {

@@ -68,13 +68,13 @@ func (l *links) count() int {
 }
 
 func paidOrder() order.Order {
-	return order.Order{
+	return order.Restore(order.Snapshot{
 		SessionID: session, State: order.StateMailSent, CreatedAt: paid, PaidAt: paid, CustomerEmail: "ada@example.com",
 		Files: []order.File{
 			{Title: "Harbour at dawn", Blob: "harbour.jpg", FileName: "harbour.jpg", Size: 2_500_000},
 			{Title: "Night <market>", Blob: "night.jpg", FileName: "night.jpg", Size: 512},
 		},
-	}
+	})
 }
 
 type fixture struct {
@@ -140,9 +140,13 @@ func TestStatusPages(t *testing.T) {
 		{name: "the order date is when the customer paid, not when the record was made", status: 200, button: true,
 			edit: func(o *order.Order) { o.OrderedAt, o.CreatedAt = paid.Add(-48*time.Hour), paid }, // a lost webhook, fulfilled two days later
 			want: []string{"Order placed on 27 February 2025"}},
-		{name: "pending", edit: func(o *order.Order) { o.State, o.Files, o.PaidAt = order.StateAwaitingPayment, nil, time.Time{} }, status: 200,
+		{name: "pending", edit: func(o *order.Order) {
+			*o = ordertest.Edit(*o, func(s *order.Snapshot) { s.State, s.Files, s.PaidAt = order.StateAwaitingPayment, nil, time.Time{} })
+		}, status: 200,
 			want: []string{"Your payment is being confirmed", "check back later", "help@lumen.example"}},
-		{name: "payment failed", edit: func(o *order.Order) { o.State, o.Files, o.PaidAt = order.StatePaymentFailed, nil, time.Time{} }, status: 200,
+		{name: "payment failed", edit: func(o *order.Order) {
+			*o = ordertest.Edit(*o, func(s *order.Snapshot) { s.State, s.Files, s.PaidAt = order.StatePaymentFailed, nil, time.Time{} })
+		}, status: 200,
 			want: []string{"The payment did not go through", "place the order again"}},
 		{name: "revoked", edit: func(o *order.Order) { _, _ = o.ApplyRefund("evt_r", "ch_1", 5, 5, now) }, status: 200,
 			want: []string{"Access to this order has ended", "refunded or disputed", "help@lumen.example"}},

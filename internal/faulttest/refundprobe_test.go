@@ -149,7 +149,7 @@ func (p *downloadProbe) watch(ctx context.Context, sessionID string) {
 			p.revoked.add(status)
 			if status == http.StatusSeeOther {
 				p.violations = append(p.violations, fmt.Sprintf("%s: a download (303) after the ledger showed it closed by %s",
-					sessionID, order.DescribeHolds(o.AccessHolds)))
+					sessionID, order.DescribeHolds(o.AccessHolds())))
 			}
 		} else {
 			p.open.add(status)

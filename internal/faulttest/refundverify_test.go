@@ -15,8 +15,8 @@ func (r *rig) refundedBeforeLinks(snap snapshot) map[*session]bool {
 	out := map[*session]bool{}
 	for _, s := range r.plan.sessions {
 		o, ok := snap.orders[s.id]
-		if ok && s.refund != refundNone && o.State == order.StateNeedsAttention && refundHeld(o) &&
-			o.MailGeneration == 0 && o.SentGeneration == 0 {
+		if ok && s.refund != refundNone && o.State() == order.StateNeedsAttention && refundHeld(o) &&
+			o.MailGeneration() == 0 && o.SentGeneration() == 0 {
 			out[s] = true
 		}
 	}
@@ -26,7 +26,7 @@ func (r *rig) refundedBeforeLinks(snap snapshot) map[*session]bool {
 // refundHeld reports whether o's access is closed by exactly its refund's
 // hold.
 func refundHeld(o order.Order) bool {
-	return len(o.AccessHolds) == 1 && o.AccessHolds[0].Kind == order.HoldRefund
+	return len(o.AccessHolds()) == 1 && o.AccessHolds()[0].Kind == order.HoldRefund
 }
 
 // checkRefunds checks the refunded orders: each record ends revoked by its
@@ -52,15 +52,15 @@ func (r *rig) checkRefunds(rep *report, snap snapshot, unmailed map[*session]boo
 		switch {
 		case !ok:
 		case s.refund != refundNone:
-			if refundHeld(o) && o.RefundedAmount == s.amount() && (o.State == order.StateMailSent || unmailed[s]) {
+			if refundHeld(o) && o.RefundedAmount == s.amount() && (o.State() == order.StateMailSent || unmailed[s]) {
 				revoked++
 			} else {
 				problems = append(problems, fmt.Sprintf("%s (refund %s): holds %q, refunded %d of %d, state %s",
-					s.id, s.refund, order.DescribeHolds(o.AccessHolds), o.RefundedAmount, s.amount(), o.State))
+					s.id, s.refund, order.DescribeHolds(o.AccessHolds()), o.RefundedAmount, s.amount(), o.State()))
 			}
 		case o.Revoked():
 			strays++
-			problems = append(problems, fmt.Sprintf("%s (%s, no refund): holds %q", s.id, s.kind, order.DescribeHolds(o.AccessHolds)))
+			problems = append(problems, fmt.Sprintf("%s (%s, no refund): holds %q", s.id, s.kind, order.DescribeHolds(o.AccessHolds())))
 		}
 	}
 	rep.expect("refunds: refunded orders revoked by the refund, mail sent or none", len(refunded), revoked)

@@ -89,24 +89,24 @@ func (r *rig) checkLedger(rep *report, snap snapshot, unmailed map[*session]bool
 		if !o.Final() {
 			notFinal++
 		}
-		if o.State == order.StateNeedsAttention {
+		if o.State() == order.StateNeedsAttention {
 			attention++
 		}
-		if o.MailGeneration < o.SentGeneration {
+		if o.MailGeneration() < o.SentGeneration() {
 			lagging++
 			problems = append(problems, describeOrder(s, o)+" (sent a generation not recorded as queued)")
 		}
 		good := false
 		switch s.kind {
 		case kindPaid:
-			good = o.State == order.StateMailSent && o.SentGeneration == 1 && o.MailKind == order.MailDownloadLinks &&
+			good = o.State() == order.StateMailSent && o.SentGeneration() == 1 && o.MailKind == order.MailDownloadLinks &&
 				o.OperationID == order.MailKey(s.id, order.MailDownloadLinks, 1) || unmailed[s]
 			paidOK += b2i(good)
 		case kindFailed:
-			good = o.State == order.StatePaymentFailed && o.SentGeneration >= 1 && o.Final() && o.MailKind == order.MailPaymentFailed
+			good = o.State() == order.StatePaymentFailed && o.SentGeneration() >= 1 && o.Final() && o.MailKind == order.MailPaymentFailed
 			failedOK += b2i(good)
 		case kindUnpaid:
-			good = o.State == order.StateAwaitingPayment && o.SentGeneration == 0
+			good = o.State() == order.StateAwaitingPayment && o.SentGeneration() == 0
 			unpaidOK += b2i(good)
 		}
 		if !good {
@@ -139,7 +139,7 @@ func (r *rig) checkLedger(rep *report, snap snapshot, unmailed map[*session]bool
 
 func describeOrder(s *session, o order.Order) string {
 	d := fmt.Sprintf("%s (%s): state %s, mail %s generation %d sent %d, operation %s, attempts %d",
-		s.id, s.kind, o.State, o.MailKind, o.MailGeneration, o.SentGeneration, o.OperationID, o.Attempts)
+		s.id, s.kind, o.State(), o.MailKind, o.MailGeneration(), o.SentGeneration(), o.OperationID, o.Attempts)
 	if o.LeaseOwner != "" {
 		d += fmt.Sprintf(", leased to %s until %s", o.LeaseOwner, o.LeaseUntil.Format(time.TimeOnly))
 	}

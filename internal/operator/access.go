@@ -80,7 +80,7 @@ func (a *Access) Grant(ctx context.Context, rec order.Order, extend time.Duratio
 			return err
 		}
 		if len(o.Files) == 0 {
-			return fmt.Errorf("order %s (%s): %w", o.SessionID, o.State, ErrNotFulfilled)
+			return fmt.Errorf("order %s (%s): %w", o.SessionID, o.State(), ErrNotFulfilled)
 		}
 		var err error
 		lifted, err = o.Grant(extend, reset, a.now(), a.window)

@@ -16,8 +16,8 @@ func TestAccess(t *testing.T) {
 	paid := now.Add(-40 * 24 * time.Hour) // the 30-day window is over
 	window := 720 * time.Hour
 	fulfilled := func(edit func(o *order.Order)) order.Order {
-		o := order.Order{SessionID: "cs_test_access", State: order.StateMailSent, PaidAt: paid, CreatedAt: paid,
-			Files: []order.File{{Title: "Harbour", Blob: "harbour.jpg", FileName: "harbour.jpg", Size: 5, Downloads: 7}}}
+		o := order.Restore(order.Snapshot{SessionID: "cs_test_access", State: order.StateMailSent, PaidAt: paid, CreatedAt: paid,
+			Files: []order.File{{Title: "Harbour", Blob: "harbour.jpg", FileName: "harbour.jpg", Size: 5, Downloads: 7}}})
 		if edit != nil {
 			edit(&o)
 		}
@@ -37,7 +37,7 @@ func TestAccess(t *testing.T) {
 				return o, err
 			},
 			check: func(t *testing.T, o order.Order) {
-				require.Equal(t, []order.Hold{{Kind: order.HoldOperator, At: now, Reason: "shared on a forum"}}, o.AccessHolds)
+				require.Equal(t, []order.Hold{{Kind: order.HoldOperator, At: now, Reason: "shared on a forum"}}, o.AccessHolds())
 			}},
 		{name: "revoke cleans the reason", rec: fulfilled(nil),
 			do: func(a *Access, rec order.Order) (order.Order, error) {
@@ -45,7 +45,7 @@ func TestAccess(t *testing.T) {
 				return o, err
 			},
 			check: func(t *testing.T, o order.Order) {
-				require.Equal(t, "line one FAKE: line two[31m", o.AccessHolds[0].Reason)
+				require.Equal(t, "line one FAKE: line two[31m", o.AccessHolds()[0].Reason)
 			}},
 		{name: "revoke beside a refund's hold", rec: fulfilled(func(o *order.Order) { _, _ = o.ApplyRefund("evt_r", "ch_1", 5, 5, paid) }),
 			do: func(a *Access, rec order.Order) (order.Order, error) {
@@ -54,7 +54,7 @@ func TestAccess(t *testing.T) {
 				return o, err
 			},
 			check: func(t *testing.T, o order.Order) {
-				require.Equal(t, []order.HoldKind{order.HoldRefund, order.HoldOperator}, []order.HoldKind{o.AccessHolds[0].Kind, o.AccessHolds[1].Kind})
+				require.Equal(t, []order.HoldKind{order.HoldRefund, order.HoldOperator}, []order.HoldKind{o.AccessHolds()[0].Kind, o.AccessHolds()[1].Kind})
 			}},
 		{name: "revoke again keeps the first", rec: fulfilled(func(o *order.Order) { o.Revoke("abuse", paid) }),
 			do: func(a *Access, rec order.Order) (order.Order, error) {
@@ -62,7 +62,7 @@ func TestAccess(t *testing.T) {
 				require.False(t, changed)
 				return o, err
 			},
-			check: func(t *testing.T, o order.Order) { require.Equal(t, "abuse", o.AccessHolds[0].Reason) }},
+			check: func(t *testing.T, o order.Order) { require.Equal(t, "abuse", o.AccessHolds()[0].Reason) }},
 		{name: "revoke without a reason", rec: fulfilled(nil), wantErr: ErrNoReason,
 			do: func(a *Access, rec order.Order) (order.Order, error) {
 				o, _, err := a.Revoke(context.Background(), rec, "  ")
@@ -74,7 +74,7 @@ func TestAccess(t *testing.T) {
 				require.ErrorContains(t, err, "at most 500")
 				return o, nil
 			},
-			check: func(t *testing.T, o order.Order) { require.Empty(t, o.AccessHolds) }},
+			check: func(t *testing.T, o order.Order) { require.Empty(t, o.AccessHolds()) }},
 		{name: "grant lifts a refund, extends from now and resets", rec: fulfilled(func(o *order.Order) { _, _ = o.ApplyRefund("evt_r", "ch_1", 5, 5, paid) }),
 			do: func(a *Access, rec order.Order) (order.Order, error) {
 				o, lifted, err := a.Grant(context.Background(), rec, 72*time.Hour, true)
@@ -97,7 +97,7 @@ func TestAccess(t *testing.T) {
 				require.Equal(t, now.Add(-time.Hour).Add(window), o.AccessEnds(window))
 				require.Equal(t, 7, o.Files[0].Downloads)
 			}},
-		{name: "grant on an order without files", rec: order.Order{SessionID: "cs_test_access", State: order.StateAwaitingPayment}, wantErr: ErrNotFulfilled,
+		{name: "grant on an order without files", rec: order.Restore(order.Snapshot{SessionID: "cs_test_access", State: order.StateAwaitingPayment}), wantErr: ErrNotFulfilled,
 			do: func(a *Access, rec order.Order) (order.Order, error) {
 				o, _, err := a.Grant(context.Background(), rec, time.Hour, false)
 				return o, err
@@ -134,7 +134,7 @@ func TestAccessRefusesUnknownOrders(t *testing.T) {
 }
 
 func TestAccessKeepsAConcurrentRefund(t *testing.T) {
-	rec := order.Order{SessionID: "cs_test_race", State: order.StateMailSent, PaidAt: time.Now(), Files: []order.File{{Blob: "a.jpg"}}}
+	rec := order.Restore(order.Snapshot{SessionID: "cs_test_race", State: order.StateMailSent, PaidAt: time.Now(), Files: []order.File{{Blob: "a.jpg"}}})
 	recs := newRecords(rec)
 	stale := recs.get("cs_test_race")
 	_, err := order.Mutate(context.Background(), recs, "cs_test_race", time.Now(), func(o *order.Order) error {

@@ -24,7 +24,7 @@ func TestFind(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			recs := newRecords(order.Order{SessionID: "cs_test_1", State: order.StateMailSent})
+			recs := newRecords(order.Restore(order.Snapshot{SessionID: "cs_test_1", State: order.StateMailSent}))
 			recs.failGets(tt.getErr)
 			rec, err := Find(context.Background(), recs, tt.id)
 			if tt.want == "" {

@@ -145,9 +145,9 @@ func judge(s stripeapi.ListedSession, rec order.Order, livemode bool) verdict {
 		return verdict{eventType: order.EventCompleted}
 	case rec.Fulfilled():
 		return verdict{fulfilled: true}
-	case rec.State == order.StatePaymentFailed:
+	case rec.State() == order.StatePaymentFailed:
 		return verdict{skip: "paid in Stripe, payment failed in the ledger: see orders show"}
-	case rec.State == order.StateAwaitingPayment:
+	case rec.State() == order.StateAwaitingPayment:
 		// ProcessOrder leaves an order awaiting payment alone on a
 		// completed event: the lost event is the payment's success.
 		return verdict{eventType: order.EventAsyncPaymentSucceeded}
@@ -163,7 +163,7 @@ func busy(s stripeapi.ListedSession, rec order.Order, now time.Time, grace time.
 		return "created within the grace period: its webhook may be on its way"
 	case rec.ETag == "":
 		return ""
-	case rec.State == order.StateNeedsAttention:
+	case rec.State() == order.StateNeedsAttention:
 		return "needs attention: see orders list --status needs_attention"
 	case now.Before(rec.RetryAt.Add(grace)):
 		return "in progress: waiting for a retry after a transient failure"

@@ -31,10 +31,10 @@ func TestReconcile(t *testing.T) {
 		listed("cs_test_free", complete, stripeapi.PaymentNotRequired),
 	}
 	seed := []order.Order{
-		{SessionID: "cs_test_fulfilled", State: order.StateMailSent, MailKind: order.MailDownloadLinks, MailGeneration: 1, SentGeneration: 1},
-		{SessionID: "cs_test_unpaid", State: order.StateAwaitingPayment},
-		{SessionID: "cs_test_attention", State: order.StateNeedsAttention, Reason: "original missing"},
-		{SessionID: "cs_test_asyncpaid", State: order.StateAwaitingPayment},
+		order.Restore(order.Snapshot{SessionID: "cs_test_fulfilled", State: order.StateMailSent, MailKind: order.MailDownloadLinks, MailGeneration: 1, SentGeneration: 1}),
+		order.Restore(order.Snapshot{SessionID: "cs_test_unpaid", State: order.StateAwaitingPayment}),
+		order.Restore(order.Snapshot{SessionID: "cs_test_attention", State: order.StateNeedsAttention, Reason: "original missing"}),
+		order.Restore(order.Snapshot{SessionID: "cs_test_asyncpaid", State: order.StateAwaitingPayment}),
 	}
 	wantQueued := map[string]string{
 		"cs_test_nowebhook": order.EventCompleted,
@@ -95,7 +95,7 @@ func TestReconcile(t *testing.T) {
 			}
 			require.Equal(t, wantQueued, queued)
 			for _, s := range seed {
-				require.Equal(t, s.State, recs.get(s.SessionID).State, "reconcile writes no record")
+				require.Equal(t, s.State(), recs.get(s.SessionID).State(), "reconcile writes no record")
 			}
 		})
 	}
@@ -106,7 +106,7 @@ func TestJudge(t *testing.T) {
 		return stripeapi.ListedSession{Session: stripeapi.Session{ID: "cs_test_1", PaymentStatus: status}, Status: stripeapi.StatusComplete}
 	}
 	rec := func(state order.State, sent int, kind string) order.Order {
-		return order.Order{SessionID: "cs_test_1", ETag: "W/1", State: state, SentGeneration: sent, MailKind: kind}
+		return order.Restore(order.Snapshot{SessionID: "cs_test_1", ETag: "W/1", State: state, SentGeneration: sent, MailKind: kind})
 	}
 	live := paid(stripeapi.PaymentPaid)
 	live.Livemode = true

@@ -81,7 +81,7 @@ func refuseClosed(o order.Order, force bool, what string) error {
 	}
 	return fmt.Errorf("order %s: %w by %s: its mail would send the customer to a page that says access has ended; "+
 		"handler grant %s reopens it first, or %s --force sends it anyway", o.SessionID, ErrAccessClosed,
-		order.DescribeHolds(o.AccessHolds), o.SessionID, what)
+		order.DescribeHolds(o.AccessHolds()), o.SessionID, what)
 }
 
 // resendable returns the order's last queued mail, or why it cannot be sent
@@ -92,7 +92,7 @@ func resendable(o order.Order, now time.Time) (order.MailJob, error) {
 	}
 	if len(o.Mail) == 0 {
 		return order.MailJob{}, fmt.Errorf("order %s (%s) has %w: none was ever queued; resend --new-links has ProcessOrder try again",
-			o.SessionID, o.State, ErrNoMail)
+			o.SessionID, o.State(), ErrNoMail)
 	}
 	m, err := order.DecodeMailJob(o.Mail)
 	if err != nil {
@@ -116,7 +116,7 @@ func resendable(o order.Order, now time.Time) (order.MailJob, error) {
 // to mint; one whose access a hold closes gets none (ErrAccessClosed)
 // unless force, which ProcessOrder then honours too (ProcessJob.Force).
 func (r *Resender) NewLinks(ctx context.Context, rec order.Order, force bool) (order.ProcessJob, error) {
-	switch rec.State {
+	switch rec.State() {
 	case order.StatePaymentFailed:
 		return order.ProcessJob{}, fmt.Errorf("order %s: the payment failed, so there are no links to mint; resend without --new-links sends the notice again", rec.SessionID)
 	case order.StateAwaitingPayment:

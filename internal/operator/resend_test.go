@@ -46,15 +46,15 @@ func TestResenderMail(t *testing.T) {
 		generation int
 		state      order.State
 	}{
-		{"sent download mail", order.Order{SessionID: "cs_test_sent", State: order.StateMailSent, MailKind: order.MailDownloadLinks,
-			MailGeneration: 1, SentGeneration: 1, Mail: downloadMail(t, "cs_test_sent", 1, now.Add(24*time.Hour))}, 2, order.StateLinksReady},
-		{"bounced resend", order.Order{SessionID: "cs_test_bounced", State: order.StateNeedsAttention, Reason: "the mail service refused the address",
-			MailKind: order.MailDownloadLinks, MailGeneration: 2, SentGeneration: 1, Mail: downloadMail(t, "cs_test_bounced", 2, now.Add(24*time.Hour))},
+		{"sent download mail", order.Restore(order.Snapshot{SessionID: "cs_test_sent", State: order.StateMailSent, MailKind: order.MailDownloadLinks,
+			MailGeneration: 1, SentGeneration: 1, Mail: downloadMail(t, "cs_test_sent", 1, now.Add(24*time.Hour))}), 2, order.StateLinksReady},
+		{"bounced resend", order.Restore(order.Snapshot{SessionID: "cs_test_bounced", State: order.StateNeedsAttention, Reason: "the mail service refused the address",
+			MailKind: order.MailDownloadLinks, MailGeneration: 2, SentGeneration: 1, Mail: downloadMail(t, "cs_test_bounced", 2, now.Add(24*time.Hour))}),
 			3, order.StateLinksReady},
-		{"order page mail, weeks later: the same order page link", order.Order{SessionID: "cs_test_page", State: order.StateMailSent, MailKind: order.MailDownloadLinks,
-			MailGeneration: 1, SentGeneration: 1, Mail: pageMail(t, "cs_test_page", 1)}, 2, order.StateLinksReady},
-		{"payment notice", order.Order{SessionID: "cs_test_failed", State: order.StatePaymentFailed, MailKind: order.MailPaymentFailed,
-			MailGeneration: 1, SentGeneration: 1, Mail: failedMail}, 2, order.StatePaymentFailed},
+		{"order page mail, weeks later: the same order page link", order.Restore(order.Snapshot{SessionID: "cs_test_page", State: order.StateMailSent, MailKind: order.MailDownloadLinks,
+			MailGeneration: 1, SentGeneration: 1, Mail: pageMail(t, "cs_test_page", 1)}), 2, order.StateLinksReady},
+		{"payment notice", order.Restore(order.Snapshot{SessionID: "cs_test_failed", State: order.StatePaymentFailed, MailKind: order.MailPaymentFailed,
+			MailGeneration: 1, SentGeneration: 1, Mail: failedMail}), 2, order.StatePaymentFailed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -75,9 +75,9 @@ func TestResenderMail(t *testing.T) {
 			require.Empty(t, orders.texts())
 
 			rec := recs.get(tt.rec.SessionID)
-			require.Equal(t, tt.generation, rec.MailGeneration)
-			require.Equal(t, before.SentGeneration, rec.SentGeneration)
-			require.Equal(t, tt.state, rec.State)
+			require.Equal(t, tt.generation, rec.MailGeneration())
+			require.Equal(t, before.SentGeneration(), rec.SentGeneration())
+			require.Equal(t, tt.state, rec.State())
 			require.Empty(t, rec.Reason)
 			require.Equal(t, now, rec.UpdatedAt)
 			require.JSONEq(t, string(queued[0]), string(rec.Mail), "the ledger holds the mail queued")
@@ -90,13 +90,13 @@ func TestResenderMail(t *testing.T) {
 		want string
 		is   error
 	}{
-		{"expired links", order.Order{SessionID: "cs_test_expired", State: order.StateMailSent, MailKind: order.MailDownloadLinks, MailGeneration: 1,
-			SentGeneration: 1, Mail: downloadMail(t, "cs_test_expired", 1, now.Add(-time.Hour))}, "expires 2024-01-20T11:00:00Z: use resend --new-links", nil},
-		{"links expire within the hour", order.Order{SessionID: "cs_test_soon", State: order.StateMailSent, MailGeneration: 1,
-			Mail: downloadMail(t, "cs_test_soon", 1, now.Add(MinLinkLife-time.Second))}, "use resend --new-links", nil},
-		{"no mail ever queued", order.Order{SessionID: "cs_test_nomail", State: order.StateNeedsAttention, Reason: "original missing"},
+		{"expired links", order.Restore(order.Snapshot{SessionID: "cs_test_expired", State: order.StateMailSent, MailKind: order.MailDownloadLinks, MailGeneration: 1,
+			SentGeneration: 1, Mail: downloadMail(t, "cs_test_expired", 1, now.Add(-time.Hour))}), "expires 2024-01-20T11:00:00Z: use resend --new-links", nil},
+		{"links expire within the hour", order.Restore(order.Snapshot{SessionID: "cs_test_soon", State: order.StateMailSent, MailGeneration: 1,
+			Mail: downloadMail(t, "cs_test_soon", 1, now.Add(MinLinkLife-time.Second))}), "use resend --new-links", nil},
+		{"no mail ever queued", order.Restore(order.Snapshot{SessionID: "cs_test_nomail", State: order.StateNeedsAttention, Reason: "original missing"}),
 			"order cs_test_nomail (needs_attention) has no mail to resend", ErrNoMail},
-		{"mail does not decode", order.Order{SessionID: "cs_test_garbled", State: order.StateMailSent, MailGeneration: 1, Mail: []byte(`{"v":1}`)},
+		{"mail does not decode", order.Restore(order.Snapshot{SessionID: "cs_test_garbled", State: order.StateMailSent, MailGeneration: 1, Mail: []byte(`{"v":1}`)}),
 			"the last mail does not decode", nil},
 	}
 	for _, tt := range refused {
@@ -122,12 +122,12 @@ func TestResenderMail(t *testing.T) {
 	})
 
 	t.Run("queueing fails after recording", func(t *testing.T) {
-		rec := order.Order{SessionID: "cs_test_sent", State: order.StateMailSent, MailKind: order.MailDownloadLinks, MailGeneration: 1,
-			SentGeneration: 1, Mail: downloadMail(t, "cs_test_sent", 1, now.Add(24*time.Hour))}
+		rec := order.Restore(order.Snapshot{SessionID: "cs_test_sent", State: order.StateMailSent, MailKind: order.MailDownloadLinks, MailGeneration: 1,
+			SentGeneration: 1, Mail: downloadMail(t, "cs_test_sent", 1, now.Add(24*time.Hour))})
 		recs, mails := newRecords(rec), &memQueue{sendErr: errors.New("queue down")}
 		_, err := NewResender(recs, mails, &memQueue{}, func() time.Time { return now }).Mail(context.Background(), recs.get(rec.SessionID), false)
 		require.ErrorContains(t, err, "the ledger records mail generation 2 of cs_test_sent but queueing it failed (run resend again): queue down")
-		require.Equal(t, 2, recs.get(rec.SessionID).MailGeneration, "the next resend takes generation 3")
+		require.Equal(t, 2, recs.get(rec.SessionID).MailGeneration(), "the next resend takes generation 3")
 	})
 }
 
@@ -139,11 +139,11 @@ func TestResenderNewLinks(t *testing.T) {
 		sendErr error
 		want    string // the error, "" for none
 	}{
-		{name: "needs attention, live", rec: order.Order{SessionID: "cs_live_1", State: order.StateNeedsAttention, Livemode: true}},
-		{name: "mail sent", rec: order.Order{SessionID: "cs_test_sent", State: order.StateMailSent, SentGeneration: 1}},
-		{name: "payment failed", rec: order.Order{SessionID: "cs_test_failed", State: order.StatePaymentFailed}, want: "the payment failed"},
-		{name: "awaiting payment", rec: order.Order{SessionID: "cs_test_waiting", State: order.StateAwaitingPayment}, want: "awaits its payment"},
-		{name: "the queue fails", rec: order.Order{SessionID: "cs_test_sent", State: order.StateMailSent}, sendErr: errors.New("queue down"),
+		{name: "needs attention, live", rec: order.Restore(order.Snapshot{SessionID: "cs_live_1", State: order.StateNeedsAttention, Livemode: true})},
+		{name: "mail sent", rec: order.Restore(order.Snapshot{SessionID: "cs_test_sent", State: order.StateMailSent, SentGeneration: 1})},
+		{name: "payment failed", rec: order.Restore(order.Snapshot{SessionID: "cs_test_failed", State: order.StatePaymentFailed}), want: "the payment failed"},
+		{name: "awaiting payment", rec: order.Restore(order.Snapshot{SessionID: "cs_test_waiting", State: order.StateAwaitingPayment}), want: "awaits its payment"},
+		{name: "the queue fails", rec: order.Restore(order.Snapshot{SessionID: "cs_test_sent", State: order.StateMailSent}), sendErr: errors.New("queue down"),
 			want: "queue down"},
 	}
 	for _, tt := range tests {

@@ -122,7 +122,7 @@ func Diagnose(o order.Order, poisoned []Poisoned, now time.Time) *Stuck {
 	}
 	fix := "reconcile"
 	switch {
-	case o.MailGeneration > 0:
+	case o.MailGeneration() > 0:
 		fix = "resend " + o.SessionID
 	case now.Sub(o.CreatedAt) > reconcileWindow:
 		// reconcile looks back by session creation time; a day more than

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/filedrop/filedrop/internal/order"
+	"github.com/filedrop/filedrop/internal/order/ordertest"
 )
 
 func TestFindPoisoned(t *testing.T) {
@@ -54,8 +55,8 @@ func TestDiagnose(t *testing.T) {
 	old := now.Add(-time.Hour)
 	po := Poisoned{Function: "ProcessOrder", Queue: "process-order", PoisonQueue: "process-order-poison", PoisonedAt: old}
 	newer := Poisoned{Function: "SendLink", Queue: "send-link", PoisonQueue: "send-link-poison", PoisonedAt: old.Add(time.Minute)}
-	received := order.Order{SessionID: "cs_test_1", State: order.StateReceived, LastError: "stripe answered 500", Attempts: 5,
-		CreatedAt: old, UpdatedAt: old}
+	received := order.Restore(order.Snapshot{SessionID: "cs_test_1", State: order.StateReceived, LastError: "stripe answered 500", Attempts: 5,
+		CreatedAt: old, UpdatedAt: old})
 	with := func(f func(o *order.Order)) order.Order {
 		o := received
 		f(&o)
@@ -76,19 +77,25 @@ func TestDiagnose(t *testing.T) {
 		{name: "a newer message stalled since", rec: with(func(o *order.Order) { o.UpdatedAt = old.Add(30 * time.Minute) }), poisoned: []Poisoned{po},
 			want: &Stuck{Since: old.Add(30 * time.Minute), Fix: "reconcile"}},
 		{name: "poisoned but leased again", rec: with(func(o *order.Order) { o.Lease("inv-2", now, 2*time.Minute) }), poisoned: []Poisoned{po}},
-		{name: "a final order's poisoned duplicate is harmless", rec: with(func(o *order.Order) { o.State = order.StateMailSent }), poisoned: []Poisoned{po}},
+		{name: "a final order's poisoned duplicate is harmless", rec: with(func(o *order.Order) {
+			*o = ordertest.Edit(*o, func(s *order.Snapshot) { s.State = order.StateMailSent })
+		}), poisoned: []Poisoned{po}},
 		{name: "stalled before its mail", rec: received, want: &Stuck{Since: old, Fix: "reconcile"}},
 		{name: "stalled with an expired lease", rec: with(func(o *order.Order) { o.Lease("inv-1", old, 2*time.Minute) }),
 			want: &Stuck{Since: old, Fix: "reconcile"}},
 		{name: "stalled beyond reconcile's window", rec: with(func(o *order.Order) { o.CreatedAt = now.Add(-100 * time.Hour) }),
 			want: &Stuck{Since: old, Fix: "reconcile --since 124h"}},
-		{name: "stalled with its mail queued", rec: with(func(o *order.Order) { o.State, o.MailGeneration = order.StateLinksReady, 1 }),
+		{name: "stalled with its mail queued", rec: with(func(o *order.Order) {
+			*o = ordertest.Edit(*o, func(s *order.Snapshot) { s.State, s.MailGeneration = order.StateLinksReady, 1 })
+		}),
 			want: &Stuck{Since: old, Fix: "resend cs_test_1"}},
 		{name: "being retried", rec: with(func(o *order.Order) { o.UpdatedAt = now.Add(-time.Minute) })},
 		{name: "leased", rec: with(func(o *order.Order) { o.Lease("inv-1", now, 2*time.Minute) })},
 		{name: "throttled", rec: with(func(o *order.Order) { o.ThrottledUntil = now.Add(time.Hour) })},
 		{name: "held by a refused setting, waiting its next attempt", rec: with(func(o *order.Order) { o.Holds, o.HeldUntil = 11, now.Add(10*time.Minute) })},
-		{name: "final", rec: with(func(o *order.Order) { o.State = order.StateNeedsAttention })},
+		{name: "final", rec: with(func(o *order.Order) {
+			*o = ordertest.Edit(*o, func(s *order.Snapshot) { s.State = order.StateNeedsAttention })
+		})},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -45,13 +45,13 @@ func newSweepWorld() *sweepWorld {
 			paid("cs_test_done", time.Hour),
 		),
 		recs: newRecords(
-			order.Order{SessionID: "cs_test_waiting", State: order.StateReceived, RetryAt: now.Add(10 * time.Minute), UpdatedAt: now.Add(-time.Hour)},
-			order.Order{SessionID: "cs_test_attention", State: order.StateNeedsAttention, UpdatedAt: now.Add(-time.Hour)},
-			order.Order{SessionID: "cs_test_recent", State: order.StateLinksReady, UpdatedAt: now.Add(-time.Minute)},
+			order.Restore(order.Snapshot{SessionID: "cs_test_waiting", State: order.StateReceived, RetryAt: now.Add(10 * time.Minute), UpdatedAt: now.Add(-time.Hour)}),
+			order.Restore(order.Snapshot{SessionID: "cs_test_attention", State: order.StateNeedsAttention, UpdatedAt: now.Add(-time.Hour)}),
+			order.Restore(order.Snapshot{SessionID: "cs_test_recent", State: order.StateLinksReady, UpdatedAt: now.Add(-time.Minute)}),
 			// Its back-off ended hours ago and nothing came of it: the
 			// message is lost.
-			order.Order{SessionID: "cs_test_lost", State: order.StateReceived, RetryAt: now.Add(-4 * time.Hour), UpdatedAt: now.Add(-4 * time.Hour)},
-			order.Order{SessionID: "cs_test_done", State: order.StateMailSent, MailKind: order.MailDownloadLinks, SentGeneration: 1},
+			order.Restore(order.Snapshot{SessionID: "cs_test_lost", State: order.StateReceived, RetryAt: now.Add(-4 * time.Hour), UpdatedAt: now.Add(-4 * time.Hour)}),
+			order.Restore(order.Snapshot{SessionID: "cs_test_done", State: order.StateMailSent, MailKind: order.MailDownloadLinks, SentGeneration: 1}),
 		),
 	}
 	msg := func(id string, r *delivery.Retry) string {

@@ -74,8 +74,8 @@ var (
 // the order was never fulfilled.
 func (o *Order) AccessEnds(window time.Duration) time.Time {
 	switch {
-	case !o.AccessUntil.IsZero():
-		return o.AccessUntil
+	case !o.accessUntil.IsZero():
+		return o.accessUntil
 	case o.PaidAt.IsZero() || len(o.Files) == 0:
 		return time.Time{}
 	}
@@ -87,11 +87,11 @@ func (o *Order) AccessEnds(window time.Duration) time.Time {
 // state and the window's end.
 func (o *Order) Access(now time.Time, window time.Duration) Access {
 	switch {
-	case o.Revoked() && !slices.ContainsFunc(o.AccessHolds, func(h Hold) bool { return !h.Suspends() }):
+	case o.Revoked() && !slices.ContainsFunc(o.accessHolds, func(h Hold) bool { return !h.Suspends() }):
 		return AccessSuspended
 	case o.Revoked():
 		return AccessRevoked
-	case o.State == StatePaymentFailed:
+	case o.state == StatePaymentFailed:
 		return AccessPaymentFailed
 	case len(o.Files) == 0 || o.PaidAt.IsZero():
 		return AccessPending

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/filedrop/filedrop/internal/order"
+	"github.com/filedrop/filedrop/internal/order/ordertest"
 )
 
 var (
@@ -16,10 +17,10 @@ var (
 )
 
 func fulfilled() order.Order {
-	return order.Order{
+	return order.Restore(order.Snapshot{
 		SessionID: "cs_test_access", State: order.StateMailSent, PaidAt: paidAt,
 		Files: []order.File{{Title: "Harbour", Blob: "harbour.jpg", FileName: "harbour.jpg", Size: 5}},
-	}
+	})
 }
 
 func TestRecordDownloadEntitlement(t *testing.T) {
@@ -37,11 +38,15 @@ func TestRecordDownloadEntitlement(t *testing.T) {
 		{name: "last download under the limit", limit: 3, edit: func(o *order.Order) { o.Files[0].Downloads = 2 }, now: inside},
 		{name: "limit reached", limit: 3, edit: func(o *order.Order) { o.Files[0].Downloads = 3 }, now: inside, want: order.ErrLimitReached},
 		{name: "window over", now: paidAt.Add(window), want: order.ErrAccessExpired},
-		{name: "window extended", edit: func(o *order.Order) { o.AccessUntil = paidAt.Add(2 * window) }, now: paidAt.Add(window)},
+		{name: "window extended", edit: func(o *order.Order) {
+			*o = ordertest.Edit(*o, func(s *order.Snapshot) { s.AccessUntil = paidAt.Add(2 * window) })
+		}, now: paidAt.Add(window)},
 		{name: "refunded", edit: func(o *order.Order) { _, _ = o.ApplyRefund("evt_r", "ch_1", 5, 5, inside) }, now: inside, want: order.ErrAccessRevoked},
 		{name: "revoked beats expired", edit: func(o *order.Order) { o.Revoke("x", inside) }, now: paidAt.Add(2 * window), want: order.ErrAccessRevoked},
-		{name: "payment failed", edit: func(o *order.Order) { o.State, o.Files, o.PaidAt = order.StatePaymentFailed, nil, time.Time{} }, now: inside, want: order.ErrPaymentFailed},
-		{name: "awaiting payment", edit: func(o *order.Order) { o.State, o.Files, o.PaidAt = order.StateAwaitingPayment, nil, time.Time{} }, now: inside, want: order.ErrAccessPending},
+		{name: "payment failed", edit: func(o *order.Order) { o.PaymentFailed(time.Time{}); o.Files, o.PaidAt = nil, time.Time{} }, now: inside, want: order.ErrPaymentFailed},
+		{name: "awaiting payment", edit: func(o *order.Order) {
+			*o = ordertest.Edit(*o, func(s *order.Snapshot) { s.State, s.Files, s.PaidAt = order.StateAwaitingPayment, nil, time.Time{} })
+		}, now: inside, want: order.ErrAccessPending},
 		{name: "no such file", file: 1, now: inside, want: order.ErrNoSuchFile},
 		{name: "negative file", file: -1, now: inside, want: order.ErrNoSuchFile},
 	}

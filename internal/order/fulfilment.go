@@ -5,21 +5,21 @@ package order
 // operator resent it or the order needed attention again. Reconcile queues no
 // fulfilled order.
 func (o *Order) Fulfilled() bool {
-	return o.State == StateMailSent || o.SentGeneration >= 1 && o.MailKind == MailDownloadLinks
+	return o.state == StateMailSent || o.sentGeneration >= 1 && o.MailKind == MailDownloadLinks
 }
 
 // NextGeneration is the generation of a new logical mail for the order: one
 // above every generation queued or sent, so that its idempotency key differs
 // from every earlier mail's and SendLink sends it once.
-func (o *Order) NextGeneration() int { return max(o.MailGeneration, o.SentGeneration) + 1 }
+func (o *Order) NextGeneration() int { return max(o.mailGeneration, o.sentGeneration) + 1 }
 
 // NewLinksGeneration is the generation of the download mail that the
 // request for fresh links eventID queues: the generation it already minted
 // when eventID minted MailGeneration (a redelivery of the same request, which
 // SendLink then sends once), else NextGeneration.
 func (o *Order) NewLinksGeneration(eventID string) int {
-	if eventID != "" && eventID == o.MailEventID && o.MailGeneration > 0 {
-		return o.MailGeneration
+	if eventID != "" && eventID == o.MailEventID && o.mailGeneration > 0 {
+		return o.mailGeneration
 	}
 	return o.NextGeneration()
 }
@@ -29,11 +29,11 @@ func (o *Order) NewLinksGeneration(eventID string) int {
 // for a download mail and payment_failed for the notice, and its last failure
 // is cleared. SendLink records the send as for any other generation.
 func (o *Order) Resend(m MailJob, data []byte) {
-	o.MailKind, o.MailGeneration, o.Mail, o.MailEventID = m.Kind, m.Generation, data, ""
+	o.MailKind, o.mailGeneration, o.Mail, o.MailEventID = m.Kind, m.Generation, data, ""
 	if m.Kind == MailDownloadLinks {
-		o.State = StateLinksReady
+		o.state = StateLinksReady
 	} else {
-		o.State = StatePaymentFailed
+		o.state = StatePaymentFailed
 	}
 	o.Reason, o.LastError, o.Attempts = "", "", 0
 }

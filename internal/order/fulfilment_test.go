@@ -6,6 +6,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/filedrop/filedrop/internal/order"
+	"github.com/filedrop/filedrop/internal/order/ordertest"
 )
 
 func TestFulfilled(t *testing.T) {
@@ -14,15 +15,15 @@ func TestFulfilled(t *testing.T) {
 		o    order.Order
 		want bool
 	}{
-		{"mail sent", order.Order{State: order.StateMailSent, MailKind: order.MailDownloadLinks, MailGeneration: 1, SentGeneration: 1}, true},
-		{"mail sent, nothing recorded of it", order.Order{State: order.StateMailSent}, true},
-		{"sent, then needs attention", order.Order{State: order.StateNeedsAttention, MailKind: order.MailDownloadLinks, SentGeneration: 1}, true},
-		{"sent, then resent", order.Order{State: order.StateLinksReady, MailKind: order.MailDownloadLinks, MailGeneration: 2, SentGeneration: 1}, true},
-		{"links queued, not sent", order.Order{State: order.StateLinksReady, MailKind: order.MailDownloadLinks, MailGeneration: 1}, false},
-		{"received", order.Order{State: order.StateReceived}, false},
-		{"awaiting payment", order.Order{State: order.StateAwaitingPayment}, false},
-		{"payment failed, notice sent", order.Order{State: order.StatePaymentFailed, MailKind: order.MailPaymentFailed, MailGeneration: 1, SentGeneration: 1}, false},
-		{"needs attention, nothing sent", order.Order{State: order.StateNeedsAttention, MailKind: order.MailDownloadLinks, MailGeneration: 1}, false},
+		{"mail sent", order.Restore(order.Snapshot{State: order.StateMailSent, MailKind: order.MailDownloadLinks, MailGeneration: 1, SentGeneration: 1}), true},
+		{"mail sent, nothing recorded of it", order.Restore(order.Snapshot{State: order.StateMailSent}), true},
+		{"sent, then needs attention", order.Restore(order.Snapshot{State: order.StateNeedsAttention, MailKind: order.MailDownloadLinks, SentGeneration: 1}), true},
+		{"sent, then resent", order.Restore(order.Snapshot{State: order.StateLinksReady, MailKind: order.MailDownloadLinks, MailGeneration: 2, SentGeneration: 1}), true},
+		{"links queued, not sent", order.Restore(order.Snapshot{State: order.StateLinksReady, MailKind: order.MailDownloadLinks, MailGeneration: 1}), false},
+		{"received", order.Restore(order.Snapshot{State: order.StateReceived}), false},
+		{"awaiting payment", order.Restore(order.Snapshot{State: order.StateAwaitingPayment}), false},
+		{"payment failed, notice sent", order.Restore(order.Snapshot{State: order.StatePaymentFailed, MailKind: order.MailPaymentFailed, MailGeneration: 1, SentGeneration: 1}), false},
+		{"needs attention, nothing sent", order.Restore(order.Snapshot{State: order.StateNeedsAttention, MailKind: order.MailDownloadLinks, MailGeneration: 1}), false},
 		{"no record", order.Order{}, false},
 	}
 	for _, tt := range tests {
@@ -46,7 +47,7 @@ func TestNextGeneration(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			o := order.Order{MailGeneration: tt.queued, SentGeneration: tt.sent}
+			o := order.Restore(order.Snapshot{MailGeneration: tt.queued, SentGeneration: tt.sent})
 			got := o.NextGeneration()
 			require.Equal(t, tt.want, got)
 			require.Greater(t, got, tt.queued, "above every generation queued")
@@ -68,12 +69,14 @@ func TestResend(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			o := order.Order{SessionID: "cs_test_1", State: tt.from, Reason: "the mail service refused the address", LastError: "acs answered 500",
-				Attempts: 3, MailKind: tt.kind, MailGeneration: 2, SentGeneration: 1, Mail: []byte(`{"generation":2}`), CustomerEmail: "jane@example.com"}
+			o := order.Restore(order.Snapshot{SessionID: "cs_test_1", State: tt.from, Reason: "the mail service refused the address", LastError: "acs answered 500",
+				Attempts: 3, MailKind: tt.kind, MailGeneration: 2, SentGeneration: 1, Mail: []byte(`{"generation":2}`), CustomerEmail: "jane@example.com"})
 			m := order.MailJob{Kind: tt.kind, SessionID: "cs_test_1", Generation: o.NextGeneration()}
 			want := o
-			want.State, want.MailGeneration, want.Mail = tt.state, 3, []byte(`{"generation":3}`)
-			want.Reason, want.LastError, want.Attempts = "", "", 0
+			want = ordertest.Edit(want, func(s *order.Snapshot) {
+				s.State, s.MailGeneration, s.Mail = tt.state, 3, []byte(`{"generation":3}`)
+				s.Reason, s.LastError, s.Attempts = "", "", 0
+			})
 			o.Resend(m, []byte(`{"generation":3}`))
 			require.Equal(t, want, o, "the new generation is the last mail; the sent one stays")
 		})

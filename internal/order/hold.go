@@ -130,12 +130,12 @@ func (g Grant) saw(d Dispute) bool {
 
 // Revoked reports whether a hold stands (the window's end aside): an
 // operator, a refund or a dispute closed access.
-func (o *Order) Revoked() bool { return len(o.AccessHolds) > 0 }
+func (o *Order) Revoked() bool { return len(o.accessHolds) > 0 }
 
 // HoldsAt returns the holds that stand at now: those recorded, and the
 // window's end once it has passed (window is DOWNLOAD_WINDOW).
 func (o *Order) HoldsAt(now time.Time, window time.Duration) []Hold {
-	holds := slices.Clone(o.AccessHolds)
+	holds := slices.Clone(o.accessHolds)
 	if end := o.AccessEnds(window); !end.IsZero() && !now.Before(end) {
 		holds = append(holds, Hold{Kind: HoldWindow, At: end, Reason: "the download window ended"})
 	}
@@ -144,19 +144,19 @@ func (o *Order) HoldsAt(now time.Time, window time.Duration) []Hold {
 
 // holding returns the index of the standing hold of kind and ref, or -1.
 func (o *Order) holding(kind HoldKind, ref string) int {
-	return slices.IndexFunc(o.AccessHolds, func(h Hold) bool { return h.Kind == kind && (ref == "" || h.Ref == ref) })
+	return slices.IndexFunc(o.accessHolds, func(h Hold) bool { return h.Kind == kind && (ref == "" || h.Ref == ref) })
 }
 
 // place adds h to the standing holds.
 func (o *Order) place(h Hold) {
-	o.AccessHolds = append(slices.Clone(o.AccessHolds), h)
+	o.accessHolds = append(slices.Clone(o.accessHolds), h)
 }
 
 // lift removes the standing hold of kind and ref, if any.
 func (o *Order) lift(kind HoldKind, ref string) {
-	o.AccessHolds = slices.DeleteFunc(slices.Clone(o.AccessHolds), func(h Hold) bool { return h.Kind == kind && h.Ref == ref })
-	if len(o.AccessHolds) == 0 {
-		o.AccessHolds = nil
+	o.accessHolds = slices.DeleteFunc(slices.Clone(o.accessHolds), func(h Hold) bool { return h.Kind == kind && h.Ref == ref })
+	if len(o.accessHolds) == 0 {
+		o.accessHolds = nil
 	}
 }
 
@@ -265,10 +265,10 @@ func (o *Order) adoptDispute(id string) {
 			o.Granted.Disputes[i].ID = id
 		}
 	}
-	o.AccessHolds = slices.Clone(o.AccessHolds)
-	for i, h := range o.AccessHolds {
+	o.accessHolds = slices.Clone(o.accessHolds)
+	for i, h := range o.accessHolds {
 		if (h.Kind == HoldDispute || h.Kind == HoldDisputeLost) && h.Ref == "" {
-			o.AccessHolds[i].Ref = id
+			o.accessHolds[i].Ref = id
 		}
 	}
 }
@@ -283,11 +283,11 @@ func (o *Order) Grant(extend time.Duration, reset bool, now time.Time, window ti
 	if len(o.Files) == 0 {
 		return nil, errInvalidGrantAt
 	}
-	lifted := o.AccessHolds
-	o.AccessHolds = nil
+	lifted := o.accessHolds
+	o.accessHolds = nil
 	o.Granted = Grant{At: now, Refunded: o.RefundedAmount, Disputes: slices.Clone(o.Disputes)}
 	if extend > 0 {
-		o.AccessUntil = later(o.AccessEnds(window), now).Add(extend)
+		o.accessUntil = later(o.AccessEnds(window), now).Add(extend)
 	}
 	if reset {
 		o.Files = slices.Clone(o.Files)
@@ -340,12 +340,12 @@ func (l LegacyAccess) Migrate(o *Order) {
 	if kind == "" {
 		kind = HoldOperator // an unknown cause: a person lifts it
 	}
-	o.AccessHolds = []Hold{{Kind: kind, At: l.RevokedAt, Reason: l.RevokeReason}}
+	o.accessHolds = []Hold{{Kind: kind, At: l.RevokedAt, Reason: l.RevokeReason}}
 	if l.FullyRefunded && kind != HoldRefund {
-		o.AccessHolds = append(o.AccessHolds, Hold{Kind: HoldRefund, At: l.RevokedAt, Reason: "refunded in full"})
+		o.accessHolds = append(o.accessHolds, Hold{Kind: HoldRefund, At: l.RevokedAt, Reason: "refunded in full"})
 	}
 	if disputed && kind != disputeHold {
-		o.AccessHolds = append(o.AccessHolds, Hold{Kind: disputeHold, At: l.RevokedAt, Reason: "the payment is disputed (" + l.Dispute + ")"})
+		o.accessHolds = append(o.accessHolds, Hold{Kind: disputeHold, At: l.RevokedAt, Reason: "the payment is disputed (" + l.Dispute + ")"})
 	}
 }
 

@@ -107,7 +107,7 @@ func TestHolds(t *testing.T) {
 			for _, h := range o.HoldsAt(now, window) {
 				kinds = append(kinds, h.Kind)
 			}
-			require.Equal(t, tt.holds, kinds, "%v", o.AccessHolds)
+			require.Equal(t, tt.holds, kinds, "%v", o.AccessHolds())
 		})
 	}
 }
@@ -123,8 +123,8 @@ func TestHoldsSayWhoWhenAndWhy(t *testing.T) {
 		{Kind: order.HoldRefund, Ref: "ch_1", Event: "evt_r", At: at, Reason: "refunded in full (2000 of 2000)"},
 		{Kind: order.HoldDispute, Ref: "dp_1", Event: "evt_d", At: at.Add(time.Minute), Reason: "the payment is disputed (needs_response)"},
 		{Kind: order.HoldOperator, At: at.Add(2 * time.Minute), Reason: "fraud confirmed[2J evil"},
-	}, o.AccessHolds, "the reason is cleaned of line breaks and control characters")
-	require.Equal(t, []string{"refund of ch_1", "dispute dp_1", "operator"}, []string{o.AccessHolds[0].Who(), o.AccessHolds[1].Who(), o.AccessHolds[2].Who()})
+	}, o.AccessHolds(), "the reason is cleaned of line breaks and control characters")
+	require.Equal(t, []string{"refund of ch_1", "dispute dp_1", "operator"}, []string{o.AccessHolds()[0].Who(), o.AccessHolds()[1].Who(), o.AccessHolds()[2].Who()})
 
 	late := paidAt.Add(2 * window)
 	lifted, err := o.Grant(0, false, late, window)
@@ -209,7 +209,7 @@ func TestLegacyAccessMigrates(t *testing.T) {
 			}
 			require.True(t, tt.legacy.Holds())
 			tt.legacy.Migrate(&o)
-			require.Equal(t, tt.holds, o.AccessHolds)
+			require.Equal(t, tt.holds, o.AccessHolds())
 			require.Equal(t, tt.granted, o.Granted)
 			if tt.then != nil {
 				tt.then(t, &o, at.Add(time.Hour))

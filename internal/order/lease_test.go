@@ -89,7 +89,7 @@ func TestRecordFailure(t *testing.T) {
 			name: "permanent: needs attention", cause: order.Permanentf("no customer email"),
 			wantErr: "no customer email", wantClass: order.ClassPermanent,
 			check: func(t *testing.T, o order.Order) {
-				require.Equal(t, order.StateNeedsAttention, o.State)
+				require.Equal(t, order.StateNeedsAttention, o.State())
 				require.Equal(t, "no customer email", o.Reason)
 				require.Equal(t, leaseNow, o.AttentionAt)
 				require.Empty(t, o.LeaseOwner)
@@ -102,7 +102,7 @@ func TestRecordFailure(t *testing.T) {
 				require.Equal(t, leaseNow.Add(7*time.Second), o.ThrottledUntil)
 				require.Equal(t, "429", o.LastError)
 				require.Equal(t, 1, o.Attempts)
-				require.Equal(t, order.StateLinksReady, o.State)
+				require.Equal(t, order.StateLinksReady, o.State())
 				require.Empty(t, o.LeaseOwner)
 			},
 		},
@@ -113,7 +113,7 @@ func TestRecordFailure(t *testing.T) {
 			wantErr: "401", wantClass: order.ClassMisconfigured, wantDelay: [2]time.Duration{8 * time.Second, 8 * time.Second},
 			check: func(t *testing.T, o order.Order) {
 				require.Equal(t, 4, o.Holds)
-				require.Equal(t, order.StateLinksReady, o.State, "not needs_attention")
+				require.Equal(t, order.StateLinksReady, o.State(), "not needs_attention")
 				require.Equal(t, "401", o.LastError)
 				require.Equal(t, 1, o.Attempts)
 				require.True(t, o.HeldUntil.After(leaseNow))
@@ -134,7 +134,7 @@ func TestRecordFailure(t *testing.T) {
 			retry:   order.Retrying{Failures: 3, First: leaseNow.Add(-time.Minute), At: leaseNow.Add(4 * time.Second)},
 			wantErr: "stripe answered 503", wantClass: order.ClassTransient,
 			check: func(t *testing.T, o order.Order) {
-				require.Equal(t, order.StateLinksReady, o.State)
+				require.Equal(t, order.StateLinksReady, o.State())
 				require.Equal(t, "stripe answered 503", o.LastError)
 				require.Equal(t, 2, o.Attempts)
 				require.Equal(t, leaseNow.Add(4*time.Second), o.RetryAt)
@@ -148,7 +148,7 @@ func TestRecordFailure(t *testing.T) {
 			retry:   order.Retrying{Failures: 90, First: leaseNow.Add(-25 * time.Hour), Exhausted: true},
 			wantErr: "acs down", wantClass: order.ClassTransient,
 			check: func(t *testing.T, o order.Order) {
-				require.Equal(t, order.StateNeedsAttention, o.State)
+				require.Equal(t, order.StateNeedsAttention, o.State())
 				require.Equal(t, "gave up after 90 transient failures since 2025-03-13T08:00:00Z: acs down", o.Reason)
 				require.True(t, o.RetryAt.IsZero())
 				require.False(t, o.Waiting())
@@ -163,7 +163,7 @@ func TestRecordFailure(t *testing.T) {
 			},
 			wantErr: "rejected", wantClass: order.ClassPermanent,
 			check: func(t *testing.T, o order.Order) {
-				require.Equal(t, order.StateNeedsAttention, o.State)
+				require.Equal(t, order.StateNeedsAttention, o.State())
 			},
 		},
 		{
@@ -171,14 +171,16 @@ func TestRecordFailure(t *testing.T) {
 			edit:    func(o *order.Order) { o.Lease("other", leaseNow, time.Minute) },
 			wantErr: "rejected", wantClass: order.ClassPermanent,
 			check: func(t *testing.T, o order.Order) {
-				require.Equal(t, order.StateLinksReady, o.State)
+				require.Equal(t, order.StateLinksReady, o.State())
 				require.Equal(t, "other", o.LeaseOwner)
 			},
 		},
 		{
 			name: "settled meanwhile: nothing written", cause: errors.New("timeout"),
-			edit:    func(o *order.Order) { o.State = order.StateMailSent },
-			settled: func(o *order.Order) bool { return o.State == order.StateMailSent },
+			edit: func(o *order.Order) {
+				*o = ordertest.Edit(*o, func(s *order.Snapshot) { s.State = order.StateMailSent })
+			},
+			settled: func(o *order.Order) bool { return o.State() == order.StateMailSent },
 			wantErr: "timeout", wantClass: order.ClassRetryable,
 			check: func(t *testing.T, o order.Order) {
 				require.Equal(t, 1, o.Attempts)
@@ -190,7 +192,7 @@ func TestRecordFailure(t *testing.T) {
 			write:   errors.New("table unavailable"),
 			wantErr: "rejected; recording it failed: write order cs_1: table unavailable", wantClass: order.ClassRetryable,
 			check: func(t *testing.T, o order.Order) {
-				require.Equal(t, order.StateLinksReady, o.State)
+				require.Equal(t, order.StateLinksReady, o.State())
 			},
 		},
 		{
@@ -201,7 +203,7 @@ func TestRecordFailure(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			led := ordertest.NewLedger(order.Order{SessionID: "cs_1", State: order.StateLinksReady, Attempts: 1})
+			led := ordertest.NewLedger(order.Restore(order.Snapshot{SessionID: "cs_1", State: order.StateLinksReady, Attempts: 1}))
 			recs := ctxRecords{led}
 			held, err := order.Mutate(context.Background(), recs, "cs_1", leaseNow, func(o *order.Order) error {
 				return o.Claim("me", leaseNow, 2*time.Minute, order.MaxBusyWait)

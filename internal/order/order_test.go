@@ -108,7 +108,7 @@ func TestMutate(t *testing.T) {
 	now := time.Unix(1_700_000_000, 0)
 	recs := ordertest.NewLedger()
 
-	o, err := order.Mutate(ctx, recs, "cs_test_1", now, func(o *order.Order) error { o.State = order.StateReceived; return nil })
+	o, err := order.Mutate(ctx, recs, "cs_test_1", now, func(o *order.Order) error { o.Receive(); return nil })
 	require.NoError(t, err)
 	require.Equal(t, now, o.CreatedAt, "a new record is created")
 	require.NotEmpty(t, o.ETag)
@@ -177,13 +177,13 @@ func TestLeaseAndFinal(t *testing.T) {
 		o     order.Order
 		final bool
 	}{
-		{order.Order{State: order.StateReceived}, false},
-		{order.Order{State: order.StateLinksReady, MailGeneration: 1}, false},
-		{order.Order{State: order.StateMailSent, SentGeneration: 1}, true},
-		{order.Order{State: order.StateAwaitingPayment}, true},
-		{order.Order{State: order.StateNeedsAttention}, true},
-		{order.Order{State: order.StatePaymentFailed, MailGeneration: 1}, false},
-		{order.Order{State: order.StatePaymentFailed, MailGeneration: 1, SentGeneration: 1}, true},
+		{order.Restore(order.Snapshot{State: order.StateReceived}), false},
+		{order.Restore(order.Snapshot{State: order.StateLinksReady, MailGeneration: 1}), false},
+		{order.Restore(order.Snapshot{State: order.StateMailSent, SentGeneration: 1}), true},
+		{order.Restore(order.Snapshot{State: order.StateAwaitingPayment}), true},
+		{order.Restore(order.Snapshot{State: order.StateNeedsAttention}), true},
+		{order.Restore(order.Snapshot{State: order.StatePaymentFailed, MailGeneration: 1}), false},
+		{order.Restore(order.Snapshot{State: order.StatePaymentFailed, MailGeneration: 1, SentGeneration: 1}), true},
 	}
 	for _, tc := range tests {
 		require.Equal(t, tc.final, tc.o.Final(), "%+v", tc.o)
@@ -352,9 +352,9 @@ func TestGiveUpAndResume(t *testing.T) {
 	var spent order.Order
 	spent.GiveUp("gave up after 9 transient failures", now)
 	require.True(t, spent.BudgetSpent)
-	require.Equal(t, order.StateNeedsAttention, spent.State)
+	require.Equal(t, order.StateNeedsAttention, spent.State())
 	spent.Resume(order.StatePaymentFailed)
-	require.Equal(t, order.StatePaymentFailed, spent.State)
+	require.Equal(t, order.StatePaymentFailed, spent.State())
 	require.Empty(t, spent.Reason)
 	require.False(t, spent.BudgetSpent)
 
@@ -363,6 +363,6 @@ func TestGiveUpAndResume(t *testing.T) {
 	permanent.NeedAttention("no customer email", now)
 	require.False(t, permanent.BudgetSpent, "a permanent cause needs a person")
 	permanent.Resume(order.StatePaymentFailed)
-	require.Equal(t, order.StateNeedsAttention, permanent.State)
+	require.Equal(t, order.StateNeedsAttention, permanent.State())
 	require.Equal(t, "no customer email", permanent.Reason)
 }

@@ -11,38 +11,18 @@ import (
 	"github.com/google/uuid"
 )
 
-// State is where an order stands. The values are stored in the ledger and
-// printed by the CLI: a stable contract.
-type State string
-
-const (
-	// StateReceived: the record is claimed and ProcessOrder is working on it.
-	StateReceived State = "received"
-	// StateAwaitingPayment: the session completed unpaid (a delayed payment
-	// method); checkout.session.async_payment_succeeded will fulfil it.
-	StateAwaitingPayment State = "awaiting_payment"
-	// StateLinksReady: links were minted and the download mail is queued.
-	StateLinksReady State = "links_ready"
-	// StateMailSent: the download mail of generation SentGeneration was sent.
-	StateMailSent State = "mail_sent"
-	// StatePaymentFailed: the payment failed; the notice is queued, or sent
-	// when SentGeneration >= MailGeneration.
-	StatePaymentFailed State = "payment_failed"
-	// StateNeedsAttention: a permanent failure that an operator must repair;
-	// Reason says what.
-	StateNeedsAttention State = "needs_attention"
-)
-
-// States lists every state, in pipeline order.
-var States = []State{StateReceived, StateAwaitingPayment, StateLinksReady, StateMailSent, StatePaymentFailed, StateNeedsAttention}
-
 // Order is the ledger's record of one Checkout Session.
+//
+// Its state, its mail generations and its access (State, MailGeneration,
+// SentGeneration, AccessUntil, AccessHolds) change only through its
+// methods, which hold the rules: read them with the getters. A store keeps
+// an Order as a Snapshot (see Restore).
 type Order struct {
 	SessionID string
 	// ETag is the store's version of the record; Update is conditional on it.
 	ETag string
 
-	State State
+	state State
 	// Reason says why the order needs attention.
 	Reason string
 	// LastError is the most recent retryable failure, kept until a step succeeds.
@@ -60,15 +40,15 @@ type Order struct {
 	// MailKind is the kind of the mail the order gets (MailDownloadLinks or
 	// MailPaymentFailed).
 	MailKind string
-	// MailGeneration is the generation of the most recently queued mail.
-	MailGeneration int
+	// mailGeneration is the generation of the most recently queued mail.
+	mailGeneration int
 	// MailEventID is the event id of the message that minted MailGeneration
 	// ("" when an operator's resend did), so that a redelivery of that
 	// message queues the same generation again instead of minting another
 	// (see NewLinksGeneration).
 	MailEventID string
-	// SentGeneration is the highest generation sent (0: none).
-	SentGeneration int
+	// sentGeneration is the highest generation sent (0: none).
+	sentGeneration int
 	// OperationID is the idempotency key of the last mail sent.
 	OperationID string
 	// Mail is the last queued MailJob, JSON, so the operator can resend it.
@@ -80,13 +60,13 @@ type Order struct {
 	// PaymentIntent is the session's payment intent, which refunds and
 	// disputes name.
 	PaymentIntent string
-	// AccessUntil, when set, ends access instead of PaidAt plus the
+	// accessUntil, when set, ends access instead of PaidAt plus the
 	// download window (an operator's grant --extend).
-	AccessUntil time.Time
-	// AccessHolds are what closes the order page, each with who placed it,
+	accessUntil time.Time
+	// accessHolds are what closes the order page, each with who placed it,
 	// when and why (see Hold); nil while access is open. The window's end
 	// is not among them (see HoldsAt).
-	AccessHolds []Hold
+	accessHolds []Hold
 	// RefundedAmount is the amount refunded so far, in the currency's
 	// smallest unit (a partial refund leaves access open).
 	RefundedAmount int64
@@ -135,6 +115,25 @@ type Order struct {
 	AttentionAt     time.Time
 }
 
+// State is where the order stands.
+func (o Order) State() State { return o.state }
+
+// MailGeneration is the generation of the most recently queued mail (0:
+// none).
+func (o Order) MailGeneration() int { return o.mailGeneration }
+
+// SentGeneration is the highest mail generation sent (0: none).
+func (o Order) SentGeneration() int { return o.sentGeneration }
+
+// AccessUntil is when access ends instead of PaidAt plus the download
+// window (an operator's grant --extend); zero when not set.
+func (o Order) AccessUntil() time.Time { return o.accessUntil }
+
+// AccessHolds are what closes the order page, each with who placed it, when
+// and why (see Hold); none while access is open. The window's end is not
+// among them (see HoldsAt). The slice is the caller's.
+func (o Order) AccessHolds() []Hold { return slices.Clone(o.accessHolds) }
+
 // MaxEventIDs bounds Order.EventIDs.
 const MaxEventIDs = 20
 
@@ -168,33 +167,6 @@ func (o *Order) Lease(owner string, now time.Time, d time.Duration) {
 // Release drops the lease.
 func (o *Order) Release() { o.LeaseOwner, o.LeaseUntil = "", time.Time{} }
 
-// NeedAttention moves the order to StateNeedsAttention with the reason: a
-// permanent problem that a person repairs.
-func (o *Order) NeedAttention(reason string, now time.Time) {
-	o.State, o.Reason, o.AttentionAt = StateNeedsAttention, reason, now
-	o.RetryAt, o.BudgetSpent = time.Time{}, false
-	o.Release()
-}
-
-// GiveUp moves the order to StateNeedsAttention with the reason because the
-// retry budget of a transient failure is spent. Unlike NeedAttention, the
-// order waits for no person: the next message for it is worked on (see
-// BudgetSpent), with a fresh budget.
-func (o *Order) GiveUp(reason string, now time.Time) {
-	o.NeedAttention(reason, now)
-	o.BudgetSpent = true
-}
-
-// Resume ends the attention a spent retry budget asked for (GiveUp) once a
-// step succeeded after all: the order is in state, without the reason.
-// Attention for any other cause stays.
-func (o *Order) Resume(state State) {
-	if o.State == StateNeedsAttention && o.BudgetSpent {
-		o.State, o.Reason = state, ""
-	}
-	o.BudgetSpent = false
-}
-
 // Fail records a retryable failure.
 func (o *Order) Fail(err error) {
 	o.LastError = err.Error()
@@ -215,18 +187,6 @@ func (o *Order) Unhold() {
 // Waiting reports whether the order waits for a transient fault to pass:
 // a step failed and its message comes back at RetryAt.
 func (o *Order) Waiting() bool { return !o.RetryAt.IsZero() && !o.Final() }
-
-// Final reports whether the order rests: nothing more will happen without a
-// new event or an operator.
-func (o *Order) Final() bool {
-	switch o.State {
-	case StateMailSent, StateAwaitingPayment, StateNeedsAttention:
-		return true
-	case StatePaymentFailed:
-		return o.SentGeneration >= o.MailGeneration && o.MailGeneration > 0
-	}
-	return false
-}
 
 // mailNamespace is the UUID namespace of mail idempotency keys.
 var mailNamespace = uuid.MustParse("8f4b8f0e-4e6c-4a1f-9c57-2f1d9b0f6a11")

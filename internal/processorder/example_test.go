@@ -38,7 +38,7 @@ func ExampleStage_Handle() {
 		fmt.Printf("  %s: %s, %s, until %s\n", it.Title, it.FileName, it.Redacted(), it.ExpiresAt.Format(time.DateOnly))
 	}
 	rec, _ := ledger.Get(context.Background(), "cs_test_a1B2c3")
-	fmt.Println("order:", rec.State)
+	fmt.Println("order:", rec.State())
 
 	fmt.Println("redelivered:", stage.Handle(context.Background(), delivery.Attempt{MessageID: "m-1", DequeueCount: 2}, msg), "- mails queued:", len(mailQueue.sent))
 	// Output:

@@ -28,7 +28,7 @@ func (s *Stage) fulfil(ctx context.Context, log *slog.Logger, msg order.ProcessJ
 	if err != nil {
 		return err
 	}
-	gen := max(rec.MailGeneration, 1)
+	gen := max(rec.MailGeneration(), 1)
 	if msg.NewLinks {
 		gen = rec.NewLinksGeneration(msg.EventID)
 	}
@@ -44,18 +44,10 @@ func (s *Stage) fulfil(ctx context.Context, log *slog.Logger, msg order.ProcessJ
 		if sess.PaymentIntent != "" {
 			o.PaymentIntent = sess.PaymentIntent
 		}
-		if o.SentGeneration < gen {
-			o.State = order.StateLinksReady
-		} else {
-			o.State = order.StateMailSent // a fast SendLink already sent it: never regress
-		}
-		if o.PaidAt.IsZero() {
-			o.PaidAt = now
-		}
+		o.LinksReady(gen, now) // mail_sent stays when a fast SendLink already sent gen
 		if o.OrderedAt.IsZero() {
 			o.OrderedAt = orderedAt
 		}
-		o.LinksReadyAt = now
 	})
 	if err != nil {
 		return err
@@ -77,8 +69,8 @@ func (s *Stage) fulfil(ctx context.Context, log *slog.Logger, msg order.ProcessJ
 // keeps its state. It is acknowledged, not a failure: the pipeline did
 // what the hold asked.
 func (s *Stage) revoked(ctx context.Context, log *slog.Logger, rec order.Order, sess stripeapi.Session, owner string) error {
-	holds := order.DescribeHolds(rec.AccessHolds)
-	before := rec.LinksReadyAt.IsZero() && rec.MailGeneration == 0
+	holds := order.DescribeHolds(rec.AccessHolds())
+	before := rec.LinksReadyAt.IsZero() && rec.MailGeneration() == 0
 	reason := fmt.Sprintf("access was closed by %s before the download links were queued: none minted, no mail sent; "+
 		"handler grant %s reopens it, then handler resend %s --new-links fulfils it", holds, rec.SessionID, rec.SessionID)
 	_, err := order.MutateFrom(ctx, s.records, rec, s.now(), func(o *order.Order) error {
@@ -101,7 +93,7 @@ func (s *Stage) revoked(ctx context.Context, log *slog.Logger, rec order.Order, 
 		return fmt.Errorf("record revoked before fulfilment: %w", err)
 	}
 	if !before {
-		log.Warn("no new links: access is closed; handler grant reopens it", "holds", holds, "state", string(rec.State))
+		log.Warn("no new links: access is closed; handler grant reopens it", "holds", holds, "state", string(rec.State()))
 		return nil
 	}
 	log.Warn("not fulfilled: access was closed before the links were queued; no mail sent", "holds", holds,
@@ -173,9 +165,9 @@ func (s *Stage) paymentFailed(ctx context.Context, log *slog.Logger, msg order.P
 	if sess.CustomerEmail == "" {
 		return order.Permanentf("session %s has no customer email: there is nobody to tell that the payment failed", sess.ID)
 	}
-	gen := max(rec.MailGeneration, 1)
+	gen := max(rec.MailGeneration(), 1)
 	err := s.queueMail(ctx, msg, rec, sess, order.MailPaymentFailed, gen, nil, sess.Created, owner, func(o *order.Order, now time.Time) {
-		o.State, o.PaymentFailedAt = order.StatePaymentFailed, now
+		o.PaymentFailed(now)
 	})
 	if err != nil {
 		return err
@@ -212,12 +204,7 @@ func (s *Stage) queueMail(ctx context.Context, msg order.ProcessJob, rec order.O
 	now := s.now()
 	_, err = order.MutateFrom(ctx, s.records, rec, now, func(o *order.Order) error {
 		o.Livemode, o.CustomerEmail, o.MailKind = sess.Livemode, sess.CustomerEmail, kind
-		if gen > o.MailGeneration {
-			o.MailEventID = msg.EventID // this message minted gen
-		}
-		if gen >= o.MailGeneration {
-			o.MailGeneration, o.Mail = gen, data
-		}
+		o.MailQueued(gen, msg.EventID, data)
 		record(o, now)
 		o.Reason, o.LastError, o.Attempts = "", "", 0
 		o.Unhold()
@@ -238,14 +225,7 @@ func (s *Stage) awaitPayment(ctx context.Context, log *slog.Logger, msg order.Pr
 		if o.CustomerEmail == "" {
 			o.CustomerEmail = sess.CustomerEmail
 		}
-		switch o.State {
-		case order.StateLinksReady, order.StateMailSent, order.StatePaymentFailed:
-			// Someone got further meanwhile; leave it.
-		default:
-			o.State = order.StateAwaitingPayment
-			o.Reason, o.LastError, o.Attempts = "", "", 0
-			o.Unhold()
-		}
+		o.AwaitingPayment() // unless someone got further meanwhile
 		release(o, owner)
 		return nil
 	})

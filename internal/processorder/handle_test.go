@@ -131,27 +131,39 @@ func TestHandle(t *testing.T) {
 				require.Equal(t, "Zürich.jpg", h.mails(t)[0].Items[0].Title)
 				require.Equal(t, "Zürich.jpg", h.mails(t)[0].Items[0].FileName)
 			}},
-		{name: "duplicate after links ready", existing: rec(func(o *order.Order) { o.State, o.MailGeneration = order.StateLinksReady, 1 }),
+		{name: "duplicate after links ready", existing: rec(func(o *order.Order) {
+			*o = ordertest.Edit(*o, func(s *order.Snapshot) { s.State, s.MailGeneration = order.StateLinksReady, 1 })
+		}),
 			msg: withMsg(completed, func(m *order.ProcessJob) { m.EventID = "evt_2" }), session: paid,
 			class: "ok", state: order.StateLinksReady,
 			check: func(t *testing.T, h *harness, rec order.Order) {
 				require.Equal(t, []string{"evt_0", "evt_2"}, rec.EventIDs, "the event is still recorded")
 				require.Contains(t, h.logs.String(), "duplicate")
 			}},
-		{name: "reconcile re-queues the same generation of a links_ready order", existing: rec(func(o *order.Order) { o.State, o.MailGeneration = order.StateLinksReady, 1 }),
+		{name: "reconcile re-queues the same generation of a links_ready order", existing: rec(func(o *order.Order) {
+			*o = ordertest.Edit(*o, func(s *order.Snapshot) { s.State, s.MailGeneration = order.StateLinksReady, 1 })
+		}),
 			msg: withMsg(completed, func(m *order.ProcessJob) { m.EventID, m.Trigger = "evt_reconcile_1", order.TriggerReconcile }), session: paid,
 			class: "ok", state: order.StateLinksReady, sent: 1, kind: order.MailDownloadLinks, generation: 1, sessionCalls: 1},
-		{name: "reconcile leaves a sent mail alone", existing: rec(func(o *order.Order) { o.State, o.MailGeneration, o.SentGeneration = order.StateMailSent, 1, 1 }),
+		{name: "reconcile leaves a sent mail alone", existing: rec(func(o *order.Order) {
+			*o = ordertest.Edit(*o, func(s *order.Snapshot) { s.State, s.MailGeneration, s.SentGeneration = order.StateMailSent, 1, 1 })
+		}),
 			msg: withMsg(completed, func(m *order.ProcessJob) { m.EventID, m.Trigger = "evt_reconcile_1", order.TriggerReconcile }), session: paid,
 			class: "ok", state: order.StateMailSent},
-		{name: "duplicate after mail sent", existing: rec(func(o *order.Order) { o.State, o.MailGeneration, o.SentGeneration = order.StateMailSent, 1, 1 }),
+		{name: "duplicate after mail sent", existing: rec(func(o *order.Order) {
+			*o = ordertest.Edit(*o, func(s *order.Snapshot) { s.State, s.MailGeneration, s.SentGeneration = order.StateMailSent, 1, 1 })
+		}),
 			msg: succeeded, session: paid, class: "ok", state: order.StateMailSent},
 		{name: "the redelivery of a message whose handler died takes its lease over at once", existing: rec(func(o *order.Order) {
-			o.State, o.LeaseOwner, o.LeaseUntil = order.StateReceived, "message:msg-1", t0.Add(90*time.Second)
+			*o = ordertest.Edit(*o, func(s *order.Snapshot) {
+				s.State, s.LeaseOwner, s.LeaseUntil = order.StateReceived, "message:msg-1", t0.Add(90*time.Second)
+			})
 		}), msg: completed, session: paid,
 			class: "ok", state: order.StateLinksReady, sent: 1, kind: order.MailDownloadLinks, generation: 1, sessionCalls: 1},
 		{name: "lease held by another invocation", existing: rec(func(o *order.Order) {
-			o.State, o.LeaseOwner, o.LeaseUntil = order.StateReceived, "inv-other", t0.Add(90*time.Second)
+			*o = ordertest.Edit(*o, func(s *order.Snapshot) {
+				s.State, s.LeaseOwner, s.LeaseUntil = order.StateReceived, "inv-other", t0.Add(90*time.Second)
+			})
 		}), msg: completed, session: paid,
 			class: "throttled", throttle: 5 * time.Second, errContains: "another invocation is working on the order", state: order.StateReceived,
 			check: func(t *testing.T, _ *harness, rec order.Order) {
@@ -159,10 +171,14 @@ func TestHandle(t *testing.T) {
 				require.Equal(t, []string{"evt_0"}, rec.EventIDs, "nothing was written")
 			}},
 		{name: "lease about to expire", existing: rec(func(o *order.Order) {
-			o.State, o.LeaseOwner, o.LeaseUntil = order.StateReceived, "inv-other", t0.Add(200*time.Millisecond)
+			*o = ordertest.Edit(*o, func(s *order.Snapshot) {
+				s.State, s.LeaseOwner, s.LeaseUntil = order.StateReceived, "inv-other", t0.Add(200*time.Millisecond)
+			})
 		}), msg: completed, session: paid, class: "throttled", throttle: time.Second, state: order.StateReceived},
 		{name: "expired lease is taken over", existing: rec(func(o *order.Order) {
-			o.State, o.LeaseOwner, o.LeaseUntil = order.StateReceived, "inv-crashed", t0.Add(-time.Second)
+			*o = ordertest.Edit(*o, func(s *order.Snapshot) {
+				s.State, s.LeaseOwner, s.LeaseUntil = order.StateReceived, "inv-crashed", t0.Add(-time.Second)
+			})
 		}), msg: completed, session: paid,
 			class: "ok", state: order.StateLinksReady, sent: 1, kind: order.MailDownloadLinks, generation: 1, sessionCalls: 1},
 		{name: "stripe unreachable is retryable", msg: completed, session: failing(errors.New("get checkout session: connection refused")),
@@ -210,7 +226,7 @@ func TestHandle(t *testing.T) {
 			class: "retryable", errContains: "queue download_links mail", state: order.StateReceived, sessionCalls: 1,
 			check: func(t *testing.T, _ *harness, rec order.Order) {
 				require.Equal(t, 1, rec.Attempts)
-				require.Zero(t, rec.MailGeneration, "nothing was queued")
+				require.Zero(t, rec.MailGeneration(), "nothing was queued")
 			}},
 		{name: "cart too big for one message", msg: completed,
 			session: with(func(s *stripeapi.Session) {
@@ -225,12 +241,18 @@ func TestHandle(t *testing.T) {
 			check: func(t *testing.T, _ *harness, rec order.Order) {
 				require.Equal(t, "jane@example.com", rec.CustomerEmail)
 			}},
-		{name: "awaiting payment, completed again", existing: rec(func(o *order.Order) { o.State = order.StateAwaitingPayment }),
+		{name: "awaiting payment, completed again", existing: rec(func(o *order.Order) {
+			*o = ordertest.Edit(*o, func(s *order.Snapshot) { s.State = order.StateAwaitingPayment })
+		}),
 			msg: completed, session: unpaid, class: "ok", state: order.StateAwaitingPayment},
-		{name: "awaiting payment, async payment succeeded", existing: rec(func(o *order.Order) { o.State = order.StateAwaitingPayment }),
+		{name: "awaiting payment, async payment succeeded", existing: rec(func(o *order.Order) {
+			*o = ordertest.Edit(*o, func(s *order.Snapshot) { s.State = order.StateAwaitingPayment })
+		}),
 			msg: succeeded, session: paid,
 			class: "ok", state: order.StateLinksReady, sent: 1, kind: order.MailDownloadLinks, generation: 1, sessionCalls: 1},
-		{name: "async payment failed", existing: rec(func(o *order.Order) { o.State = order.StateAwaitingPayment }),
+		{name: "async payment failed", existing: rec(func(o *order.Order) {
+			*o = ordertest.Edit(*o, func(s *order.Snapshot) { s.State = order.StateAwaitingPayment })
+		}),
 			msg: failed, session: unpaid,
 			class: "ok", state: order.StatePaymentFailed, sent: 1, kind: order.MailPaymentFailed, generation: 1, sessionCalls: 1,
 			check: func(t *testing.T, h *harness, rec order.Order) {
@@ -241,26 +263,34 @@ func TestHandle(t *testing.T) {
 				require.Equal(t, t0, rec.PaymentFailedAt)
 				require.JSONEq(t, string(h.queue.sent[0]), string(rec.Mail))
 			}},
-		{name: "async payment failed, redelivered", existing: rec(func(o *order.Order) { o.State, o.MailGeneration = order.StatePaymentFailed, 1 }),
+		{name: "async payment failed, redelivered", existing: rec(func(o *order.Order) {
+			*o = ordertest.Edit(*o, func(s *order.Snapshot) { s.State, s.MailGeneration = order.StatePaymentFailed, 1 })
+		}),
 			msg: failed, session: unpaid, class: "ok", state: order.StatePaymentFailed},
-		{name: "needs attention, Stripe retries the webhook", existing: rec(func(o *order.Order) { o.State, o.Reason = order.StateNeedsAttention, "original missing" }),
+		{name: "needs attention, Stripe retries the webhook", existing: rec(func(o *order.Order) {
+			*o = ordertest.Edit(*o, func(s *order.Snapshot) { s.State, s.Reason = order.StateNeedsAttention, "original missing" })
+		}),
 			msg: completed, session: paid, class: "ok", state: order.StateNeedsAttention},
-		{name: "needs attention, reconcile after the repair", existing: rec(func(o *order.Order) { o.State, o.Reason = order.StateNeedsAttention, "original missing" }),
+		{name: "needs attention, reconcile after the repair", existing: rec(func(o *order.Order) {
+			*o = ordertest.Edit(*o, func(s *order.Snapshot) { s.State, s.Reason = order.StateNeedsAttention, "original missing" })
+		}),
 			msg: withMsg(completed, func(m *order.ProcessJob) { m.Trigger = order.TriggerReconcile }), session: paid,
 			class: "ok", state: order.StateLinksReady, sent: 1, kind: order.MailDownloadLinks, generation: 1, sessionCalls: 1,
 			check: func(t *testing.T, _ *harness, rec order.Order) { require.Empty(t, rec.Reason) }},
 		{name: "new links after the mail was sent", existing: rec(func(o *order.Order) {
-			o.State, o.MailKind, o.MailGeneration, o.SentGeneration, o.PaidAt = order.StateMailSent, order.MailDownloadLinks, 1, 1, t0.Add(-24*time.Hour)
+			*o = ordertest.Edit(*o, func(s *order.Snapshot) {
+				s.State, s.MailKind, s.MailGeneration, s.SentGeneration, s.PaidAt = order.StateMailSent, order.MailDownloadLinks, 1, 1, t0.Add(-24*time.Hour)
+			})
 		}), msg: withMsg(completed, func(m *order.ProcessJob) { m.Trigger, m.NewLinks, m.EventID = order.TriggerOperator, true, "" }), session: paid,
 			class: "ok", state: order.StateLinksReady, sent: 1, kind: order.MailDownloadLinks, generation: 2, sessionCalls: 1,
 			check: func(t *testing.T, _ *harness, rec order.Order) {
 				require.Equal(t, t0.Add(-24*time.Hour), rec.PaidAt, "paid once, long ago")
-				require.Equal(t, 1, rec.SentGeneration)
+				require.Equal(t, 1, rec.SentGeneration())
 			}},
 		{name: "a fast SendLink already sent it", msg: completed, session: paid,
 			send: func(recs *ordertest.Ledger) error {
 				o, _ := recs.Lookup(sessionID) // SendLink sends and records before we do
-				o.State, o.SentGeneration, o.MailSentAt = order.StateMailSent, 1, t0
+				o = ordertest.Edit(o, func(s *order.Snapshot) { s.State, s.SentGeneration, s.MailSentAt = order.StateMailSent, 1, t0 })
 				recs.Put(o)
 				return nil
 			},
@@ -305,13 +335,13 @@ func TestHandle(t *testing.T) {
 			}
 
 			rec, _ := recs.Lookup(sessionID)
-			require.Equal(t, tt.state, rec.State)
+			require.Equal(t, tt.state, rec.State())
 			require.Len(t, h.queue.sent, tt.sent)
 			if tt.sent > 0 {
 				m := h.mails(t)[tt.sent-1]
 				require.Equal(t, tt.kind, m.Kind)
 				require.Equal(t, tt.generation, m.Generation)
-				require.Equal(t, tt.generation, rec.MailGeneration)
+				require.Equal(t, tt.generation, rec.MailGeneration())
 				require.Equal(t, tt.kind, rec.MailKind)
 			}
 			require.Equal(t, tt.sessionCalls, h.sessions.calls)
@@ -349,7 +379,7 @@ func TestOutOfOrderEventsFulfilOnce(t *testing.T) {
 	require.Len(t, h.queue.sent, 1, "one mail")
 	require.Equal(t, 1, h.sessions.calls, "the duplicates do not even call Stripe")
 	rec := recs.Record(t, sessionID)
-	require.Equal(t, order.StateLinksReady, rec.State)
+	require.Equal(t, order.StateLinksReady, rec.State())
 	require.Equal(t, []string{"evt_succeeded", "evt_completed"}, rec.EventIDs)
 	require.Contains(t, h.logs.String(), "event_id=evt_completed")
 	require.Contains(t, h.logs.String(), "session_id="+sessionID)
@@ -364,21 +394,25 @@ func TestRedeliveryAfterCrashQueuesTheSameGeneration(t *testing.T) {
 	// As if the process had died between queueing the mail and recording
 	// it: the record still says received, leased by a dead invocation.
 	o := recs.Record(t, sessionID)
-	o.State, o.MailGeneration, o.Mail, o.LeaseOwner, o.LeaseUntil = order.StateReceived, 0, nil, "inv-dead", t0.Add(-time.Second)
+	o = ordertest.Edit(o, func(s *order.Snapshot) {
+		s.State, s.MailGeneration, s.Mail, s.LeaseOwner, s.LeaseUntil = order.StateReceived, 0, nil, "inv-dead", t0.Add(-time.Second)
+	})
 	recs.Put(o)
 	require.NoError(t, h.handle(message(order.EventCompleted)))
 
 	mails := h.mails(t)
 	require.Len(t, mails, 2)
 	require.Equal(t, mails[0].Key(), mails[1].Key(), "the same generation: SendLink sends it once")
-	require.Equal(t, order.StateLinksReady, recs.Record(t, sessionID).State)
+	require.Equal(t, order.StateLinksReady, recs.Record(t, sessionID).State())
 }
 
 // One operator "resend --new-links" message, delivered again (the host
 // redelivers it after the handler died between recording and answering),
 // queues its one new generation again at most: SendLink sends it once.
 func TestNewLinksRedeliveryQueuesOneGeneration(t *testing.T) {
-	sent := func(o *order.Order) { o.State, o.SentGeneration = order.StateMailSent, o.MailGeneration } // as SendLink records it
+	sent := func(o *order.Order) {
+		*o = ordertest.Edit(*o, func(s *order.Snapshot) { s.State, s.SentGeneration = order.StateMailSent, s.MailGeneration })
+	} // as SendLink records it
 	tests := []struct {
 		name     string
 		between  func(o *order.Order) // what happens to the record between the deliveries
@@ -392,7 +426,7 @@ func TestNewLinksRedeliveryQueuesOneGeneration(t *testing.T) {
 			wantGens: []int{2}, state: order.StateMailSent},
 		{name: "redelivered after the lease was lost and SendLink sent it", between: func(o *order.Order) {
 			sent(o)
-			o.State = order.StateLinksReady // a slow first delivery recorded after SendLink
+			*o = ordertest.Edit(*o, func(s *order.Snapshot) { s.State = order.StateLinksReady }) // a slow first delivery recorded after SendLink
 		}, second: "evt_resend_x", wantGens: []int{2, 2}, state: order.StateMailSent},
 		{name: "a second resend request mints the next generation", between: sent, second: "evt_resend_y",
 			wantGens: []int{2, 3}, state: order.StateLinksReady},
@@ -400,8 +434,8 @@ func TestNewLinksRedeliveryQueuesOneGeneration(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			recs := ordertest.NewLedger()
-			recs.Put(order.Order{SessionID: sessionID, CreatedAt: t0.Add(-time.Hour), State: order.StateMailSent,
-				MailKind: order.MailDownloadLinks, MailGeneration: 1, SentGeneration: 1, PaidAt: t0.Add(-24 * time.Hour)})
+			recs.Put(order.Restore(order.Snapshot{SessionID: sessionID, CreatedAt: t0.Add(-time.Hour), State: order.StateMailSent,
+				MailKind: order.MailDownloadLinks, MailGeneration: 1, SentGeneration: 1, PaidAt: t0.Add(-24 * time.Hour)}))
 			h := newHarness(recs, false, func() (stripeapi.Session, error) { return paidSession(), nil })
 			msg := message(order.EventCompleted)
 			msg.Trigger, msg.NewLinks, msg.EventID = order.TriggerOperator, true, "evt_resend_x"
@@ -419,8 +453,8 @@ func TestNewLinksRedeliveryQueuesOneGeneration(t *testing.T) {
 			}
 			require.Equal(t, tt.wantGens, gens)
 			rec := recs.Record(t, sessionID)
-			require.Equal(t, tt.state, rec.State)
-			require.Equal(t, tt.wantGens[len(tt.wantGens)-1], rec.MailGeneration)
+			require.Equal(t, tt.state, rec.State())
+			require.Equal(t, tt.wantGens[len(tt.wantGens)-1], rec.MailGeneration())
 		})
 	}
 }
@@ -487,7 +521,7 @@ func TestRecordedIsLoggedOnlyWhenWritten(t *testing.T) {
 				require.ErrorIs(t, gerr, order.ErrNotFound, "nothing was written")
 			} else {
 				require.NoError(t, gerr)
-				require.Equal(t, tc.wantState, o.State)
+				require.Equal(t, tc.wantState, o.State())
 			}
 			if tc.wantRecorded {
 				require.Contains(t, h.logs.String(), "failure recorded")
@@ -528,7 +562,7 @@ func TestRefusedKeyHoldsTheOrder(t *testing.T) {
 		delays = append(delays, delay)
 
 		rec := recs.Record(t, sessionID)
-		require.Equal(t, order.StateReceived, rec.State, "held, not needs_attention")
+		require.Equal(t, order.StateReceived, rec.State(), "held, not needs_attention")
 		require.Equal(t, hold, rec.Holds)
 		require.True(t, rec.Held())
 		require.Equal(t, t0.Add(delay), rec.HeldUntil)
@@ -541,7 +575,7 @@ func TestRefusedKeyHoldsTheOrder(t *testing.T) {
 
 	require.NoError(t, h.handle(msg), "the key was fixed")
 	rec := recs.Record(t, sessionID)
-	require.Equal(t, order.StateLinksReady, rec.State)
+	require.Equal(t, order.StateLinksReady, rec.State())
 	require.False(t, rec.Held())
 	require.True(t, rec.HeldUntil.IsZero())
 	require.Empty(t, rec.LastError)
@@ -582,5 +616,5 @@ func TestOverlappingReconcilesQueueOneMail(t *testing.T) {
 		require.Equal(t, mails[0].Key(), m.Key(), "one generation, one idempotency key: one mail")
 		require.Equal(t, 1, m.Generation)
 	}
-	require.Equal(t, order.StateLinksReady, recs.Record(t, sessionID).State)
+	require.Equal(t, order.StateLinksReady, recs.Record(t, sessionID).State())
 }

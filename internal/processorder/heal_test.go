@@ -45,7 +45,7 @@ func TestRedriveHealsASpentRetryBudget(t *testing.T) {
 			spent := delivery.Attempt{InvocationID: "inv-1", MessageID: "msg-1", DequeueCount: 1, Log: slog.New(slog.DiscardHandler),
 				Retry: delivery.RetryPlan{Next: delivery.Retry{N: 9, First: t0.Add(-25 * time.Hour)}, Exhausted: true}}
 			require.Error(t, h.stage.Handle(context.Background(), spent, msg), "the route moves the message to the poison queue")
-			require.Equal(t, order.StateNeedsAttention, recs.Record(t, sessionID).State)
+			require.Equal(t, order.StateNeedsAttention, recs.Record(t, sessionID).State())
 
 			session = func() (stripeapi.Session, error) { return paidSession(), nil } // Stripe is back
 			redrive := delivery.Attempt{InvocationID: "inv-2", MessageID: "msg-2", DequeueCount: 1, Log: slog.New(slog.DiscardHandler)}
@@ -53,11 +53,11 @@ func TestRedriveHealsASpentRetryBudget(t *testing.T) {
 
 			rec := recs.Record(t, sessionID)
 			if !tt.healed {
-				require.Equal(t, order.StateNeedsAttention, rec.State, "a person repairs it")
+				require.Equal(t, order.StateNeedsAttention, rec.State(), "a person repairs it")
 				require.Empty(t, h.queue.sent)
 				return
 			}
-			require.Equal(t, order.StateLinksReady, rec.State)
+			require.Equal(t, order.StateLinksReady, rec.State())
 			require.Empty(t, rec.Reason)
 			require.Len(t, h.queue.sent, 1, "one mail queued")
 			require.Empty(t, rec.LeaseOwner)

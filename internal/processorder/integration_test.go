@@ -41,7 +41,7 @@ func TestUnpaidSessionFromStripeMock(t *testing.T) {
 	require.NoError(t, stage.Handle(context.Background(), delivery.Attempt{}, msg))
 
 	rec := recs.Record(t, msg.SessionID)
-	require.Equal(t, order.StateAwaitingPayment, rec.State)
+	require.Equal(t, order.StateAwaitingPayment, rec.State())
 	require.Equal(t, "example@example.com", rec.CustomerEmail)
 	require.Empty(t, queue.sent)
 	require.Zero(t, orig.links)
@@ -121,7 +121,7 @@ func TestAgainstAzurite(t *testing.T) {
 		require.Contains(t, resp.Header.Get("Content-Disposition"), "filename*=UTF-8''Z%C3%BCrich%20%E2%80%93%20Nacht.jpg")
 
 		rec := recs.Record(t, stripetest.SessionID)
-		require.Equal(t, order.StateLinksReady, rec.State)
+		require.Equal(t, order.StateLinksReady, rec.State())
 		require.Equal(t, 4, rec.Items)
 
 		// Stripe delivers the event again: nothing more is queued.
@@ -210,7 +210,7 @@ func TestAgainstAzurite(t *testing.T) {
 			}
 			require.Empty(t, queue.sent, "nothing is queued")
 			rec := recs.Record(t, m.SessionID)
-			require.Equal(t, tt.state, rec.State)
+			require.Equal(t, tt.state, rec.State())
 			require.Contains(t, rec.Reason, tt.reason)
 			require.Empty(t, rec.LeaseOwner, "the lease is released")
 			if tt.checkOrder != nil {

@@ -98,9 +98,9 @@ func (s *Stage) payment(ctx context.Context, log *slog.Logger, msg order.Process
 		log.Info("acknowledged: the ledger has no order for this session", "change", what)
 	case unknown:
 		log.Warn("access closed before the order was fulfilled: the ledger had no order yet; its fulfilment will mail nothing",
-			"change", what, "holds", order.DescribeHolds(rec.AccessHolds))
+			"change", what, "holds", order.DescribeHolds(rec.AccessHolds()))
 	default:
-		log.Info("payment change recorded", "change", what, "holds", order.DescribeHolds(rec.AccessHolds),
+		log.Info("payment change recorded", "change", what, "holds", order.DescribeHolds(rec.AccessHolds()),
 			"refunded", rec.RefundedAmount)
 	}
 	return nil

@@ -61,8 +61,8 @@ func paymentMessage(eventType, objectID string) order.ProcessJob {
 
 // fulfilledOrder is an order whose mail was sent, paid with paymentIntent.
 func fulfilledOrder() order.Order {
-	return order.Order{SessionID: sessionID, State: order.StateMailSent, PaidAt: t0.Add(-time.Hour), PaymentIntent: paymentIntent,
-		CreatedAt: t0.Add(-time.Hour), Files: []order.File{{Title: "Fern", Blob: "prod_Fern.jpg", FileName: "prod_Fern.jpg", Size: 3}}}
+	return order.Restore(order.Snapshot{SessionID: sessionID, State: order.StateMailSent, PaidAt: t0.Add(-time.Hour), PaymentIntent: paymentIntent,
+		CreatedAt: t0.Add(-time.Hour), Files: []order.File{{Title: "Fern", Blob: "prod_Fern.jpg", FileName: "prod_Fern.jpg", Size: 3}}})
 }
 
 var (
@@ -164,7 +164,7 @@ func TestPaymentEvents(t *testing.T) {
 			}
 			require.True(t, ok)
 			var holds []order.HoldKind
-			for _, h := range rec.AccessHolds {
+			for _, h := range rec.AccessHolds() {
 				holds = append(holds, h.Kind)
 			}
 			require.Equal(t, tt.holds, holds)
@@ -210,7 +210,7 @@ func TestRevokedBeforeFulfilmentMailsNothing(t *testing.T) {
 				return s, nil
 			})
 			tt.revoke(t, h, recs)
-			require.Equal(t, tt.by, recs.Record(t, sessionID).AccessHolds[0].Kind)
+			require.Equal(t, tt.by, recs.Record(t, sessionID).AccessHolds()[0].Kind)
 
 			require.NoError(t, h.handle(message(order.EventCompleted)), "acknowledged: nothing to retry")
 			require.NoError(t, h.handle(message(order.EventCompleted)), "and the webhook's redelivery")
@@ -221,9 +221,9 @@ func TestRevokedBeforeFulfilmentMailsNothing(t *testing.T) {
 			require.Empty(t, h.queue.sent, "no mail: a revoked order gets no download links")
 			require.Zero(t, h.orig.links, "no link is even minted")
 			rec := recs.Record(t, sessionID)
-			require.Equal(t, order.StateNeedsAttention, rec.State)
+			require.Equal(t, order.StateNeedsAttention, rec.State())
 			require.Contains(t, rec.Reason, "no mail sent")
-			require.Equal(t, tt.by, rec.AccessHolds[0].Kind)
+			require.Equal(t, tt.by, rec.AccessHolds()[0].Kind)
 			require.Contains(t, rec.Reason, "handler grant "+sessionID)
 			require.Equal(t, "jane@example.com", rec.CustomerEmail, "an operator can find it by the customer")
 			require.Empty(t, rec.LeaseOwner)
@@ -242,7 +242,7 @@ func TestPaymentEventRedelivered(t *testing.T) {
 	first := recs.Record(t, sessionID)
 	require.NoError(t, h.handle(msg))
 	require.Equal(t, first.ETag, recs.Record(t, sessionID).ETag, "a redelivery writes nothing")
-	require.Equal(t, t0, first.AccessHolds[0].At)
+	require.Equal(t, t0, first.AccessHolds()[0].At)
 }
 
 func TestPaymentEventWithoutPayments(t *testing.T) {
@@ -274,8 +274,8 @@ func TestRefundDuringFulfilment(t *testing.T) {
 	}
 	require.NoError(t, h.handle(message(order.EventCompleted)))
 	rec := recs.Record(t, sessionID)
-	require.Equal(t, order.StateLinksReady, rec.State)
-	require.Equal(t, refundHold[0], rec.AccessHolds[0].Kind, "the fulfilment's write kept the refund")
+	require.Equal(t, order.StateLinksReady, rec.State())
+	require.Equal(t, refundHold[0], rec.AccessHolds()[0].Kind, "the fulfilment's write kept the refund")
 	require.ErrorIs(t, rec.RecordDownload(0, t0, 720*time.Hour, 0), order.ErrAccessRevoked)
 }
 
@@ -355,8 +355,8 @@ func TestOperatorRevokeOutlivesADisputeWon(t *testing.T) {
 	require.NoError(t, h.handle(closed))
 	rec := recs.Record(t, sessionID)
 	require.Equal(t, order.AccessRevoked, rec.Access(t0, window))
-	require.Len(t, rec.AccessHolds, 1)
-	require.Equal(t, order.HoldOperator, rec.AccessHolds[0].Kind)
+	require.Len(t, rec.AccessHolds(), 1)
+	require.Equal(t, order.HoldOperator, rec.AccessHolds()[0].Kind)
 	require.Equal(t, []order.Dispute{{ID: "dp_1", Status: order.DisputeWon}}, rec.Disputes)
 }
 
@@ -367,7 +367,9 @@ func TestNewLinksOfARevokedOrder(t *testing.T) {
 	for _, force := range []bool{false, true} {
 		t.Run(fmt.Sprint("force=", force), func(t *testing.T) {
 			o := fulfilledOrder()
-			o.MailGeneration, o.SentGeneration, o.LinksReadyAt, o.CustomerEmail = 1, 1, t0.Add(-time.Hour), "jane@example.com"
+			o = ordertest.Edit(o, func(s *order.Snapshot) {
+				s.MailGeneration, s.SentGeneration, s.LinksReadyAt, s.CustomerEmail = 1, 1, t0.Add(-time.Hour), "jane@example.com"
+			})
 			o.Revoke("fraud confirmed", t0.Add(-time.Minute))
 			recs := ordertest.NewLedger(o)
 			h := newHarness(recs, false, func() (stripeapi.Session, error) {
@@ -383,13 +385,13 @@ func TestNewLinksOfARevokedOrder(t *testing.T) {
 			require.True(t, rec.Revoked(), "the operator's hold stands either way")
 			if !force {
 				require.Empty(t, h.queue.sent, "no mail")
-				require.Equal(t, order.StateMailSent, rec.State, "the order keeps its state")
+				require.Equal(t, order.StateMailSent, rec.State(), "the order keeps its state")
 				require.Empty(t, rec.Reason)
 				require.Contains(t, h.logs.String(), "handler grant reopens it")
 				return
 			}
 			require.Len(t, h.queue.sent, 1, "forced: the new links are mailed")
-			require.Equal(t, 2, rec.MailGeneration)
+			require.Equal(t, 2, rec.MailGeneration())
 		})
 	}
 }

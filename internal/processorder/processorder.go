@@ -141,7 +141,7 @@ func (s *Stage) Handle(ctx context.Context, d delivery.Attempt, msg order.Proces
 		return fmt.Errorf("order %s: %w", msg.SessionID, err)
 	}
 	if skip != "" {
-		log.Info("acknowledged without work", "reason", skip, "state", string(rec.State))
+		log.Info("acknowledged without work", "reason", skip, "state", string(rec.State()))
 		return nil
 	}
 	if err := s.work(ctx, log, msg, rec, owner); err != nil {
@@ -169,9 +169,7 @@ func (s *Stage) claim(ctx context.Context, msg order.ProcessJob, owner string) (
 		if err := o.Claim(owner, now, s.budget.Lease, order.MaxBusyWait); err != nil {
 			return err
 		}
-		if o.State == "" {
-			o.State = order.StateReceived
-		}
+		o.Receive()
 		return nil
 	})
 	return rec, skip, err
@@ -179,7 +177,7 @@ func (s *Stage) claim(ctx context.Context, msg order.ProcessJob, owner string) (
 
 // skipReason says why msg needs no work on the order o, or "".
 func skipReason(o *order.Order, msg order.ProcessJob) string {
-	switch o.State {
+	switch o.State() {
 	case order.StateLinksReady:
 		// Reconcile and operators get the same generation queued again: its
 		// mail message may have been lost to a poison queue. SendLink sends a
@@ -191,7 +189,7 @@ func skipReason(o *order.Order, msg order.ProcessJob) string {
 		if !msg.NewLinks {
 			return "duplicate: the download mail was sent"
 		}
-		if msg.EventID != "" && msg.EventID == o.MailEventID && o.SentGeneration >= o.MailGeneration {
+		if msg.EventID != "" && msg.EventID == o.MailEventID && o.SentGeneration() >= o.MailGeneration() {
 			return "duplicate: the new links this message asked for were sent"
 		}
 	case order.StatePaymentFailed:

@@ -22,12 +22,12 @@ func ExampleStage_Handle() {
 		return
 	}
 	// The ledger record ProcessOrder left behind (in memory here).
-	recs := ordertest.NewLedger(order.Order{
+	recs := ordertest.NewLedger(order.Restore(order.Snapshot{
 		SessionID:      "cs_test_a1B2c3",
 		State:          order.StateLinksReady,
 		MailKind:       order.MailDownloadLinks,
 		MailGeneration: 1,
-	})
+	}))
 	// A transport: acs.Client, smtpmail.Sender or outbox.Outbox in the program.
 	send := sendlink.SenderFunc(func(_ context.Context, m mail.Message) (mail.Receipt, error) {
 		fmt.Printf("send %q to %s under key %s\n", m.Subject, m.To[0].Email, m.Key)
@@ -52,7 +52,7 @@ func ExampleStage_Handle() {
 	fmt.Println("first delivery:", stage.Handle(context.Background(), delivery.Attempt{MessageID: "m-1", DequeueCount: 1}, msg))
 	fmt.Println("redelivery:", stage.Handle(context.Background(), delivery.Attempt{MessageID: "m-1", DequeueCount: 2}, msg))
 	rec, _ := recs.Get(context.Background(), msg.SessionID)
-	fmt.Println("state:", rec.State, "sent generation:", rec.SentGeneration)
+	fmt.Println("state:", rec.State(), "sent generation:", rec.SentGeneration())
 	// Output:
 	// send "Your downloads from Lumen Photo" to ada@customer.example under key 84a7d566-a1a6-517f-8dbc-76ba50576251
 	// first delivery: <nil>

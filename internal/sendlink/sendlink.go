@@ -6,7 +6,6 @@ package sendlink
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -142,7 +141,7 @@ func (s *Stage) Handle(ctx context.Context, d delivery.Attempt, msg order.MailJo
 		return fmt.Errorf("read order: %w", err)
 	}
 	if why := handled(&rec, msg); why != "" {
-		log.Info("mail not sent: "+why, "kind", msg.Kind, "generation", msg.Generation, "sent_generation", rec.SentGeneration)
+		log.Info("mail not sent: "+why, "kind", msg.Kind, "generation", msg.Generation, "sent_generation", rec.SentGeneration())
 		return nil
 	}
 	if rec.Leased(owner, now) {
@@ -213,32 +212,13 @@ func (s *Stage) claim(ctx context.Context, rec order.Order, msg order.MailJob, o
 	})
 }
 
-// sent records the sent mail on held, the record owner's claim wrote, and
-// releases owner's lease. A generation the
-// record does not know as queued is recorded as queued too: ProcessOrder
-// queued it and died before recording it, and its redelivery finds the
-// mail sent and skips, so this is the last chance to keep the mail for
-// orders show and resend.
+// sent records the sent mail on held, the record owner's claim wrote
+// (order.Order.MailSent, which also keeps a generation the record does not
+// know as queued), and releases owner's lease.
 func (s *Stage) sent(ctx context.Context, held order.Order, msg order.MailJob, owner, opID string) error {
 	now := s.now()
-	queued, _ := json.Marshal(msg) // a validated message always encodes
 	_, err := order.MutateFrom(ctx, s.recs, held, now, func(o *order.Order) error {
-		if o.MailKind == "" {
-			o.MailKind = msg.Kind
-		}
-		if msg.Generation > o.MailGeneration {
-			o.MailGeneration, o.Mail = msg.Generation, queued
-		}
-		if msg.Generation > o.SentGeneration {
-			o.SentGeneration = msg.Generation
-		}
-		o.OperationID, o.MailSentAt = opID, now
-		if msg.Kind == order.MailDownloadLinks {
-			o.Resume(order.StateMailSent)
-			o.State = order.StateMailSent
-		} else {
-			o.Resume(order.StatePaymentFailed)
-		}
+		o.MailSent(msg, opID, now)
 		o.LastError, o.Attempts, o.ThrottledUntil = "", 0, time.Time{}
 		o.Unhold()
 		if o.LeaseOwner == owner {
@@ -253,9 +233,9 @@ func (s *Stage) sent(ctx context.Context, held order.Order, msg order.MailJob, o
 // sent, or a newer generation superseded it.
 func handled(o *order.Order, msg order.MailJob) string {
 	switch {
-	case o.MailKind == msg.Kind && o.SentGeneration >= msg.Generation:
+	case o.MailKind == msg.Kind && o.SentGeneration() >= msg.Generation:
 		return "already sent"
-	case msg.Generation < o.MailGeneration:
+	case msg.Generation < o.MailGeneration():
 		return "superseded by a newer generation"
 	}
 	return ""
@@ -266,7 +246,7 @@ func handled(o *order.Order, msg order.MailJob) string {
 // because then the holder is ProcessOrder, which queued this very mail and
 // records it next.
 func maxBusyWait(o *order.Order) time.Duration {
-	if o.State == order.StateReceived {
+	if o.State() == order.StateReceived {
 		return time.Second
 	}
 	return order.MaxBusyWait

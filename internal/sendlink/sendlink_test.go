@@ -74,7 +74,7 @@ func message() order.MailJob {
 
 // linksReady is the record ProcessOrder leaves behind the queued mail.
 func linksReady() order.Order {
-	return order.Order{
+	return order.Restore(order.Snapshot{
 		SessionID:      session,
 		State:          order.StateLinksReady,
 		CustomerEmail:  "ada@customer.example",
@@ -83,7 +83,7 @@ func linksReady() order.Order {
 		LastError:      "an earlier failure",
 		Attempts:       2,
 		ThrottledUntil: now.Add(-time.Minute),
-	}
+	})
 }
 
 func renderer(t *testing.T) *mail.Renderer {
@@ -116,8 +116,8 @@ func TestHandle(t *testing.T) {
 			record:    func(*order.Order) {},
 			wantSends: 1,
 			check: func(t *testing.T, o order.Order) {
-				require.Equal(t, order.StateMailSent, o.State)
-				require.Equal(t, 1, o.SentGeneration)
+				require.Equal(t, order.StateMailSent, o.State())
+				require.Equal(t, 1, o.SentGeneration())
 				require.Equal(t, message().Key(), o.OperationID)
 				require.Equal(t, now, o.MailSentAt)
 				require.Empty(t, o.LastError)
@@ -130,13 +130,13 @@ func TestHandle(t *testing.T) {
 		{
 			name: "ok: the payment-failed notice keeps its state",
 			record: func(o *order.Order) {
-				o.State, o.MailKind = order.StatePaymentFailed, order.MailPaymentFailed
+				*o = ordertest.Edit(*o, func(s *order.Snapshot) { s.State, s.MailKind = order.StatePaymentFailed, order.MailPaymentFailed })
 			},
 			msg:       func(m *order.MailJob) { m.Kind, m.Items = order.MailPaymentFailed, nil },
 			wantSends: 1,
 			check: func(t *testing.T, o order.Order) {
-				require.Equal(t, order.StatePaymentFailed, o.State)
-				require.Equal(t, 1, o.SentGeneration)
+				require.Equal(t, order.StatePaymentFailed, o.State())
+				require.Equal(t, 1, o.SentGeneration())
 				require.True(t, o.Final())
 			},
 		},
@@ -146,7 +146,7 @@ func TestHandle(t *testing.T) {
 			wantSends: 1,
 			check: func(t *testing.T, o order.Order) {
 				require.Equal(t, order.MailDownloadLinks, o.MailKind)
-				require.Equal(t, 1, o.SentGeneration)
+				require.Equal(t, 1, o.SentGeneration())
 			},
 		},
 		{
@@ -155,14 +155,14 @@ func TestHandle(t *testing.T) {
 			// the mail as queued, for orders show and resend.
 			name: "ok: a mail whose queueing was never recorded is recorded with the send",
 			record: func(o *order.Order) {
-				o.State, o.MailKind, o.MailGeneration = order.StateReceived, "", 0
+				*o = ordertest.Edit(*o, func(s *order.Snapshot) { s.State, s.MailKind, s.MailGeneration = order.StateReceived, "", 0 })
 				o.Lease("crashed-processorder", now.Add(-3*time.Minute), 2*time.Minute)
 			},
 			wantSends: 1,
 			check: func(t *testing.T, o order.Order) {
-				require.Equal(t, order.StateMailSent, o.State)
-				require.Equal(t, 1, o.MailGeneration, "the generation sent is recorded as queued")
-				require.Equal(t, 1, o.SentGeneration)
+				require.Equal(t, order.StateMailSent, o.State())
+				require.Equal(t, 1, o.MailGeneration(), "the generation sent is recorded as queued")
+				require.Equal(t, 1, o.SentGeneration())
 				m, err := order.DecodeMailJob(o.Mail)
 				require.NoError(t, err, "the mail is kept for resend")
 				require.Equal(t, message(), m)
@@ -174,13 +174,15 @@ func TestHandle(t *testing.T) {
 			record:    func(o *order.Order) { o.Mail = []byte(`{"as":"queued"}`) },
 			wantSends: 1,
 			check: func(t *testing.T, o order.Order) {
-				require.Equal(t, 1, o.MailGeneration)
+				require.Equal(t, 1, o.MailGeneration())
 				require.JSONEq(t, `{"as":"queued"}`, string(o.Mail))
 			},
 		},
 		{
-			name:      "duplicate: already sent",
-			record:    func(o *order.Order) { o.State, o.SentGeneration, o.OperationID = order.StateMailSent, 1, "op-1" },
+			name: "duplicate: already sent",
+			record: func(o *order.Order) {
+				*o = ordertest.Edit(*o, func(s *order.Snapshot) { s.State, s.SentGeneration, s.OperationID = order.StateMailSent, 1, "op-1" })
+			},
 			wantSends: 0,
 			check: func(t *testing.T, o order.Order) {
 				require.Equal(t, "op-1", o.OperationID)
@@ -189,7 +191,7 @@ func TestHandle(t *testing.T) {
 		},
 		{
 			name:      "superseded: a newer generation is queued",
-			record:    func(o *order.Order) { o.MailGeneration = 2 },
+			record:    func(o *order.Order) { *o = ordertest.Edit(*o, func(s *order.Snapshot) { s.MailGeneration = 2 }) },
 			wantSends: 0,
 			check: func(t *testing.T, o order.Order) {
 				require.Equal(t, "1", o.ETag, "nothing was written")
@@ -209,7 +211,7 @@ func TestHandle(t *testing.T) {
 		{
 			name: "ProcessOrder still recording the mail it queued: look again in a second",
 			record: func(o *order.Order) {
-				o.State, o.MailGeneration = order.StateReceived, 0
+				*o = ordertest.Edit(*o, func(s *order.Snapshot) { s.State, s.MailGeneration = order.StateReceived, 0 })
 				o.Lease("message:process-order-1", now, 2*time.Minute)
 			},
 			wantErr:      order.ErrBusy.Error(),
@@ -228,7 +230,7 @@ func TestHandle(t *testing.T) {
 			record:    func(o *order.Order) { o.Lease("crashed", now.Add(-3*time.Minute), budget.Lease) },
 			wantSends: 1,
 			check: func(t *testing.T, o order.Order) {
-				require.Equal(t, order.StateMailSent, o.State)
+				require.Equal(t, order.StateMailSent, o.State())
 				require.Empty(t, o.LeaseOwner)
 			},
 		},
@@ -244,9 +246,9 @@ func TestHandle(t *testing.T) {
 				require.Equal(t, now.Add(30*time.Second), o.ThrottledUntil)
 				require.Contains(t, o.LastError, "429")
 				require.Equal(t, 2, o.Attempts, "throttling is not a failed attempt")
-				require.Equal(t, order.StateLinksReady, o.State)
+				require.Equal(t, order.StateLinksReady, o.State())
 				require.Empty(t, o.LeaseOwner)
-				require.Zero(t, o.SentGeneration)
+				require.Zero(t, o.SentGeneration())
 			},
 		},
 		{
@@ -257,11 +259,11 @@ func TestHandle(t *testing.T) {
 			wantClass: order.ClassPermanent,
 			wantSends: 1,
 			check: func(t *testing.T, o order.Order) {
-				require.Equal(t, order.StateNeedsAttention, o.State)
+				require.Equal(t, order.StateNeedsAttention, o.State())
 				require.Contains(t, o.Reason, "InvalidEmailAddress")
 				require.Equal(t, now, o.AttentionAt)
 				require.Empty(t, o.LeaseOwner)
-				require.Zero(t, o.SentGeneration)
+				require.Zero(t, o.SentGeneration())
 			},
 		},
 		{
@@ -274,7 +276,7 @@ func TestHandle(t *testing.T) {
 			check: func(t *testing.T, o order.Order) {
 				require.Equal(t, "send mail: connection reset by peer", o.LastError)
 				require.Equal(t, 3, o.Attempts)
-				require.Equal(t, order.StateLinksReady, o.State)
+				require.Equal(t, order.StateLinksReady, o.State())
 				require.Empty(t, o.LeaseOwner)
 			},
 		},
@@ -293,7 +295,7 @@ func TestHandle(t *testing.T) {
 			wantClass: order.ClassRetryable,
 			wantSends: 1,
 			check: func(t *testing.T, o order.Order) {
-				require.Zero(t, o.SentGeneration)
+				require.Zero(t, o.SentGeneration())
 				require.Equal(t, "invocation:inv-1", o.LeaseOwner, "the lease runs out by itself")
 			},
 		},
@@ -318,7 +320,7 @@ func TestHandle(t *testing.T) {
 			wantErr:   "customer",
 			wantClass: order.ClassPermanent,
 			check: func(t *testing.T, o order.Order) {
-				require.Equal(t, order.StateNeedsAttention, o.State)
+				require.Equal(t, order.StateNeedsAttention, o.State())
 				require.Contains(t, o.Reason, "not an address")
 			},
 		},
@@ -385,7 +387,7 @@ func TestHandleRedeliveryAfterUnrecordedSend(t *testing.T) {
 	recs := ordertest.NewLedger(linksReady())
 	failOnce := true
 	recs.BeforeWrite = func(n int, o order.Order) error {
-		if o.SentGeneration > 0 && failOnce {
+		if o.SentGeneration() > 0 && failOnce {
 			failOnce = false
 			return errors.New("table service unavailable")
 		}
@@ -410,8 +412,8 @@ func TestHandleRedeliveryAfterUnrecordedSend(t *testing.T) {
 	require.Equal(t, 2, sent.count())
 	require.Equal(t, sent.mails[0].Key, sent.mails[1].Key, "the resend carries the same key")
 	o := recs.Record(t, session)
-	require.Equal(t, order.StateMailSent, o.State)
-	require.Equal(t, 1, o.SentGeneration)
+	require.Equal(t, order.StateMailSent, o.State())
+	require.Equal(t, 1, o.SentGeneration())
 }
 
 // TestHandleConcurrent runs two deliveries of the same message at once:
@@ -489,7 +491,7 @@ func TestHandleConcurrent(t *testing.T) {
 			require.Equal(t, 1, ok)
 			require.Equal(t, 1, busy)
 			o := recs.Record(t, session)
-			require.Equal(t, 1, o.SentGeneration)
+			require.Equal(t, 1, o.SentGeneration())
 			require.Empty(t, o.LeaseOwner)
 		})
 	}
@@ -584,7 +586,7 @@ func TestHandleRecordsAFailureAfterTheDeadline(t *testing.T) {
 			sendErr:   func(context.Context) error { return order.Permanentf("acs: 400 InvalidEmailAddress") },
 			wantClass: order.ClassPermanent,
 			check: func(t *testing.T, o order.Order) {
-				require.Equal(t, order.StateNeedsAttention, o.State)
+				require.Equal(t, order.StateNeedsAttention, o.State())
 			},
 		},
 	} {
@@ -637,7 +639,7 @@ func TestRefusedCredentialHoldsTheOrder(t *testing.T) {
 		require.Greater(t, delay, last, "the delay grows")
 		last = delay
 		o := recs.Record(t, session)
-		require.Equal(t, order.StateLinksReady, o.State, "held, not needs_attention")
+		require.Equal(t, order.StateLinksReady, o.State(), "held, not needs_attention")
 		require.Equal(t, hold, o.Holds)
 		require.Equal(t, now.Add(delay), o.HeldUntil)
 		require.Contains(t, o.LastError, "ACS_CONNECTION_STRING refused")
@@ -647,7 +649,7 @@ func TestRefusedCredentialHoldsTheOrder(t *testing.T) {
 
 	require.NoError(t, stage.Handle(context.Background(), attempt(log, "inv-3"), message()))
 	o := recs.Record(t, session)
-	require.Equal(t, order.StateMailSent, o.State)
+	require.Equal(t, order.StateMailSent, o.State())
 	require.False(t, o.Held())
 	require.True(t, o.HeldUntil.IsZero())
 	require.Equal(t, 1, sent.count())
@@ -716,5 +718,5 @@ func TestPacingLetsACrashedSendGoOn(t *testing.T) {
 	d := delivery.Attempt{InvocationID: "inv-2", MessageID: "m-1", DequeueCount: 2, Log: log}
 	require.NoError(t, stage.Handle(context.Background(), d, message()))
 	require.Equal(t, 1, sent.count(), "sent at once, not paced")
-	require.Equal(t, order.StateMailSent, recs.Record(t, session).State)
+	require.Equal(t, order.StateMailSent, recs.Record(t, session).State())
 }

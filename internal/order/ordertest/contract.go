@@ -40,15 +40,16 @@ func TestRecords(t *testing.T, open func(t *testing.T) order.Records) {
 		{"create of an existing record wraps ErrConflict and changes nothing", func(t *testing.T, ctx context.Context, recs order.Records) {
 			first := create(t, ctx, recs, sample("cs_test_1"))
 			again := sample("cs_test_1")
-			again.State = order.StateNeedsAttention
+			again = Edit(again, func(s *order.Snapshot) { s.State = order.StateNeedsAttention })
 			_, err := recs.Create(ctx, again)
 			require.ErrorIs(t, err, order.ErrConflict)
 			require.Equal(t, first, get(t, ctx, recs, "cs_test_1"))
 		}},
 		{"update with the current ETag replaces the record and changes the ETag", func(t *testing.T, ctx context.Context, recs order.Records) {
 			first := create(t, ctx, recs, sample("cs_test_1"))
-			changed := first
-			changed.State, changed.SentGeneration, changed.EventIDs = order.StateMailSent, 1, []string{"evt_3"}
+			changed := Edit(first, func(s *order.Snapshot) {
+				s.State, s.SentGeneration, s.EventIDs = order.StateMailSent, 1, []string{"evt_3"}
+			})
 			updated, err := recs.Update(ctx, changed)
 			require.NoError(t, err)
 			require.NotEqual(t, first.ETag, updated.ETag, "every write gives a new ETag")
@@ -65,7 +66,7 @@ func TestRecords(t *testing.T, open func(t *testing.T) order.Records) {
 			won.Attempts = 7
 			won, err := recs.Update(ctx, won)
 			require.NoError(t, err)
-			stale.State = order.StateNeedsAttention
+			stale = Edit(stale, func(s *order.Snapshot) { s.State = order.StateNeedsAttention })
 			_, err = recs.Update(ctx, stale)
 			require.ErrorIs(t, err, order.ErrConflict)
 			require.Equal(t, won, get(t, ctx, recs, "cs_test_1"))
@@ -136,10 +137,10 @@ func TestRecords(t *testing.T, open func(t *testing.T) order.Records) {
 			in := sample("cs_test_1")
 			created, err := recs.Create(ctx, in)
 			require.NoError(t, err)
-			in.AccessHolds[0].Reason, in.Disputes[0].Status, in.Granted.Disputes[0].Status = "changed", "changed", "changed"
-			created.AccessHolds[0].Reason, created.Disputes[0].Status = "changed", "changed"
+			in.AccessHolds()[0].Reason, in.Disputes[0].Status, in.Granted.Disputes[0].Status = "changed", "changed", "changed"
+			created.AccessHolds()[0].Reason, created.Disputes[0].Status = "changed", "changed"
 			got := get(t, ctx, recs, "cs_test_1")
-			require.Equal(t, sample("cs_test_1").AccessHolds, got.AccessHolds)
+			require.Equal(t, sample("cs_test_1").AccessHolds(), got.AccessHolds())
 			require.Equal(t, sample("cs_test_1").Disputes, got.Disputes)
 			require.Equal(t, sample("cs_test_1").Granted, got.Granted)
 		}},
@@ -173,7 +174,7 @@ func TestRecords(t *testing.T, open func(t *testing.T) order.Records) {
 // keeps as they are (UTC, whole milliseconds, short text).
 func sample(sessionID string) order.Order {
 	at := time.Date(2025, 3, 14, 9, 26, 53, 123_000_000, time.UTC)
-	return order.Order{
+	return order.Restore(order.Snapshot{
 		SessionID:      sessionID,
 		State:          order.StateLinksReady,
 		Reason:         "reason",
@@ -210,7 +211,7 @@ func sample(sessionID string) order.Order {
 		RefundedAmount: 1 << 40,
 		Disputes:       []order.Dispute{{ID: "dp_1", Status: "needs_response"}},
 		Granted:        order.Grant{At: at.Add(30 * time.Minute), Refunded: 500, Disputes: []order.Dispute{{ID: "dp_0", Status: "won"}}},
-	}
+	})
 }
 
 func create(t *testing.T, ctx context.Context, recs order.Records, o order.Order) order.Order {

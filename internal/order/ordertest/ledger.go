@@ -157,17 +157,27 @@ func (l *Ledger) store(o order.Order) order.Order {
 // clone copies o's slices, as the Table ledger's encoding does: empty ones
 // come back nil.
 func clone(o order.Order) order.Order {
-	o.EventIDs = cloneSlice(o.EventIDs)
-	o.Mail = cloneSlice(o.Mail)
-	o.AccessHolds = cloneSlice(o.AccessHolds)
-	o.Disputes = cloneSlice(o.Disputes)
-	o.Granted.Disputes = cloneSlice(o.Granted.Disputes)
-	o.Files = cloneSlice(o.Files)
-	for i := range o.Files {
-		o.Files[i].DownloadedAt = cloneSlice(o.Files[i].DownloadedAt)
-		o.Files[i].Clicks = cloneSlice(o.Files[i].Clicks)
+	s := o.Snapshot()
+	s.EventIDs = cloneSlice(s.EventIDs)
+	s.Mail = cloneSlice(s.Mail)
+	s.AccessHolds = cloneSlice(s.AccessHolds)
+	s.Disputes = cloneSlice(s.Disputes)
+	s.Granted.Disputes = cloneSlice(s.Granted.Disputes)
+	s.Files = cloneSlice(s.Files)
+	for i := range s.Files {
+		s.Files[i].DownloadedAt = cloneSlice(s.Files[i].DownloadedAt)
+		s.Files[i].Clicks = cloneSlice(s.Files[i].Clicks)
 	}
-	return o
+	return order.Restore(s)
+}
+
+// Edit returns o with edit applied to its snapshot: a test's way to put an
+// order in a state that its methods would take several steps to reach.
+// Code under test changes orders through their methods only.
+func Edit(o order.Order, edit func(s *order.Snapshot)) order.Order {
+	s := o.Snapshot()
+	edit(&s)
+	return order.Restore(s)
 }
 
 func cloneSlice[S ~[]E, E any](s S) S {

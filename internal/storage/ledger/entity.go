@@ -115,7 +115,7 @@ type timeField struct {
 }
 
 // times lists the record's time properties.
-func times(o *order.Order) []timeField {
+func times(o *order.Snapshot) []timeField {
 	return []timeField{
 		{propLeaseUntil, &o.LeaseUntil},
 		{propThrottledUntil, &o.ThrottledUntil},
@@ -140,7 +140,7 @@ type intField struct {
 }
 
 // ints lists the record's integer properties.
-func ints(o *order.Order) []intField {
+func ints(o *order.Snapshot) []intField {
 	return []intField{
 		{propAttempts, &o.Attempts},
 		{propHolds, &o.Holds},
@@ -153,9 +153,10 @@ func ints(o *order.Order) []intField {
 // normalize returns o as the ledger stores it and as Get will return it:
 // times in UTC truncated to Resolution, long text cut, empty slices nil. It
 // fails, permanently, when o cannot be stored at all.
-func normalize(o order.Order) (order.Order, error) {
+func normalize(rec order.Order) (order.Order, error) {
+	o := rec.Snapshot()
 	if err := checkSessionID(o.SessionID); err != nil {
-		return o, err
+		return rec, err
 	}
 	o.LastError = truncate(o.LastError, MaxTextBytes)
 	o.Reason = truncate(o.Reason, MaxTextBytes)
@@ -204,11 +205,11 @@ func normalize(o order.Order) (order.Order, error) {
 		}
 	}
 	if len(o.Mail) > MaxMailBytes {
-		return o, order.Permanentf("order %s: mail of %d bytes is over the ledger's %d-byte limit", o.SessionID, len(o.Mail), MaxMailBytes)
+		return rec, order.Permanentf("order %s: mail of %d bytes is over the ledger's %d-byte limit", o.SessionID, len(o.Mail), MaxMailBytes)
 	}
 	for _, f := range ints(&o) {
 		if *f.n < math.MinInt32 || *f.n > math.MaxInt32 {
-			return o, order.Permanentf("order %s: %s %d does not fit the ledger's 32-bit integer", o.SessionID, f.name, *f.n)
+			return rec, order.Permanentf("order %s: %s %d does not fit the ledger's 32-bit integer", o.SessionID, f.name, *f.n)
 		}
 	}
 	for _, f := range times(&o) {
@@ -218,11 +219,11 @@ func normalize(o order.Order) (order.Order, error) {
 		}
 		t := f.t.UTC().Truncate(Resolution)
 		if t.Before(minTime) || t.After(maxTime) {
-			return o, order.Permanentf("order %s: %s %s is outside the years 1601 to 9999 the ledger can hold", o.SessionID, f.name, t.Format(time.RFC3339))
+			return rec, order.Permanentf("order %s: %s %s is outside the years 1601 to 9999 the ledger can hold", o.SessionID, f.name, t.Format(time.RFC3339))
 		}
 		*f.t = t
 	}
-	return o, nil
+	return order.Restore(o), nil
 }
 
 // checkSessionID reports, permanently, a session id that cannot be a
@@ -264,7 +265,8 @@ func truncate(s string, n int) string {
 //
 // It builds the JSON itself rather than with aztables.EDMEntity, whose
 // MarshalJSON doubles single quotes in the keys it writes.
-func encode(o order.Order) ([]byte, error) {
+func encode(rec order.Order) ([]byte, error) {
+	o := rec.Snapshot()
 	ids := o.EventIDs
 	if ids == nil {
 		ids = []string{}
@@ -335,7 +337,7 @@ func decode(data []byte) (order.Order, error) {
 		return order.Order{}, order.Permanentf("decode order: %w", err)
 	}
 	d := decoder{props: e.Properties}
-	o := order.Order{
+	o := order.Snapshot{
 		SessionID:     e.PartitionKey,
 		ETag:          e.ETag,
 		State:         order.State(d.str(propState)),
@@ -369,15 +371,16 @@ func decode(data []byte) (order.Order, error) {
 		d.jsonValue(p.name, p.v)
 	}
 	utcAccess(&o)
+	rec := order.Restore(o)
 	legacy := order.LegacyAccess{RevokedBy: d.str(propRevokedBy), RevokeReason: d.str(propRevokeReason), RevokedAt: d.time(propRevokedAt),
 		FullyRefunded: d.boolean(propFullyRefunded), Dispute: d.str(propDispute)}
 	if !kept && legacy.Holds() {
-		legacy.Migrate(&o) // a record written before holds
+		legacy.Migrate(&rec) // a record written before holds
 	}
 	if d.err != nil {
-		return o, order.Permanentf("decode order %s: %w", e.PartitionKey, d.err)
+		return rec, order.Permanentf("decode order %s: %w", e.PartitionKey, d.err)
 	}
-	return o, nil
+	return rec, nil
 }
 
 // decoder reads typed properties and keeps the first problem.
@@ -495,7 +498,7 @@ const MaxAccessBytes = 32 * 1024
 
 // encodeAccess returns o's holds, disputes and grant as their properties
 // hold them.
-func encodeAccess(o order.Order) (accessProps, error) {
+func encodeAccess(o order.Snapshot) (accessProps, error) {
 	var p accessProps
 	for _, f := range []struct {
 		name  string
@@ -524,7 +527,7 @@ func encodeAccess(o order.Order) (accessProps, error) {
 
 // utcAccess puts the times of o's holds and grant in UTC, as the other
 // times are read.
-func utcAccess(o *order.Order) {
+func utcAccess(o *order.Snapshot) {
 	for i := range o.AccessHolds {
 		o.AccessHolds[i].At = o.AccessHolds[i].At.UTC()
 	}
@@ -550,7 +553,7 @@ func (d *decoder) jsonValue(name string, v any) {
 // MaxFilesBytes, the history is shortened (the oldest download times and
 // click ids first; the counts stay), so that a big cart downloaded often
 // stays writable; a permanent error only when the files alone do not fit.
-func encodeFiles(o order.Order) (string, error) {
+func encodeFiles(o order.Snapshot) (string, error) {
 	if len(o.Files) == 0 {
 		return "", nil
 	}

@@ -24,7 +24,7 @@ func fullOrder(id string) order.Order {
 	for i := range mail {
 		mail[i] = byte(i)
 	}
-	return order.Order{
+	return order.Restore(order.Snapshot{
 		SessionID:       id,
 		ETag:            "ignored",
 		State:           order.StateNeedsAttention,
@@ -64,11 +64,12 @@ func fullOrder(id string) order.Order {
 		RefundedAmount: 100,
 		Disputes:       []order.Dispute{{ID: "dp_1", Status: "won"}},
 		Granted:        order.Grant{At: base.Add(8 * time.Second), Refunded: 50, Disputes: []order.Dispute{{ID: "dp_1", Status: "needs_response"}}},
-	}
+	})
 }
 
 // stored returns o as the ledger stores it: times in UTC to the tick.
-func stored(o order.Order) order.Order {
+func stored(rec order.Order) order.Order {
+	o := rec.Snapshot()
 	o.Files = slices.Clone(o.Files)
 	for i := range o.Files {
 		o.Files[i].DownloadedAt = slices.Clone(o.Files[i].DownloadedAt)
@@ -88,13 +89,13 @@ func stored(o order.Order) order.Order {
 	if !o.Granted.At.IsZero() {
 		o.Granted.At = o.Granted.At.UTC().Truncate(Resolution)
 	}
-	return o
+	return order.Restore(o)
 }
 
 func TestFullOrderSetsEveryField(t *testing.T) {
-	// A field added to order.Order must be added here, and so to the round
-	// trips, which fail until the ledger maps it.
-	v := reflect.ValueOf(fullOrder("cs_test_full"))
+	// A field added to order.Order (and so to order.Snapshot) must be added
+	// here, and so to the round trips, which fail until the ledger maps it.
+	v := reflect.ValueOf(fullOrder("cs_test_full").Snapshot())
 	for i := range v.NumField() {
 		require.False(t, v.Field(i).IsZero(), "fullOrder leaves %s unset", v.Type().Field(i).Name)
 	}
@@ -252,11 +253,11 @@ func TestDecode(t *testing.T) {
 			json: `{"PartitionKey":"cs_1","RowKey":"order","RevokedBy":"refund","RevokeReason":"refunded in full (100 of 100)",
 				"RevokedAt":"2025-06-01T12:30:52.1234567Z","RevokedAt@odata.type":"Edm.DateTime","FullyRefunded":true,
 				"RefundedAmount":"100","RefundedAmount@odata.type":"Edm.Int64","Dispute":"needs_response"}`,
-			want: order.Order{SessionID: "cs_1", RefundedAmount: 100, Disputes: []order.Dispute{{Status: "needs_response"}},
+			want: order.Restore(order.Snapshot{SessionID: "cs_1", RefundedAmount: 100, Disputes: []order.Dispute{{Status: "needs_response"}},
 				AccessHolds: []order.Hold{
 					{Kind: order.HoldRefund, At: time.Date(2025, 6, 1, 12, 30, 52, 123456700, time.UTC), Reason: "refunded in full (100 of 100)"},
 					{Kind: order.HoldDispute, At: time.Date(2025, 6, 1, 12, 30, 52, 123456700, time.UTC), Reason: "the payment is disputed (needs_response)"},
-				}},
+				}}),
 		},
 		{
 			name: "a record written before holds: granted after a full refund",
@@ -291,7 +292,7 @@ func TestTruncateKeepsShortText(t *testing.T) {
 func TestBigCartDownloadedOftenStaysWritable(t *testing.T) {
 	at := time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)
 	cart := func(n, downloads int) order.Order {
-		o := order.Order{SessionID: "cs_test_bigcart", State: order.StateMailSent}
+		o := order.Restore(order.Snapshot{SessionID: "cs_test_bigcart", State: order.StateMailSent})
 		for i := range n {
 			f := order.File{Title: fmt.Sprintf("Photo %03d of the harbour at dawn", i), Blob: fmt.Sprintf("2025/harbour/photo-%03d.jpg", i),
 				FileName: fmt.Sprintf("photo-%03d.jpg", i), Size: 12 << 20, Downloads: downloads}

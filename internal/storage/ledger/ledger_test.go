@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/filedrop/filedrop/internal/order"
+	"github.com/filedrop/filedrop/internal/order/ordertest"
 	"github.com/filedrop/filedrop/internal/storage"
 	"github.com/filedrop/filedrop/internal/testenv"
 )
@@ -40,7 +41,7 @@ func TestRecords(t *testing.T) {
 	l, acct := startLedger(t)
 
 	t.Run("round trip", func(t *testing.T) {
-		extremes := order.Order{
+		extremes := order.Restore(order.Snapshot{
 			SessionID:      "cs_test_extremes'x",
 			Reason:         strings.Repeat("ü", MaxTextBytes), // cut to fit
 			LastError:      "line 1\nline 2\t\u2603",
@@ -54,7 +55,7 @@ func TestRecords(t *testing.T) {
 			PaidAt:         time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC),    // whole seconds
 			MailSentAt:     time.Date(2025, 1, 2, 3, 4, 5, 100, time.UTC),  // one tick
 			AttentionAt:    time.Date(2025, 1, 2, 3, 4, 5, 99, time.Local), // under one tick
-		}
+		})
 		for i := range extremes.EventIDs {
 			extremes.EventIDs[i] = fmt.Sprintf("evt_%030d", i)
 		}
@@ -73,10 +74,11 @@ func TestRecords(t *testing.T) {
 				got.ETag = ""
 				requireSameOrder(t, want, got, "round trip")
 
-				changed := created
-				changed.State, changed.Attempts, changed.Mail = order.StateMailSent, changed.Attempts/2, nil
-				changed.SentGeneration++
-				changed.CustomerEmail, changed.LeaseUntil = "", time.Time{}
+				changed := ordertest.Edit(created, func(s *order.Snapshot) {
+					s.State, s.Attempts, s.Mail = order.StateMailSent, s.Attempts/2, nil
+					s.SentGeneration++
+					s.CustomerEmail, s.LeaseUntil = "", time.Time{}
+				})
 				updated, err := l.Update(t.Context(), changed)
 				require.NoError(t, err)
 				require.NotEqual(t, created.ETag, updated.ETag)
@@ -88,7 +90,7 @@ func TestRecords(t *testing.T) {
 	})
 
 	t.Run("errors", func(t *testing.T) {
-		claimed, err := l.Create(t.Context(), order.Order{SessionID: "cs_test_taken", State: order.StateReceived})
+		claimed, err := l.Create(t.Context(), order.Restore(order.Snapshot{SessionID: "cs_test_taken", State: order.StateReceived}))
 		require.NoError(t, err)
 		moved, err := l.Update(t.Context(), claimed)
 		require.NoError(t, err)
@@ -229,7 +231,7 @@ func TestOneClaimWins(t *testing.T) {
 		for w := range errs {
 			wg.Go(func() {
 				<-start
-				_, errs[w] = l.Create(context.Background(), order.Order{SessionID: id, State: order.StateReceived, LeaseOwner: fmt.Sprint("worker-", w)})
+				_, errs[w] = l.Create(context.Background(), order.Restore(order.Snapshot{SessionID: id, State: order.StateReceived, LeaseOwner: fmt.Sprint("worker-", w)}))
 			})
 		}
 		close(start)
@@ -297,7 +299,7 @@ func TestLegacyRecordMigratesOnRead(t *testing.T) {
 	o, err := l.Get(t.Context(), "cs_test_legacy")
 	require.NoError(t, err)
 	revokedAt := time.Date(2025, 6, 1, 12, 30, 52, 0, time.UTC)
-	require.Equal(t, []order.Hold{{Kind: order.HoldDispute, At: revokedAt, Reason: "the payment is disputed (needs_response)"}}, o.AccessHolds)
+	require.Equal(t, []order.Hold{{Kind: order.HoldDispute, At: revokedAt, Reason: "the payment is disputed (needs_response)"}}, o.AccessHolds())
 	require.Equal(t, order.AccessSuspended, o.Access(revokedAt, 720*time.Hour))
 
 	// An operator revokes during the dispute; the dispute is then won.

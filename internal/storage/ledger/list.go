@@ -91,7 +91,7 @@ func (f Filter) odata() string {
 
 // match reports whether o matches f.
 func (f Filter) match(o order.Order) bool {
-	if f.State != "" && o.State != f.State {
+	if f.State != "" && o.State() != f.State {
 		return false
 	}
 	if !f.Since.IsZero() && o.UpdatedAt.Before(f.Since) && o.CreatedAt.Before(f.Since) {

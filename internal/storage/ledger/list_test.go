@@ -39,12 +39,12 @@ func TestList(t *testing.T) {
 	records := map[string]order.Order{
 		// A tick before base: Azurite's filter, to the millisecond, lets it
 		// through when Since is base; List must still leave it out.
-		"cs_test_1": {State: "odd'state", CustomerEmail: "bob@example.com", CreatedAt: base.Add(-time.Hour), UpdatedAt: base.Add(-tick)},
-		"cs_test_2": {State: order.StateMailSent, CustomerEmail: "ann@example.com", CreatedAt: base.Add(-2 * time.Hour), UpdatedAt: base.Add(-time.Hour)},
-		"cs_test_3": {State: order.StateNeedsAttention, CustomerEmail: "Ann@Example.COM", CreatedAt: base.Add(-2 * time.Hour), UpdatedAt: base},
-		"cs_test_4": {State: order.StateReceived, CustomerEmail: "o'brien@example.com", CreatedAt: base.Add(tick)},
-		"cs_test_5": {State: order.StateNeedsAttention, CreatedAt: base.Add(-3 * time.Hour), UpdatedAt: base.Add(time.Hour)},
-		"cs_test_6": {State: order.StateMailSent, CustomerEmail: "carol@example.com", CreatedAt: base.Add(-3 * time.Hour), UpdatedAt: base.Add(-3 * time.Hour)},
+		"cs_test_1": order.Restore(order.Snapshot{State: "odd'state", CustomerEmail: "bob@example.com", CreatedAt: base.Add(-time.Hour), UpdatedAt: base.Add(-tick)}),
+		"cs_test_2": order.Restore(order.Snapshot{State: order.StateMailSent, CustomerEmail: "ann@example.com", CreatedAt: base.Add(-2 * time.Hour), UpdatedAt: base.Add(-time.Hour)}),
+		"cs_test_3": order.Restore(order.Snapshot{State: order.StateNeedsAttention, CustomerEmail: "Ann@Example.COM", CreatedAt: base.Add(-2 * time.Hour), UpdatedAt: base}),
+		"cs_test_4": order.Restore(order.Snapshot{State: order.StateReceived, CustomerEmail: "o'brien@example.com", CreatedAt: base.Add(tick)}),
+		"cs_test_5": order.Restore(order.Snapshot{State: order.StateNeedsAttention, CreatedAt: base.Add(-3 * time.Hour), UpdatedAt: base.Add(time.Hour)}),
+		"cs_test_6": order.Restore(order.Snapshot{State: order.StateMailSent, CustomerEmail: "carol@example.com", CreatedAt: base.Add(-3 * time.Hour), UpdatedAt: base.Add(-3 * time.Hour)}),
 	}
 	for _, id := range []string{"cs_test_4", "cs_test_1", "cs_test_6", "cs_test_3", "cs_test_5", "cs_test_2"} {
 		o := records[id]
