@@ -36,25 +36,50 @@ const MaxBodyBytes = 512 << 10
 // 10 s that hosted Checkout waits for the webhook.
 const EnqueueTimeout = 8 * time.Second
 
-// queue is where the order messages go.
-type queue interface {
+// Queue is where the order messages go: ProcessOrder's queue
+// (storage.Queue).
+type Queue interface {
 	Send(ctx context.Context, data []byte, delay time.Duration) error
+}
+
+// Deps are what the stage uses. Secrets, Queue and Log are required.
+type Deps struct {
+	// Secrets are the endpoint's signing secrets (several while one is
+	// rolled).
+	Secrets []string
+	Queue   Queue
+	// Livemode is the configured API key's mode: events of the other mode
+	// are acknowledged and dropped.
+	Livemode bool
+	// Now is the stage's clock; nil: time.Now.
+	Now func() time.Time
+	Log *slog.Logger
 }
 
 // Stage is the CheckoutComplete function.
 type Stage struct {
 	secrets  []string
-	queue    queue
+	queue    Queue
 	livemode bool
 	log      *slog.Logger
 	now      func() time.Time
 }
 
-// New returns the webhook handler. secrets are the endpoint's signing
-// secrets (several while one is rolled); livemode is the configured API
-// key's mode: events of the other mode are acknowledged and dropped.
-func New(secrets []string, q queue, livemode bool, log *slog.Logger, now func() time.Time) *Stage {
-	return &Stage{secrets: secrets, queue: q, livemode: livemode, log: log, now: now}
+// New returns the webhook handler, or an error naming the first thing d
+// lacks.
+func New(d Deps) (*Stage, error) {
+	switch {
+	case len(d.Secrets) == 0:
+		return nil, errors.New("checkoutcomplete: no Secrets")
+	case d.Queue == nil:
+		return nil, errors.New("checkoutcomplete: no Queue")
+	case d.Log == nil:
+		return nil, errors.New("checkoutcomplete: no Log")
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	return &Stage{secrets: d.Secrets, queue: d.Queue, livemode: d.Livemode, log: d.Log, now: d.Now}, nil
 }
 
 type answer struct {

@@ -64,7 +64,7 @@ func BenchmarkVerifyEvent(b *testing.B) {
 func BenchmarkServeHTTP(b *testing.B) {
 	body, header := benchEvent(b)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	h := New([]string{secret}, nopQueue{}, false, log, func() time.Time { return benchNow })
+	h := mustNew(b, Deps{Secrets: []string{secret}, Queue: nopQueue{}, Log: log, Now: func() time.Time { return benchNow }})
 	b.ReportAllocs()
 	b.SetBytes(int64(len(body)))
 	for b.Loop() {

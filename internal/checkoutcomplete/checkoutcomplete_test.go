@@ -111,7 +111,7 @@ func TestServeHTTP(t *testing.T) {
 				q.SendFunc = func() error { return tc.queueErr }
 			}
 			var logs bytes.Buffer
-			h := New([]string{secret, oldSecret}, q, false, slog.New(slog.NewTextHandler(&logs, nil)), func() time.Time { return now })
+			h := mustNew(t, Deps{Secrets: []string{secret, oldSecret}, Queue: q, Log: slog.New(slog.NewTextHandler(&logs, nil)), Now: func() time.Time { return now }})
 			method := tc.method
 			if method == "" {
 				method = http.MethodPost
@@ -152,7 +152,7 @@ func TestServeHTTP(t *testing.T) {
 
 func TestMessageIsSmallAndStable(t *testing.T) {
 	q := &fakeQueue{}
-	h := New([]string{secret}, q, false, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Now)
+	h := mustNew(t, Deps{Secrets: []string{secret}, Queue: q, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: time.Now})
 	require.NoError(t, h.Handle(context.Background(), order.ProcessJob{Version: 1, EventID: "evt_1",
 		EventType: order.EventCompleted, SessionID: "cs_test_1", Created: 5, Trigger: order.TriggerWebhook}))
 	require.JSONEq(t, `{"v":1,"event_id":"evt_1","event_type":"checkout.session.completed","session_id":"cs_test_1","livemode":false,"created":5,"trigger":"webhook"}`, string(q.sent[0]))
@@ -192,7 +192,7 @@ func TestPaymentEvents(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			q := &fakeQueue{}
 			var logs bytes.Buffer
-			h := New([]string{secret}, q, false, slog.New(slog.NewTextHandler(&logs, nil)), func() time.Time { return now })
+			h := mustNew(t, Deps{Secrets: []string{secret}, Queue: q, Log: slog.New(slog.NewTextHandler(&logs, nil)), Now: func() time.Time { return now }})
 			req := httptest.NewRequest(http.MethodPost, "/api/CheckoutComplete", bytes.NewReader(tc.body))
 			req.Header.Set("Stripe-Signature", sign(tc.body, secret, now))
 			rec := httptest.NewRecorder()
@@ -213,6 +213,45 @@ func TestPaymentEvents(t *testing.T) {
 			want.Version, want.EventID, want.Created, want.Trigger = 1, "evt_1", 1700000000, order.TriggerWebhook
 			require.Equal(t, want, m)
 			require.NotContains(t, string(q.sent[0]), `"session_id":"ch_`)
+		})
+	}
+}
+
+// mustNew builds the stage from d.
+func mustNew(t testing.TB, d Deps) *Stage {
+	t.Helper()
+	h, err := New(d)
+	require.NoError(t, err)
+	return h
+}
+
+// TestNewNamesWhatIsMissing: a stage built without a dependency it needs is
+// refused when it is built, naming it.
+func TestNewNamesWhatIsMissing(t *testing.T) {
+	full := Deps{Secrets: []string{secret}, Queue: &fakeQueue{}, Log: slog.New(slog.DiscardHandler)}
+	tests := []struct {
+		name string
+		edit func(d *Deps)
+		want string
+	}{
+		{"complete", func(*Deps) {}, ""},
+		{"no clock: optional", func(d *Deps) { d.Now = nil }, ""},
+		{"no secrets", func(d *Deps) { d.Secrets = nil }, "checkoutcomplete: no Secrets"},
+		{"no queue", func(d *Deps) { d.Queue = nil }, "no Queue"},
+		{"no logger", func(d *Deps) { d.Log = nil }, "no Log"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := full
+			tt.edit(&d)
+			h, err := New(d)
+			if tt.want == "" {
+				require.NoError(t, err)
+				require.NotNil(t, h)
+				return
+			}
+			require.ErrorContains(t, err, tt.want)
+			require.Nil(t, h)
 		})
 	}
 }

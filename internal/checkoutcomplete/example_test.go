@@ -25,8 +25,11 @@ func (printQueue) Send(_ context.Context, data []byte, _ time.Duration) error {
 // A webhook delivery is verified on its raw bytes and becomes one small
 // message on the ProcessOrder queue; the answer is 200 only once it is stored.
 func Example() {
-	h := checkoutcomplete.New([]string{"whsec_example"}, printQueue{}, false,
-		slog.New(slog.NewTextHandler(io.Discard, nil)), time.Now)
+	h, err := checkoutcomplete.New(checkoutcomplete.Deps{Secrets: []string{"whsec_example"}, Queue: printQueue{},
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		panic(err)
+	}
 
 	body := []byte(`{"id":"evt_1","object":"event","api_version":"2025-10-29.clover","created":1700000000,` +
 		`"livemode":false,"type":"checkout.session.completed","data":{"object":{"id":"cs_test_a1","object":"checkout.session"}}}`)

@@ -37,7 +37,7 @@ func (p *pipeline) downloadHandler() (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return download.New(signer, p.ledger, links, download.Settings{
+	return download.New(download.Deps{Refs: signer, Records: p.ledger, Links: links, Settings: download.Settings{
 		Shop: p.cfg.Mail.ShopName, Support: p.cfg.Mail.Support, Window: p.cfg.Download.Window, Limit: p.cfg.Download.Limit,
-	}, time.Now, p.log)
+	}, Log: p.log})
 }

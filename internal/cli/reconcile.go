@@ -47,7 +47,11 @@ func runReconcile(ctx context.Context, env Env, args []string) error {
 		return nil
 	}
 	return op.run(env, args, check, func(p *pipeline, out printer) error {
-		rc := operator.NewReconciler(newStripe(p.cfg.Stripe, p.log), p.ledger, p.orders, p.cfg.Stripe.Livemode, time.Now)
+		rc, err := operator.NewReconciler(operator.ReconcilerDeps{Stripe: newStripe(p.cfg.Stripe, p.log), Records: p.ledger, Orders: p.orders,
+			Livemode: p.cfg.Stripe.Livemode})
+		if err != nil {
+			return err
+		}
 		prog := newProgress(env.Stderr)
 		s, err := rc.Reconcile(ctx, time.Now().Add(-*since).UTC().Truncate(time.Second), *dryRun, func(s operator.Summary) {
 			prog.step(func() string { return fmt.Sprintf("reconcile: %d sessions seen, %d to queue", s.Seen, s.Queued) })

@@ -32,8 +32,13 @@ func (p *pipeline) timer(name string) (functions.TimerFunc, error) {
 // sweep is one run of the scheduled Reconcile function (operator.Sweep):
 // it logs one summary line of what it saw and did.
 func (p *pipeline) sweep(ctx context.Context, log *slog.Logger, t functions.Timer) error {
+	rc, err := operator.NewReconciler(operator.ReconcilerDeps{Stripe: newStripe(p.cfg.Stripe, p.log), Records: p.ledger, Orders: p.orders,
+		Livemode: p.cfg.Stripe.Livemode})
+	if err != nil {
+		return err
+	}
 	s := &operator.Sweep{
-		Reconciler: operator.NewReconciler(newStripe(p.cfg.Stripe, p.log), p.ledger, p.orders, p.cfg.Stripe.Livemode, time.Now),
+		Reconciler: rc,
 		Window:     p.cfg.Reconcile.Window,
 		Grace:      p.cfg.Reconcile.Grace,
 		Now:        time.Now,

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"time"
 
 	"github.com/filedrop/filedrop/internal/operator"
 	"github.com/filedrop/filedrop/internal/order"
@@ -30,7 +29,10 @@ func runResend(ctx context.Context, env Env, args []string) error {
 	newLinks := op.fs.Bool("new-links", false, "mint fresh download links (through ProcessOrder) instead of resending the last mail")
 	force := op.fs.Bool("force", false, "send even though the order's access is closed (its page says access has ended)")
 	return op.runOrder(ctx, env, args, func(p *pipeline, out printer, rec order.Order) error {
-		rs := operator.NewResender(p.ledger, p.mails, p.orders, time.Now)
+		rs, err := operator.NewResender(operator.ResenderDeps{Records: p.ledger, Mails: p.mails, Orders: p.orders})
+		if err != nil {
+			return err
+		}
 		r := resent{SessionID: rec.SessionID}
 		if *force && rec.Revoked() {
 			r.Closed = order.DescribeHolds(rec.AccessHolds())

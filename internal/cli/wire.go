@@ -102,7 +102,10 @@ func (p *pipeline) handler(stderr interface{ Write([]byte) (int, error) }) (http
 	for i, s := range p.cfg.Stripe.WebhookSecrets {
 		secrets[i] = s.Reveal()
 	}
-	webhook := checkoutcomplete.New(secrets, p.orders, p.cfg.Stripe.Livemode, p.log, time.Now)
+	webhook, err := checkoutcomplete.New(checkoutcomplete.Deps{Secrets: secrets, Queue: p.orders, Livemode: p.cfg.Stripe.Livemode, Log: p.log})
+	if err != nil {
+		return nil, err
+	}
 	budget := delivery.BudgetFor(p.app.FunctionTimeout)
 	alarms := functions.NewAlarms(time.Minute, time.Now) // one loud line a minute per refused setting
 	routes := map[string]http.Handler{}
@@ -146,14 +149,14 @@ func (p *pipeline) stage(name string, budget delivery.Budget) (functions.Handler
 			return nil, err
 		}
 		stripe := newStripe(p.cfg.Stripe, p.log)
-		st := processorder.New(stripe, p.originals, p.mails, p.ledger,
-			p.cfg.Stripe.Livemode, budget, time.Now, p.log).WithPayments(stripe)
 		page, err := p.orderPage()
 		if err != nil {
 			return nil, err
 		}
-		if page != nil {
-			st.WithOrderPage(page)
+		st, err := processorder.New(processorder.Deps{Sessions: stripe, Payments: stripe, Originals: p.originals, Mail: p.mails,
+			Records: p.ledger, Livemode: p.cfg.Stripe.Livemode, Budget: budget, OrderPage: page, Log: p.log})
+		if err != nil {
+			return nil, err
 		}
 		return functions.Decoded(order.DecodeProcessJob, st.Handle), nil
 	case fnSendLink:
@@ -172,13 +175,14 @@ func (p *pipeline) stage(name string, budget delivery.Budget) (functions.Handler
 		if err := p.checkBudget(budget, attempt, "one attempt through MAIL_TRANSPORT="+string(p.cfg.Mail.Transport)); err != nil {
 			return nil, err
 		}
-		st := sendlink.New(sender, p.ledger, render, budget, time.Now, p.log).WithPacer(pace.New(p.cfg.Mail.RateLimit))
 		page, err := p.orderPage()
 		if err != nil {
 			return nil, err
 		}
-		if page != nil {
-			st.WithOrderPage(page)
+		st, err := sendlink.New(sendlink.Deps{Sender: sender, Records: p.ledger, Renderer: render, Budget: budget,
+			Pacer: pace.New(p.cfg.Mail.RateLimit), OrderPage: page, Log: p.log})
+		if err != nil {
+			return nil, err
 		}
 		return functions.Decoded(order.DecodeMailJob, st.Handle), nil
 	}

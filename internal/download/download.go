@@ -51,21 +51,22 @@ import (
 // Timeout bounds one request's storage calls.
 const Timeout = 20 * time.Second
 
-// refs checks an order link's last segment and returns the session id.
-type refs interface {
+// Refs checks an order link's last segment and returns the session id
+// (orderlink.Signer).
+type Refs interface {
 	Parse(ref string) (string, error)
 }
 
-// linker checks that an original is there and mints a short-lived
-// read-only link to it.
-type linker interface {
+// Linker checks that an original is there and mints a short-lived
+// read-only link to it (blobstore.Originals).
+type Linker interface {
 	Stat(ctx context.Context, blobName string) (size int64, exists bool, err error)
 	Link(ctx context.Context, blobName, fileName string) (blobstore.Link, error)
 }
 
 var (
-	_ refs   = (*orderlink.Signer)(nil)
-	_ linker = (*blobstore.Originals)(nil)
+	_ Refs   = (*orderlink.Signer)(nil)
+	_ Linker = (*blobstore.Originals)(nil)
 )
 
 // Settings are the page's rules and words.
@@ -93,9 +94,9 @@ const DefaultRate = 60
 
 // Handler is the Download function. It is safe for concurrent use.
 type Handler struct {
-	refs    refs
+	refs    Refs
 	records order.Records
-	links   linker
+	links   Linker
 	set     Settings
 	pages   *pages
 	limit   *limiter
@@ -103,19 +104,47 @@ type Handler struct {
 	log     *slog.Logger
 }
 
-// New returns the handler.
-func New(r refs, records order.Records, l linker, s Settings, now func() time.Time, log *slog.Logger) (*Handler, error) {
+// Deps are what the handler uses. Refs, Records, Links and Log are
+// required; Settings' zero fields have the defaults their comments give.
+type Deps struct {
+	Refs    Refs
+	Records order.Records
+	// Links mints the link of one click, short-lived (DOWNLOAD_SAS_TTL).
+	Links    Linker
+	Settings Settings
+	// Now is the handler's clock; nil: time.Now.
+	Now func() time.Time
+	Log *slog.Logger
+}
+
+// New returns the handler, or an error naming the first thing d lacks.
+func New(d Deps) (*Handler, error) {
+	switch {
+	case d.Refs == nil:
+		return nil, errors.New("download: no Refs")
+	case d.Records == nil:
+		return nil, errors.New("download: no Records")
+	case d.Links == nil:
+		return nil, errors.New("download: no Links")
+	case d.Log == nil:
+		return nil, errors.New("download: no Log")
+	}
 	p, err := parsePages()
 	if err != nil {
 		return nil, err
 	}
+	s := d.Settings
 	if s.Rate <= 0 {
 		s.Rate = DefaultRate
 	}
 	if s.Shop == "" {
 		s.Shop = "Our shop"
 	}
-	return &Handler{refs: r, records: records, links: l, set: s, pages: p, limit: newLimiter(s.Rate, time.Minute, maxTracked), now: now, log: log}, nil
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	return &Handler{refs: d.Refs, records: d.Records, links: d.Links, set: s, pages: p, limit: newLimiter(s.Rate, time.Minute, maxTracked),
+		now: d.Now, log: d.Log}, nil
 }
 
 // ServeHTTP answers one request; see the package documentation.

@@ -92,8 +92,9 @@ func newFixture(t *testing.T, limit int, recs ...order.Order) fixture {
 	f := fixture{ledger: ordertest.NewLedger(recs...), links: &links{}, signer: signer, logs: &strings.Builder{}}
 	var mu sync.Mutex
 	log := slog.New(slog.NewTextHandler(lockedWriter{w: f.logs, mu: &mu}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	f.h, err = download.New(signer, f.ledger, f.links, download.Settings{Shop: "Lumen Photo", Support: "help@lumen.example",
-		Window: window, Limit: limit, Rate: 1000}, func() time.Time { return now }, log)
+	f.h, err = download.New(download.Deps{Refs: signer, Records: f.ledger, Links: f.links, Settings: download.Settings{Shop: "Lumen Photo", Support: "help@lumen.example",
+		Window: window, Limit: limit, Rate: 1000},
+		Now: func() time.Time { return now }, Log: log})
 	require.NoError(t, err)
 	return f
 }
@@ -269,7 +270,8 @@ func TestRotatedSecretStillOpensThePage(t *testing.T) {
 	signer, err := orderlink.New("https://shop.example", []string{secret, strings.Repeat("o", 32)})
 	require.NoError(t, err)
 	led := ordertest.NewLedger(paidOrder())
-	h, err := download.New(signer, led, &links{}, download.Settings{Window: window, Limit: 10}, func() time.Time { return now }, slog.New(slog.DiscardHandler))
+	h, err := download.New(download.Deps{Refs: signer, Records: led, Links: &links{}, Settings: download.Settings{Window: window, Limit: 10},
+		Now: func() time.Time { return now }, Log: slog.New(slog.DiscardHandler)})
 	require.NoError(t, err)
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, orderlink.Path+old.Ref(session), nil))
@@ -308,8 +310,8 @@ func TestParallelClicksAtTheLimit(t *testing.T) {
 func TestRateLimit(t *testing.T) {
 	signer, err := orderlink.New("https://shop.example", []string{secret})
 	require.NoError(t, err)
-	h, err := download.New(signer, ordertest.NewLedger(paidOrder()), &links{}, download.Settings{Window: window, Limit: 0, Rate: 10},
-		func() time.Time { return now }, slog.New(slog.DiscardHandler))
+	h, err := download.New(download.Deps{Refs: signer, Records: ordertest.NewLedger(paidOrder()), Links: &links{}, Settings: download.Settings{Window: window, Limit: 0, Rate: 10},
+		Now: func() time.Time { return now }, Log: slog.New(slog.DiscardHandler)})
 	require.NoError(t, err)
 	codes := map[int]int{}
 	for range 20 {
@@ -414,8 +416,8 @@ func TestDownloadOriginalFailures(t *testing.T) {
 func TestDefaultRateLetsACartThrough(t *testing.T) {
 	signer, err := orderlink.New("https://shop.example", []string{secret})
 	require.NoError(t, err)
-	h, err := download.New(signer, ordertest.NewLedger(paidOrder()), &links{}, download.Settings{Window: window},
-		func() time.Time { return now }, slog.New(slog.DiscardHandler))
+	h, err := download.New(download.Deps{Refs: signer, Records: ordertest.NewLedger(paidOrder()), Links: &links{}, Settings: download.Settings{Window: window},
+		Now: func() time.Time { return now }, Log: slog.New(slog.DiscardHandler)})
 	require.NoError(t, err)
 	serve := func(method string) int {
 		var body io.Reader
@@ -503,8 +505,8 @@ func TestPageSpeaksTheMailsLanguage(t *testing.T) {
 	t.Run("no support address", func(t *testing.T) {
 		signer, err := orderlink.New("https://shop.example", []string{secret})
 		require.NoError(t, err)
-		h, err := download.New(signer, ordertest.NewLedger(paidOrder()), &links{}, download.Settings{Shop: "Lumen Photo", Window: window, Limit: 3},
-			func() time.Time { return now }, slog.New(slog.DiscardHandler))
+		h, err := download.New(download.Deps{Refs: signer, Records: ordertest.NewLedger(paidOrder()), Links: &links{}, Settings: download.Settings{Shop: "Lumen Photo", Window: window, Limit: 3},
+			Now: func() time.Time { return now }, Log: slog.New(slog.DiscardHandler)})
 		require.NoError(t, err)
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, orderlink.Path+signer.Ref(session), nil))
@@ -512,4 +514,38 @@ func TestPageSpeaksTheMailsLanguage(t *testing.T) {
 		require.NotContains(t, w.Body.String(), "<footer>")
 		require.NotContains(t, w.Body.String(), "mailto:")
 	})
+}
+
+// TestNewNamesWhatIsMissing: a handler built without a dependency it needs
+// is refused when it is built, naming it.
+func TestNewNamesWhatIsMissing(t *testing.T) {
+	signer, err := orderlink.New("https://shop.example", []string{strings.Repeat("k", 32)})
+	require.NoError(t, err)
+	full := download.Deps{Refs: signer, Records: ordertest.NewLedger(), Links: &links{}, Log: slog.New(slog.DiscardHandler)}
+	tests := []struct {
+		name string
+		edit func(d *download.Deps)
+		want string
+	}{
+		{"complete", func(*download.Deps) {}, ""},
+		{"no settings or clock: the defaults", func(d *download.Deps) { d.Settings, d.Now = download.Settings{}, nil }, ""},
+		{"no refs", func(d *download.Deps) { d.Refs = nil }, "download: no Refs"},
+		{"no ledger", func(d *download.Deps) { d.Records = nil }, "no Records"},
+		{"no links", func(d *download.Deps) { d.Links = nil }, "no Links"},
+		{"no logger", func(d *download.Deps) { d.Log = nil }, "no Log"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := full
+			tt.edit(&d)
+			h, err := download.New(d)
+			if tt.want == "" {
+				require.NoError(t, err)
+				require.NotNil(t, h)
+				return
+			}
+			require.ErrorContains(t, err, tt.want)
+			require.Nil(t, h)
+		})
+	}
 }

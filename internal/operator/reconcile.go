@@ -47,12 +47,37 @@ type Reconciler struct {
 	now      func() time.Time
 }
 
-// NewReconciler returns a Reconciler that lists sessions from stripe, looks
-// each up in records and queues the ones to fulfil on orders (ProcessOrder's
-// queue). livemode is the Stripe key's mode: sessions of the other mode are
-// skipped.
-func NewReconciler(stripe SessionLister, records Reader, orders Sender, livemode bool, now func() time.Time) *Reconciler {
-	return &Reconciler{stripe: stripe, records: records, orders: orders, livemode: livemode, now: now}
+// ReconcilerDeps are what a Reconciler uses; Stripe, Records and Orders
+// are required.
+type ReconcilerDeps struct {
+	// Stripe lists the sessions.
+	Stripe SessionLister
+	// Records is the ledger, where each session is looked up.
+	Records Reader
+	// Orders is ProcessOrder's queue, where the sessions to fulfil go.
+	Orders Sender
+	// Livemode is the Stripe key's mode: sessions of the other mode are
+	// skipped.
+	Livemode bool
+	// Now is the clock; nil: time.Now.
+	Now func() time.Time
+}
+
+// NewReconciler returns a Reconciler, or an error naming the first thing
+// d lacks.
+func NewReconciler(d ReconcilerDeps) (*Reconciler, error) {
+	switch {
+	case d.Stripe == nil:
+		return nil, errors.New("reconciler: no Stripe")
+	case d.Records == nil:
+		return nil, errors.New("reconciler: no Records")
+	case d.Orders == nil:
+		return nil, errors.New("reconciler: no Orders")
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	return &Reconciler{stripe: d.Stripe, records: d.Records, orders: d.Orders, livemode: d.Livemode, now: d.Now}, nil
 }
 
 // Reconcile judges every session created since since against its ledger

@@ -72,7 +72,8 @@ func TestReconcile(t *testing.T) {
 				asked = s
 				return sessionsList(sessions...)(ctx, s, fn)
 			}
-			rc := NewReconciler(listFunc(list), recs, orders, false, func() time.Time { return now })
+			rc, err := NewReconciler(ReconcilerDeps{Stripe: listFunc(list), Records: recs, Orders: orders, Now: func() time.Time { return now }})
+			require.NoError(t, err)
 			got, err := rc.Reconcile(context.Background(), since, tt.dryRun, func(s Summary) { steps = append(steps, s.Seen) })
 			require.ErrorIs(t, err, tt.err)
 			require.Equal(t, tt.want, got)
@@ -136,6 +137,39 @@ func TestJudge(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			require.Equal(t, tt.want, judge(tt.s, tt.rec, false))
+		})
+	}
+}
+
+// TestConstructorsNameWhatIsMissing: a Reconciler or Resender built without
+// a dependency it needs is refused when it is built, naming it.
+func TestConstructorsNameWhatIsMissing(t *testing.T) {
+	recs, q := newRecords(), &memQueue{}
+	list := sessionsList()
+	tests := []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"reconciler", func() error {
+			_, err := NewReconciler(ReconcilerDeps{Stripe: list, Records: recs, Orders: q})
+			return err
+		}(), ""},
+		{"reconciler without Stripe", func() error { _, err := NewReconciler(ReconcilerDeps{Records: recs, Orders: q}); return err }(), "reconciler: no Stripe"},
+		{"reconciler without a ledger", func() error { _, err := NewReconciler(ReconcilerDeps{Stripe: list, Orders: q}); return err }(), "reconciler: no Records"},
+		{"reconciler without a queue", func() error { _, err := NewReconciler(ReconcilerDeps{Stripe: list, Records: recs}); return err }(), "reconciler: no Orders"},
+		{"resender", func() error { _, err := NewResender(ResenderDeps{Records: recs, Mails: q, Orders: q}); return err }(), ""},
+		{"resender without a ledger", func() error { _, err := NewResender(ResenderDeps{Mails: q, Orders: q}); return err }(), "resender: no Records"},
+		{"resender without SendLink's queue", func() error { _, err := NewResender(ResenderDeps{Records: recs, Orders: q}); return err }(), "resender: no Mails"},
+		{"resender without ProcessOrder's queue", func() error { _, err := NewResender(ResenderDeps{Records: recs, Mails: q}); return err }(), "resender: no Orders"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.want == "" {
+				require.NoError(t, tt.err)
+				return
+			}
+			require.EqualError(t, tt.err, tt.want)
 		})
 	}
 }

@@ -30,11 +30,33 @@ type Resender struct {
 	now     func() time.Time
 }
 
-// NewResender returns a Resender that records resent mails in records and
-// queues them on mails (SendLink's queue), and queues orders for fresh links
-// on orders (ProcessOrder's queue).
-func NewResender(records order.Records, mails, orders Sender, now func() time.Time) *Resender {
-	return &Resender{records: records, mails: mails, orders: orders, now: now}
+// ResenderDeps are what a Resender uses; all but Now are required.
+type ResenderDeps struct {
+	// Records is the ledger, where resent mails are recorded.
+	Records order.Records
+	// Mails is SendLink's queue, where a resent mail goes.
+	Mails Sender
+	// Orders is ProcessOrder's queue, where an order goes for fresh links.
+	Orders Sender
+	// Now is the clock; nil: time.Now.
+	Now func() time.Time
+}
+
+// NewResender returns a Resender, or an error naming the first thing d
+// lacks.
+func NewResender(d ResenderDeps) (*Resender, error) {
+	switch {
+	case d.Records == nil:
+		return nil, errors.New("resender: no Records")
+	case d.Mails == nil:
+		return nil, errors.New("resender: no Mails")
+	case d.Orders == nil:
+		return nil, errors.New("resender: no Orders")
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	return &Resender{records: d.Records, mails: d.Mails, orders: d.Orders, now: d.Now}, nil
 }
 
 // Mail records a new generation of rec's last mail, then queues it for

@@ -60,7 +60,7 @@ func TestResenderMail(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			recs, mails, orders := newRecords(tt.rec), &memQueue{}, &memQueue{}
 			before := recs.get(tt.rec.SessionID)
-			got, err := NewResender(recs, mails, orders, func() time.Time { return now }).Mail(context.Background(), before, false)
+			got, err := resender(t, ResenderDeps{Records: recs, Mails: mails, Orders: orders, Now: func() time.Time { return now }}).Mail(context.Background(), before, false)
 			require.NoError(t, err)
 
 			want, err := order.DecodeMailJob(before.Mail)
@@ -103,7 +103,7 @@ func TestResenderMail(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			recs, mails := newRecords(tt.rec), &memQueue{}
 			before := recs.get(tt.rec.SessionID)
-			_, err := NewResender(recs, mails, &memQueue{}, func() time.Time { return now }).Mail(context.Background(), before, false)
+			_, err := resender(t, ResenderDeps{Records: recs, Mails: mails, Orders: &memQueue{}, Now: func() time.Time { return now }}).Mail(context.Background(), before, false)
 			require.ErrorContains(t, err, tt.want)
 			if tt.is != nil {
 				require.ErrorIs(t, err, tt.is)
@@ -115,7 +115,7 @@ func TestResenderMail(t *testing.T) {
 
 	t.Run("no record", func(t *testing.T) {
 		recs, mails := newRecords(), &memQueue{}
-		_, err := NewResender(recs, mails, &memQueue{}, time.Now).Mail(context.Background(), order.Order{SessionID: "cs_test_gone"}, false)
+		_, err := resender(t, ResenderDeps{Records: recs, Mails: mails, Orders: &memQueue{}, Now: time.Now}).Mail(context.Background(), order.Order{SessionID: "cs_test_gone"}, false)
 		require.ErrorIs(t, err, order.ErrNotFound)
 		require.Empty(t, mails.texts())
 		require.Empty(t, recs.get("cs_test_gone").ETag, "no record is made up")
@@ -125,7 +125,7 @@ func TestResenderMail(t *testing.T) {
 		rec := order.Restore(order.Snapshot{SessionID: "cs_test_sent", State: order.StateMailSent, MailKind: order.MailDownloadLinks, MailGeneration: 1,
 			SentGeneration: 1, Mail: downloadMail(t, "cs_test_sent", 1, now.Add(24*time.Hour))})
 		recs, mails := newRecords(rec), &memQueue{sendErr: errors.New("queue down")}
-		_, err := NewResender(recs, mails, &memQueue{}, func() time.Time { return now }).Mail(context.Background(), recs.get(rec.SessionID), false)
+		_, err := resender(t, ResenderDeps{Records: recs, Mails: mails, Orders: &memQueue{}, Now: func() time.Time { return now }}).Mail(context.Background(), recs.get(rec.SessionID), false)
 		require.ErrorContains(t, err, "the ledger records mail generation 2 of cs_test_sent but queueing it failed (run resend again): queue down")
 		require.Equal(t, 2, recs.get(rec.SessionID).MailGeneration(), "the next resend takes generation 3")
 	})
@@ -150,7 +150,7 @@ func TestResenderNewLinks(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			recs, mails, orders := newRecords(tt.rec), &memQueue{}, &memQueue{sendErr: tt.sendErr}
 			before := recs.get(tt.rec.SessionID)
-			got, err := NewResender(recs, mails, orders, func() time.Time { return now }).NewLinks(context.Background(), before, false)
+			got, err := resender(t, ResenderDeps{Records: recs, Mails: mails, Orders: orders, Now: func() time.Time { return now }}).NewLinks(context.Background(), before, false)
 			require.Equal(t, before, recs.get(tt.rec.SessionID), "ProcessOrder records the new links, not the resend")
 			require.Empty(t, mails.texts())
 			if tt.want != "" {
@@ -169,4 +169,12 @@ func TestResenderNewLinks(t *testing.T) {
 			require.Equal(t, got, m)
 		})
 	}
+}
+
+// resender builds a Resender from d.
+func resender(t *testing.T, d ResenderDeps) *Resender {
+	t.Helper()
+	rs, err := NewResender(d)
+	require.NoError(t, err)
+	return rs
 }

@@ -80,7 +80,7 @@ func newSweepWorld() *sweepWorld {
 
 func (w *sweepWorld) sweep() *Sweep {
 	return &Sweep{
-		Reconciler: NewReconciler(w.list, w.recs, w.orders, false, func() time.Time { return w.now }),
+		Reconciler: must(NewReconciler(ReconcilerDeps{Stripe: w.list, Records: w.recs, Orders: w.orders, Now: func() time.Time { return w.now }})),
 		Poison:     []PoisonedQueue{{Function: "ProcessOrder", Carries: ProcessJobs, Poison: w.poison, Queue: w.orders}},
 		Window:     72 * time.Hour, Grace: 10 * time.Minute,
 		Now: func() time.Time { return w.now },
@@ -243,4 +243,12 @@ func TestSweepOverlap(t *testing.T) {
 	wg.Wait()
 	require.NoError(t, errors.Join(errs...))
 	w.check(t, 2)
+}
+
+// must returns v, or panics with err.
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }

@@ -26,8 +26,11 @@ func ExampleStage_Handle() {
 	}}
 	mailQueue := &fakeQueue{}
 	ledger := ordertest.NewLedger()
-	stage := processorder.New(stripe, &fakeOriginals{}, mailQueue, ledger, false, delivery.BudgetFor(5*time.Minute),
-		func() time.Time { return t0 }, slog.New(slog.DiscardHandler))
+	stage, err := processorder.New(processorder.Deps{Sessions: stripe, Originals: &fakeOriginals{}, Mail: mailQueue, Records: ledger,
+		Budget: delivery.BudgetFor(5 * time.Minute), Now: func() time.Time { return t0 }, Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		panic(err)
+	}
 
 	msg := order.ProcessJob{Version: order.ProcessJobVersion, EventID: "evt_1", EventType: order.EventCompleted, SessionID: "cs_test_a1B2c3"}
 	fmt.Println("handled:", stage.Handle(context.Background(), delivery.Attempt{MessageID: "m-1", DequeueCount: 1}, msg))

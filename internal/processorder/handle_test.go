@@ -23,6 +23,7 @@ import (
 
 type harness struct {
 	stage    *processorder.Stage
+	deps     processorder.Deps
 	sessions *fakeSessions
 	orig     *fakeOriginals
 	queue    *fakeQueue
@@ -39,8 +40,20 @@ func newHarness(recs *ordertest.Ledger, livemode bool, session func() (stripeapi
 		logs:     &bytes.Buffer{},
 	}
 	log := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	h.stage = processorder.New(h.sessions, h.orig, h.queue, recs, livemode, delivery.BudgetFor(5*time.Minute), func() time.Time { return t0 }, log)
+	h.deps = processorder.Deps{Sessions: h.sessions, Originals: h.orig, Mail: h.queue, Records: recs, Livemode: livemode,
+		Budget: delivery.BudgetFor(5 * time.Minute), Now: func() time.Time { return t0 }, Log: log}
+	h.rebuild(func(*processorder.Deps) {})
 	return h
+}
+
+// rebuild makes the harness's stage again with edit applied to its Deps.
+func (h *harness) rebuild(edit func(d *processorder.Deps)) {
+	edit(&h.deps)
+	st, err := processorder.New(h.deps)
+	if err != nil {
+		panic(err)
+	}
+	h.stage = st
 }
 
 // handle runs the stage as the host glue does: with a Delivery whose logger
@@ -512,8 +525,7 @@ func TestRecordedIsLoggedOnlyWhenWritten(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			recs := tc.records()
 			h := newHarness(ordertest.NewLedger(), false, noEmail)
-			h.stage = processorder.New(h.sessions, h.orig, h.queue, recs, false, delivery.BudgetFor(5*time.Minute), func() time.Time { return t0 },
-				slog.New(slog.NewTextHandler(h.logs, nil)))
+			h.rebuild(func(d *processorder.Deps) { d.Records, d.Log = recs, slog.New(slog.NewTextHandler(h.logs, nil)) })
 			err := h.handle(message(order.EventCompleted))
 			require.True(t, order.IsPermanent(err), "%v", err)
 			o, gerr := recs.Get(context.Background(), sessionID)

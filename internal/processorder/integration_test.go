@@ -35,7 +35,9 @@ func TestUnpaidSessionFromStripeMock(t *testing.T) {
 		t.Error("an unpaid order must not touch the originals")
 		return false, nil
 	}}
-	stage := processorder.New(client, orig, queue, recs, false, delivery.BudgetFor(5*time.Minute), time.Now, quiet)
+	stage, err := processorder.New(processorder.Deps{Sessions: client, Originals: orig, Mail: queue, Records: recs,
+		Budget: delivery.BudgetFor(5 * time.Minute), Log: quiet})
+	require.NoError(t, err)
 
 	msg := order.ProcessJob{Version: 1, EventID: "evt_mock", EventType: order.EventCompleted, SessionID: "cs_test_a1filedrop"}
 	require.NoError(t, stage.Handle(context.Background(), delivery.Attempt{}, msg))
@@ -79,8 +81,9 @@ func TestAgainstAzurite(t *testing.T) {
 	t.Run("paid cart of five line items", func(t *testing.T) {
 		srv := stripetest.NewServer(t)
 		recs := ordertest.NewLedger()
-		stage := processorder.New(stripeapi.New(stripetest.Key, stripeapi.Options{APIURL: srv.URL}, quiet),
-			originals, sendLink, recs, false, delivery.BudgetFor(5*time.Minute), time.Now, quiet)
+		stage, err := processorder.New(processorder.Deps{Sessions: stripeapi.New(stripetest.Key, stripeapi.Options{APIURL: srv.URL}, quiet),
+			Originals: originals, Mail: sendLink, Records: recs, Budget: delivery.BudgetFor(5 * time.Minute), Log: quiet})
+		require.NoError(t, err)
 		require.NoError(t, stage.Handle(ctx, delivery.Attempt{}, msg))
 		require.Len(t, srv.Requests(), 3, "the session, then two more pages of line items")
 
@@ -195,10 +198,11 @@ func TestAgainstAzurite(t *testing.T) {
 				m = tt.msg(m)
 			}
 			recs, queue := ordertest.NewLedger(), &fakeQueue{}
-			stage := processorder.New(stripeapi.New(stripetest.Key, stripeapi.Options{APIURL: srv.URL}, quiet),
-				originals, queue, recs, false, delivery.BudgetFor(5*time.Minute), time.Now, quiet)
+			stage, err := processorder.New(processorder.Deps{Sessions: stripeapi.New(stripetest.Key, stripeapi.Options{APIURL: srv.URL}, quiet),
+				Originals: originals, Mail: queue, Records: recs, Budget: delivery.BudgetFor(5 * time.Minute), Log: quiet})
+			require.NoError(t, err)
 
-			err := stage.Handle(ctx, delivery.Attempt{}, m)
+			err = stage.Handle(ctx, delivery.Attempt{}, m)
 			require.Error(t, err)
 			require.Equal(t, tt.class, order.Classify(err), "%v", err)
 			if tt.class == order.ClassThrottled {

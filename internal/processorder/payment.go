@@ -10,23 +10,15 @@ import (
 	"github.com/filedrop/filedrop/internal/stripeapi"
 )
 
-// payments reads from Stripe what a refund or dispute event names, and the
-// Checkout Session of a payment intent.
-type payments interface {
+// Payments reads from Stripe what a refund or dispute event names, and the
+// Checkout Session of a payment intent (stripeapi.Client).
+type Payments interface {
 	Charge(ctx context.Context, id string) (stripeapi.Charge, error)
 	Dispute(ctx context.Context, id string) (stripeapi.Dispute, error)
 	SessionOfPayment(ctx context.Context, paymentIntent string) (string, error)
 }
 
-var _ payments = (*stripeapi.Client)(nil)
-
-// WithPayments lets the stage act on refund and dispute messages, reading
-// their charge or dispute, and the session of their payment intent, through
-// p. Without it such a message is a permanent failure. It returns s.
-func (s *Stage) WithPayments(p payments) *Stage {
-	s.payments = p
-	return s
-}
+var _ Payments = (*stripeapi.Client)(nil)
 
 // payment applies a refund or dispute to the order paid by the message's
 // payment intent. The charge or dispute is re-fetched (the event body is not
@@ -47,7 +39,7 @@ func (s *Stage) WithPayments(p payments) *Stage {
 // partial refund or a closed dispute of an unknown order is only logged.
 func (s *Stage) payment(ctx context.Context, log *slog.Logger, msg order.ProcessJob) error {
 	if s.payments == nil {
-		return order.Permanentf("this ProcessOrder reads no charges or disputes (see WithPayments): %s is not handled", msg.EventType)
+		return order.Permanentf("this ProcessOrder reads no charges or disputes (Deps.Payments is nil): %s is not handled", msg.EventType)
 	}
 	ctx, cancel := context.WithTimeout(ctx, min(Timeout, s.budget.Step))
 	defer cancel()

@@ -11,6 +11,7 @@ import (
 
 	"github.com/filedrop/filedrop/internal/order"
 	"github.com/filedrop/filedrop/internal/order/ordertest"
+	"github.com/filedrop/filedrop/internal/processorder"
 	"github.com/filedrop/filedrop/internal/stripeapi"
 )
 
@@ -146,7 +147,7 @@ func TestPaymentEvents(t *testing.T) {
 			recs := ordertest.NewLedger(existing...)
 			h := newHarness(recs, false, func() (stripeapi.Session, error) { return paidSession(), nil })
 			p := tt.payments
-			h.stage.WithPayments(&p)
+			h.rebuild(func(d *processorder.Deps) { d.Payments = &p })
 
 			err := h.handle(tt.msg)
 			if tt.fails {
@@ -188,11 +189,11 @@ func TestRevokedBeforeFulfilmentMailsNothing(t *testing.T) {
 		by     order.HoldKind
 	}{
 		{name: "refunded in full", by: order.HoldRefund, revoke: func(t *testing.T, h *harness, _ *ordertest.Ledger) {
-			h.stage.WithPayments(&fakePayments{ChargeFunc: charge(2000, 2000)})
+			h.rebuild(func(d *processorder.Deps) { d.Payments = &fakePayments{ChargeFunc: charge(2000, 2000)} })
 			require.NoError(t, h.handle(paymentMessage(order.EventChargeRefunded, "ch_1")))
 		}},
 		{name: "disputed", by: order.HoldDispute, revoke: func(t *testing.T, h *harness, _ *ordertest.Ledger) {
-			h.stage.WithPayments(&fakePayments{DisputeFunc: dispute("needs_response")})
+			h.rebuild(func(d *processorder.Deps) { d.Payments = &fakePayments{DisputeFunc: dispute("needs_response")} })
 			require.NoError(t, h.handle(paymentMessage(order.EventDisputeCreated, "dp_1")))
 		}},
 		{name: "revoked by an operator", by: order.HoldOperator, revoke: func(_ *testing.T, _ *harness, recs *ordertest.Ledger) {
@@ -236,7 +237,7 @@ func TestRevokedBeforeFulfilmentMailsNothing(t *testing.T) {
 func TestPaymentEventRedelivered(t *testing.T) {
 	recs := ordertest.NewLedger(fulfilledOrder())
 	h := newHarness(recs, false, nil)
-	h.stage.WithPayments(&fakePayments{ChargeFunc: charge(2000, 2000)})
+	h.rebuild(func(d *processorder.Deps) { d.Payments = &fakePayments{ChargeFunc: charge(2000, 2000)} })
 	msg := paymentMessage(order.EventChargeRefunded, "ch_1")
 	require.NoError(t, h.handle(msg))
 	first := recs.Record(t, sessionID)
@@ -261,7 +262,7 @@ func TestRefundDuringFulfilment(t *testing.T) {
 		s.PaymentIntent = paymentIntent
 		return s, nil
 	})
-	h.stage.WithPayments(&fakePayments{ChargeFunc: charge(2000, 2000)})
+	h.rebuild(func(d *processorder.Deps) { d.Payments = &fakePayments{ChargeFunc: charge(2000, 2000)} })
 	refunded := false
 	h.orig.ExistsFunc = func(context.Context, string) (bool, error) {
 		if !refunded {
@@ -307,7 +308,7 @@ func TestGrantRacingARefund(t *testing.T) {
 			return nil
 		}
 		h := newHarness(recs, false, nil)
-		h.stage.WithPayments(&fakePayments{ChargeFunc: charge(2000, 2000)})
+		h.rebuild(func(d *processorder.Deps) { d.Payments = &fakePayments{ChargeFunc: charge(2000, 2000)} })
 		require.NoError(t, h.handle(msg))
 		rec := recs.Record(t, sessionID)
 		require.Equal(t, order.AccessRevoked, rec.Access(t0, window), "the grant did not see the refund")
@@ -318,7 +319,7 @@ func TestGrantRacingARefund(t *testing.T) {
 	t.Run("the refund lands first, the grant lifts and acknowledges it", func(t *testing.T) {
 		recs := ordertest.NewLedger(fulfilledOrder())
 		h := newHarness(recs, false, nil)
-		h.stage.WithPayments(&fakePayments{ChargeFunc: charge(2000, 2000)})
+		h.rebuild(func(d *processorder.Deps) { d.Payments = &fakePayments{ChargeFunc: charge(2000, 2000)} })
 		require.NoError(t, h.handle(msg))
 		grant(t, recs)
 		require.NoError(t, h.handle(msg), "Stripe redelivers the event")
@@ -339,7 +340,9 @@ func TestOperatorRevokeOutlivesADisputeWon(t *testing.T) {
 	recs := ordertest.NewLedger(fulfilledOrder())
 	h := newHarness(recs, false, nil)
 	status := "needs_response"
-	h.stage.WithPayments(&fakePayments{DisputeFunc: func(id string) (stripeapi.Dispute, error) { return dispute(status)(id) }})
+	h.rebuild(func(d *processorder.Deps) {
+		d.Payments = &fakePayments{DisputeFunc: func(id string) (stripeapi.Dispute, error) { return dispute(status)(id) }}
+	})
 	require.NoError(t, h.handle(paymentMessage(order.EventDisputeCreated, "dp_1")))
 	suspended := recs.Record(t, sessionID)
 	require.Equal(t, order.AccessSuspended, suspended.Access(t0, window))

@@ -41,6 +41,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -69,54 +70,97 @@ const RetryHeadroom = 512
 // message (storage.MaxMessageBytes) less RetryHeadroom.
 const MaxMailBytes = storage.MaxMessageBytes - RetryHeadroom
 
-// sessions fetches a Checkout Session with its line items.
-type sessions interface {
+// Sessions fetches a Checkout Session with its line items
+// (stripeapi.Client).
+type Sessions interface {
 	Session(ctx context.Context, id string) (stripeapi.Session, error)
 }
 
-// originals checks the purchased files and signs download links to them.
-type originals interface {
+// Originals checks the purchased files and signs download links to them
+// (blobstore.Originals).
+type Originals interface {
 	Stat(ctx context.Context, blobName string) (size int64, exists bool, err error)
 	Link(ctx context.Context, blobName, fileName string) (blobstore.Link, error)
 	Container() string
 }
 
-// mailQueue is the send-link queue.
-type mailQueue interface {
+// MailQueue is the send-link queue (storage.Queue).
+type MailQueue interface {
 	Send(ctx context.Context, data []byte, delay time.Duration) error
 }
 
 var (
-	_ sessions  = (*stripeapi.Client)(nil)
-	_ originals = (*blobstore.Originals)(nil)
-	_ mailQueue = (*storage.Queue)(nil)
+	_ Sessions  = (*stripeapi.Client)(nil)
+	_ Originals = (*blobstore.Originals)(nil)
+	_ MailQueue = (*storage.Queue)(nil)
 )
+
+// Deps are what the stage uses. Sessions, Originals, Mail, Records, a
+// valid Budget and Log are required; the others have the zero value's
+// behaviour their comments give.
+type Deps struct {
+	Sessions  Sessions
+	Originals Originals
+	// Mail is the send-link queue.
+	Mail    MailQueue
+	Records order.Records
+	// Payments reads what refund and dispute messages name; nil: such a
+	// message is a permanent failure.
+	Payments Payments
+	// Livemode is the Stripe key's mode: sessions of the other mode are
+	// never fulfilled.
+	Livemode bool
+	// Budget is the invocation's (see delivery.Budget.Validate): a claim
+	// holds the order for Budget.Lease and one Handle works for at most
+	// Budget.Step (and Timeout).
+	Budget delivery.Budget
+	// OrderPage, when set, gives the order page's link for a session: the
+	// download mail links there instead of to each file, its items carry
+	// no link of their own, and the page mints one per click. Nil: a link
+	// per file.
+	OrderPage func(sessionID string) string
+	// Now is the stage's clock; nil: time.Now.
+	Now func() time.Time
+	// Log is used for a delivery without a logger of its own.
+	Log *slog.Logger
+}
 
 // Stage is the ProcessOrder stage.
 type Stage struct {
-	sessions  sessions
-	originals originals
-	mail      mailQueue
+	sessions  Sessions
+	originals Originals
+	mail      MailQueue
 	records   order.Records
+	payments  Payments
 	livemode  bool
-	// orderPage, when set, gives the order page's link: the mail links to
-	// it instead of to each file (see WithOrderPage).
+	budget    delivery.Budget
 	orderPage func(sessionID string) string
-	// payments, when set, reads what refund and dispute messages name (see
-	// WithPayments).
-	payments payments
-	budget   delivery.Budget
-	now      func() time.Time
-	log      *slog.Logger
+	now       func() time.Time
+	log       *slog.Logger
 }
 
-// New returns the stage. livemode is the Stripe key's mode: sessions of the
-// other mode are never fulfilled. b is the invocation's budget (valid, see
-// delivery.Budget.Validate): a claim holds the order for b.Lease and one
-// Handle works for at most b.Step (and Timeout). log is used for a Delivery
-// without one.
-func New(s sessions, o originals, mail mailQueue, records order.Records, livemode bool, b delivery.Budget, now func() time.Time, log *slog.Logger) *Stage {
-	return &Stage{sessions: s, originals: o, mail: mail, records: records, livemode: livemode, budget: b, now: now, log: log}
+// New returns the stage, or an error naming the first thing d lacks.
+func New(d Deps) (*Stage, error) {
+	switch {
+	case d.Sessions == nil:
+		return nil, errors.New("processorder: no Sessions")
+	case d.Originals == nil:
+		return nil, errors.New("processorder: no Originals")
+	case d.Mail == nil:
+		return nil, errors.New("processorder: no Mail")
+	case d.Records == nil:
+		return nil, errors.New("processorder: no Records")
+	case d.Log == nil:
+		return nil, errors.New("processorder: no Log")
+	}
+	if err := d.Budget.Validate(0); err != nil {
+		return nil, fmt.Errorf("processorder: %w", err)
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	return &Stage{sessions: d.Sessions, originals: d.Originals, mail: d.Mail, records: d.Records, payments: d.Payments,
+		livemode: d.Livemode, budget: d.Budget, orderPage: d.OrderPage, now: d.Now, log: d.Log}, nil
 }
 
 // Handle processes one order message, delivered as d; see the package

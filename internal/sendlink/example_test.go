@@ -34,7 +34,11 @@ func ExampleStage_Handle() {
 		return mail.Receipt{OperationID: m.Key, Status: mail.Sent}, nil
 	})
 	clock := func() time.Time { return time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC) }
-	stage := sendlink.New(send, recs, render, delivery.BudgetFor(5*time.Minute), clock, slog.New(slog.DiscardHandler))
+	stage, err := sendlink.New(sendlink.Deps{Sender: send, Records: recs, Renderer: render, Budget: delivery.BudgetFor(5 * time.Minute),
+		Now: clock, Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		panic(err)
+	}
 
 	msg := order.MailJob{
 		Version:    order.MailJobVersion,

@@ -37,59 +37,80 @@ func (f SenderFunc) Send(ctx context.Context, m mail.Message) (mail.Receipt, err
 // errDone stops a claim: the mail was sent or superseded meanwhile.
 var errDone = errors.New("mail already handled")
 
-// Stage sends the mails of the SendLink queue.
-type Stage struct {
-	send   Sender
-	recs   order.Records
-	render *mail.Renderer
-	budget delivery.Budget
-	pacer  pacer
-	// orderPage, when set, gives the order page's link for a session, signed
-	// now (see WithOrderPage).
-	orderPage func(sessionID string) string
-	now       func() time.Time
-	log       *slog.Logger
-}
-
-// WithOrderPage makes every mail that links to an order page carry the link
-// that link gives for its session at the time it is sent, in place of the
-// one queued: a link signed with the first ORDER_LINK_SECRET then, so that a
-// mail sent after a rotation (a resend, a retried send) carries no link
-// signed with a retired or leaked secret. It returns s.
-func (s *Stage) WithOrderPage(link func(sessionID string) string) *Stage {
-	s.orderPage = link
-	return s
-}
-
-// pacer spaces sends to the mail service's quota (pace.Pacer).
-type pacer interface {
+// Pacer spaces sends to the mail service's quota (pace.Pacer).
+type Pacer interface {
 	Reserve(key string, now time.Time) time.Duration
 	Refused(key string, now time.Time, after time.Duration) time.Duration
 	Accepted()
 }
 
-var _ pacer = (*pace.Pacer)(nil)
+var _ Pacer = (*pace.Pacer)(nil)
 
-// WithPacer makes the stage space its sends with p: a message whose slot
-// has not come is re-scheduled for it before it claims the order or sends
-// (one ledger read), and a
-// throttled send waits for a slot p gives it rather than only for the
-// service's Retry-After, so that a burst of mails meets the quota with about
-// one send request per mail. It returns s.
-func (s *Stage) WithPacer(p *pace.Pacer) *Stage {
-	if p != nil {
-		s.pacer = p
-	}
-	return s
+// Deps are what the stage uses. Sender, Records, Renderer, a valid Budget
+// and Log are required; the others have the zero value's behaviour their
+// comments give.
+type Deps struct {
+	Sender   Sender
+	Records  order.Records
+	Renderer *mail.Renderer
+	// Budget is the invocation's (see delivery.Budget.Validate): a claim
+	// holds the order for Budget.Lease, longer than an invocation, and one
+	// send is bounded by Budget.Step, so that it ends while the lease holds
+	// (a send cut short is retryable, and its redelivery carries the same
+	// key).
+	Budget delivery.Budget
+	// Pacer, when set, spaces the sends: a message whose slot has not come
+	// is re-scheduled for it before it claims the order or sends (one
+	// ledger read), and a throttled send waits for a slot the Pacer gives
+	// it rather than only for the service's Retry-After, so that a burst of
+	// mails meets the quota with about one send request per mail. Nil: no
+	// pacing.
+	Pacer Pacer
+	// OrderPage, when set, gives the order page's link for a session,
+	// signed at the time the mail is sent: every mail that links to an
+	// order page carries it in place of the one queued, so that a mail sent
+	// after a rotation of ORDER_LINK_SECRET (a resend, a retried send)
+	// carries no link signed with a retired or leaked secret. Nil: the
+	// queued link.
+	OrderPage func(sessionID string) string
+	// Now is the stage's clock; nil: time.Now.
+	Now func() time.Time
+	// Log is used for a delivery without a logger of its own.
+	Log *slog.Logger
 }
 
-// New returns the stage. b is the invocation's budget (valid, see
-// delivery.Budget.Validate): a claim holds the order for b.Lease, longer than
-// an invocation, and one send is bounded by b.Step, so that it ends while
-// the lease holds (a send cut short is retryable, and its redelivery carries
-// the same key). now is its clock; log is used for a Delivery without one.
-func New(send Sender, recs order.Records, render *mail.Renderer, b delivery.Budget, now func() time.Time, log *slog.Logger) *Stage {
-	return &Stage{send: send, recs: recs, render: render, budget: b, now: now, log: log}
+// Stage sends the mails of the SendLink queue.
+type Stage struct {
+	send      Sender
+	recs      order.Records
+	render    *mail.Renderer
+	budget    delivery.Budget
+	pacer     Pacer
+	orderPage func(sessionID string) string
+	now       func() time.Time
+	log       *slog.Logger
+}
+
+// New returns the stage, or an error naming the first thing d lacks.
+func New(d Deps) (*Stage, error) {
+	switch {
+	case d.Sender == nil:
+		return nil, errors.New("sendlink: no Sender")
+	case d.Records == nil:
+		return nil, errors.New("sendlink: no Records")
+	case d.Renderer == nil:
+		return nil, errors.New("sendlink: no Renderer")
+	case d.Log == nil:
+		return nil, errors.New("sendlink: no Log")
+	}
+	if err := d.Budget.Validate(0); err != nil {
+		return nil, fmt.Errorf("sendlink: %w", err)
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	return &Stage{send: d.Sender, recs: d.Records, render: d.Renderer, budget: d.Budget, pacer: d.Pacer, orderPage: d.OrderPage,
+		now: d.Now, log: d.Log}, nil
 }
 
 // Handle sends the mail msg describes, delivered as d, at most once per mail.

@@ -86,6 +86,21 @@ func linksReady() order.Order {
 	})
 }
 
+// newStage builds the stage from d, with the test's renderer and budget
+// unless d names its own.
+func newStage(t *testing.T, d sendlink.Deps) *sendlink.Stage {
+	t.Helper()
+	if d.Renderer == nil {
+		d.Renderer = renderer(t)
+	}
+	if d.Budget == (delivery.Budget{}) {
+		d.Budget = budget
+	}
+	st, err := sendlink.New(d)
+	require.NoError(t, err)
+	return st
+}
+
 func renderer(t *testing.T) *mail.Renderer {
 	t.Helper()
 	r, err := mail.NewRenderer(mail.Settings{Shop: "Lumen", From: "shop@lumen.example", Bcc: []string{"copies@lumen.example"}})
@@ -352,7 +367,7 @@ func TestHandle(t *testing.T) {
 			var sent sentMails
 			var logs bytes.Buffer
 			log := slog.New(slog.NewTextHandler(&logs, nil))
-			stage := sendlink.New(sent.sender(tt.sendErr), recs, renderer(t), budget, func() time.Time { return now }, log)
+			stage := newStage(t, sendlink.Deps{Sender: sent.sender(tt.sendErr), Records: recs, Now: func() time.Time { return now }, Log: log})
 
 			err := stage.Handle(context.Background(), attempt(log, "inv-1"), msg)
 
@@ -396,7 +411,7 @@ func TestHandleRedeliveryAfterUnrecordedSend(t *testing.T) {
 	var sent sentMails
 	clock := now
 	log := slog.New(slog.DiscardHandler)
-	stage := sendlink.New(sent.sender(nil), recs, renderer(t), budget, func() time.Time { return clock }, log)
+	stage := newStage(t, sendlink.Deps{Sender: sent.sender(nil), Records: recs, Now: func() time.Time { return clock }, Log: log})
 	msg := message()
 
 	err := stage.Handle(context.Background(), attempt(log, "inv-1"), msg)
@@ -464,7 +479,7 @@ func TestHandleConcurrent(t *testing.T) {
 				return sent.sender(nil)(ctx, m)
 			}
 			log := slog.New(slog.DiscardHandler)
-			stage := sendlink.New(sendlink.SenderFunc(send), recs, renderer(t), budget, func() time.Time { return now }, log)
+			stage := newStage(t, sendlink.Deps{Sender: sendlink.SenderFunc(send), Records: recs, Now: func() time.Time { return now }, Log: log})
 
 			errs := make([]error, 2)
 			var wg sync.WaitGroup
@@ -503,7 +518,7 @@ func TestHandleLogs(t *testing.T) {
 	var sent sentMails
 	var logs bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
-	stage := sendlink.New(sent.sender(nil), recs, renderer(t), budget, func() time.Time { return now }, slog.New(slog.DiscardHandler))
+	stage := newStage(t, sendlink.Deps{Sender: sent.sender(nil), Records: recs, Now: func() time.Time { return now }, Log: slog.New(slog.DiscardHandler)})
 	msg := message()
 	require.NoError(t, stage.Handle(context.Background(), attempt(log.With("invocation_id", "inv-1"), "inv-1"), msg))
 	require.NoError(t, stage.Handle(context.Background(), attempt(log.With("invocation_id", "inv-2"), "inv-2"), msg))
@@ -530,7 +545,7 @@ func TestHandleRedeliveryOfTheSameMessageTakesItsLeaseOver(t *testing.T) {
 	recs := ordertest.NewLedger(held)
 	var sent sentMails
 	log := slog.New(slog.DiscardHandler)
-	stage := sendlink.New(sent.sender(nil), recs, renderer(t), budget, func() time.Time { return now }, log)
+	stage := newStage(t, sendlink.Deps{Sender: sent.sender(nil), Records: recs, Now: func() time.Time { return now }, Log: log})
 	msg := message()
 	deliveryOf := func(messageID string) delivery.Attempt {
 		return delivery.Attempt{InvocationID: "inv-" + messageID, MessageID: messageID, DequeueCount: 2, Log: log}
@@ -600,7 +615,7 @@ func TestHandleRecordsAFailureAfterTheDeadline(t *testing.T) {
 				return mail.Receipt{}, fmt.Errorf("send: %w", tt.sendErr(sendCtx))
 			}
 			log := slog.New(slog.DiscardHandler)
-			stage := sendlink.New(sendlink.SenderFunc(send), deadlineRecords{led}, renderer(t), budget, func() time.Time { return now }, log)
+			stage := newStage(t, sendlink.Deps{Sender: sendlink.SenderFunc(send), Records: deadlineRecords{led}, Now: func() time.Time { return now }, Log: log})
 
 			err := stage.Handle(ctx, delivery.Attempt{InvocationID: "inv-1", MessageID: "m-1", Log: log}, message())
 
@@ -628,7 +643,7 @@ func TestRefusedCredentialHoldsTheOrder(t *testing.T) {
 		return sent.sender(nil)(ctx, m)
 	}
 	log := slog.New(slog.DiscardHandler)
-	stage := sendlink.New(sendlink.SenderFunc(send), recs, renderer(t), budget, func() time.Time { return now }, log)
+	stage := newStage(t, sendlink.Deps{Sender: sendlink.SenderFunc(send), Records: recs, Now: func() time.Time { return now }, Log: log})
 
 	var last time.Duration
 	for hold := 1; hold <= 2; hold++ {
@@ -668,8 +683,7 @@ func TestPacedSends(t *testing.T) {
 	rec2.SessionID, rec2.CustomerEmail = second.SessionID, second.Customer.Email
 	recs := ordertest.NewLedger(linksReady(), rec2)
 	var sent sentMails
-	stage := sendlink.New(sent.sender(nil), recs, renderer(t), budget, func() time.Time { return clock }, log).
-		WithPacer(pace.New(30)) // a slot every 2 s
+	stage := newStage(t, sendlink.Deps{Sender: sent.sender(nil), Records: recs, Now: func() time.Time { return clock }, Log: log, Pacer: pace.New(30)}) // a slot every 2 s
 	ctx := context.Background()
 
 	require.NoError(t, stage.Handle(ctx, attempt(log, "inv-1"), first))
@@ -693,9 +707,9 @@ func TestPacedSends(t *testing.T) {
 	rec3.SessionID, rec3.CustomerEmail = third.SessionID, third.Customer.Email
 	recs.Put(rec3)
 	clock = clock.Add(10 * time.Second)
-	throttling := sendlink.New(sendlink.SenderFunc(func(context.Context, mail.Message) (mail.Receipt, error) {
+	throttling := newStage(t, sendlink.Deps{Sender: sendlink.SenderFunc(func(context.Context, mail.Message) (mail.Receipt, error) {
 		return mail.Receipt{}, order.Throttled(errors.New("acs answered 429"), 5*time.Second)
-	}), recs, renderer(t), budget, func() time.Time { return clock }, log).WithPacer(pace.New(30))
+	}), Records: recs, Now: func() time.Time { return clock }, Log: log, Pacer: pace.New(30)})
 	err = throttling.Handle(ctx, attempt(log, "inv-4"), third)
 	require.Equal(t, order.ClassThrottled, order.Classify(err), "%v", err)
 	wait, _ = order.RetryAfter(err)
@@ -714,9 +728,43 @@ func TestPacingLetsACrashedSendGoOn(t *testing.T) {
 	var sent sentMails
 	p := pace.New(30)
 	require.Zero(t, p.Reserve("another mail", now)) // the next slot is 2 s away
-	stage := sendlink.New(sent.sender(nil), recs, renderer(t), budget, func() time.Time { return now }, log).WithPacer(p)
+	stage := newStage(t, sendlink.Deps{Sender: sent.sender(nil), Records: recs, Now: func() time.Time { return now }, Log: log, Pacer: p})
 	d := delivery.Attempt{InvocationID: "inv-2", MessageID: "m-1", DequeueCount: 2, Log: log}
 	require.NoError(t, stage.Handle(context.Background(), d, message()))
 	require.Equal(t, 1, sent.count(), "sent at once, not paced")
 	require.Equal(t, order.StateMailSent, recs.Record(t, session).State())
+}
+
+// TestNewNamesWhatIsMissing: a stage built without a dependency it needs is
+// refused when it is built, naming it.
+func TestNewNamesWhatIsMissing(t *testing.T) {
+	full := sendlink.Deps{Sender: sendlink.SenderFunc(func(context.Context, mail.Message) (mail.Receipt, error) { return mail.Receipt{}, nil }),
+		Records: ordertest.NewLedger(), Renderer: renderer(t), Budget: budget, Log: slog.New(slog.DiscardHandler)}
+	tests := []struct {
+		name string
+		edit func(d *sendlink.Deps)
+		want string
+	}{
+		{"complete", func(*sendlink.Deps) {}, ""},
+		{"no pacer, order page or clock: optional", func(d *sendlink.Deps) { d.Pacer, d.OrderPage, d.Now = nil, nil, nil }, ""},
+		{"no sender", func(d *sendlink.Deps) { d.Sender = nil }, "sendlink: no Sender"},
+		{"no ledger", func(d *sendlink.Deps) { d.Records = nil }, "no Records"},
+		{"no renderer", func(d *sendlink.Deps) { d.Renderer = nil }, "no Renderer"},
+		{"no logger", func(d *sendlink.Deps) { d.Log = nil }, "no Log"},
+		{"no budget", func(d *sendlink.Deps) { d.Budget = delivery.Budget{} }, "inconsistent time budget"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := full
+			tt.edit(&d)
+			st, err := sendlink.New(d)
+			if tt.want == "" {
+				require.NoError(t, err)
+				require.NotNil(t, st)
+				return
+			}
+			require.ErrorContains(t, err, tt.want)
+			require.Nil(t, st)
+		})
+	}
 }
