@@ -47,8 +47,7 @@ func runReconcile(ctx context.Context, env Env, args []string) error {
 		return nil
 	}
 	return op.run(env, args, check, func(p *pipeline, out printer) error {
-		rc, err := operator.NewReconciler(operator.ReconcilerDeps{Stripe: newStripe(p.cfg.Stripe, p.log), Records: p.ledger, Orders: p.orders,
-			Livemode: p.cfg.Stripe.Livemode})
+		rc, err := p.reconciler()
 		if err != nil {
 			return err
 		}

@@ -1,67 +1,46 @@
 package cli
 
 import (
-	"context"
 	"fmt"
-	"log/slog"
 	"maps"
 	"strings"
-	"time"
 
 	"github.com/filedrop/filedrop/internal/config"
 	"github.com/filedrop/filedrop/internal/delivery"
 	"github.com/filedrop/filedrop/internal/functions"
 	"github.com/filedrop/filedrop/internal/operator"
+	"github.com/filedrop/filedrop/internal/reconcile"
 )
 
 // fnReconcile is the timer function that heals the pipeline.
 const fnReconcile = "Reconcile"
 
-// maxLoggedSessions bounds the session ids a Reconcile run's summary line
-// names.
-const maxLoggedSessions = 100
-
-// timer returns the work behind a timer function.
+// timer returns the stage behind a timer function.
 func (p *pipeline) timer(name string) (functions.TimerFunc, error) {
 	if name != fnReconcile {
 		return nil, fmt.Errorf("function %s has a function.json but no timer work in this binary", name)
 	}
-	return p.sweep, nil
-}
-
-// sweep is one run of the scheduled Reconcile function (operator.Sweep):
-// it logs one summary line of what it saw and did.
-func (p *pipeline) sweep(ctx context.Context, log *slog.Logger, t functions.Timer) error {
-	rc, err := operator.NewReconciler(operator.ReconcilerDeps{Stripe: newStripe(p.cfg.Stripe, p.log), Records: p.ledger, Orders: p.orders,
-		Livemode: p.cfg.Stripe.Livemode})
+	rc, err := p.reconciler()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	s := &operator.Sweep{
-		Reconciler: rc,
-		Window:     p.cfg.Reconcile.Window,
-		Grace:      p.cfg.Reconcile.Grace,
-		Now:        time.Now,
-	}
+	var poison []operator.PoisonedQueue
 	for _, fn := range p.app.QueueFunctions() {
-		s.Poison = append(s.Poison, operator.PoisonedQueue{Function: fn.Name, Carries: carries(fn.Name),
+		poison = append(poison, operator.PoisonedQueue{Function: fn.Name, Carries: carries(fn.Name),
 			Poison: p.queues.Queue(fn.PoisonQueue()), Queue: p.queues.Queue(fn.Queue)})
 	}
-	start := time.Now()
-	sum, err := s.Run(ctx)
-	queued := sum.Reconcile.QueuedSessions
-	if len(queued) > maxLoggedSessions {
-		queued = queued[:maxLoggedSessions]
-	}
-	attrs := []any{"past_due", t.IsPastDue, "window", p.cfg.Reconcile.Window.String(),
-		"seen", sum.Reconcile.Seen, "fulfilled", sum.Reconcile.Fulfilled, "queued", sum.Reconcile.Queued,
-		"redriven", sum.Redriven, "skipped", sum.Skipped, "queued_sessions", queued, "ms", time.Since(start).Milliseconds()}
+	st, err := reconcile.New(reconcile.Deps{Reconciler: rc, Poison: poison, Window: p.cfg.Reconcile.Window, Grace: p.cfg.Reconcile.Grace})
 	if err != nil {
-		log.Warn("reconcile run incomplete", append(attrs, "err", err)...)
-		return err
+		return nil, err
 	}
-	log.Info("reconcile run", attrs...)
-	return nil
+	return st.Handle, nil
+}
+
+// reconciler is the judge of lost sessions that handler reconcile and the
+// Reconcile function share.
+func (p *pipeline) reconciler() (*operator.Reconciler, error) {
+	return operator.NewReconciler(operator.ReconcilerDeps{Stripe: newStripe(p.cfg.Stripe, p.log), Records: p.ledger, Orders: p.orders,
+		Livemode: p.cfg.Stripe.Livemode})
 }
 
 // backoff is the route's policy for transient failures, from the settings.
