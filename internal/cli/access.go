@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/filedrop/filedrop/internal/operator"
+	"github.com/filedrop/filedrop/internal/app"
 	"github.com/filedrop/filedrop/internal/order"
 )
 
@@ -165,12 +165,12 @@ func runRevoke(ctx context.Context, env Env, args []string) error {
 		}
 		return nil
 	}
-	return op.runOrder(ctx, env, args, func(p *pipeline, out printer, rec order.Order) error {
-		o, changed, err := operator.NewAccess(p.ledger, p.cfg.Download.Window, time.Now).Revoke(ctx, rec, *reason)
+	return op.runOrder(ctx, env, args, func(p *app.Pipeline, out printer, rec order.Order) error {
+		o, changed, err := p.Access().Revoke(ctx, rec, *reason)
 		if err != nil {
 			return err
 		}
-		c := accessChange{SessionID: o.SessionID, Changed: changed, Access: accessViewOf(o, time.Now(), p.cfg.Download.Window, p.cfg.Download.Limit)}
+		c := accessChange{SessionID: o.SessionID, Changed: changed, Access: accessViewOf(o, time.Now(), p.Config().Download.Window, p.Config().Download.Limit)}
 		return out.print(c, func(w io.Writer) {
 			mine := slices.IndexFunc(c.Access.Holds, func(h holdView) bool { return h.Kind == string(order.HoldOperator) })
 			if !changed {
@@ -199,12 +199,12 @@ func runGrant(ctx context.Context, env Env, args []string) error {
 		}
 		return nil
 	}
-	return op.runOrder(ctx, env, args, func(p *pipeline, out printer, rec order.Order) error {
-		o, lifted, err := operator.NewAccess(p.ledger, p.cfg.Download.Window, time.Now).Grant(ctx, rec, *extend, *reset)
+	return op.runOrder(ctx, env, args, func(p *app.Pipeline, out printer, rec order.Order) error {
+		o, lifted, err := p.Access().Grant(ctx, rec, *extend, *reset)
 		if err != nil {
 			return err
 		}
-		c := accessChange{SessionID: o.SessionID, Changed: true, Lifted: holdViews(lifted), Access: accessViewOf(o, time.Now(), p.cfg.Download.Window, p.cfg.Download.Limit)}
+		c := accessChange{SessionID: o.SessionID, Changed: true, Lifted: holdViews(lifted), Access: accessViewOf(o, time.Now(), p.Config().Download.Window, p.Config().Download.Limit)}
 		return out.print(c, func(w io.Writer) {
 			fmt.Fprintf(w, "granted access to %s until %s", c.SessionID, stamp(deref(c.Access.Ends)))
 			if len(lifted) > 0 {

@@ -10,15 +10,10 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/filedrop/filedrop/internal/app"
 	"github.com/filedrop/filedrop/internal/catalog"
 	"github.com/filedrop/filedrop/internal/order"
 )
-
-// newCatalog builds the catalog from the settings: the Stripe client and
-// the originals container, the only adapters it uses.
-func newCatalog(p *pipeline) *catalog.Syncer {
-	return catalog.New(newStripe(p.cfg.Stripe, p.log), p.originals)
-}
 
 // runCatalog runs a catalog sub-command.
 func runCatalog(ctx context.Context, env Env, args []string) error {
@@ -77,11 +72,11 @@ func runCatalogSync(ctx context.Context, env Env, args []string) error {
 		def, err = defaultPrice(*price, *currency)
 		return err
 	}
-	return op.run(env, args, check, func(p *pipeline, out printer) error {
+	return op.run(env, args, check, func(p *app.Pipeline, out printer) error {
 		if err := refuseDemo(p); err != nil {
 			return err
 		}
-		sy, fsys := newCatalog(p), os.DirFS(dir)
+		sy, fsys := p.Catalog(), os.DirFS(dir)
 		plan, err := sy.Plan(ctx, fsys, catalog.Options{Default: def, ArchiveMissing: *archive})
 		if ie := (*catalog.InputError)(nil); errors.As(err, &ie) {
 			return &ExitError{Code: ExitUsage, Err: fmt.Errorf("catalog sync %s: %w", dir, err)}
@@ -89,7 +84,7 @@ func runCatalogSync(ctx context.Context, env Env, args []string) error {
 		if err != nil {
 			return catalogFailure(fmt.Errorf("catalog sync: %w", err))
 		}
-		res := &syncOutput{StripeMode: stripeMode(p.cfg.Stripe, false), Container: sy.Container(), DryRun: *dryRun, Changes: plan.Changes(), Plan: plan}
+		res := &syncOutput{StripeMode: stripeMode(p.Config().Stripe, false), Container: sy.Container(), DryRun: *dryRun, Changes: plan.Changes(), Plan: plan}
 		if !*dryRun && res.Changes > 0 {
 			prog := newProgress(env.Stderr)
 			n := 0
@@ -146,8 +141,8 @@ func defaultPrice(price, currency string) (*catalog.Money, error) {
 
 // refuseDemo refuses the demo's Stripe (stripe-mock), which keeps nothing
 // it is sent: a catalog needs a Stripe account.
-func refuseDemo(p *pipeline) error {
-	if p.cfg.Stripe.APIKey.Reveal() != DemoStripeKey {
+func refuseDemo(p *app.Pipeline) error {
+	if p.Config().Stripe.APIKey.Reveal() != DemoStripeKey {
 		return nil
 	}
 	return &ExitError{Code: ExitConfig, Err: errors.New("the catalog needs a Stripe account: with no STRIPE_API_KEY, handler local's demo " +
@@ -239,16 +234,16 @@ func runCatalogCheck(ctx context.Context, env Env, args []string) error {
 		}
 		return nil
 	}
-	return op.run(env, args, check, func(p *pipeline, out printer) error {
+	return op.run(env, args, check, func(p *app.Pipeline, out printer) error {
 		if err := refuseDemo(p); err != nil {
 			return err
 		}
-		sy := newCatalog(p)
+		sy := p.Catalog()
 		rep, err := sy.Check(ctx)
 		if err != nil {
 			return catalogFailure(fmt.Errorf("catalog check: %w", err))
 		}
-		res := checkOutput{StripeMode: stripeMode(p.cfg.Stripe, false), Container: sy.Container(), Report: rep}
+		res := checkOutput{StripeMode: stripeMode(p.Config().Stripe, false), Container: sy.Container(), Report: rep}
 		if err := out.print(res, func(w io.Writer) { printCheck(w, res) }); err != nil {
 			return err
 		}

@@ -3,7 +3,10 @@
 // locally and give the operator the tools to see and repair every order.
 //
 // Run is the whole program: main only calls it, so tests drive the binary
-// in-process exactly as a person does.
+// in-process exactly as a person does. The package keeps the flags, the
+// commands and the printing, and the settings' layers (the environment,
+// local.settings.json, handler local's defaults); what the settings build,
+// and the serve and local runtimes, are internal/app's.
 package cli
 
 import (
@@ -15,6 +18,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/filedrop/filedrop/internal/app"
 )
 
 // Env is what the program reads from its surroundings.
@@ -46,6 +51,17 @@ const (
 	ExitNotFound = 4 // the thing asked for does not exist
 	ExitMismatch = 5 // a check found a difference (reconcile --dry-run found work)
 )
+
+// exitCoded gives err the exit code of what app reports: settings or a
+// host.json the app cannot run with exit ExitConfig.
+func exitCoded(err error) error {
+	var ee *ExitError
+	var ce *app.ConfigError
+	if errors.As(err, &ce) && !errors.As(err, &ee) {
+		return &ExitError{Code: ExitConfig, Err: err}
+	}
+	return err
+}
 
 func usageErr(format string, args ...any) error {
 	return &ExitError{Code: ExitUsage, Err: fmt.Errorf(format, args...)}
@@ -79,7 +95,7 @@ func commands() []command {
 func Run(ctx context.Context, env Env) error {
 	args := env.Args
 	if len(args) == 0 {
-		return runServe(ctx, env, nil)
+		return exitCoded(runServe(ctx, env, nil))
 	}
 	switch args[0] {
 	case "-h", "--help", "help":
@@ -88,7 +104,7 @@ func Run(ctx context.Context, env Env) error {
 	}
 	for _, c := range commands() {
 		if c.name == args[0] {
-			return c.run(ctx, env, args[1:])
+			return exitCoded(c.run(ctx, env, args[1:]))
 		}
 	}
 	printHelp(env.Stderr)

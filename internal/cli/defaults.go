@@ -12,8 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/filedrop/filedrop/internal/app"
 	"github.com/filedrop/filedrop/internal/config"
-	"github.com/filedrop/filedrop/internal/stripeapi/demostripe"
 )
 
 // Demo settings: what handler local uses when no Stripe key is configured.
@@ -27,7 +27,7 @@ const (
 	DemoSession       = "cs_test_demo_harbour"
 	// The demo order's payment intent, charge and dispute, as the fixtures
 	// have them; handler local's demo Stripe keeps the charge's refunds and
-	// the dispute's status (see demoCharge).
+	// the dispute's status (see demoStripe).
 	DemoPaymentIntent = "pi_demo_harbour"
 	DemoCharge        = "ch_demo_harbour"
 	DemoDispute       = "dp_demo_harbour"
@@ -37,10 +37,12 @@ const (
 	DemoStripePath = "/demo/stripe"
 )
 
-// demoCharge is the demo order's charge as the fixtures have it: 15.00 EUR,
-// paid 90 s after the session was created.
-func demoCharge() demostripe.Charge {
-	return demostripe.Charge{ID: DemoCharge, PaymentIntent: DemoPaymentIntent, Amount: 1500, Currency: "eur", Created: time.Unix(1763900090, 0).UTC()}
+// demoStripe is the demo Stripe handler local serves in demo mode: under
+// DemoStripePath, with the demo order's charge as the fixtures have it
+// (15.00 EUR, paid 90 s after the session was created).
+func demoStripe() app.DemoStripe {
+	return app.DemoStripe{Path: DemoStripePath, Charge: DemoCharge, PaymentIntent: DemoPaymentIntent, Amount: 1500, Currency: "eur",
+		Created: time.Unix(1763900090, 0).UTC()}
 }
 
 // The files scripts/run.sh and scripts/azurite.sh write to the run folder:

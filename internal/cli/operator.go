@@ -12,9 +12,10 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/filedrop/filedrop/internal/app"
+	"github.com/filedrop/filedrop/internal/config"
 	"github.com/filedrop/filedrop/internal/operator"
 	"github.com/filedrop/filedrop/internal/order"
-	"github.com/filedrop/filedrop/internal/stripeapi"
 )
 
 // This file is the plumbing the operator's commands (orders, resend,
@@ -57,7 +58,7 @@ func newOperation(env Env, name, usage string, anywhere bool) *operation {
 // opens the pipeline and calls do with it and the command's printer. A
 // failure to reach the development storage gets the hint that Azurite may
 // not be running.
-func (op *operation) run(env Env, args []string, check func(rest []string) error, do func(p *pipeline, out printer) error) (err error) {
+func (op *operation) run(env Env, args []string, check func(rest []string) error, do func(p *app.Pipeline, out printer) error) (err error) {
 	var rest []string
 	var done bool
 	if op.anywhere {
@@ -75,14 +76,14 @@ func (op *operation) run(env Env, args []string, check func(rest []string) error
 	if err != nil {
 		return err
 	}
-	defer p.explain(&err)
+	defer explain(p.Config(), &err)
 	return do(p, printer{env.Stdout, *op.asJSON})
 }
 
 // runOrder is run for a command on one order: it takes one Checkout Session
 // id and calls do with the session's record; a session the ledger has no
 // record of exits ExitNotFound.
-func (op *operation) runOrder(ctx context.Context, env Env, args []string, do func(p *pipeline, out printer, rec order.Order) error) error {
+func (op *operation) runOrder(ctx context.Context, env Env, args []string, do func(p *app.Pipeline, out printer, rec order.Order) error) error {
 	var id string
 	check := func(rest []string) (err error) {
 		if id, err = sessionArg(op.fs.Name(), rest); err != nil {
@@ -93,7 +94,7 @@ func (op *operation) runOrder(ctx context.Context, env Env, args []string, do fu
 		}
 		return nil
 	}
-	return op.run(env, args, check, func(p *pipeline, out printer) error {
+	return op.run(env, args, check, func(p *app.Pipeline, out printer) error {
 		rec, err := getOrder(ctx, p, id)
 		if err != nil {
 			return err
@@ -103,8 +104,8 @@ func (op *operation) runOrder(ctx context.Context, env Env, args []string, do fu
 }
 
 // getOrder reads the session's record; a missing one exits ExitNotFound.
-func getOrder(ctx context.Context, p *pipeline, id string) (order.Order, error) {
-	rec, err := operator.Find(ctx, p.ledger, id)
+func getOrder(ctx context.Context, p *app.Pipeline, id string) (order.Order, error) {
+	rec, err := p.Find(ctx, id)
 	if nf := (*operator.NotFoundError)(nil); errors.As(err, &nf) {
 		return rec, &ExitError{Code: ExitNotFound, Err: err}
 	}
@@ -131,19 +132,19 @@ func parseArgs(fs *flag.FlagSet, args []string) (positional []string, done bool,
 
 // openPipeline loads and validates the settings (over handler local's
 // defaults when local is set) and builds the pipeline. It logs to stderr.
-func openPipeline(env Env, local bool) (*pipeline, error) {
-	cfg, app, _, err := loadSettings(env, local)
+func openPipeline(env Env, local bool) (*app.Pipeline, error) {
+	cfg, fns, _, err := loadSettings(env, local)
 	if err != nil {
 		return nil, describeConfigErrorLocal(env, local, err)
 	}
-	return newPipeline(cfg, app, newLogger(cfg, env.Stderr))
+	return app.New(cfg, fns, newLogger(cfg, env.Stderr))
 }
 
-// explain adds to *err, a failure to reach the development storage, the
-// hint that Azurite may not be running. Commands defer it.
-func (p *pipeline) explain(err *error) {
+// explain adds to *err, a failure to reach the development storage of cfg,
+// the hint that Azurite may not be running. Commands defer it.
+func explain(cfg config.Config, err *error) {
 	var ne net.Error
-	if *err == nil || !p.cfg.Storage.Development() || errors.Is(*err, stripeapi.ErrUnreachable) || !errors.As(*err, &ne) {
+	if *err == nil || !cfg.Storage.Development() || app.StripeUnreachable(*err) || !errors.As(*err, &ne) {
 		return
 	}
 	*err = fmt.Errorf("%w\n(is Azurite running? scripts/azurite.sh start starts it)", *err)

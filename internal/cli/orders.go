@@ -8,9 +8,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/filedrop/filedrop/internal/app"
 	"github.com/filedrop/filedrop/internal/operator"
 	"github.com/filedrop/filedrop/internal/order"
-	"github.com/filedrop/filedrop/internal/storage/ledger"
 )
 
 // runOrders shows the order ledger: orders list, orders show.
@@ -30,17 +30,17 @@ func runOrdersList(ctx context.Context, env Env, args []string) error {
 	since := op.fs.Duration("since", 72*time.Hour, "only orders updated or created within this long (0: all)")
 	email := op.fs.String("email", "", "only orders of this customer email (any letter case)")
 	limit := op.fs.Int("limit", defaultListLimit, "print at most this many orders")
-	var f ledger.Filter
+	var f order.Filter
 	check := func(rest []string) (err error) {
 		f, err = listFilter(rest, *status, *since, *email, *limit)
 		return err
 	}
-	return op.run(env, args, check, func(p *pipeline, out printer) error {
-		recs, err := p.ledger.List(ctx, f)
+	return op.run(env, args, check, func(p *app.Pipeline, out printer) error {
+		recs, err := p.ListOrders(ctx, f)
 		if err != nil {
 			return err
 		}
-		read := len(recs) // the ledger reads at most ledger.MaxList
+		read := len(recs) // the ledger reads at most app.MaxList
 		if *status == heldStatus {
 			recs = slices.DeleteFunc(recs, func(o order.Order) bool { return !o.Held() })
 		}
@@ -64,8 +64,8 @@ func runOrdersList(ctx context.Context, env Env, args []string) error {
 			if total > len(recs) {
 				fmt.Fprintf(w, "(the newest %d of %d; use --limit or narrow the filter)\n", len(recs), total)
 			}
-			if read >= ledger.MaxList {
-				fmt.Fprintf(w, "(the ledger holds more than the %d orders one listing reads within --since; narrow --since or --email to see the rest)\n", ledger.MaxList)
+			if read >= app.MaxList {
+				fmt.Fprintf(w, "(the ledger holds more than the %d orders one listing reads within --since; narrow --since or --email to see the rest)\n", app.MaxList)
 			}
 			printStuck(w, views, stuck.index.Unseen)
 		})
@@ -74,8 +74,8 @@ func runOrdersList(ctx context.Context, env Env, args []string) error {
 
 // listFilter checks orders list's arguments and returns the ledger filter.
 // It asks the ledger for every match so that the newest can be printed.
-func listFilter(rest []string, status string, since time.Duration, email string, limit int) (ledger.Filter, error) {
-	var f ledger.Filter
+func listFilter(rest []string, status string, since time.Duration, email string, limit int) (order.Filter, error) {
+	var f order.Filter
 	switch {
 	case len(rest) > 0:
 		return f, usageErr("orders list takes no arguments, got %q", rest)
@@ -90,7 +90,7 @@ func listFilter(rest []string, status string, since time.Duration, email string,
 	if status == heldStatus || status == waitingStatus { // any state: the list keeps the held or waiting ones
 		state = ""
 	}
-	f = ledger.Filter{State: state, Email: email, Limit: ledger.MaxList}
+	f = order.Filter{State: state, Email: email, Limit: app.MaxList}
 	if since > 0 {
 		f.Since = time.Now().Add(-since)
 	}
@@ -128,7 +128,7 @@ func printOrderTable(w io.Writer, views []orderView) {
 
 func runOrdersShow(ctx context.Context, env Env, args []string) error {
 	op := newOperation(env, "orders show", "orders show <session> [--local] [--json]\n\nShows the ledger's record of one Checkout Session: its state, each step's time,\nthe last error, its access to the order page (open, revoked, suspended,\nexpired; the window's end; each file's downloads with their times), and the\nlast queued mail (links shown without their signature).\nExits 4 when the ledger has no record of the session.", true)
-	return op.runOrder(ctx, env, args, func(p *pipeline, out printer, rec order.Order) error {
+	return op.runOrder(ctx, env, args, func(p *app.Pipeline, out printer, rec order.Order) error {
 		stuck, err := findStuck(ctx, p, *op.local)
 		if err != nil {
 			return err
@@ -136,7 +136,7 @@ func runOrdersShow(ctx context.Context, env Env, args []string) error {
 		v := viewOf(rec)
 		v.Stuck = stuck.of(rec)
 		v.Mail = mailViewOf(rec.Mail)
-		v.Access = accessViewOf(rec, time.Now(), p.cfg.Download.Window, p.cfg.Download.Limit)
+		v.Access = accessViewOf(rec, time.Now(), p.Config().Download.Window, p.Config().Download.Limit)
 		return out.print(v, func(w io.Writer) { printOrder(w, v) })
 	})
 }

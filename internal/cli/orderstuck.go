@@ -6,6 +6,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/filedrop/filedrop/internal/app"
 	"github.com/filedrop/filedrop/internal/operator"
 	"github.com/filedrop/filedrop/internal/order"
 )
@@ -44,18 +45,18 @@ type stuckFinder struct {
 
 // findStuck peeks at the app's poison queues (the first operator.PeekMax
 // messages of each) for orders list and show.
-func findStuck(ctx context.Context, p *pipeline, local bool) (stuckFinder, error) {
-	targets, err := poisonTargets(p.app, "")
+func findStuck(ctx context.Context, p *app.Pipeline, local bool) (stuckFinder, error) {
+	targets, err := poisonTargets(p.Functions(), "")
 	if err != nil {
 		return stuckFinder{}, err
 	}
 	sources := make([]operator.PoisonSource, len(targets))
 	for i, t := range targets {
 		sources[i] = operator.PoisonSource{Function: t.Function, Queue: t.Queue, PoisonQueue: t.Poison, Carries: t.carries,
-			Messages: p.queues.Queue(t.Poison)}
+			Messages: p.Queue(t.Poison)}
 	}
 	idx, err := operator.FindPoisoned(ctx, sources)
-	return stuckFinder{index: idx, attempts: p.app.Queues.MaxDequeueCount, local: local, now: time.Now()}, err
+	return stuckFinder{index: idx, attempts: p.Functions().Queues.MaxDequeueCount, local: local, now: time.Now()}, err
 }
 
 // of is rec's stuckView; nil when the order is not stuck.

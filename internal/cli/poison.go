@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/filedrop/filedrop/internal/app"
 	"github.com/filedrop/filedrop/internal/functions"
 	"github.com/filedrop/filedrop/internal/operator"
 )
@@ -29,17 +30,17 @@ type poisoned struct {
 	carries operator.Carries
 }
 
-// poisonTargets returns the queue functions of app with a poison queue;
+// poisonTargets returns the queue functions of fns with a poison queue;
 // only, when set, keeps the one with that function, queue or poison queue
 // name.
-func poisonTargets(app functions.App, only string) ([]poisoned, error) {
+func poisonTargets(fns functions.App, only string) ([]poisoned, error) {
 	var all, kept []poisoned
 	var names []string
-	for _, fn := range app.QueueFunctions() {
+	for _, fn := range fns.QueueFunctions() {
 		if fn.PoisonQueue() == "" {
 			continue
 		}
-		t := poisoned{Function: fn.Name, Queue: fn.Queue, Poison: fn.PoisonQueue(), carries: carries(fn.Name)}
+		t := poisoned{Function: fn.Name, Queue: fn.Queue, Poison: fn.PoisonQueue(), carries: app.Carries(fn.Name)}
 		all = append(all, t)
 		names = append(names, t.Queue)
 		if strings.EqualFold(only, t.Function) || only == t.Queue || only == t.Poison {
@@ -88,8 +89,8 @@ func runPoisonList(ctx context.Context, env Env, args []string) error {
 		}
 		return nil
 	}
-	return op.run(env, args, check, func(p *pipeline, out printer) error {
-		targets, err := poisonTargets(p.app, *only)
+	return op.run(env, args, check, func(p *app.Pipeline, out printer) error {
+		targets, err := poisonTargets(p.Functions(), *only)
 		if err != nil {
 			return err
 		}
@@ -102,10 +103,10 @@ func runPoisonList(ctx context.Context, env Env, args []string) error {
 }
 
 // peekPoison returns the first messages of each target's poison queue.
-func peekPoison(ctx context.Context, p *pipeline, targets []poisoned) ([]poisonQueue, error) {
+func peekPoison(ctx context.Context, p *app.Pipeline, targets []poisoned) ([]poisonQueue, error) {
 	out := make([]poisonQueue, 0, len(targets))
 	for _, t := range targets {
-		n, msgs, err := operator.Peek(ctx, p.queues.Queue(t.Poison), t.Function, t.carries)
+		n, msgs, err := operator.Peek(ctx, p.Queue(t.Poison), t.Function, t.carries)
 		if err != nil {
 			return nil, err
 		}
@@ -194,8 +195,8 @@ func runPoisonRedrive(ctx context.Context, env Env, args []string) error {
 		}
 		return nil
 	}
-	return op.run(env, args, check, func(p *pipeline, out printer) error {
-		targets, err := poisonTargets(p.app, *only)
+	return op.run(env, args, check, func(p *app.Pipeline, out printer) error {
+		targets, err := poisonTargets(p.Functions(), *only)
 		if err != nil {
 			return err
 		}
@@ -217,7 +218,7 @@ func runPoisonRedrive(ctx context.Context, env Env, args []string) error {
 }
 
 // previewRedrive tells what a redrive would move.
-func previewRedrive(ctx context.Context, p *pipeline, targets []poisoned) ([]redriven, error) {
+func previewRedrive(ctx context.Context, p *app.Pipeline, targets []poisoned) ([]redriven, error) {
 	queues, err := peekPoison(ctx, p, targets)
 	out := make([]redriven, len(queues))
 	for i, q := range queues {
@@ -228,10 +229,10 @@ func previewRedrive(ctx context.Context, p *pipeline, targets []poisoned) ([]red
 
 // redriveAll moves every target's poisoned messages back; on an error it
 // returns what it moved so far with the error.
-func redriveAll(ctx context.Context, p *pipeline, targets []poisoned, prog *progress) ([]redriven, error) {
+func redriveAll(ctx context.Context, p *app.Pipeline, targets []poisoned, prog *progress) ([]redriven, error) {
 	out := make([]redriven, 0, len(targets))
 	for _, t := range targets {
-		n, err := operator.Redrive(ctx, p.queues.Queue(t.Poison), p.queues.Queue(t.Queue), func(moved int) {
+		n, err := operator.Redrive(ctx, p.Queue(t.Poison), p.Queue(t.Queue), func(moved int) {
 			prog.step(func() string {
 				return fmt.Sprintf("redrive: %s moved from %s to %s", plural(moved, "message"), t.Poison, t.Queue)
 			})

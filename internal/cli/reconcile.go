@@ -2,15 +2,14 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"maps"
 	"slices"
 	"time"
 
+	"github.com/filedrop/filedrop/internal/app"
 	"github.com/filedrop/filedrop/internal/operator"
-	"github.com/filedrop/filedrop/internal/stripeapi"
 )
 
 // reconcileSummary is what reconcile found and did. The JSON names are a
@@ -46,8 +45,8 @@ func runReconcile(ctx context.Context, env Env, args []string) error {
 		}
 		return nil
 	}
-	return op.run(env, args, check, func(p *pipeline, out printer) error {
-		rc, err := p.reconciler()
+	return op.run(env, args, check, func(p *app.Pipeline, out printer) error {
+		rc, err := p.Reconciler()
 		if err != nil {
 			return err
 		}
@@ -62,7 +61,7 @@ func runReconcile(ctx context.Context, env Env, args []string) error {
 			}
 		}
 		switch {
-		case errors.Is(err, stripeapi.ErrUnreachable):
+		case app.StripeUnreachable(err):
 			return fmt.Errorf("reconcile: %w\n(check the network, and STRIPE_API_URL if it is set)", err)
 		case err != nil:
 			return fmt.Errorf("reconcile: %w", err)

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/filedrop/filedrop/internal/operator"
+	"github.com/filedrop/filedrop/internal/app"
 	"github.com/filedrop/filedrop/internal/order"
 )
 
@@ -28,8 +28,8 @@ func runResend(ctx context.Context, env Env, args []string) error {
 	op := newOperation(env, "resend", "resend <session> [--new-links] [--force] [--local] [--json]\n\nSends the order's last mail again as a new mail generation, so that it is not\ndeduplicated away, and records it in the ledger. With --new-links, queues the\norder for ProcessOrder instead, which mints fresh links and mails them (needed\nonce the links have expired). An order whose access is closed (revoke, a refund,\na dispute) is refused: grant reopens it first, or --force sends anyway.\nExits 1 when refused, 4 when the ledger has no such order.", true)
 	newLinks := op.fs.Bool("new-links", false, "mint fresh download links (through ProcessOrder) instead of resending the last mail")
 	force := op.fs.Bool("force", false, "send even though the order's access is closed (its page says access has ended)")
-	return op.runOrder(ctx, env, args, func(p *pipeline, out printer, rec order.Order) error {
-		rs, err := operator.NewResender(operator.ResenderDeps{Records: p.ledger, Mails: p.mails, Orders: p.orders})
+	return op.runOrder(ctx, env, args, func(p *app.Pipeline, out printer, rec order.Order) error {
+		rs, err := p.Resender()
 		if err != nil {
 			return err
 		}
@@ -42,14 +42,14 @@ func runResend(ctx context.Context, env Env, args []string) error {
 			if err != nil {
 				return err
 			}
-			r.Queue, r.EventID = p.orders.Name, msg.EventID
+			r.Queue, r.EventID = p.OrdersQueue(), msg.EventID
 		} else {
 			msg, err := rs.Mail(ctx, rec, *force)
 			if err != nil {
 				return err
 			}
 			v := mailViewFrom(msg)
-			r.Queue, r.Mail = p.mails.Name, &v
+			r.Queue, r.Mail = p.MailsQueue(), &v
 		}
 		return out.print(r, func(w io.Writer) { printResent(w, r) })
 	})

@@ -33,11 +33,11 @@ func loadSettingsWith(env Env, local bool, load loader) (config.Config, function
 	if err != nil {
 		return cfg, functions.App{}, get, &ExitError{Code: ExitConfig, Err: err}
 	}
-	app, err := functions.LoadApp(filedrop.AppFiles, get)
+	fns, err := functions.LoadApp(filedrop.AppFiles, get)
 	if err != nil {
-		return cfg, app, get, &ExitError{Code: ExitConfig, Err: err}
+		return cfg, fns, get, &ExitError{Code: ExitConfig, Err: err}
 	}
-	return cfg, app, get, nil
+	return cfg, fns, get, nil
 }
 
 // settingsGetter layers the environment over local.settings.json and, with

@@ -15,9 +15,8 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/filedrop/filedrop/internal/app"
 	"github.com/filedrop/filedrop/internal/order"
-	"github.com/filedrop/filedrop/internal/stripeapi"
-	"github.com/filedrop/filedrop/internal/stripeapi/demostripe"
 )
 
 // simulateUsage lists the simulations.
@@ -93,7 +92,7 @@ func simulateCheckout(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 	id := eventIDOr(*eventID)
-	body, header, err := stripeapi.SimulatedEvent(id, eventType, *session, *live, secret, time.Now())
+	body, header, err := app.SignedEvent(id, eventType, *session, *live, secret, time.Now())
 	if err != nil {
 		return err
 	}
@@ -141,13 +140,13 @@ func simulateDispute(ctx context.Context, env Env, args []string) error {
 		"won reopens it, lost keeps it closed.\n"+
 		"With a Stripe key, pay with one of Stripe's test cards for disputes instead.\n\nFlags:")
 	target := fs.String("url", defaultWebhook, "webhook endpoint of handler local (the demo Stripe is served beside it)")
-	status := fs.String("status", "needs_response", "the dispute's status: "+strings.Join(demostripe.Statuses, ", "))
+	status := fs.String("status", "needs_response", "the dispute's status: "+strings.Join(app.DemoDisputeStatuses(), ", "))
 	eventID := fs.String("event-id", "", "event id (default: a new evt_simulated_...)")
 	if done, err := parse(fs, args); done {
 		return err
 	}
-	if fs.NArg() > 0 || !slices.Contains(demostripe.Statuses, *status) {
-		return usageErr("--status must be one of %s, not %q", strings.Join(demostripe.Statuses, ", "), *status)
+	if fs.NArg() > 0 || !slices.Contains(app.DemoDisputeStatuses(), *status) {
+		return usageErr("--status must be one of %s, not %q", strings.Join(app.DemoDisputeStatuses(), ", "), *status)
 	}
 	eventType := order.EventDisputeCreated
 	switch *status {
@@ -201,7 +200,7 @@ func simulatePayment(ctx context.Context, env Env, target, path string, form url
 		return fmt.Errorf("the demo Stripe refused: %s %s", resp.Status, cmp.Or(e.Error.Message, string(bytes.TrimSpace(answer))))
 	}
 	id := eventIDOr(eventID)
-	body, header, err := stripeapi.SimulatedPaymentEvent(id, eventType, objectID, DemoPaymentIntent, false, secret, time.Now())
+	body, header, err := app.SignedPaymentEvent(id, eventType, objectID, DemoPaymentIntent, false, secret, time.Now())
 	if err != nil {
 		return err
 	}

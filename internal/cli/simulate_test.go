@@ -17,7 +17,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/filedrop/filedrop/internal/order"
-	"github.com/filedrop/filedrop/internal/stripeapi/demostripe"
 )
 
 // TestSimulate: in demo mode (no STRIPE_API_KEY) simulate sends only the
@@ -92,7 +91,7 @@ func TestSimulateHelp(t *testing.T) {
 
 // TestDemoSessionIsTheFixture pins DemoSession and the demo order's
 // payment intent, charge and dispute to the fixtures scripts/run.sh gives
-// stripe-mock, and the demo Stripe's charge (demoCharge) to the fixtures'.
+// stripe-mock, and the demo Stripe's charge (demoStripe) to the fixtures'.
 func TestDemoSessionIsTheFixture(t *testing.T) {
 	data, err := os.ReadFile(filepath.Join("..", "..", "demo", "stripe-fixtures.json"))
 	require.NoError(t, err)
@@ -114,8 +113,8 @@ func TestDemoSessionIsTheFixture(t *testing.T) {
 	require.Equal(t, DemoPaymentIntent, r["checkout.session"].PaymentIntent)
 	require.Equal(t, DemoPaymentIntent, r["payment_intent"].ID)
 	require.Equal(t, DemoCharge, r["payment_intent"].LatestCharge)
-	c := demoCharge()
-	require.Equal(t, []any{c.ID, c.PaymentIntent, c.Amount, c.Currency, c.Created.Unix()},
+	c := demoStripe()
+	require.Equal(t, []any{c.Charge, c.PaymentIntent, c.Amount, c.Currency, c.Created.Unix()},
 		[]any{r["charge"].ID, r["charge"].PaymentIntent, r["charge"].Amount, r["charge"].Currency, r["charge"].Created})
 	require.Equal(t, []any{DemoDispute, DemoCharge, DemoPaymentIntent}, []any{r["dispute"].ID, r["dispute"].Charge, r["dispute"].PaymentIntent})
 }
@@ -126,7 +125,7 @@ func TestDemoSessionIsTheFixture(t *testing.T) {
 func TestSimulateRefundAndDispute(t *testing.T) {
 	upstream := httptest.NewServer(http.NotFoundHandler()) // stripe-mock: not asked here
 	defer upstream.Close()
-	ds, err := demostripe.New(upstream.URL, demoCharge(), time.Now)
+	ds, err := demoStripe().Handler(upstream.URL, time.Now)
 	require.NoError(t, err)
 	var mu sync.Mutex
 	var events []map[string]any

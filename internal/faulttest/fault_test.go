@@ -422,7 +422,7 @@ func (r *rig) snapshot(ctx context.Context) (snapshot, error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	s := snapshot{orders: map[string]order.Order{}, counts: map[string]int{}}
-	orders, err := r.ledger.List(ctx, ledger.Filter{})
+	orders, err := r.ledger.List(ctx, order.Filter{})
 	if err != nil {
 		return s, err
 	}

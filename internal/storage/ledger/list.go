@@ -4,25 +4,11 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 
 	"github.com/filedrop/filedrop/internal/order"
 )
-
-// Filter selects records for List. Zero fields select everything.
-type Filter struct {
-	// State keeps the records in this state.
-	State order.State
-	// Since keeps the records updated or created at or after it.
-	Since time.Time
-	// Email keeps the records of this customer email, in any letter case.
-	Email string
-	// Limit is the most records to return; 0 (or more than MaxList) means
-	// MaxList.
-	Limit int
-}
 
 // MaxList bounds the records one List returns.
 const MaxList = 10000
@@ -34,16 +20,16 @@ const maxListPages = 1000
 // pageSize is the most entities the service returns in one page.
 const pageSize = 1000
 
-// List returns the records that match f, in the table's order (by session
-// id), at most f.Limit of them. Every condition is sent to the service as an
+// List returns the records that f selects (order.Filter.Match), in the table's order (by session
+// id), at most f.Limit of them (0 or more than MaxList: MaxList). Every condition is sent to the service as an
 // OData filter (the email through CustomerEmailLower), then checked again
 // here: Azurite compares times only to the millisecond.
-func (l *Ledger) List(ctx context.Context, f Filter) ([]order.Order, error) {
+func (l *Ledger) List(ctx context.Context, f order.Filter) ([]order.Order, error) {
 	limit := f.Limit
 	if limit <= 0 || limit > MaxList {
 		limit = MaxList
 	}
-	filter := f.odata()
+	filter := odata(f)
 	var out []order.Order
 	pager := l.c.NewListEntitiesPager(&aztables.ListEntitiesOptions{Filter: &filter, Top: new(int32(min(limit, pageSize)))})
 	for pages := 0; pager.More(); pages++ {
@@ -59,7 +45,7 @@ func (l *Ledger) List(ctx context.Context, f Filter) ([]order.Order, error) {
 			if err != nil {
 				return nil, fmt.Errorf("list orders: %w", err)
 			}
-			if !f.match(o) {
+			if !f.Match(o) {
 				continue
 			}
 			out = append(out, o)
@@ -72,7 +58,7 @@ func (l *Ledger) List(ctx context.Context, f Filter) ([]order.Order, error) {
 }
 
 // odata returns f as an OData filter expression, with every value quoted.
-func (f Filter) odata() string {
+func odata(f order.Filter) string {
 	conds := []string{"RowKey eq " + quote(RowKey)}
 	if f.State != "" {
 		conds = append(conds, propState+" eq "+quote(string(f.State)))
@@ -87,20 +73,6 @@ func (f Filter) odata() string {
 		conds = append(conds, propEmailLower+" eq "+quote(strings.ToLower(email)))
 	}
 	return strings.Join(conds, " and ")
-}
-
-// match reports whether o matches f.
-func (f Filter) match(o order.Order) bool {
-	if f.State != "" && o.State() != f.State {
-		return false
-	}
-	if !f.Since.IsZero() && o.UpdatedAt.Before(f.Since) && o.CreatedAt.Before(f.Since) {
-		return false
-	}
-	if email := strings.TrimSpace(f.Email); email != "" && !strings.EqualFold(o.CustomerEmail, email) {
-		return false
-	}
-	return true
 }
 
 // quote returns s as an OData string literal: in single quotes, each single

@@ -1,4 +1,4 @@
-package cli
+package app
 
 import (
 	"log/slog"
@@ -11,7 +11,7 @@ import (
 
 // The settings package reads and checks the settings; the functions below
 // map them onto each adapter's own options, so that no adapter imports
-// config. (The mail transports are mapped in mailwire.go.)
+// config. (The mail transports are mapped in mail.go.)
 
 // storageOptions maps the AzureWebJobsStorage settings onto the storage
 // adapters' options.

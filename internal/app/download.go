@@ -1,4 +1,4 @@
-package cli
+package app
 
 import (
 	"net/http"
@@ -9,9 +9,6 @@ import (
 	"github.com/filedrop/filedrop/internal/orderlink"
 	"github.com/filedrop/filedrop/internal/storage/blobstore"
 )
-
-// fnDownload is the order page's function folder.
-const fnDownload = "Download"
 
 // orderLinks returns the signer of order-page links, or nil when no
 // ORDER_LINK_SECRET is configured (DOWNLOAD_LINKS=direct).
@@ -24,7 +21,7 @@ func orderLinks(c config.Download) (*orderlink.Signer, error) {
 
 // downloadHandler returns the Download function, or nil when the order page
 // is not configured.
-func (p *pipeline) downloadHandler() (http.Handler, error) {
+func (p *Pipeline) downloadHandler() (http.Handler, error) {
 	signer, err := orderLinks(p.cfg.Download)
 	if signer == nil || err != nil {
 		return nil, err

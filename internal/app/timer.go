@@ -1,4 +1,4 @@
-package cli
+package app
 
 import (
 	"fmt"
@@ -12,21 +12,18 @@ import (
 	"github.com/filedrop/filedrop/internal/reconcile"
 )
 
-// fnReconcile is the timer function that heals the pipeline.
-const fnReconcile = "Reconcile"
-
 // timer returns the stage behind a timer function.
-func (p *pipeline) timer(name string) (functions.TimerFunc, error) {
+func (p *Pipeline) timer(name string) (functions.TimerFunc, error) {
 	if name != fnReconcile {
 		return nil, fmt.Errorf("function %s has a function.json but no timer work in this binary", name)
 	}
-	rc, err := p.reconciler()
+	rc, err := p.Reconciler()
 	if err != nil {
 		return nil, err
 	}
 	var poison []operator.PoisonedQueue
-	for _, fn := range p.app.QueueFunctions() {
-		poison = append(poison, operator.PoisonedQueue{Function: fn.Name, Carries: carries(fn.Name),
+	for _, fn := range p.fns.QueueFunctions() {
+		poison = append(poison, operator.PoisonedQueue{Function: fn.Name, Carries: Carries(fn.Name),
 			Poison: p.queues.Queue(fn.PoisonQueue()), Queue: p.queues.Queue(fn.Queue)})
 	}
 	st, err := reconcile.New(reconcile.Deps{Reconciler: rc, Poison: poison, Window: p.cfg.Reconcile.Window, Grace: p.cfg.Reconcile.Grace})
@@ -36,24 +33,18 @@ func (p *pipeline) timer(name string) (functions.TimerFunc, error) {
 	return st.Handle, nil
 }
 
-// reconciler is the judge of lost sessions that handler reconcile and the
-// Reconcile function share.
-func (p *pipeline) reconciler() (*operator.Reconciler, error) {
-	return operator.NewReconciler(operator.ReconcilerDeps{Stripe: newStripe(p.cfg.Stripe, p.log), Records: p.ledger, Orders: p.orders,
-		Livemode: p.cfg.Stripe.Livemode})
-}
-
 // backoff is the route's policy for transient failures, from the settings.
-func (p *pipeline) backoff() delivery.Backoff {
+func (p *Pipeline) backoff() delivery.Backoff {
 	return delivery.Backoff{Min: p.cfg.Retry.Min, Max: p.cfg.Retry.Max, Budget: p.cfg.Retry.Budget}
 }
 
-// withSchedules resolves the timer functions' schedules that name a setting
-// left unset to the setting's default, as config read it: the host needs
-// the setting in the app settings, handler local does not.
-func withSchedules(app functions.App, cfg config.Config) functions.App {
-	out := app
-	out.Functions = maps.Clone(app.Functions)
+// ResolveSchedules returns fns with the timer functions' schedules that
+// name a setting left unset resolved to the setting's default, as config
+// read it: the host needs the setting in the app settings, handler local
+// does not.
+func ResolveSchedules(fns functions.App, cfg config.Config) functions.App {
+	out := fns
+	out.Functions = maps.Clone(fns.Functions)
 	for name, fn := range out.Functions {
 		if fn.Trigger == "timerTrigger" && fn.ScheduleSetting == "RECONCILE_SCHEDULE" && strings.HasPrefix(fn.Schedule, "%") {
 			fn.Schedule = cfg.Reconcile.Schedule

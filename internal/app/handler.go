@@ -1,103 +1,26 @@
-package cli
+package app
 
 import (
 	"fmt"
-	"log/slog"
+	"io"
 	"net/http"
 	"time"
 
 	"github.com/filedrop/filedrop/internal/checkoutcomplete"
-	"github.com/filedrop/filedrop/internal/config"
 	"github.com/filedrop/filedrop/internal/delivery"
 	"github.com/filedrop/filedrop/internal/functions"
-	"github.com/filedrop/filedrop/internal/operator"
 	"github.com/filedrop/filedrop/internal/order"
 	"github.com/filedrop/filedrop/internal/pace"
 	"github.com/filedrop/filedrop/internal/processorder"
 	"github.com/filedrop/filedrop/internal/sendlink"
-	"github.com/filedrop/filedrop/internal/storage"
-	"github.com/filedrop/filedrop/internal/storage/blobstore"
-	"github.com/filedrop/filedrop/internal/storage/ledger"
-	"github.com/filedrop/filedrop/internal/stripeapi"
 )
 
-// Function folder names: the routes the host invokes.
-const (
-	fnCheckoutComplete = "CheckoutComplete"
-	fnProcessOrder     = "ProcessOrder"
-	fnSendLink         = "SendLink"
-)
-
-// The adapters the operator's commands use, as internal/operator asks for
-// them.
-var (
-	_ order.Records          = (*ledger.Ledger)(nil)
-	_ operator.Finder        = (*ledger.Ledger)(nil)
-	_ operator.Reader        = (*ledger.Ledger)(nil)
-	_ operator.Sender        = (*storage.Queue)(nil)
-	_ operator.Peeker        = (*storage.Queue)(nil)
-	_ operator.Receiver      = (*storage.Queue)(nil)
-	_ operator.TextSender    = (*storage.Queue)(nil)
-	_ operator.SessionLister = (*stripeapi.Client)(nil)
-)
-
-// carries is the message the named function's queue carries, the one its
-// stage (see stage) decodes: the operator's poison commands decode with it.
-func carries(function string) operator.Carries {
-	switch function {
-	case fnProcessOrder:
-		return operator.ProcessJobs
-	case fnSendLink:
-		return operator.MailJobs
-	}
-	return 0
-}
-
-// pipeline is everything the three functions need, built once from the
-// configuration.
-type pipeline struct {
-	cfg     config.Config
-	app     functions.App
-	log     *slog.Logger
-	account storage.Account
-	queues  *storage.Queues
-	// orders and mails are the ProcessOrder and SendLink queues, named by
-	// their function.json files.
-	orders, mails *storage.Queue
-	ledger        *ledger.Ledger
-	originals     *blobstore.Originals
-}
-
-func newPipeline(cfg config.Config, app functions.App, log *slog.Logger) (*pipeline, error) {
-	acct, err := storage.NewAccount(storageOptions(cfg.Storage))
-	if err != nil {
-		return nil, err
-	}
-	queues, err := storage.NewQueues(acct)
-	if err != nil {
-		return nil, err
-	}
-	led, err := ledger.New(acct, cfg.Ledger.Table)
-	if err != nil {
-		return nil, err
-	}
-	originals, err := blobstore.New(acct, originalsOptions(cfg.Links), time.Now)
-	if err != nil {
-		return nil, err
-	}
-	p := &pipeline{cfg: cfg, app: app, log: log, account: acct, queues: queues, ledger: led, originals: originals}
-	for name, dst := range map[string]**storage.Queue{fnProcessOrder: &p.orders, fnSendLink: &p.mails} {
-		q, err := app.QueueOf(name)
-		if err != nil {
-			return nil, err
-		}
-		*dst = queues.Queue(q)
-	}
-	return p, nil
-}
-
-// handler returns the custom handler's HTTP surface.
-func (p *pipeline) handler(stderr interface{ Write([]byte) (int, error) }) (http.Handler, error) {
+// Handler returns the custom handler's HTTP surface (see newServer): the
+// webhook, the order page, and a route per queue and timer function, each
+// with its stage built from the settings. Failures the host retries are
+// also written to stderr, which the host logs at Error level. A host.json
+// functionTimeout too short for a stage's step is a *ConfigError.
+func (p *Pipeline) Handler(stderr io.Writer) (http.Handler, error) {
 	secrets := make([]string, len(p.cfg.Stripe.WebhookSecrets))
 	for i, s := range p.cfg.Stripe.WebhookSecrets {
 		secrets[i] = s.Reveal()
@@ -106,10 +29,10 @@ func (p *pipeline) handler(stderr interface{ Write([]byte) (int, error) }) (http
 	if err != nil {
 		return nil, err
 	}
-	budget := delivery.BudgetFor(p.app.FunctionTimeout)
+	budget := delivery.BudgetFor(p.fns.FunctionTimeout)
 	alarms := functions.NewAlarms(time.Minute, time.Now) // one loud line a minute per refused setting
 	routes := map[string]http.Handler{}
-	for _, fn := range p.app.QueueFunctions() {
+	for _, fn := range p.fns.QueueFunctions() {
 		stage, err := p.stage(fn.Name, budget)
 		if err != nil {
 			return nil, err
@@ -127,7 +50,7 @@ func (p *pipeline) handler(stderr interface{ Write([]byte) (int, error) }) (http
 			Stderr:   stderr,
 		}
 	}
-	for _, fn := range p.app.TimerFunctions() {
+	for _, fn := range p.fns.TimerFunctions() {
 		run, err := p.timer(fn.Name)
 		if err != nil {
 			return nil, err
@@ -142,7 +65,7 @@ func (p *pipeline) handler(stderr interface{ Write([]byte) (int, error) }) (http
 }
 
 // stage returns the stage behind a queue function, spending budget.
-func (p *pipeline) stage(name string, budget delivery.Budget) (functions.HandlerFunc, error) {
+func (p *Pipeline) stage(name string, budget delivery.Budget) (functions.HandlerFunc, error) {
 	switch name {
 	case fnProcessOrder:
 		if err := p.checkBudget(budget, 0, ""); err != nil {
@@ -192,7 +115,7 @@ func (p *pipeline) stage(name string, budget delivery.Budget) (functions.Handler
 // orderPage gives the order page's link of a session, signed with the first
 // ORDER_LINK_SECRET; nil when the mails link to each file instead
 // (DOWNLOAD_LINKS=direct).
-func (p *pipeline) orderPage() (func(sessionID string) string, error) {
+func (p *Pipeline) orderPage() (func(sessionID string) string, error) {
 	if !p.cfg.Download.Page() {
 		return nil, nil
 	}
@@ -205,14 +128,14 @@ func (p *pipeline) orderPage() (func(sessionID string) string, error) {
 
 // checkBudget refuses a host.json functionTimeout whose budget does not fit
 // a step of minStep (what, for a person: the step that needs it).
-func (p *pipeline) checkBudget(b delivery.Budget, minStep time.Duration, what string) error {
+func (p *Pipeline) checkBudget(b delivery.Budget, minStep time.Duration, what string) error {
 	if err := b.Validate(minStep); err != nil {
 		need := ""
 		if what != "" {
 			need = fmt.Sprintf(" (%s may take %s)", what, minStep)
 		}
-		return &ExitError{Code: ExitConfig, Err: fmt.Errorf("host.json functionTimeout %s is too short: %w%s; set functionTimeout to at least %s",
-			timeSpan(p.app.FunctionTimeout), err, need, timeSpan(delivery.MinFunctionTimeout(minStep)))}
+		return &ConfigError{Err: fmt.Errorf("host.json functionTimeout %s is too short: %w%s; set functionTimeout to at least %s",
+			timeSpan(p.fns.FunctionTimeout), err, need, timeSpan(delivery.MinFunctionTimeout(minStep)))}
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package cli
+package app
 
 import (
 	"io"
@@ -46,11 +46,11 @@ func TestHandlerRefusesATooShortFunctionTimeout(t *testing.T) {
 		t.Run(tt.transport+" "+timeSpan(tt.functionTimeout), func(t *testing.T) {
 			settings := map[string]string{
 				"AzureWebJobsStorage":   "UseDevelopmentStorage=true",
-				"STRIPE_WEBHOOK_SECRET": testSecret,
+				"STRIPE_WEBHOOK_SECRET": "whsec_app_test",
 				"STRIPE_API_KEY":        "sk_test_123",
 				"EMAIL_SENDER":          "shop@example.com",
 				"PUBLIC_BASE_URL":       "https://shop.example",
-				"ORDER_LINK_SECRET":     testOrderLinkSecret,
+				"ORDER_LINK_SECRET":     "test-order-link-secret-0123456789abcdef",
 			}
 			for k, v := range transports[tt.transport] {
 				settings[k] = v
@@ -58,20 +58,21 @@ func TestHandlerRefusesATooShortFunctionTimeout(t *testing.T) {
 			get := func(k string) string { return settings[k] }
 			cfg, err := config.Load(get)
 			require.NoError(t, err)
-			app, err := functions.LoadApp(filedrop.AppFiles, get)
+			fns, err := functions.LoadApp(filedrop.AppFiles, get)
 			require.NoError(t, err)
-			app.FunctionTimeout = tt.functionTimeout
-			p, err := newPipeline(cfg, app, slog.New(slog.DiscardHandler))
+			fns.FunctionTimeout = tt.functionTimeout
+			p, err := New(cfg, fns, slog.New(slog.DiscardHandler))
 			require.NoError(t, err)
 
-			_, err = p.handler(io.Discard)
+			_, err = p.Handler(io.Discard)
 
 			if tt.wantErr == "" {
 				require.NoError(t, err)
 				return
 			}
 			require.ErrorContains(t, err, tt.wantErr)
-			require.Equal(t, ExitConfig, exitCode(err))
+			var ce *ConfigError
+			require.ErrorAs(t, err, &ce, "the command line exits with its settings code")
 		})
 	}
 }

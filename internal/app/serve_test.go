@@ -1,4 +1,4 @@
-package cli
+package app
 
 import (
 	"bufio"
@@ -136,18 +136,18 @@ func TestServerRefusesHugeHeaders(t *testing.T) {
 }
 
 // TestHostLimits pins the deployed limits against host.json: every read
-// limit is set and well inside the route timeout wire.go derives from
+// limit is set and well inside the route timeout handler.go derives from
 // functionTimeout, and the idle one outlasts the queue polling interval and
 // the host client's own idle timeout.
 func TestHostLimits(t *testing.T) {
-	app, err := functions.LoadApp(filedrop.AppFiles, func(string) string { return "" })
+	fns, err := functions.LoadApp(filedrop.AppFiles, func(string) string { return "" })
 	require.NoError(t, err)
-	route := min(app.FunctionTimeout*4/5, 2*time.Minute) // as wire.go's QueueRoute.Timeout
+	route := min(fns.FunctionTimeout*4/5, 2*time.Minute) // as handler.go's QueueRoute.Timeout
 	lim := hostLimits()
 	require.Positive(t, lim.readHeader)
 	require.LessOrEqual(t, lim.readHeader, lim.read)
 	require.Less(t, lim.read, route/2, "a dripping request must not outlast an invocation")
-	require.Greater(t, lim.idle, app.Queues.MaxPollingInterval, "busy connections are reused")
+	require.Greater(t, lim.idle, fns.Queues.MaxPollingInterval, "busy connections are reused")
 	require.Greater(t, lim.idle, time.Minute, "the host's client (.NET, 1 minute) drops an idle connection first")
 	require.Less(t, lim.idle, route)
 	require.Greater(t, lim.maxHeaderBytes, 8<<10)
