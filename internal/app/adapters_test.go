@@ -55,8 +55,8 @@ func TestStorageOptionsKeepEverySetting(t *testing.T) {
 	}
 }
 
-// Issue 11 #3, through the wiring: an account built from a connection string
-// never logs its key.
+// TestStorageAccountNeverLogsTheKey: an account built from a connection
+// string, through the wiring, never logs its key.
 func TestStorageAccountNeverLogsTheKey(t *testing.T) {
 	const key = "S3cr3tXYa2V5" // base64
 	st, problem := config.ParseConnectionString("AccountName=shop;AccountKey=" + key)

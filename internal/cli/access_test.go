@@ -131,7 +131,7 @@ func TestRevokeAndGrant(t *testing.T) {
 
 // TestRevokeCleansTheReason: a reason with line breaks or control
 // characters is stored and printed cleaned, as customer names are, so it
-// cannot forge a line of output (issue 21, item 8).
+// cannot forge a line of output.
 func TestRevokeCleansTheReason(t *testing.T) {
 	o := newOps(t, nil)
 	now := time.Now().UTC()

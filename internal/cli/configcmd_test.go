@@ -42,8 +42,9 @@ func configExitCode(t *testing.T, err error) int {
 	return ee.Code
 }
 
-// Issue 11 #2: handler config printed a secret it could not parse in
-// clear, in the table, in --json and through --get.
+// TestConfigNeverPrintsSecrets: handler config prints no secret in clear,
+// not even one it cannot parse: not in the table, in --json or through
+// --get.
 func TestConfigNeverPrintsSecrets(t *testing.T) {
 	tests := []struct {
 		name, setting, value string
@@ -136,7 +137,8 @@ func TestConfigGet(t *testing.T) {
 	}
 }
 
-// Issue 15 #6: handler config left built-in defaults blank.
+// TestConfigShowsBuiltInDefaults: handler config shows the built-in
+// default of each unset setting.
 func TestConfigShowsBuiltInDefaults(t *testing.T) {
 	settings := map[string]string{"STRIPE_API_KEY": "sk_test_1", "STRIPE_WEBHOOK_SECRET": "whsec_1", "EMAIL_SENDER": "shop@example.com",
 		"AzureWebJobsStorage": "UseDevelopmentStorage=true", "EMAIL_OUTBOX_DIR": "/tmp/outbox",
@@ -180,9 +182,9 @@ func TestConfigShowsBuiltInDefaults(t *testing.T) {
 	require.NotContains(t, got, "EMAIL_OUTBOX_DIR")
 }
 
-// Issue 15 #1: a copy of local.settings.json.example turned the demo off
-// (its placeholders passed as a Stripe key and secret); it must still run
-// the demo, and handler config must not call the placeholders valid.
+// TestCopiedExampleRunsTheDemo: a copy of local.settings.json.example (its
+// placeholders standing for a Stripe key and secret) runs the demo, and
+// handler config does not call the placeholders valid.
 func TestCopiedExampleRunsTheDemo(t *testing.T) {
 	example, err := os.ReadFile(filepath.Join("..", "..", "local.settings.json.example"))
 	require.NoError(t, err)
@@ -224,7 +226,7 @@ func TestCopiedExampleRunsTheDemo(t *testing.T) {
 
 // TestConfigWarnsWithoutASupportAddress: with neither SUPPORT_EMAIL nor
 // EMAIL_REPLY_TO the mails would name the sender, often a DoNotReply@
-// address, so they name none and handler config says so (issue 21, item 8).
+// address, so they name none and handler config says so.
 func TestConfigWarnsWithoutASupportAddress(t *testing.T) {
 	for _, tt := range []struct {
 		name  string

@@ -199,9 +199,9 @@ func TestRefundsAndDisputesEndToEnd(t *testing.T) {
 		ended(t, page)
 	})
 
-	// Issue 21: a redelivered refund, or a later event of the same charge,
-	// does not undo an operator's grant; a refund the grant did not see
-	// does close access again.
+	// A redelivered refund, or a later event of the same charge, does not
+	// undo an operator's grant; a refund the grant did not see does close
+	// access again.
 	t.Run("grant is not undone by the refund read again", func(t *testing.T) {
 		const session, pi = "cs_test_granted1", "pi_Granted1"
 		page := s.buy(t, session, pi)
@@ -218,8 +218,8 @@ func TestRefundsAndDisputesEndToEnd(t *testing.T) {
 		open(t, page)
 	})
 
-	// Issue 21: an operator's revoke during an open dispute stands when the
-	// dispute is won.
+	// An operator's revoke during an open dispute stands when the dispute
+	// is won.
 	t.Run("an operator's revoke during a dispute outlives the dispute won", func(t *testing.T) {
 		const session, pi = "cs_test_fraud1", "pi_Fraud1"
 		page := s.buy(t, session, pi)

@@ -203,7 +203,7 @@ func mails(t *testing.T, dir string) []string {
 // TestResendAfterRotationMailsTheNewLink: with ORDER_LINK_SECRET="NEW,OLD",
 // a resent mail carries a link signed with NEW, the first secret when it
 // is sent, not the link signed with OLD that was queued before the
-// rotation (issue 21, item 4).
+// rotation.
 func TestResendAfterRotationMailsTheNewLink(t *testing.T) {
 	const rotated = "rotated-order-link-secret-0123456789abcdef"
 	o := newOps(t, map[string]string{"ORDER_LINK_SECRET": rotated + "," + testOrderLinkSecret})
@@ -233,8 +233,7 @@ func TestResendAfterRotationMailsTheNewLink(t *testing.T) {
 
 // TestResendOfARevokedOrder: resend, and resend --new-links, of an order
 // whose access a hold closes are refused with a message that names grant
-// (exit 1), and queue nothing; --force sends anyway, with a warning
-// (issue 21, item 5).
+// (exit 1), and queue nothing; --force sends anyway, with a warning.
 func TestResendOfARevokedOrder(t *testing.T) {
 	o := newOps(t, nil)
 	const session = "cs_test_revoked"

@@ -131,8 +131,7 @@ func TestLocalSecretIsOneSecret(t *testing.T) {
 
 // TestLocalCommandsFindMovedAzurite: the --local commands that
 // scripts/run.sh prints reach Azurite on the ports scripts/azurite.sh
-// wrote to the run folder, whatever they are, with nothing else set
-// (issue 21, item 8).
+// wrote to the run folder, whatever they are, with nothing else set.
 func TestLocalCommandsFindMovedAzurite(t *testing.T) {
 	az := testenv.StartAzurite(t)
 	run := t.TempDir()

@@ -8,9 +8,9 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// Issue 15 #1: local.settings.json.example's placeholders passed as a
-// Stripe key and secret, so a copy of it turned the demo off and called
-// Stripe with a key that cannot work.
+// TestExamplePlaceholdersCountAsUnset: local.settings.json.example's
+// placeholders count as unset, so that a copy of it runs the demo instead
+// of calling Stripe with a key that cannot work.
 func TestExamplePlaceholdersCountAsUnset(t *testing.T) {
 	values, err := LocalSettings(filepath.Join("..", "..", "local.settings.json.example"))
 	require.NoError(t, err)
@@ -41,7 +41,7 @@ func TestExamplePlaceholdersCountAsUnset(t *testing.T) {
 	require.Equal(t, "sk_test_filedropdemo", c.Stripe.APIKey.Reveal())
 }
 
-// Issue 15 #6: the defaults handler config shows for unset settings.
+// TestDefaults pins the defaults handler config shows for unset settings.
 func TestDefaults(t *testing.T) {
 	env := map[string]string{"AzureWebJobsStorage": "UseDevelopmentStorage=true", "EMAIL_SENDER": "Shop <shop@example.com>", "LOG_LEVEL": "debug"}
 	require.Equal(t, map[string]string{

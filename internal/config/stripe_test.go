@@ -43,8 +43,8 @@ func TestLoadStripe(t *testing.T) {
 			problems: []string{"must start with sk_test_, rk_test_, sk_live_ or rk_live_"}},
 		{name: "secret without whsec_", settings: map[string]string{"STRIPE_WEBHOOK_SECRET": "whsec_a,secret", "STRIPE_API_KEY": "sk_test_1"},
 			problems: []string{"entry 2 of 2 does not start with whsec_"}},
-		// Issue 11 #5: secrets that are only separators, or only the prefix,
-		// started a handler that answered 400 to every webhook.
+		// Secrets that are only separators, or only the prefix, would start
+		// a handler that answers 400 to every webhook.
 		{name: "secret of separators only", settings: map[string]string{"STRIPE_WEBHOOK_SECRET": " , ,", "STRIPE_API_KEY": "sk_test_1"},
 			problems: []string{"STRIPE_WEBHOOK_SECRET has an empty entry (1 of 3)", "empty entry (2 of 3)", "empty entry (3 of 3)"}},
 		{name: "bare whsec_", settings: map[string]string{"STRIPE_WEBHOOK_SECRET": "whsec_", "STRIPE_API_KEY": "sk_test_1"},
@@ -57,7 +57,7 @@ func TestLoadStripe(t *testing.T) {
 			problems: []string{"empty entry (2 of 2)"}},
 		{name: "secrets separated by a space", settings: map[string]string{"STRIPE_WEBHOOK_SECRET": "whsec_a whsec_b", "STRIPE_API_KEY": "sk_test_1"},
 			problems: []string{"with a space in it"}},
-		// Issue 15 #1: keys that cannot be Stripe's passed on their prefix.
+		// A key that cannot be Stripe's is refused, whatever its prefix.
 		{name: "key with underscores after the prefix", settings: map[string]string{"STRIPE_WEBHOOK_SECRET": "whsec_a", "STRIPE_API_KEY": "sk_test_your_key_here"},
 			problems: []string{"STRIPE_API_KEY is not a Stripe key: after sk_test_ a real key has only letters and digits. Put a secret or restricted key"}},
 		{name: "bare prefix", settings: map[string]string{"STRIPE_WEBHOOK_SECRET": "whsec_a", "STRIPE_API_KEY": "rk_test_"},

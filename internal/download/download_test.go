@@ -459,7 +459,7 @@ func TestHeadNeverCounts(t *testing.T) {
 // TestPageSpeaksTheMailsLanguage: the order page is in the language of the
 // order's mail, with the mails' phrase tables, dates and numbers; a page
 // for no known order is in the browser's language; without a support
-// address the page names none (issue 21, item 8).
+// address the page names none.
 func TestPageSpeaksTheMailsLanguage(t *testing.T) {
 	mailed := func(locale string) order.Order {
 		o := paidOrder()

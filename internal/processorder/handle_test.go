@@ -56,7 +56,7 @@ func (h *harness) rebuild(edit func(d *processorder.Deps)) {
 	h.stage = st
 }
 
-// handle runs the stage as the host glue does: with a Delivery whose logger
+// handle runs the stage as the host glue does: with an Attempt whose logger
 // carries the function and invocation id.
 func (h *harness) handle(msg order.ProcessJob) error {
 	log := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})).

@@ -365,7 +365,7 @@ func TestOperatorRevokeOutlivesADisputeWon(t *testing.T) {
 
 // TestNewLinksOfARevokedOrder: an operator's new links for an order that
 // was mailed and then revoked mint nothing and keep the order's state (no
-// false "before the links were queued"), unless forced (issue 21, item 5).
+// false "before the links were queued"), unless forced.
 func TestNewLinksOfARevokedOrder(t *testing.T) {
 	for _, force := range []bool{false, true} {
 		t.Run(fmt.Sprint("force=", force), func(t *testing.T) {

@@ -73,7 +73,7 @@ func TestMailCarriesTheReceipt(t *testing.T) {
 // OrderedAt, which the order page shows, are one value: when the customer
 // paid as Stripe says (the payment intent's latest charge), recorded once;
 // without it, when the order was fulfilled. Never the session's creation,
-// which Checkout sets before the customer pays (issue 21, item 6).
+// which Checkout sets before the customer pays.
 func TestMailAndLedgerShareThePaymentDate(t *testing.T) {
 	created := t0.Add(-26 * time.Hour) // a webhook lost, the order picked up by reconcile a day later
 	for _, paid := range []time.Time{created.Add(2 * time.Minute), {}} {

@@ -34,7 +34,7 @@ func TestRunNow(t *testing.T) {
 
 // TestTimerBodyIsWhatTheHostSends: Data.<binding> is the TimerInfo as a
 // JSON object, as the host's ScriptInvocationContextExtensions serialises
-// it (JObject.FromObject), not a string holding JSON (issue 21, item 9).
+// it (JObject.FromObject), not a string holding JSON.
 func TestTimerBodyIsWhatTheHostSends(t *testing.T) {
 	fn := functions.Function{Name: "Reconcile", Trigger: "timerTrigger", Binding: "timer", Schedule: "0 */15 * * * *"}
 	at := time.Date(2025, 3, 14, 9, 15, 0, 0, time.UTC)
