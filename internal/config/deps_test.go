@@ -9,7 +9,7 @@ import (
 )
 
 // TestNoAdapterImportsConfig pins that the settings reach the adapters only
-// through the wiring (internal/cli), which maps them onto each adapter's own
+// through the wiring (internal/app), which maps them onto each adapter's own
 // options: no adapter package, nor its tests, depends on this package.
 func TestNoAdapterImportsConfig(t *testing.T) {
 	const module = "github.com/filedrop/filedrop/internal/"

@@ -9,8 +9,8 @@ import (
 )
 
 // TestImportsNoInfrastructure pins that the protocol package stays free of
-// the storage adapters and the Azure SDK: the host emulator, which needs
-// them, lives in package hostemu.
+// the storage adapters, the Azure SDK and the wiring: the host emulator,
+// which needs storage, lives in package hostemu.
 func TestImportsNoInfrastructure(t *testing.T) {
 	out, err := exec.CommandContext(t.Context(), "go", "list", "-deps", "-f", "{{.ImportPath}}", ".").CombinedOutput()
 	require.NoError(t, err, string(out))
@@ -21,6 +21,7 @@ func TestImportsNoInfrastructure(t *testing.T) {
 			"github.com/filedrop/filedrop/internal/storage",
 			"github.com/filedrop/filedrop/internal/config",
 			"github.com/filedrop/filedrop/internal/functions/hostemu",
+			"github.com/filedrop/filedrop/internal/app",
 			"github.com/Azure/",
 		} {
 			require.False(t, strings.HasPrefix(dep, banned), "internal/functions depends on %s", dep)

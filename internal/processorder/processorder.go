@@ -11,17 +11,18 @@
 // order's record in the ledger: links_ready, awaiting_payment,
 // payment_failed or needs_attention.
 //
-// Retried: Stripe and storage network faults, 5xx and ledger conflicts are
-// returned as retryable errors, so the host redelivers the message;
+// Retried: Stripe and storage faults that pass by themselves (network
+// errors, 5xx: order.Transient) are recorded and re-scheduled with the
+// route's back-off until the retry budget is spent; failures nobody
+// classified are returned retryable, so the host redelivers the message;
 // throttling (429, busy storage, or another invocation holding the order's
 // lease) is returned as order.Throttled, so the host glue re-schedules the
 // message without spending an attempt. A refused STRIPE_API_KEY
 // (order.Misconfigured) holds the order: it is re-scheduled with a growing
-// delay, also without spending an attempt, until the key is fixed. Permanent
-// failures (a missing
-// session, a mode mismatch, no customer email, a missing or invalid
-// original) are recorded as needs_attention with a reason an operator can
-// act on, and acknowledged.
+// delay, also without spending an attempt, until the key is fixed.
+// Permanent failures (a missing session, a mode mismatch, no customer email,
+// a missing or invalid original) are recorded as needs_attention with a
+// reason an operator can act on, and acknowledged.
 //
 // Refunds and disputes (charge.refunded, charge.dispute.*) are applied to
 // the order found through their payment intent; see payment.go. Applying

@@ -1,6 +1,34 @@
 // Package sendlink is the SendLink stage: it mails the customer the download
 // links (or the payment-failed notice) that ProcessOrder queued, and records
 // the send in the order's ledger record.
+//
+// Input: an order.MailJob from the send-link queue. Output: one mail through
+// the Sender, and the order's record updated (order.Order.MailSent: the
+// generation sent, the operation id, mail_sent for the download links).
+//
+// A message whose generation was sent already, or that a newer generation
+// superseded, is acknowledged with no side effect. Otherwise Handle takes
+// the record's lease with a conditional write, so of two deliveries racing
+// only one sends; the other gets order.ErrBusy, throttled until the lease
+// ends.
+//
+// Retried: a throttled send is recorded (ThrottledUntil) and returned as
+// order.Throttled, so the host glue re-schedules the message with the
+// provider's delay (or the Pacer's slot); a refused credential
+// (order.Misconfigured) holds the order (Holds, HeldUntil) and is
+// re-scheduled with a growing delay until the setting is fixed; a transient
+// fault of the transport (order.Transient) is recorded with the route's
+// back-off and re-scheduled until the retry budget is spent; a permanent
+// failure (bad address, a rejected mail) marks the order needs_attention and
+// returns the order.Permanent error, which the glue acknowledges; anything
+// else is recorded (LastError, Attempts) and returned retryable, for the
+// host to redeliver and, after its last attempt, to move to the poison
+// queue. A missing record is permanent.
+//
+// A redelivery is harmless: the mail is sent under msg.Key(), the same
+// deterministic key on every delivery, so ACS deduplicates the Operation-Id,
+// the outbox overwrites the same file and SMTP repeats the same Message-ID;
+// and once the send is recorded, a redelivery sends nothing at all.
 package sendlink
 
 import (
@@ -113,32 +141,8 @@ func New(d Deps) (*Stage, error) {
 		now: d.Now, log: d.Log}, nil
 }
 
-// Handle sends the mail msg describes, delivered as d, at most once per mail.
-//
-// Input: a MailJob from the SendLink queue. Output: one mail through the
-// Sender, and the order's record updated (SentGeneration, OperationID,
-// MailSentAt; StateMailSent for the download links).
-//
-// A message whose generation was sent already, or that a newer generation
-// superseded, is acknowledged with no side effect. Otherwise Handle takes
-// the record's lease with a conditional write, so of two deliveries racing
-// only one sends; the other gets order.ErrBusy, throttled until the lease ends.
-//
-// Retries: a throttled send is recorded (ThrottledUntil) and returned as
-// order.Throttled, so the host glue re-schedules the message with the
-// provider's delay; a refused credential (order.Misconfigured) holds the
-// order (Holds, HeldUntil) and is re-scheduled with a growing delay until
-// the setting is fixed; a permanent failure (bad address, a rejected mail)
-// marks the order needs_attention and returns the order.Permanent error,
-// which the glue acknowledges; anything else is recorded (LastError,
-// Attempts) and returned retryable, for the host to redeliver and, after
-// its last attempt, to move to the poison queue. A missing record is
-// permanent.
-//
-// A redelivery is harmless: the mail is sent under msg.Key(), the same
-// deterministic key on every delivery, so ACS deduplicates the Operation-Id,
-// the outbox overwrites the same file and SMTP repeats the same Message-ID;
-// and once the send is recorded, a redelivery sends nothing at all.
+// Handle sends the mail msg describes, delivered as d, at most once per
+// mail; see the package documentation.
 func (s *Stage) Handle(ctx context.Context, d delivery.Attempt, msg order.MailJob) error {
 	key := msg.Key()
 	log := cmp.Or(d.Log, s.log).With("session_id", msg.SessionID, "event_id", msg.EventID, "mail_key", key)
