@@ -37,11 +37,12 @@ var adapters = []string{
 var stages = []string{"internal/checkoutcomplete", "internal/processorder", "internal/sendlink", "internal/download", "internal/reconcile"}
 
 // TestLayering pins the arrows of docs/architecture.md that the
-// packages' own tests (TestImportsNothingOfOurs, TestNoAdapterImportsConfig,
-// TestImportsNoInfrastructure, TestImportsNoSDK) do not: the command line
-// goes through app and reaches no adapter; the stages import no SDK and
-// none of the wiring; the host mechanics and the masking type sit below
-// everything but the domain; and only the command line imports app.
+// packages' own tests (TestNoAdapterImportsConfig,
+// TestImportsNoInfrastructure, TestImportsNoSDK) do not: the domain imports
+// nothing of ours; the command line goes through app and reaches no
+// adapter; the stages import no SDK and none of the wiring; the host
+// mechanics sit on the domain alone and the masking type on nothing; and
+// only the command line imports app.
 func TestLayering(t *testing.T) {
 	pkgs := imports(t)
 	wiring := []string{module + "/internal/app", module + "/internal/cli", module + "/internal/config"}
@@ -60,6 +61,8 @@ func TestLayering(t *testing.T) {
 		{"the host mechanics import of ours only the domain", []string{"internal/delivery"},
 			[]string{module + "/internal/app", module + "/internal/cli", module + "/internal/config", module + "/internal/functions",
 				module + "/internal/storage", module + "/internal/stripeapi", "net/http", "github.com/Azure/"}, []string{module + "/internal/order"}},
+		{"the domain imports nothing of ours, and no Azure, Stripe or HTTP package", []string{"internal/order"},
+			[]string{module + "/", "github.com/Azure/", "github.com/stripe/", "net/http"}, nil},
 		{"the masking type is a leaf", []string{"internal/secret"}, []string{module + "/"}, nil},
 	}
 	for _, tt := range tests {

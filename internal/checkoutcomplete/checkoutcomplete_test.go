@@ -226,32 +226,23 @@ func mustNew(t testing.TB, d Deps) *Stage {
 }
 
 // TestNewNamesWhatIsMissing: a stage built without a dependency it needs is
-// refused when it is built, naming it.
+// refused when it is built, naming it; the optional ones may be left out.
 func TestNewNamesWhatIsMissing(t *testing.T) {
 	full := Deps{Secrets: []string{secret}, Queue: &fakeQueue{}, Log: slog.New(slog.DiscardHandler)}
-	tests := []struct {
-		name string
-		edit func(d *Deps)
-		want string
-	}{
-		{"complete", func(*Deps) {}, ""},
-		{"no clock: optional", func(d *Deps) { d.Now = nil }, ""},
-		{"no secrets", func(d *Deps) { d.Secrets = nil }, "checkoutcomplete: no Secrets"},
-		{"no queue", func(d *Deps) { d.Queue = nil }, "no Queue"},
-		{"no logger", func(d *Deps) { d.Log = nil }, "no Log"},
+	optional := full
+	optional.Now, optional.Livemode = nil, true
+	for _, d := range []Deps{full, optional} {
+		_, err := New(d)
+		require.NoError(t, err)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			d := full
-			tt.edit(&d)
-			h, err := New(d)
-			if tt.want == "" {
-				require.NoError(t, err)
-				require.NotNil(t, h)
-				return
-			}
-			require.ErrorContains(t, err, tt.want)
-			require.Nil(t, h)
-		})
+	for want, edit := range map[string]func(d *Deps){
+		"checkoutcomplete: no Secrets": func(d *Deps) { d.Secrets = nil },
+		"checkoutcomplete: no Queue":   func(d *Deps) { d.Queue = nil },
+		"checkoutcomplete: no Log":     func(d *Deps) { d.Log = nil },
+	} {
+		d := full
+		edit(&d)
+		_, err := New(d)
+		require.ErrorContains(t, err, want)
 	}
 }
