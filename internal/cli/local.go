@@ -43,7 +43,6 @@ func runLocal(ctx context.Context, env Env, args []string) error {
 		return usageErr("--now: no timer function named %q (have %s)", *now, strings.Join(timerNames(runApp), ", "))
 	}
 	log := newLogger(cfg, env.Stderr)
-	tuneGC(env.Getenv, log)
 	p, err := newPipeline(cfg, app, log)
 	if err != nil {
 		return err
