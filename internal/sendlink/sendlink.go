@@ -51,7 +51,7 @@ type Stage struct {
 type pacer interface {
 	Reserve(key string, now time.Time) time.Duration
 	Refused(key string, now time.Time, after time.Duration) time.Duration
-	Accepted()
+	Accepted(key string, now time.Time)
 }
 
 var _ pacer = (*pace.Pacer)(nil)
@@ -161,7 +161,7 @@ func (s *Stage) Handle(ctx context.Context, d order.Delivery, msg order.MailJob)
 		return s.failed(ctx, d, held, msg, owner, s.paced(key, fmt.Errorf("send mail: %w", err)))
 	}
 	if s.pacer != nil {
-		s.pacer.Accepted()
+		s.pacer.Accepted(key, s.now())
 	}
 	if err := s.sent(ctx, held, msg, owner, opID); err != nil {
 		// Retryable: the redelivery sends again under the same key, which
