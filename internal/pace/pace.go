@@ -11,9 +11,10 @@
 // (Accepted) raises it by a twentieth of its scale, up to the scale; a
 // refusal (Refused) halves it and holds every new slot until the service's
 // Retry-After. The scale is Limits.PerMinute when set. Without it the
-// Pacer lets everything through until a refusal shows a quota, then starts
-// at the pace the service accepted, and probes up to a quarter above the
-// pace it is known to accept. Limits.PerHour caps the calls let through in
+// Pacer lets everything through until a refusal shows a quota (and a
+// handful of accepted calls measure it), then starts at the pace the
+// service accepted, and probes up to a quarter above the pace it is known
+// to accept. Limits.PerHour caps the calls let through in
 // any hour.
 //
 // The rule cannot collapse. A halving never goes below the pace the
@@ -58,6 +59,10 @@ const (
 	maxSlots = 10000
 	// forgetAfter is how long a slot nobody came for is remembered.
 	forgetAfter = 10 * time.Minute
+	// minSpan is the shortest time a pace is measured over, and minCalls
+	// the fewest calls a quota is learnt from.
+	minSpan  = 10 * time.Second
+	minCalls = 5
 )
 
 // Limits are a service's quotas; zero is no quota known.
@@ -90,8 +95,10 @@ type Pacer struct {
 	// slots are the waiting callers' slots, and sent the calls let
 	// through and not yet answered.
 	slots, sent map[string]grant
-	// accepted are the times of the calls accepted in the last minute.
+	// accepted are the times of the calls accepted in the last minute,
+	// and start the time of the first call.
 	accepted []time.Time
+	start    time.Time
 	// hour are the times of the latest calls let through, at most
 	// 2*Limits.PerHour of them, oldest first.
 	hour []time.Time
@@ -134,6 +141,9 @@ func (p *Pacer) rate() float64 {
 func (p *Pacer) Reserve(key string, now time.Time) time.Duration {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.start.IsZero() {
+		p.start = now
+	}
 	if g, ok := p.slots[key]; ok {
 		if wait := g.at.Sub(now); wait > Tolerance {
 			return wait
@@ -218,7 +228,10 @@ func (p *Pacer) scale(now time.Time) float64 {
 	if p.limits.PerMinute > 0 {
 		return float64(p.limits.PerMinute)
 	}
-	return max(p.learnt, float64(len(p.recent(now))))
+	// The calls accepted in the last minute, or since the first call when
+	// that is less than a minute ago (a process that just started).
+	span := min(max(now.Sub(p.start), minSpan), time.Minute)
+	return max(p.learnt, float64(len(p.recent(now)))/span.Minutes())
 }
 
 // setRate sets the rate a minute for the slots handed out from now on,
@@ -306,8 +319,11 @@ func (p *Pacer) halve(now time.Time, after time.Duration) {
 	}
 	r := p.rate()
 	if p.limits.PerMinute == 0 {
-		if floor == 0 {
-			return // nothing to learn the quota from: the pause is all
+		if n < minCalls {
+			// Too few calls to tell the quota from (a process that just
+			// started, in a window its predecessor filled): the pause
+			// is all.
+			return
 		}
 		p.learnt = floor
 		if r == 0 {

@@ -75,19 +75,21 @@ func TestPacer(t *testing.T) {
 			{at: time.Second, call: "accepted", key: "a", rate: 60},
 			{at: time.Second, call: "accepted", rate: 60}, // never above the configured rate
 		}},
-		{name: "learning: the first refusal paces at what the service accepted", steps: []step{
+		{name: "learning: the first refusal that shows a quota paces at what the service accepted", steps: []step{
 			{call: "reserve", key: "a"}, {call: "accepted", key: "a"},
 			{call: "reserve", key: "b"}, {call: "accepted", key: "b"},
-			{call: "reserve", key: "c"},
+			{call: "reserve", key: "c"}, {call: "accepted", key: "c"},
+			{call: "reserve", key: "d"}, {call: "accepted", key: "d"},
+			{call: "reserve", key: "e"}, {call: "accepted", key: "e"},
+			{call: "reserve", key: "x"},
 			// Nobody waits: the refusal holds new slots for its pause, and
 			// the rate is not in question.
-			{call: "refused", key: "c", after: 10 * time.Second, wait: 10 * time.Second},
-			{call: "reserve", key: "d", wait: 10 * time.Second},
-			// Now others wait: two accepted, none until 20 s, so 6 a
-			// minute.
-			{at: 10 * time.Second, call: "reserve", key: "d"},
-			{at: 10 * time.Second, call: "refused", key: "d", after: 10 * time.Second, wait: 10 * time.Second, rate: 6},
-			{at: 10 * time.Second, call: "reserve", key: "e", wait: 20 * time.Second},
+			{call: "refused", key: "x", after: 10 * time.Second, wait: 10 * time.Second},
+			{call: "reserve", key: "y", wait: 10 * time.Second},
+			// Now x waits: five accepted, none until 20 s, so 15 a minute.
+			{at: 10 * time.Second, call: "reserve", key: "y"},
+			{at: 10 * time.Second, call: "refused", key: "y", after: 10 * time.Second, wait: 10 * time.Second, rate: 15},
+			{at: 10 * time.Second, call: "reserve", key: "z", wait: 14 * time.Second},
 		}},
 		{name: "an hourly limit holds calls beyond it", limits: pace.Limits{PerMinute: 600, PerHour: 2}, steps: []step{
 			{call: "reserve", key: "a"},
@@ -136,6 +138,7 @@ type run struct {
 	latency time.Duration
 	mails   int
 	gap     time.Duration // between two mails' first deliveries
+	restart time.Duration // when set, the process restarts then
 	seed    uint64
 }
 
@@ -144,6 +147,9 @@ func (r run) play(t *testing.T) (*sim, *service) {
 	rng := rand.New(rand.NewPCG(r.seed, 9))
 	svc := &service{limit: r.limit, window: r.window, random: r.random, rng: rng}
 	s := &sim{p: pace.New(r.limits), svc: svc, latency: r.latency, poll: time.Second, busy: 24, rng: rng}
+	if r.restart > 0 {
+		s.restart, s.newPacer = t0.Add(r.restart), func() *pace.Pacer { return pace.New(r.limits) }
+	}
 	s.mails(r.mails, t0, r.gap)
 	s.run(r.mails, t0.Add(24*time.Hour))
 	require.Equal(t, r.mails, s.done, "every mail sent")
@@ -190,15 +196,19 @@ func TestRandomRefusalsDoNotCollapseTheRate(t *testing.T) {
 
 // TestBurstMeetsTheQuota: a burst of mails through a quota drains at about
 // the quota with about one request a mail, with or without a configured
-// rate; so does a short burst against the fault run's fake ACS.
+// rate; so does a short burst against the fault run's fake ACS, also when
+// the process restarts in the middle of it (and learns again).
 func TestBurstMeetsTheQuota(t *testing.T) {
 	for _, r := range []run{
 		{limit: 30, window: time.Minute, latency: 200 * time.Millisecond, mails: 500, gap: 20 * time.Millisecond},
 		{limits: pace.Limits{PerMinute: 30}, limit: 30, window: time.Minute, latency: 200 * time.Millisecond, mails: 500, gap: 20 * time.Millisecond},
 		{limit: 10, window: 10 * time.Second, random: 0.05, latency: 3 * time.Second, mails: 44, gap: 250 * time.Millisecond},
 		{limit: 10, window: 10 * time.Second, random: 0.05, latency: 3 * time.Second, mails: 44, gap: 250 * time.Millisecond, seed: 1},
+		{limit: 10, window: 10 * time.Second, random: 0.05, latency: time.Second, mails: 44, gap: 250 * time.Millisecond, restart: 5 * time.Second},
+		{limit: 10, window: 10 * time.Second, random: 0.05, latency: time.Second, mails: 44, gap: 250 * time.Millisecond, restart: 5 * time.Second, seed: 1},
+		{limit: 10, window: 10 * time.Second, random: 0.05, latency: time.Second, mails: 44, gap: 250 * time.Millisecond, restart: 8 * time.Second, seed: 2},
 	} {
-		t.Run(fmt.Sprintf("%d mails through %d per %s, MAIL_RATE_LIMIT %d", r.mails, r.limit, r.window, r.limits.PerMinute), func(t *testing.T) {
+		t.Run(fmt.Sprintf("%d mails through %d per %s, MAIL_RATE_LIMIT %d, restart at %s, seed %d", r.mails, r.limit, r.window, r.limits.PerMinute, r.restart, r.seed), func(t *testing.T) {
 			s, svc := r.play(t)
 			perMail := float64(s.requests) / float64(r.mails)
 			t.Logf("drain %.1f a minute, %.2f requests a mail", svc.drain(t0), perMail)

@@ -72,6 +72,10 @@ type sim struct {
 	// a message delivered beyond it waits for the next poll.
 	busy     int
 	inFlight int
+	// restart, when set, is when the process restarts: a new Pacer from
+	// then on, the old one's slots forgotten.
+	restart  time.Time
+	newPacer func() *pace.Pacer
 	rng      *rand.Rand
 
 	events   events
@@ -134,6 +138,9 @@ func (s *sim) run(n int, end time.Time) {
 		}
 		ev := heap.Pop(&s.events).(event)
 		now := ev.at
+		if !s.restart.IsZero() && !now.Before(s.restart) {
+			s.p, s.restart = s.newPacer(), time.Time{}
+		}
 		if ev.sent.IsZero() { // a delivery of the message
 			if s.busy > 0 && s.inFlight >= s.busy {
 				s.deliver(now, ev.key, 0)
