@@ -237,7 +237,7 @@ func TestSettingsAsDeployed(t *testing.T) {
 		want   map[string]string
 	}{
 		{"defaults", nil, map[string]string{
-			"MAIL_RATE_LIMIT":                           "5",
+			"MAIL_RATE_LIMIT":                           "5/m,10/h",
 			"EMAIL_SENDER":                              "DoNotReply@5f6a7b8c-1234-4d2e-9abc-0123456789ab.azurecomm.net",
 			"ALLOW_LIVE_MODE":                           "false",
 			"RECONCILE_SCHEDULE":                        "0 */15 * * * *",
@@ -247,10 +247,10 @@ func TestSettingsAsDeployed(t *testing.T) {
 			"APPLICATIONINSIGHTS_AUTHENTICATION_STRING": "ClientId=" + testClientID + ";Authorization=AAD",
 		}},
 		{"a custom domain not yet verified", map[string]any{"customEmailDomain": "shop.example"}, map[string]string{
-			"MAIL_RATE_LIMIT": "5", "EMAIL_SENDER": "DoNotReply@5f6a7b8c-1234-4d2e-9abc-0123456789ab.azurecomm.net"}},
+			"MAIL_RATE_LIMIT": "5/m,10/h", "EMAIL_SENDER": "DoNotReply@5f6a7b8c-1234-4d2e-9abc-0123456789ab.azurecomm.net"}},
 		{"a verified custom domain", map[string]any{"customEmailDomain": "shop.example", "useCustomEmailDomain": true}, map[string]string{
-			"MAIL_RATE_LIMIT": "30", "EMAIL_SENDER": "DoNotReply@shop.example"}},
-		{"a rate of the seller's quota", map[string]any{"mailRateLimit": 12}, map[string]string{"MAIL_RATE_LIMIT": "12"}},
+			"MAIL_RATE_LIMIT": "30/m,100/h", "EMAIL_SENDER": "DoNotReply@shop.example"}},
+		{"a rate of the seller's quota", map[string]any{"mailRateLimit": "12/m,200/h"}, map[string]string{"MAIL_RATE_LIMIT": "12/m,200/h"}},
 		{"live mode and a custom host", map[string]any{"allowLiveMode": true, "customHostName": "photos.shop.example"}, map[string]string{
 			"ALLOW_LIVE_MODE": "true", "PUBLIC_BASE_URL": "https://photos.shop.example"}},
 	}

@@ -171,7 +171,7 @@ func (p *pipeline) stage(name string, budget order.Budget) (functions.HandlerFun
 		if err := p.checkBudget(budget, attempt, "one attempt through MAIL_TRANSPORT="+string(p.cfg.Mail.Transport)); err != nil {
 			return nil, err
 		}
-		st := sendlink.New(sender, p.ledger, render, budget, time.Now, p.log).WithPacer(pace.New(p.cfg.Mail.RateLimit))
+		st := sendlink.New(sender, p.ledger, render, budget, time.Now, p.log).WithPacer(pace.New(pace.Limits(p.cfg.Mail.RateLimit)))
 		page, err := p.orderPage()
 		if err != nil {
 			return nil, err

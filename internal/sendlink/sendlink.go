@@ -65,7 +65,7 @@ func (s *Stage) WithOrderPage(link func(sessionID string) string) *Stage {
 type pacer interface {
 	Reserve(key string, now time.Time) time.Duration
 	Refused(key string, now time.Time, after time.Duration) time.Duration
-	Accepted()
+	Accepted(key string, now time.Time)
 }
 
 var _ pacer = (*pace.Pacer)(nil)
@@ -178,7 +178,7 @@ func (s *Stage) Handle(ctx context.Context, d order.Delivery, msg order.MailJob)
 		return s.failed(ctx, d, held, msg, owner, s.paced(key, fmt.Errorf("send mail: %w", err)))
 	}
 	if s.pacer != nil {
-		s.pacer.Accepted()
+		s.pacer.Accepted(key, s.now())
 	}
 	// Accepted or sent, the mail is the transport's now: it is recorded as
 	// sent either way.

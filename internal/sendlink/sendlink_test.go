@@ -666,7 +666,7 @@ func TestPacedSends(t *testing.T) {
 	recs := ordertest.NewLedger(linksReady(), rec2)
 	var sent sentMails
 	stage := sendlink.New(sent.sender(nil), recs, renderer(t), budget, func() time.Time { return clock }, log).
-		WithPacer(pace.New(30)) // a slot every 2 s
+		WithPacer(pace.New(pace.Limits{PerMinute: 30})) // a slot every 2 s
 	ctx := context.Background()
 
 	require.NoError(t, stage.Handle(ctx, delivery(log, "inv-1"), first))
@@ -692,7 +692,7 @@ func TestPacedSends(t *testing.T) {
 	clock = clock.Add(10 * time.Second)
 	throttling := sendlink.New(sendlink.SenderFunc(func(context.Context, mail.Message) (mail.Receipt, error) {
 		return mail.Receipt{}, order.Throttled(errors.New("acs answered 429"), 5*time.Second)
-	}), recs, renderer(t), budget, func() time.Time { return clock }, log).WithPacer(pace.New(30))
+	}), recs, renderer(t), budget, func() time.Time { return clock }, log).WithPacer(pace.New(pace.Limits{PerMinute: 30}))
 	err = throttling.Handle(ctx, delivery(log, "inv-4"), third)
 	require.Equal(t, order.ClassThrottled, order.Classify(err), "%v", err)
 	wait, _ = order.RetryAfter(err)
@@ -709,7 +709,7 @@ func TestPacingLetsACrashedSendGoOn(t *testing.T) {
 	rec.Lease("message:m-1", now.Add(-10*time.Second), budget.Lease) // the crashed invocation's claim
 	recs := ordertest.NewLedger(rec)
 	var sent sentMails
-	p := pace.New(30)
+	p := pace.New(pace.Limits{PerMinute: 30})
 	require.Zero(t, p.Reserve("another mail", now)) // the next slot is 2 s away
 	stage := sendlink.New(sent.sender(nil), recs, renderer(t), budget, func() time.Time { return now }, log).WithPacer(p)
 	d := order.Delivery{InvocationID: "inv-2", MessageID: "m-1", DequeueCount: 2, Log: log}
