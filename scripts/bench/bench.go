@@ -139,10 +139,10 @@ func (b *bench) handlerSetup(ctx context.Context, name string, settings map[stri
 }
 
 // Where the handler says it is ready: serve mode's log line (text or JSON
-// logs), and handler local's last line.
+// logs), and handler local's last line (after the webhook's address when it runs CheckoutComplete).
 var (
 	serveListenRE = regexp.MustCompile(`custom handler listening.*addr"?[=:]"?(127\.0\.0\.1:[0-9]+)`)
-	localReadyRE  = regexp.MustCompile(`(?m)^CheckoutComplete: \[POST\] (http://127\.0\.0\.1:[0-9]+/api/CheckoutComplete)(?s:.*)^Press Ctrl-C to stop\.$`)
+	localReadyRE  = regexp.MustCompile(`(?m)^(?:CheckoutComplete: \[POST\] (http://127\.0\.0\.1:[0-9]+/api/CheckoutComplete)\n(?s:.*?))?Press Ctrl-C to stop\.$`)
 )
 
 // startServe starts v's handler in serve mode, as the Functions host does
