@@ -1,0 +1,80 @@
+package order
+
+import (
+	"slices"
+	"strings"
+	"time"
+)
+
+// The index of orders by customer email lets the "Lost your link?" page
+// find a customer's orders without scanning the ledger: the ledger keeps,
+// per address (NormalizeEmail, stored only as a keyed hash), the orders
+// whose download mail went to it and the LinksQuota of the mails that list
+// them.
+
+// NormalizeEmail is the form of an address the index is keyed by: without
+// surrounding space, in lower case. Mailbox names are case-insensitive in
+// practice, though RFC 5321 lets a server tell them apart.
+func NormalizeEmail(addr string) string { return strings.ToLower(strings.TrimSpace(addr)) }
+
+// IndexedOrder is an order the index lists for an address.
+type IndexedOrder struct {
+	SessionID string
+	// At is the order's date (OrderedAt, else PaidAt) when it was indexed.
+	At time.Time
+}
+
+// IndexDate is the date the index lists o under: when the customer
+// ordered, else when the payment was recorded, else now.
+func (o *Order) IndexDate(now time.Time) time.Time {
+	switch {
+	case !o.OrderedAt.IsZero():
+		return o.OrderedAt
+	case !o.PaidAt.IsZero():
+		return o.PaidAt
+	}
+	return now
+}
+
+// LinksQuota is what the index records of the mails listing an address's
+// orders: how many went out on which day, how many ever, and when the last
+// did. The zero LinksQuota is an address that never had one.
+type LinksQuota struct {
+	// Day is the UTC day (2006-01-02) Today counts.
+	Day   string
+	Today int
+	// Total counts every such mail: each one's generation.
+	Total int
+	Last  time.Time
+}
+
+// Take counts one more mail at now if the address may have it: at most
+// perDay a UTC day, and at least spacing after the last. It returns the
+// mail's generation (the new Total) and whether it may be sent; when it may
+// not, q is unchanged.
+func (q *LinksQuota) Take(now time.Time, perDay int, spacing time.Duration) (int, bool) {
+	day := now.UTC().Format(time.DateOnly)
+	today := q.Today
+	if q.Day != day {
+		today = 0
+	}
+	if today >= perDay || !q.Last.IsZero() && now.Sub(q.Last) < spacing {
+		return 0, false
+	}
+	q.Day, q.Today, q.Total, q.Last = day, today+1, q.Total+1, now
+	return q.Total, true
+}
+
+// MaxIndexedOrders bounds the orders the index returns for one address:
+// the newest.
+const MaxIndexedOrders = 50
+
+// SortIndexed sorts orders newest first (by At, then by session id).
+func SortIndexed(orders []IndexedOrder) {
+	slices.SortFunc(orders, func(a, b IndexedOrder) int {
+		if c := b.At.Compare(a.At); c != 0 {
+			return c
+		}
+		return strings.Compare(a.SessionID, b.SessionID)
+	})
+}
