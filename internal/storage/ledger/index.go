@@ -92,7 +92,9 @@ func (l *Ledger) SessionOfMail(ctx context.Context, operationID string) (string,
 	return e.str(propSessionID), e.err
 }
 
-func mailPartition(operationID string) string { return mailPartitionPrefix + strings.ToLower(operationID) }
+func mailPartition(operationID string) string {
+	return mailPartitionPrefix + strings.ToLower(operationID)
+}
 
 // IndexOrder lists sessionID, dated at, under the address email. It is
 // idempotent.
