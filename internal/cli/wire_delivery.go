@@ -4,7 +4,9 @@ import (
 	"time"
 
 	"github.com/filedrop/filedrop/internal/deliveryreport"
+	"github.com/filedrop/filedrop/internal/download"
 	"github.com/filedrop/filedrop/internal/functions"
+	"github.com/filedrop/filedrop/internal/orderlink"
 )
 
 // This file wires what tells the seller and the customer whether a mail
@@ -24,4 +26,11 @@ func (p *pipeline) deliveryReportStage() (functions.HandlerFunc, error) {
 		return nil, err
 	}
 	return functions.Decoded(deliveryreport.Decode, st.Handle), nil
+}
+
+// withLostLinks adds the "Lost your link?" page to the Download function:
+// the ledger's index of orders by email, SendLink's queue, and the order
+// page links signed with the first ORDER_LINK_SECRET.
+func (p *pipeline) withLostLinks(h *download.Handler, signer *orderlink.Signer) *download.Handler {
+	return h.WithLostLinks(download.LostLinks{Customers: p.ledger, Mails: p.mails, Link: signer.URL})
 }

@@ -105,11 +105,11 @@ type PagePhrases struct {
 
 	// The "Lost your link?" page: its form, what it answers, and the link
 	// to it from every other page.
-	Lost, LostSent PageKind
-	LostLink       string
-	EmailLabel     string
-	SendLinks      string
-	LostInvalid    string
+	Lost, LostSent, LostBusy, LostUnavailable PageKind
+	LostLink                                  string
+	EmailLabel                                string
+	SendLinks                                 string
+	LostInvalid                               string
 }
 
 // PageKind is the heading of one kind of order page and its advice.
@@ -196,6 +196,10 @@ var phrasesEN = phrases{
 			"Enter the email address you ordered with. If we have orders for it, we send their links to that address."},
 		LostSent: PageKind{"Check your inbox",
 			"If we have orders for this address that can still be downloaded, we have sent their links to it. The mail may take a few minutes; please look in your spam folder too."},
+		LostBusy: PageKind{"Too many requests",
+			"Many requests came from your network in a short time. Please wait a while and try again."},
+		LostUnavailable: PageKind{"Briefly unavailable",
+			"We could not look your orders up just now. Please try again in a minute."},
 		LostLink:    "Lost your link?",
 		EmailLabel:  "Email address",
 		SendLinks:   "Send me my links",
@@ -284,6 +288,10 @@ var phrasesDE = phrases{
 			"Geben Sie die E-Mail-Adresse ein, mit der Sie bestellt haben. Wenn wir Bestellungen zu dieser Adresse haben, senden wir ihre Links an diese Adresse."},
 		LostSent: PageKind{"Sehen Sie in Ihr Postfach",
 			"Wenn wir Bestellungen zu dieser Adresse haben, die noch heruntergeladen werden können, haben wir ihre Links an sie gesendet. Die E-Mail kann einige Minuten brauchen; sehen Sie bitte auch im Spam-Ordner nach."},
+		LostBusy: PageKind{"Zu viele Anfragen",
+			"Aus Ihrem Netz kamen in kurzer Zeit viele Anfragen. Bitte warten Sie eine Weile und versuchen Sie es erneut."},
+		LostUnavailable: PageKind{"Kurz nicht verfügbar",
+			"Wir konnten Ihre Bestellungen gerade nicht nachschlagen. Bitte versuchen Sie es in einer Minute erneut."},
 		LostLink:    "Link verloren?",
 		EmailLabel:  "E-Mail-Adresse",
 		SendLinks:   "Links senden",
@@ -372,6 +380,10 @@ var phrasesFR = phrases{
 			"Saisissez l’adresse e-mail utilisée pour votre commande. Si nous avons des commandes pour cette adresse, nous y envoyons leurs liens."},
 		LostSent: PageKind{"Consultez votre boîte de réception",
 			"Si nous avons pour cette adresse des commandes encore téléchargeables, nous y avons envoyé leurs liens. Le message peut mettre quelques minutes\u00a0; pensez aussi à regarder dans vos courriers indésirables."},
+		LostBusy: PageKind{"Trop de demandes",
+			"De nombreuses demandes sont venues de votre réseau en peu de temps. Veuillez patienter un moment puis réessayer."},
+		LostUnavailable: PageKind{"Momentanément indisponible",
+			"Nous n’avons pas pu consulter vos commandes pour l’instant. Veuillez réessayer dans une minute."},
 		LostLink:    "Lien perdu\u00a0?",
 		EmailLabel:  "Adresse e-mail",
 		SendLinks:   "Envoyer mes liens",
@@ -460,6 +472,10 @@ var phrasesES = phrases{
 			"Escribe la dirección de correo con la que hiciste el pedido. Si tenemos pedidos para ella, enviaremos sus enlaces a esa dirección."},
 		LostSent: PageKind{"Revisa tu bandeja de entrada",
 			"Si tenemos pedidos para esta dirección que aún se pueden descargar, te hemos enviado sus enlaces. El correo puede tardar unos minutos; revisa también la carpeta de spam."},
+		LostBusy: PageKind{"Demasiadas solicitudes",
+			"Han llegado muchas solicitudes desde tu red en poco tiempo. Espera un rato y vuelve a intentarlo."},
+		LostUnavailable: PageKind{"No disponible por un momento",
+			"No hemos podido consultar tus pedidos ahora mismo. Vuelve a intentarlo en un minuto."},
 		LostLink:    "¿Has perdido tu enlace?",
 		EmailLabel:  "Correo electrónico",
 		SendLinks:   "Enviarme mis enlaces",

@@ -1,6 +1,7 @@
 package order
 
 import (
+	"encoding/json"
 	"slices"
 	"strings"
 	"time"
@@ -77,4 +78,57 @@ func SortIndexed(orders []IndexedOrder) {
 		}
 		return strings.Compare(a.SessionID, b.SessionID)
 	})
+}
+
+// SentTo reports whether the order's download mail went, or was queued to
+// go, to addr (its customer's address, or one an operator resent it to),
+// whatever the letter case.
+func (o *Order) SentTo(addr string) bool {
+	addr = NormalizeEmail(addr)
+	if addr == "" {
+		return false
+	}
+	if NormalizeEmail(o.CustomerEmail) == addr {
+		return true
+	}
+	return slices.ContainsFunc(o.Mails, func(m MailRecord) bool { return m.Kind == MailDownloadLinks && NormalizeEmail(m.To) == addr })
+}
+
+// Listable reports whether a mail listing a customer's orders may list o at
+// now: fulfilled, its access open (no hold, inside the download window).
+func (o *Order) Listable(now time.Time, window time.Duration) bool {
+	return o.Fulfilled() && o.Access(now, window) == AccessOpen
+}
+
+// Link returns o as a mail listing a customer's orders names it, with its
+// order page's link url: its date, and the titles of its files (at most
+// MaxOrderLinkItems, each cut to MaxReceiptDescription characters).
+func (o *Order) Link(url string) OrderLink {
+	l := OrderLink{SessionID: o.SessionID, OrderedAt: o.IndexDate(time.Time{}), URL: url}
+	for i, f := range o.Files {
+		if i == MaxOrderLinkItems {
+			l.More = len(o.Files) - i
+			break
+		}
+		title := cleanLine(f.Title)
+		if title == "" {
+			title = cleanLine(f.FileName)
+		}
+		l.Items = append(l.Items, cut(title, MaxReceiptDescription))
+	}
+	return l
+}
+
+// OrderLinksMail is the mail listing links, the orders of one customer
+// (newest first, at most MaxOrderLinks), to addr: recorded on newest, the
+// newest order, and written in its mail's language to the name its mail
+// greeted. gen is the address's count of such mails (LinksQuota.Take).
+func OrderLinksMail(newest *Order, addr string, gen int, links []OrderLink) MailJob {
+	m := MailJob{Version: MailJobVersion, Kind: MailOrderLinks, SessionID: newest.SessionID, Generation: gen,
+		Customer: Customer{Email: strings.TrimSpace(addr)}, Orders: links[:min(len(links), MaxOrderLinks)]}
+	var queued MailJob
+	if len(newest.Mail) > 0 && json.Unmarshal(newest.Mail, &queued) == nil {
+		m.Customer.Name, m.Locale = CustomerName(queued.Customer.Name), queued.Locale
+	}
+	return m
 }
