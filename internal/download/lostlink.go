@@ -13,6 +13,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/filedrop/filedrop/internal/mail"
 	"github.com/filedrop/filedrop/internal/order"
 	"github.com/filedrop/filedrop/internal/orderlink"
 	"github.com/filedrop/filedrop/internal/storage"
@@ -109,9 +110,22 @@ func lostPath(path string) bool {
 	return strings.EqualFold(strings.TrimSuffix(path, "/"), strings.TrimSuffix(orderlink.Path, "/"))
 }
 
+// langParam names the query parameter that carries the language of the
+// page that linked to the lost page.
+const langParam = "hl"
+
+// lostWords are the lost page's words: in the language of the page that
+// linked to it (langParam), else of the request's browser.
+func lostWords(r *http.Request) mail.Page {
+	if hl := r.URL.Query().Get(langParam); hl != "" && mail.Language(hl) == strings.ToLower(hl) {
+		return mail.PageFor(hl)
+	}
+	return words(r, nil)
+}
+
 // serveLost answers the lost page; see the comment atop this file.
 func (h *Handler) serveLost(w http.ResponseWriter, r *http.Request, log *slog.Logger) {
-	t := words(r, nil)
+	t := lostWords(r)
 	if r.Method != http.MethodPost {
 		h.render(w, r, http.StatusOK, h.view(t, kindLost))
 		return

@@ -98,7 +98,7 @@ func TestLostPageForm(t *testing.T) {
 		require.Equal(t, http.StatusOK, w.Code, path)
 		body := w.Body.String()
 		require.Contains(t, body, "Lost your link?")
-		require.Contains(t, body, `<form class="lost" method="post" action="/api/download/">`)
+		require.Contains(t, body, `<form class="lost" method="post" action="/api/download/?hl=en">`, "the form keeps the page's language")
 		require.Contains(t, body, `<input id="email" name="email" type="email"`)
 		require.NotContains(t, body, "<script")
 		orderPage := s.do(http.MethodGet, s.page(session), nil)
@@ -112,6 +112,10 @@ func TestLostPageForm(t *testing.T) {
 	w := httptest.NewRecorder()
 	s.h.ServeHTTP(w, r)
 	require.Contains(t, w.Body.String(), "Link verloren?", "the browser's language")
+	w = s.do(http.MethodGet, "/api/download/?hl=fr", nil)
+	require.Contains(t, w.Body.String(), `action="/api/download/?hl=fr"`, "the language of the page that linked to it")
+	require.Contains(t, w.Body.String(), "Lien perdu")
+	require.Contains(t, s.do(http.MethodGet, "/api/download/?hl=xx", nil).Body.String(), `action="/api/download/?hl=en"`, "an unknown language")
 }
 
 func TestEveryStatusPageLinksToTheLostPage(t *testing.T) {
@@ -127,15 +131,15 @@ func TestEveryStatusPageLinksToTheLostPage(t *testing.T) {
 			o := paidOrder()
 			edit(&o)
 			s := newLostShop(t, o)
-			require.Contains(t, s.do(http.MethodGet, s.page(session), nil).Body.String(), `<a href="/api/download/">Lost your link?</a>`)
+			require.True(t, strings.Contains(s.do(http.MethodGet, s.page(session), nil).Body.String(), `<a href="/api/download/?hl=en">Lost your link?</a>`))
 			without := newFixture(t, 10, o)
-			require.NotContains(t, without.do(http.MethodGet, without.page(session), nil).Body.String(), "Lost your link?",
+			require.False(t, strings.Contains(without.do(http.MethodGet, without.page(session), nil).Body.String(), "Lost your link?"),
 				"no link to a page that is not served")
 		})
 	}
 	s := newLostShop(t)
 	for _, path := range []string{s.page("cs_test_nobody"), orderlink.Path + session + ".AAAAAAAAAAAAAAAAAAAAAA"} {
-		require.Contains(t, s.do(http.MethodGet, path, nil).Body.String(), `<a href="/api/download/">Lost your link?</a>`, path)
+		require.True(t, strings.Contains(s.do(http.MethodGet, path, nil).Body.String(), `<a href="/api/download/?hl=en">Lost your link?</a>`), path)
 	}
 }
 

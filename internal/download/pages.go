@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -114,7 +115,8 @@ func words(r *http.Request, rec *order.Order) mail.Page {
 func (h *Handler) view(t mail.Page, kind string) view {
 	v := view{T: t, Kind: kind, Shop: h.set.Shop, Support: h.set.Support}
 	if h.lost != nil {
-		v.LostURL = orderlink.Path
+		// The lost page keeps the language of the page that links to it.
+		v.LostURL = orderlink.Path + "?" + url.Values{langParam: {t.Lang}}.Encode()
 	}
 	return v
 }

@@ -81,17 +81,29 @@ func SortIndexed(orders []IndexedOrder) {
 }
 
 // SentTo reports whether the order's download mail went, or was queued to
-// go, to addr (its customer's address, or one an operator resent it to),
-// whatever the letter case.
+// go, to addr (see MailedTo), whatever the letter case.
 func (o *Order) SentTo(addr string) bool {
 	addr = NormalizeEmail(addr)
-	if addr == "" {
-		return false
+	return addr != "" && slices.Contains(o.MailedTo(), addr)
+}
+
+// MailedTo returns the addresses, normalised (NormalizeEmail), that the
+// index lists the order under: its customer's, and each one its download
+// mail went to (an operator's resend --to).
+func (o *Order) MailedTo() []string {
+	var out []string
+	add := func(a string) {
+		if a = NormalizeEmail(a); a != "" && !slices.Contains(out, a) {
+			out = append(out, a)
+		}
 	}
-	if NormalizeEmail(o.CustomerEmail) == addr {
-		return true
+	add(o.CustomerEmail)
+	for _, m := range o.Mails {
+		if m.Kind == MailDownloadLinks {
+			add(m.To)
+		}
 	}
-	return slices.ContainsFunc(o.Mails, func(m MailRecord) bool { return m.Kind == MailDownloadLinks && NormalizeEmail(m.To) == addr })
+	return out
 }
 
 // Listable reports whether a mail listing a customer's orders may list o at
