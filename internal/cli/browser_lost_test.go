@@ -96,4 +96,3 @@ func TestBrowserLostLinks(t *testing.T) {
 	require.NotContains(t, s.local.stderr.String(), "nobody@example.com", "the address is never logged")
 	s.local.stop(t)
 }
-
