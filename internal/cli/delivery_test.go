@@ -15,6 +15,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/filedrop/filedrop/internal/deliveryreport"
 	"github.com/filedrop/filedrop/internal/order"
 	"github.com/filedrop/filedrop/internal/stripeapi/stripetest"
 )
@@ -148,4 +149,22 @@ func TestOrdersIndex(t *testing.T) {
 func outboxMails(t *testing.T, dir string, known ...string) []string {
 	t.Helper()
 	return slices.DeleteFunc(mails(t, dir), func(n string) bool { return slices.Contains(known, n) })
+}
+
+// TestPoisonedReports: poison list decodes the delivery reports a ledger
+// outage poisoned, and names what is wrong with the ones that never decode.
+func TestPoisonedReports(t *testing.T) {
+	o := newOps(t, nil)
+	key := order.MailKey("cs_test_bounced", order.MailDownloadLinks, 1)
+	good, err := deliveryreport.Event(deliveryreport.Simulated{EventID: "ev-poisoned", OperationID: key, Status: order.MailBounced, At: time.Now()})
+	require.NoError(t, err)
+	q := o.queues.Queue("delivery-reports-poison")
+	require.NoError(t, q.Send(context.Background(), good, 0))
+	require.NoError(t, q.Send(context.Background(), []byte(`{"id":"ev-bad","eventType":"Microsoft.Communication.EmailDeliveryReportReceived","data":{"messageId":"../x"}}`), 0))
+	out, stderr, err := o.run(t, "poison", "list", "--queue", "DeliveryReport")
+	require.NoError(t, err, stderr)
+	for _, want := range []string{"delivery-reports-poison (DeliveryReport, back to delivery-reports): about 2 messages", "ev-poisoned",
+		"Bounced of mail " + key, `invalid: invalid delivery report: messageId "../x" is not an operation id`} {
+		require.Contains(t, out, want)
+	}
 }
