@@ -226,7 +226,7 @@ func (h *Handler) sendLinks(ctx context.Context, log *slog.Logger, email string)
 // validAddress reports whether s is a bare address (no display name, no
 // angle brackets) that a mail can go to.
 func validAddress(s string) bool {
-	if s == "" || len(s) > order.MaxIDBytes-1 || strings.ContainsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) {
+	if s == "" || len(s) > mail.MaxAddressLength || strings.ContainsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) {
 		return false
 	}
 	a, err := netmail.ParseAddress(s)
