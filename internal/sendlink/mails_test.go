@@ -189,3 +189,26 @@ func TestOrderLinksMailFailures(t *testing.T) {
 		})
 	}
 }
+
+// TestHandleIndexesTheServicesOwnID: a service that names the send by an
+// id of its own gets that id indexed too, and kept on the mail, so that
+// its delivery reports find the mail either way.
+func TestHandleIndexesTheServicesOwnID(t *testing.T) {
+	recs := ordertest.NewLedger(linksReady())
+	const own = "0a1b2c3d-0000-4000-8000-00000000abcd"
+	send := sendlink.SenderFunc(func(context.Context, mail.Message) (mail.Receipt, error) {
+		return mail.Receipt{OperationID: own, Status: mail.Sent}, nil
+	})
+	stage := sendlink.New(send, recs, renderer(t), budget, func() time.Time { return now }, slog.New(slog.DiscardHandler)).WithIndex(recs)
+	require.NoError(t, stage.Handle(context.Background(), delivery(nil, "inv-1"), message()))
+	for _, id := range []string{own, message().Key()} {
+		got, err := recs.SessionOfMail(context.Background(), id)
+		require.NoError(t, err, id)
+		require.Equal(t, session, got)
+	}
+	o := recs.Record(t, session)
+	m, ok := o.MailOf(own)
+	require.True(t, ok)
+	require.Equal(t, message().Key(), m.OperationID)
+	require.Equal(t, own, m.ServiceID)
+}

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -216,6 +217,7 @@ func (s *Stage) Handle(ctx context.Context, d order.Delivery, msg order.MailJob)
 	if s.pacer != nil {
 		s.pacer.Accepted()
 	}
+	s.indexServiceID(ctx, log, msg, receipt.OperationID)
 	// Accepted or sent, the mail is the transport's now: it is recorded as
 	// sent either way, and the mail's own record says which.
 	if err := s.sent(ctx, held, msg, owner, receipt); err != nil {
@@ -250,6 +252,19 @@ func (s *Stage) claim(ctx context.Context, rec order.Order, msg order.MailJob, o
 		o.StartMail(msg, now)
 		return nil
 	})
+}
+
+// indexServiceID indexes id, the transport's id of the send of msg, when
+// it is not msg's key (a service that chose its own): its delivery reports
+// may name it. The mail is sent whatever this write does; a report it
+// misses is acknowledged as unknown, so a failure is only logged.
+func (s *Stage) indexServiceID(ctx context.Context, log *slog.Logger, msg order.MailJob, id string) {
+	if s.index == nil || id == "" || strings.EqualFold(id, msg.Key()) || !order.ValidOperationID(id) {
+		return
+	}
+	if err := s.index.IndexMail(ctx, id, msg.SessionID); err != nil {
+		log.Warn("the service's id of the mail is not indexed: its delivery reports will not be recorded", "operation_id", id, "err", err)
+	}
 }
 
 // indexMail records, once per mail (before its claim lists it on rec), the
