@@ -144,6 +144,24 @@ func TestPlantedMistakesFail(t *testing.T) {
 			v := object(tpl["variables"])
 			v["appRoleAssignments"] = v["appRoleAssignments"].([]any)[1:]
 		}, "lacks Storage Blob Data Owner"},
+		{"the delivery reports to a queue no function reads", func(t *testing.T, tpl map[string]any) {
+			object(tpl["variables"])["deliveryReportQueue"] = "delivery-report"
+		}, "queueName is delivery-report, want delivery-reports"},
+		{"the delivery reports in the CloudEvents schema", func(t *testing.T, tpl map[string]any) {
+			at(resource(t, tpl, "Microsoft.EventGrid/systemTopics/eventSubscriptions", "mail-delivery-reports"), "properties")["eventDeliverySchema"] = "CloudEventSchemaV1_0"
+		}, "eventDeliverySchema is CloudEventSchemaV1_0, want EventGridSchema"},
+		{"the delivery reports with a misspelt destination", func(t *testing.T, tpl map[string]any) {
+			at(resource(t, tpl, "Microsoft.EventGrid/systemTopics/eventSubscriptions", "mail-delivery-reports"),
+				"properties", "deliveryWithResourceIdentity", "destination")["endpointType"] = "StorageQueues"
+		}, "Microsoft.EventGrid/systemTopics/eventSubscriptions@2025-02-15"},
+		{"the topic's identity without its role", func(t *testing.T, tpl map[string]any) {
+			at(resource(t, tpl, "Microsoft.Authorization/roleAssignments", "acsEventsRoleAssignment"), "properties")["roleDefinitionId"] =
+				"[subscriptionResourceId('Microsoft.Authorization/roleDefinitions', variables('roles').storageQueueDataContributor)]"
+		}, "the Event Grid topic's identity gets Storage Queue Data Contributor"},
+		{"the subscription before its role", func(t *testing.T, tpl map[string]any) {
+			s := resource(t, tpl, "Microsoft.EventGrid/systemTopics/eventSubscriptions", "mail-delivery-reports")
+			s["dependsOn"] = append(s["dependsOn"].([]any), "[extensionResourceId(resourceId('Microsoft.Storage/storageAccounts', variables('storageAccountName')), 'Microsoft.Authorization/roleAssignments', 'nosuchassignment')]")
+		}, "nosuchassignment, which is no resource or copy loop of the template"},
 		{"a queue name not matching a function.json", func(t *testing.T, tpl map[string]any) {
 			object(tpl["variables"])["functionQueues"] = []any{"process-order", "send-links"}
 		}, "queue send-link (a function.json's queueName"},

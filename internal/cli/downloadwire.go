@@ -37,7 +37,11 @@ func (p *pipeline) downloadHandler() (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return download.New(signer, p.ledger, links, download.Settings{
+	h, err := download.New(signer, p.ledger, links, download.Settings{
 		Shop: p.cfg.Mail.ShopName, Support: p.cfg.Mail.Support, Window: p.cfg.Download.Window, Limit: p.cfg.Download.Limit,
 	}, time.Now, p.log)
+	if err != nil {
+		return nil, err
+	}
+	return p.withLostLinks(h, signer), nil
 }

@@ -48,6 +48,8 @@ func carries(function string) operator.Carries {
 		return operator.ProcessJobs
 	case fnSendLink:
 		return operator.MailJobs
+	case fnDeliveryReport:
+		return operator.DeliveryReports
 	}
 	return 0
 }
@@ -171,7 +173,7 @@ func (p *pipeline) stage(name string, budget order.Budget) (functions.HandlerFun
 		if err := p.checkBudget(budget, attempt, "one attempt through MAIL_TRANSPORT="+string(p.cfg.Mail.Transport)); err != nil {
 			return nil, err
 		}
-		st := sendlink.New(sender, p.ledger, render, budget, time.Now, p.log).WithPacer(pace.New(pace.Limits(p.cfg.Mail.RateLimit)))
+		st := sendlink.New(sender, p.ledger, render, budget, time.Now, p.log).WithPacer(pace.New(pace.Limits(p.cfg.Mail.RateLimit))).WithIndex(p.ledger)
 		page, err := p.orderPage()
 		if err != nil {
 			return nil, err
@@ -180,6 +182,8 @@ func (p *pipeline) stage(name string, budget order.Budget) (functions.HandlerFun
 			st.WithOrderPage(page)
 		}
 		return functions.Decoded(order.DecodeMailJob, st.Handle), nil
+	case fnDeliveryReport:
+		return p.deliveryReportStage()
 	}
 	return nil, fmt.Errorf("function %s has a function.json but no stage in this binary", name)
 }

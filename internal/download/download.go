@@ -21,6 +21,11 @@
 // recorded once, by its click id) and answers 303 to the link. A per-order
 // rate limit blunts mass sharing of a leaked link.
 //
+// The same path without a token (/api/download/) is the "Lost your link?"
+// page, when served (WithLostLinks; see lostlink.go): a customer gives the
+// address they ordered with and gets one mail listing their open orders'
+// links; every other page links to it.
+//
 // Nothing is retried here: a transient storage failure answers a 503 page
 // and the customer clicks again; a missing original or a permanent signing
 // error answers a 500 page naming the support address. A click whose write
@@ -101,6 +106,10 @@ type Handler struct {
 	limit   *limiter
 	now     func() time.Time
 	log     *slog.Logger
+	// lost, when set, serves the "Lost your link?" page (see
+	// WithLostLinks), each client address limited by lostLimit.
+	lost      *LostLinks
+	lostLimit *limiter
 }
 
 // New returns the handler.
@@ -130,6 +139,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		w.Header().Set("Allow", "GET, HEAD, POST")
 		h.render(w, r, http.StatusMethodNotAllowed, h.view(words(r, nil), kindInvalid))
+		return
+	}
+	if h.lost != nil && lostPath(r.URL.EscapedPath()) {
+		h.serveLost(w, r, log)
 		return
 	}
 	ref, ok := refOf(r.URL.EscapedPath())

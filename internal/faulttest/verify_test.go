@@ -128,6 +128,7 @@ func (r *rig) checkLedger(rep *report, snap snapshot, unmailed map[*session]bool
 	rep.expect("ledger: sessions without a record", 0, missing)
 	rep.expect("ledger: records nobody planned", 0, planned)
 	rep.expect("ledger: records whose sent mail is not recorded as queued", 0, lagging)
+	r.checkMailRecords(rep, snap, unmailed)
 	for i, pr := range problems {
 		if i == 15 {
 			rep.note("... and %d more ledger problems", len(problems)-i)
@@ -135,6 +136,32 @@ func (r *rig) checkLedger(rep *report, snap snapshot, unmailed map[*session]bool
 		}
 		rep.note("ledger: %s", pr)
 	}
+}
+
+// checkMailRecords checks that each paid order lists its download mail
+// with how far the transport took it: the outbox never reports, so its
+// mails are accepted; ACS's are sent once the operation Succeeded, or
+// accepted when it was still running when SendLink stopped following it.
+func (r *rig) checkMailRecords(rep *report, snap snapshot, unmailed map[*session]bool) {
+	listed, sent, accepted := 0, 0, 0
+	for _, s := range r.plan.sessions {
+		o, ok := snap.orders[s.id]
+		if s.kind != kindPaid || unmailed[s] || !ok {
+			continue
+		}
+		m, ok := o.MailOf(order.MailKey(s.id, order.MailDownloadLinks, 1))
+		switch {
+		case !ok:
+		case m.Status() == order.StatusSent && r.ph.transport == "acs":
+			sent++
+			listed++
+		case m.Status() == order.StatusAccepted:
+			accepted++
+			listed++
+		}
+	}
+	rep.expect("ledger: paid orders listing their mail as accepted or sent", r.plan.count(kindPaid)-len(unmailed), listed)
+	rep.info("ledger: mails sent (ACS Succeeded) / accepted", "%d / %d", sent, accepted)
 }
 
 func describeOrder(s *session, o order.Order) string {

@@ -73,6 +73,9 @@ type Order struct {
 	OperationID string
 	// Mail is the last queued MailJob, JSON, so the operator can resend it.
 	Mail []byte
+	// Mails are the order's newest mails (at most MaxMails, oldest first)
+	// and what became of each (see MailRecord).
+	Mails []MailRecord
 
 	// Files are the purchased files, recorded at fulfilment, with their
 	// downloads through the order page (see access.go).
@@ -239,8 +242,16 @@ func MailKey(sessionID, kind string, generation int) string {
 	return uuid.NewSHA1(mailNamespace, fmt.Appendf(nil, "%s\x00%s\x00%d", sessionID, kind, generation)).String()
 }
 
-// Key returns the message's MailKey.
-func (m MailJob) Key() string { return MailKey(m.SessionID, m.Kind, m.Generation) }
+// Key returns the message's MailKey. The key of a MailOrderLinks mail
+// also derives from its recipient (NormalizeEmail), whose count of such
+// mails is its generation: two addresses whose newest order is the same
+// (an operator's resend --to) never share a key.
+func (m MailJob) Key() string {
+	if m.Kind == MailOrderLinks {
+		return MailKey(m.SessionID+"\x00"+NormalizeEmail(m.Customer.Email), m.Kind, m.Generation)
+	}
+	return MailKey(m.SessionID, m.Kind, m.Generation)
+}
 
 // Records is a ledger: one record per session, written conditionally.
 type Records interface {

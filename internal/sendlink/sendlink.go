@@ -1,5 +1,6 @@
 // Package sendlink is the SendLink stage: it mails the customer the download
-// links (or the payment-failed notice) that ProcessOrder queued, and records
+// links (or the payment-failed notice) that ProcessOrder queued, or the list
+// of a customer's orders that the "Lost your link?" page queued, and records
 // the send in the order's ledger record.
 package sendlink
 
@@ -10,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -17,6 +19,7 @@ import (
 	"github.com/filedrop/filedrop/internal/mail"
 	"github.com/filedrop/filedrop/internal/order"
 	"github.com/filedrop/filedrop/internal/pace"
+	"github.com/filedrop/filedrop/internal/storage/ledger"
 )
 
 // Sender carries a rendered mail: ACS (acs.Client), SMTP (smtpmail.Sender)
@@ -47,8 +50,30 @@ type Stage struct {
 	// orderPage, when set, gives the order page's link for a session, signed
 	// now (see WithOrderPage).
 	orderPage func(sessionID string) string
-	now       func() time.Time
-	log       *slog.Logger
+	// index, when set, records each mail's operation id and each download
+	// mail's address before the send (see WithIndex).
+	index mailIndex
+	now   func() time.Time
+	log   *slog.Logger
+}
+
+// mailIndex keeps what delivery reports and the "Lost your link?" page
+// find mails and orders by (storage/ledger.Ledger).
+type mailIndex interface {
+	IndexMail(ctx context.Context, operationID, sessionID string) error
+	IndexOrder(ctx context.Context, email, sessionID string, at time.Time) error
+}
+
+var _ mailIndex = (*ledger.Ledger)(nil)
+
+// WithIndex makes the stage record, before it first sends a mail, the
+// mail's operation id against its session (a delivery report names only
+// the operation id, and may come before the send is recorded), and, for a
+// download mail, the order under the address it goes to (the order is
+// fulfilled by it). It returns s.
+func (s *Stage) WithIndex(ix mailIndex) *Stage {
+	s.index = ix
+	return s
 }
 
 // WithOrderPage makes every mail that links to an order page carry the link
@@ -96,7 +121,11 @@ func New(send Sender, recs order.Records, render *mail.Renderer, b order.Budget,
 //
 // Input: a MailJob from the SendLink queue. Output: one mail through the
 // Sender, and the order's record updated (SentGeneration, OperationID,
-// MailSentAt; StateMailSent for the download links).
+// MailSentAt; StateMailSent for the download links), with the mail in its
+// list of mails: sending from the claim, then accepted or sent as the
+// transport answered. An order_links mail (the customer's orders, listed
+// for the "Lost your link?" page) is recorded on the newest order it lists
+// and changes nothing of it but that list.
 //
 // A message whose generation was sent already, or that a newer generation
 // superseded, is acknowledged with no side effect. Otherwise Handle takes
@@ -131,6 +160,11 @@ func (s *Stage) Handle(ctx context.Context, d order.Delivery, msg order.MailJob)
 	if msg.OrderURL != "" && s.orderPage != nil {
 		msg.OrderURL = s.orderPage(msg.SessionID)
 	}
+	for i := range msg.Orders {
+		if s.orderPage != nil {
+			msg.Orders[i].URL = s.orderPage(msg.Orders[i].SessionID)
+		}
+	}
 
 	now := s.now()
 	rec, err := s.recs.Get(ctx, msg.SessionID)
@@ -158,6 +192,9 @@ func (s *Stage) Handle(ctx context.Context, d order.Delivery, msg order.MailJob)
 		}
 	}
 
+	if err := s.indexMail(ctx, rec, msg, now); err != nil {
+		return fmt.Errorf("index mail %s: %w", key, err)
+	}
 	held, err := s.claim(ctx, rec, msg, owner, now)
 	switch {
 	case errors.Is(err, errDone):
@@ -180,9 +217,10 @@ func (s *Stage) Handle(ctx context.Context, d order.Delivery, msg order.MailJob)
 	if s.pacer != nil {
 		s.pacer.Accepted(key, s.now())
 	}
+	s.indexServiceID(ctx, log, msg, receipt.OperationID)
 	// Accepted or sent, the mail is the transport's now: it is recorded as
-	// sent either way.
-	if err := s.sent(ctx, held, msg, owner, receipt.OperationID); err != nil {
+	// sent either way, and the mail's own record says which.
+	if err := s.sent(ctx, held, msg, owner, receipt); err != nil {
 		// Retryable: the redelivery sends again under the same key, which
 		// the transports make harmless, and records it then.
 		return fmt.Errorf("record sent mail %s: %w", key, err)
@@ -208,8 +246,42 @@ func (s *Stage) claim(ctx context.Context, rec order.Order, msg order.MailJob, o
 		case handled(o, msg) != "":
 			return errDone
 		}
-		return o.Claim(owner, now, s.budget.Lease, maxBusyWait(o))
+		if err := o.Claim(owner, now, s.budget.Lease, maxBusyWait(o)); err != nil {
+			return err
+		}
+		o.StartMail(msg, now)
+		return nil
 	})
+}
+
+// indexServiceID indexes id, the transport's id of the send of msg, when
+// it is not msg's key (a service that chose its own): its delivery reports
+// may name it. The mail is sent whatever this write does; a report it
+// misses is acknowledged as unknown, so a failure is only logged.
+func (s *Stage) indexServiceID(ctx context.Context, log *slog.Logger, msg order.MailJob, id string) {
+	if s.index == nil || id == "" || strings.EqualFold(id, msg.Key()) || !order.ValidOperationID(id) {
+		return
+	}
+	if err := s.index.IndexMail(ctx, id, msg.SessionID); err != nil {
+		log.Warn("the service's id of the mail is not indexed: its delivery reports will not be recorded", "operation_id", id, "err", err)
+	}
+}
+
+// indexMail records, once per mail (before its claim lists it on rec), the
+// mail's operation id and, for a download mail, the order under its
+// address; see WithIndex.
+func (s *Stage) indexMail(ctx context.Context, rec order.Order, msg order.MailJob, now time.Time) error {
+	key := msg.Key()
+	if _, listed := rec.MailOf(key); s.index == nil || listed {
+		return nil
+	}
+	if err := s.index.IndexMail(ctx, key, msg.SessionID); err != nil {
+		return err
+	}
+	if msg.Kind != order.MailDownloadLinks {
+		return nil
+	}
+	return s.index.IndexOrder(ctx, msg.Customer.Email, msg.SessionID, rec.IndexDate(now))
 }
 
 // sent records the sent mail on held, the record owner's claim wrote, and
@@ -218,10 +290,22 @@ func (s *Stage) claim(ctx context.Context, rec order.Order, msg order.MailJob, o
 // queued it and died before recording it, and its redelivery finds the
 // mail sent and skips, so this is the last chance to keep the mail for
 // orders show and resend.
-func (s *Stage) sent(ctx context.Context, held order.Order, msg order.MailJob, owner, opID string) error {
+func (s *Stage) sent(ctx context.Context, held order.Order, msg order.MailJob, owner string, receipt mail.Receipt) error {
 	now := s.now()
 	queued, _ := json.Marshal(msg) // a validated message always encodes
+	status := order.StatusAccepted
+	if receipt.Status == mail.Sent {
+		status = order.StatusSent
+	}
 	_, err := order.MutateFrom(ctx, s.recs, held, now, func(o *order.Order) error {
+		o.RecordSend(msg, status, receipt.OperationID, now)
+		if msg.Kind == order.MailOrderLinks {
+			// It lists the customer's orders; this one's state is not its.
+			if o.LeaseOwner == owner {
+				o.Release()
+			}
+			return nil
+		}
 		if o.MailKind == "" {
 			o.MailKind = msg.Kind
 		}
@@ -231,7 +315,7 @@ func (s *Stage) sent(ctx context.Context, held order.Order, msg order.MailJob, o
 		if msg.Generation > o.SentGeneration {
 			o.SentGeneration = msg.Generation
 		}
-		o.OperationID, o.MailSentAt = opID, now
+		o.OperationID, o.MailSentAt = receipt.OperationID, now
 		if msg.Kind == order.MailDownloadLinks {
 			o.Resume(order.StateMailSent)
 			o.State = order.StateMailSent
@@ -251,6 +335,12 @@ func (s *Stage) sent(ctx context.Context, held order.Order, msg order.MailJob, o
 // handled says why msg needs no send ("" if it does): its generation was
 // sent, or a newer generation superseded it.
 func handled(o *order.Order, msg order.MailJob) string {
+	if msg.Kind == order.MailOrderLinks {
+		if o.MailDone(msg.Key()) {
+			return "already sent"
+		}
+		return ""
+	}
 	switch {
 	case o.MailKind == msg.Kind && o.SentGeneration >= msg.Generation:
 		return "already sent"
@@ -288,7 +378,42 @@ func (s *Stage) paced(key string, err error) error {
 // failed records the failure of a send that owner held the lease for (on
 // held, the claimed record; a transient one with d's retry plan), unless
 // the mail was handled meanwhile, and returns the error the route acts on.
+// A permanent failure marks the mail failed too. An order_links mail's
+// failure is not the order's: it only releases the lease (and marks the
+// mail failed when permanent), and the route retries or poisons it.
 func (s *Stage) failed(ctx context.Context, d order.Delivery, held order.Order, msg order.MailJob, owner string, cause error) error {
-	_, err := order.RecordFailureOf(ctx, s.recs, held, d, owner, cause, s.now(), func(o *order.Order) bool { return handled(o, msg) != "" })
+	permanent := order.Classify(cause) == order.ClassPermanent
+	if msg.Kind == order.MailOrderLinks {
+		return s.mailFailed(ctx, held, msg, owner, cause, permanent)
+	}
+	recorded, err := order.RecordFailureOf(ctx, s.recs, held, d, owner, cause, s.now(), func(o *order.Order) bool { return handled(o, msg) != "" })
+	if recorded && permanent {
+		// The order needs attention with the cause as its reason whether
+		// or not this write lands; the mail would show sending without it.
+		_ = s.mailFailed(ctx, held, msg, "", cause, true)
+	}
 	return err
+}
+
+// mailFailed marks msg's mail failed when permanent, and releases owner's
+// lease (none for ""), on held or a fresher record; it returns cause, or a
+// retryable error when the write fails.
+func (s *Stage) mailFailed(ctx context.Context, held order.Order, msg order.MailJob, owner string, cause error, permanent bool) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), order.RecordTimeout)
+	defer cancel()
+	_, err := order.MutateFrom(ctx, s.recs, held, s.now(), func(o *order.Order) error {
+		changed := permanent && o.FailMail(msg.Key(), cause.Error())
+		if owner != "" && o.LeaseOwner == owner {
+			o.Release()
+			changed = true
+		}
+		if !changed {
+			return order.ErrUnchanged
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("%v; recording it failed: %w", cause, err)
+	}
+	return cause
 }

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/filedrop/filedrop/internal/order"
 )
@@ -34,13 +35,19 @@ type Ledger struct {
 	etag   int
 	gets   int
 	writes int
+
+	// The indexes (see index.go).
+	mails  map[string]string
+	emails map[string]map[string]time.Time
+	quotas map[string]order.LinksQuota
 }
 
 var _ order.Records = (*Ledger)(nil)
 
 // NewLedger returns a ledger holding recs, each with a new ETag.
 func NewLedger(recs ...order.Order) *Ledger {
-	l := &Ledger{recs: map[string]order.Order{}}
+	l := &Ledger{recs: map[string]order.Order{}, mails: map[string]string{}, emails: map[string]map[string]time.Time{},
+		quotas: map[string]order.LinksQuota{}}
 	for _, o := range recs {
 		l.Put(o)
 	}
@@ -162,6 +169,13 @@ func clone(o order.Order) order.Order {
 	o.AccessHolds = cloneSlice(o.AccessHolds)
 	o.Disputes = cloneSlice(o.Disputes)
 	o.Granted.Disputes = cloneSlice(o.Granted.Disputes)
+	o.Mails = cloneSlice(o.Mails)
+	for i, m := range o.Mails {
+		if m.Report != nil {
+			r := *m.Report
+			o.Mails[i].Report = &r
+		}
+	}
 	o.Files = cloneSlice(o.Files)
 	for i := range o.Files {
 		o.Files[i].DownloadedAt = cloneSlice(o.Files[i].DownloadedAt)
