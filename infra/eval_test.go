@@ -34,6 +34,8 @@ const (
 	testClientID     = "22222222-2222-2222-2222-222222222222"
 	testPrincipalID  = "33333333-3333-3333-3333-333333333333"
 	testGroup        = "rg-shop"
+	// eventGridPrincipalID is the Event Grid system topic's identity.
+	eventGridPrincipalID = "66666666-6666-6666-6666-666666666666"
 )
 
 func newEvaluator(tpl map[string]any, given map[string]any) (*evaluator, error) {
@@ -337,7 +339,17 @@ func (e *evaluator) call(n call, args []any) (any, error) {
 			return nil, fmt.Errorf("takes a resource id")
 		}
 		e.references = append(e.references, id)
-		return referenceStub(id)
+		props, err := referenceStub(id)
+		if err != nil || len(args) < 3 || !strings.EqualFold(fmt.Sprint(args[2]), "full") {
+			return props, err
+		}
+		return fullStub(id, props), nil
+	case "extensionresourceid":
+		s, err := strs()
+		if err != nil || len(s) < 3 {
+			return nil, fmt.Errorf("takes a resource id, a type and names")
+		}
+		return extensionID(s[0], s[1], s[2:])
 	}
 	return nil, fmt.Errorf("the tests cannot evaluate %s yet: add it to evaluator.call", n.name)
 }
@@ -410,6 +422,30 @@ func typeOf(id string) (typ string, names []string) {
 	return typ, names
 }
 
+// extensionID is extensionResourceId(scope, type, names...): the id of an
+// extension resource (a role assignment) on the resource scope.
+func extensionID(scope, typ string, names []string) (string, error) {
+	segs := strings.Split(typ, "/")
+	if len(segs)-1 != len(names) {
+		return "", fmt.Errorf("type %s needs %d names, got %d", typ, len(segs)-1, len(names))
+	}
+	parts := []string{scope, "providers", segs[0]}
+	for i, n := range names {
+		parts = append(parts, segs[i+1], n)
+	}
+	return strings.Join(parts, "/"), nil
+}
+
+// fullStub answers reference(id, version, 'full'): the resource with its
+// properties, and the system-assigned identity of the types that have one.
+func fullStub(id string, props map[string]any) map[string]any {
+	full := map[string]any{"id": id, "properties": props}
+	if typ, _ := typeOf(id); strings.EqualFold(typ, "Microsoft.EventGrid/systemTopics") {
+		full["identity"] = map[string]any{"type": "SystemAssigned", "principalId": eventGridPrincipalID, "tenantId": testTenant}
+	}
+	return full
+}
+
 // referenceStub answers reference(id) with the properties the template reads
 // of that resource type, shaped as Azure returns them.
 func referenceStub(id string) (map[string]any, error) {
@@ -432,6 +468,8 @@ func referenceStub(id string) (map[string]any, error) {
 		return map[string]any{"mailFromSenderDomain": "5f6a7b8c-1234-4d2e-9abc-0123456789ab.azurecomm.net", "fromSenderDomain": name}, nil
 	case "microsoft.communication/communicationservices":
 		return map[string]any{"hostName": name + ".unitedstates.communication.azure.com"}, nil
+	case "microsoft.eventgrid/systemtopics":
+		return map[string]any{"topicType": "Microsoft.Communication.CommunicationServices", "provisioningState": "Succeeded"}, nil
 	}
 	return nil, fmt.Errorf("no stub for reference() to %s: add one to referenceStub", typ)
 }

@@ -144,6 +144,24 @@ func TestPlantedMistakesFail(t *testing.T) {
 			v := object(tpl["variables"])
 			v["appRoleAssignments"] = v["appRoleAssignments"].([]any)[1:]
 		}, "lacks Storage Blob Data Owner"},
+		{"the delivery reports to a queue no function reads", func(t *testing.T, tpl map[string]any) {
+			object(tpl["variables"])["deliveryReportQueue"] = "delivery-report"
+		}, "queueName is delivery-report, want delivery-reports"},
+		{"the delivery reports in the CloudEvents schema", func(t *testing.T, tpl map[string]any) {
+			at(resource(t, tpl, "Microsoft.EventGrid/systemTopics/eventSubscriptions", "mail-delivery-reports"), "properties")["eventDeliverySchema"] = "CloudEventSchemaV1_0"
+		}, "eventDeliverySchema is CloudEventSchemaV1_0, want EventGridSchema"},
+		{"the delivery reports with a misspelt destination", func(t *testing.T, tpl map[string]any) {
+			at(resource(t, tpl, "Microsoft.EventGrid/systemTopics/eventSubscriptions", "mail-delivery-reports"),
+				"properties", "deliveryWithResourceIdentity", "destination")["endpointType"] = "StorageQueues"
+		}, "Microsoft.EventGrid/systemTopics/eventSubscriptions@2025-02-15"},
+		{"the topic's identity without its role", func(t *testing.T, tpl map[string]any) {
+			at(resource(t, tpl, "Microsoft.Authorization/roleAssignments", "acsEventsRoleAssignment"), "properties")["roleDefinitionId"] =
+				"[subscriptionResourceId('Microsoft.Authorization/roleDefinitions', variables('roles').storageQueueDataContributor)]"
+		}, "the Event Grid topic's identity gets Storage Queue Data Contributor"},
+		{"the subscription before its role", func(t *testing.T, tpl map[string]any) {
+			s := resource(t, tpl, "Microsoft.EventGrid/systemTopics/eventSubscriptions", "mail-delivery-reports")
+			s["dependsOn"] = append(s["dependsOn"].([]any), "[extensionResourceId(resourceId('Microsoft.Storage/storageAccounts', variables('storageAccountName')), 'Microsoft.Authorization/roleAssignments', 'nosuchassignment')]")
+		}, "nosuchassignment, which is no resource or copy loop of the template"},
 		{"a queue name not matching a function.json", func(t *testing.T, tpl map[string]any) {
 			object(tpl["variables"])["functionQueues"] = []any{"process-order", "send-links"}
 		}, "queue send-link (a function.json's queueName"},
@@ -237,7 +255,7 @@ func TestSettingsAsDeployed(t *testing.T) {
 		want   map[string]string
 	}{
 		{"defaults", nil, map[string]string{
-			"MAIL_RATE_LIMIT":                           "5",
+			"MAIL_RATE_LIMIT":                           "5/m,10/h",
 			"EMAIL_SENDER":                              "DoNotReply@5f6a7b8c-1234-4d2e-9abc-0123456789ab.azurecomm.net",
 			"ALLOW_LIVE_MODE":                           "false",
 			"RECONCILE_SCHEDULE":                        "0 */15 * * * *",
@@ -247,10 +265,10 @@ func TestSettingsAsDeployed(t *testing.T) {
 			"APPLICATIONINSIGHTS_AUTHENTICATION_STRING": "ClientId=" + testClientID + ";Authorization=AAD",
 		}},
 		{"a custom domain not yet verified", map[string]any{"customEmailDomain": "shop.example"}, map[string]string{
-			"MAIL_RATE_LIMIT": "5", "EMAIL_SENDER": "DoNotReply@5f6a7b8c-1234-4d2e-9abc-0123456789ab.azurecomm.net"}},
+			"MAIL_RATE_LIMIT": "5/m,10/h", "EMAIL_SENDER": "DoNotReply@5f6a7b8c-1234-4d2e-9abc-0123456789ab.azurecomm.net"}},
 		{"a verified custom domain", map[string]any{"customEmailDomain": "shop.example", "useCustomEmailDomain": true}, map[string]string{
-			"MAIL_RATE_LIMIT": "30", "EMAIL_SENDER": "DoNotReply@shop.example"}},
-		{"a rate of the seller's quota", map[string]any{"mailRateLimit": 12}, map[string]string{"MAIL_RATE_LIMIT": "12"}},
+			"MAIL_RATE_LIMIT": "30/m,100/h", "EMAIL_SENDER": "DoNotReply@shop.example"}},
+		{"a rate of the seller's quota", map[string]any{"mailRateLimit": "12/m,200/h"}, map[string]string{"MAIL_RATE_LIMIT": "12/m,200/h"}},
 		{"live mode and a custom host", map[string]any{"allowLiveMode": true, "customHostName": "photos.shop.example"}, map[string]string{
 			"ALLOW_LIVE_MODE": "true", "PUBLIC_BASE_URL": "https://photos.shop.example"}},
 	}

@@ -4,6 +4,10 @@ import (
 	"fmt"
 	"strings"
 	"unicode"
+
+	"github.com/filedrop/filedrop"
+	"github.com/filedrop/filedrop/internal/functions"
+	"github.com/filedrop/filedrop/internal/order"
 )
 
 // allowedRoles are the built-in role definitions the template may assign,
@@ -13,6 +17,7 @@ var allowedRoles = map[string]string{
 	"b7e6dc6d-f1e8-4753-8033-0f276bb0955b": "Storage Blob Data Owner",
 	"ba92f5b4-2d11-453d-a403-e96b0029c9fe": "Storage Blob Data Contributor",
 	"974c5e8b-45b9-4653-ba55-5f855dd0fb88": "Storage Queue Data Contributor",
+	"c6a89b2d-59bc-44d0-9896-0f6e12d7b80a": "Storage Queue Data Message Sender",
 	"0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3": "Storage Table Data Contributor",
 	"09976791-48a7-449e-bb21-39d1a415f350": "Communication and Email Service Owner",
 	"4633458b-17de-408a-b874-0445c86b69e6": "Key Vault Secrets User",
@@ -29,6 +34,13 @@ var appRoles = map[string]string{
 	"Communication and Email Service Owner|Microsoft.Communication/communicationServices": "sending mail with an Entra token",
 	"Key Vault Secrets User|Microsoft.KeyVault/vaults":                                    "the Key Vault references",
 	"Monitoring Metrics Publisher|Microsoft.Insights/components":                          "telemetry with Entra authentication",
+}
+
+// topicRoles are the roles the Event Grid system topic's identity gets:
+// what delivering the ACS delivery reports needs, and no more
+// (learn.microsoft.com/azure/event-grid/add-identity-roles).
+var topicRoles = map[string]string{
+	"Storage Queue Data Message Sender|Microsoft.Storage/storageAccounts": "adding the delivery reports to the delivery-reports queue",
 }
 
 // camel is the variable key the template uses for a role name:
@@ -108,6 +120,12 @@ func checkRoles(d *deployment) []error {
 				errs = append(errs, fmt.Errorf("the app's identity gets %s on %s, which it does not need", name, scope))
 			}
 			got[key] = true
+		case eventGridPrincipalID:
+			key := name + "|" + typ
+			if topicRoles[key] == "" {
+				errs = append(errs, fmt.Errorf("the Event Grid topic's identity gets %s on %s, which it does not need", name, scope))
+			}
+			got[key] = true
 		case operatorID:
 		default:
 			errs = append(errs, fmt.Errorf("role assignment %s (%s) is for %v: neither the app's identity nor the operator", in.name, name, principal))
@@ -116,6 +134,11 @@ func checkRoles(d *deployment) []error {
 	for key := range appRoles {
 		if !got[key] {
 			errs = append(errs, fmt.Errorf("the app's identity lacks %s", strings.Replace(key, "|", " on ", 1)))
+		}
+	}
+	for key := range topicRoles {
+		if !got[key] {
+			errs = append(errs, fmt.Errorf("the Event Grid topic's identity lacks %s", strings.Replace(key, "|", " on ", 1)))
 		}
 	}
 	return errs
@@ -328,6 +351,58 @@ func checkExample(tpl, example map[string]any) []error {
 		if !ok {
 			errs = append(errs, fmt.Errorf("the example's %s is %T, not %s", name, v, t))
 		}
+	}
+	return errs
+}
+
+// checkEventGrid: the ACS delivery reports reach the DeliveryReport
+// function's queue: a system topic on the template's Communication
+// Service, with its own identity, and one subscription to the email
+// delivery reports in the Event Grid schema, delivered into that queue with
+// the topic's identity (the account takes no shared key).
+func checkEventGrid(d *deployment) []error {
+	var errs []error
+	topic, err := d.one("Microsoft.EventGrid/systemTopics")
+	if err != nil {
+		return []error{err}
+	}
+	acs, err := d.one("Microsoft.Communication/communicationServices")
+	if err != nil {
+		return []error{err}
+	}
+	account, err := d.one("Microsoft.Storage/storageAccounts")
+	if err != nil {
+		return []error{err}
+	}
+	errs = append(errs, expectProps(d, topic, map[string]any{"identity.type": "SystemAssigned",
+		"properties.topicType": "Microsoft.Communication.CommunicationServices", "properties.source": acs.id})...)
+	sub, err := d.one("Microsoft.EventGrid/systemTopics/eventSubscriptions")
+	if err != nil {
+		return append(errs, err)
+	}
+	if !strings.HasPrefix(sub.name, topic.name+"/") {
+		errs = append(errs, fmt.Errorf("event subscription %s is not on the system topic %s", sub.name, topic.name))
+	}
+	app, err := functions.LoadApp(filedrop.AppFiles, func(string) string { return "" })
+	if err != nil {
+		return append(errs, err)
+	}
+	queue, err := app.QueueOf("DeliveryReport")
+	if err != nil {
+		return append(errs, err)
+	}
+	const via = "properties.deliveryWithResourceIdentity."
+	errs = append(errs, expectProps(d, sub, map[string]any{
+		"properties.eventDeliverySchema":                               "EventGridSchema",
+		"properties.filter.includedEventTypes":                         []any{order.EventEmailDeliveryReport},
+		via + "identity.type":                                          "SystemAssigned",
+		via + "destination.endpointType":                               "StorageQueue",
+		via + "destination.properties.resourceId":                      account.id,
+		via + "destination.properties.queueName":                       queue,
+		via + "destination.properties.queueMessageTimeToLiveInSeconds": 604800,
+	})...)
+	if _, err := d.prop(sub, "properties.destination"); err == nil {
+		errs = append(errs, fmt.Errorf("event subscription %s delivers without the topic's identity (properties.destination); the account takes no shared key", sub.name))
 	}
 	return errs
 }

@@ -28,6 +28,7 @@ var schemaFiles = map[string]string{
 	"Microsoft.Authorization@2022-04-01":       "2022-04-01/Microsoft.Authorization.json",
 	"Microsoft.Insights@2020-02-02":            "2020-02-02/Microsoft.Insights.Application.json",
 	"Microsoft.OperationalInsights@2025-02-01": "2025-02-01/Microsoft.OperationalInsights.json",
+	"Microsoft.EventGrid@2025-02-15":           "2025-02-15/Microsoft.EventGrid.json",
 }
 
 // templateKeys are the keys of a template's resource that belong to the

@@ -97,7 +97,7 @@ func expand(e *evaluator) ([]instance, []error) {
 				continue
 			}
 			in.name = fmt.Sprint(name)
-			if in.id, err = resourceID(typ, strings.Split(in.name, "/")); err != nil {
+			if in.id, err = instanceID(e, in); err != nil {
 				errs = append(errs, fmt.Errorf("%s %s: %w", typ, in.name, err))
 				continue
 			}
@@ -113,6 +113,35 @@ func expand(e *evaluator) ([]instance, []error) {
 		}
 	}
 	return out, errs
+}
+
+// instanceID is the resource id of in: in the resource group, or, for an
+// extension resource with a scope (a role assignment), on that resource,
+// as extensionResourceId names it.
+func instanceID(e *evaluator, in instance) (string, error) {
+	raw, ok := in.raw["scope"]
+	if !ok {
+		return resourceID(in.typ, strings.Split(in.name, "/"))
+	}
+	scope, err := in.eval(e, raw)
+	if err != nil {
+		return "", fmt.Errorf("scope: %w", err)
+	}
+	segs := strings.Split(fmt.Sprint(scope), "/")
+	if len(segs) < 3 || len(segs)%2 == 0 {
+		return "", fmt.Errorf("scope %v is not a resource (Namespace/type/name)", scope)
+	}
+	types := segs[0]
+	var names []string
+	for i := 1; i+1 < len(segs); i += 2 {
+		types += "/" + segs[i]
+		names = append(names, segs[i+1])
+	}
+	base, err := resourceID(types, names)
+	if err != nil {
+		return "", err
+	}
+	return extensionID(base, in.typ, strings.Split(in.name, "/"))
 }
 
 // deployment is the template evaluated for one set of parameter values.
@@ -179,7 +208,7 @@ func check(tpl map[string]any, sch *schemas) []error {
 	if err != nil {
 		return append(errs, err)
 	}
-	for _, c := range []func(*deployment) []error{checkSettings, checkDependsOn, checkRoles, checkStorage, checkApp, checkOutputs, checkReferences} {
+	for _, c := range []func(*deployment) []error{checkSettings, checkDependsOn, checkRoles, checkStorage, checkApp, checkOutputs, checkReferences, checkEventGrid} {
 		errs = append(errs, c(d)...)
 	}
 	return errs

@@ -1,37 +1,58 @@
 #!/usr/bin/env bash
-# Measures filedrop on this machine and prints Markdown tables (docs/benchmarks.md
-# has a full run and explains the numbers):
-#   1. the enqueue ceiling: base64 messages/s the storage SDK gets into Azurite;
-#   2. the webhook: signed checkout.session.completed events to the handler in
-#      serve mode and through handler local, at several concurrency levels
-#      (req/s, p50, p99, max, errors, and the ratio to 1);
-#   3. end to end: webhook to mail file in the outbox, for paid orders;
-#   4. cold start (exec to first 200 on GET /), resident memory, binary size;
-#   5. storage transactions per paid order (an Azurite of its own with --debug);
-#   6. the order page: GET and the download POST of orders fulfilled with
-#      DOWNLOAD_LINKS=page, to the handler in serve mode (p50, p99, CPU per request);
-# then each webhook level against issue 16's targets (CPU per webhook, ratios
-# to the enqueue ceiling), and with -pprof DIR a CPU and allocation profile of
-# the webhook and its breakdown by category.
-# It starts its own Azurite and stripe-mock on 127.0.0.1 (OS-chosen ports, data
-# in a temporary folder) and the handler as child processes, and stops all of
-# them by PID at the end, on failure and on Ctrl-C. Nothing else needs to run.
-# Exits non-zero if a request failed or a mail never came (never on a timing).
+# Measures filedrop on this machine, on 127.0.0.1 only, and prints Markdown
+# (docs/benchmarks.md explains each figure): the webhook at concurrency 4,
+# 16 and 64 in serve mode beside Azurite's enqueue ceiling, CPU per webhook,
+# idle memory and ready time after exec, webhook-to-mail latency, storage
+# transactions per paid order, and executions, CPU and memory per order by
+# stage. It starts its own Azurite and stripe-mock (internal/testenv) and
+# stops everything it started. It exits non-zero if a request failed or a
+# mail never came, never because of a figure.
 #
-#   scripts/bench.sh                 # full run, about 2 minutes
-#   scripts/bench.sh -quick          # small counts, about 20 s (CI)
-#   scripts/bench.sh -requests 5000 -concurrency 1,8,32 -out /tmp/bench.md
-#   scripts/bench.sh -pprof /tmp/prof  # also profile the webhook (FILEDROP_PPROF)
-#   scripts/bench.sh -h              # every flag
-# The Go micro-benchmarks are separate:
-#   go test -run '^$' -bench . -benchmem ./internal/checkoutcomplete/ ./internal/functions/ ./internal/mail/
+#   scripts/bench.sh                      # full run, about 3 minutes
+#   scripts/bench.sh -quick               # small counts, about 25 s (CI)
+#   scripts/bench.sh -baseline main       # also measures main's handler, side by side
+#   scripts/bench.sh -h                   # every flag
+#
+# -baseline REF builds the handler of a git ref (from git archive, in
+# .run/bench/) and measures it beside this tree's, the rounds of the two
+# interleaved.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/tools.sh run
+scripts/tools.sh run >/dev/null
 mkdir -p .run/bench
-# The handler is built as scripts/publish.sh builds the deployed binary. The
-# load program is built and exec'd rather than started with go run, which
-# does not pass SIGTERM on: this way a stopped script still stops everything.
-CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o .run/bench/handler ./cmd/handler
+
+# The handler is built as scripts/publish.sh builds the deployed binary.
+build() { # dir out
+  (cd "$1" && CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o "$2" ./cmd/handler)
+}
+
+command="scripts/bench.sh $*"
+args=()
+while [ $# -gt 0 ]; do
+  case $1 in
+  -baseline | --baseline)
+    [ $# -ge 2 ] || { echo "bench: -baseline needs a git ref" >&2; exit 2; }
+    ref=$2
+    shift 2
+    sha=$(git rev-parse --short=7 "$ref^{commit}") || { echo "bench: -baseline: $ref is not a commit" >&2; exit 2; }
+    bin=$PWD/.run/bench/handler-$sha
+    if [ ! -x "$bin" ]; then
+      src=$(mktemp -d)
+      git archive "$sha" | tar -x -C "$src"
+      build "$src" "$bin"
+      rm -rf "$src"
+    fi
+    label="$ref"
+    [ "$ref" = "$sha" ] || label="$ref ($sha)"
+    args+=(-before "$bin" -before-label "$label")
+    ;;
+  *) args+=("$1"); shift ;;
+  esac
+done
+
+build . "$PWD/.run/bench/handler"
+label="this tree ($(git rev-parse --abbrev-ref HEAD) $(git rev-parse --short=7 HEAD)$(git diff --quiet HEAD -- . 2>/dev/null || echo +))"
+# Built and exec'd rather than go run, which does not pass SIGTERM on: a
+# stopped script still stops everything.
 go build -o .run/bench/bench ./scripts/bench
-exec .run/bench/bench -handler .run/bench/handler "$@"
+exec .run/bench/bench -command "$command" -handler .run/bench/handler -label "$label" "${args[@]}"

@@ -35,6 +35,7 @@ const (
 	fnSendLink         = "SendLink"
 	fnDownload         = "Download"
 	fnReconcile        = "Reconcile"
+	fnDeliveryReport   = "DeliveryReport"
 )
 
 // The adapters the operator's work uses, as internal/operator asks for

@@ -19,8 +19,8 @@ func orderLinks(c config.Download) (*orderlink.Signer, error) {
 	return orderlink.New(c.PublicBaseURL, c.Secrets())
 }
 
-// downloadHandler returns the Download function, or nil when the order page
-// is not configured.
+// downloadHandler returns the Download function, with its "Lost your
+// link?" page, or nil when the order page is not configured.
 func (p *Pipeline) downloadHandler() (http.Handler, error) {
 	signer, err := orderLinks(p.cfg.Download)
 	if signer == nil || err != nil {
@@ -34,7 +34,11 @@ func (p *Pipeline) downloadHandler() (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The "Lost your link?" page: the ledger's index of orders by email,
+	// SendLink's queue, and the order page links signed with the first
+	// ORDER_LINK_SECRET.
+	lost := &download.LostLinks{Customers: p.ledger, Mails: p.mails, Link: signer.URL}
 	return download.New(download.Deps{Refs: signer, Records: p.ledger, Links: links, Settings: download.Settings{
 		Shop: p.cfg.Mail.ShopName, Support: p.cfg.Mail.Support, Window: p.cfg.Download.Window, Limit: p.cfg.Download.Limit,
-	}, Log: p.log})
+	}, LostLinks: lost, Log: p.log})
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/filedrop/filedrop/internal/checkoutcomplete"
 	"github.com/filedrop/filedrop/internal/delivery"
+	"github.com/filedrop/filedrop/internal/deliveryreport"
 	"github.com/filedrop/filedrop/internal/functions"
 	"github.com/filedrop/filedrop/internal/order"
 	"github.com/filedrop/filedrop/internal/pace"
@@ -103,11 +104,20 @@ func (p *Pipeline) stage(name string, budget delivery.Budget) (functions.Handler
 			return nil, err
 		}
 		st, err := sendlink.New(sendlink.Deps{Sender: sender, Records: p.ledger, Renderer: render, Budget: budget,
-			Pacer: pace.New(p.cfg.Mail.RateLimit), OrderPage: page, Log: p.log})
+			Pacer: pace.New(pace.Limits(p.cfg.Mail.RateLimit)), OrderPage: page, Index: p.ledger, Log: p.log})
 		if err != nil {
 			return nil, err
 		}
 		return functions.Decoded(order.DecodeMailJob, st.Handle), nil
+	case fnDeliveryReport:
+		// ACS delivery reports that Event Grid writes into the queue:
+		// decoded (an undecodable one is poisoned unread), found through
+		// the ledger's index of mails and recorded on their mail.
+		st, err := deliveryreport.New(deliveryreport.Deps{Records: p.ledger, Mails: p.ledger, Log: p.log})
+		if err != nil {
+			return nil, err
+		}
+		return functions.Decoded(deliveryreport.Decode, st.Handle), nil
 	}
 	return nil, fmt.Errorf("function %s has a function.json but no stage in this binary", name)
 }

@@ -34,7 +34,8 @@ var adapters = []string{
 }
 
 // stages are the functions' packages.
-var stages = []string{"internal/checkoutcomplete", "internal/processorder", "internal/sendlink", "internal/download", "internal/reconcile"}
+var stages = []string{"internal/checkoutcomplete", "internal/processorder", "internal/sendlink", "internal/download", "internal/reconcile",
+	"internal/deliveryreport"}
 
 // TestLayering pins the arrows of docs/architecture.md that the
 // packages' own tests (TestNoAdapterImportsConfig,

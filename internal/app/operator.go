@@ -46,6 +46,8 @@ func Carries(function string) operator.Carries {
 		return operator.ProcessJobs
 	case fnSendLink:
 		return operator.MailJobs
+	case fnDeliveryReport:
+		return operator.DeliveryReports
 	}
 	return 0
 }

@@ -15,6 +15,7 @@ import (
 //	GET, POST /api/download/... the order page (Download), forwarded as it arrived
 //	POST /ProcessOrder          queue invocation
 //	POST /SendLink              queue invocation
+//	POST /DeliveryReport        queue invocation
 //	POST /Reconcile             timer invocation (the scheduled sweep)
 //
 // Function routes match case-insensitively, as the host's do.

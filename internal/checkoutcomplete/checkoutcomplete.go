@@ -13,11 +13,11 @@
 package checkoutcomplete
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"time"
@@ -99,116 +99,72 @@ func (h *Stage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if invocation == "" {
 		invocation = uuid.NewString()
 	}
-	log := eventLog{log: h.log, ctx: r.Context(),
-		attrs: []slog.Attr{slog.String("function", "CheckoutComplete"), slog.String("invocation_id", invocation)}}
+	log := h.log.With("function", "CheckoutComplete", "invocation_id", invocation)
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		functions.WriteJSON(w, http.StatusMethodNotAllowed, answer{Error: "use POST"})
 		return
 	}
-	body, err := readBody(w, r)
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			log.line(slog.LevelWarn, "webhook refused: body too large", slog.Int("limit", MaxBodyBytes))
+			log.Warn("webhook refused: body too large", "limit", MaxBodyBytes)
 			functions.WriteJSON(w, http.StatusRequestEntityTooLarge, answer{Error: "body too large"})
 			return
 		}
-		log.line(slog.LevelWarn, "webhook refused: body unreadable", slog.Any("err", err))
+		log.Warn("webhook refused: body unreadable", "err", err)
 		functions.WriteJSON(w, http.StatusBadRequest, answer{Error: "body unreadable"})
 		return
 	}
 	ev, err := stripeapi.VerifyEvent(body, r.Header.Get("Stripe-Signature"), h.secrets, h.now())
 	if err != nil {
 		// The reason is ours (never the header or the secret).
-		log.line(slog.LevelWarn, "webhook refused", slog.String("reason", err.Error()))
+		log.Warn("webhook refused", "reason", err.Error())
 		functions.WriteJSON(w, http.StatusBadRequest, answer{Error: err.Error()})
 		return
 	}
-	log.attrs = append(log.attrs, slog.String("event_id", ev.ID), slog.String("event_type", ev.Type))
+	log = log.With("event_id", ev.ID, "event_type", ev.Type)
 	if order.AboutPayment(ev.Type) {
-		log.attrs = append(log.attrs, slog.String("object_id", ev.ObjectID), slog.String("payment_intent", ev.PaymentIntent))
+		log = log.With("object_id", ev.ObjectID, "payment_intent", ev.PaymentIntent)
 	} else {
-		log.attrs = append(log.attrs, slog.String("session_id", ev.ObjectID))
+		log = log.With("session_id", ev.ObjectID)
 	}
 	status, a := h.handle(r.Context(), log, ev)
-	if a == queuedAnswer() {
-		functions.WriteEncodedJSON(w, http.StatusOK, queuedJSON)
-		return
-	}
 	functions.WriteJSON(w, status, a)
 }
 
-// queuedAnswer is the answer to an event queued, the common one: it is
-// written as queuedJSON, without encoding it each time (a test holds the
-// two equal).
-func queuedAnswer() answer { return answer{Received: true, Queued: true} }
-
-// queuedJSON is queuedAnswer as functions.WriteJSON encodes it.
-const queuedJSON = `{"received":true,"queued":true}` + "\n"
-
-// eventLog writes the lines of one delivery, each with the same
-// attributes (the function, the invocation and, once verified, the
-// event's ids). They are passed to LogAttrs rather than bound with
-// Logger.With, which would format them into a new handler on every
-// webhook for the one or two lines it writes.
-type eventLog struct {
-	log   *slog.Logger
-	ctx   context.Context
-	attrs []slog.Attr
-}
-
-func (l eventLog) line(level slog.Level, msg string, extra ...slog.Attr) {
-	if !l.log.Enabled(l.ctx, level) {
-		return
-	}
-	l.log.LogAttrs(l.ctx, level, msg, append(l.attrs[:len(l.attrs):len(l.attrs)], extra...)...)
-}
-
-// readBody reads the request's body, at most MaxBodyBytes, into a buffer
-// sized from its Content-Length, so that a webhook's body is read without
-// growing the buffer several times.
-func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	size := r.ContentLength
-	if size < 0 || size > MaxBodyBytes {
-		size = 0
-	}
-	buf := bytes.NewBuffer(make([]byte, 0, size+bytes.MinRead))
-	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
-	return buf.Bytes(), err
-}
-
-func (h *Stage) handle(ctx context.Context, log eventLog, ev stripeapi.Event) (int, answer) {
+func (h *Stage) handle(ctx context.Context, log *slog.Logger, ev stripeapi.Event) (int, answer) {
 	if !order.Handles(ev.Type) {
-		log.line(slog.LevelDebug, "event type ignored")
+		log.Debug("event type ignored")
 		return http.StatusOK, answer{Received: true, Ignored: "event type " + ev.Type + " is not used"}
 	}
 	if ev.Livemode != h.livemode {
-		log.line(slog.LevelWarn, "event ignored: its mode differs from the API key's", slog.Bool("event_livemode", ev.Livemode), slog.Bool("key_livemode", h.livemode))
+		log.Warn("event ignored: its mode differs from the API key's", "event_livemode", ev.Livemode, "key_livemode", h.livemode)
 		return http.StatusOK, answer{Received: true, Ignored: "livemode does not match this deployment"}
 	}
 	msg := order.ProcessJob{Version: order.ProcessJobVersion, EventID: ev.ID, EventType: ev.Type,
 		SessionID: ev.ObjectID, Livemode: ev.Livemode, Created: ev.Created, Trigger: order.TriggerWebhook}
 	if obj := order.EventObject(ev.Type); obj != "" {
 		if ev.PaymentIntent == "" && ev.ObjectType == obj {
-			log.line(slog.LevelInfo, "event ignored: the payment has no payment intent, so no Checkout Session")
+			log.Info("event ignored: the payment has no payment intent, so no Checkout Session")
 			return http.StatusOK, answer{Received: true, Ignored: "the " + obj + " has no payment_intent: not a Checkout payment"}
 		}
 		msg.SessionID, msg.PaymentIntent, msg.ObjectID = "", ev.PaymentIntent, ev.ObjectID
 		if ev.ObjectType != obj || msg.Validate() != nil {
-			log.line(slog.LevelWarn, "webhook refused: the event's object is not a "+obj+" with a payment intent", slog.String("object", ev.ObjectType))
+			log.Warn("webhook refused: the event's object is not a "+obj+" with a payment intent", "object", ev.ObjectType)
 			return http.StatusBadRequest, answer{Error: "data.object is not a " + obj + " with a payment_intent"}
 		}
 	} else if ev.ObjectType != "checkout.session" || msg.Validate() != nil {
-		log.line(slog.LevelWarn, "webhook refused: the event's object is not a Checkout Session", slog.String("object", ev.ObjectType))
+		log.Warn("webhook refused: the event's object is not a Checkout Session", "object", ev.ObjectType)
 		return http.StatusBadRequest, answer{Error: "data.object is not a checkout.session"}
 	}
 	if err := h.Handle(ctx, msg); err != nil {
-		log.line(slog.LevelError, "event not queued; answering 503 so Stripe retries", slog.Any("err", err))
+		log.Error("event not queued; answering 503 so Stripe retries", "err", err)
 		return http.StatusServiceUnavailable, answer{Error: "could not queue the event; retry later"}
 	}
-	log.line(slog.LevelInfo, "event queued")
-	return http.StatusOK, queuedAnswer()
+	log.Info("event queued")
+	return http.StatusOK, answer{Received: true, Queued: true}
 }
 
 // Handle puts msg on the ProcessOrder queue. It returns nil only once the

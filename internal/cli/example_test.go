@@ -29,9 +29,9 @@ func ExampleRun() {
 	//   local      run the whole pipeline locally: the webhook on :7071 and the queue functions
 	//   setup      create the queues, container and table that are missing; upload originals
 	//   config     show the effective settings (secrets masked) and check them
-	//   simulate   send a signed checkout.session webhook to a running endpoint
-	//   orders     list the orders in the ledger, or show one (orders list, orders show <session>)
-	//   resend     send an order's mail again, optionally with fresh links
+	//   simulate   send a signed checkout.session webhook to a running endpoint, or queue a delivery report
+	//   orders     list the orders in the ledger, show one, or index them (orders list, orders show <session>, orders index)
+	//   resend     send an order's mail again, optionally with fresh links or to a corrected address
 	//   revoke     end an order's access to the order page (revoke <session> --reason R)
 	//   grant      reopen an order's access, optionally extended or with downloads reset
 	//   poison     show poisoned queue messages, or move them back (poison list, poison redrive)

@@ -38,7 +38,6 @@ func runLocal(ctx context.Context, env Env, args []string) error {
 		return usageErr("--now: no timer function named %q (have %s)", *now, strings.Join(timerNames(runFns), ", "))
 	}
 	log := newLogger(cfg, env.Stderr)
-	tuneGC(env.Getenv, log)
 	p, err := app.New(cfg, fns, log)
 	if err != nil {
 		return err

@@ -17,7 +17,8 @@ import (
 func runOrders(ctx context.Context, env Env, args []string) error {
 	return runVerb(ctx, env, "orders", []verb{
 		{"list", "list the orders in the ledger, newest first", runOrdersList},
-		{"show", "show one order: every step's time, the last error, its access and downloads, the mail", runOrdersShow},
+		{"show", "show one order: every step's time, the last error, its access and downloads, each mail and its delivery", runOrdersShow},
+		{"index", "index the fulfilled orders by customer email, and their mails by operation id (a backfill)", runOrdersIndex},
 	}, args)
 }
 
@@ -25,8 +26,8 @@ func runOrders(ctx context.Context, env Env, args []string) error {
 const defaultListLimit = 100
 
 func runOrdersList(ctx context.Context, env Env, args []string) error {
-	op := newOperation(env, "orders list", "orders list [--status S] [--since 72h] [--email E] [--limit N] [--local] [--json]\n\nLists the orders of the ledger updated or created within --since, newest first.\nStates: "+stateNames()+".\nAn order whose message the host gave up on shows as poisoned, one that has not\nmoved for "+operator.StallAfter.String()+" as stalled, each with the command that moves it again;\nheld: waiting for a refused setting to be fixed; waiting: for a dependency that\nfailed transiently (network, 5xx, timeout), with the next attempt and the last error.", true)
-	status := op.fs.String("status", "", "only orders in this state, or held, or waiting")
+	op := newOperation(env, "orders list", "orders list [--status S] [--since 72h] [--email E] [--limit N] [--local] [--json]\n\nLists the orders of the ledger updated or created within --since, newest first.\nStates: "+stateNames()+".\nAn order whose message the host gave up on shows as poisoned, one that has not\nmoved for "+operator.StallAfter.String()+" as stalled, each with the command that moves it again;\nheld: waiting for a refused setting to be fixed; waiting: for a dependency that\nfailed transiently (network, 5xx, timeout), with the next attempt and the last error;\nundelivered: the last mail did not arrive, as a delivery report says, with its reason.", true)
+	status := op.fs.String("status", "", "only orders in this state, or held, waiting or undelivered")
 	since := op.fs.Duration("since", 72*time.Hour, "only orders updated or created within this long (0: all)")
 	email := op.fs.String("email", "", "only orders of this customer email (any letter case)")
 	limit := op.fs.Int("limit", defaultListLimit, "print at most this many orders")
@@ -46,6 +47,9 @@ func runOrdersList(ctx context.Context, env Env, args []string) error {
 		}
 		if *status == waitingStatus {
 			recs = slices.DeleteFunc(recs, func(o order.Order) bool { return !o.Waiting() })
+		}
+		if *status == undeliveredStatus {
+			recs = slices.DeleteFunc(recs, func(o order.Order) bool { m, ok := o.LastMail(); return !ok || !m.Undelivered() })
 		}
 		slices.SortStableFunc(recs, func(a, b order.Order) int { return latest(b).Compare(latest(a)) })
 		total := len(recs)
@@ -79,15 +83,15 @@ func listFilter(rest []string, status string, since time.Duration, email string,
 	switch {
 	case len(rest) > 0:
 		return f, usageErr("orders list takes no arguments, got %q", rest)
-	case status != "" && status != heldStatus && status != waitingStatus && !slices.Contains(order.States, order.State(status)):
-		return f, usageErr("--status %q is not a state; states: %s, or %s, or %s", status, stateNames(), heldStatus, waitingStatus)
+	case status != "" && status != heldStatus && status != waitingStatus && status != undeliveredStatus && !slices.Contains(order.States, order.State(status)):
+		return f, usageErr("--status %q is not a state; states: %s, or %s, %s or %s", status, stateNames(), heldStatus, waitingStatus, undeliveredStatus)
 	case since < 0:
 		return f, usageErr("--since must not be negative")
 	case limit < 1:
 		return f, usageErr("--limit must be at least 1")
 	}
 	state := order.State(status)
-	if status == heldStatus || status == waitingStatus { // any state: the list keeps the held or waiting ones
+	if status == heldStatus || status == waitingStatus || status == undeliveredStatus { // any state: the list keeps the held, waiting or undelivered ones
 		state = ""
 	}
 	f = order.Filter{State: state, Email: email, Limit: app.MaxList}
@@ -127,7 +131,7 @@ func printOrderTable(w io.Writer, views []orderView) {
 }
 
 func runOrdersShow(ctx context.Context, env Env, args []string) error {
-	op := newOperation(env, "orders show", "orders show <session> [--local] [--json]\n\nShows the ledger's record of one Checkout Session: its state, each step's time,\nthe last error, its access to the order page (open, revoked, suspended,\nexpired; the window's end; each file's downloads with their times), and the\nlast queued mail (links shown without their signature).\nExits 4 when the ledger has no record of the session.", true)
+	op := newOperation(env, "orders show", "orders show <session> [--local] [--json]\n\nShows the ledger's record of one Checkout Session: its state, each step's time,\nthe last error, its access to the order page (open, revoked, suspended,\nexpired; the window's end; each file's downloads with their times), the\nlast queued mail (links shown without their signature), and each mail sent\nwith what became of it: sending, accepted, sent, delivered, not delivered (the\ndelivery report's status and the server's message) or failed.\nExits 4 when the ledger has no record of the session.", true)
 	return op.runOrder(ctx, env, args, func(p *app.Pipeline, out printer, rec order.Order) error {
 		stuck, err := findStuck(ctx, p, *op.local)
 		if err != nil {
@@ -194,6 +198,12 @@ func printOrder(w io.Writer, v orderView) {
 		row("Last mail", fmt.Sprintf("%s generation %d to %s, key %s", m.Kind, m.Generation, m.To, m.Key))
 		for _, l := range m.Links {
 			row("  "+l.FileName, fmt.Sprintf("%s (expires %s)", l.URL, stamp(l.ExpiresAt)))
+		}
+	}
+	if len(v.Mails) > 0 {
+		row("Mails", fmt.Sprintf("%s, oldest first (ACS reports delivery; SMTP and the outbox do not, so theirs stay accepted)", plural(len(v.Mails), "mail")))
+		for _, m := range v.Mails {
+			row(fmt.Sprintf("  %s %d", m.Kind, m.Generation), fmt.Sprintf("to %s: %s (key %s)", dash(m.To), m.fate(), m.OperationID))
 		}
 	}
 }

@@ -55,6 +55,11 @@ type orderView struct {
 	// Mail is the last queued mail (orders show only).
 	Mail *mailView `json:"mail,omitempty"`
 
+	// Mails are the order's newest mails, oldest first, with what became
+	// of each (the delivery reports of ACS; SMTP and the outbox have none,
+	// so their mails stay accepted).
+	Mails []sentMailView `json:"mails,omitempty"`
+
 	// Access is the order's access to the order page (orders show only).
 	Access *accessView `json:"access,omitempty"`
 }
@@ -67,6 +72,75 @@ type mailView struct {
 	To         string     `json:"to"`
 	EventID    string     `json:"event_id,omitempty"`
 	Links      []linkView `json:"links,omitempty"`
+}
+
+// sentMailView is one mail of the order and what became of it.
+type sentMailView struct {
+	OperationID string `json:"operation_id"`
+	Kind        string `json:"kind"`
+	Generation  int    `json:"generation"`
+	To          string `json:"to,omitempty"`
+	// Status is sending, accepted, sent, delivered, not_delivered or failed.
+	Status    string      `json:"status"`
+	StartedAt *time.Time  `json:"started_at,omitempty"`
+	SentAt    *time.Time  `json:"sent_at,omitempty"`
+	Error     string      `json:"error,omitempty"`
+	Report    *reportView `json:"report,omitempty"`
+}
+
+// reportView is the latest delivery report of a mail.
+type reportView struct {
+	// Status is the report's: Delivered, Bounced, Suppressed, Failed,
+	// Quarantined, FilteredSpam, or another the service sent.
+	Status  string     `json:"status"`
+	Message string     `json:"message,omitempty"`
+	At      *time.Time `json:"at,omitempty"`
+	EventID string     `json:"event_id,omitempty"`
+}
+
+func sentMailsOf(o order.Order) []sentMailView {
+	var out []sentMailView
+	for _, m := range o.Mails() {
+		v := sentMailView{OperationID: m.OperationID, Kind: m.Kind, Generation: m.Generation, To: m.To, Status: string(m.Status()),
+			StartedAt: jsonTime(m.StartedAt), SentAt: jsonTime(m.SentAt), Error: m.Error}
+		if r := m.Report; r != nil {
+			v.Report = &reportView{Status: string(r.Status), Message: r.Message, At: jsonTime(r.At), EventID: r.EventID}
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// fate says in words what became of the mail.
+func (m sentMailView) fate() string {
+	switch order.MailStatus(m.Status) {
+	case order.StatusDelivered:
+		return "delivered " + stamp(deref(m.Report.At))
+	case order.StatusNotDelivered:
+		s := fmt.Sprintf("NOT DELIVERED: %s %s", m.Report.Status, stamp(deref(m.Report.At)))
+		if m.Report.Message != "" {
+			s += ": " + m.Report.Message
+		}
+		return s
+	case order.StatusFailed:
+		return "failed: " + m.Error
+	case order.StatusSending:
+		return "sending since " + stamp(deref(m.StartedAt))
+	}
+	return m.Status + " " + stamp(deref(m.SentAt))
+}
+
+// undelivered says why the order's last mail did not arrive, "" when it did
+// or nothing says it did not.
+func (v orderView) undelivered() string {
+	if len(v.Mails) == 0 {
+		return ""
+	}
+	last := v.Mails[len(v.Mails)-1]
+	if order.MailStatus(last.Status) != order.StatusNotDelivered {
+		return ""
+	}
+	return fmt.Sprintf("mail not delivered (%s): %s", last.Report.Status, dash(last.Report.Message))
 }
 
 // linkView is a download link with its query (the signature) redacted.
@@ -89,6 +163,7 @@ func viewOf(o order.Order) orderView {
 		CreatedAt: jsonTime(o.CreatedAt), OrderedAt: jsonTime(o.OrderedAt), PaidAt: jsonTime(o.PaidAt), LinksReadyAt: jsonTime(o.LinksReadyAt),
 		MailSentAt: jsonTime(o.MailSentAt), PaymentFailedAt: jsonTime(o.PaymentFailedAt),
 		AttentionAt: jsonTime(o.AttentionAt), UpdatedAt: jsonTime(o.UpdatedAt),
+		Mails: sentMailsOf(o),
 	}
 }
 
@@ -121,6 +196,10 @@ const heldStatus = "held"
 // transient fault to pass (order.Order.Waiting).
 const waitingStatus = "waiting"
 
+// undeliveredStatus is what orders list calls an order whose last mail a
+// delivery report says did not arrive.
+const undeliveredStatus = "undelivered"
+
 // problem is what went wrong last, if anything; for a held order, with
 // its next attempt.
 func (v orderView) problem() string {
@@ -134,6 +213,9 @@ func (v orderView) problem() string {
 	}
 	if s := v.Stuck; s != nil && s.Condition == "poisoned" {
 		return fmt.Sprintf("after %s: %s", plural(s.Attempts, "attempt"), dash(v.LastError))
+	}
+	if v.LastError == "" {
+		return v.undelivered()
 	}
 	return v.LastError
 }

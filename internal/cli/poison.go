@@ -76,6 +76,9 @@ type poisonMessage struct {
 	Generation int        `json:"generation,omitempty"`
 	To         string     `json:"to,omitempty"`
 	Links      []linkView `json:"links,omitempty"`
+	// OperationID and DeliveryStatus are a delivery report's.
+	OperationID    string `json:"operation_id,omitempty"`
+	DeliveryStatus string `json:"delivery_status,omitempty"`
 	// Problem says why the message does not decode as its queue's message.
 	Problem string `json:"problem,omitempty"`
 }
@@ -129,6 +132,9 @@ func poisonMessageOf(m operator.Inspected) poisonMessage {
 		v := mailViewFrom(*mm)
 		pm.SessionID, pm.EventID, pm.Kind, pm.Generation, pm.To, pm.Links = mm.SessionID, mm.EventID, v.Kind, v.Generation, v.To, v.Links
 	}
+	if r := m.Report; r != nil {
+		pm.EventID, pm.EventType, pm.OperationID, pm.DeliveryStatus = r.EventID, r.EventType, r.OperationID, string(r.Status)
+	}
 	if m.Problem != nil {
 		pm.Problem = strings.ReplaceAll(m.Problem.Error(), "\n", "; ")
 	}
@@ -160,6 +166,8 @@ func printPoison(w io.Writer, queues []poisonQueue) {
 func (m poisonMessage) detail() string {
 	var parts []string
 	switch {
+	case m.OperationID != "":
+		parts = append(parts, fmt.Sprintf("%s of mail %s", dash(m.DeliveryStatus), m.OperationID))
 	case m.EventType != "":
 		parts = append(parts, m.EventType+", trigger "+dash(m.Trigger))
 	case m.Kind != "":

@@ -11,7 +11,7 @@ import (
 )
 
 // pprofSetting names the setting that exposes net/http/pprof, for profiling
-// the handler under load (scripts/bench.sh -pprof). It is off unless set,
+// the handler under load (docs/benchmarks.md says how). It is off unless set,
 // and only a loopback address is accepted: a profile shows the program's
 // internals and costs CPU, so it is for a developer's own machine.
 const pprofSetting = "FILEDROP_PPROF"

@@ -25,7 +25,6 @@ func runServe(ctx context.Context, env Env, args []string) error {
 		return describeConfigError(err)
 	}
 	log := newLogger(cfg, env.Stdout)
-	tuneGC(env.Getenv, log)
 	tuneProcs(env.Getenv, log)
 	if err := startPprof(ctx, env.Getenv(pprofSetting), log); err != nil {
 		return err

@@ -29,7 +29,7 @@ func TestSetupNeedsOnlyStorageSettings(t *testing.T) {
 		code     int
 	}{
 		{name: "storage only", settings: map[string]string{"AzureWebJobsStorage": az.ConnectionString},
-			want: []string{"created queue process-order", "created queue send-link-poison", "created table orders", "uploaded harbour.jpg"}},
+			want: []string{"created queue process-order", "created queue send-link-poison", "created queue delivery-reports-poison", "created table orders", "uploaded harbour.jpg"}},
 		{name: "again, nothing to do", settings: map[string]string{"AzureWebJobsStorage": az.ConnectionString},
 			want: []string{"setup: everything already exists", "originals: 0 files uploaded, 1 already present"}},
 		{name: "a wrong storage setting", settings: map[string]string{"AzureWebJobsStorage__accountName": "shop", "AzureWebJobsStorage__credential": "password"},

@@ -20,7 +20,7 @@ import (
 )
 
 // simulateUsage lists the simulations.
-const simulateUsage = "usage: handler simulate checkout|refund|dispute [flags] (handler simulate <what> --help for the flags)"
+const simulateUsage = "usage: handler simulate checkout|refund|dispute|delivery [flags] (handler simulate <what> --help for the flags)"
 
 // defaultWebhook is handler local's webhook endpoint on its default port.
 const defaultWebhook = "http://127.0.0.1:7071/api/CheckoutComplete"
@@ -43,6 +43,8 @@ func runSimulate(ctx context.Context, env Env, args []string) error {
 		return simulateRefund(ctx, env, args[1:])
 	case "dispute":
 		return simulateDispute(ctx, env, args[1:])
+	case "delivery":
+		return simulateDelivery(ctx, env, args[1:])
 	}
 	return usageErr(simulateUsage)
 }

@@ -2,6 +2,7 @@ package config
 
 import (
 	"encoding/base64"
+	"fmt"
 	"net"
 	"net/mail"
 	"net/url"
@@ -70,9 +71,69 @@ type Mail struct {
 	SMTP      SMTP
 	// OutboxDir is EMAIL_OUTBOX_DIR, the folder of the MailOutbox transport.
 	OutboxDir string
-	// RateLimit is MAIL_RATE_LIMIT: sends a minute the mail service accepts
-	// from one instance (0, the default: learnt from its refusals).
-	RateLimit int
+	// RateLimit is MAIL_RATE_LIMIT: the sends the mail service accepts
+	// from one instance (zero, the default: learnt from its refusals).
+	RateLimit MailRate
+}
+
+// MailRate is a mail service's quota: MAIL_RATE_LIMIT, such as 30/m,100/h.
+type MailRate struct {
+	// PerMinute is the sends a minute; 0 learns them from the service's
+	// refusals.
+	PerMinute int
+	// PerHour is the sends in any hour; 0 for no hourly limit.
+	PerHour int
+}
+
+// Limits of MAIL_RATE_LIMIT.
+const (
+	MaxMailPerMinute = 100000
+	MaxMailPerHour   = 100 * MaxMailPerMinute
+)
+
+// parseMailRate reads MAIL_RATE_LIMIT: a comma-separated list of N/m and
+// N/h, each at most once; a bare N is per minute.
+func parseMailRate(v string) (MailRate, error) {
+	var r MailRate
+	seen := map[string]bool{}
+	for part := range strings.SplitSeq(v, ",") {
+		part = strings.TrimSpace(part)
+		num, unit, found := strings.Cut(part, "/")
+		num, unit = strings.TrimSpace(num), strings.TrimSpace(unit)
+		if !found {
+			unit = "m"
+		}
+		n, err := strconv.Atoi(num)
+		if err != nil || n < 0 || num == "" || num[0] == '+' {
+			return MailRate{}, fmt.Errorf("%q is not a whole number of mails", num)
+		}
+		if seen[unit] {
+			return MailRate{}, fmt.Errorf("the rate per %s is given twice", unitName(unit))
+		}
+		seen[unit] = true
+		switch unit {
+		case "m":
+			if n > MaxMailPerMinute {
+				return MailRate{}, fmt.Errorf("%d a minute is more than %d", n, MaxMailPerMinute)
+			}
+			r.PerMinute = n
+		case "h":
+			if n > MaxMailPerHour {
+				return MailRate{}, fmt.Errorf("%d an hour is more than %d", n, MaxMailPerHour)
+			}
+			r.PerHour = n
+		default:
+			return MailRate{}, fmt.Errorf("%q is not a unit: write /m for a minute or /h for an hour", "/"+unit)
+		}
+	}
+	return r, nil
+}
+
+func unitName(unit string) string {
+	if unit == "h" {
+		return "hour"
+	}
+	return "minute"
 }
 
 // ACS holds the Azure Communication Services settings.
@@ -141,10 +202,11 @@ func loadMail(l *loader) Mail {
 
 	if v := l.str("MAIL_RATE_LIMIT", ""); v == "" {
 		l.defaulted("MAIL_RATE_LIMIT", "0")
-	} else if n, err := strconv.Atoi(v); err != nil || n < 0 || n > 100000 {
-		l.problem("MAIL_RATE_LIMIT", "must be the mails a minute your mail service accepts, a whole number from 0 (learn it from its refusals) to 100000, not %q", v)
+	} else if r, err := parseMailRate(v); err != nil {
+		l.problem("MAIL_RATE_LIMIT", "must be the mails your mail service accepts a minute and, if it limits them, an hour, "+
+			"such as 30/m,100/h (a bare number is a minute; 0 learns the rate from its refusals), not %q: %v", v, err)
 	} else {
-		m.RateLimit = n
+		m.RateLimit = r
 	}
 
 	var set []string

@@ -38,11 +38,11 @@ func TestLoadMail(t *testing.T) {
 		problems []string // a substring of each problem, in order; none for a valid setting
 	}{
 		{name: "outbox with defaults", env: base(nil), want: outbox},
-		{name: "a mail rate limit", env: base(map[string]string{"MAIL_RATE_LIMIT": "30"}), want: with(func(m *Mail) { m.RateLimit = 30 })},
-		{name: "a mail rate limit that is not a number", env: base(map[string]string{"MAIL_RATE_LIMIT": "30/min"}), want: outbox,
-			problems: []string{"MAIL_RATE_LIMIT must be the mails a minute"}},
-		{name: "a negative mail rate limit", env: base(map[string]string{"MAIL_RATE_LIMIT": "-1"}), want: outbox,
-			problems: []string{"MAIL_RATE_LIMIT must be the mails a minute"}},
+		{name: "a mail rate limit", env: base(map[string]string{"MAIL_RATE_LIMIT": "30"}), want: with(func(m *Mail) { m.RateLimit = MailRate{PerMinute: 30} })},
+		{name: "a mail rate limit a minute and an hour", env: base(map[string]string{"MAIL_RATE_LIMIT": "30/m,100/h"}),
+			want: with(func(m *Mail) { m.RateLimit = MailRate{PerMinute: 30, PerHour: 100} })},
+		{name: "a mail rate limit that is not one", env: base(map[string]string{"MAIL_RATE_LIMIT": "30/min"}), want: outbox,
+			problems: []string{`MAIL_RATE_LIMIT must be the mails your mail service accepts a minute and, if it limits them, an hour, such as 30/m,100/h (a bare number is a minute; 0 learns the rate from its refusals), not "30/min": "/min" is not a unit`}},
 		{name: "every address setting",
 			env: base(map[string]string{
 				"SHOP_NAME":      "Photos & Co",
@@ -209,4 +209,43 @@ func TestLoadReportsMailProblems(t *testing.T) {
 	var cerr *Error
 	require.True(t, errors.As(err, &cerr), "got %v", err)
 	require.True(t, strings.Contains(err.Error(), "ACS_ENDPOINT, SMTP_URL are set together"), err.Error())
+}
+
+func TestParseMailRate(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    MailRate
+		problem string // a substring of the error; "" for none
+	}{
+		{in: "0", want: MailRate{}},
+		{in: "30", want: MailRate{PerMinute: 30}},
+		{in: "30/m", want: MailRate{PerMinute: 30}},
+		{in: "100/h", want: MailRate{PerHour: 100}},
+		{in: "30/m,100/h", want: MailRate{PerMinute: 30, PerHour: 100}},
+		{in: " 100/h , 30 ", want: MailRate{PerMinute: 30, PerHour: 100}},
+		{in: "0/m,100/h", want: MailRate{PerHour: 100}},
+		{in: "100000/m", want: MailRate{PerMinute: 100000}},
+		{in: "-1", problem: `"-1" is not a whole number of mails`},
+		{in: "+5", problem: `"+5" is not a whole number of mails`},
+		{in: "thirty", problem: `"thirty" is not a whole number of mails`},
+		{in: "1.5/m", problem: `"1.5" is not a whole number of mails`},
+		{in: "30/m,", problem: `"" is not a whole number of mails`},
+		{in: "30/s", problem: `"/s" is not a unit: write /m for a minute or /h for an hour`},
+		{in: "30/minute", problem: `"/minute" is not a unit`},
+		{in: "30,40/m", problem: "the rate per minute is given twice"},
+		{in: "1/h,2/h", problem: "the rate per hour is given twice"},
+		{in: "100001", problem: "100001 a minute is more than 100000"},
+		{in: "10000001/h", problem: "10000001 an hour is more than 10000000"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := parseMailRate(tt.in)
+			if tt.problem != "" {
+				require.ErrorContains(t, err, tt.problem)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tt.want, got)
+		})
+	}
 }

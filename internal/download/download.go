@@ -21,6 +21,11 @@
 // recorded once, by its click id) and answers 303 to the link. A per-order
 // rate limit blunts mass sharing of a leaked link.
 //
+// The same path without a token (/api/download/) is the "Lost your link?"
+// page, when served (Deps.LostLinks; see lostlink.go): a customer gives the
+// address they ordered with and gets one mail listing their open orders'
+// links; every other page links to it.
+//
 // Nothing is retried here: a transient storage failure answers a 503 page
 // and the customer clicks again; a missing original or a permanent signing
 // error answers a 500 page naming the support address. A click whose write
@@ -102,6 +107,10 @@ type Handler struct {
 	limit   *limiter
 	now     func() time.Time
 	log     *slog.Logger
+	// lost, when set, serves the "Lost your link?" page (see
+	// Deps.LostLinks), each client address limited by lostLimit.
+	lost      *LostLinks
+	lostLimit *limiter
 }
 
 // Deps are what the handler uses. Refs, Records, Links and Log are
@@ -112,6 +121,11 @@ type Deps struct {
 	// Links mints the link of one click, short-lived (DOWNLOAD_SAS_TTL).
 	Links    Linker
 	Settings Settings
+	// LostLinks, when set, serves the "Lost your link?" page at the order
+	// pages' path without a token, and every other page links to it; its
+	// Customers, Mails and Link are then required, and its zero limits have
+	// the defaults their comments give. Nil: no such page (a 404).
+	LostLinks *LostLinks
 	// Now is the handler's clock; nil: time.Now.
 	Now func() time.Time
 	Log *slog.Logger
@@ -129,6 +143,9 @@ func New(d Deps) (*Handler, error) {
 	case d.Log == nil:
 		return nil, errors.New("download: no Log")
 	}
+	if err := d.LostLinks.check(); err != nil {
+		return nil, err
+	}
 	p, err := parsePages()
 	if err != nil {
 		return nil, err
@@ -143,8 +160,12 @@ func New(d Deps) (*Handler, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	return &Handler{refs: d.Refs, records: d.Records, links: d.Links, set: s, pages: p, limit: newLimiter(s.Rate, time.Minute, maxTracked),
-		now: d.Now, log: d.Log}, nil
+	h := &Handler{refs: d.Refs, records: d.Records, links: d.Links, set: s, pages: p, limit: newLimiter(s.Rate, time.Minute, maxTracked),
+		now: d.Now, log: d.Log}
+	if d.LostLinks != nil {
+		h.serveLostLinks(*d.LostLinks)
+	}
+	return h, nil
 }
 
 // ServeHTTP answers one request; see the package documentation.
@@ -159,6 +180,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		w.Header().Set("Allow", "GET, HEAD, POST")
 		h.render(w, r, http.StatusMethodNotAllowed, h.view(words(r, nil), kindInvalid))
+		return
+	}
+	if h.lost != nil && lostPath(r.URL.EscapedPath()) {
+		h.serveLost(w, r, log)
 		return
 	}
 	ref, ok := refOf(r.URL.EscapedPath())

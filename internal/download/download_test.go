@@ -521,9 +521,10 @@ func TestPageSpeaksTheMailsLanguage(t *testing.T) {
 func TestNewNamesWhatIsMissing(t *testing.T) {
 	signer, err := orderlink.New("https://shop.example", []string{secret})
 	require.NoError(t, err)
-	full := download.Deps{Refs: signer, Records: ordertest.NewLedger(), Links: &links{}, Log: slog.New(slog.DiscardHandler)}
+	full := download.Deps{Refs: signer, Records: ordertest.NewLedger(), Links: &links{}, Log: slog.New(slog.DiscardHandler),
+		LostLinks: &download.LostLinks{Customers: ordertest.NewLedger(), Mails: &mailQueue{}, Link: signer.URL}}
 	optional := full
-	optional.Settings, optional.Now = download.Settings{}, nil
+	optional.Settings, optional.LostLinks, optional.Now = download.Settings{}, nil, nil
 	for _, d := range []download.Deps{full, optional} {
 		_, err := download.New(d)
 		require.NoError(t, err)
@@ -533,6 +534,15 @@ func TestNewNamesWhatIsMissing(t *testing.T) {
 		"download: no Records": func(d *download.Deps) { d.Records = nil },
 		"download: no Links":   func(d *download.Deps) { d.Links = nil },
 		"download: no Log":     func(d *download.Deps) { d.Log = nil },
+		"download: LostLinks has no Customers": func(d *download.Deps) {
+			d.LostLinks = &download.LostLinks{Mails: &mailQueue{}, Link: signer.URL}
+		},
+		"download: LostLinks has no Mails": func(d *download.Deps) {
+			d.LostLinks = &download.LostLinks{Customers: ordertest.NewLedger(), Link: signer.URL}
+		},
+		"download: LostLinks has no Link": func(d *download.Deps) {
+			d.LostLinks = &download.LostLinks{Customers: ordertest.NewLedger(), Mails: &mailQueue{}}
+		},
 	} {
 		d := full
 		edit(&d)

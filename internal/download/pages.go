@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
 	"github.com/filedrop/filedrop/internal/mail"
 	"github.com/filedrop/filedrop/internal/order"
+	"github.com/filedrop/filedrop/internal/orderlink"
 )
 
 //go:embed templates/page.html.tmpl
@@ -62,6 +64,8 @@ type view struct {
 	Files     []fileView
 	// Notice is a line above the files (why a click was refused).
 	Notice string
+	// LostURL is the "Lost your link?" page's, "" when it is not served.
+	LostURL string
 }
 
 type fileView struct {
@@ -81,6 +85,7 @@ func (v view) Words() mail.PageKind {
 		kindOpen: p.Open, kindLimit: p.Limit, kindPending: p.Pending, kindPaymentFailed: p.PaymentFailed, kindRevoked: p.Revoked,
 		kindExpired: p.Expired, kindUnknown: p.Unknown, kindBusy: p.Busy, kindUnavailable: p.Unavailable, kindUnrecorded: p.Unrecorded,
 		kindMissing: p.Missing, kindFault: p.Fault, kindInvalid: p.Invalid,
+		kindLost: p.Lost, kindLostSent: p.LostSent, kindLostBusy: p.LostBusy, kindLostUnavailable: p.LostUnavailable,
 	}[v.Kind]
 }
 
@@ -108,7 +113,12 @@ func words(r *http.Request, rec *order.Order) mail.Page {
 
 // view is a page of kind in the words t.
 func (h *Handler) view(t mail.Page, kind string) view {
-	return view{T: t, Kind: kind, Shop: h.set.Shop, Support: h.set.Support}
+	v := view{T: t, Kind: kind, Shop: h.set.Shop, Support: h.set.Support}
+	if h.lost != nil {
+		// The lost page keeps the language of the page that links to it.
+		v.LostURL = orderlink.Path + "?" + url.Values{langParam: {t.Lang}}.Encode()
+	}
+	return v
 }
 
 // orderView is the page of rec at now, in its words (see words).

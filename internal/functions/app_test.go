@@ -22,14 +22,15 @@ func TestLoadAppFromTheShippedFiles(t *testing.T) {
 	require.Equal(t, 2, cc.Bindings, "forwarding needs exactly one httpTrigger and one http output")
 	require.Equal(t, []string{"post"}, cc.Methods)
 
-	for _, name := range []string{"ProcessOrder", "SendLink"} {
+	for _, name := range []string{"ProcessOrder", "SendLink", "DeliveryReport"} {
 		f := app.Functions[name]
 		require.Equal(t, "queueTrigger", f.Trigger, name)
 		require.Equal(t, "binary", f.DataType, name)
 		require.Equal(t, "AzureWebJobsStorage", f.Connection, name)
 		require.Equal(t, f.Queue+"-poison", f.PoisonQueue())
 	}
-	require.Len(t, app.QueueFunctions(), 2)
+	require.Len(t, app.QueueFunctions(), 3)
+	require.Equal(t, "delivery-reports", app.Functions["DeliveryReport"].Queue, "the queue the Event Grid subscription writes to (infra/azuredeploy.json)")
 
 	rc := app.Functions["Reconcile"]
 	require.Equal(t, "timerTrigger", rc.Trigger)

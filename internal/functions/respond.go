@@ -2,9 +2,7 @@ package functions
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
-	"strconv"
 )
 
 // Response is the body of an answer to a non-forwarded invocation.
@@ -35,16 +33,6 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	setJSONHeaders(w.Header())
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
-}
-
-// WriteEncodedJSON answers a forwarded HTTP request with body, JSON
-// encoded already as WriteJSON would encode it (a hot path's constant
-// answer, encoded once), with the same headers and its Content-Length.
-func WriteEncodedJSON(w http.ResponseWriter, status int, body string) {
-	setJSONHeaders(w.Header())
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(status)
-	_, _ = io.WriteString(w, body)
 }
 
 // setJSONHeaders sets the headers of a JSON answer to a forwarded request.

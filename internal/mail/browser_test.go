@@ -100,6 +100,7 @@ func TestRenderInBrowser(t *testing.T) {
 			"download_links": downloadMessage(),
 			"download_page":  pageMessage(),
 			"payment_failed": paymentFailedMessage(),
+			"order_links":    ordersMessage(),
 		} {
 			msg.Locale = lang
 			msgs[lang+"/"+kind] = msg

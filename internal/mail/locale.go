@@ -53,6 +53,15 @@ type phrases struct {
 	// FailedRetryAlone is FailedRetry when there is no support address.
 	FailedRetryAlone string
 
+	// The mail that lists a customer's orders (order_links).
+	LinksSubject string // %s: the shop
+	LinksIntro   string // %s: the shop
+	LinksPreview string
+	LinksOrder   string // %s: the order's date
+	LinksMore    string // %d: the files not named
+	ViewOrder    string // the button to one order's page
+	LinksNotYou  string
+
 	// Field is a label and its value, "%s: %s" (French puts a no-break
 	// space before the colon).
 	Field     string
@@ -93,6 +102,14 @@ type PagePhrases struct {
 
 	// What each page is about: a heading and a line of advice.
 	Open, Limit, Pending, PaymentFailed, Revoked, Expired, Unknown, Busy, Unavailable, Unrecorded, Missing, Fault, Invalid PageKind
+
+	// The "Lost your link?" page: its form, what it answers, and the link
+	// to it from every other page.
+	Lost, LostSent, LostBusy, LostUnavailable PageKind
+	LostLink                                  string
+	EmailLabel                                string
+	SendLinks                                 string
+	LostInvalid                               string
 }
 
 // PageKind is the heading of one kind of order page and its advice.
@@ -120,6 +137,13 @@ var phrasesEN = phrases{
 	FailedIntro:      "Unfortunately the payment for your order from %s did not go through. Nothing was charged, and no files were delivered.",
 	FailedRetry:      "You are welcome to try again. If you need help, or think this is a mistake, write to %s.",
 	FailedRetryAlone: "You are welcome to try again.",
+	LinksSubject:     "Your orders from %s",
+	LinksIntro:       "You asked for the links to your orders from %s. Here they are:",
+	LinksPreview:     "The links to your orders.",
+	LinksOrder:       "Order of %s",
+	LinksMore:        "and %d more",
+	ViewOrder:        "Open this order",
+	LinksNotYou:      "If you did not ask for this mail, you can ignore it: it went only to you.",
 	Field:            "%s: %s",
 	Order:            "Order",
 	Date:             "Date",
@@ -168,6 +192,18 @@ var phrasesEN = phrases{
 			"Something on our side needs fixing, and nothing was counted. Please write to support and we will help."},
 		Invalid: PageKind{"This link is not valid",
 			"Please use the link from your order mail exactly as it was sent. If it still does not work, write to support."},
+		Lost: PageKind{"Lost your link?",
+			"Enter the email address you ordered with. If we have orders for it, we send their links to that address."},
+		LostSent: PageKind{"Check your inbox",
+			"If we have orders for this address that can still be downloaded, we have sent their links to it. The mail may take a few minutes; please look in your spam folder too."},
+		LostBusy: PageKind{"Too many requests",
+			"Many requests came from your network in a short time. Please wait a while and try again."},
+		LostUnavailable: PageKind{"Briefly unavailable",
+			"We could not look your orders up just now. Please try again in a minute."},
+		LostLink:    "Lost your link?",
+		EmailLabel:  "Email address",
+		SendLinks:   "Send me my links",
+		LostInvalid: "Please enter a valid email address.",
 	},
 }
 
@@ -193,6 +229,13 @@ var phrasesDE = phrases{
 	FailedIntro:      "Leider ist die Zahlung für Ihre Bestellung bei %s nicht durchgegangen. Es wurde nichts abgebucht, und es wurden keine Dateien geliefert.",
 	FailedRetry:      "Sie können es gern noch einmal versuchen. Wenn Sie Hilfe brauchen oder dies für einen Fehler halten, schreiben Sie an %s.",
 	FailedRetryAlone: "Sie können es gern noch einmal versuchen.",
+	LinksSubject:     "Ihre Bestellungen bei %s",
+	LinksIntro:       "Sie haben die Links zu Ihren Bestellungen bei %s angefordert. Hier sind sie:",
+	LinksPreview:     "Die Links zu Ihren Bestellungen.",
+	LinksOrder:       "Bestellung vom %s",
+	LinksMore:        "und %d weitere",
+	ViewOrder:        "Bestellung öffnen",
+	LinksNotYou:      "Wenn Sie diese E-Mail nicht angefordert haben, können Sie sie ignorieren: Sie ging nur an Sie.",
 	Field:            "%s: %s",
 	Order:            "Bestellung",
 	Date:             "Datum",
@@ -241,6 +284,18 @@ var phrasesDE = phrases{
 			"Bei uns muss etwas behoben werden, und es wurde nichts gezählt. Bitte schreiben Sie an den Support, wir helfen Ihnen."},
 		Invalid: PageKind{"Dieser Link ist ungültig",
 			"Bitte verwenden Sie den Link aus Ihrer Bestell-E-Mail genau so, wie er gesendet wurde. Wenn er dann noch nicht funktioniert, schreiben Sie an den Support."},
+		Lost: PageKind{"Link verloren?",
+			"Geben Sie die E-Mail-Adresse ein, mit der Sie bestellt haben. Wenn wir Bestellungen zu dieser Adresse haben, senden wir ihre Links an diese Adresse."},
+		LostSent: PageKind{"Sehen Sie in Ihr Postfach",
+			"Wenn wir Bestellungen zu dieser Adresse haben, die noch heruntergeladen werden können, haben wir ihre Links an sie gesendet. Die E-Mail kann einige Minuten brauchen; sehen Sie bitte auch im Spam-Ordner nach."},
+		LostBusy: PageKind{"Zu viele Anfragen",
+			"Aus Ihrem Netz kamen in kurzer Zeit viele Anfragen. Bitte warten Sie eine Weile und versuchen Sie es erneut."},
+		LostUnavailable: PageKind{"Kurz nicht verfügbar",
+			"Wir konnten Ihre Bestellungen gerade nicht nachschlagen. Bitte versuchen Sie es in einer Minute erneut."},
+		LostLink:    "Link verloren?",
+		EmailLabel:  "E-Mail-Adresse",
+		SendLinks:   "Links senden",
+		LostInvalid: "Bitte geben Sie eine gültige E-Mail-Adresse ein.",
 	},
 }
 
@@ -266,6 +321,13 @@ var phrasesFR = phrases{
 	FailedIntro:      "Malheureusement, le paiement de votre commande chez %s n’a pas abouti. Rien n’a été débité et aucun fichier n’a été livré.",
 	FailedRetry:      "N’hésitez pas à réessayer. Si vous avez besoin d’aide, ou pensez qu’il s’agit d’une erreur, écrivez à %s.",
 	FailedRetryAlone: "N’hésitez pas à réessayer.",
+	LinksSubject:     "Vos commandes chez %s",
+	LinksIntro:       "Vous avez demandé les liens de vos commandes chez %s. Les voici\u00a0:",
+	LinksPreview:     "Les liens de vos commandes.",
+	LinksOrder:       "Commande du %s",
+	LinksMore:        "et %d de plus",
+	ViewOrder:        "Ouvrir cette commande",
+	LinksNotYou:      "Si vous n’avez pas demandé ce message, vous pouvez l’ignorer\u00a0: il n’a été envoyé qu’à vous.",
 	Field:            "%s\u00a0: %s",
 	Order:            "Commande",
 	Date:             "Date",
@@ -314,6 +376,18 @@ var phrasesFR = phrases{
 			"Quelque chose doit être réparé de notre côté, et rien n’a été compté. Veuillez écrire au support et nous vous aiderons."},
 		Invalid: PageKind{"Ce lien n’est pas valide",
 			"Veuillez utiliser le lien de votre message de commande exactement tel qu’il a été envoyé. S’il ne fonctionne toujours pas, écrivez au support."},
+		Lost: PageKind{"Lien perdu\u00a0?",
+			"Saisissez l’adresse e-mail utilisée pour votre commande. Si nous avons des commandes pour cette adresse, nous y envoyons leurs liens."},
+		LostSent: PageKind{"Consultez votre boîte de réception",
+			"Si nous avons pour cette adresse des commandes encore téléchargeables, nous y avons envoyé leurs liens. Le message peut mettre quelques minutes\u00a0; pensez aussi à regarder dans vos courriers indésirables."},
+		LostBusy: PageKind{"Trop de demandes",
+			"De nombreuses demandes sont venues de votre réseau en peu de temps. Veuillez patienter un moment puis réessayer."},
+		LostUnavailable: PageKind{"Momentanément indisponible",
+			"Nous n’avons pas pu consulter vos commandes pour l’instant. Veuillez réessayer dans une minute."},
+		LostLink:    "Lien perdu\u00a0?",
+		EmailLabel:  "Adresse e-mail",
+		SendLinks:   "Envoyer mes liens",
+		LostInvalid: "Veuillez saisir une adresse e-mail valide.",
 	},
 }
 
@@ -339,6 +413,13 @@ var phrasesES = phrases{
 	FailedIntro:      "Lamentablemente, el pago de tu pedido en %s no se ha completado. No se ha cobrado nada y no se ha entregado ningún archivo.",
 	FailedRetry:      "Puedes volver a intentarlo. Si necesitas ayuda, o crees que se trata de un error, escribe a %s.",
 	FailedRetryAlone: "Puedes volver a intentarlo.",
+	LinksSubject:     "Tus pedidos en %s",
+	LinksIntro:       "Has pedido los enlaces de tus pedidos en %s. Aquí los tienes:",
+	LinksPreview:     "Los enlaces de tus pedidos.",
+	LinksOrder:       "Pedido del %s",
+	LinksMore:        "y %d más",
+	ViewOrder:        "Abrir este pedido",
+	LinksNotYou:      "Si no has pedido este correo, puedes ignorarlo: solo se te ha enviado a ti.",
 	Field:            "%s: %s",
 	Order:            "Pedido",
 	Date:             "Fecha",
@@ -387,6 +468,18 @@ var phrasesES = phrases{
 			"Hay algo que arreglar por nuestra parte y no se ha contado nada. Escribe al soporte y te ayudaremos."},
 		Invalid: PageKind{"Este enlace no es válido",
 			"Usa el enlace de tu correo del pedido exactamente como se envió. Si sigue sin funcionar, escribe al soporte."},
+		Lost: PageKind{"¿Has perdido tu enlace?",
+			"Escribe la dirección de correo con la que hiciste el pedido. Si tenemos pedidos para ella, enviaremos sus enlaces a esa dirección."},
+		LostSent: PageKind{"Revisa tu bandeja de entrada",
+			"Si tenemos pedidos para esta dirección que aún se pueden descargar, te hemos enviado sus enlaces. El correo puede tardar unos minutos; revisa también la carpeta de spam."},
+		LostBusy: PageKind{"Demasiadas solicitudes",
+			"Han llegado muchas solicitudes desde tu red en poco tiempo. Espera un rato y vuelve a intentarlo."},
+		LostUnavailable: PageKind{"No disponible por un momento",
+			"No hemos podido consultar tus pedidos ahora mismo. Vuelve a intentarlo en un minuto."},
+		LostLink:    "¿Has perdido tu enlace?",
+		EmailLabel:  "Correo electrónico",
+		SendLinks:   "Enviarme mis enlaces",
+		LostInvalid: "Escribe una dirección de correo válida.",
 	},
 }
 

@@ -120,7 +120,7 @@ func NewRenderer(s Settings) (*Renderer, error) {
 	case len(r.replyTo) > 0:
 		r.support = r.replyTo[0].Email
 	}
-	for _, kind := range []string{order.MailDownloadLinks, order.MailPaymentFailed} {
+	for _, kind := range []string{order.MailDownloadLinks, order.MailPaymentFailed, order.MailOrderLinks} {
 		t, err := parseKind(kind)
 		if err != nil {
 			errs = append(errs, err)
@@ -167,6 +167,8 @@ type view struct {
 	// Lines are what was bought and Total the amount, "" when unknown.
 	Lines []lineView
 	Total string
+	// Orders are the orders an order_links mail lists.
+	Orders []orderView
 
 	Logo     string
 	Accent   string
@@ -190,6 +192,16 @@ type itemView struct {
 	URL      string
 	// Expires is ExpiresAt in the customer's language; "" when unknown.
 	Expires string
+}
+
+// orderView is one order an order_links mail lists.
+type orderView struct {
+	// Heading names the order by its date; Items are what was bought and
+	// More says how many files are not named ("" for none).
+	Heading string
+	Items   []string
+	More    string
+	URL     string
 }
 
 type lineView struct {
@@ -232,6 +244,19 @@ func (r *Renderer) Render(msg order.MailJob, date time.Time) (Message, error) {
 			iv.Expires = p.moment(it.ExpiresAt)
 		}
 		v.Items = append(v.Items, iv)
+	}
+	for _, o := range msg.Orders {
+		ov := orderView{Heading: fmt.Sprintf(p.LinksOrder, p.date(o.OrderedAt)), URL: o.URL}
+		if o.OrderedAt.IsZero() {
+			ov.Heading = fmt.Sprintf(p.Field, p.Order, o.SessionID)
+		}
+		for _, it := range o.Items {
+			ov.Items = append(ov.Items, oneLine(it))
+		}
+		if o.More > 0 {
+			ov.More = fmt.Sprintf(p.LinksMore, o.More)
+		}
+		v.Orders = append(v.Orders, ov)
 	}
 	if rc := msg.Receipt; rc != nil {
 		if !rc.OrderedAt.IsZero() {

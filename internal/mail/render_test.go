@@ -102,6 +102,7 @@ func TestRenderGolden(t *testing.T) {
 			"download_links": downloadMessage(),
 			"download_page":  pageMessage(),
 			"payment_failed": paymentFailedMessage(),
+			"order_links":    ordersMessage(),
 		} {
 			t.Run(lang+"/"+name, func(t *testing.T) {
 				msg.Locale = lang
@@ -298,6 +299,40 @@ func pageMessage() order.MailJob {
 	}
 	m.OrderURL = "https://shop.example/api/download/cs_test_a1B2c3.q2Zk1c3VpbmdhdGVzdHRva2Vu"
 	return m
+}
+
+func ordersMessage() order.MailJob {
+	return order.MailJob{
+		Version:    order.MailJobVersion,
+		Kind:       order.MailOrderLinks,
+		SessionID:  "cs_test_new",
+		Generation: 2,
+		Customer:   order.Customer{Email: "ada@customer.example", Name: "Ada Lovelace"},
+		Orders: []order.OrderLink{
+			{SessionID: "cs_test_new", OrderedAt: time.Date(2025, 3, 14, 9, 20, 0, 0, time.UTC), Items: []string{"Harbour at dawn", "Lighthouse"},
+				URL: "https://shop.example/api/download/cs_test_new.q2Zk1c3VpbmdhdGVzdHRva2Vu"},
+			{SessionID: "cs_test_old", OrderedAt: time.Date(2025, 2, 1, 18, 0, 0, 0, time.UTC), Items: []string{"Fern"}, More: 3,
+				URL: "https://shop.example/api/download/cs_test_old.b2xkZXJ0b2tlbmZvcnRlc3Rz"},
+		},
+	}
+}
+
+// TestRenderOrderLinks checks the mail that lists a customer's orders:
+// each with its date, its files and its own link.
+func TestRenderOrderLinks(t *testing.T) {
+	msg := ordersMessage()
+	m, err := testRenderer(t).Render(msg, testDate)
+	require.NoError(t, err)
+	require.Equal(t, msg.Key(), m.Key)
+	require.Equal(t, "Your orders from Lumen Photo", m.Subject)
+	require.Equal(t, []mail.Address{{Name: "Ada Lovelace", Email: "ada@customer.example"}}, m.To)
+	for _, o := range msg.Orders {
+		require.Contains(t, m.Text, "\n"+o.URL+"\n", "each order's link on a line of its own")
+		require.Contains(t, m.HTML, `<a href="`+o.URL+`"`, "a button per order")
+	}
+	require.Contains(t, m.Text, "Order of 14 March 2025\n- Harbour at dawn\n- Lighthouse\n")
+	require.Contains(t, m.Text, "Order of 1 February 2025\n- Fern\n- and 3 more\n")
+	require.Equal(t, 2, strings.Count(m.HTML, "Open this order"))
 }
 
 func TestRenderPageMode(t *testing.T) {

@@ -20,8 +20,9 @@ type Carries int
 
 // The messages of the pipeline's queues.
 const (
-	ProcessJobs Carries = iota + 1 // order.ProcessJob, ProcessOrder's
-	MailJobs                       // order.MailJob, SendLink's
+	ProcessJobs     Carries = iota + 1 // order.ProcessJob, ProcessOrder's
+	MailJobs                           // order.MailJob, SendLink's
+	DeliveryReports                    // order.DeliveryReport, DeliveryReport's
 )
 
 // Peeker shows a queue's messages without taking them (storage.Queue).
@@ -41,6 +42,8 @@ type Inspected struct {
 	// carrying MailJobs, each as far as it decodes.
 	Order *order.ProcessJob
 	Mail  *order.MailJob
+	// Report is the message of a queue carrying DeliveryReports.
+	Report *order.DeliveryReport
 	// Problem says why the message does not decode as its queue's message;
 	// nil when it does.
 	Problem error
@@ -85,6 +88,12 @@ func Inspect(m storage.Message, function string, c Carries) Inspected {
 		if err = json.Unmarshal(data, in.Mail); err == nil {
 			err = in.Mail.Validate()
 		}
+	case DeliveryReports:
+		r, derr := order.DecodeDeliveryReport(data)
+		if errors.Is(derr, order.ErrOtherEventType) {
+			derr = nil
+		}
+		in.Report, err = &r, derr
 	default:
 		err = fmt.Errorf("%d bytes for %s, which this version does not decode", len(data), function)
 	}

@@ -66,6 +66,14 @@ func NewResender(d ResenderDeps) (*Resender, error) {
 // queued, it does not decode, its links expire within MinLinkLife, or a
 // hold closes the order's access (ErrAccessClosed) and force is false.
 func (r *Resender) Mail(ctx context.Context, rec order.Order, force bool) (order.MailJob, error) {
+	return r.MailTo(ctx, rec, force, "")
+}
+
+// MailTo is Mail to the address to in place of the one the last mail went
+// to ("": the same), for a customer whose address bounced or was mistyped:
+// the resent mail, and so the order's last mail, names it, SendLink sends
+// to it and the order's list of mails records it. The caller validates it.
+func (r *Resender) MailTo(ctx context.Context, rec order.Order, force bool, to string) (order.MailJob, error) {
 	now := r.now()
 	var data []byte
 	var msg order.MailJob
@@ -78,6 +86,9 @@ func (r *Resender) Mail(ctx context.Context, rec order.Order, force bool) (order
 			return err
 		}
 		m.Generation = o.NextGeneration()
+		if to != "" {
+			m.Customer.Email = to
+		}
 		if data, err = json.Marshal(m); err != nil {
 			return err
 		}

@@ -98,6 +98,10 @@ type ProcessJob struct {
 const (
 	MailDownloadLinks = "download_links"
 	MailPaymentFailed = "payment_failed"
+	// MailOrderLinks lists a customer's orders with their order page links
+	// (the "Lost your link?" page). It changes nothing of the order it is
+	// recorded on (the newest of them) but its list of mails.
+	MailOrderLinks = "order_links"
 )
 
 // MailJobVersion is the current version of MailJob.
@@ -128,7 +132,31 @@ type MailJob struct {
 	// Receipt is what the customer bought and paid, for the mail to show;
 	// nil in messages queued before it existed, or when it did not fit.
 	Receipt *Receipt `json:"receipt,omitempty"`
+	// Orders are the orders a MailOrderLinks mail lists, newest first.
+	Orders []OrderLink `json:"orders,omitempty"`
 }
+
+// OrderLink is one order a MailOrderLinks mail lists: its date, what was
+// bought and its order page.
+type OrderLink struct {
+	SessionID string    `json:"session_id"`
+	OrderedAt time.Time `json:"ordered_at,omitzero"`
+	// Items are the titles of the order's files, at most MaxOrderLinkItems;
+	// More counts the files left out.
+	Items []string `json:"items,omitempty"`
+	More  int      `json:"more,omitempty"`
+	// URL is the order page's link, signed when the mail is sent.
+	URL string `json:"url"`
+}
+
+// Bounds of a MailOrderLinks mail, so that it fits one queue message.
+const (
+	// MaxOrderLinks is the most orders one mail lists.
+	MaxOrderLinks = 10
+	// MaxOrderLinkItems is the most file titles listed per order, each at
+	// most MaxReceiptDescription characters.
+	MaxOrderLinkItems = 5
+)
 
 // Receipt is the order summary a mail shows: when the customer ordered,
 // what, and the amount paid. Amounts are in the currency's minor unit, as
@@ -306,6 +334,8 @@ func (m MailJob) Validate() error {
 			errs = append(errs, errors.New("a download_links mail has no items"))
 		}
 	case MailPaymentFailed:
+	case MailOrderLinks:
+		errs = append(errs, m.validateOrders()...)
 	default:
 		errs = append(errs, fmt.Errorf("kind %s is unknown", clip(m.Kind)))
 	}
@@ -316,6 +346,26 @@ func (m MailJob) Validate() error {
 		errs = append(errs, errors.New("customer email is empty"))
 	}
 	return errors.Join(errs...)
+}
+
+// validateOrders checks the orders of a MailOrderLinks mail.
+func (m MailJob) validateOrders() []error {
+	var errs []error
+	if len(m.Orders) == 0 || len(m.Orders) > MaxOrderLinks {
+		errs = append(errs, fmt.Errorf("an order_links mail lists %d orders, not 1 to %d", len(m.Orders), MaxOrderLinks))
+	}
+	for _, o := range m.Orders {
+		if !ValidSessionID(o.SessionID) {
+			errs = append(errs, fmt.Errorf("listed order %s is not a Checkout Session id", clip(o.SessionID)))
+		}
+		if o.URL == "" {
+			errs = append(errs, fmt.Errorf("listed order %s has no link", o.SessionID))
+		}
+		if len(o.Items) > MaxOrderLinkItems || o.More < 0 {
+			errs = append(errs, fmt.Errorf("listed order %s names %d files (and %d more), over %d", o.SessionID, len(o.Items), o.More, MaxOrderLinkItems))
+		}
+	}
+	return errs
 }
 
 // DecodeProcessJob parses and validates a ProcessOrder queue message. Any

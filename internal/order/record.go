@@ -13,9 +13,9 @@ import (
 
 // Order is the ledger's record of one Checkout Session.
 //
-// Its state, its mail generations and its access (State, MailGeneration,
-// SentGeneration, AccessUntil, AccessHolds) change only through its
-// methods, which hold the rules: read them with the getters. A store keeps
+// Its state, its mail generations, its mails and its access (State,
+// MailGeneration, SentGeneration, Mails, AccessUntil, AccessHolds) change
+// only through its methods, which hold the rules: read them with the getters. A store keeps
 // an Order as a Snapshot (see Restore).
 type Order struct {
 	SessionID string
@@ -53,6 +53,9 @@ type Order struct {
 	OperationID string
 	// Mail is the last queued MailJob, JSON, so the operator can resend it.
 	Mail []byte
+	// mails are the order's newest mails (at most MaxMails, oldest first)
+	// and what became of each (see MailRecord).
+	mails []MailRecord
 
 	// Files are the purchased files, recorded at fulfilment, with their
 	// downloads through the order page (see access.go).
@@ -199,8 +202,16 @@ func MailKey(sessionID, kind string, generation int) string {
 	return uuid.NewSHA1(mailNamespace, fmt.Appendf(nil, "%s\x00%s\x00%d", sessionID, kind, generation)).String()
 }
 
-// Key returns the message's MailKey.
-func (m MailJob) Key() string { return MailKey(m.SessionID, m.Kind, m.Generation) }
+// Key returns the message's MailKey. The key of a MailOrderLinks mail
+// also derives from its recipient (NormalizeEmail), whose count of such
+// mails is its generation: two addresses whose newest order is the same
+// (an operator's resend --to) never share a key.
+func (m MailJob) Key() string {
+	if m.Kind == MailOrderLinks {
+		return MailKey(m.SessionID+"\x00"+NormalizeEmail(m.Customer.Email), m.Kind, m.Generation)
+	}
+	return MailKey(m.SessionID, m.Kind, m.Generation)
+}
 
 // Records is a ledger: one record per session, written conditionally.
 type Records interface {

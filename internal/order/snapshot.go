@@ -32,6 +32,7 @@ type Snapshot struct {
 	SentGeneration int
 	OperationID    string
 	Mail           []byte
+	Mails          []MailRecord
 
 	Files          []File
 	PaymentIntent  string
@@ -78,6 +79,7 @@ func (o Order) Snapshot() Snapshot {
 		SentGeneration:  o.sentGeneration,
 		OperationID:     o.OperationID,
 		Mail:            o.Mail,
+		Mails:           o.mails,
 		Files:           o.Files,
 		PaymentIntent:   o.PaymentIntent,
 		AccessUntil:     o.accessUntil,
@@ -122,6 +124,7 @@ func Restore(s Snapshot) Order {
 		sentGeneration:  s.SentGeneration,
 		OperationID:     s.OperationID,
 		Mail:            s.Mail,
+		mails:           s.Mails,
 		Files:           s.Files,
 		PaymentIntent:   s.PaymentIntent,
 		accessUntil:     s.AccessUntil,

@@ -1,10 +1,15 @@
 // Package sendlink is the SendLink stage: it mails the customer the download
-// links (or the payment-failed notice) that ProcessOrder queued, and records
+// links (or the payment-failed notice) that ProcessOrder queued, or the list
+// of a customer's orders that the "Lost your link?" page queued, and records
 // the send in the order's ledger record.
 //
 // Input: an order.MailJob from the send-link queue. Output: one mail through
 // the Sender, and the order's record updated (order.Order.MailSent: the
-// generation sent, the operation id, mail_sent for the download links).
+// generation sent, the operation id, mail_sent for the download links), with
+// the mail in its list of mails: sending from the claim, then accepted or
+// sent as the transport answered. An order_links mail (the customer's
+// orders, listed for the "Lost your link?" page) is recorded on the newest
+// order it lists and changes nothing of it but that list.
 //
 // A message whose generation was sent already, or that a newer generation
 // superseded, is acknowledged with no side effect. Otherwise Handle takes
@@ -19,8 +24,9 @@
 // re-scheduled with a growing delay until the setting is fixed; a transient
 // fault of the transport (order.Transient) is recorded with the route's
 // back-off and re-scheduled until the retry budget is spent; a permanent
-// failure (bad address, a rejected mail) marks the order needs_attention and
-// returns the order.Permanent error, which the glue acknowledges; anything
+// failure (bad address, a rejected mail) marks the order needs_attention
+// and its mail failed, and returns the order.Permanent error, which the glue
+// acknowledges; anything
 // else is recorded (LastError, Attempts) and returned retryable, for the
 // host to redeliver and, after its last attempt, to move to the poison
 // queue. A missing record is permanent.
@@ -37,6 +43,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -45,6 +52,7 @@ import (
 	"github.com/filedrop/filedrop/internal/mail"
 	"github.com/filedrop/filedrop/internal/order"
 	"github.com/filedrop/filedrop/internal/pace"
+	"github.com/filedrop/filedrop/internal/storage/ledger"
 )
 
 // Sender carries a rendered mail: ACS (acs.Client), SMTP (smtpmail.Sender)
@@ -69,7 +77,7 @@ var errDone = errors.New("mail already handled")
 type Pacer interface {
 	Reserve(key string, now time.Time) time.Duration
 	Refused(key string, now time.Time, after time.Duration) time.Duration
-	Accepted()
+	Accepted(key string, now time.Time)
 }
 
 var _ Pacer = (*pace.Pacer)(nil)
@@ -101,11 +109,28 @@ type Deps struct {
 	// carries no link signed with a retired or leaked secret. Nil: the
 	// queued link.
 	OrderPage func(sessionID string) string
+	// Index, when set, records before the stage first sends a mail the
+	// mail's operation id against its session (a delivery report names
+	// only the operation id, and may come before the send is recorded),
+	// and, for a download mail, the order under the address it goes to
+	// (the order is fulfilled by it); a service's own id of the send is
+	// indexed too when it is not the key. Nil: nothing is indexed, and
+	// delivery reports and the "Lost your link?" page find nothing.
+	Index Index
 	// Now is the stage's clock; nil: time.Now.
 	Now func() time.Time
 	// Log is used for a delivery without a logger of its own.
 	Log *slog.Logger
 }
+
+// Index keeps what delivery reports and the "Lost your link?" page find
+// mails and orders by (storage/ledger.Ledger).
+type Index interface {
+	IndexMail(ctx context.Context, operationID, sessionID string) error
+	IndexOrder(ctx context.Context, email, sessionID string, at time.Time) error
+}
+
+var _ Index = (*ledger.Ledger)(nil)
 
 // Stage sends the mails of the SendLink queue.
 type Stage struct {
@@ -115,6 +140,7 @@ type Stage struct {
 	budget    delivery.Budget
 	pacer     Pacer
 	orderPage func(sessionID string) string
+	index     Index
 	now       func() time.Time
 	log       *slog.Logger
 }
@@ -138,7 +164,7 @@ func New(d Deps) (*Stage, error) {
 		d.Now = time.Now
 	}
 	return &Stage{send: d.Sender, recs: d.Records, render: d.Renderer, budget: d.Budget, pacer: d.Pacer, orderPage: d.OrderPage,
-		now: d.Now, log: d.Log}, nil
+		index: d.Index, now: d.Now, log: d.Log}, nil
 }
 
 // Handle sends the mail msg describes, delivered as d, at most once per
@@ -155,6 +181,11 @@ func (s *Stage) Handle(ctx context.Context, d delivery.Attempt, msg order.MailJo
 	}
 	if msg.OrderURL != "" && s.orderPage != nil {
 		msg.OrderURL = s.orderPage(msg.SessionID)
+	}
+	for i := range msg.Orders {
+		if s.orderPage != nil {
+			msg.Orders[i].URL = s.orderPage(msg.Orders[i].SessionID)
+		}
 	}
 
 	now := s.now()
@@ -183,6 +214,9 @@ func (s *Stage) Handle(ctx context.Context, d delivery.Attempt, msg order.MailJo
 		}
 	}
 
+	if err := s.indexMail(ctx, rec, msg, now); err != nil {
+		return fmt.Errorf("index mail %s: %w", key, err)
+	}
 	held, err := s.claim(ctx, rec, msg, owner, now)
 	switch {
 	case errors.Is(err, errDone):
@@ -203,11 +237,12 @@ func (s *Stage) Handle(ctx context.Context, d delivery.Attempt, msg order.MailJo
 		return s.failed(ctx, d, held, msg, owner, s.paced(key, fmt.Errorf("send mail: %w", err)))
 	}
 	if s.pacer != nil {
-		s.pacer.Accepted()
+		s.pacer.Accepted(key, s.now())
 	}
+	s.indexServiceID(ctx, log, msg, receipt.OperationID)
 	// Accepted or sent, the mail is the transport's now: it is recorded as
-	// sent either way.
-	if err := s.sent(ctx, held, msg, owner, receipt.OperationID); err != nil {
+	// sent either way, and the mail's own record says which.
+	if err := s.sent(ctx, held, msg, owner, receipt); err != nil {
 		// Retryable: the redelivery sends again under the same key, which
 		// the transports make harmless, and records it then.
 		return fmt.Errorf("record sent mail %s: %w", key, err)
@@ -233,17 +268,65 @@ func (s *Stage) claim(ctx context.Context, rec order.Order, msg order.MailJob, o
 		case handled(o, msg) != "":
 			return errDone
 		}
-		return o.Claim(owner, now, s.budget.Lease, maxBusyWait(o))
+		if err := o.Claim(owner, now, s.budget.Lease, maxBusyWait(o)); err != nil {
+			return err
+		}
+		o.StartMail(msg, now)
+		return nil
 	})
 }
 
-// sent records the sent mail on held, the record owner's claim wrote
-// (order.Order.MailSent, which also keeps a generation the record does not
-// know as queued), and releases owner's lease.
-func (s *Stage) sent(ctx context.Context, held order.Order, msg order.MailJob, owner, opID string) error {
+// indexServiceID indexes id, the transport's id of the send of msg, when
+// it is not msg's key (a service that chose its own): its delivery reports
+// may name it. The mail is sent whatever this write does; a report it
+// misses is acknowledged as unknown, so a failure is only logged.
+func (s *Stage) indexServiceID(ctx context.Context, log *slog.Logger, msg order.MailJob, id string) {
+	if s.index == nil || id == "" || strings.EqualFold(id, msg.Key()) || !order.ValidOperationID(id) {
+		return
+	}
+	if err := s.index.IndexMail(ctx, id, msg.SessionID); err != nil {
+		log.Warn("the service's id of the mail is not indexed: its delivery reports will not be recorded", "operation_id", id, "err", err)
+	}
+}
+
+// indexMail records, once per mail (before its claim lists it on rec), the
+// mail's operation id and, for a download mail, the order under its
+// address; see Deps.Index.
+func (s *Stage) indexMail(ctx context.Context, rec order.Order, msg order.MailJob, now time.Time) error {
+	key := msg.Key()
+	if _, listed := rec.MailOf(key); s.index == nil || listed {
+		return nil
+	}
+	if err := s.index.IndexMail(ctx, key, msg.SessionID); err != nil {
+		return err
+	}
+	if msg.Kind != order.MailDownloadLinks {
+		return nil
+	}
+	return s.index.IndexOrder(ctx, msg.Customer.Email, msg.SessionID, rec.IndexDate(now))
+}
+
+// sent records the sent mail on held, the record owner's claim wrote, and
+// releases owner's lease: on the mail's own record, accepted or sent as
+// the transport answered (order.Order.RecordSend), and, but for an
+// order_links mail, on the order (order.Order.MailSent, which also keeps a
+// generation the record does not know as queued).
+func (s *Stage) sent(ctx context.Context, held order.Order, msg order.MailJob, owner string, receipt mail.Receipt) error {
 	now := s.now()
+	status := order.StatusAccepted
+	if receipt.Status == mail.Sent {
+		status = order.StatusSent
+	}
 	_, err := order.MutateFrom(ctx, s.recs, held, now, func(o *order.Order) error {
-		o.MailSent(msg, opID, now)
+		o.RecordSend(msg, status, receipt.OperationID, now)
+		if msg.Kind == order.MailOrderLinks {
+			// It lists the customer's orders; this one's state is not its.
+			if o.LeaseOwner == owner {
+				o.Release()
+			}
+			return nil
+		}
+		o.MailSent(msg, receipt.OperationID, now)
 		o.LastError, o.Attempts, o.ThrottledUntil = "", 0, time.Time{}
 		o.Unhold()
 		if o.LeaseOwner == owner {
@@ -257,6 +340,12 @@ func (s *Stage) sent(ctx context.Context, held order.Order, msg order.MailJob, o
 // handled says why msg needs no send ("" if it does): its generation was
 // sent, or a newer generation superseded it.
 func handled(o *order.Order, msg order.MailJob) string {
+	if msg.Kind == order.MailOrderLinks {
+		if o.MailDone(msg.Key()) {
+			return "already sent"
+		}
+		return ""
+	}
 	switch {
 	case o.MailKind == msg.Kind && o.SentGeneration() >= msg.Generation:
 		return "already sent"
@@ -294,7 +383,42 @@ func (s *Stage) paced(key string, err error) error {
 // failed records the failure of a send that owner held the lease for (on
 // held, the claimed record; a transient one with d's retry plan), unless
 // the mail was handled meanwhile, and returns the error the route acts on.
+// A permanent failure marks the mail failed too. An order_links mail's
+// failure is not the order's: it only releases the lease (and marks the
+// mail failed when permanent), and the route retries or poisons it.
 func (s *Stage) failed(ctx context.Context, d delivery.Attempt, held order.Order, msg order.MailJob, owner string, cause error) error {
-	_, err := order.RecordFailure(ctx, s.recs, held, d.Retrying(), owner, cause, s.now(), func(o *order.Order) bool { return handled(o, msg) != "" })
+	permanent := order.Classify(cause) == order.ClassPermanent
+	if msg.Kind == order.MailOrderLinks {
+		return s.mailFailed(ctx, held, msg, owner, cause, permanent)
+	}
+	recorded, err := order.RecordFailure(ctx, s.recs, held, d.Retrying(), owner, cause, s.now(), func(o *order.Order) bool { return handled(o, msg) != "" })
+	if recorded && permanent {
+		// The order needs attention with the cause as its reason whether
+		// or not this write lands; the mail would show sending without it.
+		_ = s.mailFailed(ctx, held, msg, "", cause, true)
+	}
 	return err
+}
+
+// mailFailed marks msg's mail failed when permanent, and releases owner's
+// lease (none for ""), on held or a fresher record; it returns cause, or a
+// retryable error when the write fails.
+func (s *Stage) mailFailed(ctx context.Context, held order.Order, msg order.MailJob, owner string, cause error, permanent bool) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), order.RecordTimeout)
+	defer cancel()
+	_, err := order.MutateFrom(ctx, s.recs, held, s.now(), func(o *order.Order) error {
+		changed := permanent && o.FailMail(msg.Key(), cause.Error())
+		if owner != "" && o.LeaseOwner == owner {
+			o.Release()
+			changed = true
+		}
+		if !changed {
+			return order.ErrUnchanged
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("%v; recording it failed: %w", cause, err)
+	}
+	return cause
 }

@@ -683,7 +683,7 @@ func TestPacedSends(t *testing.T) {
 	rec2.SessionID, rec2.CustomerEmail = second.SessionID, second.Customer.Email
 	recs := ordertest.NewLedger(linksReady(), rec2)
 	var sent sentMails
-	stage := newStage(t, sendlink.Deps{Sender: sent.sender(nil), Records: recs, Now: func() time.Time { return clock }, Log: log, Pacer: pace.New(30)}) // a slot every 2 s
+	stage := newStage(t, sendlink.Deps{Sender: sent.sender(nil), Records: recs, Now: func() time.Time { return clock }, Log: log, Pacer: pace.New(pace.Limits{PerMinute: 30})}) // a slot every 2 s
 	ctx := context.Background()
 
 	require.NoError(t, stage.Handle(ctx, attempt(log, "inv-1"), first))
@@ -709,7 +709,7 @@ func TestPacedSends(t *testing.T) {
 	clock = clock.Add(10 * time.Second)
 	throttling := newStage(t, sendlink.Deps{Sender: sendlink.SenderFunc(func(context.Context, mail.Message) (mail.Receipt, error) {
 		return mail.Receipt{}, order.Throttled(errors.New("acs answered 429"), 5*time.Second)
-	}), Records: recs, Now: func() time.Time { return clock }, Log: log, Pacer: pace.New(30)})
+	}), Records: recs, Now: func() time.Time { return clock }, Log: log, Pacer: pace.New(pace.Limits{PerMinute: 30})})
 	err = throttling.Handle(ctx, attempt(log, "inv-4"), third)
 	require.Equal(t, order.ClassThrottled, order.Classify(err), "%v", err)
 	wait, _ = order.RetryAfter(err)
@@ -726,7 +726,7 @@ func TestPacingLetsACrashedSendGoOn(t *testing.T) {
 	rec.Lease("message:m-1", now.Add(-10*time.Second), budget.Lease) // the crashed invocation's claim
 	recs := ordertest.NewLedger(rec)
 	var sent sentMails
-	p := pace.New(30)
+	p := pace.New(pace.Limits{PerMinute: 30})
 	require.Zero(t, p.Reserve("another mail", now)) // the next slot is 2 s away
 	stage := newStage(t, sendlink.Deps{Sender: sent.sender(nil), Records: recs, Now: func() time.Time { return now }, Log: log, Pacer: p})
 	d := delivery.Attempt{InvocationID: "inv-2", MessageID: "m-1", DequeueCount: 2, Log: log}
@@ -739,9 +739,9 @@ func TestPacingLetsACrashedSendGoOn(t *testing.T) {
 // refused when it is built, naming it; the optional ones may be left out.
 func TestNewNamesWhatIsMissing(t *testing.T) {
 	full := sendlink.Deps{Sender: sendlink.SenderFunc(func(context.Context, mail.Message) (mail.Receipt, error) { return mail.Receipt{}, nil }),
-		Records: ordertest.NewLedger(), Renderer: renderer(t), Budget: budget, Log: slog.New(slog.DiscardHandler)}
+		Records: ordertest.NewLedger(), Renderer: renderer(t), Budget: budget, Index: ordertest.NewLedger(), Log: slog.New(slog.DiscardHandler)}
 	optional := full
-	optional.Pacer, optional.OrderPage, optional.Now = nil, nil, nil
+	optional.Pacer, optional.OrderPage, optional.Index, optional.Now = nil, nil, nil, nil
 	for _, d := range []sendlink.Deps{full, optional} {
 		_, err := sendlink.New(d)
 		require.NoError(t, err)

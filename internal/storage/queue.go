@@ -5,9 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
@@ -32,7 +30,6 @@ type Queues struct {
 // NewQueues returns the account's queue service.
 func NewQueues(a Account) (*Queues, error) {
 	opts := &azqueue.ClientOptions{ClientOptions: a.ClientOptions()}
-	opts.PerCallPolicies = append(opts.PerCallPolicies, skipEnqueueAnswer{})
 	var (
 		svc *azqueue.ServiceClient
 		err error
@@ -50,28 +47,6 @@ func NewQueues(a Account) (*Queues, error) {
 		return nil, fmt.Errorf("queue client for %s: %w", a.QueueURL, err)
 	}
 	return &Queues{svc: svc}, nil
-}
-
-// skipEnqueueAnswer empties the body of a successful Put Message answer
-// before azqueue decodes it, which it then skips. That body lists the new
-// message's id, pop receipt and times, which nothing here reads (Send
-// reports only whether the message is stored); decoding its XML was about
-// a tenth of the webhook's CPU (docs/benchmarks.md). A failure, and every
-// other call's answer, passes unchanged.
-type skipEnqueueAnswer struct{}
-
-func (skipEnqueueAnswer) Do(req *policy.Request) (*http.Response, error) {
-	resp, err := req.Next()
-	raw := req.Raw()
-	if err != nil || resp.StatusCode != http.StatusCreated || raw.Method != http.MethodPost || !strings.HasSuffix(raw.URL.Path, "/messages") {
-		return resp, err
-	}
-	// azcore's body download policy has read the body into memory by now;
-	// were it not, reading it out keeps the connection for the next call.
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	_ = resp.Body.Close()
-	resp.Body, resp.ContentLength = http.NoBody, 0
-	return resp, nil
 }
 
 // Queue returns the named queue. It does not create it.

@@ -3,16 +3,12 @@ package storage_test
 import (
 	"context"
 	"errors"
-	"io"
-	"net/http"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/filedrop/filedrop/internal/order"
-	"github.com/filedrop/filedrop/internal/secret"
 	"github.com/filedrop/filedrop/internal/storage"
 	"github.com/filedrop/filedrop/internal/testenv"
 )
@@ -65,67 +61,4 @@ func TestQueueAgainstAzurite(t *testing.T) {
 	require.True(t, errors.Is(err, order.ErrNotFound), "sending to a missing queue wraps ErrNotFound: %v", err)
 
 	require.ErrorContains(t, q.Send(ctx, make([]byte, storage.MaxMessageBytes+1), 0), "over the")
-}
-
-// answers is a transport that answers every call with status and body,
-// and records the calls.
-type answers struct {
-	status int
-	body   string
-	calls  []string
-}
-
-func (a *answers) Do(req *http.Request) (*http.Response, error) {
-	a.calls = append(a.calls, req.Method+" "+req.URL.Path)
-	h := http.Header{"Content-Type": {"application/xml"}}
-	if a.status >= 300 {
-		h.Set("X-Ms-Error-Code", "QueueNotFound")
-	}
-	return &http.Response{StatusCode: a.status, Header: h, Request: req,
-		Body: io.NopCloser(strings.NewReader(a.body)), ContentLength: int64(len(a.body))}, nil
-}
-
-// TestSendSkipsTheAnswer: a message the service stored is reported as
-// stored whatever its answer's body says, since nothing reads it; a
-// failure's answer is still read for its error code, and other calls'
-// answers are still decoded.
-func TestSendSkipsTheAnswer(t *testing.T) {
-	const stored = `<?xml version="1.0" encoding="utf-8"?><QueueMessagesList><QueueMessage><MessageId>5974b586-0df3-4e2d-ad0c-18e3892bfca2</MessageId>` +
-		`<InsertionTime>Fri, 09 Oct 2015 21:04:30 GMT</InsertionTime><ExpirationTime>Fri, 16 Oct 2015 21:04:30 GMT</ExpirationTime>` +
-		`<PopReceipt>YzQ4Yzg1MDItYTc0Ny00OWNjLTkxYTUtZGM0MDFiZDAwYzEw</PopReceipt><TimeNextVisible>Fri, 09 Oct 2015 23:29:20 GMT</TimeNextVisible></QueueMessage></QueueMessagesList>`
-	const notFound = `<?xml version="1.0" encoding="utf-8"?><Error><Code>QueueNotFound</Code><Message>The specified queue does not exist.</Message></Error>`
-	for _, tc := range []struct {
-		name    string
-		status  int
-		body    string
-		receive bool
-		// wantErr is in the error; "" for none.
-		wantErr      string
-		wantNotFound bool
-	}{
-		{name: "201 as the service answers", status: http.StatusCreated, body: stored},
-		{name: "201 with a body that is not XML", status: http.StatusCreated, body: "not XML"},
-		{name: "404: the queue is missing", status: http.StatusNotFound, body: notFound, wantErr: "QueueNotFound", wantNotFound: true},
-		{name: "Receive's answer is still decoded", status: http.StatusOK, body: "not XML", receive: true, wantErr: "unmarshalling"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			tr := &answers{status: tc.status, body: tc.body}
-			qs, err := storage.NewQueues(storage.Account{Transport: tr,
-				Options: storage.Options{AccountName: "devstoreaccount1", AccountKey: secret.Value("a2V5"), QueueURL: "http://127.0.0.1:1/devstoreaccount1"}})
-			require.NoError(t, err)
-			q := qs.Queue("orders")
-			if tc.receive {
-				_, err = q.Receive(context.Background(), 1, time.Minute)
-			} else {
-				err = q.Send(context.Background(), []byte(`{"a":1}`), 0)
-			}
-			if tc.wantErr == "" {
-				require.NoError(t, err)
-			} else {
-				require.ErrorContains(t, err, tc.wantErr)
-			}
-			require.Equal(t, tc.wantNotFound, errors.Is(err, order.ErrNotFound), "%v", err)
-			require.Len(t, tr.calls, 1)
-		})
-	}
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -74,29 +75,59 @@ func VerifyEvent(payload []byte, header string, secrets []string, now time.Time)
 	return parseEvent(payload)
 }
 
-// parseEvent decodes a verified payload's ids and types (decodeEvent) and
-// checks them as VerifyEvent says.
+// eventJSON is the part of a webhook event the pipeline reads.
+type eventJSON struct {
+	ID         string `json:"id"`
+	Object     string `json:"object"`
+	Type       string `json:"type"`
+	Livemode   bool   `json:"livemode"`
+	Created    int64  `json:"created"`
+	APIVersion string `json:"api_version"`
+	Data       struct {
+		Object struct {
+			ID            string `json:"id"`
+			Object        string `json:"object"`
+			PaymentIntent string `json:"payment_intent"` // null leaves it ""
+		} `json:"object"`
+	} `json:"data"`
+}
+
+// parseEvent decodes a verified payload's ids and types and checks them as
+// VerifyEvent says.
 func parseEvent(payload []byte) (Event, error) {
-	raw, err := decodeEvent(payload)
-	if err != nil {
-		return Event{}, err
+	var raw eventJSON
+	if err := json.Unmarshal(payload, &raw); err != nil {
+		return Event{}, fmt.Errorf("%w: %s", ErrMalformedEvent, jsonProblem(err))
 	}
-	if raw.object != "event" || !strings.HasPrefix(raw.id, "evt_") || raw.typ == "" {
+	if raw.Object != "event" || !strings.HasPrefix(raw.ID, "evt_") || raw.Type == "" {
 		return Event{}, fmt.Errorf("%w: want an object \"event\" with an evt_ id and a type", ErrMalformedEvent)
 	}
-	if !order.ValidEventID(raw.id) {
+	if !order.ValidEventID(raw.ID) {
 		return Event{}, fmt.Errorf("%w: the id is not evt_ and up to %d letters, digits and underscores", ErrMalformedEvent, order.MaxIDBytes)
 	}
-	if raw.badPaymentIntent {
-		return Event{}, fmt.Errorf("%w: data.object.payment_intent is not an id", ErrMalformedEvent)
-	}
-	for _, v := range []string{raw.typ, raw.apiVersion, raw.objectID, raw.objectType, raw.paymentIntent} {
+	obj := raw.Data.Object
+	for _, v := range []string{raw.Type, raw.APIVersion, obj.ID, obj.Object, obj.PaymentIntent} {
 		if len(v) > order.MaxIDBytes {
 			return Event{}, fmt.Errorf("%w: a type, version, object or payment intent id is over %d bytes", ErrMalformedEvent, order.MaxIDBytes)
 		}
 	}
-	return Event{ID: raw.id, Type: raw.typ, Livemode: raw.livemode, Created: raw.created,
-		ObjectID: raw.objectID, ObjectType: raw.objectType, APIVersion: raw.apiVersion, PaymentIntent: raw.paymentIntent}, nil
+	return Event{ID: raw.ID, Type: raw.Type, Livemode: raw.Livemode, Created: raw.Created,
+		ObjectID: obj.ID, ObjectType: obj.Object, APIVersion: raw.APIVersion, PaymentIntent: obj.PaymentIntent}, nil
+}
+
+// jsonProblem says why a payload is not an event without quoting it:
+// encoding/json's own messages can quote a character or a number of it.
+func jsonProblem(err error) string {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syntax):
+		return fmt.Sprintf("invalid JSON near byte %d", syntax.Offset)
+	case errors.As(err, &typ) && typ.Field != "":
+		return typ.Field + " has the wrong type" // a path of eventJSON's keys
+	default:
+		return "not a JSON object"
+	}
 }
 
 // signature is a parsed Stripe-Signature header.

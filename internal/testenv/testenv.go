@@ -1,6 +1,8 @@
-// Package testenv starts the real services the tests run against: Azurite
-// (the Azure Storage emulator) and stripe-mock, each on 127.0.0.1 with ports
-// the OS chooses, in a temporary directory, stopped when the test ends.
+// Package testenv starts the real services the tests and scripts/bench run
+// against: Azurite (the Azure Storage emulator) and stripe-mock, each on
+// 127.0.0.1 with ports the OS chooses, in a folder of its own; in a test,
+// a temporary one, and stopped when the test ends. Process starts and stops
+// any other program the same way (the bench's handlers).
 //
 // The binaries come from the project's .tools folder, which scripts/tools.sh
 // fills (scripts/test.sh runs it first). A test that needs a service and
@@ -9,10 +11,9 @@
 package testenv
 
 import (
-	"bufio"
 	"context"
+	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -20,7 +21,6 @@ import (
 	"regexp"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -34,33 +34,55 @@ const DevAccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz
 // DevAccountName is Azurite's development account name.
 const DevAccountName = "devstoreaccount1"
 
-// RepoRoot returns the repository root (the folder holding go.mod).
-func RepoRoot(tb testing.TB) string {
-	tb.Helper()
+// Root returns the repository root: the first folder holding go.mod at or
+// above the working directory.
+func Root() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
-		tb.Fatal(err)
+		return "", err
 	}
 	for range 20 {
 		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
+			return dir, nil
 		}
 		dir = filepath.Dir(dir)
 	}
-	tb.Fatal("testenv: go.mod not found above the working directory")
-	return ""
+	return "", errors.New("testenv: go.mod not found above the working directory")
 }
 
-// Tool returns the path of a tool installed by scripts/tools.sh, or fails the
-// test (skips it under -short).
+// RepoRoot returns Root, or fails the test.
+func RepoRoot(tb testing.TB) string {
+	tb.Helper()
+	root, err := Root()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return root
+}
+
+// ToolPath returns the path of a tool installed by scripts/tools.sh into
+// the repository's .tools folder, or an error that says how to install it.
+func ToolPath(rel string) (string, error) {
+	root, err := Root()
+	if err != nil {
+		return "", err
+	}
+	p := filepath.Join(root, ".tools", rel)
+	if _, err := os.Stat(p); err != nil {
+		return "", fmt.Errorf("testenv: %s not installed: run scripts/tools.sh (scripts/test.sh does)", rel)
+	}
+	return p, nil
+}
+
+// Tool returns ToolPath, or fails the test (skips it under -short).
 func Tool(tb testing.TB, rel string) string {
 	tb.Helper()
-	p := filepath.Join(RepoRoot(tb), ".tools", rel)
-	if _, err := os.Stat(p); err != nil {
+	p, err := ToolPath(rel)
+	if err != nil {
 		if testing.Short() {
-			tb.Skipf("testenv: %s not installed (run scripts/tools.sh); skipped under -short", rel)
+			tb.Skipf("%v; skipped under -short", err)
 		}
-		tb.Fatalf("testenv: %s not installed: run scripts/tools.sh (scripts/test.sh does)", rel)
+		tb.Fatal(err)
 	}
 	return p
 }
@@ -70,104 +92,91 @@ type Azurite struct {
 	BlobURL, QueueURL, TableURL string
 	// ConnectionString is the explicit development-storage connection string.
 	ConnectionString string
-	Dir              string
+	// Dir holds Azurite's data and its output (azurite.log).
+	Dir string
 
-	cmd  *exec.Cmd
 	args []string
 	mu   sync.Mutex
+	proc *Process
 }
+
+const azuriteTool = "node_modules/.bin/azurite"
 
 var listenRE = regexp.MustCompile(`Azurite (Blob|Queue|Table) service is successfully listening at (http://\S+)`)
 
 // StartAzurite starts Azurite for the test and stops it at cleanup.
 func StartAzurite(tb testing.TB) *Azurite {
 	tb.Helper()
-	bin := Tool(tb, "node_modules/.bin/azurite")
-	a := &Azurite{Dir: tb.TempDir()}
-	a.args = []string{bin, "--skipApiVersionCheck", "--disableTelemetry", "--location", a.Dir,
-		"--blobHost", "127.0.0.1", "--blobPort", "0",
-		"--queueHost", "127.0.0.1", "--queuePort", "0",
-		"--tableHost", "127.0.0.1", "--tablePort", "0"}
-	if err := a.start(a.args); err != nil {
-		tb.Fatalf("testenv: start azurite: %v", err)
+	Tool(tb, azuriteTool)
+	a, err := RunAzurite(context.Background(), tb.TempDir())
+	if err != nil {
+		tb.Fatal(err)
 	}
 	tb.Cleanup(a.Stop)
 	return a
 }
 
-func (a *Azurite) start(args []string) error {
-	cmd := exec.Command(args[0], args[1:]...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	out, err := cmd.StdoutPipe()
+// RunAzurite starts Azurite on 127.0.0.1, on ports the OS chooses, with its
+// data and output in dir, and returns once it listens. extra are more of
+// Azurite's options ("--debug", file: a line per request it serves). The
+// caller stops it.
+func RunAzurite(ctx context.Context, dir string, extra ...string) (*Azurite, error) {
+	bin, err := ToolPath(azuriteTool)
+	if err != nil {
+		return nil, err
+	}
+	a := &Azurite{Dir: dir}
+	a.args = append([]string{bin, "--silent", "--skipApiVersionCheck", "--disableTelemetry", "--location", dir,
+		"--blobHost", "127.0.0.1", "--blobPort", "0",
+		"--queueHost", "127.0.0.1", "--queuePort", "0",
+		"--tableHost", "127.0.0.1", "--tablePort", "0"}, extra...)
+	if err := a.start(ctx, a.args); err != nil {
+		return nil, fmt.Errorf("testenv: start azurite: %w", err)
+	}
+	return a, nil
+}
+
+func (a *Azurite) start(ctx context.Context, args []string) error {
+	p, err := StartProcess("azurite", a.Dir, filepath.Join(a.Dir, "azurite.log"), nil, args[0], args[1:]...)
 	if err != nil {
 		return err
 	}
-	cmd.Stderr = cmd.Stdout
-	if err := cmd.Start(); err != nil {
+	found, err := p.WaitOutput(ctx, listenRE, 3, 60*time.Second)
+	if err != nil {
+		p.Stop()
 		return err
 	}
 	urls := map[string]string{}
-	found := make(chan error, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		var seen []string
-		for sc.Scan() {
-			line := sc.Text()
-			if len(seen) < 40 {
-				seen = append(seen, line)
-			}
-			if m := listenRE.FindStringSubmatch(line); m != nil {
-				urls[m[1]] = m[2]
-				if len(urls) == 3 {
-					found <- nil
-					_, _ = io.Copy(io.Discard, out)
-					return
-				}
-			}
-		}
-		found <- fmt.Errorf("azurite exited before listening: %s", strings.Join(seen, " | "))
-	}()
-	select {
-	case err := <-found:
-		if err != nil {
-			_ = cmd.Wait()
-			return err
-		}
-	case <-time.After(60 * time.Second):
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		_ = cmd.Wait()
-		return fmt.Errorf("azurite did not listen within 60s")
+	for _, m := range found {
+		urls[m[1]] = m[2] + "/" + DevAccountName
 	}
 	a.mu.Lock()
-	a.cmd = cmd
-	if a.BlobURL == "" {
-		a.BlobURL = urls["Blob"] + "/" + DevAccountName
-		a.QueueURL = urls["Queue"] + "/" + DevAccountName
-		a.TableURL = urls["Table"] + "/" + DevAccountName
-		a.ConnectionString = fmt.Sprintf("DefaultEndpointsProtocol=http;AccountName=%s;AccountKey=%s;BlobEndpoint=%s;QueueEndpoint=%s;TableEndpoint=%s;",
-			DevAccountName, DevAccountKey, a.BlobURL, a.QueueURL, a.TableURL)
-	}
-	a.mu.Unlock()
+	defer a.mu.Unlock()
+	a.proc = p
+	a.BlobURL, a.QueueURL, a.TableURL = urls["Blob"], urls["Queue"], urls["Table"]
+	a.ConnectionString = fmt.Sprintf("DefaultEndpointsProtocol=http;AccountName=%s;AccountKey=%s;BlobEndpoint=%s;QueueEndpoint=%s;TableEndpoint=%s;",
+		DevAccountName, DevAccountKey, a.BlobURL, a.QueueURL, a.TableURL)
 	return nil
+}
+
+// PID is the process id of the running Azurite (0 once stopped).
+func (a *Azurite) PID() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.proc == nil {
+		return 0
+	}
+	return a.proc.PID()
 }
 
 // Stop stops Azurite (its whole process group). Safe to call twice.
 func (a *Azurite) Stop() {
 	a.mu.Lock()
-	cmd := a.cmd
-	a.cmd = nil
+	p := a.proc
+	a.proc = nil
 	a.mu.Unlock()
-	if cmd == nil {
-		return
-	}
-	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		<-done
+	if p != nil {
+		p.Stop()
 	}
 }
 
@@ -178,18 +187,18 @@ func (a *Azurite) Restart(tb testing.TB) {
 	a.Stop()
 	args := append([]string(nil), a.args...)
 	for i, v := range args {
-		switch {
-		case v == "--blobPort":
+		switch v {
+		case "--blobPort":
 			args[i+1] = portOf(a.BlobURL)
-		case v == "--queuePort":
+		case "--queuePort":
 			args[i+1] = portOf(a.QueueURL)
-		case v == "--tablePort":
+		case "--tablePort":
 			args[i+1] = portOf(a.TableURL)
 		}
 	}
 	var err error
 	for range 50 { // the old ports may take a moment to free
-		if err = a.start(args); err == nil {
+		if err = a.start(context.Background(), args); err == nil {
 			return
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -207,56 +216,56 @@ func portOf(u string) string {
 // StripeMock is a running stripe-mock.
 type StripeMock struct {
 	// URL is the API base, e.g. http://127.0.0.1:40123.
-	URL string
+	URL  string
+	proc *Process
 }
 
 var mockListenRE = regexp.MustCompile(`(?m)^Listening for HTTP at address: (127\.0\.0\.1:\d+)$`)
 
-// StartStripeMock starts stripe-mock on loopback, HTTP and HTTPS both on
-// ports the system chooses (read back from its output), so that nothing
-// started at the same time can take them first. fixtures, when not empty,
-// is a fixtures file that replaces stripe-mock's bundled set.
+// StartStripeMock starts stripe-mock for the test (see RunStripeMock) and
+// stops it at cleanup.
 func StartStripeMock(tb testing.TB, fixtures string) *StripeMock {
 	tb.Helper()
-	bin := Tool(tb, "bin/stripe-mock")
+	Tool(tb, "bin/stripe-mock")
+	m, err := RunStripeMock(context.Background(), tb.TempDir(), fixtures)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(m.Stop)
+	return m
+}
+
+// RunStripeMock starts stripe-mock on loopback, HTTP and HTTPS both on
+// ports the system chooses (read back from its output), so that nothing
+// started at the same time can take them first, with its output in
+// dir/stripe-mock.log. fixtures, when not empty, is a fixtures file that
+// replaces stripe-mock's bundled set. The caller stops it.
+func RunStripeMock(ctx context.Context, dir, fixtures string) (*StripeMock, error) {
+	bin, err := ToolPath("bin/stripe-mock")
+	if err != nil {
+		return nil, err
+	}
 	args := []string{"-http-addr", "127.0.0.1:0", "-https-addr", "127.0.0.1:0"}
 	if fixtures != "" {
 		args = append(args, "-fixtures", fixtures)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, bin, args...)
-	logf, err := os.Create(filepath.Join(tb.TempDir(), "stripe-mock.log"))
+	p, err := StartProcess("stripe-mock", dir, filepath.Join(dir, "stripe-mock.log"), nil, bin, args...)
 	if err != nil {
-		cancel()
-		tb.Fatal(err)
+		return nil, err
 	}
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		cancel()
-		tb.Fatalf("testenv: start stripe-mock: %v", err)
+	m, err := p.WaitOutput(ctx, mockListenRE, 1, 30*time.Second)
+	if err != nil {
+		p.Stop()
+		return nil, fmt.Errorf("testenv: %w", err)
 	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	tb.Cleanup(func() { cancel(); <-exited; _ = logf.Close() })
-	// It prints the address once it listens; connections wait in the
-	// backlog until it serves.
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		b, _ := os.ReadFile(logf.Name())
-		if m := mockListenRE.FindSubmatch(b); m != nil {
-			return &StripeMock{URL: "http://" + string(m[1])}
-		}
-		select {
-		case <-exited:
-			b, _ := os.ReadFile(logf.Name())
-			tb.Fatalf("testenv: stripe-mock exited before it listened: %s", b)
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-	b, _ := os.ReadFile(logf.Name())
-	tb.Fatalf("testenv: stripe-mock did not listen within 30s: %s", b)
-	return nil
+	return &StripeMock{URL: "http://" + m[0][1], proc: p}, nil
 }
+
+// PID is stripe-mock's process id.
+func (m *StripeMock) PID() int { return m.proc.PID() }
+
+// Stop stops stripe-mock. Safe to call twice.
+func (m *StripeMock) Stop() { m.proc.Stop() }
 
 // FreePort returns a TCP port on 127.0.0.1 that was free a moment ago, for
 // an address where nothing must listen. A child process told to bind it

@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,6 +22,12 @@ type result struct {
 	latencies []time.Duration
 	// FirstError describes the first failure.
 	FirstError string
+}
+
+// newResult sorts lat and returns the result.
+func newResult(requests, errors int, elapsed time.Duration, lat []time.Duration, firstErr string) result {
+	slices.Sort(lat)
+	return result{Requests: requests, Errors: errors, Elapsed: elapsed, latencies: lat, FirstError: firstErr}
 }
 
 // Rate is successful requests per second.
@@ -39,22 +48,8 @@ func (r result) Pct(p float64) time.Duration {
 	return r.latencies[max(0, min(i, len(r.latencies)-1))]
 }
 
-// Max is the slowest successful request.
-func (r result) Max() time.Duration {
-	if len(r.latencies) == 0 {
-		return 0
-	}
-	return r.latencies[len(r.latencies)-1]
-}
-
-// newResult sorts lat and returns the result.
-func newResult(requests, errors int, elapsed time.Duration, lat []time.Duration, firstErr string) result {
-	slices.Sort(lat)
-	return result{Requests: requests, Errors: errors, Elapsed: elapsed, latencies: lat, FirstError: firstErr}
-}
-
 // request does request number i and reports its own latency, so that
-// preparation (signing, say) is not counted.
+// preparation is not counted.
 type request func(ctx context.Context, i int) (time.Duration, error)
 
 // closedLoop runs n requests through concurrency workers, each starting its
@@ -70,9 +65,7 @@ func closedLoop(ctx context.Context, n, concurrency int, do request) result {
 	)
 	start := time.Now()
 	for range max(1, min(concurrency, n)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for ctx.Err() == nil {
 				i := int(next.Add(1)) - 1
 				if i >= n {
@@ -90,79 +83,143 @@ func closedLoop(ctx context.Context, n, concurrency int, do request) result {
 				}
 				mu.Unlock()
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	done := len(lat) + errs
-	if ctx.Err() != nil && done < n && firstErr == "" {
-		firstErr = fmt.Sprintf("stopped after %d of %d: %v", done, n, ctx.Err())
+	if ctx.Err() != nil && done < n {
+		errs += n - done
+		if firstErr == "" {
+			firstErr = fmt.Sprintf("stopped after %d of %d: %v", done, n, ctx.Err())
+		}
 	}
-	return newResult(done, errs, time.Since(start), lat, firstErr)
+	return newResult(n, errs, time.Since(start), lat, firstErr)
 }
 
-// usage is the CPU time processes used during a run, in cores: CPU
-// seconds per second of wall time. "others" is everything else on the
-// machine (other users' work, the kernel's threads).
-type usage map[string]float64
+// cpuTime is the user+system CPU time a process has used so far, from
+// /proc/<pid>/stat (in clock ticks of 10 ms, as on every Linux/amd64).
+func cpuTime(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name may hold spaces; the fields after it do not.
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 13 {
+		return 0, errors.New("unexpected /proc stat format")
+	}
+	var utime, stime int64
+	if _, err := fmt.Sscan(f[11], &utime); err != nil {
+		return 0, err
+	}
+	if _, err := fmt.Sscan(f[12], &stime); err != nil {
+		return 0, err
+	}
+	return time.Duration(utime+stime) * 10 * time.Millisecond, nil
+}
 
-// measureCPU runs f and returns the CPU each of pids, and the rest of the
-// machine, used meanwhile.
+// machineBusy is the CPU time all processors have spent not idle since
+// boot, from /proc/stat.
+func machineBusy() (time.Duration, error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, err
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 8 || f[0] != "cpu" {
+		return 0, errors.New("unexpected /proc/stat format")
+	}
+	var busy int64
+	for i, v := range f[1:8] { // user nice system idle iowait irq softirq
+		var n int64
+		if _, err := fmt.Sscan(v, &n); err != nil {
+			return 0, err
+		}
+		if i != 3 && i != 4 {
+			busy += n
+		}
+	}
+	return time.Duration(busy) * 10 * time.Millisecond, nil
+}
+
+// usage is the CPU time that processes used during a run.
+type usage struct {
+	// of is each named process's CPU time; "others" is the rest of the
+	// machine's (other users' work, the kernel's threads).
+	of   map[string]time.Duration
+	wall time.Duration
+}
+
+// cores is how many cores name used on average.
+func (u usage) cores(name string) float64 {
+	if u.wall <= 0 {
+		return 0
+	}
+	return u.of[name].Seconds() / u.wall.Seconds()
+}
+
+// measureCPU runs f, which returns its wall time, and the CPU time each of
+// pids and the rest of the machine used meanwhile.
 func measureCPU(pids map[string]int, f func() time.Duration) usage {
 	before := map[string]time.Duration{}
 	for name, pid := range pids {
 		before[name], _ = cpuTime(pid)
 	}
 	busyBefore, busyErr := machineBusy()
-	wall := f()
-	u := usage{}
-	if wall <= 0 {
-		return u
-	}
+	u := usage{of: map[string]time.Duration{}, wall: f()}
 	var ours time.Duration
 	for name, pid := range pids {
-		after, err := cpuTime(pid)
-		if err != nil {
-			continue
+		if after, err := cpuTime(pid); err == nil {
+			u.of[name] = after - before[name]
+			ours += u.of[name]
 		}
-		ours += after - before[name]
-		u[name] = float64(after-before[name]) / float64(wall)
 	}
 	if busyAfter, err := machineBusy(); err == nil && busyErr == nil {
-		u["others"] = max(0, float64(busyAfter-busyBefore-ours)/float64(wall))
+		u.of["others"] = max(0, busyAfter-busyBefore-ours)
 	}
 	return u
 }
 
-// rssSampler records the largest VmRSS of a process while it runs.
-type rssSampler struct {
-	stop chan struct{}
-	done chan int64
-}
-
-// sampleRSS samples pid's VmRSS every 20 ms until end is called.
-func sampleRSS(pid int) *rssSampler {
-	s := &rssSampler{stop: make(chan struct{}), done: make(chan int64, 1)}
-	go func() {
-		var peak int64
-		t := time.NewTicker(20 * time.Millisecond)
-		defer t.Stop()
-		for {
-			if kb, err := procStatus(pid, "VmRSS"); err == nil {
-				peak = max(peak, kb)
+// rss reads a process's resident set (VmRSS) or its peak (VmHWM) in
+// bytes, from /proc/<pid>/status.
+func rss(pid int, field string) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
+			var kb int64
+			if _, err := fmt.Sscan(strings.TrimSuffix(strings.TrimSpace(v), " kB"), &kb); err != nil {
+				return 0, err
 			}
-			select {
-			case <-s.stop:
-				s.done <- peak
-				return
-			case <-t.C:
-			}
+			return kb << 10, nil
 		}
-	}()
-	return s
+	}
+	return 0, fmt.Errorf("/proc/%d/status has no %s", pid, field)
 }
 
-// end stops sampling and returns the peak in kB.
-func (s *rssSampler) end() int64 {
-	close(s.stop)
-	return <-s.done
+// median is the middle value of xs (the mean of the middle two for an even
+// count); 0 for none.
+func median[T ~int64 | ~float64](xs []T) T {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if n := len(s); n%2 == 0 {
+		return (s[n/2-1] + s[n/2]) / 2
+	}
+	return s[len(s)/2]
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
 }

@@ -1,21 +1,19 @@
-// Command bench measures filedrop on this machine, on 127.0.0.1 only, with a
-// bounded number of requests, and prints the results as Markdown:
+// Command bench measures filedrop on this machine, on 127.0.0.1 only, and
+// prints the results as Markdown (docs/benchmarks.md explains each figure):
 //
-//  1. the raw enqueue ceiling: base64 messages per second that the storage
-//     adapter (the Azure SDK) gets into Azurite, per concurrency level;
-//  2. the webhook: signed ~3 KB checkout.session.completed events to the
-//     handler in serve mode (as the Functions host forwards them) and
-//     through handler local's front, per concurrency level, and the ratio
-//     to (1);
-//  3. end to end: from the webhook to the mail's file in the outbox, for paid
-//     orders, one at a time and as a steady stream;
-//  4. cold start (exec to the first 200 on GET / in serve mode), resident
-//     memory idle and under load, and the binary's size.
+//   - the webhook in serve mode, as the Functions host forwards it, at each
+//     concurrency level: req/s, p50, p99 and the handler's CPU per webhook,
+//     in interleaved rounds with Azurite's enqueue ceiling (the storage
+//     adapter alone), medians of the rounds;
+//   - idle memory and the time from exec to ready, in serve mode;
+//   - webhook-to-mail latency, storage transactions per paid order, and
+//     executions, CPU and memory per order by stage, in handler local.
 //
-// It starts its own Azurite and stripe-mock (from .tools, which
-// scripts/tools.sh fills) and the handler as child processes, in a temporary
-// folder, and stops every one of them by PID when it ends, fails or is
-// interrupted. scripts/bench.sh builds the handler and runs it.
+// With -before it measures a second handler binary (scripts/bench.sh
+// -baseline builds one from a git ref) beside the first, the webhook and
+// start-up rounds of the two interleaved, and prints them side by side.
+// Azurite and stripe-mock are started with internal/testenv, in a temporary
+// folder, and every process it starts is stopped when it ends.
 package main
 
 import (
@@ -35,10 +33,8 @@ import (
 )
 
 func main() {
-	// The enqueue ceiling's client CPU is the SDK's own cost that the
-	// webhook is compared with: it runs with the handler's serve-mode
-	// GOMAXPROCS (1), so that both sides pay the same runtime. GOMAXPROCS
-	// in the environment overrides it, for a comparison.
+	// The load generator runs with one P, as the handler does in serve
+	// mode: spare Ps would spin on the cores the handler and Azurite need.
 	if os.Getenv("GOMAXPROCS") == "" {
 		runtime.GOMAXPROCS(1)
 	}
@@ -51,44 +47,46 @@ func main() {
 	}
 }
 
+// variant is a handler binary to measure and what its environment adds.
+type variant struct {
+	label, bin string
+	env        map[string]string
+}
+
 // options are the command line.
 type options struct {
-	root        string
-	handler     string
-	quick       bool
+	// variants are the handlers measured: -before first, if given.
+	variants    []variant
 	requests    int
-	enqueue     int
+	rounds      int
 	concurrency []int
-	// rounds is how many interleaved rounds of the enqueue ceiling and
-	// the webhook each level gets.
-	rounds     int
-	isolated   int
-	gap        time.Duration
-	orders     int
-	rate       float64
-	coldStarts int
-	// transactions is how many paid orders the storage transactions
-	// phase counts (0: skip it).
-	transactions int
-	// stageOrders is how many orders the stage phase sends through
-	// ProcessOrder and SendLink (0: skip it).
-	stageOrders int
-	// pageRequests is how many order page GETs, and as many download
-	// POSTs, the page phase sends per concurrency level (0: skip it).
-	pageRequests int
-	ports        [3]int
-	timeout      time.Duration
-	out          string
-	keep         bool
-	// pprof, when set, is the folder for a CPU and allocation profile of
-	// the handler in serve mode under webhook load at pprofConcurrency for
-	// pprofSeconds.
-	pprof            string
-	pprofSeconds     int
-	pprofConcurrency int
-	// handlerEnv is added to the handler's environment (GOGC=200, say).
-	handlerEnv map[string]string
-	args       []string
+	coldStarts  int
+	isolated    int
+	gap         time.Duration
+	orders      int
+	rate        float64
+	// transactions and stageOrders are the orders of those phases (0
+	// skips the phase).
+	transactions, stageOrders int
+	timeout                   time.Duration
+	out                       string
+	keep                      bool
+	// command is how the bench was run, for the report.
+	command string
+}
+
+// envFlag collects KEY=VALUE flags.
+type envFlag map[string]string
+
+func (e envFlag) String() string { return "" }
+
+func (e envFlag) Set(s string) error {
+	k, v, ok := strings.Cut(s, "=")
+	if !ok || k == "" {
+		return fmt.Errorf("want KEY=VALUE, not %q", s)
+	}
+	e[k] = v
+	return nil
 }
 
 func parseOptions(args []string, stderr io.Writer) (options, error) {
@@ -96,84 +94,66 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: scripts/bench.sh [flags]   (go run ./scripts/bench -handler BIN [flags])\n\n"+
-			"Measures the enqueue ceiling, the webhook, end-to-end latency, cold start and memory\n"+
-			"on 127.0.0.1 and prints Markdown tables. Full defaults in brackets, -quick ones after.\n\n")
+		fmt.Fprintf(stderr, "Usage: scripts/bench.sh [-baseline REF] [flags]\n\n"+
+			"Measures the webhook, start-up and the pipeline on 127.0.0.1 and prints Markdown.\n"+
+			"Defaults are a full run's; -quick's are in brackets.\n\n")
 		fs.PrintDefaults()
 	}
-	fs.StringVar(&o.root, "root", ".", "repository root (demo/, .tools/, the event template)")
-	fs.StringVar(&o.handler, "handler", "", "the handler binary to measure (scripts/bench.sh builds it)")
-	fs.BoolVar(&o.quick, "quick", false, "small counts for CI: about 20 s here")
-	fs.IntVar(&o.requests, "requests", 2000, "webhook requests per concurrency level (-quick: 200)")
-	fs.IntVar(&o.enqueue, "enqueue", 0, "messages per concurrency level for the enqueue ceiling (default: -requests)")
-	levels := fs.String("concurrency", "1,4,16,64", "comma-separated concurrency levels (-quick: 1,8)")
-	fs.IntVar(&o.isolated, "isolated", 10, "end to end: orders sent one at a time (-quick: 2)")
-	fs.DurationVar(&o.gap, "gap", 2500*time.Millisecond, "end to end: pause after each isolated order's mail, so the pollers idle")
-	fs.IntVar(&o.orders, "orders", 300, "end to end: orders in the steady stream (-quick: 20)")
-	fs.Float64Var(&o.rate, "rate", 20, "end to end: orders per second in the stream (-quick: 10)")
-	fs.IntVar(&o.rounds, "rounds", 5, "interleaved rounds of the enqueue ceiling and the webhook per level; the targets pool every round's requests (-quick: 1)")
-	fs.IntVar(&o.coldStarts, "coldstarts", 20, "cold starts to time (-quick: 5)")
-	fs.IntVar(&o.transactions, "transactions", 20, "storage transactions: paid orders counted against an Azurite with --debug, 0 skips (-quick: 3)")
-	fs.IntVar(&o.stageOrders, "stage-orders", 100, "CPU per stage: orders through ProcessOrder and SendLink, each alone in a handler local, 0 skips (-quick: 10)")
-	fs.IntVar(&o.pageRequests, "page-requests", 400, "order page: GETs and download POSTs per concurrency level, 0 skips (-quick: 100)")
-	ports := fs.String("azurite-ports", "0,0,0", "Azurite's blob,queue,table ports on 127.0.0.1; 0 lets the OS choose")
-	fs.DurationVar(&o.timeout, "timeout", 15*time.Minute, "stop everything after this long (-quick: 2m)")
-	fs.StringVar(&o.out, "out", "", "also write the Markdown report to this file")
-	fs.BoolVar(&o.keep, "keep", false, "keep the temporary folder (logs, Azurite data, outbox)")
-	fs.StringVar(&o.pprof, "pprof", "", "profile the webhook (serve mode) into this folder: the handler runs with FILEDROP_PPROF on a loopback port")
-	fs.IntVar(&o.pprofSeconds, "pprof-seconds", 10, "-pprof: seconds of CPU profile, under its own load after the measured levels")
-	fs.IntVar(&o.pprofConcurrency, "pprof-concurrency", 16, "-pprof: concurrency of the profiled load")
-	var handlerEnv []string
-	fs.Func("handler-env", "KEY=VALUE added to the handler's environment, for a comparison (GOGC=200); repeatable", func(s string) error {
-		if k, _, ok := strings.Cut(s, "="); !ok || k == "" {
-			return fmt.Errorf("want KEY=VALUE, not %q", s)
-		}
-		handlerEnv = append(handlerEnv, s)
-		return nil
-	})
+	after := variant{env: envFlag{}}
+	before := variant{env: envFlag{}}
+	fs.StringVar(&after.bin, "handler", "", "the handler binary to measure (scripts/bench.sh builds it)")
+	fs.StringVar(&after.label, "label", "this tree", "its name in the tables")
+	fs.Var(envFlag(after.env), "env", "KEY=VALUE added to its environment (GOGC=200, say); repeatable")
+	fs.StringVar(&before.bin, "before", "", "a second handler binary, measured beside it (scripts/bench.sh -baseline REF builds one)")
+	fs.StringVar(&before.label, "before-label", "before", "the second handler's name in the tables")
+	fs.Var(envFlag(before.env), "before-env", "KEY=VALUE added to the second handler's environment; repeatable")
+	quick := fs.Bool("quick", false, "small counts, for CI: about 25 s")
+	fs.IntVar(&o.requests, "requests", 2000, "webhooks (and enqueues) per level and round [200]")
+	fs.IntVar(&o.rounds, "rounds", 5, "interleaved rounds of every level [1]")
+	levels := fs.String("concurrency", "4,16,64", "comma-separated concurrency levels")
+	fs.IntVar(&o.coldStarts, "coldstarts", 20, "execs timed to ready, per handler [3]")
+	fs.IntVar(&o.isolated, "isolated", 8, "webhook to mail: orders sent one at a time [2]")
+	fs.DurationVar(&o.gap, "gap", 2500*time.Millisecond, "webhook to mail: pause after each isolated order's mail, so the queue polls back off [1s]")
+	fs.IntVar(&o.orders, "orders", 200, "webhook to mail: orders in the steady stream [20]")
+	fs.Float64Var(&o.rate, "rate", 20, "webhook to mail: orders per second in the stream [10]")
+	fs.IntVar(&o.transactions, "transactions", 10, "paid orders whose storage transactions are counted; 0 skips [3]")
+	fs.IntVar(&o.stageOrders, "stage-orders", 100, "orders through ProcessOrder and SendLink for the per-stage figures; 0 skips [10]")
+	fs.DurationVar(&o.timeout, "timeout", 15*time.Minute, "stop everything after this long [2m]")
+	fs.StringVar(&o.out, "out", "", "also write the Markdown to this file")
+	fs.StringVar(&o.command, "command", "scripts/bench.sh", "how the bench was run, for the report (scripts/bench.sh sets it)")
+	fs.BoolVar(&o.keep, "keep", false, "keep the temporary folder (every process's log, Azurite's data, the outbox)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	if o.quick {
-		quick := map[string]func(){
-			"requests":      func() { o.requests = 200 },
-			"concurrency":   func() { *levels = "1,8" },
-			"isolated":      func() { o.isolated = 2 },
-			"orders":        func() { o.orders = 20 },
-			"rate":          func() { o.rate = 10 },
-			"coldstarts":    func() { o.coldStarts = 5 },
-			"rounds":        func() { o.rounds = 1 },
-			"transactions":  func() { o.transactions = 3 },
-			"page-requests": func() { o.pageRequests = 100 },
-			"stage-orders":  func() { o.stageOrders = 10 },
-			"timeout":       func() { o.timeout = 2 * time.Minute },
-		}
-		for name, apply := range quick {
+	if *quick {
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		for name, value := range map[string]string{"requests": "200", "rounds": "1", "coldstarts": "3", "isolated": "2", "gap": "1s",
+			"orders": "20", "rate": "10", "transactions": "3", "stage-orders": "10", "timeout": "2m"} {
 			if !set[name] {
-				apply()
+				_ = fs.Set(name, value)
 			}
 		}
 	}
-	o.handlerEnv = map[string]string{}
-	for _, kv := range handlerEnv {
-		k, v, _ := strings.Cut(kv, "=")
-		o.handlerEnv[k] = v
-	}
-	if o.enqueue == 0 {
-		o.enqueue = o.requests
-	}
-	if o.handler == "" {
+	if after.bin == "" {
 		return o, errors.New("-handler is required (scripts/bench.sh builds the handler and passes it)")
 	}
-	// The children run in their own folders.
-	var err error
-	if o.handler, err = filepath.Abs(o.handler); err != nil {
-		return o, err
+	for _, v := range []variant{before, after} {
+		if v.bin == "" {
+			continue
+		}
+		abs, err := filepath.Abs(v.bin) // the children run in folders of their own
+		if err != nil {
+			return o, err
+		}
+		v.bin = abs
+		o.variants = append(o.variants, v)
+	}
+	if len(o.variants) == 2 && o.variants[0].label == o.variants[1].label {
+		return o, errors.New("-label and -before-label must differ")
 	}
 	for _, s := range strings.Split(*levels, ",") {
 		c, err := strconv.Atoi(strings.TrimSpace(s))
@@ -182,51 +162,15 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 		}
 		o.concurrency = append(o.concurrency, c)
 	}
-	ps := strings.Split(*ports, ",")
-	if len(ps) != 3 {
-		return o, fmt.Errorf("-azurite-ports: want blob,queue,table, not %q", *ports)
-	}
-	for i, s := range ps {
-		p, err := strconv.Atoi(strings.TrimSpace(s))
-		if err != nil || p < 0 || p > 65535 {
-			return o, fmt.Errorf("-azurite-ports: %q is not a port", s)
-		}
-		o.ports[i] = p
-	}
 	switch {
-	case o.requests < 1 || o.requests > 1_000_000, o.enqueue < 1 || o.enqueue > 1_000_000:
-		return o, errors.New("-requests and -enqueue must be from 1 to 1000000")
-	case o.isolated < 0 || o.isolated > 1000, o.orders < 0 || o.orders > 100_000:
-		return o, errors.New("-isolated must be from 0 to 1000 and -orders from 0 to 100000")
-	case o.rate <= 0 || o.rate > 1000:
-		return o, errors.New("-rate must be above 0 and at most 1000 orders/s")
-	case o.transactions < 0 || o.transactions > 1000:
-		return o, errors.New("-transactions must be from 0 to 1000")
-	case o.stageOrders < 0 || o.stageOrders > 10_000:
-		return o, errors.New("-stage-orders must be from 0 to 10000")
-	case o.pageRequests < 0 || o.pageRequests > 10_000:
-		return o, errors.New("-page-requests must be from 0 to 10000")
-	case o.rounds < 1 || o.rounds > 20:
-		return o, errors.New("-rounds must be from 1 to 20")
-	case o.coldStarts < 1 || o.coldStarts > 1000:
-		return o, errors.New("-coldstarts must be from 1 to 1000")
-	case o.pprofSeconds < 1 || o.pprofSeconds > 300, o.pprofConcurrency < 1 || o.pprofConcurrency > 512:
-		return o, errors.New("-pprof-seconds must be from 1 to 300 and -pprof-concurrency from 1 to 512")
-	}
-	if o.pprof != "" {
-		if o.pprof, err = filepath.Abs(o.pprof); err != nil {
-			return o, err
-		}
-	}
-	// The report names the command without the wrapper's own -handler.
-	for i := 0; i < len(args); i++ {
-		switch a := args[i]; {
-		case a == "-handler" || a == "--handler":
-			i++
-		case strings.HasPrefix(a, "-handler=") || strings.HasPrefix(a, "--handler="):
-		default:
-			o.args = append(o.args, a)
-		}
+	case o.requests < 10 || o.requests > 100_000:
+		return o, errors.New("-requests must be from 10 to 100000")
+	case o.rounds < 1 || o.rounds > 20, o.coldStarts < 1 || o.coldStarts > 200:
+		return o, errors.New("-rounds must be from 1 to 20 and -coldstarts from 1 to 200")
+	case o.isolated < 0 || o.isolated > 100, o.orders < 0 || o.orders > 10_000, o.rate <= 0 || o.rate > 200:
+		return o, errors.New("-isolated must be from 0 to 100, -orders from 0 to 10000 and -rate above 0 and at most 200")
+	case o.transactions < 0 || o.transactions > 100, o.stageOrders < 0 || o.stageOrders > 1000:
+		return o, errors.New("-transactions must be from 0 to 100 and -stage-orders from 0 to 1000")
 	}
 	return o, nil
 }
@@ -250,15 +194,24 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	} else {
 		defer os.RemoveAll(work)
 	}
-	cs := &children{}
-	defer cs.stopAll()
-	rep, err := measure(ctx, o, work, cs, stderr)
+	b, err := setUp(ctx, o, work, stderr)
+	if b != nil {
+		defer b.stop()
+	}
 	if err != nil {
-		if ctx.Err() != nil {
-			return fmt.Errorf("%w (stopped: %v)", err, context.Cause(ctx))
-		}
 		return err
 	}
+	rep := &report{opts: o, started: time.Now(), machine: readMachine()}
+	for _, phase := range []func(context.Context, *report) error{b.webhookPhase, b.startPhase, b.mailPhase, b.transactionsPhase, b.stagePhase} {
+		if err := phase(ctx, rep); err != nil {
+			if ctx.Err() != nil {
+				return fmt.Errorf("%w (stopped: %v)", err, context.Cause(ctx))
+			}
+			return err
+		}
+	}
+	rep.elapsed = time.Since(rep.started)
+	rep.machine.loadEnd = loadAverage()
 	md := rep.markdown()
 	fmt.Fprint(stdout, md)
 	if o.out != "" {
@@ -270,16 +223,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// Not a timing check: a request that failed or a mail that never came
 	// means the pipeline is broken, and CI should say so.
 	if n := rep.failures(); n > 0 {
-		return fmt.Errorf("%d requests or mails failed (see First errors above)", n)
+		return fmt.Errorf("%d requests or mails failed (see Failures above)", n)
 	}
 	return nil
-}
-
-// abs returns path under the repository root, absolute.
-func (o options) abs(path ...string) string {
-	p := filepath.Join(append([]string{o.root}, path...)...)
-	if a, err := filepath.Abs(p); err == nil {
-		return a
-	}
-	return p
 }

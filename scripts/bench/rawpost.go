@@ -40,12 +40,11 @@ func forwarded(sig string) http.Header {
 //
 // The load generator stands in for Stripe and for the Functions host's
 // forwarding, neither of which shares the measured cores with the handler
-// and Azurite. net/http's client spends about 0.15 ms of CPU a request
-// here (handing each one to a connection's write and read goroutines,
-// cloning headers, a new invocation id), close to half the handler's own,
-// on the two cores Azurite needs; writing bytes prepared in advance and
-// parsing the answer inline costs a fraction of that, so the bench
-// perturbs what it measures less.
+// and Azurite in production. net/http's client costs a large fraction of
+// the handler's own CPU per request (a connection's write and read
+// goroutines, cloned headers); writing bytes prepared in advance and
+// parsing the answer inline costs a small one, so the bench takes less
+// from what it measures.
 type rawPoster struct {
 	addr string
 	idle chan *rawConn

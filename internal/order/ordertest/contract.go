@@ -154,6 +154,16 @@ func TestRecords(t *testing.T, open func(t *testing.T) order.Records) {
 			require.Nil(t, got.EventIDs)
 			require.Nil(t, got.Mail)
 		}},
+		{"mails and their reports are copies and read back as written", func(t *testing.T, ctx context.Context, recs order.Records) {
+			in := sample("cs_test_1")
+			created, err := recs.Create(ctx, in)
+			require.NoError(t, err)
+			in.Snapshot().Mails[1].Report.Status, created.Snapshot().Mails[0].To = "changed", "changed"
+			got := get(t, ctx, recs, "cs_test_1")
+			require.Equal(t, sample("cs_test_1").Mails(), got.Mails())
+			got.Snapshot().Mails[1].Report.Message = "changed"
+			require.Equal(t, sample("cs_test_1").Mails(), get(t, ctx, recs, "cs_test_1").Mails(), "a read is a copy too")
+		}},
 		{"each session has its own record", func(t *testing.T, ctx context.Context, recs order.Records) {
 			one := create(t, ctx, recs, sample("cs_test_1"))
 			two := create(t, ctx, recs, sample("cs_test_2"))
@@ -163,7 +173,7 @@ func TestRecords(t *testing.T, open func(t *testing.T) order.Records) {
 			require.Equal(t, one, get(t, ctx, recs, "cs_test_1"))
 		}},
 	}
-	for _, tc := range cases {
+	for _, tc := range append(cases, indexCases...) {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.run(t, t.Context(), open(t))
 		})
@@ -211,6 +221,13 @@ func sample(sessionID string) order.Order {
 		RefundedAmount: 1 << 40,
 		Disputes:       []order.Dispute{{ID: "dp_1", Status: "needs_response"}},
 		Granted:        order.Grant{At: at.Add(30 * time.Minute), Refunded: 500, Disputes: []order.Dispute{{ID: "dp_0", Status: "won"}}},
+		Mails: []order.MailRecord{
+			{OperationID: order.MailKey(sessionID, order.MailDownloadLinks, 1), Kind: order.MailDownloadLinks, Generation: 1,
+				To: "ada@customer.example", Send: order.StatusSending, StartedAt: at},
+			{OperationID: order.MailKey(sessionID, order.MailDownloadLinks, 2), ServiceID: "svc-2", Kind: order.MailDownloadLinks, Generation: 2,
+				To: "ada@customer.example", Send: order.StatusSent, StartedAt: at.Add(time.Minute), SentAt: at.Add(2 * time.Minute),
+				Report: &order.MailReport{Status: order.MailBounced, Message: "550 5.1.1 mailbox unknown (ü)", At: at.Add(3 * time.Minute), EventID: "ev-1"}},
+		},
 	})
 }
 

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/filedrop/filedrop/internal/order"
 )
@@ -34,13 +35,19 @@ type Ledger struct {
 	etag   int
 	gets   int
 	writes int
+
+	// The indexes (see index.go).
+	mails  map[string]string
+	emails map[string]map[string]time.Time
+	quotas map[string]order.LinksQuota
 }
 
 var _ order.Records = (*Ledger)(nil)
 
 // NewLedger returns a ledger holding recs, each with a new ETag.
 func NewLedger(recs ...order.Order) *Ledger {
-	l := &Ledger{recs: map[string]order.Order{}}
+	l := &Ledger{recs: map[string]order.Order{}, mails: map[string]string{}, emails: map[string]map[string]time.Time{},
+		quotas: map[string]order.LinksQuota{}}
 	for _, o := range recs {
 		l.Put(o)
 	}
@@ -163,6 +170,13 @@ func clone(o order.Order) order.Order {
 	s.AccessHolds = cloneSlice(s.AccessHolds)
 	s.Disputes = cloneSlice(s.Disputes)
 	s.Granted.Disputes = cloneSlice(s.Granted.Disputes)
+	s.Mails = cloneSlice(s.Mails)
+	for i, m := range s.Mails {
+		if m.Report != nil {
+			r := *m.Report
+			s.Mails[i].Report = &r
+		}
+	}
 	s.Files = cloneSlice(s.Files)
 	for i := range s.Files {
 		s.Files[i].DownloadedAt = cloneSlice(s.Files[i].DownloadedAt)

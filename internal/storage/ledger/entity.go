@@ -64,6 +64,7 @@ const (
 	propGranted         = "Granted"
 	propMailEventID     = "MailEventID"
 	propBudgetSpent     = "BudgetSpent"
+	propMails           = "Mails"
 )
 
 // The properties of records written before access was kept as holds: read
@@ -186,6 +187,7 @@ func normalize(rec order.Order) (order.Order, error) {
 	if !o.Granted.At.IsZero() {
 		o.Granted.At = o.Granted.At.UTC().Truncate(Resolution)
 	}
+	o.Mails = normalizeMails(o.Mails)
 	if len(o.Files) == 0 {
 		o.Files = nil
 	}
@@ -299,8 +301,12 @@ func encode(rec order.Order) ([]byte, error) {
 	}
 	// The download page's properties are left out while empty: most
 	// records never need them.
+	mails, err := encodeMails(o)
+	if err != nil {
+		return nil, err
+	}
 	for name, v := range map[string]string{propFiles: files, propPaymentIntent: o.PaymentIntent, propMailEventID: o.MailEventID,
-		propAccessHolds: access.holds, propDisputes: access.disputes, propGranted: access.granted} {
+		propAccessHolds: access.holds, propDisputes: access.disputes, propGranted: access.granted, propMails: mails} {
 		if v != "" {
 			e[name] = v
 		}
@@ -370,6 +376,8 @@ func decode(data []byte) (order.Order, error) {
 		kept = kept || d.str(p.name) != ""
 		d.jsonValue(p.name, p.v)
 	}
+	d.jsonValue(propMails, &o.Mails)
+	o.Mails = normalizeMails(o.Mails)
 	utcAccess(&o)
 	rec := order.Restore(o)
 	legacy := order.LegacyAccess{RevokedBy: d.str(propRevokedBy), RevokeReason: d.str(propRevokeReason), RevokedAt: d.time(propRevokedAt),

@@ -64,6 +64,9 @@ func fullOrder(id string) order.Order {
 		RefundedAmount: 100,
 		Disputes:       []order.Dispute{{ID: "dp_1", Status: "won"}},
 		Granted:        order.Grant{At: base.Add(8 * time.Second), Refunded: 50, Disputes: []order.Dispute{{ID: "dp_1", Status: "needs_response"}}},
+		Mails: []order.MailRecord{{OperationID: order.MailKey(id, order.MailDownloadLinks, 1), Kind: order.MailDownloadLinks, Generation: 1,
+			To: "Ann.O'Neil@Example.com", Send: order.StatusSent, StartedAt: base.Add(9 * time.Second), SentAt: base.Add(10 * time.Second),
+			Report: &order.MailReport{Status: order.MailBounced, Message: "550 mailbox unavailable", At: base.Add(11 * time.Second), EventID: "ev-1"}}},
 	})
 }
 
@@ -89,6 +92,7 @@ func stored(rec order.Order) order.Order {
 	if !o.Granted.At.IsZero() {
 		o.Granted.At = o.Granted.At.UTC().Truncate(Resolution)
 	}
+	o.Mails = normalizeMails(o.Mails)
 	return order.Restore(o)
 }
 
@@ -163,6 +167,9 @@ func TestEncodeWritesTheContract(t *testing.T) {
 		"RefundedAmount@odata.type":  "Edm.Int64",
 		"Disputes":                   `[{"id":"dp_1","status":"won"}]`,
 		"Granted":                    `{"at":"2025-06-01T12:30:53.1234567Z","refunded":50,"disputes":[{"id":"dp_1","status":"needs_response"}]}`,
+		"Mails": `[{"operation_id":"` + order.MailKey("cs_test_full", order.MailDownloadLinks, 1) + `","kind":"download_links","generation":1,` +
+			`"to":"Ann.O'Neil@Example.com","send":"sent","started_at":"2025-06-01T12:30:54.1234567Z","sent_at":"2025-06-01T12:30:55.1234567Z",` +
+			`"report":{"status":"Bounced","message":"550 mailbox unavailable","at":"2025-06-01T12:30:56.1234567Z","event_id":"ev-1"}}]`,
 	}, got)
 }
 

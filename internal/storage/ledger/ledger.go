@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
@@ -29,6 +30,11 @@ import (
 type Ledger struct {
 	table string
 	c     *aztables.Client
+	// key is the email index's hash key, read once (see hashKey).
+	key struct {
+		mu sync.Mutex
+		b  []byte
+	}
 }
 
 var _ order.Records = (*Ledger)(nil)
@@ -153,8 +159,11 @@ func prepare(o order.Order) (order.Order, []byte, error) {
 // into a table that is not there); 404 wraps order.ErrNotFound; 409 and 412
 // wrap order.ErrConflict; 400 and 413, a request the service will never
 // accept, are permanent; no answer, 408 and 5xx are order.Transient;
-// anything else stays retryable. what names the operation.
+// anything else stays retryable. what names the operation. A nil err is nil.
 func (l *Ledger) translate(what string, err error) error {
+	if err == nil {
+		return nil
+	}
 	re, ok := asResponseError(err)
 	if !ok {
 		return order.Transient(fmt.Errorf("%s: %w", what, err))
