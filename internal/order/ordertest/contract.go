@@ -137,8 +137,8 @@ func TestRecords(t *testing.T, open func(t *testing.T) order.Records) {
 			in := sample("cs_test_1")
 			created, err := recs.Create(ctx, in)
 			require.NoError(t, err)
-			in.AccessHolds()[0].Reason, in.Disputes[0].Status, in.Granted.Disputes[0].Status = "changed", "changed", "changed"
-			created.AccessHolds()[0].Reason, created.Disputes[0].Status = "changed", "changed"
+			in.Snapshot().AccessHolds[0].Reason, in.Disputes[0].Status, in.Granted.Disputes[0].Status = "changed", "changed", "changed"
+			created.Snapshot().AccessHolds[0].Reason, created.Disputes[0].Status = "changed", "changed"
 			got := get(t, ctx, recs, "cs_test_1")
 			require.Equal(t, sample("cs_test_1").AccessHolds(), got.AccessHolds())
 			require.Equal(t, sample("cs_test_1").Disputes, got.Disputes)
