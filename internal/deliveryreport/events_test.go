@@ -13,16 +13,6 @@ import (
 	"github.com/filedrop/filedrop/internal/order/ordertest"
 )
 
-type eventJobs struct{ jobs []order.EventJob }
-
-func (q *eventJobs) Send(_ context.Context, data []byte, _ time.Duration) error {
-	j, err := order.DecodeEventJob(data)
-	if err == nil {
-		q.jobs = append(q.jobs, j)
-	}
-	return err
-}
-
 // TestEventsOncePerReport: a report changes the mail's verdict once, one
 // event; the same report again, or an older attempt's, changes nothing.
 func TestEventsOncePerReport(t *testing.T) {
@@ -33,7 +23,7 @@ func TestEventsOncePerReport(t *testing.T) {
 	o.RecordSend(msg, order.StatusSent, "", time.Now())
 	led := ordertest.NewLedger(o)
 	require.NoError(t, led.IndexMail(ctx, msg.Key(), msg.SessionID))
-	q := &eventJobs{}
+	q := &ordertest.EventQueue{}
 	st, err := deliveryreport.New(deliveryreport.Deps{Records: &order.Publisher{Records: led, Queue: q, Sinks: []string{"dataverse"}}, Mails: led})
 	require.NoError(t, err)
 	at := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
@@ -48,10 +38,10 @@ func TestEventsOncePerReport(t *testing.T) {
 	for _, r := range []order.DeliveryReport{bounced, bounced, report(order.MailBounced, at.Add(-time.Minute))} {
 		require.NoError(t, st.Handle(ctx, delivery.Attempt{}, r))
 	}
-	require.Len(t, q.jobs, 1)
-	require.Equal(t, order.TypeMailNotDelivered, q.jobs[0].Event.Type)
-	require.Equal(t, &order.EventMail{Kind: order.MailDownloadLinks, Generation: 1, Status: "Bounced"}, q.jobs[0].Event.Mail)
+	require.Len(t, q.Jobs(), 1)
+	require.Equal(t, order.TypeMailNotDelivered, q.Jobs()[0].Event.Type)
+	require.Equal(t, &order.EventMail{Kind: order.MailDownloadLinks, Generation: 1, Status: "Bounced"}, q.Jobs()[0].Event.Mail)
 	require.NoError(t, st.Handle(ctx, delivery.Attempt{}, report(order.MailDelivered, at.Add(time.Minute))))
-	require.Len(t, q.jobs, 2)
-	require.Equal(t, order.TypeMailDelivered, q.jobs[1].Event.Type)
+	require.Len(t, q.Jobs(), 2)
+	require.Equal(t, order.TypeMailDelivered, q.Jobs()[1].Event.Type)
 }

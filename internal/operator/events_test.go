@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,23 +13,6 @@ import (
 	"github.com/filedrop/filedrop/internal/order/ordertest"
 	"github.com/filedrop/filedrop/internal/storage"
 )
-
-// eventQueue keeps the jobs a Publisher queues.
-type eventQueue struct {
-	mu   sync.Mutex
-	jobs []order.EventJob
-}
-
-func (q *eventQueue) Send(_ context.Context, data []byte, _ time.Duration) error {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	j, err := order.DecodeEventJob(data)
-	if err != nil {
-		return err
-	}
-	q.jobs = append(q.jobs, j)
-	return nil
-}
 
 const hookSink = "webhook:hooks.example/1a2b3c4d"
 
@@ -80,7 +62,7 @@ func TestListEvents(t *testing.T) {
 func TestRedeliver(t *testing.T) {
 	ctx := context.Background()
 	led := ordertest.NewLedger(withEvents("cs_test_a"))
-	q := &eventQueue{}
+	q := &ordertest.EventQueue{}
 	pub := &order.Publisher{Records: led, Queue: q, Sinks: evSinks}
 
 	dry, err := Redeliver(ctx, pub, led, EventFilter{}, evSinks, true, evAt.Add(time.Hour))
@@ -88,15 +70,15 @@ func TestRedeliver(t *testing.T) {
 	require.Equal(t, 1, dry.Orders)
 	require.Len(t, dry.Lines, 1)
 	require.Equal(t, "dataverse", dry.Lines[0].Delivery.Sink)
-	require.Empty(t, q.jobs)
+	require.Empty(t, q.Jobs())
 	require.Equal(t, withEvents("cs_test_a").Outbox(), led.Record(t, "cs_test_a").Outbox(), "a dry run changes nothing")
 
 	sum, err := Redeliver(ctx, pub, led, EventFilter{Session: "cs_test_a"}, evSinks, false, evAt.Add(time.Hour))
 	require.NoError(t, err)
 	require.Equal(t, 1, sum.Queued)
-	require.Len(t, q.jobs, 1)
-	require.Equal(t, order.NewEventID("cs_test_a", order.TypePaid, ""), q.jobs[0].Event.ID, "the id it always had")
-	require.Equal(t, "dataverse", q.jobs[0].Sink)
+	require.Len(t, q.Jobs(), 1)
+	require.Equal(t, order.NewEventID("cs_test_a", order.TypePaid, ""), q.Jobs()[0].Event.ID, "the id it always had")
+	require.Equal(t, "dataverse", q.Jobs()[0].Sink)
 	d := led.Record(t, "cs_test_a").Outbox()[0].Sinks[1]
 	require.Equal(t, order.SinkDelivery{Sink: "dataverse", QueuedAt: evAt.Add(time.Hour)}, d, "queued again, afresh")
 
@@ -113,7 +95,7 @@ func TestPublishWaiting(t *testing.T) {
 	waiting := order.Restore(order.Snapshot{SessionID: "cs_test_w", State: order.StateMailSent, Outbox: []order.OutboxEvent{
 		{ID: order.NewEventID("cs_test_w", order.TypePaid, ""), Type: order.TypePaid, At: evAt, State: order.StateMailSent}}})
 	led := ordertest.NewLedger(waiting, withEvents("cs_test_a"))
-	q := &eventQueue{}
+	q := &ordertest.EventQueue{}
 	pub := &order.Publisher{Records: led, Queue: q, Sinks: evSinks}
 	orders, queued, err := PublishWaiting(ctx, led, pub, evAt.Add(time.Minute), evAt.Add(time.Hour))
 	require.NoError(t, err)
@@ -148,7 +130,7 @@ func TestAccessEvents(t *testing.T) {
 	ctx := context.Background()
 	led := ordertest.NewLedger(order.Restore(order.Snapshot{SessionID: "cs_test_a", State: order.StateMailSent, PaidAt: evAt,
 		Files: []order.File{{Title: "Fern", Blob: "fern.jpg", FileName: "fern.jpg", Size: 1}}}))
-	q := &eventQueue{}
+	q := &ordertest.EventQueue{}
 	a := NewAccess(&order.Publisher{Records: led, Queue: q, Sinks: []string{"dataverse"}}, 24*time.Hour, func() time.Time { return evAt })
 	for range 2 {
 		_, _, err := a.Revoke(ctx, led.Record(t, "cs_test_a"), "chargeback feared")
@@ -156,9 +138,9 @@ func TestAccessEvents(t *testing.T) {
 	}
 	_, _, err := a.Grant(ctx, led.Record(t, "cs_test_a"), 0, false)
 	require.NoError(t, err)
-	require.Len(t, q.jobs, 2)
-	require.Equal(t, order.TypeAccessRevoked, q.jobs[0].Event.Type)
-	require.Equal(t, &order.EventAccess{By: "operator", Reason: "chargeback feared"}, q.jobs[0].Event.Access)
-	require.Equal(t, order.TypeAccessRestored, q.jobs[1].Event.Type)
-	require.Equal(t, &order.EventAccess{By: "operator"}, q.jobs[1].Event.Access)
+	require.Len(t, q.Jobs(), 2)
+	require.Equal(t, order.TypeAccessRevoked, q.Jobs()[0].Event.Type)
+	require.Equal(t, &order.EventAccess{By: "operator", Reason: "chargeback feared"}, q.Jobs()[0].Event.Access)
+	require.Equal(t, order.TypeAccessRestored, q.Jobs()[1].Event.Type)
+	require.Equal(t, &order.EventAccess{By: "operator"}, q.Jobs()[1].Event.Access)
 }

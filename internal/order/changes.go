@@ -108,7 +108,7 @@ func (c *changes) mails() {
 		}
 		report := r.EventID
 		if report == "" {
-			report = r.At.UTC().Format(time.RFC3339Nano)
+			report = changeTime(r.At)
 		}
 		t, status := TypeMailDelivered, ""
 		if r.Status != MailDelivered {
@@ -167,7 +167,14 @@ func (c *changes) disputes() {
 
 // holdKey names a hold for an event id: its kind, ref and time.
 func holdKey(h Hold) string {
-	return string(h.Kind) + "/" + h.Ref + "/" + h.At.UTC().Format(time.RFC3339Nano)
+	return string(h.Kind) + "/" + h.Ref + "/" + changeTime(h.At)
+}
+
+// changeTime writes a time for an event id: UTC, to the millisecond, so
+// that the id is the same whether it is made from the time as written or
+// as a ledger gives it back (the Table ledger keeps 100 ns ticks).
+func changeTime(t time.Time) string {
+	return t.UTC().Truncate(time.Millisecond).Format("2006-01-02T15:04:05.000Z")
 }
 
 // sameHold reports whether a and b are the same hold: a hold's ref may be
@@ -214,7 +221,7 @@ func (c *changes) attention() {
 	if reason == "" {
 		reason = "the order needs attention"
 	}
-	c.add(TypeNeedsAttention, a.AttentionAt.UTC().Format(time.RFC3339Nano), a.AttentionAt, func(e *OutboxEvent) {
+	c.add(TypeNeedsAttention, changeTime(a.AttentionAt), a.AttentionAt, func(e *OutboxEvent) {
 		e.Attention = &EventAttention{Reason: reason}
 	})
 }

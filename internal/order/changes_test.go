@@ -13,6 +13,9 @@ import (
 
 const evSession = "cs_test_events"
 
+// idTime is how an event id names a time: to the millisecond.
+const idTime = "2006-01-02T15:04:05.000Z"
+
 var evT0 = time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
 
 // mailJob is the download mail (or notice) of generation gen with a receipt
@@ -158,21 +161,21 @@ func TestChanges(t *testing.T) {
 		}, func(_ *testing.T, o *order.Order) {
 			_, err := o.ApplyRefund("evt_r2", "ch_1", 2000, 2000, t1)
 			require.NoError(t, err)
-		}, []change{{order.TypeRefunded, "2000"}, {order.TypeAccessRevoked, "refund/ch_1/" + t1.Format(time.RFC3339Nano)}}},
+		}, []change{{order.TypeRefunded, "2000"}, {order.TypeAccessRevoked, "refund/ch_1/" + t1.Format(idTime)}}},
 		{"a dispute opens and suspends access", paidOrder, func(_ *testing.T, o *order.Order) {
 			o.ApplyDispute("evt_d1", order.Dispute{ID: "dp_1", Status: "needs_response"}, t1)
-		}, []change{{order.TypeDisputeOpened, "dp_1"}, {order.TypeAccessRevoked, "dispute/dp_1/" + t1.Format(time.RFC3339Nano)}}},
+		}, []change{{order.TypeDisputeOpened, "dp_1"}, {order.TypeAccessRevoked, "dispute/dp_1/" + t1.Format(idTime)}}},
 		{"a dispute moves on while open: nothing", disputedOrder, func(_ *testing.T, o *order.Order) {
 			o.ApplyDispute("evt_d2", order.Dispute{ID: "dp_1", Status: "under_review"}, t1)
 		}, nil},
 		{"a dispute won: closed, access restored", disputedOrder, func(_ *testing.T, o *order.Order) {
 			o.ApplyDispute("evt_d3", order.Dispute{ID: "dp_1", Status: order.DisputeWon}, t1)
-		}, []change{{order.TypeDisputeClosed, "dp_1/won"}, {order.TypeAccessRestored, "dispute/dp_1/" + evT0.Format(time.RFC3339Nano)}}},
+		}, []change{{order.TypeDisputeClosed, "dp_1/won"}, {order.TypeAccessRestored, "dispute/dp_1/" + evT0.Format(idTime)}}},
 		{"a dispute lost: closed, access stays closed by the loss", disputedOrder, func(_ *testing.T, o *order.Order) {
 			o.ApplyDispute("evt_d3", order.Dispute{ID: "dp_1", Status: order.DisputeLost}, t1)
-		}, []change{{order.TypeDisputeClosed, "dp_1/lost"}, {order.TypeAccessRevoked, "dispute_lost/dp_1/" + t1.Format(time.RFC3339Nano)}}},
+		}, []change{{order.TypeDisputeClosed, "dp_1/lost"}, {order.TypeAccessRevoked, "dispute_lost/dp_1/" + t1.Format(idTime)}}},
 		{"an operator revokes", paidOrder, func(_ *testing.T, o *order.Order) { o.Revoke("chargeback feared", t1) },
-			[]change{{order.TypeAccessRevoked, "operator//" + t1.Format(time.RFC3339Nano)}}},
+			[]change{{order.TypeAccessRevoked, "operator//" + t1.Format(idTime)}}},
 		{"an operator grants: access restored by the operator", func(t *testing.T) order.Order {
 			o := paidOrder(t)
 			o.Revoke("by mistake", evT0)
@@ -180,10 +183,10 @@ func TestChanges(t *testing.T) {
 		}, func(t *testing.T, o *order.Order) {
 			_, err := o.Grant(0, false, t1, 24*time.Hour)
 			require.NoError(t, err)
-		}, []change{{order.TypeAccessRestored, "operator//" + evT0.Format(time.RFC3339Nano)}}},
+		}, []change{{order.TypeAccessRestored, "operator//" + evT0.Format(idTime)}}},
 		{"needs attention", func(*testing.T) order.Order { return evReceived() },
 			func(_ *testing.T, o *order.Order) { o.NeedAttention("original missing", t1) },
-			[]change{{order.TypeNeedsAttention, t1.Format(time.RFC3339Nano)}}},
+			[]change{{order.TypeNeedsAttention, t1.Format(idTime)}}},
 		{"needs attention again while it does: nothing", func(*testing.T) order.Order {
 			o := evReceived()
 			o.NeedAttention("original missing", evT0)
@@ -359,4 +362,25 @@ func TestOutboxIsBounded(t *testing.T) {
 	require.Len(t, o.Outbox(), order.MaxOutbox)
 	require.Equal(t, 2, o.EventsDropped(), "three delivered went first, then the two oldest waiting")
 	require.Equal(t, order.NewEventID(evSession, order.TypeLinksReady, "25"), o.Outbox()[order.MaxOutbox-1].ID)
+}
+
+// TestEventIDsSurviveTheLedgersPrecision: an id that names a time names it
+// to the millisecond, so the one made when the change is written and the
+// one made from the record as a ledger gives it back (the Table ledger
+// keeps 100 ns ticks) are the same.
+func TestEventIDsSurviveTheLedgersPrecision(t *testing.T) {
+	at := evT0.Add(123_456_789 * time.Nanosecond)
+	o := evReceived()
+	o.NeedAttention("x", at)
+	written := order.Changes(evReceived(), o, at)
+	stored := ordertestTruncate(o)
+	require.Equal(t, written[0].ID, order.Changes(evReceived(), stored, at)[0].ID)
+}
+
+// ordertestTruncate is o with its attention time truncated as the Table
+// ledger stores it.
+func ordertestTruncate(o order.Order) order.Order {
+	s := o.Snapshot()
+	s.AttentionAt = s.AttentionAt.Truncate(100 * time.Nanosecond)
+	return order.Restore(s)
 }

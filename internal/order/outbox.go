@@ -161,19 +161,26 @@ func (e *OutboxEvent) sinkOf(sink string) int {
 	return len(e.Sinks) - 1
 }
 
-// EventDelivered records that sink took the event id at now, and reports
-// whether that changed the record: an event the outbox no longer holds,
-// or one recorded as delivered there already, changes nothing.
-func (o *Order) EventDelivered(id, sink string, now time.Time) bool {
+// delivery returns the delivery of the event id to sink, in a copy of the
+// outbox that o then holds (the sink added to the event when absent), or
+// nil when the outbox no longer holds the event.
+func (o *Order) delivery(id, sink string) *SinkDelivery {
 	i := o.event(id)
 	if i < 0 {
-		return false
+		return nil
 	}
 	o.outbox = slices.Clone(o.outbox)
 	e := &o.outbox[i]
 	*e = e.clone()
-	d := &e.Sinks[e.sinkOf(sink)]
-	if d.Delivered() {
+	return &e.Sinks[e.sinkOf(sink)]
+}
+
+// EventDelivered records that sink took the event id at now, and reports
+// whether that changed the record: an event the outbox no longer holds,
+// or one recorded as delivered there already, changes nothing.
+func (o *Order) EventDelivered(id, sink string, now time.Time) bool {
+	d := o.delivery(id, sink)
+	if d == nil || d.Delivered() {
 		return false
 	}
 	d.DeliveredAt, d.Error, d.GaveUp = now, "", false
@@ -185,15 +192,8 @@ func (o *Order) EventDelivered(id, sink string, now time.Time) bool {
 // out of retry budget), and reports whether that changed the record. An
 // event the sink took already is left as it is.
 func (o *Order) EventFailed(id, sink string, cause error, gaveUp bool, now time.Time) bool {
-	i := o.event(id)
-	if i < 0 {
-		return false
-	}
-	o.outbox = slices.Clone(o.outbox)
-	e := &o.outbox[i]
-	*e = e.clone()
-	d := &e.Sinks[e.sinkOf(sink)]
-	if d.Delivered() {
+	d := o.delivery(id, sink)
+	if d == nil || d.Delivered() {
 		return false
 	}
 	d.Attempts++

@@ -1,10 +1,8 @@
 package order_test
 
 import (
-	"context"
 	"errors"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,40 +12,10 @@ import (
 	"github.com/filedrop/filedrop/internal/order/ordertest"
 )
 
-// eventQueue is the OrderEvents queue in memory; fail, when set, is what
-// Send returns.
-type eventQueue struct {
-	mu   sync.Mutex
-	jobs []order.EventJob
-	fail error
-}
-
-func (q *eventQueue) Send(_ context.Context, data []byte, _ time.Duration) error {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if q.fail != nil {
-		return q.fail
-	}
-	j, err := order.DecodeEventJob(data)
-	if err != nil {
-		return err
-	}
-	q.jobs = append(q.jobs, j)
-	return nil
-}
-
-func (q *eventQueue) failWith(err error) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	q.fail = err
-}
-
 // sent lists the queued jobs as "<event type> <sink>", and their ids.
-func (q *eventQueue) sent() (jobs []string, ids map[string]order.EventType) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
+func sent(q *ordertest.EventQueue) (jobs []string, ids map[string]order.EventType) {
 	ids = map[string]order.EventType{}
-	for _, j := range q.jobs {
+	for _, j := range q.Jobs() {
 		jobs = append(jobs, string(j.Event.Type)+" "+j.Sink)
 		ids[j.Event.ID] = j.Event.Type
 	}
@@ -57,7 +25,7 @@ func (q *eventQueue) sent() (jobs []string, ids map[string]order.EventType) {
 
 var evSinks = []string{"dataverse", "webhook:hooks.example/1a2b3c4d"}
 
-func publisher(recs order.Records, q *eventQueue) *order.Publisher {
+func publisher(recs order.Records, q *ordertest.EventQueue) *order.Publisher {
 	return &order.Publisher{Records: recs, Queue: q, Sinks: evSinks}
 }
 
@@ -74,10 +42,10 @@ func fulfil(t *testing.T, recs order.Records) (order.Order, error) {
 // events with it, queues one message per event and sink, and marks them
 // queued; a ledger used as it is records nothing.
 func TestMutatePublishes(t *testing.T) {
-	led, q := ordertest.NewLedger(), &eventQueue{}
+	led, q := ordertest.NewLedger(), &ordertest.EventQueue{}
 	got, err := fulfil(t, publisher(led, q))
 	require.NoError(t, err)
-	jobs, ids := q.sent()
+	jobs, ids := sent(q)
 	require.Equal(t, []string{"order.links_ready dataverse", "order.links_ready webhook:hooks.example/1a2b3c4d",
 		"order.paid dataverse", "order.paid webhook:hooks.example/1a2b3c4d"}, jobs)
 	require.Equal(t, map[string]order.EventType{order.NewEventID(evSession, order.TypePaid, ""): order.TypePaid,
@@ -104,7 +72,7 @@ func TestMutatePublishes(t *testing.T) {
 // writer that lost the race re-applies its change on the winner's record.
 // Either way the change has one event, queued under one id.
 func TestMutatePublishesOncePerChange(t *testing.T) {
-	led, q := ordertest.NewLedger(), &eventQueue{}
+	led, q := ordertest.NewLedger(), &ordertest.EventQueue{}
 	pub := publisher(led, q)
 	// Another invocation fulfils the order while this one's first write is
 	// under way: this one loses the race and applies its change again.
@@ -120,7 +88,7 @@ func TestMutatePublishesOncePerChange(t *testing.T) {
 	led.BeforeWrite = nil
 	_, err = fulfil(t, pub) // the message delivered again
 	require.NoError(t, err)
-	jobs, ids := q.sent()
+	jobs, ids := sent(q)
 	require.Len(t, ids, 2, "paid and links ready, each under one id")
 	require.Len(t, jobs, 4, "each queued once for each sink")
 	require.Len(t, led.Record(t, evSession).Outbox(), 2)
@@ -131,9 +99,9 @@ func TestMutatePublishesOncePerChange(t *testing.T) {
 // they wait in the outbox, and the next write of the order queues them,
 // under the ids they were recorded with.
 func TestMutateCrashAfterWrite(t *testing.T) {
-	led, q := ordertest.NewLedger(), &eventQueue{}
+	led, q := ordertest.NewLedger(), &ordertest.EventQueue{}
 	pub := publisher(led, q)
-	q.failWith(errors.New("queue unavailable"))
+	q.Fail(errors.New("queue unavailable"))
 	_, err := fulfil(t, pub)
 	require.NoError(t, err, "the change is written whatever the queue does")
 	stored := led.Record(t, evSession)
@@ -141,13 +109,13 @@ func TestMutateCrashAfterWrite(t *testing.T) {
 	require.Len(t, stored.Unpublished(evSinks), 4)
 	require.Equal(t, evT0, stored.EventsPendingSince())
 
-	q.failWith(nil)
+	q.Fail(nil)
 	_, err = order.Mutate(t.Context(), pub, evSession, evT0.Add(time.Minute), func(o *order.Order) error {
 		o.Release() // any write of the order
 		return nil
 	})
 	require.NoError(t, err)
-	_, ids := q.sent()
+	_, ids := sent(q)
 	require.Equal(t, map[string]order.EventType{order.NewEventID(evSession, order.TypePaid, ""): order.TypePaid,
 		order.NewEventID(evSession, order.TypeLinksReady, "1"): order.TypeLinksReady}, ids)
 	require.Empty(t, led.Record(t, evSession).Unpublished(evSinks))
@@ -157,7 +125,7 @@ func TestMutateCrashAfterWrite(t *testing.T) {
 // they are queued again later under the same ids (the receivers
 // de-duplicate), never under new ones.
 func TestPublishMarkFails(t *testing.T) {
-	led, q := ordertest.NewLedger(), &eventQueue{}
+	led, q := ordertest.NewLedger(), &ordertest.EventQueue{}
 	pub := publisher(led, q)
 	led.BeforeWrite = func(n int, _ order.Order) error {
 		if n == 2 {
@@ -174,7 +142,7 @@ func TestPublishMarkFails(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 4, n)
 	require.Empty(t, marked.Unpublished(evSinks))
-	jobs, ids := q.sent()
+	jobs, ids := sent(q)
 	require.Len(t, jobs, 8, "each queued twice")
 	require.Len(t, ids, 2, "under the same two ids")
 }
@@ -184,7 +152,7 @@ func TestPublishMarkFails(t *testing.T) {
 func TestPublishRecordsAnEventThatNeverEncodes(t *testing.T) {
 	bad := order.OutboxEvent{ID: "oevt_1", Type: "order.unknown", At: evT0, State: order.StateMailSent}
 	led := ordertest.NewLedger(order.Restore(order.Snapshot{SessionID: evSession, State: order.StateMailSent, Outbox: []order.OutboxEvent{bad}}))
-	q := &eventQueue{}
+	q := &ordertest.EventQueue{}
 	marked, n, err := publisher(led, q).Publish(t.Context(), led.Record(t, evSession), evT0)
 	require.Error(t, err)
 	require.True(t, order.IsPermanent(err), "%v", err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,23 +14,6 @@ import (
 	"github.com/filedrop/filedrop/internal/order/ordertest"
 	"github.com/filedrop/filedrop/internal/sendlink"
 )
-
-// eventJobs keeps what a Publisher queues.
-type eventJobs struct {
-	mu   sync.Mutex
-	jobs []order.EventJob
-}
-
-func (q *eventJobs) Send(_ context.Context, data []byte, _ time.Duration) error {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	j, err := order.DecodeEventJob(data)
-	if err != nil {
-		return err
-	}
-	q.jobs = append(q.jobs, j)
-	return nil
-}
 
 // TestEventsOncePerChange: a sent mail is one mail_accepted event, and a
 // mail refused for good one needs_attention, through redeliveries and a
@@ -58,18 +40,18 @@ func TestEventsOncePerChange(t *testing.T) {
 					return nil
 				}
 			}
-			q := &eventJobs{}
+			q := &ordertest.EventQueue{}
 			sent := &sentMails{}
 			st := newStage(t, sendlink.Deps{Sender: sent.sender(tt.sendErr), Records: &order.Publisher{Records: led, Queue: q, Sinks: []string{"dataverse"}},
 				Now: func() time.Time { return now }, Log: slog.New(slog.DiscardHandler)})
 			for i := range 2 {
 				_ = st.Handle(context.Background(), delivery.Attempt{MessageID: "msg-1", DequeueCount: i + 1}, message())
 			}
-			require.Len(t, q.jobs, 1, "one event, queued once")
-			require.Equal(t, tt.want, q.jobs[0].Event.Type)
+			require.Len(t, q.Jobs(), 1, "one event, queued once")
+			require.Equal(t, tt.want, q.Jobs()[0].Event.Type)
 			if tt.want == order.TypeMailAccepted {
-				require.Equal(t, order.NewEventID(session, order.TypeMailAccepted, message().Key()), q.jobs[0].Event.ID)
-				require.Equal(t, &order.EventMail{Kind: order.MailDownloadLinks, Generation: 1}, q.jobs[0].Event.Mail)
+				require.Equal(t, order.NewEventID(session, order.TypeMailAccepted, message().Key()), q.Jobs()[0].Event.ID)
+				require.Equal(t, &order.EventMail{Kind: order.MailDownloadLinks, Generation: 1}, q.Jobs()[0].Event.Mail)
 			}
 		})
 	}
