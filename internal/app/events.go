@@ -56,9 +56,6 @@ func (p *Pipeline) publisher() (order.Records, error) {
 // events recorded and queued.
 func (p *Pipeline) EventsEnabled() bool { return p.cfg.Events.Enabled() }
 
-// SinkNames names the configured sinks.
-func (p *Pipeline) SinkNames() []string { return sinkNames(p.cfg.Events) }
-
 // newSinks builds the configured sinks by name.
 func newSinks(c config.Events) (map[string]orderevents.Sink, error) {
 	sinks := map[string]orderevents.Sink{}
@@ -132,7 +129,7 @@ func (p *Pipeline) ListEvents(ctx context.Context, f operator.EventFilter) ([]op
 // configured sink has not taken (see operator.Redeliver); with events off
 // it is operator.ErrEventsOff.
 func (p *Pipeline) RedeliverEvents(ctx context.Context, f operator.EventFilter, dryRun bool) (operator.RedeliverSummary, error) {
-	return operator.Redeliver(ctx, p.records, p.ledger, f, p.SinkNames(), dryRun, time.Now())
+	return operator.Redeliver(ctx, p.records, p.ledger, f, sinkNames(p.cfg.Events), dryRun, time.Now())
 }
 
 // EventReceiver returns a receiver of order events for local runs (handler
