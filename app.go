@@ -7,5 +7,5 @@ import "embed"
 
 // AppFiles holds host.json and every <Function>/function.json of the app.
 //
-//go:embed host.json CheckoutComplete/function.json ProcessOrder/function.json SendLink/function.json Download/function.json Reconcile/function.json DeliveryReport/function.json
+//go:embed host.json CheckoutComplete/function.json ProcessOrder/function.json SendLink/function.json Download/function.json Reconcile/function.json DeliveryReport/function.json OrderEvents/function.json
 var AppFiles embed.FS

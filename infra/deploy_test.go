@@ -202,6 +202,10 @@ func TestDeployScript(t *testing.T) {
 			notParams: []string{"rk_test"}},
 		{name: "run again with the webhook secret", env: map[string]string{"FAKE_GROUP": "1", "FAKE_VAULT": "kv-test", "STRIPE_WEBHOOK_SECRET": "whsec_FromTheDashboard"},
 			args: []string{"rg-shop"}, calls: join(checks, deployment, publish), params: []string{`"stripeWebhookSecret": {"value": "whsec_FromTheDashboard"}`}},
+		{name: "run again with the order events' receiver", env: map[string]string{"FAKE_GROUP": "1", "FAKE_VAULT": "kv-test",
+			"ORDER_EVENTS_URL": "https://hooks.example/catch/SecretPath", "ORDER_EVENTS_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"},
+			args: []string{"rg-shop"}, calls: join(checks, deployment, publish),
+			params: []string{`"orderEventsUrl": {"value": "https://hooks.example/catch/SecretPath"}`, `"orderEventsSecret": {"value": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}`}},
 		{name: "first deployment without a Stripe key", args: []string{"rg-shop", "--location", "westeurope"},
 			calls: join(checks, []string{"az group create --name rg-shop --location westeurope --output none", deployment[0]}), code: 1,
 			stderr: "the first deployment needs STRIPE_API_KEY in the environment"},
@@ -241,7 +245,7 @@ func TestDeployScript(t *testing.T) {
 			for _, p := range tt.notParams {
 				require.NotContains(t, r.params, p)
 			}
-			for _, secret := range []string{"rk_test_51FirstDeployKey", "whsec_FromTheDashboard"} {
+			for _, secret := range []string{"rk_test_51FirstDeployKey", "whsec_FromTheDashboard", "SecretPath", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"} {
 				for _, c := range r.calls {
 					require.NotContains(t, c, secret, "a secret on a command line")
 				}

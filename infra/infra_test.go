@@ -228,6 +228,24 @@ func TestPlantedMistakesFail(t *testing.T) {
 			a["type"] = "SystemAssignedIdentity"
 			delete(a, "userAssignedIdentityResourceId")
 		}, "authentication.type is SystemAssignedIdentity"},
+		{"the order events' queue missing", func(t *testing.T, tpl map[string]any) {
+			object(tpl["variables"])["functionQueues"] = []any{"process-order", "send-link", "delivery-reports"}
+		}, "queue order-events (a function.json's queueName"},
+		{"the webhook URL in plain text", func(t *testing.T, tpl map[string]any) {
+			settings(t, tpl)["ORDER_EVENTS_URL"] = "[parameters('orderEventsUrl')]"
+		}, "ORDER_EVENTS_URL holds a secret: it must be a Key Vault reference"},
+		{"the webhook secret without its Key Vault secret", func(t *testing.T, tpl map[string]any) {
+			settings(t, tpl)["ORDER_EVENTS_SECRET"] = "[format('@Microsoft.KeyVault(VaultName={0};SecretName=events-secret)', variables('keyVaultName'))]"
+		}, "refers to secret events-secret"},
+		{"the order events left disabled with a sink", func(t *testing.T, tpl map[string]any) {
+			settings(t, tpl)["AzureWebJobs.OrderEvents.Disabled"] = "true"
+		}, "AzureWebJobs.OrderEvents.Disabled is \"true\" while a sink is configured"},
+		{"Dataverse with the system identity", func(t *testing.T, tpl map[string]any) {
+			settings(t, tpl)["DATAVERSE_CLIENT_ID"] = ""
+		}, "DATAVERSE_CLIENT_ID must be the user-assigned identity's client id"},
+		{"a Dataverse URL that is no environment", func(t *testing.T, tpl map[string]any) {
+			settings(t, tpl)["DATAVERSE_URL"] = "[format('{0}/main.aspx', parameters('dataverseUrl'))]"
+		}, "DATAVERSE_URL must be the environment URL"},
 		{"a reference to a resource not in the template", func(t *testing.T, tpl map[string]any) {
 			settings(t, tpl)["ACS_ENDPOINT"] = "[format('https://{0}', reference(resourceId('Microsoft.Communication/communicationServices', 'elsewhere'), '2025-05-01').hostName)]"
 		}, "names no resource of the template"},
@@ -271,13 +289,29 @@ func TestSettingsAsDeployed(t *testing.T) {
 		{"a rate of the seller's quota", map[string]any{"mailRateLimit": "12/m,200/h"}, map[string]string{"MAIL_RATE_LIMIT": "12/m,200/h"}},
 		{"live mode and a custom host", map[string]any{"allowLiveMode": true, "customHostName": "photos.shop.example"}, map[string]string{
 			"ALLOW_LIVE_MODE": "true", "PUBLIC_BASE_URL": "https://photos.shop.example"}},
+		{"no order events: nothing set, the function disabled", nil, map[string]string{
+			"ORDER_EVENTS_URL": "", "ORDER_EVENTS_SECRET": "", "DATAVERSE_URL": "", "DATAVERSE_CLIENT_ID": "", "DATAVERSE_ORDER_TABLE": "",
+			"AzureWebJobs.OrderEvents.Disabled": "true"}},
+		{"order events as webhooks", map[string]any{"orderEventsWebhooks": true}, map[string]string{
+			"ORDER_EVENTS_URL":                  "Key Vault secret order-events-url",
+			"ORDER_EVENTS_SECRET":               "Key Vault secret order-events-secret",
+			"DATAVERSE_URL":                     "",
+			"AzureWebJobs.OrderEvents.Disabled": "false"}},
+		{"order events into Dataverse", map[string]any{"dataverseUrl": "https://contoso.crm4.dynamics.com", "dataverseOrderTable": "cr1a2_orders"},
+			map[string]string{"ORDER_EVENTS_URL": "", "DATAVERSE_URL": "https://contoso.crm4.dynamics.com", "DATAVERSE_CLIENT_ID": testClientID,
+				"DATAVERSE_ORDER_TABLE": "cr1a2_orders", "AzureWebJobs.OrderEvents.Disabled": "false"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			d, err := evaluate(readJSON(t, templateFile), tt.params)
 			require.NoError(t, err)
 			require.Empty(t, checkSettings(d))
+			vault, err := d.one("Microsoft.KeyVault/vaults")
+			require.NoError(t, err)
 			for k, v := range tt.want {
+				if secret, ok := strings.CutPrefix(v, "Key Vault secret "); ok {
+					v = "@Microsoft.KeyVault(VaultName=" + vault.name + ";SecretName=" + secret + ")"
+				}
 				require.Equal(t, v, d.settings[k], k)
 			}
 			require.True(t, strings.HasPrefix(d.settings["PUBLIC_BASE_URL"], "https://"), d.settings["PUBLIC_BASE_URL"])

@@ -190,9 +190,12 @@ func (d *deployment) prop(in instance, path string) (any, error) {
 const operatorID = "55555555-5555-5555-5555-555555555555"
 
 // testParameters are the parameter values of the tests' deployment: the
-// defaults, with an operator given so that every resource is deployed.
+// defaults, with an operator given and both order event sinks on, so that
+// every resource and setting is deployed.
 var testParameters = map[string]any{"operatorPrincipalId": operatorID, "stripeApiKey": "rk_test_51FromTheDeployer",
-	"orderLinkSecret": "an-order-link-secret-of-44-characters-000000"}
+	"orderLinkSecret": "an-order-link-secret-of-44-characters-000000", "orderEventsWebhooks": true,
+	"orderEventsUrl": "https://hooks.example/filedrop?code=FromTheDeployer0123", "orderEventsSecret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSwFromTheDeployer",
+	"dataverseUrl": "https://contoso.crm4.dynamics.com", "dataverseOrderTable": "cr1a2_orders"}
 
 // check runs every check on the template and returns every problem found.
 func check(tpl map[string]any, sch *schemas) []error {
@@ -333,7 +336,12 @@ func checkReferences(d *deployment) []error {
 var hostSettings = map[string]string{
 	"APPLICATIONINSIGHTS_CONNECTION_STRING":     "where the host sends telemetry (a locator, not a credential: local auth is off)",
 	"APPLICATIONINSIGHTS_AUTHENTICATION_STRING": "the host authenticates its telemetry with the user-assigned identity",
+	"AzureWebJobs.OrderEvents.Disabled":         "the host does not poll the order-events queue while no sink is configured",
 }
+
+// keyVaultOnly are the settings that hold a secret (the URL of a webhook
+// receiver may carry one): set, each must be a Key Vault reference.
+var keyVaultOnly = []string{"STRIPE_API_KEY", "STRIPE_WEBHOOK_SECRET", "ORDER_LINK_SECRET", "ORDER_EVENTS_URL", "ORDER_EVENTS_SECRET"}
 
 // forbiddenSettings may not be set by the template, each with the reason.
 var forbiddenSettings = map[string]string{
@@ -352,6 +360,8 @@ var plausibleSecrets = map[string]string{
 	"STRIPE_API_KEY":        "rk_test_51PlausibleRestrictedKey",
 	"STRIPE_WEBHOOK_SECRET": "whsec_PlausibleEndpointSecret",
 	"ORDER_LINK_SECRET":     "plausible-order-link-secret-0123456789abcdefgh",
+	"ORDER_EVENTS_URL":      "https://hooks.zapier.example/hooks/catch/123/abc/",
+	"ORDER_EVENTS_SECRET":   "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
 }
 
 var keyVaultRef = regexp.MustCompile(`^@Microsoft\.KeyVault\(VaultName=([^;]+);SecretName=([^;)]+)\)$`)
@@ -413,10 +423,24 @@ func checkSettings(d *deployment) []error {
 			errs = append(errs, fmt.Errorf("app setting %s is a malformed Key Vault reference: %s", name, s))
 		}
 	}
+	for _, name := range keyVaultOnly {
+		if s := d.settings[name]; s != "" && !keyVaultRef.MatchString(s) {
+			errs = append(errs, fmt.Errorf("app setting %s holds a secret: it must be a Key Vault reference", name))
+		}
+	}
 	get := func(k string) string { return resolved[k] }
 	cfg, err := config.Load(get)
 	if err != nil {
 		errs = append(errs, fmt.Errorf("the handler refuses the template's settings: %w", err))
+	}
+	switch disabled := d.settings["AzureWebJobs.OrderEvents.Disabled"]; {
+	case cfg.Events.Enabled() && disabled != "false":
+		errs = append(errs, fmt.Errorf("AzureWebJobs.OrderEvents.Disabled is %q while a sink is configured: the events would wait in their queue", disabled))
+	case !cfg.Events.Enabled() && disabled != "true":
+		errs = append(errs, fmt.Errorf("AzureWebJobs.OrderEvents.Disabled is %q while no sink is configured: the host would poll an empty queue", disabled))
+	}
+	if cfg.Events.Dataverse.URL != "" && cfg.Events.Dataverse.ClientID != testClientID {
+		errs = append(errs, fmt.Errorf("DATAVERSE_CLIENT_ID must be the user-assigned identity's client id, the identity Dataverse knows as an application user"))
 	}
 	switch {
 	case !cfg.Storage.Identity || !cfg.Storage.ManagedIdentity || cfg.Storage.ClientID != testClientID:

@@ -11,8 +11,10 @@
 #
 # Secrets come from the environment, never from arguments or files of the
 # repository: STRIPE_API_KEY (required the first time), STRIPE_WEBHOOK_SECRET
-# (once the Stripe endpoint exists) and ORDER_LINK_SECRET (made for you the
-# first time). docs/deploy.md has the details.
+# (once the Stripe endpoint exists), ORDER_LINK_SECRET (made for you the
+# first time), and, for order events as signed webhooks (with
+# orderEventsWebhooks true in infra/azuredeploy.parameters.json),
+# ORDER_EVENTS_URL and ORDER_EVENTS_SECRET. docs/deploy.md has the details.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -47,7 +49,7 @@ if [ -n "$originals" ]; then
 	[ -d "$originals" ] || die "--originals $originals is not a folder"
 	originals=$(cd "$originals" && pwd)
 fi
-for secret in STRIPE_API_KEY STRIPE_WEBHOOK_SECRET ORDER_LINK_SECRET; do
+for secret in STRIPE_API_KEY STRIPE_WEBHOOK_SECRET ORDER_LINK_SECRET ORDER_EVENTS_URL ORDER_EVENTS_SECRET; do
 	case "${!secret:-}" in *[\"\\]*) die "$secret holds a quote or a backslash, which no such secret has" ;; esac
 done
 
@@ -96,7 +98,9 @@ trap 'rm -f "$secrets"' EXIT
 	echo '{"$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentParameters.json#", "contentVersion": "1.0.0.0", "parameters": {'
 	echo '"stripeApiKey": {"value": "'"${STRIPE_API_KEY:-}"'"},'
 	echo '"stripeWebhookSecret": {"value": "'"${STRIPE_WEBHOOK_SECRET:-}"'"},'
-	echo '"orderLinkSecret": {"value": "'"${ORDER_LINK_SECRET:-}"'"}}}'
+	echo '"orderLinkSecret": {"value": "'"${ORDER_LINK_SECRET:-}"'"},'
+	echo '"orderEventsUrl": {"value": "'"${ORDER_EVENTS_URL:-}"'"},'
+	echo '"orderEventsSecret": {"value": "'"${ORDER_EVENTS_SECRET:-}"'"}}}'
 } >"$secrets"
 params=(--parameters "@$secrets" --parameters operatorPrincipalId="$operator" operatorPrincipalType="$operator_type")
 if [ -f infra/azuredeploy.parameters.json ]; then

@@ -6,11 +6,15 @@
 # restarts, and while the mail service fails transiently and throttles.
 # A tenth of the paid orders get a full refund webhook before, during or
 # after their fulfilment while a probe presses their download button.
+# The order events go, as signed webhooks, to a receiver that verifies them
+# as the Standard Webhooks libraries do and fails a few at random (mode
+# outage: it is down for an "hour" and heals by itself).
 # Then it checks: one mail per paid order, one notice per failed payment,
 # none for unpaid ones, every ledger record final, every queue and poison
 # queue empty, every refunded order revoked and no download after its
-# revoke was recorded. It prints the counts and exits non-zero on any
-# mismatch.
+# revoke was recorded, and every change the ledger shows received as one
+# order event under one id, none missing, none extra. It prints the counts
+# and exits non-zero on any mismatch.
 #
 #   scripts/fault.sh                                  # CI size: 100 orders, 2 kills, plus a short ACS phase
 #   scripts/fault.sh --orders 1000 --kills 5          # the full run
@@ -32,7 +36,8 @@ Usage: scripts/fault.sh [--orders N] [--kills K] [--mode all|outbox|acs|burst|ou
   --mode M              all: an outbox phase and, beside it, an ACS phase of --acs-orders orders
                         with at most one kill (default); outbox; acs; burst (paid orders only,
                         against a fake ACS that accepts --rate sends per minute); outage (paid orders
-                        only: Stripe down for a "15-minute" window, ACS down for an "hour", storage
+                        only: Stripe down for a "15-minute" window, ACS and the order events' receiver
+                        down for an "hour", storage
                         answering 503 ServerBusy in bursts, 10% of the webhooks never delivered; the
                         back-off and the Reconcile schedule are compressed in time; checks that the
                         pipeline heals with no operator and that the scheduled Reconcile queued

@@ -9,7 +9,12 @@
 # with  stripe listen --forward-to localhost:7071/api/CheckoutComplete
 # Ctrl-C stops everything this script started, by PID.
 #
-# Ports: PORT (7071), STRIPE_MOCK_PORT (12111), AZURITE_BLOB_PORT (10000),
+# Unless the settings name order event sinks of their own (ORDER_EVENTS_URL,
+# DATAVERSE_URL), it also starts a receiver of the order events (handler
+# events receive), which verifies each signed webhook as a seller's receiver
+# would and writes it to the events folder; handler local sends them there.
+#
+# Ports: PORT (7071), EVENTS_PORT (7072), STRIPE_MOCK_PORT (12111), AZURITE_BLOB_PORT (10000),
 # AZURITE_QUEUE_PORT (10001), AZURITE_TABLE_PORT (10002); 0 lets the system
 # choose (what the tests do: such a port cannot collide). RUN_DIR (default
 # .run) holds the built handler, Azurite's data, the logs and the outbox.
@@ -36,7 +41,7 @@ cleanup() {
     kill -KILL "$pid" 2>/dev/null || true
   done
   scripts/azurite.sh stop >/dev/null || true
-  rm -f "$run/stripe-mock.url"
+  rm -f "$run/stripe-mock.url" "$run/events.url"
   echo "stopped"
 }
 trap cleanup INT TERM EXIT
@@ -98,6 +103,22 @@ fi
 # Create what is missing and upload the demo originals (idempotent).
 "$run/handler" setup --local --originals demo/originals
 
+# The order events' receiver, unless the settings name sinks of their own:
+# handler local's defaults read its address from events.url, and both sign
+# and verify with the secret kept in the run folder (order-events-secret).
+events=false
+rm -f "$run/events.url"
+if ! "$run/handler" config --has ORDER_EVENTS_URL 2>/dev/null && ! "$run/handler" config --has DATAVERSE_URL 2>/dev/null; then
+  events=true
+  events_port=${EVENTS_PORT:-7072}
+  in_use "the order events' receiver" "$events_port" EVENTS_PORT
+  : >"$run/events.out"
+  "$run/handler" events receive --local --port "$events_port" --dir "$run/events" >"$run/events.out" &
+  pids+=($!)
+  ready "the order events' receiver" $! "$run/events.out" '^Press Ctrl-C to stop\.$'
+  sed -n 's/^Receiving order events at \(http:[^ ]*\) .*/\1/p' "$run/events.out" | head -n 1 >"$run/events.url"
+fi
+
 # handler local prints its routes and then a last line once it serves; its
 # log (stderr) comes to this terminal.
 in_use "handler local" "$port" PORT
@@ -137,7 +158,19 @@ Refund it, or dispute it, and watch the order page close; reopen it:
   $handler simulate dispute --url $webhook
   $handler simulate dispute --status won --url $webhook
 MSG
-else
+fi
+if $events; then
+cat <<MSG
+
+Each change of an order (paid, links ready, mail accepted, refunded, access
+revoked, ...) is sent as a signed webhook to a local receiver, which verifies
+it and writes it to $run/events/<id>.json (its lines: $run/events.out).
+See what each sink took with:
+
+  $handler events list --session cs_test_demo_harbour --local
+MSG
+fi
+if ! $demo; then
 cat <<MSG
 Stripe test mode. Forward your account's events with:
 

@@ -36,6 +36,7 @@ const (
 	fnDownload         = "Download"
 	fnReconcile        = "Reconcile"
 	fnDeliveryReport   = "DeliveryReport"
+	fnOrderEvents      = "OrderEvents"
 )
 
 // The adapters the operator's work uses, as internal/operator asks for
@@ -68,7 +69,10 @@ type Pipeline struct {
 	// orders and mails are the ProcessOrder and SendLink queues.
 	orders, mails *storage.Queue
 	ledger        *ledger.Ledger
-	originals     *blobstore.Originals
+	// records is the ledger every writer uses: the ledger itself, or an
+	// order.Publisher of it when order events are on.
+	records   order.Records
+	originals *blobstore.Originals
 }
 
 // New builds the pipeline from cfg, the settings config loaded and
@@ -98,6 +102,9 @@ func New(cfg config.Config, fns functions.App, log *slog.Logger) (*Pipeline, err
 			return nil, err
 		}
 		*dst = queues.Queue(q)
+	}
+	if p.records, err = p.publisher(); err != nil {
+		return nil, err
 	}
 	return p, nil
 }

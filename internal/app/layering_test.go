@@ -35,7 +35,7 @@ var adapters = []string{
 
 // stages are the functions' packages.
 var stages = []string{"internal/checkoutcomplete", "internal/processorder", "internal/sendlink", "internal/download", "internal/reconcile",
-	"internal/deliveryreport"}
+	"internal/deliveryreport", "internal/orderevents"}
 
 // TestLayering pins the arrows of docs/architecture.md that the
 // packages' own tests (TestNoAdapterImportsConfig,

@@ -9,6 +9,7 @@ import (
 	"github.com/filedrop/filedrop/internal/delivery"
 	"github.com/filedrop/filedrop/internal/functions"
 	"github.com/filedrop/filedrop/internal/operator"
+	"github.com/filedrop/filedrop/internal/order"
 	"github.com/filedrop/filedrop/internal/reconcile"
 )
 
@@ -26,7 +27,11 @@ func (p *Pipeline) timer(name string) (functions.TimerFunc, error) {
 		poison = append(poison, operator.PoisonedQueue{Function: fn.Name, Carries: Carries(fn.Name),
 			Poison: p.queues.Queue(fn.PoisonQueue()), Queue: p.queues.Queue(fn.Queue)})
 	}
-	st, err := reconcile.New(reconcile.Deps{Reconciler: rc, Poison: poison, Window: p.cfg.Reconcile.Window, Grace: p.cfg.Reconcile.Grace})
+	d := reconcile.Deps{Reconciler: rc, Poison: poison, Window: p.cfg.Reconcile.Window, Grace: p.cfg.Reconcile.Grace}
+	if pub, ok := p.records.(*order.Publisher); ok {
+		d.Events, d.Orders = pub, p.ledger
+	}
+	st, err := reconcile.New(d)
 	if err != nil {
 		return nil, err
 	}

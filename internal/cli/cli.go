@@ -85,6 +85,7 @@ func commands() []command {
 		{"resend", "send an order's mail again, optionally with fresh links or to a corrected address", runResend},
 		{"revoke", "end an order's access to the order page (revoke <session> --reason R)", runRevoke},
 		{"grant", "reopen an order's access, optionally extended or with downloads reset", runGrant},
+		{"events", "follow the order events sent to the seller's sinks, send them again, or receive them locally (events list, events redeliver, events receive)", runEvents},
 		{"poison", "show poisoned queue messages, or move them back (poison list, poison redrive)", runPoison},
 		{"reconcile", "queue the paid Checkout Sessions that have no mail yet (the webhook safety net)", runReconcile},
 		{"catalog", "sell a folder of originals through Stripe payment links, or check the catalog (catalog sync, catalog check)", runCatalog},

@@ -52,6 +52,9 @@ func demoStripe() app.DemoStripe {
 const (
 	azuritePortsFile  = "azurite.ports"
 	stripeMockURLFile = "stripe-mock.url"
+	// eventsURLFile holds the URL of the order events receiver
+	// scripts/run.sh started (handler events receive).
+	eventsURLFile = "events.url"
 )
 
 // localDefaults are handler local's embedded defaults, used for settings
@@ -78,6 +81,20 @@ func localDefaults(dir string, get func(string) string) map[string]string {
 	if get("ORDER_LINK_SECRET") == "" {
 		if secret, err := localSecret(filepath.Join(run, LocalSecretFile)); err == nil {
 			d["ORDER_LINK_SECRET"] = secret
+		}
+	}
+	// The order events: scripts/run.sh starts a receiver (handler events
+	// receive) and writes its URL to the run folder, unless the settings
+	// name receivers of their own; the webhooks are signed with a secret
+	// made on the first run and kept there.
+	if b, err := os.ReadFile(filepath.Join(run, eventsURLFile)); err == nil && get("ORDER_EVENTS_URL") == "" {
+		if u := strings.TrimSpace(string(b)); strings.HasPrefix(u, "http://127.0.0.1:") {
+			d["ORDER_EVENTS_URL"] = u
+			if get("ORDER_EVENTS_SECRET") == "" {
+				if secret, err := localEventsSecret(run); err == nil {
+					d["ORDER_EVENTS_SECRET"] = secret
+				}
+			}
 		}
 	}
 	if DemoMode(get) {
@@ -118,14 +135,32 @@ func localStorage(run string) string {
 func DemoMode(get func(string) string) bool { return get("STRIPE_API_KEY") == "" }
 
 // LocalSecretFile is the file in the run folder that holds handler local's
-// ORDER_LINK_SECRET.
-const LocalSecretFile = "order-link-secret"
+// ORDER_LINK_SECRET; LocalEventsSecretFile its ORDER_EVENTS_SECRET.
+const (
+	LocalSecretFile       = "order-link-secret"
+	LocalEventsSecretFile = "order-events-secret"
+)
 
 // localSecret reads the secret in path, making it (32 random bytes,
-// base64url, readable by the owner only) when the file does not exist. The
+// base64url, readable by the owner only) when the file does not exist.
+func localSecret(path string) (string, error) {
+	return localSecretMade(path, base64.RawURLEncoding.EncodeToString)
+}
+
+// localEventsSecret is handler local's ORDER_EVENTS_SECRET, kept in the run
+// folder: whsec_ and the standard base64 of 32 random bytes, the Standard
+// Webhooks form.
+func localEventsSecret(run string) (string, error) {
+	return localSecretMade(filepath.Join(run, LocalEventsSecretFile), func(key []byte) string {
+		return "whsec_" + base64.StdEncoding.EncodeToString(key)
+	})
+}
+
+// localSecretMade reads the secret in path, making it from 32 random bytes
+// with form (readable by the owner only) when the file does not exist. The
 // file appears whole or not at all (written aside, then linked into place),
 // so two commands starting at once agree on one secret.
-func localSecret(path string) (string, error) {
+func localSecretMade(path string, form func(key []byte) string) (string, error) {
 	for range 3 {
 		b, err := os.ReadFile(path)
 		if err == nil && len(strings.TrimSpace(string(b))) >= 32 {
@@ -141,11 +176,11 @@ func localSecret(path string) (string, error) {
 		if _, err := rand.Read(key); err != nil {
 			return "", err
 		}
-		secret := base64.RawURLEncoding.EncodeToString(key)
+		secret := form(key)
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			return "", err
 		}
-		tmp, err := os.CreateTemp(filepath.Dir(path), ".order-link-secret-*")
+		tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+"-*")
 		if err != nil {
 			return "", err
 		}

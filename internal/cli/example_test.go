@@ -34,6 +34,7 @@ func ExampleRun() {
 	//   resend     send an order's mail again, optionally with fresh links or to a corrected address
 	//   revoke     end an order's access to the order page (revoke <session> --reason R)
 	//   grant      reopen an order's access, optionally extended or with downloads reset
+	//   events     follow the order events sent to the seller's sinks, send them again, or receive them locally (events list, events redeliver, events receive)
 	//   poison     show poisoned queue messages, or move them back (poison list, poison redrive)
 	//   reconcile  queue the paid Checkout Sessions that have no mail yet (the webhook safety net)
 	//   catalog    sell a folder of originals through Stripe payment links, or check the catalog (catalog sync, catalog check)

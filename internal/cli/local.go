@@ -30,7 +30,7 @@ func runLocal(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return describeConfigError(err)
 	}
-	runFns, err := selectFunctions(app.ResolveSchedules(fns, cfg), *only)
+	runFns, err := selectFunctions(app.WithoutIdleFunctions(app.ResolveSchedules(fns, cfg), cfg), *only)
 	if err != nil {
 		return err
 	}

@@ -131,7 +131,7 @@ func printOrderTable(w io.Writer, views []orderView) {
 }
 
 func runOrdersShow(ctx context.Context, env Env, args []string) error {
-	op := newOperation(env, "orders show", "orders show <session> [--local] [--json]\n\nShows the ledger's record of one Checkout Session: its state, each step's time,\nthe last error, its access to the order page (open, revoked, suspended,\nexpired; the window's end; each file's downloads with their times), the\nlast queued mail (links shown without their signature), and each mail sent\nwith what became of it: sending, accepted, sent, delivered, not delivered (the\ndelivery report's status and the server's message) or failed.\nExits 4 when the ledger has no record of the session.", true)
+	op := newOperation(env, "orders show", "orders show <session> [--local] [--json]\n\nShows the ledger's record of one Checkout Session: its state, each step's time,\nthe last error, its access to the order page (open, revoked, suspended,\nexpired; the window's end; each file's downloads with their times), the\nlast queued mail (links shown without their signature), and each mail sent\nwith what became of it: sending, accepted, sent, delivered, not delivered (the\ndelivery report's status and the server's message) or failed; and the order's\nevents, a line per sink (delivered, or not with the last error and attempts).\nExits 4 when the ledger has no record of the session.", true)
 	return op.runOrder(ctx, env, args, func(p *app.Pipeline, out printer, rec order.Order) error {
 		stuck, err := findStuck(ctx, p, *op.local)
 		if err != nil {
@@ -141,6 +141,7 @@ func runOrdersShow(ctx context.Context, env Env, args []string) error {
 		v.Stuck = stuck.of(rec)
 		v.Mail = mailViewOf(rec.Mail)
 		v.Access = accessViewOf(rec, time.Now(), p.Config().Download.Window, p.Config().Download.Limit)
+		v.Events = orderEventsOf(rec)
 		return out.print(v, func(w io.Writer) { printOrder(w, v) })
 	})
 }
@@ -198,6 +199,19 @@ func printOrder(w io.Writer, v orderView) {
 		row("Last mail", fmt.Sprintf("%s generation %d to %s, key %s", m.Kind, m.Generation, m.To, m.Key))
 		for _, l := range m.Links {
 			row("  "+l.FileName, fmt.Sprintf("%s (expires %s)", l.URL, stamp(l.ExpiresAt)))
+		}
+	}
+	if e := v.Events; e != nil {
+		summary := plural(e.Count, "event")
+		if e.Waiting > 0 {
+			summary += fmt.Sprintf(", %d waiting to be queued", e.Waiting)
+		}
+		if e.Dropped > 0 {
+			summary += fmt.Sprintf(", %d more dropped before every sink had them", e.Dropped)
+		}
+		row("Order events", summary+" (handler events list --session "+v.SessionID+")")
+		for _, s := range e.Sinks {
+			row("  "+s.Sink, s.line())
 		}
 	}
 	if len(v.Mails) > 0 {

@@ -62,6 +62,94 @@ type orderView struct {
 
 	// Access is the order's access to the order page (orders show only).
 	Access *accessView `json:"access,omitempty"`
+
+	// Events are the order's events (paid, refunded, ...) and what became
+	// of them at each sink (orders show only); nil when it has none.
+	Events *orderEventsView `json:"events,omitempty"`
+}
+
+// orderEventsView is an order's events as orders show prints them.
+type orderEventsView struct {
+	// Count is the events the order keeps; Dropped those it let go before
+	// every sink had them (it keeps at most order.MaxOutbox).
+	Count   int `json:"count"`
+	Dropped int `json:"dropped,omitempty"`
+	// Waiting counts the events not yet queued for any sink.
+	Waiting int `json:"waiting,omitempty"`
+	// Sinks is each sink the events were queued for.
+	Sinks []sinkView `json:"sinks,omitempty"`
+}
+
+// sinkView is what became of an order's events at one sink.
+type sinkView struct {
+	Sink      string `json:"sink"`
+	Delivered int    `json:"delivered"`
+	// Undelivered counts the events queued for the sink that it has not
+	// taken; Failing those whose last delivery failed (GaveUp of them
+	// will not be tried again without a redelivery).
+	Undelivered int        `json:"undelivered"`
+	Failing     int        `json:"failing,omitempty"`
+	GaveUp      int        `json:"gave_up,omitempty"`
+	Attempts    int        `json:"attempts,omitempty"`
+	LastError   string     `json:"last_error,omitempty"`
+	FailedAt    *time.Time `json:"failed_at,omitempty"`
+	// LastDelivered is when the sink last took one of the events.
+	LastDelivered *time.Time `json:"last_delivered,omitempty"`
+}
+
+// orderEventsOf summarises o's events by sink; nil when it has none.
+func orderEventsOf(o order.Order) *orderEventsView {
+	events := o.Outbox()
+	if len(events) == 0 && o.EventsDropped() == 0 {
+		return nil
+	}
+	v := &orderEventsView{Count: len(events), Dropped: o.EventsDropped()}
+	index := map[string]int{} // of each sink in v.Sinks
+	for _, e := range events {
+		if len(e.Sinks) == 0 {
+			v.Waiting++
+		}
+		for _, d := range e.Sinks {
+			i, ok := index[d.Sink]
+			if !ok {
+				i = len(v.Sinks)
+				index[d.Sink] = i
+				v.Sinks = append(v.Sinks, sinkView{Sink: d.Sink})
+			}
+			s := &v.Sinks[i]
+			switch {
+			case d.Delivered():
+				s.Delivered++
+				if t := jsonTime(d.DeliveredAt); t != nil && (s.LastDelivered == nil || t.After(*s.LastDelivered)) {
+					s.LastDelivered = t
+				}
+				continue
+			case d.GaveUp:
+				s.GaveUp++
+			}
+			s.Undelivered++
+			if d.Failing() {
+				s.Failing++
+				if s.FailedAt == nil || d.FailedAt.After(*s.FailedAt) {
+					s.LastError, s.Attempts, s.FailedAt = d.Error, d.Attempts, jsonTime(d.FailedAt)
+				}
+			}
+		}
+	}
+	return v
+}
+
+// line says in words what became of the events at the sink.
+func (s sinkView) line() string {
+	if s.Undelivered == 0 {
+		return fmt.Sprintf("%d delivered, the last %s", s.Delivered, stamp(deref(s.LastDelivered)))
+	}
+	out := fmt.Sprintf("%d delivered, %d NOT DELIVERED", s.Delivered, s.Undelivered)
+	if s.Failing > 0 {
+		out += fmt.Sprintf(" (%d failing, %d given up; last error %s after %s: %s)", s.Failing, s.GaveUp, stamp(deref(s.FailedAt)),
+			plural(s.Attempts, "attempt"), s.LastError)
+	}
+	return out
 }
 
 // mailView is a queued mail without its links' signatures.

@@ -79,13 +79,16 @@ type poisonMessage struct {
 	// OperationID and DeliveryStatus are a delivery report's.
 	OperationID    string `json:"operation_id,omitempty"`
 	DeliveryStatus string `json:"delivery_status,omitempty"`
+	// OrderEventID and Sink are an order event's, for that sink.
+	OrderEventID string `json:"order_event_id,omitempty"`
+	Sink         string `json:"sink,omitempty"`
 	// Problem says why the message does not decode as its queue's message.
 	Problem string `json:"problem,omitempty"`
 }
 
 func runPoisonList(ctx context.Context, env Env, args []string) error {
 	op := newOperation(env, "poison list", "poison list [--queue Q] [--local] [--json]\n\nShows the messages the host gave up on (the <queue>-poison queues), decoded:\nsession, event, mail kind and generation; links without their signature.\nShows at most the first 32 of each queue.", false)
-	only := op.fs.String("queue", "", "only this queue (process-order, send-link) or its function (ProcessOrder, SendLink)")
+	only := op.fs.String("queue", "", "only this queue (process-order, send-link, delivery-reports, order-events) or its function (ProcessOrder, ...)")
 	check := func(rest []string) error {
 		if len(rest) > 0 {
 			return usageErr("poison list takes no arguments, got %q", rest)
@@ -135,6 +138,9 @@ func poisonMessageOf(m operator.Inspected) poisonMessage {
 	if r := m.Report; r != nil {
 		pm.EventID, pm.EventType, pm.OperationID, pm.DeliveryStatus = r.EventID, r.EventType, r.OperationID, string(r.Status)
 	}
+	if e := m.Event; e != nil {
+		pm.SessionID, pm.OrderEventID, pm.EventType, pm.Sink = e.Event.Order.SessionID, e.Event.ID, string(e.Event.Type), e.Sink
+	}
 	if m.Problem != nil {
 		pm.Problem = strings.ReplaceAll(m.Problem.Error(), "\n", "; ")
 	}
@@ -168,6 +174,8 @@ func (m poisonMessage) detail() string {
 	switch {
 	case m.OperationID != "":
 		parts = append(parts, fmt.Sprintf("%s of mail %s", dash(m.DeliveryStatus), m.OperationID))
+	case m.OrderEventID != "":
+		parts = append(parts, fmt.Sprintf("%s %s for %s", m.EventType, m.OrderEventID, m.Sink))
 	case m.EventType != "":
 		parts = append(parts, m.EventType+", trigger "+dash(m.Trigger))
 	case m.Kind != "":
@@ -195,7 +203,7 @@ type redriven struct {
 
 func runPoisonRedrive(ctx context.Context, env Env, args []string) error {
 	op := newOperation(env, "poison redrive", "poison redrive [--queue Q] [--dry-run] [--local] [--json]\n\nMoves the poisoned messages back to the queue they came from, unchanged, for\nthe functions to try again (fix the cause first: see poison list and the\norders' last errors). Messages poisoned again during the run are left for the\nnext one. Says \"nothing to redrive\" and exits 0 when the poison queues are empty.", false)
-	only := op.fs.String("queue", "", "only this queue (process-order, send-link) or its function (ProcessOrder, SendLink)")
+	only := op.fs.String("queue", "", "only this queue (process-order, send-link, delivery-reports, order-events) or its function (ProcessOrder, ...)")
 	dryRun := op.fs.Bool("dry-run", false, "show what would move, and move nothing")
 	check := func(rest []string) error {
 		if len(rest) > 0 {

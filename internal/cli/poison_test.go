@@ -102,11 +102,13 @@ func TestPoison(t *testing.T) {
 			Queues []redriven `json:"queues"`
 		}
 		require.NoError(t, json.Unmarshal([]byte(out), &got))
-		require.Len(t, got.Queues, 3)
+		require.Len(t, got.Queues, 4)
 		require.Equal(t, "DeliveryReport", got.Queues[0].Function)
 		require.Equal(t, 0, got.Queues[0].Moved)
-		require.Equal(t, 3, got.Queues[1].Moved)
-		require.Equal(t, 0, got.Queues[2].Moved)
+		require.Equal(t, "OrderEvents", got.Queues[1].Function)
+		require.Equal(t, 0, got.Queues[1].Moved)
+		require.Equal(t, 3, got.Queues[2].Moved)
+		require.Equal(t, 0, got.Queues[3].Moved)
 		require.ElementsMatch(t, orderTexts, texts("process-order"), "the messages, unchanged")
 		require.Empty(t, texts("process-order-poison"))
 	})

@@ -27,6 +27,7 @@ import (
 
 	"github.com/filedrop/filedrop"
 	"github.com/filedrop/filedrop/internal/functions"
+	"github.com/filedrop/filedrop/internal/order"
 	"github.com/filedrop/filedrop/internal/testenv"
 )
 
@@ -76,6 +77,29 @@ func TestDemoRun(t *testing.T) {
 	assert.Eventually(t, func() bool { return len(mails()) > 0 }, app.Queues.VisibilityTimeout+30*time.Second, 100*time.Millisecond, "a mail in the outbox")
 	files := mails()
 	require.Len(t, files, 1, "one mail in the outbox; transcript:\n%s", s.transcript.String())
+
+	// The order's events reach the demo's receiver, verified, one file each.
+	eventsURL, err := os.ReadFile(filepath.Join(run, "events.url"))
+	require.NoError(t, err)
+	listening["events receiver"] = strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(string(eventsURL)), "http://"), "/")
+	received := func() map[order.EventType]bool {
+		got := map[order.EventType]bool{}
+		files, _ := filepath.Glob(filepath.Join(run, "events", "*.json"))
+		for _, f := range files {
+			data, err := os.ReadFile(f)
+			require.NoError(t, err)
+			e, err := order.DecodeEvent(data)
+			require.NoError(t, err)
+			require.Equal(t, "cs_test_demo_harbour", e.Order.SessionID)
+			got[e.Type] = true
+		}
+		return got
+	}
+	ok := assert.Eventually(t, func() bool {
+		got := received()
+		return got[order.TypePaid] && got[order.TypeLinksReady] && got[order.TypeMailAccepted]
+	}, app.Queues.VisibilityTimeout+30*time.Second, 100*time.Millisecond, "the order's events in the receiver's folder")
+	require.True(t, ok, "received %v; transcript:\n%s", received(), s.transcript.String())
 
 	// The mail links to the order page; its Download button is a POST that
 	// answers 303 to a short-lived link to the original.
@@ -138,6 +162,12 @@ func TestDemoRun(t *testing.T) {
 	pageSays(ended)
 	require.Contains(t, runPrinted("simulate dispute --status won"), "charge.dispute.closed")
 	pageSays(open)
+	ok = assert.Eventually(t, func() bool {
+		got := received()
+		return got[order.TypeRefunded] && got[order.TypeAccessRevoked] && got[order.TypeAccessRestored] && got[order.TypeDisputeOpened] && got[order.TypeDisputeClosed]
+	}, app.Queues.VisibilityTimeout+30*time.Second, 100*time.Millisecond, "the refund's and the dispute's events")
+	require.True(t, ok, "received %v", received())
+	require.Contains(t, runPrinted("events list"), "delivered", "events list shows what the receiver took")
 
 	// Ctrl-C: the terminal sends SIGINT to the foreground process group.
 	require.NoError(t, syscall.Kill(-s.cmd.Process.Pid, syscall.SIGINT))
@@ -210,7 +240,7 @@ func startRun(t *testing.T, root, run string, extra map[string]string) *script {
 	t.Helper()
 	testenv.Tool(t, "node_modules/.bin/azurite") // installed by scripts/tools.sh
 	vars := map[string]string{"PATH": os.Getenv("PATH"), "HOME": os.Getenv("HOME"), "RUN_DIR": run, "FUNCTIONS_APP_ROOT_PATH": t.TempDir(),
-		"PORT": "0", "STRIPE_MOCK_PORT": "0", "AZURITE_BLOB_PORT": "0", "AZURITE_QUEUE_PORT": "0", "AZURITE_TABLE_PORT": "0"}
+		"PORT": "0", "EVENTS_PORT": "0", "STRIPE_MOCK_PORT": "0", "AZURITE_BLOB_PORT": "0", "AZURITE_QUEUE_PORT": "0", "AZURITE_TABLE_PORT": "0"}
 	for _, k := range []string{"GOPATH", "GOCACHE", "GOMODCACHE", "GOFLAGS", "GOPROXY", "TMPDIR"} {
 		if v := os.Getenv(k); v != "" {
 			vars[k] = v

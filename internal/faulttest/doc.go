@@ -19,6 +19,15 @@
 // by its refund, and after settling each refunded order's download is
 // refused while a paid order's still works.
 //
+// The order events go, as signed webhooks, to a receiver of the seller's
+// that verifies each as the Standard Webhooks libraries do and answers a
+// few with 503 or 429 (in mode outage it is down for an "hour" and heals
+// by itself). At the end, the events each order's changes owe are derived
+// from its final record, independently of how the handler produces them:
+// every one must have been received under the one id that names its
+// change, none received that no change owes, and every record must show
+// its events delivered.
+//
 // The test (TestFault) skips unless -fault.orders is set; scripts/fault.sh
 // runs it and documents its flags. It prints a table of expected and actual
 // counts and fails on any mismatch.

@@ -182,6 +182,7 @@ type rig struct {
 	webhook string
 	probe   *downloadProbe // presses the refunded orders' download buttons
 	proxy   *storageProxy  // mode outage: storage as the handler sees it
+	events  *eventSink     // the seller's receiver of the order events
 
 	ledger *ledger.Ledger
 	queues *storage.Queues
@@ -279,9 +280,21 @@ func newRig(t *testing.T, bin string, ph phase, p *plan, seed uint64, logs strin
 		"LOG_FORMAT=json", "LOG_LEVEL=info",
 	}
 	env = append(env, orderPageEnv()...) // the refunded orders' page (refundprobe_test.go)
+	// The order events go to a receiver of the seller's: down for an
+	// "hour" in mode outage, else failing a few deliveries at random.
+	ef := eventFaults{fail503: 0.03, throttle429: 0.02}
+	if ph.outage != nil {
+		ef = eventFaults{downFrom: ph.outage.eventsFrom, downUntil: ph.outage.eventsUntil}
+	}
+	r.events = startEventSink(t, ef, seed)
+	env = append(env, "ORDER_EVENTS_URL="+r.events.URL, "ORDER_EVENTS_SECRET="+eventsSecret)
 	if ph.outage != nil {
 		r.stripe.downFrom, r.stripe.downUntil = ph.outage.stripeFrom, ph.outage.stripeUntil
 		env = append(env, ph.outage.settings...)
+	} else {
+		// The Reconcile sweep queues the events a killed handler wrote but
+		// did not queue; it runs often enough to do so while the run settles.
+		env = append(env, "RECONCILE_SCHEDULE=*/10 * * * * *", "RECONCILE_GRACE=30s")
 	}
 	if ph.transport == "acs" {
 		r.acs = startACS(t, ph.acs, seed)
@@ -302,6 +315,7 @@ func newRig(t *testing.T, bin string, ph phase, p *plan, seed uint64, logs strin
 // begin starts the clocks of the fakes' outages: the traffic starts now.
 func (r *rig) begin(start time.Time) {
 	r.stripe.begin(start)
+	r.events.begin(start)
 	if r.acs != nil {
 		r.acs.begin(start)
 	}
@@ -439,11 +453,12 @@ func (r *rig) snapshot(ctx context.Context) (snapshot, error) {
 	return s, nil
 }
 
-// pending is how many planned sessions have no final record and how many
-// messages wait on the work queues.
+// pending is how many planned sessions have no final record or an order
+// event not delivered yet, and how many messages wait on the work queues.
 func (s snapshot) pending(p *plan, work []string) (open, queued int) {
 	for _, sess := range p.sessions {
-		if o, ok := s.orders[sess.id]; !ok || !o.Final() {
+		o, ok := s.orders[sess.id]
+		if undelivered, _ := o.EventsUndelivered(); !ok || !o.Final() || undelivered > 0 {
 			open++
 		}
 	}
@@ -492,7 +507,7 @@ func (r *rig) settle(ctx context.Context, start time.Time) settleResult {
 		}
 		if time.Since(lastNote) >= 15*time.Second {
 			lastNote = time.Now()
-			fmt.Printf("[%s] at %s: %d of %d sessions not final yet, %d messages queued%s\n",
+			fmt.Printf("[%s] at %s: %d of %d sessions not final yet (or with events undelivered), %d messages queued%s\n",
 				r.ph.name, since(start), open, len(r.plan.sessions), queued, r.progressNote())
 		}
 		if time.Now().After(deadline) {

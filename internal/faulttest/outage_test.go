@@ -24,6 +24,9 @@ type outage struct {
 	// traffic: every request fails.
 	stripeFrom, stripeUntil time.Duration
 	acsFrom, acsUntil       time.Duration
+	// eventsFrom and eventsUntil: the seller's receiver of the order
+	// events answers 503.
+	eventsFrom, eventsUntil time.Duration
 	// Storage answers 503 ServerBusy for burst at the start of every
 	// period, through a proxy in front of Azurite that only the handler
 	// uses.
@@ -33,7 +36,8 @@ type outage struct {
 }
 
 // outagePhase is mode outage for n paid orders. A "15-minute" Stripe
-// outage and an "hour" of ACS down are scaled by the back-off: RETRY_MAX
+// outage and an "hour" of ACS down, and of the order events' receiver, are
+// scaled by the back-off: RETRY_MAX
 // 4s stands for 15 minutes, so 15 s of Stripe down spans several capped
 // back-offs, as 15 minutes do at 1 s doubling to 15 minutes.
 func outagePhase(n, kills, restarts int) phase {
@@ -43,6 +47,7 @@ func outagePhase(n, kills, restarts int) phase {
 	o := &outage{
 		stripeFrom: 2 * time.Second, stripeUntil: 2*time.Second + 15*time.Second,
 		acsFrom: 2 * time.Second, acsUntil: 2*time.Second + 60*time.Second,
+		eventsFrom: 2 * time.Second, eventsUntil: 2*time.Second + 60*time.Second,
 		burst: 1500 * time.Millisecond, period: 7 * time.Second, // out of step with the schedule, as real bursts are
 		settings: []string{"RETRY_MIN=1s", "RETRY_MAX=4s", "RETRY_BUDGET=30m",
 			"RECONCILE_SCHEDULE=*/10 * * * * *", "RECONCILE_WINDOW=1h", "RECONCILE_GRACE=20s"},

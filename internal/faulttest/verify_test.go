@@ -67,6 +67,7 @@ func (r *rig) verify(ctx context.Context, tr *traffic, faults faultLog, settled 
 	for _, q := range append(append([]string(nil), r.work...), r.poison...) {
 		rep.expect("messages left on "+q, 0, snap.counts[q])
 	}
+	r.checkEvents(rep, snap)
 	r.notePoison(ctx, rep, snap)
 	r.checkLog(rep)
 	if r.ph.outage != nil {

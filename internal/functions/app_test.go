@@ -22,14 +22,15 @@ func TestLoadAppFromTheShippedFiles(t *testing.T) {
 	require.Equal(t, 2, cc.Bindings, "forwarding needs exactly one httpTrigger and one http output")
 	require.Equal(t, []string{"post"}, cc.Methods)
 
-	for _, name := range []string{"ProcessOrder", "SendLink", "DeliveryReport"} {
+	for _, name := range []string{"ProcessOrder", "SendLink", "DeliveryReport", "OrderEvents"} {
 		f := app.Functions[name]
 		require.Equal(t, "queueTrigger", f.Trigger, name)
 		require.Equal(t, "binary", f.DataType, name)
 		require.Equal(t, "AzureWebJobsStorage", f.Connection, name)
 		require.Equal(t, f.Queue+"-poison", f.PoisonQueue())
 	}
-	require.Len(t, app.QueueFunctions(), 3)
+	require.Len(t, app.QueueFunctions(), 4)
+	require.Equal(t, "order-events", app.Functions["OrderEvents"].Queue)
 	require.Equal(t, "delivery-reports", app.Functions["DeliveryReport"].Queue, "the queue the Event Grid subscription writes to (infra/azuredeploy.json)")
 
 	rc := app.Functions["Reconcile"]

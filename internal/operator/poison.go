@@ -23,6 +23,7 @@ const (
 	ProcessJobs     Carries = iota + 1 // order.ProcessJob, ProcessOrder's
 	MailJobs                           // order.MailJob, SendLink's
 	DeliveryReports                    // order.DeliveryReport, DeliveryReport's
+	OrderEvents                        // order.EventJob, OrderEvents'
 )
 
 // Peeker shows a queue's messages without taking them (storage.Queue).
@@ -44,6 +45,8 @@ type Inspected struct {
 	Mail  *order.MailJob
 	// Report is the message of a queue carrying DeliveryReports.
 	Report *order.DeliveryReport
+	// Event is the message of a queue carrying OrderEvents.
+	Event *order.EventJob
 	// Problem says why the message does not decode as its queue's message;
 	// nil when it does.
 	Problem error
@@ -94,6 +97,11 @@ func Inspect(m storage.Message, function string, c Carries) Inspected {
 			derr = nil
 		}
 		in.Report, err = &r, derr
+	case OrderEvents:
+		in.Event = &order.EventJob{}
+		if err = json.Unmarshal(data, in.Event); err == nil {
+			err = in.Event.Validate()
+		}
 	default:
 		err = fmt.Errorf("%d bytes for %s, which this version does not decode", len(data), function)
 	}

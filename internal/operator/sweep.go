@@ -31,6 +31,10 @@ type PoisonedQueue struct {
 // the message, so a message whose cause is gone succeeds and a truly bad
 // one stays; a message that does not decode is never moved.
 //
+// With Events set, it also queues the order events that have waited to be
+// queued for longer than Grace (their writer stopped after its write, or
+// the queue failed it): see PublishWaiting.
+//
 // Two sweeps that overlap double nothing: a redriven message is hidden
 // from the other sweep while it is moved, and a session both queue is
 // fulfilled once by ProcessOrder, whose ledger claim deduplicates it,
@@ -41,7 +45,11 @@ type Sweep struct {
 	// Window is how far back sessions are looked at (RECONCILE_WINDOW);
 	// Grace what is left alone as still on its way (RECONCILE_GRACE).
 	Window, Grace time.Duration
-	Now           func() time.Time
+	// Events queues an order's waiting events, and Orders lists the
+	// orders that have some; nil Events: no order events are swept.
+	Events Publisher
+	Orders Lister
+	Now    func() time.Time
 }
 
 // SweepSummary is what a sweep found and did.
@@ -49,6 +57,9 @@ type SweepSummary struct {
 	Reconcile Summary
 	// Redriven counts the messages moved back to their queues.
 	Redriven int
+	// EventOrders counts the orders whose events waited to be queued, and
+	// EventsQueued the messages queued for them.
+	EventOrders, EventsQueued int
 	// Skipped counts what was left alone, by reason: the sessions
 	// reconcile skipped and the poisoned messages left where they are.
 	Skipped map[string]int
@@ -67,6 +78,13 @@ func (s *Sweep) Run(ctx context.Context) (SweepSummary, error) {
 	sum := SweepSummary{Reconcile: rec, Skipped: maps.Clone(rec.Skipped)}
 	if sum.Skipped == nil {
 		sum.Skipped = map[string]int{}
+	}
+	if s.Events != nil && s.Orders != nil {
+		orders, queued, err := PublishWaiting(ctx, s.Orders, s.Events, began.Add(-s.Grace), began)
+		sum.EventOrders, sum.EventsQueued = orders, queued
+		if err != nil {
+			errs = append(errs, fmt.Errorf("order events: %w", err))
+		}
 	}
 	for _, p := range s.Poison {
 		n, err := redriveCounted(ctx, p, began, sum.Skipped)

@@ -104,7 +104,9 @@ var ErrUnknownMail = errors.New("the order lists no mail of this operation id")
 
 // Mails are the order's newest mails (at most MaxMails, oldest first) and
 // what became of each. They change only through StartMail, RecordSend,
-// FailMail and RecordDelivery; the slice and its reports are the caller's.
+// FailMail and RecordDelivery, which never change the list in place (a
+// copy of the Order keeps the mails as they were: see Changes); the slice
+// and its reports are the caller's.
 func (o Order) Mails() []MailRecord {
 	mails := slices.Clone(o.mails)
 	for i, m := range mails {
@@ -145,7 +147,7 @@ func (o *Order) StartMail(msg MailJob, now time.Time) {
 	if o.mail(key) >= 0 {
 		return
 	}
-	o.mails = append(o.mails, MailRecord{OperationID: key, Kind: msg.Kind, Generation: msg.Generation,
+	o.mails = append(slices.Clip(o.mails), MailRecord{OperationID: key, Kind: msg.Kind, Generation: msg.Generation,
 		To: msg.Customer.Email, Send: StatusSending, StartedAt: now})
 	if n := len(o.mails); n > MaxMails {
 		o.mails = slices.Clone(o.mails[n-MaxMails:])
@@ -158,6 +160,7 @@ func (o *Order) StartMail(msg MailJob, now time.Time) {
 // (recorded before StartMail existed) is added.
 func (o *Order) RecordSend(msg MailJob, status MailStatus, serviceID string, now time.Time) {
 	o.StartMail(msg, now)
+	o.mails = slices.Clone(o.mails)
 	m := &o.mails[o.mail(msg.Key())]
 	if m.Send == StatusSending || m.Send == StatusFailed || m.Send == StatusAccepted && status == StatusSent {
 		m.Send, m.Error = status, ""
@@ -178,7 +181,9 @@ func (o *Order) FailMail(key, reason string) bool {
 	if i < 0 {
 		return false
 	}
-	if m := &o.mails[i]; m.Send == StatusSending {
+	if o.mails[i].Send == StatusSending {
+		o.mails = slices.Clone(o.mails)
+		m := &o.mails[i]
 		m.Send, m.Error = StatusFailed, cut(cleanLine(reason), MaxStatusMessage)
 	}
 	return true
@@ -200,7 +205,8 @@ func (o *Order) RecordDelivery(r DeliveryReport) (bool, error) {
 	if old := m.Report; old != nil && (old.EventID == r.EventID || !r.AttemptedAt.After(old.At)) {
 		return false, nil
 	}
-	m.Report = &MailReport{Status: r.Status, Message: r.StatusMessage, At: r.AttemptedAt, EventID: r.EventID}
+	o.mails = slices.Clone(o.mails)
+	o.mails[i].Report = &MailReport{Status: r.Status, Message: r.StatusMessage, At: r.AttemptedAt, EventID: r.EventID}
 	return true, nil
 }
 

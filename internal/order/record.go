@@ -13,9 +13,9 @@ import (
 
 // Order is the ledger's record of one Checkout Session.
 //
-// Its state, its mail generations, its mails and its access (State,
-// MailGeneration, SentGeneration, Mails, AccessUntil, AccessHolds) change
-// only through its methods, which hold the rules: read them with the getters. A store keeps
+// Its state, its mail generations, its mails, its access and its events
+// (State, MailGeneration, SentGeneration, Mails, AccessUntil, AccessHolds,
+// Outbox, EventsDropped) change only through its methods, which hold the rules: read them with the getters. A store keeps
 // an Order as a Snapshot (see Restore).
 type Order struct {
 	SessionID string
@@ -56,6 +56,10 @@ type Order struct {
 	// mails are the order's newest mails (at most MaxMails, oldest first)
 	// and what became of each (see MailRecord).
 	mails []MailRecord
+	// outbox are the order's events (see OutboxEvent, Publisher), at most
+	// MaxOutbox; eventsDropped counts those that left it undelivered.
+	outbox        []OutboxEvent
+	eventsDropped int
 
 	// Files are the purchased files, recorded at fulfilment, with their
 	// downloads through the order page (see access.go).
@@ -237,6 +241,12 @@ var ErrUnchanged = errors.New("unchanged")
 // re-applying fn when another writer won the race. fn must be a pure function
 // of the record: it may run several times. An error from fn is returned as is
 // and nothing is written.
+//
+// When recs is a *Publisher, the write also records the order events of
+// what fn changed (Changes, between the record as read and as written) in
+// the order's outbox, and after it the order's waiting events are queued
+// (Publisher.Publish); the record returned is then the one that marks them
+// queued.
 func Mutate(ctx context.Context, recs Records, sessionID string, now time.Time, fn func(*Order) error) (Order, error) {
 	return mutate(ctx, recs, sessionID, nil, now, fn)
 }
@@ -250,6 +260,7 @@ func MutateFrom(ctx context.Context, recs Records, o Order, now time.Time, fn fu
 }
 
 func mutate(ctx context.Context, recs Records, sessionID string, start *Order, now time.Time, fn func(*Order) error) (Order, error) {
+	pub, _ := recs.(*Publisher)
 	var lastErr error
 	for range MaxMutateAttempts {
 		var o Order
@@ -269,6 +280,7 @@ func mutate(ctx context.Context, recs Records, sessionID string, start *Order, n
 		if created && o.CreatedAt.IsZero() {
 			o.CreatedAt = now
 		}
+		read := o // the record as read, for Changes
 		if err := fn(&o); err != nil {
 			if errors.Is(err, ErrUnchanged) {
 				return o, nil // o.ETag is empty when no record exists
@@ -276,6 +288,9 @@ func mutate(ctx context.Context, recs Records, sessionID string, start *Order, n
 			return o, err
 		}
 		o.UpdatedAt = now
+		if pub != nil {
+			o.record(Changes(read, o, now))
+		}
 		var err error
 		if created {
 			o, err = recs.Create(ctx, o)
@@ -283,6 +298,9 @@ func mutate(ctx context.Context, recs Records, sessionID string, start *Order, n
 			o, err = recs.Update(ctx, o)
 		}
 		if err == nil {
+			if pub != nil {
+				o = pub.published(ctx, o, now)
+			}
 			return o, nil
 		}
 		if !errors.Is(err, ErrConflict) {

@@ -33,6 +33,8 @@ type Snapshot struct {
 	OperationID    string
 	Mail           []byte
 	Mails          []MailRecord
+	Outbox         []OutboxEvent
+	EventsDropped  int
 
 	Files          []File
 	PaymentIntent  string
@@ -80,6 +82,8 @@ func (o Order) Snapshot() Snapshot {
 		OperationID:     o.OperationID,
 		Mail:            o.Mail,
 		Mails:           o.mails,
+		Outbox:          o.outbox,
+		EventsDropped:   o.eventsDropped,
 		Files:           o.Files,
 		PaymentIntent:   o.PaymentIntent,
 		AccessUntil:     o.accessUntil,
@@ -125,6 +129,8 @@ func Restore(s Snapshot) Order {
 		OperationID:     s.OperationID,
 		Mail:            s.Mail,
 		mails:           s.Mails,
+		outbox:          s.Outbox,
+		eventsDropped:   s.EventsDropped,
 		Files:           s.Files,
 		PaymentIntent:   s.PaymentIntent,
 		accessUntil:     s.AccessUntil,

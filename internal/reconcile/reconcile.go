@@ -8,7 +8,10 @@
 // never came, or its message was lost), and the poisoned messages of the
 // queue functions moved back to their queues, each at most
 // delivery.MaxRedrives times; then one log line saying what the run saw
-// and did. The work is operator.Sweep's, and which sessions need a message
+// and did. With order events on, the orders whose events have waited to
+// be queued for longer than RECONCILE_GRACE (their writer stopped after
+// its write) get them queued (operator.PublishWaiting). The work is
+// operator.Sweep's, and which sessions need a message
 // is operator.Reconciler's: the same judgement handler reconcile applies,
 // made patient (what the pipeline is still working on, within
 // RECONCILE_GRACE, is left alone).
@@ -48,6 +51,11 @@ type Deps struct {
 	// Window is how far back sessions are looked at (RECONCILE_WINDOW);
 	// Grace what is left alone as still on its way (RECONCILE_GRACE).
 	Window, Grace time.Duration
+	// Events queues an order's waiting events (order.Publisher), and
+	// Orders lists the orders that have some; nil: order events are off,
+	// none are swept.
+	Events operator.Publisher
+	Orders operator.Lister
 	// Now is the stage's clock; nil: time.Now.
 	Now func() time.Time
 }
@@ -67,7 +75,8 @@ func New(d Deps) (*Stage, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	return &Stage{sweep: &operator.Sweep{Reconciler: d.Reconciler, Poison: d.Poison, Window: d.Window, Grace: d.Grace, Now: d.Now},
+	return &Stage{sweep: &operator.Sweep{Reconciler: d.Reconciler, Poison: d.Poison, Window: d.Window, Grace: d.Grace,
+		Events: d.Events, Orders: d.Orders, Now: d.Now},
 		window: d.Window, now: d.Now}, nil
 }
 
@@ -84,6 +93,9 @@ func (s *Stage) Handle(ctx context.Context, log *slog.Logger, t functions.Timer)
 	attrs := []any{"past_due", t.IsPastDue, "window", s.window.String(),
 		"seen", sum.Reconcile.Seen, "fulfilled", sum.Reconcile.Fulfilled, "queued", sum.Reconcile.Queued,
 		"redriven", sum.Redriven, "skipped", sum.Skipped, "queued_sessions", queued, "ms", s.now().Sub(start).Milliseconds()}
+	if s.sweep.Events != nil {
+		attrs = append(attrs, "event_orders", sum.EventOrders, "events_queued", sum.EventsQueued)
+	}
 	if err != nil {
 		log.Warn("reconcile run incomplete", append(attrs, "err", err)...)
 		return err

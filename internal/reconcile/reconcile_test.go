@@ -110,3 +110,33 @@ func TestNewNamesWhatIsMissing(t *testing.T) {
 	_, err := reconcile.New(reconcile.Deps{Window: time.Hour})
 	require.EqualError(t, err, "reconcile: no Reconciler")
 }
+
+// TestHandleQueuesWaitingEvents: the order events whose writer stopped
+// after its write are queued once they have waited longer than the grace;
+// those still within it are left to their writer.
+func TestHandleQueuesWaitingEvents(t *testing.T) {
+	waiting := func(id string, at time.Time) order.Order {
+		return order.Restore(order.Snapshot{SessionID: id, State: order.StateMailSent, CreatedAt: at,
+			Outbox: []order.OutboxEvent{{ID: order.NewEventID(id, order.TypePaid, ""), Type: order.TypePaid, At: at, State: order.StateMailSent}}})
+	}
+	led := ordertest.NewLedger(waiting("cs_test_old", now.Add(-time.Hour)), waiting("cs_test_new", now.Add(-time.Minute)))
+	events := &queue{}
+	pub := &order.Publisher{Records: led, Queue: events, Sinks: []string{"dataverse", "webhook:hooks.example/1a2b3c4d"}}
+	rc, err := operator.NewReconciler(operator.ReconcilerDeps{Stripe: paid(0), Records: led, Orders: &queue{}, Now: func() time.Time { return now }})
+	require.NoError(t, err)
+	st, err := reconcile.New(reconcile.Deps{Reconciler: rc, Window: 72 * time.Hour, Grace: 10 * time.Minute, Events: pub, Orders: led,
+		Now: func() time.Time { return now }})
+	require.NoError(t, err)
+	var logs bytes.Buffer
+	require.NoError(t, st.Handle(context.Background(), slog.New(slog.NewTextHandler(&logs, nil)), functions.Timer{}))
+
+	require.Len(t, events.sent, 2, "the old order's event, for each sink")
+	for _, data := range events.sent {
+		j, err := order.DecodeEventJob(data)
+		require.NoError(t, err)
+		require.Equal(t, "cs_test_old", j.Event.Order.SessionID)
+	}
+	require.Empty(t, led.Record(t, "cs_test_old").Unpublished(pub.Sinks))
+	require.Len(t, led.Record(t, "cs_test_new").Unpublished(pub.Sinks), 2, "within the grace: its writer queues it")
+	require.Contains(t, logs.String(), "event_orders=1 events_queued=2")
+}

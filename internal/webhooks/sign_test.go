@@ -1,6 +1,8 @@
 package webhooks_test
 
 import (
+	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -89,4 +91,55 @@ func TestParseSecret(t *testing.T) {
 	require.ErrorContains(t, err, "no secret")
 	_, err = webhooks.NewSigner([]string{vectorSecret, "whsec_x"})
 	require.ErrorContains(t, err, "secret 2 of 2")
+}
+
+func TestVerify(t *testing.T) {
+	at := time.Unix(vectorTimestamp, 0)
+	header := func(id, ts, sig string) http.Header {
+		h := http.Header{}
+		for k, v := range map[string]string{"webhook-id": id, "webhook-timestamp": ts, "webhook-signature": sig} {
+			if v != "" {
+				h.Set(k, v)
+			}
+		}
+		return h
+	}
+	ts := strconv.Itoa(vectorTimestamp)
+	tests := []struct {
+		name    string
+		secrets []string
+		h       http.Header
+		body    string
+		now     time.Time
+		ok      bool
+	}{
+		{"the published vector", []string{vectorSecret}, header(vectorID, ts, vectorSignature), vectorPayload, at, true},
+		{"one of several signatures", []string{vectorSecret}, header(vectorID, ts, "v1,bm90IGl0 "+vectorSignature), vectorPayload, at, true},
+		{"the receiver rotates: either secret", []string{rotationSecret, vectorSecret}, header(vectorID, ts, vectorSignature), vectorPayload, at, true},
+		{"within the tolerance", []string{vectorSecret}, header(vectorID, ts, vectorSignature), vectorPayload, at.Add(webhooks.Tolerance), true},
+		{"stale", []string{vectorSecret}, header(vectorID, ts, vectorSignature), vectorPayload, at.Add(webhooks.Tolerance + time.Second), false},
+		{"from the future", []string{vectorSecret}, header(vectorID, ts, vectorSignature), vectorPayload, at.Add(-webhooks.Tolerance - time.Second), false},
+		{"a negative vector", []string{vectorSecret}, header(vectorID, ts, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OA="), vectorPayload, at, false},
+		{"the body re-serialised", []string{vectorSecret}, header(vectorID, ts, vectorSignature), `{"test":2432232314}`, at, false},
+		{"another id", []string{vectorSecret}, header(vectorID+"x", ts, vectorSignature), vectorPayload, at, false},
+		{"another secret", []string{rotationSecret}, header(vectorID, ts, vectorSignature), vectorPayload, at, false},
+		{"no signature", []string{vectorSecret}, header(vectorID, ts, ""), vectorPayload, at, false},
+		{"a timestamp that is no number", []string{vectorSecret}, header(vectorID, "soon", vectorSignature), vectorPayload, at, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := webhooks.NewSigner(tt.secrets)
+			require.NoError(t, err)
+			id, err := s.Verify(tt.h, []byte(tt.body), tt.now)
+			if tt.ok {
+				require.NoError(t, err)
+				require.Equal(t, tt.h.Get("webhook-id"), id)
+				return
+			}
+			require.ErrorIs(t, err, webhooks.ErrUnverified)
+			for _, secret := range tt.secrets {
+				require.NotContains(t, err.Error(), secret)
+			}
+		})
+	}
 }

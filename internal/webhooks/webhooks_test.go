@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -365,4 +366,40 @@ func TestRedact(t *testing.T) {
 	} {
 		require.Equal(t, want, webhooks.Redact(in), in)
 	}
+}
+
+// TestReceiver: the receiver takes what the Sender sends, and refuses what
+// does not verify or is no order event.
+func TestReceiver(t *testing.T) {
+	signer, err := webhooks.NewSigner([]string{vectorSecret})
+	require.NoError(t, err)
+	var got []order.Event
+	rv := &webhooks.Receiver{Signer: signer, Now: func() time.Time { return now }, Got: func(e order.Event, body []byte) error {
+		require.Equal(t, e.ID, gjsonID(t, body))
+		got = append(got, e)
+		return nil
+	}}
+	srv := httptest.NewServer(rv)
+	t.Cleanup(srv.Close)
+	require.NoError(t, newSender(t, srv.URL, []string{vectorSecret}, time.Second).Deliver(t.Context(), sampleEvent()))
+	require.Len(t, got, 1)
+	require.Equal(t, sampleEvent(), got[0])
+
+	err = newSender(t, srv.URL, []string{rotationSecret}, time.Second).Deliver(t.Context(), sampleEvent())
+	require.Equal(t, order.ClassMisconfigured, order.Classify(err), "another secret is refused (401): %v", err)
+	err = newSender(t, srv.URL, []string{vectorSecret}, time.Second).Send(t.Context(), "oevt_1", []byte(`{"not":"an event"}`))
+	require.True(t, order.IsPermanent(err), "no order event (400): %v", err)
+	resp, err := http.Get(srv.URL)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusMethodNotAllowed, resp.StatusCode)
+	require.Len(t, got, 1)
+}
+
+func gjsonID(t *testing.T, body []byte) string {
+	var v struct {
+		ID string `json:"id"`
+	}
+	require.NoError(t, json.Unmarshal(body, &v))
+	return v.ID
 }

@@ -164,6 +164,53 @@ func TestRecords(t *testing.T, open func(t *testing.T) order.Records) {
 			got.Snapshot().Mails[1].Report.Message = "changed"
 			require.Equal(t, sample("cs_test_1").Mails(), get(t, ctx, recs, "cs_test_1").Mails(), "a read is a copy too")
 		}},
+		{"the outbox and each sink's delivery are copies and read back as written", func(t *testing.T, ctx context.Context, recs order.Records) {
+			in := sample("cs_test_1")
+			created, err := recs.Create(ctx, in)
+			require.NoError(t, err)
+			in.Snapshot().Outbox[0].Sinks[0].Error, created.Snapshot().Outbox[1].Attention.Reason = "changed", "changed"
+			got := get(t, ctx, recs, "cs_test_1")
+			require.Equal(t, sample("cs_test_1").Outbox(), got.Outbox())
+			require.Equal(t, 1, got.EventsDropped())
+			require.True(t, got.EventDelivered(got.Outbox()[0].ID, "webhook:hooks.example/1a2b3c4d", time.Date(2025, 3, 14, 10, 0, 0, 0, time.UTC)))
+			updated, err := recs.Update(ctx, got)
+			require.NoError(t, err)
+			require.Equal(t, updated, get(t, ctx, recs, "cs_test_1"))
+		}},
+		{"a listing selects by the order events", func(t *testing.T, ctx context.Context, recs order.Records) {
+			l, ok := recs.(lister)
+			if !ok {
+				t.Skip("this ledger lists nothing")
+			}
+			at := time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)
+			waiting := order.Restore(order.Snapshot{SessionID: "cs_test_waiting", State: order.StateMailSent, CreatedAt: at,
+				Outbox: []order.OutboxEvent{{ID: "oevt_1", Type: order.TypePaid, At: at, State: order.StateMailSent}}})
+			failing := order.Restore(order.Snapshot{SessionID: "cs_test_failing", State: order.StateMailSent, CreatedAt: at,
+				Outbox: []order.OutboxEvent{{ID: "oevt_2", Type: order.TypePaid, At: at, State: order.StateMailSent,
+					Sinks: []order.SinkDelivery{{Sink: "dataverse", QueuedAt: at, Attempts: 1, Error: "503", FailedAt: at}}}}})
+			queued := order.Restore(order.Snapshot{SessionID: "cs_test_queued", State: order.StateMailSent, CreatedAt: at,
+				Outbox: []order.OutboxEvent{{ID: "oevt_3", Type: order.TypePaid, At: at, State: order.StateMailSent,
+					Sinks: []order.SinkDelivery{{Sink: "dataverse", QueuedAt: at}}}}})
+			delivered := order.Restore(order.Snapshot{SessionID: "cs_test_delivered", State: order.StateMailSent, CreatedAt: at,
+				Outbox: []order.OutboxEvent{{ID: "oevt_4", Type: order.TypePaid, At: at, State: order.StateMailSent,
+					Sinks: []order.SinkDelivery{{Sink: "dataverse", QueuedAt: at, DeliveredAt: at}}}}})
+			for _, o := range []order.Order{waiting, failing, queued, delivered, sample("cs_test_none")} {
+				create(t, ctx, recs, o)
+			}
+			ids := func(f order.Filter) []string {
+				got, err := l.List(ctx, f)
+				require.NoError(t, err)
+				var out []string
+				for _, o := range got {
+					out = append(out, o.SessionID)
+				}
+				return out
+			}
+			require.Equal(t, []string{"cs_test_waiting"}, ids(order.Filter{EventsWaitingBefore: at.Add(time.Nanosecond)}))
+			require.Empty(t, ids(order.Filter{EventsWaitingBefore: at}), "waiting since before it, not at it")
+			require.Equal(t, []string{"cs_test_failing", "cs_test_none", "cs_test_queued", "cs_test_waiting"}, ids(order.Filter{EventsUndelivered: true}))
+			require.Equal(t, []string{"cs_test_failing", "cs_test_none"}, ids(order.Filter{EventsFailing: true}))
+		}},
 		{"each session has its own record", func(t *testing.T, ctx context.Context, recs order.Records) {
 			one := create(t, ctx, recs, sample("cs_test_1"))
 			two := create(t, ctx, recs, sample("cs_test_2"))
@@ -178,6 +225,11 @@ func TestRecords(t *testing.T, open func(t *testing.T) order.Records) {
 			tc.run(t, t.Context(), open(t))
 		})
 	}
+}
+
+// lister is a ledger that lists its records (both ledgers do).
+type lister interface {
+	List(ctx context.Context, f order.Filter) ([]order.Order, error)
 }
 
 // sample is a record with every kind of field set, in values every ledger
@@ -228,6 +280,18 @@ func sample(sessionID string) order.Order {
 				To: "ada@customer.example", Send: order.StatusSent, StartedAt: at.Add(time.Minute), SentAt: at.Add(2 * time.Minute),
 				Report: &order.MailReport{Status: order.MailBounced, Message: "550 5.1.1 mailbox unknown (ü)", At: at.Add(3 * time.Minute), EventID: "ev-1"}},
 		},
+		Outbox: []order.OutboxEvent{
+			{ID: order.NewEventID(sessionID, order.TypePaid, ""), Type: order.TypePaid, At: at, State: order.StateLinksReady,
+				Sinks: []order.SinkDelivery{{Sink: "webhook:hooks.example/1a2b3c4d", QueuedAt: at.Add(time.Second)},
+					{Sink: "dataverse", QueuedAt: at.Add(time.Second), DeliveredAt: at.Add(2 * time.Second)}}},
+			{ID: order.NewEventID(sessionID, order.TypeNeedsAttention, "x"), Type: order.TypeNeedsAttention, At: at.Add(time.Minute),
+				State: order.StateNeedsAttention, Attention: &order.EventAttention{Reason: "the original is missing (ü)"},
+				Sinks: []order.SinkDelivery{{Sink: "dataverse", QueuedAt: at.Add(time.Minute), Attempts: 3, Error: "dataverse: 503",
+					FailedAt: at.Add(2 * time.Minute), GaveUp: true}}},
+			{ID: order.NewEventID(sessionID, order.TypeMailNotDelivered, "y"), Type: order.TypeMailNotDelivered, At: at.Add(time.Hour),
+				State: order.StateLinksReady, Mail: &order.EventMail{Kind: order.MailDownloadLinks, Generation: 2, Status: "Bounced"}},
+		},
+		EventsDropped: 1,
 	})
 }
 

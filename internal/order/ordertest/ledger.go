@@ -7,6 +7,7 @@ package ordertest
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"sync"
@@ -177,6 +178,12 @@ func clone(o order.Order) order.Order {
 			s.Mails[i].Report = &r
 		}
 	}
+	s.Outbox = cloneSlice(s.Outbox)
+	for i := range s.Outbox {
+		e := &s.Outbox[i]
+		e.Sinks = cloneSlice(e.Sinks)
+		e.Mail, e.Refund, e.Dispute, e.Access, e.Attention = clonePtr(e.Mail), clonePtr(e.Refund), clonePtr(e.Dispute), clonePtr(e.Access), clonePtr(e.Attention)
+	}
 	s.Files = cloneSlice(s.Files)
 	for i := range s.Files {
 		s.Files[i].DownloadedAt = cloneSlice(s.Files[i].DownloadedAt)
@@ -192,6 +199,32 @@ func Edit(o order.Order, edit func(s *order.Snapshot)) order.Order {
 	s := o.Snapshot()
 	edit(&s)
 	return order.Restore(s)
+}
+
+func clonePtr[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
+}
+
+// List returns the records f selects (order.Filter.Match), by session id,
+// at most f.Limit (0: all), as the Table ledger's List does.
+func (l *Ledger) List(_ context.Context, f order.Filter) ([]order.Order, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	ids := slices.Sorted(maps.Keys(l.recs))
+	var out []order.Order
+	for _, id := range ids {
+		if o := l.recs[id]; f.Match(o) {
+			out = append(out, clone(o))
+		}
+		if f.Limit > 0 && len(out) == f.Limit {
+			break
+		}
+	}
+	return out, nil
 }
 
 func cloneSlice[S ~[]E, E any](s S) S {

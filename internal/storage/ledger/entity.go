@@ -188,6 +188,7 @@ func normalize(rec order.Order) (order.Order, error) {
 		o.Granted.At = o.Granted.At.UTC().Truncate(Resolution)
 	}
 	o.Mails = normalizeMails(o.Mails)
+	o.Outbox = normalizeOutbox(o.Outbox)
 	if len(o.Files) == 0 {
 		o.Files = nil
 	}
@@ -314,6 +315,9 @@ func encode(rec order.Order) ([]byte, error) {
 	if o.BudgetSpent {
 		e[propBudgetSpent] = true
 	}
+	if err := encodeOutbox(rec, e); err != nil {
+		return nil, err
+	}
 	if o.RefundedAmount != 0 {
 		e[propRefundedAmount] = strconv.FormatInt(o.RefundedAmount, 10)
 		e[propRefundedAmount+"@odata.type"] = "Edm.Int64"
@@ -378,6 +382,9 @@ func decode(data []byte) (order.Order, error) {
 	}
 	d.jsonValue(propMails, &o.Mails)
 	o.Mails = normalizeMails(o.Mails)
+	d.jsonValue(propOutbox, &o.Outbox)
+	o.EventsDropped = d.integer(propEventsDropped)
+	o.Outbox = normalizeOutbox(o.Outbox)
 	utcAccess(&o)
 	rec := order.Restore(o)
 	legacy := order.LegacyAccess{RevokedBy: d.str(propRevokedBy), RevokeReason: d.str(propRevokeReason), RevokedAt: d.time(propRevokedAt),

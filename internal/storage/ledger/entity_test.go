@@ -67,6 +67,13 @@ func fullOrder(id string) order.Order {
 		Mails: []order.MailRecord{{OperationID: order.MailKey(id, order.MailDownloadLinks, 1), Kind: order.MailDownloadLinks, Generation: 1,
 			To: "Ann.O'Neil@Example.com", Send: order.StatusSent, StartedAt: base.Add(9 * time.Second), SentAt: base.Add(10 * time.Second),
 			Report: &order.MailReport{Status: order.MailBounced, Message: "550 mailbox unavailable", At: base.Add(11 * time.Second), EventID: "ev-1"}}},
+		Outbox: []order.OutboxEvent{{ID: order.NewEventID(id, order.TypeRefunded, "100"), Type: order.TypeRefunded, At: base.Add(12 * time.Second),
+			State: order.StateMailSent, Refund: &order.EventRefund{AmountRefunded: 100, Full: true},
+			Sinks: []order.SinkDelivery{{Sink: "dataverse", QueuedAt: base.Add(13 * time.Second), Attempts: 1, Error: "dataverse: 503",
+				FailedAt: base.Add(14 * time.Second)}}},
+			{ID: order.NewEventID(id, order.TypeAccessRevoked, "x"), Type: order.TypeAccessRevoked, At: base.Add(15 * time.Second),
+				State: order.StateMailSent, Access: &order.EventAccess{By: "refund"}}},
+		EventsDropped: 2,
 	})
 }
 
@@ -93,6 +100,7 @@ func stored(rec order.Order) order.Order {
 		o.Granted.At = o.Granted.At.UTC().Truncate(Resolution)
 	}
 	o.Mails = normalizeMails(o.Mails)
+	o.Outbox = normalizeOutbox(o.Outbox)
 	return order.Restore(o)
 }
 
@@ -162,6 +170,15 @@ func TestEncodeWritesTheContract(t *testing.T) {
 		"PaymentIntent":              "pi_1",
 		"AccessUntil":                "2025-07-01T12:30:45.1234567Z",
 		"AccessUntil@odata.type":     "Edm.DateTime",
+		"Outbox": `[{"id":"` + order.NewEventID("cs_test_full", order.TypeRefunded, "100") + `","type":"order.refunded","at":"2025-06-01T12:30:57.1234567Z",` +
+			`"state":"mail_sent","refund":{"amount_refunded":100,"full":true},"sinks":[{"sink":"dataverse","queued_at":"2025-06-01T12:30:58.1234567Z",` +
+			`"attempts":1,"error":"dataverse: 503","failed_at":"2025-06-01T12:30:59.1234567Z"}]},{"id":"` + order.NewEventID("cs_test_full", order.TypeAccessRevoked, "x") +
+			`","type":"order.access_revoked","at":"2025-06-01T12:31:00.1234567Z","state":"mail_sent","access":{"by":"refund"}}]`,
+		"EventsDropped":              2.0,
+		"EventsUndelivered":          2.0,
+		"EventsFailing":              1.0,
+		"EventsPendingAt":            "2025-06-01T12:31:00.1234567Z",
+		"EventsPendingAt@odata.type": "Edm.DateTime",
 		"AccessHolds":                `[{"kind":"refund","ref":"ch_1","event":"evt_3","at":"2025-06-01T12:30:52.1234567Z","reason":"refunded in full (100 of 100)"}]`,
 		"RefundedAmount":             "100",
 		"RefundedAmount@odata.type":  "Edm.Int64",

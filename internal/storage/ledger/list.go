@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 
@@ -71,6 +72,18 @@ func odata(f order.Filter) string {
 	}
 	if email := strings.TrimSpace(f.Email); email != "" {
 		conds = append(conds, propEmailLower+" eq "+quote(strings.ToLower(email)))
+	}
+	if !f.EventsWaitingBefore.IsZero() {
+		// Rounded up to the millisecond, to which Azurite compares: never
+		// leaves out a record the exact check keeps.
+		before := f.EventsWaitingBefore.UTC().Add(time.Millisecond - 1).Truncate(time.Millisecond)
+		conds = append(conds, propEventsPendingAt+" lt datetime'"+before.Format(dateTimeLayout)+"'")
+	}
+	if f.EventsUndelivered {
+		conds = append(conds, propEventsUndelivered+" gt 0")
+	}
+	if f.EventsFailing {
+		conds = append(conds, propEventsFailing+" gt 0")
 	}
 	return strings.Join(conds, " and ")
 }
