@@ -151,9 +151,9 @@ func (s *eventSink) stats() eventSinkStats {
 // handler produces them, the events the order's changes owe a seller,
 // each by its id: the payment, each download mail generation queued, each
 // mail the transport took, each delivery report's verdict, the failed
-// payment, the refunded total, each hold standing, and the attention the
-// order needs. (The fault run neither grants nor disputes, so no hold was
-// lifted and no dispute moved.)
+// payment, the refunded total, each hold standing, and each time the order
+// entered needs_attention. (The fault run neither grants nor disputes, so
+// no hold was lifted and no dispute moved.)
 func expectedEvents(o order.Order) map[string]order.EventType {
 	want := map[string]order.EventType{}
 	add := func(t order.EventType, change string) { want[order.NewEventID(o.SessionID, t, change)] = t }
@@ -189,8 +189,8 @@ func expectedEvents(o order.Order) map[string]order.EventType {
 	for _, h := range o.AccessHolds() {
 		add(order.TypeAccessRevoked, string(h.Kind)+"/"+h.Ref+"/"+millis(h.At))
 	}
-	if o.State() == order.StateNeedsAttention {
-		add(order.TypeNeedsAttention, millis(o.AttentionAt))
+	for n := 1; n <= o.Attentions; n++ {
+		add(order.TypeNeedsAttention, strconv.Itoa(n))
 	}
 	return want
 }

@@ -30,7 +30,8 @@ import (
 //     reached won, lost or a closed inquiry (its id and status);
 //   - access_revoked: a hold placed (its kind, ref and time);
 //   - access_restored: the last hold lifted (the holds lifted);
-//   - needs_attention: the order entered needs_attention (its time).
+//   - needs_attention: the order entered needs_attention (the how-manyth
+//     time, Attentions).
 //
 // Mails of the "Lost your link?" page (MailOrderLinks) are no change of
 // the order: they produce nothing.
@@ -221,7 +222,7 @@ func (c *changes) attention() {
 	if reason == "" {
 		reason = "the order needs attention"
 	}
-	c.add(TypeNeedsAttention, changeTime(a.AttentionAt), a.AttentionAt, func(e *OutboxEvent) {
+	c.add(TypeNeedsAttention, strconv.Itoa(a.Attentions), a.AttentionAt, func(e *OutboxEvent) {
 		e.Attention = &EventAttention{Reason: reason}
 	})
 }

@@ -3,6 +3,7 @@ package order_test
 import (
 	"encoding/json"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -186,12 +187,19 @@ func TestChanges(t *testing.T) {
 		}, []change{{order.TypeAccessRestored, "operator//" + evT0.Format(idTime)}}},
 		{"needs attention", func(*testing.T) order.Order { return evReceived() },
 			func(_ *testing.T, o *order.Order) { o.NeedAttention("original missing", t1) },
-			[]change{{order.TypeNeedsAttention, t1.Format(idTime)}}},
+			[]change{{order.TypeNeedsAttention, "1"}}},
 		{"needs attention again while it does: nothing", func(*testing.T) order.Order {
 			o := evReceived()
 			o.NeedAttention("original missing", evT0)
 			return o
 		}, func(_ *testing.T, o *order.Order) { o.NeedAttention("still missing", t1) }, nil},
+		{"needs attention a second time, after a spent budget healed", func(*testing.T) order.Order {
+			o := evReceived()
+			o.GiveUp("gave up", evT0)
+			o.Resume(order.StateAwaitingPayment)
+			return o
+		}, func(_ *testing.T, o *order.Order) { o.NeedAttention("refunded", t1) },
+			[]change{{order.TypeNeedsAttention, "2"}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -370,17 +378,21 @@ func TestOutboxIsBounded(t *testing.T) {
 // keeps 100 ns ticks) are the same.
 func TestEventIDsSurviveTheLedgersPrecision(t *testing.T) {
 	at := evT0.Add(123_456_789 * time.Nanosecond)
-	o := evReceived()
-	o.NeedAttention("x", at)
-	written := order.Changes(evReceived(), o, at)
+	o := paidOrder(t)
+	o.Revoke("x", at)
+	written := order.Changes(paidOrder(t), o, at)
+	require.Len(t, written, 1)
 	stored := ordertestTruncate(o)
-	require.Equal(t, written[0].ID, order.Changes(evReceived(), stored, at)[0].ID)
+	require.Equal(t, written[0].ID, order.Changes(paidOrder(t), stored, at)[0].ID)
 }
 
-// ordertestTruncate is o with its attention time truncated as the Table
-// ledger stores it.
+// ordertestTruncate is o with its holds' times truncated as the Table
+// ledger stores them.
 func ordertestTruncate(o order.Order) order.Order {
 	s := o.Snapshot()
-	s.AttentionAt = s.AttentionAt.Truncate(100 * time.Nanosecond)
+	s.AccessHolds = slices.Clone(s.AccessHolds)
+	for i := range s.AccessHolds {
+		s.AccessHolds[i].At = s.AccessHolds[i].At.Truncate(100 * time.Nanosecond)
+	}
 	return order.Restore(s)
 }

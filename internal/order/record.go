@@ -119,7 +119,11 @@ type Order struct {
 	LinksReadyAt    time.Time
 	MailSentAt      time.Time
 	PaymentFailedAt time.Time
-	AttentionAt     time.Time
+	// AttentionAt is when the order last entered needs_attention, and
+	// Attentions how many times it has: each names one needs_attention
+	// event.
+	AttentionAt time.Time
+	Attentions  int
 }
 
 // State is where the order stands.

@@ -60,6 +60,7 @@ type Snapshot struct {
 	MailSentAt      time.Time
 	PaymentFailedAt time.Time
 	AttentionAt     time.Time
+	Attentions      int
 }
 
 // Snapshot returns the order as a store keeps it.
@@ -106,6 +107,7 @@ func (o Order) Snapshot() Snapshot {
 		MailSentAt:      o.MailSentAt,
 		PaymentFailedAt: o.PaymentFailedAt,
 		AttentionAt:     o.AttentionAt,
+		Attentions:      o.Attentions,
 	}
 }
 
@@ -153,5 +155,6 @@ func Restore(s Snapshot) Order {
 		MailSentAt:      s.MailSentAt,
 		PaymentFailedAt: s.PaymentFailedAt,
 		AttentionAt:     s.AttentionAt,
+		Attentions:      s.Attentions,
 	}
 }

@@ -112,9 +112,16 @@ func (o *Order) MailSent(msg MailJob, operationID string, now time.Time) {
 }
 
 // NeedAttention moves the order to StateNeedsAttention with the reason: a
-// permanent problem that a person repairs.
+// permanent problem that a person repairs. Entering the state counts one
+// more Attentions since now (AttentionAt), which names its needs_attention
+// event; a step repeated on an order already there (a redriven or
+// reconciled message) changes the reason, not the event.
 func (o *Order) NeedAttention(reason string, now time.Time) {
-	o.state, o.Reason, o.AttentionAt = StateNeedsAttention, reason, now
+	if o.state != StateNeedsAttention || o.Attentions == 0 {
+		o.AttentionAt = now
+		o.Attentions++
+	}
+	o.state, o.Reason = StateNeedsAttention, reason
 	o.RetryAt, o.BudgetSpent = time.Time{}, false
 	o.Release()
 }

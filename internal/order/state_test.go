@@ -64,6 +64,21 @@ func TestStateChanges(t *testing.T) {
 			func(s *order.Snapshot) {
 				s.State, s.Reason, s.BudgetSpent, s.SentGeneration, s.OperationID, s.MailSentAt = order.StateMailSent, "", false, 2, "op-2", now
 			}},
+		{"needs attention: since now", order.Snapshot{State: order.StateReceived, LeaseOwner: "p"},
+			func(o *order.Order) { o.NeedAttention("original missing", now) },
+			func(s *order.Snapshot) {
+				s.State, s.Reason, s.AttentionAt, s.Attentions, s.LeaseOwner = order.StateNeedsAttention, "original missing", now, 1, ""
+			}},
+		{"needs attention again: the new reason, since the first time", order.Snapshot{State: order.StateNeedsAttention,
+			Reason: "gave up", AttentionAt: now.Add(-time.Hour), Attentions: 1, BudgetSpent: true},
+			func(o *order.Order) { o.NeedAttention("refunded", now) },
+			func(s *order.Snapshot) { s.Reason, s.BudgetSpent = "refunded", false }},
+		{"needs attention after it was resumed: once more, since now", order.Snapshot{State: order.StateLinksReady,
+			AttentionAt: now.Add(-time.Hour), Attentions: 1},
+			func(o *order.Order) { o.NeedAttention("refunded", now) },
+			func(s *order.Snapshot) {
+				s.State, s.Reason, s.AttentionAt, s.Attentions = order.StateNeedsAttention, "refunded", now, 2
+			}},
 		{"an older generation sent: the newer stays the last", order.Snapshot{State: order.StateLinksReady, MailKind: order.MailDownloadLinks,
 			MailGeneration: 3, SentGeneration: 3},
 			func(o *order.Order) { o.MailSent(mail, "op-2", now) },

@@ -45,6 +45,7 @@ const (
 	propLeaseUntil      = "LeaseUntil"
 	propThrottledUntil  = "ThrottledUntil"
 	propHolds           = "Holds"
+	propAttentions      = "Attentions"
 	propHeldUntil       = "HeldUntil"
 	propRetryAt         = "RetryAt"
 	propCreatedAt       = "CreatedAt"
@@ -145,6 +146,7 @@ func ints(o *order.Snapshot) []intField {
 	return []intField{
 		{propAttempts, &o.Attempts},
 		{propHolds, &o.Holds},
+		{propAttentions, &o.Attentions},
 		{propItems, &o.Items},
 		{propMailGeneration, &o.MailGeneration},
 		{propSentGeneration, &o.SentGeneration},

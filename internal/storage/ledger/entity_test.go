@@ -56,6 +56,7 @@ func fullOrder(id string) order.Order {
 		MailSentAt:      base.Add(3 * time.Second),
 		PaymentFailedAt: base.Add(4 * time.Second),
 		AttentionAt:     base.Add(5 * time.Second),
+		Attentions:      2,
 		Files: []order.File{{Title: "Harbour", Blob: "harbour.jpg", FileName: "harbour.jpg", Size: 12,
 			Downloads: 1, DownloadedAt: []time.Time{base.Add(6 * time.Second)}, Clicks: []string{"c1"}}},
 		PaymentIntent:  "pi_1",
@@ -166,6 +167,7 @@ func TestEncodeWritesTheContract(t *testing.T) {
 		"PaymentFailedAt@odata.type": "Edm.DateTime",
 		"AttentionAt":                "2025-06-01T12:30:50.1234567Z",
 		"AttentionAt@odata.type":     "Edm.DateTime",
+		"Attentions":                 2.0,
 		"Files":                      `[{"title":"Harbour","blob":"harbour.jpg","file_name":"harbour.jpg","size":12,"downloads":1,"downloaded_at":["2025-06-01T12:30:51.1234567Z"],"clicks":["c1"]}]`,
 		"PaymentIntent":              "pi_1",
 		"AccessUntil":                "2025-07-01T12:30:45.1234567Z",
@@ -197,7 +199,7 @@ func TestEncodeLeavesOutZeroTimesAndEmptyMail(t *testing.T) {
 	require.NoError(t, json.Unmarshal(body, &got))
 	require.Equal(t, map[string]any{
 		"PartitionKey": "cs_test_min", "RowKey": "order", "State": "", "Reason": "", "LastError": "",
-		"Attempts": 0.0, "Holds": 0.0, "CustomerEmail": "", "CustomerEmailLower": "", "Livemode": false, "EventIDs": "[]",
+		"Attempts": 0.0, "Attentions": 0.0, "Holds": 0.0, "CustomerEmail": "", "CustomerEmailLower": "", "Livemode": false, "EventIDs": "[]",
 		"Items": 0.0, "MailKind": "", "MailGeneration": 0.0, "SentGeneration": 0.0, "OperationID": "", "LeaseOwner": "",
 	}, got)
 }
