@@ -24,7 +24,10 @@
 // service takes. A refusal lowers the rate only if the rate is what holds
 // the calls back (this call waited for its slot, or others wait), and only
 // once for the calls handed out at the same rate: a refusal of a call whose
-// slot came before the last halving was answered by it. The increase is
+// slot came before the last halving was answered by it. Without a rate, a
+// refusal while nobody waits sets the rate once a handful of callers wait
+// for its pause, so that they are spaced rather than all let through at
+// its end. The increase is
 // counted per accepted call, never per unit of time, so slow answers delay
 // the recovery only as much as they delay the sends, and a few successes
 // undo a halving. A refusal moves no waiting caller's slot: the new rate
@@ -92,6 +95,10 @@ type Pacer struct {
 	pause time.Time
 	// cut is when the rate was last halved.
 	cut time.Time
+	// unpaced is the end of the pause of a refusal that came while there
+	// was no rate and nobody waited: once minCalls callers wait for that
+	// pause, the rate is set.
+	unpaced time.Time
 	// slots are the waiting callers' slots, and sent the calls let
 	// through and not yet answered.
 	slots, sent map[string]grant
@@ -201,6 +208,12 @@ func (p *Pacer) reserve(key string, now time.Time) time.Duration {
 // (ok false): g.at is when to ask again.
 func (p *Pacer) take(now time.Time) (g grant, ok bool) {
 	from := maxTime(now, p.pause)
+	if now.Before(p.unpaced) && p.rate() == 0 && len(p.slots) >= minCalls {
+		// Callers pile up behind a refusal's pause while there is no
+		// rate: without one, every one of them would get its end.
+		p.unpaced = time.Time{}
+		p.halve(now, p.pause.Sub(now))
+	}
 	from = maxTime(from, p.hourFree())
 	if from.Sub(now) > Horizon {
 		return grant{at: from.Add(-Horizon / 2)}, false
@@ -228,10 +241,18 @@ func (p *Pacer) scale(now time.Time) float64 {
 	if p.limits.PerMinute > 0 {
 		return float64(p.limits.PerMinute)
 	}
-	// The calls accepted in the last minute, or since the first call when
-	// that is less than a minute ago (a process that just started).
-	span := min(max(now.Sub(p.start), minSpan), time.Minute)
-	return max(p.learnt, float64(len(p.recent(now)))/span.Minutes())
+	// The calls accepted in the last minute, or since the first call or
+	// the last halving when that is less than a minute ago (a process that
+	// just started; a quota's window, whose calls before the halving were
+	// the previous window's).
+	span := min(max(now.Sub(maxTime(p.start, p.cut)), minSpan), time.Minute)
+	n := 0
+	for _, at := range p.recent(now) {
+		if at.After(p.cut) {
+			n++
+		}
+	}
+	return max(p.learnt, float64(n)/span.Minutes())
 }
 
 // setRate sets the rate a minute for the slots handed out from now on,
@@ -292,7 +313,11 @@ func (p *Pacer) Refused(key string, now time.Time, after time.Duration) time.Dur
 	if limiting && (!ok || !g.granted.Before(p.cut)) {
 		p.halve(now, after)
 	}
-	return max(p.reserve(key, now), after)
+	wait := max(p.reserve(key, now), after)
+	if p.rate() == 0 && !limiting {
+		p.unpaced = p.pause
+	}
+	return wait
 }
 
 // halve lowers the rate after a refusal at now with a pause of after: to

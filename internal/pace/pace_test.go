@@ -247,3 +247,24 @@ func TestHourlyLimit(t *testing.T) {
 	require.Less(t, last.Sub(t0), 2*time.Hour+5*time.Minute, "the third hundred in the third hour")
 	require.Equal(t, 300, s.requests, "one request a mail")
 }
+
+// TestARefusalWithNobodyWaiting: a quota learnt from a refusal that comes
+// while nobody waits and no other call is in flight (mails that came one
+// by one, then a burst during the pause) paces the burst: its mails do not
+// all go at the pause's end.
+func TestARefusalWithNobodyWaiting(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	svc := &service{limit: 30, window: time.Minute, rng: rng}
+	s := &sim{p: pace.New(pace.Limits{}), svc: svc, latency: 200 * time.Millisecond, poll: time.Second, busy: 24, rng: rng}
+	s.mails(31, t0, time.Second) // the 31st is refused, alone
+	burst := t0.Add(35 * time.Second)
+	for i := range 119 {
+		s.at(burst, fmt.Sprint("burst", i), time.Time{})
+	}
+	s.run(150, t0.Add(time.Hour))
+	require.Equal(t, 150, s.done)
+	perMail := float64(s.requests) / 150
+	t.Logf("drain %.1f a minute, %.2f requests a mail", svc.drain(t0), perMail)
+	require.LessOrEqual(t, perMail, 1.5, "requests a mail")
+	require.GreaterOrEqual(t, svc.drain(t0), 0.8*30, "mails accepted a minute")
+}
