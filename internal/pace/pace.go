@@ -27,10 +27,9 @@
 // slot came before the last halving was answered by it. Without a rate, a
 // refusal while nobody waits sets the rate once a handful of callers wait
 // for its pause, so that they are spaced rather than all let through at
-// its end. The increase is
-// counted per accepted call, never per unit of time, so slow answers delay
-// the recovery only as much as they delay the sends, and a few successes
-// undo a halving. A refusal moves no waiting caller's slot: the new rate
+// its end. The increase is counted per accepted call, never per unit of
+// time, so slow answers delay the recovery only as much as they delay the
+// sends, and a few successes undo a halving. A refusal moves no waiting caller's slot: the new rate
 // and the pause apply to the slots handed out after it.
 //
 // The Pacer is per process: with several instances, each paces its own
