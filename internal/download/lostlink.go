@@ -7,11 +7,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	netmail "net/mail"
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/filedrop/filedrop/internal/mail"
 	"github.com/filedrop/filedrop/internal/order"
@@ -155,7 +153,7 @@ func (h *Handler) serveLost(w http.ResponseWriter, r *http.Request, log *slog.Lo
 	email, ok := "", r.ParseForm() == nil
 	if ok {
 		email = strings.TrimSpace(r.PostForm.Get("email"))
-		ok = validAddress(email)
+		ok = mail.CheckBareAddress(email) == nil
 	}
 	if !ok {
 		v := h.view(t, kindLost)
@@ -236,16 +234,6 @@ func (h *Handler) sendLinks(ctx context.Context, log *slog.Logger, email string)
 	}
 	log.Info("lost link request: order links mail queued", "mail_key", msg.Key(), "generation", gen)
 	return nil
-}
-
-// validAddress reports whether s is a bare address (no display name, no
-// angle brackets) that a mail can go to.
-func validAddress(s string) bool {
-	if s == "" || len(s) > mail.MaxAddressLength || strings.ContainsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) {
-		return false
-	}
-	a, err := netmail.ParseAddress(s)
-	return err == nil && a.Name == "" && a.Address == s && strings.Contains(s, "@")
 }
 
 // clientAddr is the client's IP address as the last proxy saw it: the last

@@ -15,6 +15,7 @@ import (
 	netmail "net/mail"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // Address is a mailbox: an address and an optional display name.
@@ -44,6 +45,24 @@ func (a Address) String() string {
 // or from: an SMTP path holds 256 octets with its angle brackets
 // (RFC 5321, 4.5.3.1.3).
 const MaxAddressLength = 254
+
+// CheckBareAddress says, in words for the person who typed it, why s is not
+// one bare address a mail can be sent to: no display name, angle brackets,
+// spaces or control characters, at most MaxAddressLength octets. Nil when
+// it is one.
+func CheckBareAddress(s string) error {
+	if len(s) > MaxAddressLength {
+		return fmt.Errorf("is %d bytes long, more than an address may be (%d)", len(s), MaxAddressLength)
+	}
+	a, err := netmail.ParseAddress(s)
+	switch {
+	case err != nil:
+		return fmt.Errorf("%q is not an email address: %v", s, err)
+	case a.Name != "" || a.Address != s || strings.ContainsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }):
+		return fmt.Errorf("%q must be a bare address such as ada@example.com, without a name or angle brackets", s)
+	}
+	return nil
+}
 
 // MaxDisplayName is the longest display name, in characters, that Render
 // puts beside the customer's address. A longer name is left out of the
