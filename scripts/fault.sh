@@ -29,7 +29,7 @@ usage() {
   cat <<'USAGE'
 Usage: scripts/fault.sh [--orders N] [--kills K] [--mode all|outbox|acs|burst|outage] [--rate R]
                         [--window D] [--acs-orders N] [--azurite-restarts N] [--seed S]
-                        [--settle D] [--timeout D]
+                        [--settle D] [--timeout D] [--busy]
 
   --orders N            paid orders (plus a tenth as many unpaid and failed ones each); default 100
   --kills K             SIGKILLs of the handler per phase; default 2 (burst: 0)
@@ -49,6 +49,9 @@ Usage: scripts/fault.sh [--orders N] [--kills K] [--mode all|outbox|acs|burst|ou
   --seed S              repeat a run's plan (each run prints its seed)
   --settle D            how long the pipeline may take to settle after the faults; default by size
   --timeout D           go test's timeout; default 30m, 2h above 200 orders or in burst mode
+  --busy                a second process spins on every core for the whole run, as a noisy
+                        neighbour would; Azurite, standing in for the remote storage service,
+                        runs at a higher priority (nice -10) than it, the handler and the test
 USAGE
 }
 
@@ -65,6 +68,7 @@ while [ $# -gt 0 ]; do
     --acs-orders) args+=(-fault.acs-orders "$2"); shift 2 ;;
     --azurite-restarts) args+=(-fault.azurite-restarts "$2"); shift 2 ;;
     --seed) args+=(-fault.seed "$2"); shift 2 ;;
+    --busy) args+=(-fault.busy); shift ;;
     --settle) args+=(-fault.timeout "$2"); shift 2 ;;
     --timeout) timeout=$2; shift 2 ;;
     *) echo "fault.sh: unknown argument $1" >&2; usage >&2; exit 2 ;;

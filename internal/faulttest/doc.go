@@ -28,6 +28,10 @@
 // change, none received that no change owes, and every record must show
 // its events delivered.
 //
+// With -fault.busy a second process spins on every core for the whole run,
+// as a noisy neighbour on the instance would; Azurite, which stands in for
+// the remote storage service, runs at a higher priority than it.
+//
 // The test (TestFault) skips unless -fault.orders is set; scripts/fault.sh
 // runs it and documents its flags. It prints a table of expected and actual
 // counts and fails on any mismatch.

@@ -32,6 +32,7 @@ var (
 	flagAzurite   = flag.Int("fault.azurite-restarts", -1, "Azurite restarts per phase (-1: 1, in burst mode and the ACS phase of mode all 0)")
 	flagSeed      = flag.Uint64("fault.seed", 0, "random seed (0: from the clock; the run prints it)")
 	flagTimeout   = flag.Duration("fault.timeout", 0, "how long the pipeline may take to settle after the traffic and the faults end (0: by mode and size)")
+	flagBusy      = flag.Bool("fault.busy", false, "keep every core busy with a second process for the whole run (Azurite, standing in for the remote storage service, at a higher priority)")
 	flagLogs      = flag.String("fault.logs", "", "an empty or missing folder for the handler logs, the outbox and the report (default: a temporary folder)")
 )
 
@@ -82,6 +83,9 @@ func TestFault(t *testing.T) {
 	}
 	fmt.Printf("fault test: mode %s, seed %d (-fault.seed %d repeats the plan), logs in %s\n", *flagMode, seed, seed, logs)
 	bin := buildHandler(t, t.TempDir())
+	if *flagBusy {
+		startBusy(t)
+	}
 	for i, ph := range phases {
 		t.Run(ph.name, func(t *testing.T) {
 			if len(phases) > 1 {
@@ -239,6 +243,9 @@ func newRig(t *testing.T, bin string, ph phase, p *plan, seed uint64, logs strin
 		t.Fatal(err)
 	}
 	r := &rig{ph: ph, plan: p, az: testenv.StartAzurite(t)}
+	if *flagBusy {
+		favourStorage(r.az.PID())
+	}
 	app, err := functions.LoadApp(filedrop.AppFiles, func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
@@ -393,6 +400,9 @@ func (r *rig) chaos(t *testing.T, start time.Time, rng *rand.Rand) faultLog {
 			log.events = append(log.events, fmt.Sprintf("SIGKILL at %s (%s), handler back after %s", since(start), what, since(at)))
 		} else {
 			r.az.Restart(t)
+			if *flagBusy {
+				favourStorage(r.az.PID())
+			}
 			log.restarts++
 			log.events = append(log.events, fmt.Sprintf("Azurite restart at %s, back after %s", since(start), since(at)))
 		}

@@ -21,6 +21,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv(fakeHandlerEnv) == "1" {
 		os.Exit(fakeHandler(os.Args[1:]))
 	}
+	if until := os.Getenv(busyEnv); until != "" {
+		os.Exit(spin(until))
+	}
 	os.Exit(m.Run())
 }
 
