@@ -69,9 +69,10 @@ type Pipeline struct {
 	// orders and mails are the ProcessOrder and SendLink queues.
 	orders, mails *storage.Queue
 	ledger        *ledger.Ledger
-	// records is the ledger every writer uses: the ledger itself, or an
-	// order.Publisher of it when order events are on.
+	// records is the ledger every writer uses: the ledger itself, or
+	// events, its order.Publisher, when order events are on (nil when off).
 	records   order.Records
+	events    *order.Publisher
 	originals *blobstore.Originals
 }
 
@@ -103,8 +104,12 @@ func New(cfg config.Config, fns functions.App, log *slog.Logger) (*Pipeline, err
 		}
 		*dst = queues.Queue(q)
 	}
-	if p.records, err = p.publisher(); err != nil {
+	if p.events, err = p.publisher(); err != nil {
 		return nil, err
+	}
+	p.records = p.ledger
+	if p.events != nil {
+		p.records = p.events
 	}
 	return p, nil
 }

@@ -8,9 +8,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
-	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
-
 	"github.com/filedrop/filedrop/internal/config"
 	"github.com/filedrop/filedrop/internal/dataverse"
 	"github.com/filedrop/filedrop/internal/delivery"
@@ -39,11 +36,11 @@ func sinkNames(c config.Events) []string {
 	return names
 }
 
-// publisher returns the ledger the writers use: led itself when events are
-// off, else an order.Publisher on the OrderEvents queue.
-func (p *Pipeline) publisher() (order.Records, error) {
+// publisher returns the ledger's order.Publisher on the OrderEvents queue,
+// or nil when order events are off.
+func (p *Pipeline) publisher() (*order.Publisher, error) {
 	if !p.cfg.Events.Enabled() {
-		return p.ledger, nil
+		return nil, nil
 	}
 	q, err := p.fns.QueueOf(fnOrderEvents)
 	if err != nil {
@@ -71,15 +68,7 @@ func newSinks(c config.Events) (map[string]orderevents.Sink, error) {
 		sinks[orderevents.WebhookSink(u.Reveal())] = s
 	}
 	if c.Dataverse.URL != "" {
-		var (
-			cred azcore.TokenCredential
-			err  error
-		)
-		if c.Dataverse.ClientID != "" {
-			cred, err = azidentity.NewManagedIdentityCredential(&azidentity.ManagedIdentityCredentialOptions{ID: azidentity.ClientID(c.Dataverse.ClientID)})
-		} else {
-			cred, err = azidentity.NewDefaultAzureCredential(nil)
-		}
+		cred, err := identity(c.Dataverse.ClientID)
 		if err != nil {
 			return nil, fmt.Errorf("the Dataverse credential (DATAVERSE_CLIENT_ID): %w", err)
 		}
@@ -129,7 +118,7 @@ func (p *Pipeline) ListEvents(ctx context.Context, f operator.EventFilter) ([]op
 // configured sink has not taken (see operator.Redeliver); with events off
 // it is operator.ErrEventsOff.
 func (p *Pipeline) RedeliverEvents(ctx context.Context, f operator.EventFilter, dryRun bool) (operator.RedeliverSummary, error) {
-	return operator.Redeliver(ctx, p.records, p.ledger, f, sinkNames(p.cfg.Events), dryRun, time.Now())
+	return operator.Redeliver(ctx, p.events, p.ledger, f, sinkNames(p.cfg.Events), dryRun, time.Now())
 }
 
 // EventReceiver returns a receiver of order events for local runs (handler

@@ -20,21 +20,23 @@ func newRenderer(c config.Mail) (*mail.Renderer, error) {
 		LogoURL: c.LogoURL, Accent: c.AccentColor})
 }
 
+// identity is the credential of a service reached as an identity (ACS,
+// Dataverse): the user-assigned managed identity clientID, or, without
+// one, the default Azure credential chain.
+func identity(clientID string) (azcore.TokenCredential, error) {
+	if clientID == "" {
+		return azidentity.NewDefaultAzureCredential(nil)
+	}
+	return azidentity.NewManagedIdentityCredential(&azidentity.ManagedIdentityCredentialOptions{ID: azidentity.ClientID(clientID)})
+}
+
 // newMailSender builds the one configured mail transport.
 func newMailSender(c config.Mail) (sendlink.Sender, error) {
 	switch c.Transport {
 	case config.MailACS:
 		return acs.NewWithKey(c.ACS.Endpoint, c.ACS.AccessKey.Reveal(), nil)
 	case config.MailACSEntra:
-		var (
-			cred azcore.TokenCredential
-			err  error
-		)
-		if c.ACS.ClientID != "" {
-			cred, err = azidentity.NewManagedIdentityCredential(&azidentity.ManagedIdentityCredentialOptions{ID: azidentity.ClientID(c.ACS.ClientID)})
-		} else {
-			cred, err = azidentity.NewDefaultAzureCredential(nil)
-		}
+		cred, err := identity(c.ACS.ClientID)
 		if err != nil {
 			return nil, fmt.Errorf("ACS credential: %w", err)
 		}

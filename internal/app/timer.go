@@ -9,7 +9,6 @@ import (
 	"github.com/filedrop/filedrop/internal/delivery"
 	"github.com/filedrop/filedrop/internal/functions"
 	"github.com/filedrop/filedrop/internal/operator"
-	"github.com/filedrop/filedrop/internal/order"
 	"github.com/filedrop/filedrop/internal/reconcile"
 )
 
@@ -28,8 +27,8 @@ func (p *Pipeline) timer(name string) (functions.TimerFunc, error) {
 			Poison: p.queues.Queue(fn.PoisonQueue()), Queue: p.queues.Queue(fn.Queue)})
 	}
 	d := reconcile.Deps{Reconciler: rc, Poison: poison, Window: p.cfg.Reconcile.Window, Grace: p.cfg.Reconcile.Grace}
-	if pub, ok := p.records.(*order.Publisher); ok {
-		d.Events, d.Orders = pub, p.ledger
+	if p.events != nil {
+		d.Events, d.Orders = p.events, p.ledger
 	}
 	st, err := reconcile.New(d)
 	if err != nil {

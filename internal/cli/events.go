@@ -89,19 +89,10 @@ func eventFlags(op *operation) *operator.EventFilter {
 	return f
 }
 
-func noArgs(op *operation) func(rest []string) error {
-	return func(rest []string) error {
-		if len(rest) > 0 {
-			return usageErr("%s takes no arguments, got %q", op.fs.Name(), rest)
-		}
-		return op.vet()
-	}
-}
-
 func runEventsList(ctx context.Context, env Env, args []string) error {
 	op := newOperation(env, "events list", "events list [--session S] [--failed] [--sink N] [--limit N] [--local] [--json]\n\nLists the order events that some sink has not taken yet, one line per event and\nsink: waiting (to be queued), queued, failing (its last delivery failed and it is\nretried, with the error and the attempts) or gave_up (permanent, or out of\nretry budget: events redeliver sends it again). With --session, every event of\nthat order, delivered or not.", false)
 	f := eventFlags(op)
-	return op.run(env, args, noArgs(op), func(p *app.Pipeline, out printer) error {
+	return op.run(env, args, op.noArgs, func(p *app.Pipeline, out printer) error {
 		lines, err := p.ListEvents(ctx, *f)
 		if nf := (*operator.NotFoundError)(nil); errors.As(err, &nf) || errors.Is(err, order.ErrNotFound) {
 			return &ExitError{Code: ExitNotFound, Err: fmt.Errorf("the ledger has no order for session %s", f.Session)}
@@ -157,7 +148,7 @@ func runEventsRedeliver(ctx context.Context, env Env, args []string) error {
 	op := newOperation(env, "events redeliver", "events redeliver [--session S] [--sink N] [--failed] [--dry-run] [--local] [--json]\n\nQueues again, for each configured sink, the order events it has not taken and\nthat are not on their way (their delivery failed or gave up, or they wait to be\nqueued), with their failures cleared and the ids they always had (a receiver\nde-duplicates on them). Fix the sink first: see events list --failed.", false)
 	f := eventFlags(op)
 	dryRun := op.fs.Bool("dry-run", false, "show what would be queued, and queue nothing")
-	return op.run(env, args, noArgs(op), func(p *app.Pipeline, out printer) error {
+	return op.run(env, args, op.noArgs, func(p *app.Pipeline, out printer) error {
 		sum, err := p.RedeliverEvents(ctx, *f, *dryRun)
 		if errors.Is(err, operator.ErrEventsOff) {
 			return &ExitError{Code: ExitConfig, Err: err}

@@ -80,6 +80,18 @@ func (op *operation) run(env Env, args []string, check func(rest []string) error
 	return do(p, printer{env.Stdout, *op.asJSON})
 }
 
+// noArgs is run's check for a command that takes no positional arguments:
+// it refuses any, then vets the flags.
+func (op *operation) noArgs(rest []string) error {
+	if len(rest) > 0 {
+		return usageErr("%s takes no arguments, got %q", op.fs.Name(), rest)
+	}
+	if op.vet != nil {
+		return op.vet()
+	}
+	return nil
+}
+
 // runOrder is run for a command on one order: it takes one Checkout Session
 // id and calls do with the session's record; a session the ledger has no
 // record of exits ExitNotFound.

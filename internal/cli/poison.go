@@ -89,13 +89,7 @@ type poisonMessage struct {
 func runPoisonList(ctx context.Context, env Env, args []string) error {
 	op := newOperation(env, "poison list", "poison list [--queue Q] [--local] [--json]\n\nShows the messages the host gave up on (the <queue>-poison queues), decoded:\nsession, event, mail kind and generation; links without their signature.\nShows at most the first 32 of each queue.", false)
 	only := op.fs.String("queue", "", "only this queue (process-order, send-link, delivery-reports, order-events) or its function (ProcessOrder, ...)")
-	check := func(rest []string) error {
-		if len(rest) > 0 {
-			return usageErr("poison list takes no arguments, got %q", rest)
-		}
-		return nil
-	}
-	return op.run(env, args, check, func(p *app.Pipeline, out printer) error {
+	return op.run(env, args, op.noArgs, func(p *app.Pipeline, out printer) error {
 		targets, err := poisonTargets(p.Functions(), *only)
 		if err != nil {
 			return err
@@ -205,13 +199,7 @@ func runPoisonRedrive(ctx context.Context, env Env, args []string) error {
 	op := newOperation(env, "poison redrive", "poison redrive [--queue Q] [--dry-run] [--local] [--json]\n\nMoves the poisoned messages back to the queue they came from, unchanged, for\nthe functions to try again (fix the cause first: see poison list and the\norders' last errors). Messages poisoned again during the run are left for the\nnext one. Says \"nothing to redrive\" and exits 0 when the poison queues are empty.", false)
 	only := op.fs.String("queue", "", "only this queue (process-order, send-link, delivery-reports, order-events) or its function (ProcessOrder, ...)")
 	dryRun := op.fs.Bool("dry-run", false, "show what would move, and move nothing")
-	check := func(rest []string) error {
-		if len(rest) > 0 {
-			return usageErr("poison redrive takes no arguments, got %q", rest)
-		}
-		return nil
-	}
-	return op.run(env, args, check, func(p *app.Pipeline, out printer) error {
+	return op.run(env, args, op.noArgs, func(p *app.Pipeline, out printer) error {
 		targets, err := poisonTargets(p.Functions(), *only)
 		if err != nil {
 			return err

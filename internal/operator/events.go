@@ -86,22 +86,33 @@ func ListEvents(ctx context.Context, recs Reader, l Lister, f EventFilter) ([]Ev
 	}
 	var out []EventLine
 	for _, o := range orders {
-		for _, e := range o.Outbox() {
-			if len(e.Sinks) == 0 {
-				if f.Sink == "" && !f.Failed {
-					out = append(out, EventLine{SessionID: o.SessionID, Event: e})
-				}
-				continue
-			}
-			for _, d := range e.Sinks {
-				keep := f.matchSink(d.Sink) && (f.Session != "" || !d.Delivered()) && (!f.Failed || d.Failing())
-				if keep {
-					out = append(out, EventLine{SessionID: o.SessionID, Event: e, Delivery: d})
-				}
+		out = append(out, f.lines(o, func(d order.SinkDelivery) bool { return f.Session != "" || !d.Delivered() })...)
+	}
+	return out, nil
+}
+
+// keeps reports whether f selects the delivery d, given also what the
+// caller asks of it.
+func (f EventFilter) keeps(d order.SinkDelivery, also func(order.SinkDelivery) bool) bool {
+	return f.matchSink(d.Sink) && (!f.Failed || d.Failing()) && also(d)
+}
+
+// lines returns o's events at the sinks f keeps (with also), oldest
+// first, and, unless f names a sink or asks for failures, the events that
+// wait to be queued for the first time.
+func (f EventFilter) lines(o order.Order, also func(order.SinkDelivery) bool) []EventLine {
+	var out []EventLine
+	for _, e := range o.Outbox() {
+		if len(e.Sinks) == 0 && f.Sink == "" && !f.Failed {
+			out = append(out, EventLine{SessionID: o.SessionID, Event: e})
+		}
+		for _, d := range e.Sinks {
+			if f.keeps(d, also) {
+				out = append(out, EventLine{SessionID: o.SessionID, Event: e, Delivery: d})
 			}
 		}
 	}
-	return out, nil
+	return out
 }
 
 // eventOrders reads the one order f names, or lists those with events
@@ -135,32 +146,23 @@ type RedeliverSummary struct {
 // wait to be queued): their failures are cleared and they are queued
 // with the ids they have always had, through pub, whose write marks them
 // queued. A dry run only lists them. Events of sinks no longer configured
-// are left.
-func Redeliver(ctx context.Context, pub order.Records, l Lister, f EventFilter, sinks []string, dryRun bool, now time.Time) (RedeliverSummary, error) {
+// are left. A nil pub (order events off) is ErrEventsOff.
+func Redeliver(ctx context.Context, pub *order.Publisher, l Lister, f EventFilter, sinks []string, dryRun bool, now time.Time) (RedeliverSummary, error) {
 	sum := RedeliverSummary{DryRun: dryRun}
-	if _, ok := pub.(*order.Publisher); !ok || len(sinks) == 0 {
+	if pub == nil || len(sinks) == 0 {
 		return sum, ErrEventsOff
 	}
 	orders, err := eventOrders(ctx, pub, l, f)
 	if err != nil {
 		return sum, err
 	}
-	pick := func(_ order.OutboxEvent, d order.SinkDelivery) bool {
-		return f.matchSink(d.Sink) && slices.Contains(sinks, d.Sink) && (d.Error != "" || d.QueuedAt.IsZero()) && (!f.Failed || d.Failing())
+	// Not taken, not on its way, and for a sink still configured.
+	again := func(d order.SinkDelivery) bool {
+		return !d.Delivered() && (d.Error != "" || d.QueuedAt.IsZero()) && slices.Contains(sinks, d.Sink)
 	}
 	var errs []error
 	for _, o := range orders {
-		var lines []EventLine
-		for _, e := range o.Outbox() {
-			for _, d := range e.Sinks {
-				if !d.Delivered() && pick(e, d) {
-					lines = append(lines, EventLine{SessionID: o.SessionID, Event: e, Delivery: d})
-				}
-			}
-			if len(e.Sinks) == 0 && f.Sink == "" && !f.Failed {
-				lines = append(lines, EventLine{SessionID: o.SessionID, Event: e}) // waits for its first queueing
-			}
-		}
+		lines := f.lines(o, again)
 		if len(lines) == 0 {
 			continue
 		}
@@ -170,7 +172,7 @@ func Redeliver(ctx context.Context, pub order.Records, l Lister, f EventFilter, 
 			continue
 		}
 		marked, err := order.MutateFrom(ctx, pub, o, now, func(o *order.Order) error {
-			o.Redeliver(pick)
+			o.Redeliver(func(_ order.OutboxEvent, d order.SinkDelivery) bool { return f.keeps(d, again) })
 			return nil // a write even when only first queueings wait: the Publisher queues after it
 		})
 		if err != nil {

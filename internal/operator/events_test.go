@@ -86,7 +86,7 @@ func TestRedeliver(t *testing.T) {
 	require.NoError(t, err)
 	require.Zero(t, sum.Queued, "the webhook's event is on its way")
 
-	_, err = Redeliver(ctx, led, led, EventFilter{}, nil, false, evAt)
+	_, err = Redeliver(ctx, nil, led, EventFilter{}, nil, false, evAt)
 	require.ErrorIs(t, err, ErrEventsOff)
 }
 

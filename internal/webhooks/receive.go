@@ -1,7 +1,6 @@
 package webhooks
 
 import (
-	"errors"
 	"io"
 	"net/http"
 	"time"
@@ -48,7 +47,7 @@ func (rv *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if e.ID != r.Header.Get(HeaderID) {
-		http.Error(w, errors.New("webhook-id is not the event's id").Error(), http.StatusBadRequest)
+		http.Error(w, "webhook-id is not the event's id", http.StatusBadRequest)
 		return
 	}
 	if err := rv.Got(e, body); err != nil {
