@@ -369,10 +369,13 @@ func TestOrderRowRace(t *testing.T) {
 }
 
 // TestOrderConcurrentDeliveries: the events of one order delivered at once
-// leave one row, holding the latest.
+// leave one row, holding the latest. A writer that loses every round to the
+// others fails as transient, and its message comes back after a back-off
+// (within the retry budget); this test delivers it again, up to 5 times.
 func TestOrderConcurrentDeliveries(t *testing.T) {
 	e := newEnv(t, orders, dataversetest.Contacts(true), dataversetest.OrderTable(orders, true))
 	types := []order.EventType{order.TypePaid, order.TypeLinksReady, order.TypeMailAccepted, order.TypeMailDelivered}
+	const deliveries = 5
 	var wg sync.WaitGroup
 	errs := make(chan error, len(types))
 	for i, typ := range types {
@@ -382,7 +385,12 @@ func TestOrderConcurrentDeliveries(t *testing.T) {
 			if typ == order.TypeMailAccepted || typ == order.TypeMailDelivered {
 				ev.Mail = &order.EventMail{Kind: order.MailDownloadLinks, Generation: 1}
 			}
-			_, err := e.client.Upsert(context.Background(), ev)
+			var err error
+			for range deliveries {
+				if _, err = e.client.Upsert(context.Background(), ev); order.Classify(err) != order.ClassTransient {
+					break
+				}
+			}
 			errs <- err
 		})
 	}
