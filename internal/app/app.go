@@ -69,9 +69,8 @@ type Pipeline struct {
 	// orders and mails are the ProcessOrder and SendLink queues.
 	orders, mails *storage.Queue
 	ledger        *ledger.Ledger
-	// records is the ledger every writer uses: the ledger itself, or
-	// events, its order.Publisher, when order events are on (nil when off).
-	records   order.Records
+	// events is the ledger's order.Publisher when order events are on,
+	// nil when off.
 	events    *order.Publisher
 	originals *blobstore.Originals
 }
@@ -107,11 +106,16 @@ func New(cfg config.Config, fns functions.App, log *slog.Logger) (*Pipeline, err
 	if p.events, err = p.publisher(); err != nil {
 		return nil, err
 	}
-	p.records = p.ledger
-	if p.events != nil {
-		p.records = p.events
-	}
 	return p, nil
+}
+
+// records is the ledger every writer uses: the Publisher when order events
+// are on, so that each write also queues its events, else the ledger.
+func (p *Pipeline) records() order.Records {
+	if p.events != nil {
+		return p.events
+	}
+	return p.ledger
 }
 
 // Config is the settings the pipeline was built from.

@@ -38,7 +38,7 @@ func (p *Pipeline) downloadHandler() (http.Handler, error) {
 	// SendLink's queue, and the order page links signed with the first
 	// ORDER_LINK_SECRET.
 	lost := &download.LostLinks{Customers: p.ledger, Mails: p.mails, Link: signer.URL}
-	return download.New(download.Deps{Refs: signer, Records: p.records, Links: links, Settings: download.Settings{
+	return download.New(download.Deps{Refs: signer, Records: p.records(), Links: links, Settings: download.Settings{
 		Shop: p.cfg.Mail.ShopName, Support: p.cfg.Mail.Support, Window: p.cfg.Download.Window, Limit: p.cfg.Download.Limit,
 	}, LostLinks: lost, Log: p.log})
 }

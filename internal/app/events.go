@@ -102,7 +102,7 @@ func (p *Pipeline) eventsStage(budget delivery.Budget) (functions.HandlerFunc, e
 			return nil, err
 		}
 	}
-	st, err := orderevents.New(orderevents.Deps{Sinks: sinks, Records: p.records, Budget: budget, OrderPage: page, Log: p.log})
+	st, err := orderevents.New(orderevents.Deps{Sinks: sinks, Records: p.records(), Budget: budget, OrderPage: page, Log: p.log})
 	if err != nil {
 		return nil, err
 	}

@@ -78,7 +78,7 @@ func (p *Pipeline) stage(name string, budget delivery.Budget) (functions.Handler
 			return nil, err
 		}
 		st, err := processorder.New(processorder.Deps{Sessions: stripe, Payments: stripe, Originals: p.originals, Mail: p.mails,
-			Records: p.records, Livemode: p.cfg.Stripe.Livemode, Budget: budget, OrderPage: page, Log: p.log})
+			Records: p.records(), Livemode: p.cfg.Stripe.Livemode, Budget: budget, OrderPage: page, Log: p.log})
 		if err != nil {
 			return nil, err
 		}
@@ -103,7 +103,7 @@ func (p *Pipeline) stage(name string, budget delivery.Budget) (functions.Handler
 		if err != nil {
 			return nil, err
 		}
-		st, err := sendlink.New(sendlink.Deps{Sender: sender, Records: p.records, Renderer: render, Budget: budget,
+		st, err := sendlink.New(sendlink.Deps{Sender: sender, Records: p.records(), Renderer: render, Budget: budget,
 			Pacer: pace.New(pace.Limits(p.cfg.Mail.RateLimit)), OrderPage: page, Index: p.ledger, Log: p.log})
 		if err != nil {
 			return nil, err
@@ -113,7 +113,7 @@ func (p *Pipeline) stage(name string, budget delivery.Budget) (functions.Handler
 		// ACS delivery reports that Event Grid writes into the queue:
 		// decoded (an undecodable one is poisoned unread), found through
 		// the ledger's index of mails and recorded on their mail.
-		st, err := deliveryreport.New(deliveryreport.Deps{Records: p.records, Mails: p.ledger, Log: p.log})
+		st, err := deliveryreport.New(deliveryreport.Deps{Records: p.records(), Mails: p.ledger, Log: p.log})
 		if err != nil {
 			return nil, err
 		}

@@ -69,12 +69,12 @@ func (p *Pipeline) ListOrders(ctx context.Context, f order.Filter) ([]order.Orde
 
 // Resender sends orders' mails again.
 func (p *Pipeline) Resender() (*operator.Resender, error) {
-	return operator.NewResender(operator.ResenderDeps{Records: p.records, Mails: p.mails, Orders: p.orders})
+	return operator.NewResender(operator.ResenderDeps{Records: p.records(), Mails: p.mails, Orders: p.orders})
 }
 
 // Access changes orders' access (revoke, grant) within DOWNLOAD_WINDOW.
 func (p *Pipeline) Access() *operator.Access {
-	return operator.NewAccess(p.records, p.cfg.Download.Window, time.Now)
+	return operator.NewAccess(p.records(), p.cfg.Download.Window, time.Now)
 }
 
 // Reconciler is the judge of lost sessions that handler reconcile and the

@@ -117,7 +117,7 @@ func (o *Order) MailSent(msg MailJob, operationID string, now time.Time) {
 // event; a step repeated on an order already there (a redriven or
 // reconciled message) changes the reason, not the event.
 func (o *Order) NeedAttention(reason string, now time.Time) {
-	if o.state != StateNeedsAttention || o.Attentions == 0 {
+	if o.state != StateNeedsAttention {
 		o.AttentionAt = now
 		o.Attentions++
 	}

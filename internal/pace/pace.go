@@ -14,8 +14,7 @@
 // Pacer lets everything through until a refusal shows a quota (and a
 // handful of accepted calls measure it), then starts at the pace the
 // service accepted, and probes up to a quarter above the pace it is known
-// to accept. Limits.PerHour caps the calls let through in
-// any hour.
+// to accept. Limits.PerHour caps the calls let through in any hour.
 //
 // The rule cannot collapse. A halving never goes below the pace the
 // service accepted (the calls of the last minute, accepted or still in
@@ -29,8 +28,9 @@
 // for its pause, so that they are spaced rather than all let through at
 // its end. The increase is counted per accepted call, never per unit of
 // time, so slow answers delay the recovery only as much as they delay the
-// sends, and a few successes undo a halving. A refusal moves no waiting caller's slot: the new rate
-// and the pause apply to the slots handed out after it.
+// sends, and a few successes undo a halving. A refusal moves no waiting
+// caller's slot: the new rate and the pause apply to the slots handed out
+// after it.
 //
 // The Pacer is per process: with several instances, each paces its own
 // sends, so a configured rate is per instance.
