@@ -62,7 +62,7 @@ for t in "${targets[@]}"; do
   done
 done
 if [ ${#failed[@]} -gt 0 ]; then
-  echo "fuzz: failed (the failing inputs are in each package's testdata/fuzz/):" >&2
+  echo "fuzz: failed (a failing input that was found is in its package's testdata/fuzz/):" >&2
   printf '  %s\n' "${failed[@]}" >&2
   exit 1
 fi
